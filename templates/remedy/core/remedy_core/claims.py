@@ -1,0 +1,132 @@
+"""The Remedy decision request: one motor claim after an accident.
+
+`Claim` is what a handler system sends to the decision service and what the synthetic
+generator produces (the generator adds ground truth separately, never on the claim).
+Pure pydantic: no I/O, no AWS. Field constraints give 422-style errors naming the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SCHEMA_VERSION = "1.0"
+
+Powertrain = Literal["petrol", "diesel", "hybrid", "ev"]
+POWERTRAINS: tuple[str, ...] = ("petrol", "diesel", "hybrid", "ev")
+
+#: Damage zones of a car body. Reported zones come from first notification of loss (photos,
+#: driver account); true damage may include hidden zones (model 1 predicts those).
+ZONES: tuple[str, ...] = ("front", "rear", "left", "right", "roof", "underbody")
+
+ImpactPoint = Literal[
+    "front", "front_left", "front_right", "left", "right", "rear_left", "rear_right", "rear",
+    "rollover",
+]  # fmt: skip
+IMPACT_POINTS: tuple[str, ...] = (
+    "front", "front_left", "front_right", "left", "right", "rear_left", "rear_right", "rear",
+    "rollover",
+)  # fmt: skip
+
+#: UK regions (ONS-style). Labour rates, hire rates and used-car prices differ by region.
+REGIONS: tuple[str, ...] = (
+    "london", "south_east", "south_west", "east", "west_midlands", "east_midlands",
+    "north_west", "north_east", "yorkshire", "wales", "scotland", "northern_ireland",
+)  # fmt: skip
+
+SEGMENTS: tuple[str, ...] = (
+    "city", "supermini", "family", "suv", "executive", "luxury", "sports",
+)  # fmt: skip
+BODY_TYPES: tuple[str, ...] = ("hatchback", "saloon", "estate", "suv", "coupe", "mpv")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class Vehicle(_Strict):
+    make: str = Field(min_length=1, max_length=40)
+    model: str = Field(min_length=1, max_length=60)
+    segment: Literal["city", "supermini", "family", "suv", "executive", "luxury", "sports"]
+    body_type: Literal["hatchback", "saloon", "estate", "suv", "coupe", "mpv"]
+    year: int = Field(ge=1950, le=2100, description="model year (first registration)")
+    mileage: float = Field(ge=0, le=1_000_000, description="odometer in miles")
+    powertrain: Powertrain
+    adas_fitted: bool = False
+    classic: bool = False
+    modified: bool = False
+
+
+class Accident(_Strict):
+    impact_point: ImpactPoint
+    delta_v_kph: float = Field(ge=0, le=250, description="change of velocity in the impact")
+    zones_hit: list[str] = Field(default_factory=list, description=f"subset of {ZONES}")
+    zone_severity: dict[str, float] = Field(
+        default_factory=dict, description="zone -> severity in [0, 1] (1 = destroyed)"
+    )
+    airbags_deployed: bool = False
+    drivable: bool = True
+    leaks: bool = False
+    engine_runs: bool = True
+    fire: bool = False
+    flood: bool = False
+
+    @field_validator("zones_hit")
+    @classmethod
+    def _known_zones(cls, v: list[str]) -> list[str]:
+        unknown = sorted(set(v) - set(ZONES))
+        if unknown:
+            raise ValueError(f"unknown zone(s) {unknown}; use any of {list(ZONES)}")
+        return sorted(set(v), key=ZONES.index)
+
+    @field_validator("zone_severity")
+    @classmethod
+    def _severities(cls, v: dict[str, float]) -> dict[str, float]:
+        for zone, sev in v.items():
+            if zone not in ZONES:
+                raise ValueError(f"unknown zone {zone!r} in zone_severity; use {list(ZONES)}")
+            if not 0.0 <= float(sev) <= 1.0:
+                raise ValueError(f"zone_severity[{zone!r}]={sev} must be within [0, 1]")
+        return {z: float(s) for z, s in v.items()}
+
+    @model_validator(mode="after")
+    def _severity_only_for_hit_zones(self) -> Accident:
+        extra = sorted(set(self.zone_severity) - set(self.zones_hit))
+        if extra:
+            raise ValueError(
+                f"zone_severity has zones not in zones_hit: {extra}; add them to zones_hit"
+            )
+        return self
+
+
+class Claim(_Strict):
+    """One claim to decide: repair, write off or investigate."""
+
+    claim_id: str = Field(min_length=1, max_length=64)
+    region: Literal[
+        "london", "south_east", "south_west", "east", "west_midlands", "east_midlands",
+        "north_west", "north_east", "yorkshire", "wales", "scotland", "northern_ireland",
+    ]  # fmt: skip
+    vehicle: Vehicle
+    accident: Accident
+    incident_date: dt.date
+
+    @model_validator(mode="after")
+    def _year_not_after_incident(self) -> Claim:
+        if self.vehicle.year > self.incident_date.year + 1:
+            raise ValueError(
+                f"vehicle.year {self.vehicle.year} is after incident_date {self.incident_date}; "
+                "check the model year"
+            )
+        return self
+
+    @property
+    def vehicle_age_years(self) -> float:
+        return vehicle_age_years(self.vehicle.year, self.incident_date)
+
+
+def vehicle_age_years(year: int, incident_date: dt.date) -> float:
+    """Age in years at the incident, taking mid-year (1 July) as first registration."""
+    return max(0.0, (incident_date - dt.date(year, 7, 1)).days / 365.25)
