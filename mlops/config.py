@@ -1,0 +1,311 @@
+"""Typed stack configuration.
+
+One pydantic model holds everything a stack needs. The Pulumi program loads it from
+``pulumi.Config`` (``load_from_pulumi``); tools and tests load the same model from
+``Pulumi.<stack>.yaml`` (``load_stack_config``). Keys are camelCase in YAML, as Pulumi users expect.
+Every validation error names the full config key and says how to fix it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from mlops.errors import ConfigError
+
+PROJECT = "mlops-platform"
+ENVIRONMENTS: tuple[str, ...] = ("dev", "staging", "prod")
+Environment = Literal["dev", "staging", "prod"]
+# CloudWatch Logs accepts only these retention values (days).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+)  # fmt: skip
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+def _account_id(value: str) -> str:
+    value = str(value)
+    if not (len(value) == 12 and value.isdigit()):
+        raise ValueError(f"must be a 12-digit AWS account id (quoted in YAML), got {value!r}")
+    return value
+
+
+class Accounts(_Model):
+    """One AWS account per stack; dev also hosts governance (registry, CI/CD, Service Catalog)."""
+
+    dev: str
+    staging: str
+    prod: str
+
+    _check = field_validator("dev", "staging", "prod", mode="before")(lambda cls, v: _account_id(v))
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Accounts:
+        ids = [self.dev, self.staging, self.prod]
+        if len(set(ids)) != len(ids):
+            raise ValueError("dev, staging and prod must be three different AWS accounts")
+        return self
+
+    def for_env(self, env: str) -> str:
+        return getattr(self, env)
+
+
+class NetworkConfig(_Model):
+    vpc_cidr: ipaddress.IPv4Network
+    az_count: int = Field(2, ge=1, le=6)
+    nat_gateway: bool = False
+    existing_vpc_id: str | None = Field(None, pattern=r"^vpc-[0-9a-f]{8,17}$")
+    existing_private_subnet_ids: list[str] = Field(default_factory=list)
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _private_and_sized(cls, v: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+        if not v.is_private:
+            raise ValueError(f"{v} is not a private (RFC 1918) range")
+        if not 16 <= v.prefixlen <= 24:
+            raise ValueError(f"{v} must be between /16 and /24 to fit the private subnets")
+        return v
+
+    @model_validator(mode="after")
+    def _existing_vpc_needs_subnets(self) -> NetworkConfig:
+        if self.existing_vpc_id and len(self.existing_private_subnet_ids) < self.az_count:
+            raise ValueError(
+                "existingVpcId needs existingPrivateSubnetIds with at least azCount subnets"
+            )
+        return self
+
+
+class GitConfig(_Model):
+    provider: Literal["github", "gitlab", "bitbucket", "codecommit"] = "github"
+    owner: str = Field(min_length=1, description="organisation or group owning use-case repos")
+    connection_arn: str | None = Field(
+        None, pattern=r"^arn:aws:(codeconnections|codestar-connections):"
+    )
+
+
+class Person(_Model):
+    user: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="Studio user-profile name")
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class People(_Model):
+    data_scientists: list[Person] = Field(default_factory=list)
+    lead_data_scientists: list[Person] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_users(self) -> People:
+        users = [p.user for p in [*self.data_scientists, *self.lead_data_scientists]]
+        dupes = sorted({u for u in users if users.count(u) > 1})
+        if dupes:
+            raise ValueError(f"user names must be unique across both lists: {', '.join(dupes)}")
+        return self
+
+
+class Retention(_Model):
+    log_days: int = 90
+    audit_years: int = Field(7, ge=1, le=10)
+    data_noncurrent_days: int = Field(90, ge=1)
+
+    @field_validator("log_days")
+    @classmethod
+    def _cloudwatch_value(cls, v: int) -> int:
+        if v not in LOG_RETENTION_DAYS:
+            raise ValueError(f"{v} is not a CloudWatch retention; use one of {LOG_RETENTION_DAYS}")
+        return v
+
+
+class Tags(_Model):
+    owner: str = Field(min_length=1)
+    cost_centre: str = Field(min_length=1)
+    data_classification: Literal["public", "internal", "confidential", "restricted"]
+
+
+class StackConfig(_Model):
+    """Everything one stack (one AWS account) needs."""
+
+    environment: Environment
+    region: str = Field("eu-west-2", pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    accounts: Accounts
+    network: NetworkConfig
+    git: GitConfig
+    people: People
+    retention: Retention = Retention()
+    tags: Tags
+    deploy_role_arn: str | None = Field(
+        None, pattern=r"^arn:aws:iam::\d{12}:role/", description="role to assume for this account"
+    )
+
+    @property
+    def account_id(self) -> str:
+        return self.accounts.for_env(self.environment)
+
+    @property
+    def is_governance(self) -> bool:
+        """The dev account also hosts governance: registry, CI/CD, Service Catalog, Studio."""
+        return self.environment == "dev"
+
+
+# Top-level config keys in the stack file (under the project namespace), camelCase.
+_KEYS = {name: (field.alias or name) for name, field in StackConfig.model_fields.items()}
+_FIXES = {
+    "accounts": "give accounts as quoted 12-digit strings: accounts: {dev: '111111111111', ...}",
+    "network": "see Pulumi.dev.yaml for a complete network block",
+    "environment": f"use one of {', '.join(ENVIRONMENTS)}",
+    "region": "use an AWS region code such as eu-west-2",
+    "tags": "set owner, costCentre and dataClassification",
+    "people": "list at least one lead data scientist with user and email",
+}
+
+
+def _format_error(exc: ValidationError, source: str) -> ConfigError:
+    lines, fixes = [], []
+    for e in exc.errors():
+        loc = [str(p) for p in e["loc"]]
+        key = f"{PROJECT}:{'.'.join(loc)}" if loc else PROJECT
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "missing":
+            msg = "is required but missing"
+        elif e["type"] == "extra_forbidden":
+            msg = "is not a known setting (check the spelling; keys are camelCase)"
+        lines.append(f"{key}: {msg}")
+        if loc and loc[0] in _FIXES:
+            fixes.append(_FIXES[loc[0]])
+    fix = "; ".join(dict.fromkeys(fixes)) or f"edit {source} and run `mlops preview` again"
+    return ConfigError(f"invalid stack config in {source}:\n  " + "\n  ".join(lines), fix)
+
+
+def parse_stack_config(values: Mapping[str, Any], source: str) -> StackConfig:
+    """Validate a plain mapping of camelCase keys (namespace already stripped)."""
+    try:
+        return StackConfig.model_validate(dict(values))
+    except ValidationError as exc:
+        raise _format_error(exc, source) from None
+
+
+def stack_file(stack: str, root: Path = REPO_ROOT) -> Path:
+    return root / f"Pulumi.{stack}.yaml"
+
+
+def read_stack_file(stack: str, root: Path = REPO_ROOT) -> dict[str, Any]:
+    """The raw `config:` block of Pulumi.<stack>.yaml (namespaced keys, as Pulumi stores them)."""
+    if stack not in ENVIRONMENTS:
+        raise ConfigError(
+            f"unknown stack {stack!r}", f"use one of {', '.join(ENVIRONMENTS)} (--stack dev)"
+        )
+    path = stack_file(stack, root)
+    if not path.exists():
+        raise ConfigError(f"stack file {path.name} not found in {root}", "run from the repo root")
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path.name} is not valid YAML: {exc}", "fix the YAML syntax") from None
+    return dict(doc.get("config") or {})
+
+
+def split_namespaced(raw: Mapping[str, Any], source: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split namespaced keys into (project values, provider values such as aws:region)."""
+    ours, others = {}, {}
+    for key, value in raw.items():
+        ns, _, short = key.partition(":")
+        if ns == PROJECT:
+            ours[short] = value
+        else:
+            others[key] = value
+    if "aws:region" in others and "region" not in ours:
+        ours["region"] = others["aws:region"]
+    return ours, others
+
+
+def load_stack_config(stack: str, root: Path = REPO_ROOT) -> StackConfig:
+    """Load and validate one stack file; the stack name must match its environment."""
+    source = f"Pulumi.{stack}.yaml"
+    ours, _ = split_namespaced(read_stack_file(stack, root), source)
+    cfg = parse_stack_config(ours, source)
+    if cfg.environment != stack:
+        raise ConfigError(
+            f"{PROJECT}:environment is {cfg.environment!r} in {source}",
+            f"set {PROJECT}:environment: {stack} (a stack file configures its own environment)",
+        )
+    return cfg
+
+
+def check_stack_set(configs: Iterable[StackConfig]) -> None:
+    """Rules that span stacks: same account map everywhere, VPC CIDRs that never overlap."""
+    configs = list(configs)
+    for a_index, a in enumerate(configs):
+        for b in configs[a_index + 1 :]:
+            if a.accounts != b.accounts:
+                raise ConfigError(
+                    f"{PROJECT}:accounts differs between {a.environment} and {b.environment}",
+                    "every stack file must list the same dev, staging and prod account ids",
+                )
+            if a.network.vpc_cidr.overlaps(b.network.vpc_cidr):
+                raise ConfigError(
+                    f"{PROJECT}:network.vpcCidr {a.network.vpc_cidr} ({a.environment}) overlaps "
+                    f"{b.network.vpc_cidr} ({b.environment})",
+                    "give each stack its own range (e.g. 10.10.0.0/16, 10.20.0.0/16, 10.30.0.0/16)"
+                    " so the VPCs can be peered or joined to a transit gateway later",
+                )
+
+
+def load_all_stack_configs(root: Path = REPO_ROOT) -> dict[str, StackConfig]:
+    configs = {env: load_stack_config(env, root) for env in ENVIRONMENTS}
+    check_stack_set(configs.values())
+    return configs
+
+
+def load_from_pulumi() -> StackConfig:
+    """Inside the Pulumi program: read every key of our namespace through pulumi.Config."""
+    import pulumi
+
+    cfg = pulumi.Config(PROJECT)
+    values: dict[str, Any] = {}
+    for field_name, key in _KEYS.items():
+        if field_name == "region":
+            continue
+        raw = cfg.get(key)
+        if raw is None:
+            continue
+        try:
+            values[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            values[key] = raw
+    region = pulumi.Config("aws").get("region") or cfg.get("region")
+    if region:
+        values["region"] = region
+    source = f"Pulumi.{pulumi.get_stack()}.yaml"
+    parsed = parse_stack_config(values, source)
+    if parsed.environment != pulumi.get_stack():
+        raise ConfigError(
+            f"{PROJECT}:environment is {parsed.environment!r} but the stack is "
+            f"{pulumi.get_stack()!r}",
+            f"set {PROJECT}:environment: {pulumi.get_stack()} in {source}",
+        )
+    return parsed
+
+
+def flatten_for_mocks(raw: Mapping[str, Any]) -> dict[str, str]:
+    """Stack-file config as pulumi.runtime.set_all_config expects it: strings, objects as JSON."""
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}

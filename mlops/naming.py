@@ -1,0 +1,75 @@
+"""The one place that makes physical AWS names, for the cloud and for local mode alike.
+
+Names carry the platform prefix, the stack and, where AWS requires global uniqueness (S3), the
+account and region, so two stacks or two use cases never collide. Over-long names keep a readable
+head and end in a short hash of the full name, so they stay unique and stable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+PREFIX = "mlops"
+
+# AWS length limits for the kinds of names we make.
+MAX_LEN = {
+    "bucket": 63,
+    "role": 64,
+    "policy": 128,
+    "sagemaker": 63,  # domains, endpoints, model package groups, pipelines
+    "lambda": 64,
+    "log_group": 512,
+    "generic": 64,
+}
+_SAFE = re.compile(r"[^a-z0-9-]+")
+
+
+@dataclass(frozen=True)
+class NameContext:
+    environment: str
+    account_id: str
+    region: str
+    prefix: str = PREFIX
+
+
+def _clean(part: str) -> str:
+    return _SAFE.sub("-", part.lower()).strip("-")
+
+
+def fit(name: str, max_len: int) -> str:
+    """Shorten `name` to `max_len` keeping it unique: head + '-' + 8-char hash of the full name."""
+    if len(name) <= max_len:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: max_len - 9].rstrip('-')}-{digest}"
+
+
+def name(ctx: NameContext, *parts: str, kind: str = "generic") -> str:
+    """`mlops-<env>-<parts...>`, lower-case and hyphenated, within the AWS limit for `kind`."""
+    cleaned = [_clean(p) for p in (ctx.prefix, ctx.environment, *parts) if p]
+    return fit("-".join(cleaned), MAX_LEN[kind])
+
+
+def bucket_name(ctx: NameContext, purpose: str) -> str:
+    """S3 names are global: include account and region so stacks and accounts never collide."""
+    return fit(
+        "-".join(
+            _clean(p) for p in (ctx.prefix, ctx.environment, purpose, ctx.account_id, ctx.region)
+        ),
+        MAX_LEN["bucket"],
+    )
+
+
+def role_name(ctx: NameContext, *parts: str) -> str:
+    return name(ctx, *parts, kind="role")
+
+
+def usecase_name(ctx: NameContext, usecase: str, *parts: str, kind: str = "generic") -> str:
+    """Names of per-use-case resources always contain the use case."""
+    return name(ctx, usecase, *parts, kind=kind)
+
+
+def log_group_name(ctx: NameContext, *parts: str) -> str:
+    return "/" + "/".join([ctx.prefix, ctx.environment, *(_clean(p) for p in parts)])
