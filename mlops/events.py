@@ -177,7 +177,7 @@ UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 Hash = Annotated[str, Field(pattern=_HASH_RE, description="HMAC-SHA256 hex pseudonym")]
 Code = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]{1,63}$")]
 # Short catalogue values (make, model, region, ...): letters, digits and a little punctuation.
-Label = Annotated[str, Field(min_length=1, max_length=48, pattern=r"^[A-Za-z0-9 .&+/'()-]+$")]
+Label = Annotated[str, Field(min_length=1, max_length=48, pattern=r"^[A-Za-z0-9 _.&+/'()-]+$")]
 Money = Annotated[float, Field(ge=0, le=10_000_000)]
 Prob = Annotated[float, Field(ge=0, le=1)]
 
@@ -362,7 +362,7 @@ def redact_claim(claim: Mapping[str, Any], *, as_of: datetime | None = None) -> 
         kept["max_zone_severity"] = min(1.0, max(float(v) for v in severity.values()))
     year = flat.get("year")
     ref = as_of or datetime.now(UTC)
-    if "incident_date" in kept and kept["incident_date"]:
+    if kept.get("incident_date"):
         ref = datetime.fromisoformat(kept["incident_date"]).replace(tzinfo=UTC)
     kept["vehicle_age_years"] = max(0.0, float(ref.year - int(year))) if year else 0.0
     inputs = InputsSummary.model_validate(kept)

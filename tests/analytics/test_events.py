@@ -20,7 +20,8 @@ from mlops.events import (
     to_log_line,
     write_json_schemas,
 )
-from tests.analytics.factories import KEY, action, decision, outcome
+
+from .factories import KEY, action, decision, outcome
 
 # Known PII values that must never reach the analytics stream.
 PII = {
