@@ -1,7 +1,7 @@
 """Errors the user can act on.
 
-Every error the core raises for bad input is an ``MlopsError`` carrying what went wrong and how to fix
-it. The CLI prints both and exits 1 (2 for usage errors); tracebacks only with ``--debug``.
+Every error the core raises for bad input is an ``MlopsError`` carrying what went wrong and how
+to fix it. The CLI prints both and exits 1 (2 for usage errors); tracebacks only with ``--debug``.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ def dev_outputs_for_mocks(account_id: str, region: str) -> dict[str, object]:
 def build_stack(stack: str, root: Path = REPO_ROOT) -> RecordingMocks:
     """Validate the stack file, then run the program for it; returns what it registered."""
     cfg = load_stack_config(stack, root)
-    dev_ref = f"organization/mlops-platform/dev"
+    dev_ref = "organization/mlops-platform/dev"
     mocks = RecordingMocks(
         account_id=cfg.account_id,
         region=cfg.region,

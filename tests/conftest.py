@@ -2,8 +2,8 @@
 
 - `stack_config`: parametrized over dev, staging and prod, loaded from each Pulumi.<stack>.yaml.
 - `pulumi_mocks`: recording mocks installed for that stack (preview=False); build components inside
-  `run(...)` (which waits for every registration and `.apply`) and assert on `pulumi_mocks.resources`.
-  On teardown it fails the test if two resources share (type, name) — the engine would reject them.
+  `run(...)` (waits for every registration and `.apply`); assert on `pulumi_mocks.resources`.
+  On teardown it fails the test if two resources share (type, name): the engine rejects them.
 - `program`: the whole platform program built for the stack (cached per stack for the session).
 """
 
@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import pytest
 
-from mlops.config import ENVIRONMENTS, StackConfig, flatten_for_mocks, load_stack_config
-from mlops.config import read_stack_file
+from mlops.config import (
+    ENVIRONMENTS,
+    StackConfig,
+    flatten_for_mocks,
+    load_stack_config,
+    read_stack_file,
+)
 from mlops.program import build_stack
 from mlops.testing.mocks import RecordingMocks, install, run
 

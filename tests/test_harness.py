@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pulumi
 import pulumi_aws as aws
 import pytest
@@ -74,7 +76,8 @@ def test_invokes_answer_like_aws(pulumi_mocks: RecordingMocks) -> None:
 
 
 def test_policy_documents_are_extracted(pulumi_mocks: RecordingMocks) -> None:
-    doc = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]}'
+    statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}
+    doc = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
     run(lambda: aws.iam.Policy("probe-policy", policy=doc))
     docs = policy_documents(pulumi_mocks.resources)
     assert [name for name, _ in docs] == ["probe-policy.policy"]

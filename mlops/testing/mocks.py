@@ -113,19 +113,19 @@ class RecordingMocks(pulumi.runtime.Mocks):
     # --- invokes -------------------------------------------------------------------------
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list] | dict:
         self.calls.append((args.token, dict(args.args)))
-        token = args.token
-        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+        invoke = args.token
+        if invoke == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": self.account_id,
                 "arn": f"arn:aws:iam::{self.account_id}:user/mock",
                 "userId": "AIDAMOCK",
                 "id": self.account_id,
             }
-        if token == "aws:index/getRegion:getRegion":
+        if invoke == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region, "id": self.region}
-        if token == "aws:index/getPartition:getPartition":
+        if invoke == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
-        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+        if invoke == "aws:index/getAvailabilityZones:getAvailabilityZones":
             names = [f"{self.region}{c}" for c in "abcdef"[: self.az_count]]
             return {"names": names, "zoneIds": [f"euw2-az{i + 1}" for i in range(len(names))]}
         return {}
@@ -159,7 +159,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.recording = mocks
 
-    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
+    def RegisterResource(self, request):  # gRPC method name
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             registration = self.resources.get(response.urn)
@@ -176,7 +176,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             )
         return response
 
-    def ReadResource(self, request):  # noqa: N802 - StackReference arrives as a read
+    def ReadResource(self, request):  # StackReference arrives as a read
         response = super().ReadResource(request)
         self.recording.resources.append(
             RecordedResource(

@@ -1,0 +1,70 @@
+"""The `mlops` command line. Commands are thin: logic lives in the library modules.
+
+Heavy imports happen inside each command so `mlops --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from mlops import console
+from mlops.errors import MlopsError
+
+app = typer.Typer(
+    name="mlops",
+    help="MLOps platform for AWS SageMaker: preview, check, onboard, train, demo.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+_state = {"debug": False}
+
+StackOption = Annotated[
+    str, typer.Option("--stack", "-s", help="Stack to use: dev, staging or prod.")
+]
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+@app.command()
+def preview(
+    stack: StackOption = "dev",
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show what `pulumi up` would create for a stack, offline (the real program under mocks)."""
+    from mlops.preview import StackPreview
+
+    if as_json:
+        result = StackPreview.build(stack)
+        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+        return
+    with console.status(f"building stack {stack} offline under Pulumi mocks"):
+        result = StackPreview.build(stack)
+    result.render(console.out)
+
+
+def main() -> None:
+    """Console-script entry point: one place turns MlopsError into a message and an exit code.
+
+    Usage errors (unknown option, missing argument) are reported by typer itself with exit code 2.
+    """
+    try:
+        app()
+    except MlopsError as exc:
+        if _state["debug"]:
+            raise
+        console.error(exc.message, exc.fix)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()
