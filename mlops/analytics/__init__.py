@@ -1,0 +1,1 @@
+"""Decision analytics: SQL views (one source, two engines), the DuckDB warehouse, dashboards."""

@@ -1,0 +1,125 @@
+"""Decode what Firehose writes to S3 into analytics events or flat rows.
+
+An S3 object from the decision stream holds one of:
+
+* CloudWatch Logs subscription payloads (``{"messageType": "DATA_MESSAGE", "logEvents": [...]}``),
+  gzipped by real AWS and plain JSON on moto, concatenated without a delimiter by Firehose;
+* event JSON objects (one per line, or concatenated);
+* flat rows written by the optional transformation Lambda (``event_type`` plus table columns).
+
+Decoding never raises on a bad record: it yields a :class:`Rejected` with the error *type and
+location only* (pydantic messages echo input values, which could be personal data).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from mlops.events import TABLES, PiiError, assert_no_pii, flatten_event, parse_event
+
+
+@dataclass(frozen=True)
+class Row:
+    table: str
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    position: int
+    reason: str
+
+
+def _json_values(text: str) -> Iterator[Any]:
+    decoder = json.JSONDecoder()
+    i, n = 0, len(text)
+    while i < n:
+        while i < n and text[i].isspace():
+            i += 1
+        if i >= n:
+            return
+        value, i = decoder.raw_decode(text, i)
+        yield value
+
+
+def _gunzip_all(data: bytes) -> bytes:
+    # Firehose concatenates gzipped CloudWatch payloads; gzip.decompress reads every member.
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+
+
+def _validation_reason(exc: ValidationError) -> str:
+    parts = [f"{'.'.join(str(p) for p in e['loc'])}:{e['type']}" for e in exc.errors()[:5]]
+    return "invalid event: " + ", ".join(parts)
+
+
+def _candidates(value: Any) -> Iterator[Any]:
+    """Event-shaped dicts inside one decoded JSON value."""
+    if isinstance(value, dict) and "logEvents" in value:
+        if value.get("messageType") != "DATA_MESSAGE":
+            return  # CONTROL_MESSAGE probes from CloudWatch Logs
+        for log_event in value["logEvents"]:
+            message = log_event.get("message", "")
+            try:
+                inner = json.loads(message)
+            except (json.JSONDecodeError, TypeError):
+                yield ValueError("log message is not JSON")
+                continue
+            # Powertools structured logs carry the event under "message".
+            if isinstance(inner, dict) and isinstance(inner.get("message"), dict):
+                inner = inner["message"]
+            yield inner
+    else:
+        yield value
+
+
+def _to_row(candidate: Any) -> Row:
+    if isinstance(candidate, Exception):
+        raise candidate
+    if not isinstance(candidate, dict) or candidate.get("event_type") not in TABLES:
+        raise ValueError("not an analytics event (missing or unknown event_type)")
+    table, columns = TABLES[candidate["event_type"]]
+    flat_keys = set(candidate) - {"event_type"}
+    if (
+        flat_keys <= set(columns)
+        and "event_id" in flat_keys
+        and not (candidate["event_type"] == "decision" and "vehicle" in candidate)
+    ):
+        # A flat row from the transformation Lambda: check it once more for personal data.
+        assert_no_pii({k: v for k, v in candidate.items() if k not in ("event_id",)})
+        return Row(table, {c: candidate.get(c) for c in columns})
+    event = parse_event(candidate)
+    assert_no_pii(event)
+    table, values = flatten_event(event)
+    return Row(table, values)
+
+
+def decode_object(data: bytes) -> Iterator[Row | Rejected]:
+    """Rows and rejections, in order, from one S3 object's bytes."""
+    try:
+        text = _gunzip_all(data).decode("utf-8")
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
+        yield Rejected(0, f"undecodable object: {type(exc).__name__}")
+        return
+    position = 0
+    try:
+        values = list(_json_values(text))
+    except json.JSONDecodeError as exc:
+        yield Rejected(0, f"malformed JSON at char {exc.pos}")
+        return
+    for value in values:
+        for candidate in _candidates(value):
+            try:
+                yield _to_row(candidate)
+            except ValidationError as exc:
+                yield Rejected(position, _validation_reason(exc))
+            except PiiError as exc:
+                yield Rejected(position, f"personal data: {exc.message.split(' (')[0]}")
+            except ValueError as exc:
+                yield Rejected(position, str(exc))
+            position += 1
