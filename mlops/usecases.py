@@ -1,0 +1,289 @@
+"""Use-case manifests: the schema of ``usecases/<name>.yaml`` and the loader.
+
+A manifest is the one definition of a use case. The platform builds a ``UseCase`` component per
+manifest; ``mlops onboard`` (CLI or Service Catalog) writes one with :func:`dump_manifest`.
+Keys are snake_case. Every bad field gives a ``ManifestError`` naming file, field and fix.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mlops.config import ENVIRONMENTS, REPO_ROOT, StackConfig
+from mlops.errors import ManifestError
+
+USECASES_DIR = REPO_ROOT / "usecases"
+NAME_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+NAME_MAX = 32
+# SageMaker serverless inference accepts these memory sizes (MB).
+SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
+_INSTANCE = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
+_REPO = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+_SEMVER = r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$"
+_USER = r"^[a-z0-9][a-z0-9-]{0,62}$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Owners(_Model):
+    lead_data_scientist: str = Field(
+        pattern=_USER, description="Studio user of the accountable lead"
+    )
+    members: list[Annotated[str, Field(pattern=_USER)]] = Field(default_factory=list)
+
+
+class GitSettings(_Model):
+    provider: Literal["github", "gitlab", "bitbucket", "codecommit"] = "github"
+    training_repo: str = Field(pattern=_REPO)
+    inference_repo: str = Field(pattern=_REPO)
+    branch: str = Field("main", pattern=r"^[A-Za-z0-9._/-]{1,100}$")
+
+    @model_validator(mode="after")
+    def _distinct_repos(self) -> GitSettings:
+        if self.training_repo == self.inference_repo:
+            raise ValueError("training_repo and inference_repo must be two different repositories")
+        return self
+
+
+class Evaluation(_Model):
+    """The registration gate: a model is registered only if `metric` passes `threshold`."""
+
+    metric: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    threshold: float
+    direction: Literal["maximize", "minimize"] = "maximize"
+
+    def passes(self, value: float) -> bool:
+        return value >= self.threshold if self.direction == "maximize" else value <= self.threshold
+
+
+class Tuning(_Model):
+    max_jobs: int = Field(100, ge=1, le=500)
+    max_parallel: int = Field(20, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _parallel_within_jobs(self) -> Tuning:
+        if self.max_parallel > self.max_jobs:
+            raise ValueError(
+                f"max_parallel ({self.max_parallel}) must not exceed max_jobs ({self.max_jobs})"
+            )
+        return self
+
+
+class ServerlessEndpoint(_Model):
+    mode: Literal["serverless"]
+    memory_mb: int = 2048
+    max_concurrency: int = Field(5, ge=1, le=200)
+
+    @field_validator("memory_mb")
+    @classmethod
+    def _memory(cls, v: int) -> int:
+        if v not in SERVERLESS_MEMORY_MB:
+            raise ValueError(
+                f"{v} is not a serverless memory size; use one of {SERVERLESS_MEMORY_MB}"
+            )
+        return v
+
+
+class RealtimeEndpoint(_Model):
+    mode: Literal["realtime"]
+    instance_type: str = Field(pattern=_INSTANCE)
+    min_instances: int = Field(1, ge=1, le=100)
+    max_instances: int = Field(2, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _range(self) -> RealtimeEndpoint:
+        if self.min_instances > self.max_instances:
+            raise ValueError(
+                f"min_instances ({self.min_instances}) must not exceed "
+                f"max_instances ({self.max_instances})"
+            )
+        return self
+
+
+Endpoint = Annotated[ServerlessEndpoint | RealtimeEndpoint, Field(discriminator="mode")]
+
+
+class StackSettings(_Model):
+    training_instance_type: str = Field("ml.m5.xlarge", pattern=_INSTANCE)
+    processing_instance_type: str = Field("ml.m5.large", pattern=_INSTANCE)
+    endpoint: Endpoint
+
+
+class PerStack(_Model):
+    dev: StackSettings
+    staging: StackSettings
+    prod: StackSettings
+
+    def for_env(self, env: str) -> StackSettings:
+        return getattr(self, env)
+
+
+class UseCaseManifest(_Model):
+    """One use case: ``usecases/<name>.yaml``."""
+
+    name: str = Field(max_length=NAME_MAX, pattern=NAME_PATTERN)
+    description: str = Field("", max_length=256)
+    template: str = Field(pattern=NAME_PATTERN, max_length=64)
+    template_version: str = Field(pattern=_SEMVER)
+    owners: Owners
+    git: GitSettings
+    evaluation: Evaluation
+    tuning: Tuning = Tuning()
+    data_classification: Literal["public", "internal", "confidential", "restricted"]
+    stacks: PerStack
+
+    def check_against_stack(self, cfg: StackConfig, source: str = "") -> None:
+        """Rules that need the stack: the lead must be one of the stack's lead data scientists."""
+        leads = [p.user for p in cfg.people.lead_data_scientists]
+        source = source or f"usecases/{self.name}.yaml"
+        if self.owners.lead_data_scientist not in leads:
+            lead = self.owners.lead_data_scientist
+            raise ManifestError(
+                f"{source}: owners.lead_data_scientist {lead!r} is not a "
+                f"lead data scientist of stack {cfg.environment} ({', '.join(leads)})",
+                f"use one of {', '.join(leads)}, or add the person to "
+                f"mlops-platform:people.leadDataScientists in Pulumi.{cfg.environment}.yaml",
+            )
+
+
+# --- errors ---------------------------------------------------------------------------------
+_FIXES = {
+    "name": f"use lower-case letters, digits and single hyphens, at most {NAME_MAX} characters "
+    "(e.g. remedy or fraud-triage), and name the file <name>.yaml",
+    "template": "use the name of a folder in templates/ (e.g. remedy)",
+    "template_version": "use a semantic version such as 0.1.0",
+    "owners": "set owners.lead_data_scientist to a Studio user listed as a lead data scientist",
+    "git": "set git.provider (github, gitlab, bitbucket or codecommit), git.training_repo and "
+    "git.inference_repo (two different repository names)",
+    "evaluation": "set evaluation.metric (snake_case), evaluation.threshold (a number) and "
+    "evaluation.direction (maximize or minimize)",
+    "tuning": "keep 1 <= tuning.max_parallel <= tuning.max_jobs <= 500 (defaults 20 and 100)",
+    "data_classification": "use one of public, internal, confidential, restricted",
+    "stacks": "give stacks.dev, stacks.staging and stacks.prod, each with instance types like "
+    "ml.m5.large and an endpoint: {mode: serverless, memory_mb, max_concurrency} or "
+    "{mode: realtime, instance_type, min_instances, max_instances}",
+    "description": "keep the description under 256 characters",
+}
+
+
+def _format_error(exc: ValidationError, source: str) -> ManifestError:
+    lines, fixes = [], []
+    for e in exc.errors():
+        loc = [str(p) for p in e["loc"]]
+        # drop the discriminator tag pydantic inserts for tagged unions (endpoint.realtime.x)
+        if "endpoint" in loc:
+            loc = [p for p in loc if p not in ("serverless", "realtime")]
+        field = ".".join(loc) or "<root>"
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "missing":
+            msg = "is required but missing"
+        elif e["type"] == "extra_forbidden":
+            msg = "is not a known field (check the spelling; keys are snake_case)"
+        elif e["type"] == "union_tag_invalid":
+            msg = "endpoint.mode must be serverless or realtime"
+        elif e["type"] == "string_pattern_mismatch":
+            msg = f"{e.get('input')!r} has the wrong format"
+        lines.append(f"{field}: {msg}")
+        if loc and loc[0] in _FIXES:
+            fixes.append(_FIXES[loc[0]])
+    fix = "; ".join(dict.fromkeys(fixes)) or f"edit {source}"
+    return ManifestError(f"invalid use-case manifest {source}:\n  " + "\n  ".join(lines), fix)
+
+
+def parse_manifest(data: Any, source: str = "<manifest>") -> UseCaseManifest:
+    if not isinstance(data, dict):
+        raise ManifestError(
+            f"{source} must be a YAML mapping of fields, got {type(data).__name__}",
+            "start from usecases/remedy.yaml",
+        )
+    try:
+        return UseCaseManifest.model_validate(data)
+    except ValidationError as exc:
+        raise _format_error(exc, source) from None
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def load_manifest(path: Path) -> UseCaseManifest:
+    """Load one manifest; its `name` must equal the file stem."""
+    source = _display(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ManifestError(f"{source} not found", "run `mlops onboard` to create it") from None
+    except yaml.YAMLError as exc:
+        raise ManifestError(f"{source} is not valid YAML: {exc}", "fix the YAML syntax") from None
+    manifest = parse_manifest(data, source)
+    if manifest.name != path.stem:
+        raise ManifestError(
+            f"{source}: name {manifest.name!r} does not match the file name {path.name!r}",
+            f"rename the file to {manifest.name}.yaml or set name: {path.stem}",
+        )
+    return manifest
+
+
+def manifest_paths(directory: Path = USECASES_DIR) -> list[Path]:
+    return sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+
+
+def load_manifests(directory: Path = USECASES_DIR) -> list[UseCaseManifest]:
+    """Every manifest in `directory`, sorted by name; duplicate names are rejected."""
+    seen: dict[str, Path] = {}
+    manifests = []
+    for path in manifest_paths(directory):
+        manifest = load_manifest(path)
+        if manifest.name in seen:
+            raise ManifestError(
+                f"use case {manifest.name!r} is defined twice: {_display(seen[manifest.name])} "
+                f"and {_display(path)}",
+                "keep one manifest per use case (delete the duplicate file)",
+            )
+        seen[manifest.name] = path
+        manifests.append(manifest)
+    return sorted(manifests, key=lambda m: m.name)
+
+
+def check_manifests_against_stack(manifests: Iterable[UseCaseManifest], cfg: StackConfig) -> None:
+    for manifest in manifests:
+        manifest.check_against_stack(cfg)
+
+
+def dump_manifest(manifest: UseCaseManifest) -> str:
+    """YAML for ``usecases/<name>.yaml`` (what `mlops onboard` writes); round-trips through load."""
+    data = manifest.model_dump(mode="json")
+    header = f"# Use case {manifest.name}. Schema: mlops/usecases.py (UseCaseManifest).\n"
+    return header + yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+
+
+def is_valid_name(name: str) -> bool:
+    return len(name) <= NAME_MAX and re.fullmatch(NAME_PATTERN, name) is not None
+
+
+__all__ = [
+    "ENVIRONMENTS",
+    "Evaluation",
+    "GitSettings",
+    "Owners",
+    "RealtimeEndpoint",
+    "ServerlessEndpoint",
+    "StackSettings",
+    "Tuning",
+    "UseCaseManifest",
+    "dump_manifest",
+    "load_manifest",
+    "load_manifests",
+    "parse_manifest",
+]
