@@ -52,6 +52,13 @@ def preview(
     result.render(console.out)
 
 
+@app.command()
+def demo() -> None:
+    """Run the platform end to end on this machine, with no AWS account."""
+    # Until the local Remedy lifecycle lands, the demo is the offline view of the dev stack.
+    preview(stack="dev", as_json=False)
+
+
 def main() -> None:
     """Console-script entry point: one place turns MlopsError into a message and an exit code.
 
