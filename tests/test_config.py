@@ -144,7 +144,9 @@ def test_accounts_must_be_distinct(stack_dir: Path) -> None:
 
 def test_stack_file_environment_must_match_its_name(stack_dir: Path) -> None:
     _edit(stack_dir, "staging", lambda c: c.update({"mlops-platform:environment": "prod"}))
-    with pytest.raises(ConfigError, match="mlops-platform:environment is 'prod' in Pulumi.staging"):
+    with pytest.raises(
+        ConfigError, match=r"mlops-platform:environment is 'prod' in Pulumi\.staging"
+    ):
         load_stack_config("staging", stack_dir)
 
 
