@@ -70,6 +70,20 @@ OverrideReason = Literal[
 ]
 OVERRIDE_REASONS: tuple[str, ...] = OverrideReason.__args__  # type: ignore[attr-defined]
 
+# CloudWatch Logs subscription filter selecting analytics events among the API's log lines.
+SUBSCRIPTION_FILTER_PATTERN = (
+    "{ " + " || ".join(f'($.event_type = "{t}")' for t in EVENT_TYPES) + " }"
+)
+
+
+def selected_by_filter(message: str) -> bool:
+    """What :data:`SUBSCRIPTION_FILTER_PATTERN` selects, for paths (moto) that do not apply it."""
+    try:
+        data = json.loads(message)
+    except (json.JSONDecodeError, TypeError):
+        return False
+    return isinstance(data, dict) and data.get("event_type") in EVENT_TYPES
+
 
 class PiiError(MlopsError):
     """Something shaped like personal data was about to enter the analytics stream."""

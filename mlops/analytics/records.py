@@ -21,7 +21,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from mlops.events import TABLES, PiiError, assert_no_pii, flatten_event, parse_event
+from mlops.events import (
+    TABLES,
+    PiiError,
+    assert_no_pii,
+    flatten_event,
+    parse_event,
+    selected_by_filter,
+)
 
 
 @dataclass(frozen=True)
@@ -64,16 +71,11 @@ def _candidates(value: Any) -> Iterator[Any]:
         if value.get("messageType") != "DATA_MESSAGE":
             return  # CONTROL_MESSAGE probes from CloudWatch Logs
         for log_event in value["logEvents"]:
+            # Real AWS applies the subscription filter; moto forwards every line, so apply the
+            # same selection here (other application log lines are not analytics records).
             message = log_event.get("message", "")
-            try:
-                inner = json.loads(message)
-            except (json.JSONDecodeError, TypeError):
-                yield ValueError("log message is not JSON")
-                continue
-            # Powertools structured logs carry the event under "message".
-            if isinstance(inner, dict) and isinstance(inner.get("message"), dict):
-                inner = inner["message"]
-            yield inner
+            if selected_by_filter(message):
+                yield json.loads(message)
     else:
         yield value
 
