@@ -1,0 +1,177 @@
+"""The ONE feature encoding for Remedy, used for training (batch) and serving (single claim).
+
+* `encode_frame(df)`  - vectorised over a generated/flattened claims frame (training, batch)
+* `encode_claims(cs)` - a list of `Claim`s -> 2-D float32 array
+* `encode_claim(c)`   - one `Claim` -> 1-D float32 vector, plain Python (no pandas: hot path)
+
+Categoricals are integer codes from fixed vocabularies (unknown -> -1), so the same code runs
+in both repos and the ONNX graph takes one dense float32 matrix. Catalogue reference values
+(new price, parts index) and a trade-guide style value (`guide_value`: depreciation curve at
+national prices) are features: model 13 predicts PAV relative to it.
+Bump FEATURES_VERSION whenever the vector changes; bundles record it and refuse a mismatch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from remedy_core.claims import (
+    BODY_TYPES,
+    IMPACT_POINTS,
+    POWERTRAINS,
+    REGIONS,
+    SEGMENTS,
+    ZONES,
+    Claim,
+)
+from remedy_core.market import (
+    FIRST_YEAR_DROP,
+    PER_10K_MILES,
+    REGION_PRICE_FACTOR,
+    SCRAP_FLOOR_GBP,
+    YEARLY_DEPRECIATION,
+    YEARLY_DEPRECIATION_EV,
+    market_value,
+)
+from remedy_core.vehicles import CATALOGUE, MAKES, SEGMENT_DEFAULTS, catalogue_index
+
+FEATURES_VERSION = "1.0.0"
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "region_code", "region_price_factor",
+    "make_code", "model_code", "segment_code", "body_code",
+    "new_price", "parts_index", "catalogue_known",
+    "age_years", "mileage", "year", "powertrain_code", "is_ev", "adas_fitted", "classic",
+    "modified", "guide_value",
+    "impact_code", "delta_v_kph",
+    *[f"zone_hit_{z}" for z in ZONES], *[f"zone_sev_{z}" for z in ZONES],
+    "n_zones", "max_severity", "sum_severity",
+    "airbags_deployed", "drivable", "leaks", "engine_runs", "fire", "flood",
+    "incident_time",
+)  # fmt: skip
+N_FEATURES = len(FEATURE_NAMES)
+INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
+
+_REGION = {r: i for i, r in enumerate(REGIONS)}
+_MAKE = {m.lower(): i for i, m in enumerate(MAKES)}
+_SEGMENT = {s: i for i, s in enumerate(SEGMENTS)}
+_BODY = {b: i for i, b in enumerate(BODY_TYPES)}
+_POWERTRAIN = {p: i for i, p in enumerate(POWERTRAINS)}
+_IMPACT = {p: i for i, p in enumerate(IMPACT_POINTS)}
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def _incident_time(date: dt.date) -> float:
+    return (date - _EPOCH).days / 365.2425 + 1970.0
+
+
+def _guide(new_price, age, miles, is_ev, classic, modified) -> float:
+    rate = YEARLY_DEPRECIATION_EV if is_ev else YEARLY_DEPRECIATION
+    age = max(age, 0.0)
+    value = new_price * (1.0 - FIRST_YEAR_DROP * min(age, 1.0))
+    value *= (1.0 - rate) ** max(age - 1.0, 0.0) * (1.0 - PER_10K_MILES) ** (max(miles, 0) / 1e4)
+    if classic:
+        value = max(value, new_price * 0.30)
+    if modified:
+        value *= 0.93
+    return max(value, SCRAP_FLOOR_GBP)
+
+
+def encode_claim(claim: Claim) -> np.ndarray:
+    """One claim -> float32 vector of length N_FEATURES (no pandas)."""
+    v, a = claim.vehicle, claim.accident
+    cat_i = catalogue_index(v.make, v.model)
+    if cat_i >= 0:
+        entry = CATALOGUE[cat_i]
+        new_price, parts_index = entry.new_price, entry.parts_index
+    else:
+        new_price, parts_index = SEGMENT_DEFAULTS.get(v.segment, SEGMENT_DEFAULTS["family"])
+    age = claim.vehicle_age_years
+    is_ev = v.powertrain == "ev"
+    sev = [a.zone_severity.get(z, 0.0) if z in a.zones_hit else 0.0 for z in ZONES]
+    hit = [1.0 if z in a.zones_hit else 0.0 for z in ZONES]
+    row = [
+        _REGION[claim.region], REGION_PRICE_FACTOR[claim.region],
+        _MAKE.get(v.make.strip().lower(), -1), cat_i, _SEGMENT[v.segment], _BODY[v.body_type],
+        new_price, parts_index, 1.0 if cat_i >= 0 else 0.0,
+        age, v.mileage, v.year, _POWERTRAIN[v.powertrain], is_ev, v.adas_fitted, v.classic,
+        v.modified, _guide(new_price, age, v.mileage, is_ev, v.classic, v.modified),
+        _IMPACT[a.impact_point], a.delta_v_kph,
+        *hit, *sev,
+        sum(hit), max(sev), sum(sev),
+        a.airbags_deployed, a.drivable, a.leaks, a.engine_runs, a.fire, a.flood,
+        _incident_time(claim.incident_date),
+    ]  # fmt: skip
+    return np.asarray(row, dtype=np.float32)
+
+
+def encode_claims(claims: list[Claim]) -> np.ndarray:
+    if not claims:
+        return np.zeros((0, N_FEATURES), dtype=np.float32)
+    return np.stack([encode_claim(c) for c in claims])
+
+
+def _codes(series: pd.Series, vocab: dict[str, int], lower: bool = False) -> np.ndarray:
+    s = series.astype(str).str.strip()
+    if lower:
+        s = s.str.lower()
+    return s.map(vocab).fillna(-1).to_numpy(dtype=float)
+
+
+def encode_frame(df: pd.DataFrame) -> np.ndarray:
+    """Vectorised encoding of a flattened claims frame (columns of synthetic.REQUEST_COLUMNS)."""
+    missing = [c for c in ("region", "make", "model", "incident_date", "year") if c not in df]
+    if missing:
+        raise ValueError(f"claims frame lacks column(s) {missing}")
+    unknown = sorted(set(df["region"].unique()) - set(REGIONS))
+    if unknown:
+        raise ValueError(f"unknown region(s) {unknown}; use one of {list(REGIONS)}")
+    n = len(df)
+    key = (
+        df["make"].astype(str).str.strip().str.lower()
+        + "|"
+        + df["model"].astype(str).str.strip().str.lower()
+    )
+    cat_vocab = {f"{e.make.lower()}|{e.model.lower()}": i for i, e in enumerate(CATALOGUE)}
+    cat_i = key.map(cat_vocab).fillna(-1).to_numpy(dtype=int)
+    seg_price = df["segment"].map({k: v[0] for k, v in SEGMENT_DEFAULTS.items()}).fillna(
+        SEGMENT_DEFAULTS["family"][0]).to_numpy(dtype=float)  # fmt: skip
+    seg_parts = df["segment"].map({k: v[1] for k, v in SEGMENT_DEFAULTS.items()}).fillna(
+        SEGMENT_DEFAULTS["family"][1]).to_numpy(dtype=float)  # fmt: skip
+    cat_price = np.array([e.new_price for e in CATALOGUE])
+    cat_parts = np.array([e.parts_index for e in CATALOGUE])
+    known = cat_i >= 0
+    new_price = np.where(known, cat_price[np.maximum(cat_i, 0)], seg_price)
+    parts_index = np.where(known, cat_parts[np.maximum(cat_i, 0)], seg_parts)
+
+    dates = pd.to_datetime(df["incident_date"]).to_numpy().astype("datetime64[D]")
+    years = df["year"].to_numpy(dtype=int)
+    first_reg = pd.to_datetime(pd.DataFrame({"year": years, "month": 7, "day": 1}))
+    age = np.maximum((dates - first_reg.to_numpy().astype("datetime64[D]")).astype(float)
+                     / 365.25, 0.0)  # fmt: skip
+    mileage = df["mileage"].to_numpy(dtype=float)
+    is_ev = (df["powertrain"] == "ev").to_numpy()
+    classic = df["classic"].to_numpy(dtype=bool)
+    modified = df["modified"].to_numpy(dtype=bool)
+    guide = market_value(new_price, age, mileage, is_ev, 1.0, classic, modified)
+    hit = np.stack([df[f"zone_hit_{z}"].to_numpy(dtype=float) for z in ZONES], 1)
+    sev = np.stack([df[f"zone_sev_{z}"].to_numpy(dtype=float) for z in ZONES], 1) * hit
+    t = (dates - np.datetime64("1970-01-01")).astype(float) / 365.2425 + 1970.0
+    cols = [
+        _codes(df["region"], _REGION), df["region"].map(REGION_PRICE_FACTOR).to_numpy(float),
+        _codes(df["make"], _MAKE, lower=True), cat_i.astype(float), _codes(df["segment"], _SEGMENT),
+        _codes(df["body_type"], _BODY),
+        new_price, parts_index, known.astype(float),
+        age, mileage, years.astype(float), _codes(df["powertrain"], _POWERTRAIN), is_ev,
+        df["adas_fitted"].to_numpy(float), classic, modified, guide,
+        _codes(df["impact_point"], _IMPACT), df["delta_v_kph"].to_numpy(float),
+        *hit.T, *sev.T,
+        hit.sum(1), sev.max(1) if n else np.zeros(0), sev.sum(1),
+        *(df[c].to_numpy(float) for c in ("airbags_deployed", "drivable", "leaks",
+                                          "engine_runs", "fire", "flood")),
+        t,
+    ]  # fmt: skip
+    return np.stack([np.asarray(c, dtype=np.float64) for c in cols], 1).astype(np.float32)
