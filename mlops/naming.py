@@ -73,3 +73,42 @@ def usecase_name(ctx: NameContext, usecase: str, *parts: str, kind: str = "gener
 
 def log_group_name(ctx: NameContext, *parts: str) -> str:
     return "/" + "/".join([ctx.prefix, ctx.environment, *(_clean(p) for p in parts)])
+
+
+def key_alias(ctx: NameContext, purpose: str) -> str:
+    """KMS alias for the key of one purpose: `alias/mlops-<env>-<purpose>`."""
+    return "alias/" + name(ctx, purpose, kind="generic")
+
+
+def for_environment(ctx: NameContext, environment: str, account_id: str) -> NameContext:
+    """The naming context of another stack (same prefix and region), for cross-account names."""
+    return NameContext(
+        environment=environment, account_id=account_id, region=ctx.region, prefix=ctx.prefix
+    )
+
+
+# Well-known role names that other stacks refer to. Cross-account trust and key policies need them
+# before (or without) a StackReference, so they are fixed here and nowhere else.
+def deploy_pipeline_role_name(dev_ctx: NameContext) -> str:
+    """Role of the dev deploy pipeline; the only principal staging/prod deployment roles trust."""
+    return role_name(dev_ctx, "deploy-pipeline")
+
+
+def deployment_role_name(ctx: NameContext) -> str:
+    """Cross-account deployment role in staging/prod."""
+    return role_name(ctx, "deployment")
+
+
+def model_execution_role_name(ctx: NameContext) -> str:
+    """Role SageMaker models/endpoints run as in staging/prod."""
+    return role_name(ctx, "model-execution")
+
+
+def role_arn_pattern(ctx: NameContext) -> str:
+    """Every role this stack names through `role_name` (used in key policies)."""
+    return f"arn:aws:iam::{ctx.account_id}:role/{ctx.prefix}-{ctx.environment}-*"
+
+
+def model_package_group_name(ctx: NameContext, usecase: str) -> str:
+    """The use case's model package group in the registry (dev/governance account, and local)."""
+    return usecase_name(ctx, usecase, "models", kind="sagemaker")
