@@ -8,6 +8,7 @@ environment from `env()`) talk to it with fake credentials; nothing ever reaches
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -27,7 +28,7 @@ from mlops.errors import MlopsError
 LOOPBACK = "127.0.0.1"
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's documented fake credentials
+    "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
 
@@ -123,22 +124,20 @@ class EmbeddedAWS:
                     f"see {self.log_file}" if self.log_file else "run with --debug",
                 )
             try:
-                with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/data.json", timeout=1):
+                with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/data.json", timeout=1):  # noqa: S310
                     return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.1)
         raise EmbeddedAWSError(
-            f"moto server did not answer on {self.endpoint_url} within {self.startup_timeout:.0f} s",
+            f"moto server did not answer on {self.endpoint_url} in {self.startup_timeout:.0f} s",
             "check that the machine is not overloaded, then try again",
         )
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
             try:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
