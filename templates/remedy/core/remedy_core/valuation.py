@@ -6,18 +6,24 @@ platform library (``mlops.inference.valuation_client``) and in the inference rep
 
 PAV policy (UK, Financial Ombudsman practice): the pre-accident value is the retail price of a
 comparable car from a reputable dealer just before the loss, checked against trade guides and
-adverts. We therefore take the **median of comparable adverts** when there are at least
-``min_comparables`` of them, else the trade-guide value; the model's PAV (model 13) is used only
-when market data is unavailable and the model is confident. Every source of evidence is carried on
-the result so a handler (and the FCA) can see why the figure is what it is.
+adverts. We therefore take the comparables when there are at least ``min_comparables`` of them (the
+provider's value adjusted to this car's age and mileage when it gives one, else the median advert
+price), else the trade-guide value (flagged FEW_COMPARABLES); the model's PAV (model 13) is used
+only when market data is unavailable and the model is confident. Every source of evidence is
+carried on the result so a handler (and the FCA) can see why the figure is what it is.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import statistics
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from remedy_core.claims import Claim
 
 VALUATION_SCHEMA_VERSION = "1"
 
@@ -51,6 +57,11 @@ class MarketEvidence(BaseModel):
     currency: str = "GBP"
     guide_value: float | None = Field(default=None, gt=0, description="Trade-guide retail value")
     comparables: list[Comparable] = Field(default_factory=list)
+    comparables_adjusted_value: float | None = Field(
+        default=None,
+        gt=0,
+        description="Provider's value from the comparables, adjusted to this car's age/mileage",
+    )
     schema_version: str = VALUATION_SCHEMA_VERSION
 
     def comparables_median(self) -> float | None:
@@ -60,16 +71,39 @@ class MarketEvidence(BaseModel):
 
 
 class ValuationRequest(BaseModel):
-    """What a valuation provider needs to value a car (no PII: no plate, no VIN)."""
+    """What a valuation provider needs to value a car (no PII: no plate, no VIN, no name)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    reference: str = Field(min_length=1, max_length=64, description="Opaque request reference")
     make: str = Field(min_length=1)
     model: str = Field(min_length=1)
+    segment: str = Field(min_length=1)
     year: int = Field(ge=1900, le=2100)
     mileage: float = Field(ge=0)
+    powertrain: str = Field(min_length=1)
     region: str = Field(min_length=1)
-    as_of_year: int | None = Field(default=None, ge=1900, le=2100)
+    classic: bool = False
+    modified: bool = False
+    as_of: dt.date = Field(description="Value just before this date (the incident date)")
+
+    @classmethod
+    def from_claim(cls, claim: Claim) -> ValuationRequest:
+        v = claim.vehicle
+        ref = hashlib.sha256(claim.claim_id.encode()).hexdigest()[:32]
+        return cls(
+            reference=ref,
+            make=v.make,
+            model=v.model,
+            segment=v.segment,
+            year=v.year,
+            mileage=v.mileage,
+            powertrain=v.powertrain,
+            region=claim.region,
+            classic=v.classic,
+            modified=v.modified,
+            as_of=claim.incident_date,
+        )
 
 
 class ValuationError(Exception):
@@ -100,6 +134,7 @@ class PavEvidence(BaseModel):
     currency: str = "GBP"
     guide_value: float | None = None
     comparables_median: float | None = None
+    comparables_adjusted_value: float | None = None
     comparables: list[Comparable] = Field(default_factory=list)
     model_p10: float | None = None
     model_p50: float | None = None
@@ -136,7 +171,9 @@ def choose_pav(
         comparables = list(market.comparables)
         comps_median = market.comparables_median()
         if comps_median is not None and len(comparables) >= min_comparables:
-            value, source = comps_median, "market_comparables"
+            adjusted = market.comparables_adjusted_value
+            value = adjusted if adjusted is not None else comps_median
+            source = "market_comparables"
         elif guide is not None:
             value, source = guide, "market_guide"
             flags.append("FEW_COMPARABLES")
@@ -155,6 +192,7 @@ def choose_pav(
         currency=currency,
         guide_value=guide,
         comparables_median=comps_median,
+        comparables_adjusted_value=market.comparables_adjusted_value if market else None,
         comparables=comparables,
         model_p10=p10,
         model_p50=p50,

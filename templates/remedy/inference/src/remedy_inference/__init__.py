@@ -1,0 +1,1 @@
+"""Remedy inference: decision workflow handlers, local decision API, SageMaker inference script."""
