@@ -1,0 +1,127 @@
+"""Customer-managed KMS keys, one per purpose, with rotation and key policies naming principals.
+
+Purposes:
+- `data`: customer data (data bucket, analytics landing, feature data);
+- `artifacts`: model and pipeline artifacts, ECR images; in dev also decryptable by the named
+  staging/prod roles that deploy and run models (cross-account read of dev artifacts);
+- `logs`: CloudWatch log groups, CloudTrail, S3 access logs, the audit bucket, AWS Config;
+- `studio`: the SageMaker Studio domain (EFS home volumes, apps).
+
+Usage::
+
+    keys = Keys("keys", KeysArgs(names=ctx, tags=tags, admin_arns=[deployer]))
+    keys.data.arn, keys.artifacts.arn, keys.logs.arn, keys.studio.arn
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from mlops import iam
+from mlops.naming import NameContext, key_alias, role_arn_pattern
+from mlops.tags import with_component
+
+PURPOSES: tuple[str, ...] = ("data", "artifacts", "logs", "studio")
+
+_DESCRIPTIONS = {
+    "data": "customer data (S3 data and analytics buckets)",
+    "artifacts": "model and pipeline artifacts (shared read-only with staging/prod roles)",
+    "logs": "CloudWatch Logs, CloudTrail, S3 access logs, AWS Config",
+    "studio": "SageMaker Studio domain (EFS home volumes and apps)",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeysArgs:
+    names: NameContext
+    tags: Mapping[str, str]
+    admin_arns: Sequence[str]
+    """Principals that administer the keys (the deployer role, or the account root)."""
+    cross_account_artifact_readers: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """{account_id: [role ARNs]} allowed to decrypt dev artifacts (dev stack only)."""
+    deletion_window_days: int = 30
+
+    def __post_init__(self) -> None:
+        if not self.admin_arns:
+            raise ValueError("KeysArgs.admin_arns: name at least one key administrator")
+        if not 7 <= self.deletion_window_days <= 30:
+            raise ValueError("KeysArgs.deletion_window_days must be between 7 and 30")
+        if self.names.account_id in self.cross_account_artifact_readers:
+            raise ValueError("cross_account_artifact_readers must list other accounts only")
+
+
+def key_policy_for(purpose: str, args: KeysArgs) -> dict:
+    """The key policy of one purpose (pure; unit-tested)."""
+    ctx = args.names
+    services: list[iam.Statement] = []
+    if purpose == "logs":
+        services = [
+            iam.logs_service_use(ctx.region, ctx.account_id),
+            *iam.cloudtrail_service_use(ctx.account_id),
+            iam.s3_log_delivery_use(ctx.account_id),
+        ]
+    return iam.key_policy(
+        ctx.account_id,
+        admin_arns=args.admin_arns,
+        user_arn_patterns=[role_arn_pattern(ctx)],
+        services=services,
+        cross_account_decrypt=(
+            args.cross_account_artifact_readers if purpose == "artifacts" else None
+        ),
+    )
+
+
+class Keys(pulumi.ComponentResource):
+    """Four KMS keys (data, artifacts, logs, studio) with aliases."""
+
+    def __init__(
+        self, name: str, args: KeysArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlops:keys:Keys", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.keys: dict[str, aws.kms.Key] = {}
+        self.aliases: dict[str, aws.kms.Alias] = {}
+        for purpose in PURPOSES:
+            key = aws.kms.Key(
+                f"{name}-{purpose}",
+                description=f"mlops {args.names.environment}: {_DESCRIPTIONS[purpose]}",
+                enable_key_rotation=True,
+                rotation_period_in_days=365,
+                deletion_window_in_days=args.deletion_window_days,
+                key_usage="ENCRYPT_DECRYPT",
+                customer_master_key_spec="SYMMETRIC_DEFAULT",
+                policy=iam.dumps(key_policy_for(purpose, args)),
+                tags=with_component(args.tags, "keys", purpose=purpose),
+                opts=child,
+            )
+            self.keys[purpose] = key
+            self.aliases[purpose] = aws.kms.Alias(
+                f"{name}-{purpose}-alias",
+                name=key_alias(args.names, purpose),
+                target_key_id=key.key_id,
+                opts=child,
+            )
+        self.register_outputs({f"{p}_key_arn": k.arn for p, k in self.keys.items()})
+
+    @property
+    def data(self) -> aws.kms.Key:
+        return self.keys["data"]
+
+    @property
+    def artifacts(self) -> aws.kms.Key:
+        return self.keys["artifacts"]
+
+    @property
+    def logs(self) -> aws.kms.Key:
+        return self.keys["logs"]
+
+    @property
+    def studio(self) -> aws.kms.Key:
+        return self.keys["studio"]
+
+    def arns(self) -> dict[str, pulumi.Output[str]]:
+        return {purpose: key.arn for purpose, key in self.keys.items()}
