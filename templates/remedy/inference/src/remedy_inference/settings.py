@@ -1,0 +1,85 @@
+"""Settings for the local decision API and the Lambdas (a factory, never an import-time global).
+
+Environment variables (all optional in local mode):
+  REMEDY_BUNDLE_DIR          model bundle directory (unset: no model -> MODEL_NOT_DEPLOYED)
+  REMEDY_VALUATION_URL       valuation API base URL (unset: in-process synthetic market)
+  REMEDY_VALUATION_KEY       API key, or REMEDY_VALUATION_SECRET_ID (Secrets Manager id)
+  REMEDY_JURISDICTION        uk (default) | us
+  REMEDY_PSEUDONYMISATION_KEY  key for claim-id hashing in audit events (>= 16 bytes)
+  REMEDY_HOST / REMEDY_PORT  local API bind address
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from mlops.inference.valuation_client import ValuationClient, ValuationClientConfig
+from pydantic import BaseModel, ConfigDict, Field
+from remedy_core.rules import RuleConfig
+from remedy_core.valuation import ValuationSource
+
+from remedy_inference.audit import EventSink, LogSink
+from remedy_inference.market_data import HttpValuationSource, SyntheticMarket
+from remedy_inference.service import BundlePredictor, DecisionService, NoModel, Predictor
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bundle_dir: str | None = None
+    valuation_url: str | None = None
+    valuation_key: str | None = None
+    valuation_secret_id: str | None = None
+    valuation_timeout_s: float = Field(default=2.0, gt=0)
+    jurisdiction: str = "uk"
+    pseudonymisation_key: str = Field(default="local-only-pseudonymisation-key", min_length=16)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    fields = {
+        "bundle_dir": "REMEDY_BUNDLE_DIR",
+        "valuation_url": "REMEDY_VALUATION_URL",
+        "valuation_key": "REMEDY_VALUATION_KEY",
+        "valuation_secret_id": "REMEDY_VALUATION_SECRET_ID",
+        "valuation_timeout_s": "REMEDY_VALUATION_TIMEOUT_S",
+        "jurisdiction": "REMEDY_JURISDICTION",
+        "pseudonymisation_key": "REMEDY_PSEUDONYMISATION_KEY",
+        "host": "REMEDY_HOST",
+        "port": "REMEDY_PORT",
+    }
+    return Settings.model_validate({k: env[v] for k, v in fields.items() if env.get(v)})
+
+
+def build_predictor(settings: Settings) -> Predictor:
+    if not settings.bundle_dir:
+        return NoModel()
+    from remedy_core.bundle import load_bundle
+
+    return BundlePredictor(load_bundle(settings.bundle_dir))
+
+
+def build_valuation(settings: Settings) -> ValuationSource:
+    if not settings.valuation_url:
+        return SyntheticMarket()
+    config = ValuationClientConfig(
+        base_url=settings.valuation_url,
+        api_key=settings.valuation_key,
+        api_key_secret_id=settings.valuation_secret_id,
+        timeout_s=settings.valuation_timeout_s,
+        deadline_s=max(4.0, settings.valuation_timeout_s),
+    )
+    return HttpValuationSource(ValuationClient(config))
+
+
+def build_service(settings: Settings, sink: EventSink | None = None) -> DecisionService:
+    return DecisionService(
+        predictor=build_predictor(settings),
+        valuation=build_valuation(settings),
+        sink=sink or LogSink(),
+        config=RuleConfig.for_jurisdiction(settings.jurisdiction),
+        pseudonymisation_key=settings.pseudonymisation_key,
+    )
