@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import duckdb
+import pandas as pd
 
 from mlops.analytics.records import Rejected, Row, decode_object
 from mlops.analytics.views import create_statements, get_view
@@ -144,20 +145,29 @@ class Warehouse:
         for table, values in by_table.items():
             columns = next(cols for t, cols in TABLES.values() if t == table)
             # Table and column names come from mlops.events.TABLES, never from input.
-            before = self.con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]  # noqa: S608
+            before = self.con.execute(f"SELECT COUNT(*) FROM {table}").fetchall()[0][0]  # noqa: S608
             # Deduplicate within the batch as well: keep the first occurrence of an event id.
             seen: set[str] = set()
-            unique = []
+            unique: dict[str, list[Any]] = {c: [] for c in columns}
             for v in values:
                 if v["event_id"] not in seen:
                     seen.add(v["event_id"])
-                    unique.append(tuple(v.get(c) for c in columns))
-            placeholders = ", ".join("?" for _ in columns)
-            self.con.executemany(
-                f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({placeholders})",  # noqa: S608
-                unique,
-            )
-            after = self.con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]  # noqa: S608
+                    for c in columns:
+                        unique[c].append(v.get(c))
+            # Bulk insert through a pandas frame (executemany is ~100x slower in DuckDB).
+            batch = pd.DataFrame(unique, columns=list(columns))
+            for c, sql_type in columns.items():
+                if sql_type == "TIMESTAMP":
+                    batch[c] = pd.to_datetime(batch[c])
+            self.con.register("_batch", batch)
+            try:
+                self.con.execute(
+                    f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) "  # noqa: S608
+                    f"SELECT {', '.join(columns)} FROM _batch"
+                )
+            finally:
+                self.con.unregister("_batch")
+            after = self.con.execute(f"SELECT COUNT(*) FROM {table}").fetchall()[0][0]  # noqa: S608
             inserted[table] = after - before
             dupes += len(values) - (after - before)
         return inserted, dupes
@@ -228,7 +238,7 @@ class Warehouse:
     def count(self, table: str) -> int:
         if table not in {t for t, _ in TABLES.values()} | {"load_ledger", "rejected_records"}:
             raise WarehouseError(f"unknown table {table!r}", fix="use an event table name")
-        return self.con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]  # noqa: S608
+        return self.con.execute(f"SELECT COUNT(*) FROM {table}").fetchall()[0][0]  # noqa: S608
 
     def view(self, name: str, order_by: str = "1, 2") -> list[dict[str, Any]]:
         """Rows of an analytics view as dicts (ordered by its first two columns by default)."""
@@ -239,6 +249,6 @@ class Warehouse:
         columns = [d[0] for d in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
-    def frame(self, sql: str) -> Any:
+    def frame(self, sql: str, params: list[Any] | None = None) -> Any:
         """A pandas DataFrame for ad-hoc SQL (dashboard)."""
-        return self.con.execute(sql).df()
+        return self.con.execute(sql, params or []).df()

@@ -1,0 +1,431 @@
+"""`mlops dashboard`: a self-contained HTML report (works offline) plus one PNG per chart.
+
+Charts are drawn with matplotlib (Agg) from the analytics views in the DuckDB warehouse and
+embedded in the HTML as base64 PNG data URIs: no CDN, no JavaScript library, no network.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mlops.analytics.drift import (
+    DEFAULT_PSI_THRESHOLD,
+    KEY_FEATURES,
+    ReferenceProfile,
+    psi_by_month,
+)
+from mlops.analytics.views import get_view
+from mlops.analytics.warehouse import Warehouse
+
+REC_COLOURS = {"repair": "#2b8a3e", "write_off": "#c92a2a", "investigate": "#e8a317"}
+
+
+@dataclass(frozen=True)
+class Chart:
+    slug: str
+    title: str
+    caption: str
+    png: bytes
+
+
+@dataclass
+class DashboardResult:
+    html_path: Path
+    png_paths: dict[str, Path] = field(default_factory=dict)
+    decisions: int = 0
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    _plt().close(fig)
+    return buf.getvalue()
+
+
+def _empty(ax: Any, text: str = "no data yet") -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=12)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _month_axis(ax: Any) -> None:
+    import matplotlib.dates as mdates
+
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
+    for label in ax.get_xticklabels():
+        label.set_rotation(45)
+        label.set_horizontalalignment("right")
+
+
+def _chart_total_losses(wh: Warehouse) -> Chart:
+    plt = _plt()
+    df = wh.frame("SELECT * FROM monthly_total_losses_by_region ORDER BY month_start, region")
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.8))
+    if df.empty:
+        _empty(ax1), _empty(ax2)
+    else:
+        counts = df.pivot(index="month_start", columns="region", values="total_losses").fillna(0)
+        rates = df.pivot(index="month_start", columns="region", values="total_loss_rate")
+        for region in counts.columns:
+            ax1.plot(counts.index, counts[region], marker="o", ms=3, label=region)
+            ax2.plot(rates.index, rates[region] * 100, marker="o", ms=3, label=region)
+        ax1.set_title("Total losses per month")
+        ax1.set_ylabel("write-off recommendations")
+        ax2.set_title("Total-loss rate per month")
+        ax2.set_ylabel("% of decisions")
+        for ax in (ax1, ax2):
+            _month_axis(ax)
+            ax.grid(alpha=0.3)
+        ax2.legend(fontsize=8, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.suptitle("Monthly total losses by region")
+    return Chart(
+        "monthly_total_losses_by_region",
+        "Monthly total losses by region",
+        get_view("monthly_total_losses_by_region").description,
+        _png(fig),
+    )
+
+
+def _chart_repair_cost(wh: Warehouse, top: int = 20) -> Chart:
+    plt = _plt()
+    df = wh.frame(
+        "SELECT * FROM avg_repair_cost_by_make_model ORDER BY repairs DESC, make, model LIMIT ?",
+        [int(top)],
+    )
+    fig, ax = plt.subplots(figsize=(11, max(4, 0.34 * max(len(df), 1) + 1.5)))
+    if df.empty:
+        _empty(ax)
+    else:
+        df = df.iloc[::-1]
+        labels = [
+            f"{m} {mo} (n={n})" for m, mo, n in zip(df.make, df.model, df.repairs, strict=True)
+        ]
+        y = range(len(df))
+        ax.barh(
+            [i + 0.2 for i in y],
+            df.avg_predicted_repair_cost,
+            height=0.4,
+            label="predicted first estimate (p50)",
+            color="#1c7ed6",
+        )
+        ax.barh(
+            [i - 0.2 for i in y],
+            df.avg_actual_repair_cost.fillna(0),
+            height=0.4,
+            label="actual cost paid (closed repairs)",
+            color="#868e96",
+        )
+        ax.set_yticks(list(y), labels, fontsize=8)
+        ax.set_xlabel("average repair cost (GBP)")
+        ax.grid(axis="x", alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right")
+    ax.set_title(f"Average repair cost by manufacturer and model (top {top} by volume)")
+    return Chart(
+        "avg_repair_cost_by_make_model",
+        "Average repair cost by manufacturer and model",
+        get_view("avg_repair_cost_by_make_model").description,
+        _png(fig),
+    )
+
+
+def _chart_decision_mix(wh: Warehouse) -> Chart:
+    plt = _plt()
+    df = wh.frame("SELECT * FROM decision_mix_monthly ORDER BY month_start")
+    fig, ax = plt.subplots(figsize=(11, 4.2))
+    if df.empty:
+        _empty(ax)
+    else:
+        share = df.pivot(index="month_start", columns="recommendation", values="share").fillna(0)
+        bottom = None
+        labels = [str(m)[:7] for m in share.index]
+        for rec in ("repair", "write_off", "investigate"):
+            if rec in share:
+                vals = share[rec] * 100
+                ax.bar(labels, vals, bottom=bottom, label=rec, color=REC_COLOURS[rec])
+                bottom = vals if bottom is None else bottom + vals
+        ax.set_ylabel("% of decisions")
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+        ax.tick_params(axis="x", rotation=45)
+    ax.set_title("Decision mix over time")
+    return Chart(
+        "decision_mix",
+        "Decision mix over time",
+        get_view("decision_mix_monthly").description,
+        _png(fig),
+    )
+
+
+def _chart_rates(wh: Warehouse) -> Chart:
+    plt = _plt()
+    inv = wh.frame(
+        "SELECT month_start, SUM(investigations) * 1.0 / SUM(decisions) AS rate "
+        "FROM investigate_rate_monthly GROUP BY 1 ORDER BY 1"
+    )
+    ovr = wh.frame(
+        "SELECT month_start, SUM(overrides) * 1.0 / SUM(actioned) AS override_rate, "
+        "SUM(inspect_rate * actioned) / SUM(actioned) AS inspect_rate "
+        "FROM override_rate_monthly GROUP BY 1 ORDER BY 1"
+    )
+    fig, ax = plt.subplots(figsize=(11, 4.2))
+    if inv.empty:
+        _empty(ax)
+    else:
+        ax.plot(inv.month_start, inv.rate * 100, marker="o", label="investigate rate (model)")
+        if not ovr.empty:
+            ax.plot(
+                ovr.month_start, ovr.override_rate * 100, marker="s", label="handler override rate"
+            )
+            ax.plot(
+                ovr.month_start, ovr.inspect_rate * 100, marker="^", label="handler inspection rate"
+            )
+        ax.axhline(25, color="#c92a2a", ls="--", lw=1, label="investigation capacity (25%)")
+        ax.set_ylabel("%")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        _month_axis(ax)
+    ax.set_title("Investigate and override rates")
+    caption = (
+        get_view("investigate_rate_monthly").description
+        + " "
+        + get_view("override_rate_monthly").description
+    )
+    return Chart("rates", "Investigate and override rates", caption, _png(fig))
+
+
+def _chart_drift(wh: Warehouse, reference: ReferenceProfile | None, threshold: float) -> Chart:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(11, 4.2))
+    caption = (
+        f"Population stability index of each key input per month against the training data; "
+        f"above {threshold:g} (dashed line) the input has shifted enough to review the model."
+    )
+    if reference is None:
+        _empty(ax, "no training reference profile given (--reference)")
+    else:
+        cols = ", ".join(f for f in KEY_FEATURES if f in reference.features)
+        df = wh.frame(
+            f"SELECT CAST(DATE_TRUNC('month', decided_at) AS DATE) AS month_start, {cols} "  # noqa: S608
+            "FROM decision_events"
+        )
+        rows = psi_by_month(df, reference) if not df.empty else []
+        if not rows:
+            _empty(ax)
+        else:
+            import pandas as pd
+
+            psi = pd.DataFrame(rows).pivot(index="month_start", columns="feature", values="psi")
+            for feature in psi.columns:
+                ax.plot(psi.index, psi[feature], marker="o", ms=3, label=feature)
+            ax.axhline(
+                threshold, color="#c92a2a", ls="--", lw=1.5, label=f"threshold {threshold:g}"
+            )
+            ax.set_ylabel("PSI")
+            ax.set_ylim(bottom=0)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+            _month_axis(ax)
+        caption += f" Reference: {reference.source} ({reference.rows:,} rows)."
+    ax.set_title("Input drift (PSI per key feature vs training data)")
+    return Chart("input_drift", "Input drift", caption, _png(fig))
+
+
+def _chart_pav(wh: Warehouse) -> Chart:
+    plt = _plt()
+    df = wh.frame(
+        "SELECT month_start, SUM(settlements) AS n, SUM(avg_pav_used * settlements) / "
+        "SUM(settlements) AS pav, SUM(avg_settlement * settlements) / SUM(settlements) AS paid "
+        "FROM pav_vs_settlement GROUP BY 1 ORDER BY 1"
+    )
+    fig, ax = plt.subplots(figsize=(11, 4.2))
+    if df.empty:
+        _empty(ax)
+    else:
+        ax.plot(df.month_start, df.pav, marker="o", label="average PAV used in the decision")
+        ax.plot(df.month_start, df.paid, marker="s", label="average settlement paid")
+        ax.set_ylabel("GBP")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        _month_axis(ax)
+    ax.set_title("PAV vs settlement (write-offs)")
+    return Chart(
+        "pav_vs_settlement",
+        "PAV vs settlement",
+        get_view("pav_vs_settlement").description,
+        _png(fig),
+    )
+
+
+def _chart_cycle(wh: Warehouse) -> Chart:
+    plt = _plt()
+    df = wh.frame("SELECT * FROM cycle_time ORDER BY month_start, final_path")
+    fig, ax = plt.subplots(figsize=(11, 4.2))
+    if df.empty:
+        _empty(ax)
+    else:
+        for path, group in df.groupby("final_path"):
+            ax.plot(group.month_start, group.avg_cycle_days, marker="o", label=str(path))
+        ax.set_ylabel("days from decision to closure")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        _month_axis(ax)
+    ax.set_title("Cycle time")
+    return Chart("cycle_time", "Cycle time", get_view("cycle_time").description, _png(fig))
+
+
+def _chart_model_error(wh: Warehouse) -> Chart:
+    plt = _plt()
+    df = wh.frame(
+        "SELECT month_start, SUM(mae * repairs_closed) / SUM(repairs_closed) AS mae, "
+        "SUM(interval_coverage_80 * repairs_closed) / SUM(repairs_closed) AS coverage "
+        "FROM model_error GROUP BY 1 ORDER BY 1"
+    )
+    fig, ax = plt.subplots(figsize=(11, 4.2))
+    if df.empty:
+        _empty(ax, "no closed repairs yet")
+    else:
+        ax.plot(df.month_start, df.mae, marker="o", color="#1c7ed6", label="MAE (GBP)")
+        ax.set_ylabel("MAE (GBP)")
+        ax2 = ax.twinx()
+        ax2.plot(
+            df.month_start,
+            df.coverage * 100,
+            marker="s",
+            color="#e8590c",
+            label="80% interval coverage",
+        )
+        ax2.axhspan(78, 82, color="#e8590c", alpha=0.12)
+        ax2.set_ylabel("coverage %")
+        ax2.set_ylim(0, 100)
+        ax.grid(alpha=0.3)
+        _month_axis(ax)
+        h1, l1 = ax.get_legend_handles_labels()
+        h2, l2 = ax2.get_legend_handles_labels()
+        ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="lower left")
+    ax.set_title("Repair-cost model error where outcomes are known")
+    return Chart("model_error", "Model error", get_view("model_error").description, _png(fig))
+
+
+def build_charts(
+    wh: Warehouse,
+    reference: ReferenceProfile | None = None,
+    psi_threshold: float = DEFAULT_PSI_THRESHOLD,
+) -> list[Chart]:
+    return [
+        _chart_total_losses(wh),
+        _chart_repair_cost(wh),
+        _chart_decision_mix(wh),
+        _chart_rates(wh),
+        _chart_drift(wh, reference, psi_threshold),
+        _chart_pav(wh),
+        _chart_cycle(wh),
+        _chart_model_error(wh),
+    ]
+
+
+def _table(wh: Warehouse, view: str, limit: int = 12) -> str:
+    df = wh.frame(f"SELECT * FROM {view} ORDER BY 1, 2 LIMIT {int(limit)}")  # noqa: S608
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = []
+    for row in df.itertuples(index=False):
+        cells = []
+        for v in row:
+            text = f"{v:,.3f}" if isinstance(v, float) else str(v)
+            cells.append(f"<td>{html.escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#212529;
+background:#fff}h1{margin:0 0 4px}p.meta{color:#868e96;margin:0 0 20px}
+.kpis{display:flex;gap:16px;margin-bottom:24px}.kpi{border:1px solid #dee2e6;border-radius:6px;
+padding:10px 16px}.kpi b{display:block;font-size:22px}figure{margin:0 0 36px;
+border-top:1px solid #dee2e6;padding-top:12px}figure img{max-width:100%}
+figcaption{color:#495057;margin:6px 0}table{border-collapse:collapse;font-size:12px;margin-top:8px}
+td,th{border:1px solid #dee2e6;padding:3px 8px;text-align:right}th{background:#f1f3f5}
+details summary{cursor:pointer;color:#1c7ed6}
+"""
+# Marks the page once every chart image has decoded (checked by the headless-browser test).
+_SCRIPT = """
+window.addEventListener('load',function(){var imgs=document.querySelectorAll('figure img');
+var ok=0;imgs.forEach(function(i){if(i.complete&&i.naturalWidth>0){ok++;}});
+document.body.setAttribute('data-charts-loaded',String(ok));});
+"""
+_VIEW_TABLES = {
+    "monthly_total_losses_by_region": ["monthly_total_losses_by_region"],
+    "avg_repair_cost_by_make_model": ["avg_repair_cost_by_make_model"],
+    "decision_mix": ["decision_mix_monthly"],
+    "rates": ["investigate_rate_monthly", "override_rate_monthly"],
+    "pav_vs_settlement": ["pav_vs_settlement"],
+    "cycle_time": ["cycle_time"],
+    "model_error": ["model_error"],
+}
+
+
+def render_html(wh: Warehouse, charts: list[Chart], title: str) -> str:
+    counts = {t: wh.count(t) for t in ("decision_events", "handler_actions", "claim_outcomes")}
+    kpis = "".join(
+        f'<div class="kpi"><b>{n:,}</b>{html.escape(label)}</div>'
+        for label, n in (
+            ("decisions", counts["decision_events"]),
+            ("handler actions", counts["handler_actions"]),
+            ("closed claims", counts["claim_outcomes"]),
+            ("objects loaded", wh.count("load_ledger")),
+        )
+    )
+    figures = []
+    for c in charts:
+        data = base64.b64encode(c.png).decode()
+        tables = "".join(
+            f"<details><summary>{html.escape(v)} (first rows)</summary>{_table(wh, v)}</details>"
+            for v in _VIEW_TABLES.get(c.slug, [])
+        )
+        figures.append(
+            f'<figure id="chart-{c.slug}"><h2>{html.escape(c.title)}</h2>'
+            f'<img alt="{html.escape(c.title)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{html.escape(c.caption)}</figcaption>{tables}</figure>"
+        )
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p class='meta'>Generated {generated} from the analytics "
+        f"warehouse {html.escape(Path(wh.path).name)}. Self-contained: works offline.</p>"
+        f"<div class='kpis'>{kpis}</div>{''.join(figures)}<script>{_SCRIPT}</script></body></html>"
+    )
+
+
+def render_dashboard(
+    wh: Warehouse,
+    out_dir: str | Path,
+    *,
+    reference: ReferenceProfile | None = None,
+    psi_threshold: float = DEFAULT_PSI_THRESHOLD,
+    title: str = "Remedy decisions: monitoring and analytics",
+) -> DashboardResult:
+    """Write ``index.html`` and ``<chart>.png`` files into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    charts = build_charts(wh, reference, psi_threshold)
+    result = DashboardResult(out / "index.html", decisions=wh.count("decision_events"))
+    for chart in charts:
+        path = out / f"{chart.slug}.png"
+        path.write_bytes(chart.png)
+        result.png_paths[chart.slug] = path
+    result.html_path.write_text(render_html(wh, charts, title))
+    return result

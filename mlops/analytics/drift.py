@@ -1,0 +1,141 @@
+"""Input drift: population stability index (PSI) per key feature against the training data.
+
+The reference profile is built once from the training inputs (decile bin edges and the share of
+training rows in each bin) and stored as JSON next to the model bundle; decisions in the warehouse
+are then binned on the same edges per month. PSI = Σ (p_cur − p_ref) · ln(p_cur / p_ref); the
+usual reading is < 0.1 stable, 0.1–0.2 moderate shift, > 0.2 significant (the default alarm
+threshold, configurable).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlops.errors import MlopsError
+
+KEY_FEATURES: tuple[str, ...] = (
+    "vehicle_age_years",
+    "mileage",
+    "delta_v_kph",
+    "zones_hit_count",
+    "max_zone_severity",
+)
+DEFAULT_PSI_THRESHOLD = 0.2
+_EPS = 1e-4
+
+
+class DriftError(MlopsError):
+    """A drift reference profile is missing or unusable."""
+
+
+@dataclass(frozen=True)
+class FeatureProfile:
+    name: str
+    edges: list[float]  # inner bin edges (bins: (-inf, e0], (e0, e1], ..., (e_last, inf))
+    proportions: list[float]  # len(edges) + 1, sums to 1
+
+    @classmethod
+    def from_values(cls, name: str, values: Sequence[float], bins: int = 10) -> FeatureProfile:
+        arr = np.asarray([v for v in values if v is not None], dtype=float)
+        if arr.size < bins:
+            raise DriftError(
+                f"feature {name!r} has {arr.size} reference values; need at least {bins}",
+                fix="build the reference profile from the full training set",
+            )
+        qs = np.quantile(arr, np.linspace(0, 1, bins + 1)[1:-1])
+        edges = sorted({float(q) for q in qs})
+        return cls(name, edges, _shares(arr, edges))
+
+    def psi(self, values: Iterable[float | None]) -> float:
+        arr = np.asarray([v for v in values if v is not None], dtype=float)
+        if arr.size == 0:
+            return float("nan")
+        cur = np.clip(np.asarray(_shares(arr, self.edges)), _EPS, None)
+        ref = np.clip(np.asarray(self.proportions), _EPS, None)
+        return float(np.sum((cur - ref) * np.log(cur / ref)))
+
+
+def _shares(arr: np.ndarray, edges: list[float]) -> list[float]:
+    idx = np.searchsorted(np.asarray(edges), arr, side="left")
+    counts = np.bincount(idx, minlength=len(edges) + 1)
+    return [float(c) / arr.size for c in counts]
+
+
+@dataclass(frozen=True)
+class ReferenceProfile:
+    source: str
+    rows: int
+    features: dict[str, FeatureProfile]
+
+    @classmethod
+    def from_rows(
+        cls, rows: Sequence[Mapping[str, Any]], source: str, features: Sequence[str] = KEY_FEATURES
+    ) -> ReferenceProfile:
+        return cls(
+            source=source,
+            rows=len(rows),
+            features={f: FeatureProfile.from_values(f, [r.get(f) for r in rows]) for f in features},
+        )
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = {
+            "source": self.source,
+            "rows": self.rows,
+            "features": {k: asdict(v) for k, v in self.features.items()},
+        }
+        path.write_text(json.dumps(data, indent=2) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> ReferenceProfile:
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+            return cls(
+                source=data["source"],
+                rows=int(data["rows"]),
+                features={k: FeatureProfile(**v) for k, v in data["features"].items()},
+            )
+        except (OSError, KeyError, TypeError, json.JSONDecodeError) as exc:
+            raise DriftError(
+                f"cannot read the drift reference profile {path}: {exc}",
+                fix="rebuild it from the training data (mlops.analytics.drift.ReferenceProfile)",
+            ) from exc
+
+
+def inputs_row(inputs: Any) -> dict[str, float | None]:
+    """Key-feature values of one ``mlops.events.InputsSummary`` (as flattened in the warehouse)."""
+    return {
+        "vehicle_age_years": inputs.vehicle_age_years,
+        "mileage": float(inputs.mileage),
+        "delta_v_kph": inputs.delta_v_kph,
+        "zones_hit_count": float(len(inputs.zones_hit)),
+        "max_zone_severity": inputs.max_zone_severity,
+    }
+
+
+def psi_by_month(frame: Any, reference: ReferenceProfile) -> list[dict[str, Any]]:
+    """PSI per month and feature for a DataFrame with ``month_start`` and the feature columns."""
+    out = []
+    for month, group in frame.groupby("month_start", sort=True):
+        for name, profile in reference.features.items():
+            if name in group:
+                values = [None if math.isnan(v) else v for v in group[name].astype(float)]
+                out.append(
+                    {
+                        "month_start": month,
+                        "feature": name,
+                        "psi": profile.psi(values),
+                        "n": int(group[name].notna().sum()),
+                    }
+                )
+    return out
