@@ -1,0 +1,434 @@
+"""Per-resource CrossGuard rules. Each check gets the resource's inputs (camelCase) and its config.
+
+Every rule is registered in ``mlops.policy.base.REGISTRY`` with its level, severity and fix; the
+pack (``policy/__main__.py``) and ``mlops check`` both run exactly these functions.
+Stack-wide rules live in ``mlops.policy.stack_rules``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, Mapping
+from functools import cache
+from typing import Any
+
+from pulumi_policy import Severity
+
+from mlops.policy.base import ADVISORY, Option, resource_rule
+from mlops.policy.documents import (
+    PASSROLE_ON_STAR,
+    PUBLIC_PRINCIPAL,
+    STAR_ON_STAR,
+    as_list,
+    get,
+    iam_findings,
+    load_json,
+    pipeline_findings,
+)
+from mlops.tags import REQUIRED_TAGS
+
+# --- type tokens (pulumi-aws 7; the deprecated *V2 tokens too) -----------------------------------
+S3_BUCKET = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+S3_SSE = (
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+)
+S3_VERSIONING = (
+    "aws:s3/bucketVersioning:BucketVersioning",
+    "aws:s3/bucketVersioningV2:BucketVersioningV2",
+)
+S3_PUBLIC_ACCESS_BLOCK = ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",)
+KMS_KEY = "aws:kms/key:Key"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+SFN_STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
+LAMBDA_FUNCTION = "aws:lambda/function:Function"
+
+# Where each type keeps IAM documents (identity and resource policies).
+POLICY_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "aws:iam/policy:Policy": ("policy",),
+    "aws:iam/rolePolicy:RolePolicy": ("policy",),
+    "aws:iam/userPolicy:UserPolicy": ("policy",),
+    "aws:iam/groupPolicy:GroupPolicy": ("policy",),
+    "aws:iam/role:Role": ("inlinePolicies", "assumeRolePolicy"),
+    "aws:s3/bucketPolicy:BucketPolicy": ("policy",),
+    "aws:kms/key:Key": ("policy",),
+    "aws:kms/keyPolicy:KeyPolicy": ("policy",),
+    "aws:sns/topic:Topic": ("policy",),
+    "aws:sns/topicPolicy:TopicPolicy": ("policy",),
+    "aws:sqs/queue:Queue": ("policy",),
+    "aws:sqs/queuePolicy:QueuePolicy": ("policy",),
+    "aws:ecr/repositoryPolicy:RepositoryPolicy": ("policy",),
+    "aws:apigateway/restApi:RestApi": ("policy",),
+    "aws:apigateway/restApiPolicy:RestApiPolicy": ("policy",),
+    "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": ("policyDocument",),
+    "aws:cloudwatch/eventBusPolicy:EventBusPolicy": ("policy",),
+    "aws:secretsmanager/secretPolicy:SecretPolicy": ("policy",),
+    "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy": ("resourcePolicy",),
+    "aws:glue/resourcePolicy:ResourcePolicy": ("policy",),
+}
+
+
+def policy_documents(resource_type: str, props: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    """(label, parsed document) for every IAM document a resource carries."""
+    for key in POLICY_PROPERTIES.get(resource_type, ()):
+        value = props.get(key)
+        if key == "inlinePolicies":
+            for entry in as_list(value):
+                if isinstance(entry, Mapping) and load_json(entry.get("policy")) is not None:
+                    yield f"inlinePolicies[{entry.get('name')}]", load_json(entry["policy"])
+        elif load_json(value) is not None:
+            yield key, load_json(value)
+
+
+# --- S3 ------------------------------------------------------------------------------------------
+
+
+@resource_rule(
+    "s3-sse-kms-bucket-key",
+    description="S3 default encryption is SSE-KMS with a customer-managed key and a bucket key.",
+    types=S3_SSE,
+    fix="rules=[{apply_server_side_encryption_by_default: {sse_algorithm: 'aws:kms', "
+    "kms_master_key_id: <key arn>}, bucket_key_enabled: True}]",
+    severity=Severity.CRITICAL,
+)
+def s3_sse_kms(props: dict[str, Any], cfg: Mapping[str, Any]) -> Iterator[str]:
+    rules = as_list(props.get("rules"))
+    if not rules:
+        yield "no encryption rule"
+    for rule in rules:
+        algorithm = get(rule, "applyServerSideEncryptionByDefault", "sseAlgorithm")
+        if algorithm not in ("aws:kms", "aws:kms:dsse"):
+            yield f"sseAlgorithm is {algorithm!r}, not 'aws:kms'"
+        if not get(rule, "applyServerSideEncryptionByDefault", "kmsMasterKeyId"):
+            yield "no kmsMasterKeyId (would fall back to the AWS-managed aws/s3 key)"
+        if algorithm == "aws:kms" and get(rule, "bucketKeyEnabled") is not True:
+            yield "bucketKeyEnabled is not true"
+
+
+@resource_rule(
+    "s3-versioning-enabled",
+    description="S3 bucket versioning is enabled.",
+    types=S3_VERSIONING,
+    fix="versioning_configuration={status: 'Enabled'}",
+)
+def s3_versioning(props: dict[str, Any], cfg: Mapping[str, Any]) -> Iterator[str]:
+    status = get(props, "versioningConfiguration", "status")
+    if status != "Enabled":
+        yield f"versioning status is {status!r}, not 'Enabled'"
+
+
+PUBLIC_ACCESS_FLAGS = (
+    "blockPublicAcls",
+    "blockPublicPolicy",
+    "ignorePublicAcls",
+    "restrictPublicBuckets",
+)
+
+
+@resource_rule(
+    "s3-public-access-block-full",
+    description="S3 public-access blocks set all four flags.",
+    types=S3_PUBLIC_ACCESS_BLOCK,
+    fix="block_public_acls=block_public_policy=ignore_public_acls=restrict_public_buckets=True",
+    severity=Severity.CRITICAL,
+)
+def s3_public_access_block(props: dict[str, Any], cfg: Mapping[str, Any]) -> Iterator[str]:
+    missing = [flag for flag in PUBLIC_ACCESS_FLAGS if props.get(flag) is not True]
+    if missing:
+        yield f"not true: {', '.join(missing)}"
+
+
+# --- KMS -----------------------------------------------------------------------------------------
+
+
+@resource_rule(
+    "kms-key-rotation",
+    description="Symmetric KMS keys rotate automatically.",
+    types=(KMS_KEY,),
+    fix="enable_key_rotation=True",
+)
+def kms_rotation(props: dict[str, Any], cfg: Mapping[str, Any]) -> Iterator[str]:
+    spec = props.get("customerMasterKeySpec") or "SYMMETRIC_DEFAULT"
+    usage = props.get("keyUsage") or "ENCRYPT_DECRYPT"
+    if (
+        spec == "SYMMETRIC_DEFAULT"
+        and usage == "ENCRYPT_DECRYPT"
+        and not props.get("enableKeyRotation")
+    ):
+        yield "enableKeyRotation is not true"
+
+
+# --- SageMaker -----------------------------------------------------------------------------------
+
+
+@resource_rule(
+    "sagemaker-domain-vpc-only-kms",
+    description="SageMaker domains are VpcOnly and encrypt their EFS volume with a KMS key.",
+    types=("aws:sagemaker/domain:Domain",),
+    fix="app_network_access_type='VpcOnly', kms_key_id=<key arn>",
+    severity=Severity.CRITICAL,
+)
+def sagemaker_domain(props: dict[str, Any], cfg: Mapping[str, Any]) -> Iterator[str]:
+    if props.get("appNetworkAccessType") != "VpcOnly":
+        yield f"appNetworkAccessType is {props.get('appNetworkAccessType')!r}, not 'VpcOnly'"
+    if not props.get("kmsKeyId"):
+        yield "no kmsKeyId"
+
+
+@resource_rule(
+    "sagemaker-endpoint-config-encrypted",
+    description="SageMaker endpoint configs encrypt storage, data capture and async output (KMS).",
+    types=("aws:sagemaker/endpointConfiguration:EndpointConfiguration",),
+    fix="kms_key_arn=<key arn>; data_capture_config.kms_key_id and "
+    "async_inference_config.output_config.kms_key_id when those are used",
+)
+def sagemaker_endpoint_config(props: dict[str, Any], cfg: Mapping[str, Any]) -> Iterator[str]:
+    if not props.get("kmsKeyArn"):
+        yield "no kmsKeyArn"
+    if props.get("dataCaptureConfig") and not get(props, "dataCaptureConfig", "kmsKeyId"):
+        yield "dataCaptureConfig has no kmsKeyId"
+    if props.get("asyncInferenceConfig") and not get(
+        props, "asyncInferenceConfig", "outputConfig", "kmsKeyId"
+    ):
+        yield "asyncInferenceConfig.outputConfig has no kmsKeyId"
+
+
+@resource_rule(
+    "sagemaker-notebook-locked-down",
+    description="SageMaker notebook instances are KMS-encrypted, in a subnet, without direct "
+    "internet access and without root access.",
+    types=("aws:sagemaker/notebookInstance:NotebookInstance",),
+    fix="kms_key_id=<key arn>, subnet_id=<private subnet>, direct_internet_access='Disabled', "
+    "root_access='Disabled' (or use Studio instead of notebook instances)",
+    severity=Severity.CRITICAL,
+)
+def sagemaker_notebook(props: dict[str, Any], cfg: Mapping[str, Any]) -> Iterator[str]:
+    if not props.get("kmsKeyId"):
+        yield "no kmsKeyId"
+    if not props.get("subnetId"):
+        yield "no subnetId (the instance would sit outside the VPC)"
+    if props.get("directInternetAccess") != "Disabled":
+        yield "directInternetAccess is not 'Disabled' (the default is Enabled)"
+    if props.get("rootAccess") != "Disabled":
+        yield "rootAccess is not 'Disabled' (the default is Enabled)"
+
+
+@resource_rule(
+    "sagemaker-pipeline-vpc-encryption",
+    description="Training, tuning and processing steps of SageMaker pipelines run in the VPC with "
+    "inter-container traffic encryption.",
+    types=("aws:sagemaker/pipeline:Pipeline",),
+    fix="give every job VpcConfig (Subnets, SecurityGroupIds) and "
+    "EnableInterContainerTrafficEncryption=True (ProcessingStep: NetworkConfig); pass the "
+    "definition inline as pipeline_definition so it can be checked",
+)
+def sagemaker_pipeline(props: dict[str, Any], cfg: Mapping[str, Any]) -> Iterator[str]:
+    definition = props.get("pipelineDefinition")
+    if definition is None:
+        yield "no inline pipelineDefinition (an S3 location cannot be checked before deployment)"
+        return
+    if load_json(definition) is None:
+        yield "pipelineDefinition is not valid JSON"
+        return
+    yield from pipeline_findings(definition)
+
+
+# --- CloudWatch Logs, CloudTrail -----------------------------------------------------------------
+
+
+@resource_rule(
+    "log-group-kms",
+    description="CloudWatch log groups are encrypted with a KMS key.",
+    types=(LOG_GROUP,),
+    fix="kms_key_id=<key arn> (the key policy must allow logs.<region>.amazonaws.com)",
+)
+def log_group_kms(props: dict[str, Any], cfg: Mapping[str, Any]) -> Iterator[str]:
+    if not props.get("kmsKeyId"):
+        yield "no kmsKeyId"
+
+
+@resource_rule(
+    "log-group-retention",
+    description="CloudWatch log groups keep logs at least the configured minimum number of days.",
+    types=(LOG_GROUP,),
+    fix="retention_in_days=<at least minimumRetentionDays, a CloudWatch value such as 30, 90, 365>",
+    severity=Severity.MEDIUM,
+    options={
+        "minimumRetentionDays": Option(
+            30, {"type": "integer", "minimum": 1}, "smallest allowed retentionInDays"
+        )
+    },
+)
+def log_group_retention(props: dict[str, Any], cfg: Mapping[str, Any]) -> Iterator[str]:
+    days = props.get("retentionInDays")
+    minimum = int(cfg["minimumRetentionDays"])
+    if days not in (None, 0) and int(days) < minimum:  # absent or 0 = never expire
+        yield f"retentionInDays is {days}, below the minimum of {minimum}"
+
+
+@resource_rule(
+    "cloudtrail-multi-region-validated",
+    description="CloudTrail trails are multi-region, validate log files and encrypt with KMS.",
+    types=("aws:cloudtrail/trail:Trail",),
+    fix="is_multi_region_trail=True, enable_log_file_validation=True, kms_key_id=<key arn>",
+)
+def cloudtrail(props: dict[str, Any], cfg: Mapping[str, Any]) -> Iterator[str]:
+    if props.get("isMultiRegionTrail") is not True:
+        yield "isMultiRegionTrail is not true"
+    if props.get("enableLogFileValidation") is not True:
+        yield "enableLogFileValidation is not true"
+    if not props.get("kmsKeyId"):
+        yield "no kmsKeyId"
+
+
+# --- IAM documents -------------------------------------------------------------------------------
+
+
+def _iam_rule(name: str, kind: str, description: str, fix: str) -> None:
+    def check(props: dict[str, Any], cfg: Mapping[str, Any], resource_type: str) -> Iterator[str]:
+        for label, document in policy_documents(resource_type, props):
+            for found, message in iam_findings(document):
+                if found == kind:
+                    yield f"{label}: {message}"
+
+    resource_rule(
+        name,
+        description=description,
+        types=tuple(POLICY_PROPERTIES),
+        fix=fix,
+        severity=Severity.CRITICAL,
+        pass_type=True,
+    )(check)
+
+
+_iam_rule(
+    "iam-no-star-on-star",
+    STAR_ON_STAR,
+    "No IAM statement allows every action (or NotAction) on every resource.",
+    "name the actions the principal needs and scope Resource to ARNs",
+)
+_iam_rule(
+    "iam-no-passrole-on-star",
+    PASSROLE_ON_STAR,
+    "No IAM statement allows iam:PassRole on every role.",
+    "scope iam:PassRole to the role ARNs it hands over and add an iam:PassedToService condition",
+)
+_iam_rule(
+    "iam-no-public-principal",
+    PUBLIC_PRINCIPAL,
+    "No resource or trust policy allows Principal '*' without a condition.",
+    "name the principals (account or role ARNs) or add a Condition such as aws:PrincipalOrgID or "
+    "aws:SourceVpce",
+)
+
+
+# --- API Gateway ---------------------------------------------------------------------------------
+
+
+@resource_rule(
+    "apigateway-method-authorized",
+    description="API Gateway methods and routes require IAM auth or a configured authorizer.",
+    types=("aws:apigateway/method:Method", "aws:apigatewayv2/route:Route"),
+    fix="authorization='AWS_IAM' (or 'CUSTOM'/'COGNITO_USER_POOLS' with authorizer_id; HTTP APIs: "
+    "authorization_type='AWS_IAM' or 'JWT'/'CUSTOM' with authorizer_id)",
+    severity=Severity.CRITICAL,
+    pass_type=True,
+)
+def apigateway_method(props: dict[str, Any], cfg: Mapping[str, Any], rtype: str) -> Iterator[str]:
+    key = "authorization" if rtype == "aws:apigateway/method:Method" else "authorizationType"
+    auth = (props.get(key) or "NONE").upper()
+    if auth == "AWS_IAM":
+        return
+    if auth in ("CUSTOM", "COGNITO_USER_POOLS", "JWT"):
+        if not props.get("authorizerId"):
+            yield f"{key} is {auth} but no authorizerId is configured"
+        return
+    yield f"{key} is {auth!r}: the method is callable without authentication"
+
+
+@resource_rule(
+    "apigateway-stage-access-logs",
+    description="API Gateway stages write access logs.",
+    types=("aws:apigateway/stage:Stage", "aws:apigatewayv2/stage:Stage"),
+    fix="access_log_settings={destination_arn: <encrypted log group arn>, format: <JSON format>}",
+    severity=Severity.MEDIUM,
+)
+def apigateway_stage(props: dict[str, Any], cfg: Mapping[str, Any]) -> Iterator[str]:
+    if not get(props, "accessLogSettings", "destinationArn"):
+        yield "no accessLogSettings.destinationArn"
+    elif not get(props, "accessLogSettings", "format"):
+        yield "accessLogSettings has no format"
+
+
+# --- Step Functions ------------------------------------------------------------------------------
+
+
+@resource_rule(
+    "sfn-logs-execution-data",
+    description="Step Functions state machines log execution data to CloudWatch Logs.",
+    types=(SFN_STATE_MACHINE,),
+    fix="logging_configuration={log_destination: f'{log_group.arn}:*', include_execution_data: "
+    "True, level: 'ALL' (or 'ERROR')}",
+)
+def sfn_logging(props: dict[str, Any], cfg: Mapping[str, Any]) -> Iterator[str]:
+    logging = props.get("loggingConfiguration") or {}
+    if (logging.get("level") or "OFF") == "OFF":
+        yield "logging level is OFF"
+    if logging.get("includeExecutionData") is not True:
+        yield "includeExecutionData is not true"
+    if not logging.get("logDestination"):
+        yield "no logDestination"
+
+
+# --- Tags ----------------------------------------------------------------------------------------
+
+
+@cache
+def _supports_default_tags(resource_type: str) -> bool | None:
+    """Whether the pulumi-aws class for the type has tags_all; None when the class is unknown."""
+    pkg, _, rest = resource_type.partition(":")
+    module, _, class_name = rest.partition(":")
+    if pkg != "aws" or not class_name:
+        return False
+    module = module.split("/")[0]
+    candidates = (
+        ["pulumi_aws"] if module == "index" else [f"pulumi_aws.{module}", f"pulumi_aws.{module}_"]
+    )
+    for candidate in candidates:
+        try:
+            cls = getattr(importlib.import_module(candidate), class_name, None)
+        except ImportError:
+            continue
+        if cls is not None:
+            return hasattr(cls, "tags_all")
+    return None
+
+
+def taggable(resource_type: str, props: Mapping[str, Any]) -> bool:
+    known = _supports_default_tags(resource_type)
+    return ("tags" in props) if known is None else known
+
+
+@resource_rule(
+    "required-tags",
+    description="Every taggable AWS resource carries the required tags with non-empty values.",
+    applies_to=taggable,
+    fix="merge the stack's base tags (mlops.tags.base_tags) into the resource's tags; provider "
+    "default tags are not enough offline",
+    severity=Severity.MEDIUM,
+    options={
+        "requiredTags": Option(
+            list(REQUIRED_TAGS),
+            {"type": "array", "items": {"type": "string"}},
+            "tag keys every taggable resource must carry",
+        )
+    },
+)
+def required_tags(props: dict[str, Any], cfg: Mapping[str, Any]) -> Iterator[str]:
+    tags = {**(props.get("tagsAll") or {}), **(props.get("tags") or {})}
+    missing = [key for key in cfg["requiredTags"] if not str(tags.get(key) or "").strip()]
+    if missing:
+        yield f"missing tags: {', '.join(missing)}"
+
+
+__all__ = ["ADVISORY", "POLICY_PROPERTIES", "policy_documents", "taggable"]

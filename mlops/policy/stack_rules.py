@@ -1,0 +1,237 @@
+"""Stack-wide CrossGuard rules: properties that span several resources.
+
+Stack validation sees every resource's outputs (``PolicyResource.props``) and its parent, so these
+rules match resources by the identifiers the program wires between them (bucket names, ARNs).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from pulumi_policy import PolicyResource, Severity
+
+from mlops.policy.base import Option, stack_rule
+from mlops.policy.documents import (
+    approval_statuses,
+    as_list,
+    get,
+    is_model_package_rule,
+    plain,
+)
+from mlops.policy.rules import (
+    LAMBDA_FUNCTION,
+    LOG_GROUP,
+    S3_BUCKET,
+    S3_PUBLIC_ACCESS_BLOCK,
+    S3_SSE,
+    S3_VERSIONING,
+    SFN_STATE_MACHINE,
+)
+
+EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
+Finding = tuple[str, str | None]
+
+
+_PLAIN: weakref.WeakKeyDictionary[PolicyResource, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def _props(resource: PolicyResource) -> dict[str, Any]:
+    """The resource's outputs as plain data (converted once per resource object)."""
+    if resource not in _PLAIN:
+        _PLAIN[resource] = plain(resource.props)
+    return _PLAIN[resource]
+
+
+def _of_type(resources: Sequence[PolicyResource], types: Sequence[str]) -> list[PolicyResource]:
+    return [r for r in resources if r.resource_type in types]
+
+
+def _identifiers(resource: PolicyResource, *keys: str) -> set[str]:
+    props = _props(resource)
+    return {str(props[k]) for k in keys if props.get(k)}
+
+
+# --- S3 ------------------------------------------------------------------------------------------
+
+
+@stack_rule(
+    "s3-bucket-has-controls",
+    description="Every S3 bucket has its own encryption, versioning and public-access-block "
+    "resources (separate resources in pulumi-aws 7).",
+    fix="create BucketServerSideEncryptionConfiguration, BucketVersioning and "
+    "BucketPublicAccessBlock with bucket=<bucket>.id (mlops.components.storage does this)",
+    severity=Severity.CRITICAL,
+)
+def s3_bucket_controls(
+    resources: Sequence[PolicyResource], cfg: Mapping[str, Any]
+) -> Iterator[Finding]:
+    wanted = {
+        "BucketServerSideEncryptionConfiguration": S3_SSE,
+        "BucketVersioning": S3_VERSIONING,
+        "BucketPublicAccessBlock": S3_PUBLIC_ACCESS_BLOCK,
+    }
+    covered = {
+        label: {str(_props(r).get("bucket")) for r in _of_type(resources, types)}
+        for label, types in wanted.items()
+    }
+    for bucket in _of_type(resources, S3_BUCKET):
+        ids = _identifiers(bucket, "bucket", "id")
+        missing = [label for label, names in covered.items() if not ids & names]
+        if missing:
+            yield f"bucket {bucket.name!r} has no {', '.join(missing)}", bucket.urn
+
+
+# --- Step Functions ------------------------------------------------------------------------------
+
+
+@stack_rule(
+    "sfn-log-group-encrypted",
+    description="Step Functions log to a KMS-encrypted log group managed in the same stack.",
+    fix="create the log group in the stack with kms_key_id and point "
+    "logging_configuration.log_destination at f'{log_group.arn}:*'",
+)
+def sfn_log_group(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]) -> Iterator[Finding]:
+    groups = {}
+    for group in _of_type(resources, (LOG_GROUP,)):
+        for arn in _identifiers(group, "arn"):
+            groups[arn.removesuffix(":*")] = group
+    for machine in _of_type(resources, (SFN_STATE_MACHINE,)):
+        destination = get(_props(machine), "loggingConfiguration", "logDestination")
+        if not destination:
+            continue  # reported by sfn-logs-execution-data
+        group = groups.get(str(destination).removesuffix(":*"))
+        if group is None:
+            yield (
+                f"state machine {machine.name!r} logs to {destination!r}, not a log group of "
+                "this stack",
+                machine.urn,
+            )
+        elif not _props(group).get("kmsKeyId"):
+            yield (
+                f"state machine {machine.name!r} logs to unencrypted group {group.name!r}",
+                machine.urn,
+            )
+
+
+# --- Lambda --------------------------------------------------------------------------------------
+
+ASYNC_PRINCIPALS = (
+    "events.amazonaws.com",
+    "s3.amazonaws.com",
+    "sns.amazonaws.com",
+    "logs.amazonaws.com",
+    "ses.amazonaws.com",
+    "iot.amazonaws.com",
+    "config.amazonaws.com",
+    "lambda.alarms.cloudwatch.amazonaws.com",
+)
+
+
+def _refers_to(ref: Any, ids: set[str]) -> bool:
+    ref = str(ref or "")
+    return bool(ref) and any(ref == i or ref.startswith(f"{i}:") for i in ids if i)
+
+
+def _async_sources(resources: Sequence[PolicyResource], ids: set[str]) -> list[str]:
+    """What invokes the function asynchronously (permissions, event targets, notifications)."""
+    sources = []
+    for r in resources:
+        p = _props(r)
+        if r.resource_type == "aws:lambda/permission:Permission":
+            if p.get("principal") in ASYNC_PRINCIPALS and _refers_to(p.get("function"), ids):
+                sources.append(f"{r.name} ({p['principal']})")
+        elif r.resource_type == "aws:cloudwatch/eventTarget:EventTarget":
+            if _refers_to(p.get("arn"), ids):
+                sources.append(f"{r.name} (EventBridge target)")
+        elif r.resource_type == "aws:sns/topicSubscription:TopicSubscription":
+            if p.get("protocol") == "lambda" and _refers_to(p.get("endpoint"), ids):
+                sources.append(f"{r.name} (SNS)")
+        elif r.resource_type == "aws:s3/bucketNotification:BucketNotification":
+            arns = [get(f, "lambdaFunctionArn") for f in as_list(p.get("lambdaFunctions"))]
+            if any(_refers_to(a, ids) for a in arns):
+                sources.append(f"{r.name} (S3 notification)")
+    return sources
+
+
+@stack_rule(
+    "lambda-async-failure-destination",
+    description="Lambda functions invoked asynchronously have a dead-letter queue or an "
+    "on-failure destination.",
+    fix="set dead_letter_config={target_arn: <encrypted SQS queue arn>} or add a "
+    "FunctionEventInvokeConfig with destination_config.on_failure",
+)
+def lambda_async(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]) -> Iterator[Finding]:
+    invoke_configs = [
+        _props(r)
+        for r in resources
+        if r.resource_type == "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
+    ]
+    for function in _of_type(resources, (LAMBDA_FUNCTION,)):
+        ids = _identifiers(function, "name", "arn", "id")
+        sources = _async_sources(resources, ids)
+        if not sources:
+            continue
+        if get(_props(function), "deadLetterConfig", "targetArn"):
+            continue
+        if any(
+            _refers_to(c.get("functionName"), ids)
+            and get(c, "destinationConfig", "onFailure", "destination")
+            for c in invoke_configs
+        ):
+            continue
+        yield (
+            f"function {function.name!r} is invoked asynchronously by {', '.join(sources)} but has "
+            "no dead-letter queue or on-failure destination",
+            function.urn,
+        )
+
+
+# --- Model approval ------------------------------------------------------------------------------
+
+
+def _ancestors(resource: PolicyResource) -> Iterator[PolicyResource]:
+    node = resource.parent
+    while node is not None:
+        yield node
+        node = node.parent
+
+
+@stack_rule(
+    "approval-rule-approved-only",
+    description="Model-package state-change rules match ModelApprovalStatus Approved only, and "
+    "every use case has one.",
+    fix='event_pattern detail={"ModelApprovalStatus": ["Approved"], "ModelPackageGroupName": '
+    "[<group>]} (a rule matching every status would deploy rejected or pending models)",
+    severity=Severity.CRITICAL,
+    options={
+        "useCaseTypePrefix": Option(
+            "mlops:usecase:",
+            {"type": "string"},
+            "type-token prefix of the use-case component that must own an approval rule",
+        )
+    },
+)
+def approval_rules(
+    resources: Sequence[PolicyResource], cfg: Mapping[str, Any]
+) -> Iterator[Finding]:
+    prefix = str(cfg["useCaseTypePrefix"])
+    owners = set()
+    for rule in _of_type(resources, (EVENT_RULE,)):
+        pattern = _props(rule).get("eventPattern")
+        if not is_model_package_rule(pattern):
+            continue
+        statuses = approval_statuses(pattern)
+        if statuses != ["Approved"]:
+            yield (
+                f"rule {rule.name!r} matches ModelApprovalStatus {statuses or 'any'}, not "
+                "['Approved'] only",
+                rule.urn,
+            )
+        else:
+            owners.update(a.urn for a in _ancestors(rule))
+    for usecase in resources:
+        top_level = usecase.parent is None or not usecase.parent.resource_type.startswith(prefix)
+        if usecase.resource_type.startswith(prefix) and top_level and usecase.urn not in owners:
+            yield f"use case {usecase.name!r} has no Approved-only approval rule", usecase.urn

@@ -1,0 +1,26 @@
+"""Policy tests: build real pulumi-aws resources under the recording mocks, then run the rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pytest
+
+from mlops.policy.check import CheckResult, check_resources
+from mlops.testing.mocks import RecordingMocks, install, run
+
+Checker = Callable[..., CheckResult]
+
+
+@pytest.fixture
+def check() -> Checker:
+    """check(build, config=None) -> CheckResult for the resources `build` registers."""
+
+    def _check(build: Callable[[], Any], config: Mapping[str, Any] | None = None) -> CheckResult:
+        mocks = RecordingMocks()
+        install(mocks, "dev")
+        run(build)
+        return check_resources(mocks.resources, config, stack="test")
+
+    return _check
