@@ -253,7 +253,22 @@ def load_manifests(directory: Path = USECASES_DIR) -> list[UseCaseManifest]:
             )
         seen[manifest.name] = path
         manifests.append(manifest)
+    check_prefix_free([m.name for m in manifests])
     return sorted(manifests, key=lambda m: m.name)
+
+
+def check_prefix_free(names: Iterable[str]) -> None:
+    """No use-case name may be another's name plus `-...` (`remedy`, `remedy-v2`): IAM statements
+    scope a use case to `mlops-<env>-<name>-*`, which would otherwise reach the other use case."""
+    ordered = sorted(names)
+    for a in ordered:
+        for b in ordered:
+            if b.startswith(a + "-"):
+                raise ManifestError(
+                    f"use-case names {a!r} and {b!r} overlap: {b!r} starts with {a!r}-, so "
+                    f"permissions scoped to {a}-* would also reach {b}",
+                    f"rename {b!r} so it does not start with {a!r}- (e.g. {b.replace('-', '', 1)})",
+                )
 
 
 def check_manifests_against_stack(manifests: Iterable[UseCaseManifest], cfg: StackConfig) -> None:

@@ -148,3 +148,13 @@ def test_lead_must_be_a_lead_of_the_stack(stack: str) -> None:
         manifest.check_against_stack(cfg)
     assert "owners.lead_data_scientist 'priya-shah'" in info.value.message
     assert f"Pulumi.{stack}.yaml" in info.value.fix
+
+
+def test_overlapping_names_rejected(tmp_path: Path) -> None:
+    for name in ("remedy", "remedy-v2"):
+        data = {**REMEDY, "name": name}
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(ManifestError) as info:
+        load_manifests(tmp_path)
+    assert "'remedy' and 'remedy-v2' overlap" in info.value.message
+    assert "rename 'remedy-v2'" in info.value.fix

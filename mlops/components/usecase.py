@@ -1,0 +1,759 @@
+"""`mlops:usecase:UseCase` — the governed path every use case gets, built from its manifest.
+
+Dev (governance) stack:
+- model package group + resource policy (staging and prod may describe packages and create models);
+- sources: CodeConnections (GitHub/GitLab/Bitbucket) by default, CodeCommit repos as an option;
+- build pipeline (CodePipeline V2, CodeBuild in the VPC): push to the training repo's branch →
+  Test → TrainingPipeline (upsert + start the SageMaker Pipeline);
+- EventBridge rule: a package of *this* group becomes Approved (and was never deployed) → deploy;
+- deploy pipeline: DeployDev → SmokeTestDev → ApproveStaging → DeployStaging → ApproveProd →
+  DeployProd; only the lead-data-scientist role may approve (IAM on codepipeline:PutApprovalResult,
+  data scientists explicitly denied); the approver is read back from CodePipeline and recorded on
+  the model package (mlops.delivery.promotion);
+- artifacts encrypted with the stack KMS key; every name contains the use case.
+
+Every stack (dev, staging, prod): the deployment target — a per-use-case deployer role trusted only
+by this use case's dev deploy-build role, and an SSM parameter describing where and how to deploy.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from mlops.config import ENVIRONMENTS, StackConfig
+from mlops.delivery import buildspecs
+from mlops.delivery import iam as docs
+from mlops.delivery.events import approved_package_pattern
+from mlops.naming import NameContext, log_group_name, usecase_name
+from mlops.tags import with_component
+from mlops.usecases import UseCaseManifest
+
+BUILD_IMAGE = "aws/codebuild/amazonlinux-x86_64-standard:5.0"
+APPROVAL_ACTION = "LeadDataScientistApproval"
+GATES = {"staging": "ApproveStaging", "prod": "ApproveProd"}
+
+
+def names_for(cfg: StackConfig, environment: str | None = None) -> NameContext:
+    env = environment or cfg.environment
+    return NameContext(environment=env, account_id=cfg.accounts.for_env(env), region=cfg.region)
+
+
+def deploy_build_role_name(cfg: StackConfig, usecase: str) -> str:
+    """Role of the use case's deploy builds in dev: the only principal its deployers trust."""
+    return usecase_name(names_for(cfg, "dev"), usecase, "deploy-build", kind="role")
+
+
+def deployer_role_name(cfg: StackConfig, usecase: str, environment: str) -> str:
+    return usecase_name(names_for(cfg, environment), usecase, "deployer", kind="role")
+
+
+def deployer_role_arn(cfg: StackConfig, usecase: str, environment: str) -> str:
+    account = cfg.accounts.for_env(environment)
+    return f"arn:aws:iam::{account}:role/{deployer_role_name(cfg, usecase, environment)}"
+
+
+def target_parameter_name(cfg: StackConfig, usecase: str, environment: str | None = None) -> str:
+    return log_group_name(names_for(cfg, environment), usecase, "deploy-target")
+
+
+@dataclass(frozen=True, kw_only=True)
+class UseCaseArgs:
+    manifest: UseCaseManifest
+    config: StackConfig
+    tags: Mapping[str, str]
+    kms_key_arn: pulumi.Input[str]
+    """Stack KMS key (artifacts): pipeline artifacts, logs, repositories, SSM parameter."""
+    # --- governance (dev) -------------------------------------------------------------------
+    artifact_bucket: pulumi.Input[str] | None = None
+    """Name of the (KMS-encrypted, private) bucket for pipeline and model artifacts."""
+    vpc_id: pulumi.Input[str] | None = None
+    subnet_ids: pulumi.Input[Sequence[str]] | None = None
+    security_group_ids: pulumi.Input[Sequence[str]] | None = None
+    git_connection_arn: pulumi.Input[str] | None = None
+    lead_data_scientist_role_name: pulumi.Input[str] | None = None
+    data_scientist_role_name: pulumi.Input[str] | None = None
+    model_execution_role_arn: pulumi.Input[str] | None = None
+    """Role SageMaker models/endpoints run as in this stack (PassRole is limited to it)."""
+    platform_pip_spec: str = "mlops-platform"
+    """How deploy/onboard builds install this library (e.g. a git URL pinned to a tag)."""
+
+    def __post_init__(self) -> None:
+        self.manifest.check_against_stack(self.config)
+        if self.config.is_governance:
+            missing = [
+                f
+                for f in ("artifact_bucket", "vpc_id", "subnet_ids", "security_group_ids")
+                if getattr(self, f) is None
+            ]
+            if missing:
+                raise ValueError(f"UseCaseArgs: the dev stack needs {', '.join(missing)}")
+            if self.manifest.git.provider != "codecommit" and self.git_connection_arn is None:
+                raise ValueError(
+                    "UseCaseArgs.git_connection_arn: set a CodeConnections connection ARN "
+                    "(mlops-platform:git.connectionArn) or use git.provider: codecommit"
+                )
+
+
+def _json(build: Callable[..., dict[str, Any]], **values: Any) -> pulumi.Output[str]:
+    """A JSON document from a pure builder whose arguments may be Outputs."""
+    return pulumi.Output.all(**values).apply(lambda v: json.dumps(build(**v), sort_keys=True))
+
+
+class UseCase(pulumi.ComponentResource):
+    """Registry, repositories, build and deploy pipelines for one use-case manifest."""
+
+    def __init__(
+        self, name: str, args: UseCaseArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlops:usecase:UseCase", name, None, opts)
+        self._name, self._args = name, args
+        self._child = pulumi.ResourceOptions(parent=self)
+        m, cfg = args.manifest, args.config
+        self.usecase = m.name
+        self._ctx = names_for(cfg)
+        self._tags = with_component(
+            args.tags, "usecase", usecase=m.name, **{"data-classification": m.data_classification}
+        )
+        self._build_target()
+        outputs: dict[str, Any] = {
+            "deployer_role_arn": self.deployer_role.arn,
+            "deploy_target_parameter": self.target_parameter.name,
+        }
+        if cfg.is_governance:
+            self._build_registry()
+            self._build_sources()
+            self._build_logs()
+            self._build_build_pipeline()
+            self._build_deploy_pipeline()
+            self._build_trigger()
+            self._build_approvals()
+            outputs.update(
+                model_package_group=self.registry.model_package_group_name,
+                build_pipeline=self.build_pipeline.name,
+                deploy_pipeline=self.deploy_pipeline.name,
+                approved_rule=self.approved_rule.name,
+            )
+        self.register_outputs(outputs)
+
+    # --- names -------------------------------------------------------------------------------
+    def _n(self, *parts: str, kind: str = "generic") -> str:
+        return usecase_name(self._ctx, self.usecase, *parts, kind=kind)
+
+    def _role(
+        self,
+        role: str,
+        trust: dict[str, Any],
+        policy: pulumi.Input[str],
+        physical: str | None = None,
+    ) -> aws.iam.Role:
+        resource = aws.iam.Role(
+            f"{self._name}-{role}-role",
+            name=physical or self._n(role, kind="role"),
+            assume_role_policy=json.dumps(trust),
+            tags=self._tags,
+            opts=self._child,
+        )
+        aws.iam.RolePolicy(
+            f"{self._name}-{role}-policy",
+            role=resource.name,
+            policy=policy,
+            opts=pulumi.ResourceOptions(parent=resource),
+        )
+        return resource
+
+    # --- every stack: deployment target ------------------------------------------------------
+    def _build_target(self) -> None:
+        a, cfg, m = self._args, self._args.config, self._args.manifest
+        dev_build_arn = (
+            f"arn:aws:iam::{cfg.accounts.dev}:role/{deploy_build_role_name(cfg, m.name)}"
+        )
+        prefix = f"arn:aws:sagemaker:{cfg.region}:{cfg.account_id}"
+        mine = self._n("")
+        dev_group_arn = (
+            f"arn:aws:sagemaker:{cfg.region}:{cfg.accounts.dev}:model-package-group/"
+            f"{usecase_name(names_for(cfg, 'dev'), m.name, kind='sagemaker')}"
+        )
+        parameter = target_parameter_name(cfg, m.name)
+        pass_role = a.model_execution_role_arn or (
+            f"arn:aws:iam::{cfg.account_id}:role/{self._n('model', kind='role')}"
+        )
+
+        def policy(pass_role: str, key: str) -> dict[str, Any]:
+            return docs.doc(
+                {
+                    "Sid": "ManageOwnEndpoints",
+                    "Effect": "Allow",
+                    "Action": [
+                        "sagemaker:CreateModel",
+                        "sagemaker:DescribeModel",
+                        "sagemaker:DeleteModel",
+                        "sagemaker:CreateEndpointConfig",
+                        "sagemaker:DescribeEndpointConfig",
+                        "sagemaker:DeleteEndpointConfig",
+                        "sagemaker:CreateEndpoint",
+                        "sagemaker:UpdateEndpoint",
+                        "sagemaker:DescribeEndpoint",
+                        "sagemaker:InvokeEndpoint",
+                        "sagemaker:AddTags",
+                    ],
+                    "Resource": [
+                        f"{prefix}:model/{mine}-*",
+                        f"{prefix}:endpoint-config/{mine}-*",
+                        f"{prefix}:endpoint/{mine}-*",
+                    ],
+                },
+                {
+                    "Sid": "ReadDevRegistry",
+                    "Effect": "Allow",
+                    "Action": [
+                        "sagemaker:DescribeModelPackage",
+                        "sagemaker:ListModelPackages",
+                        "sagemaker:DescribeModelPackageGroup",
+                    ],
+                    "Resource": [
+                        dev_group_arn,
+                        dev_group_arn.replace("model-package-group/", "model-package/") + "/*",
+                    ],
+                },
+                {
+                    "Sid": "PassModelRole",
+                    "Effect": "Allow",
+                    "Action": "iam:PassRole",
+                    "Resource": pass_role,
+                    "Condition": {
+                        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+                    },
+                },
+                {
+                    "Sid": "ReadTarget",
+                    "Effect": "Allow",
+                    "Action": "ssm:GetParameter",
+                    "Resource": f"arn:aws:ssm:{cfg.region}:{cfg.account_id}:parameter{parameter}",
+                },
+                {
+                    "Sid": "DecryptTarget",
+                    "Effect": "Allow",
+                    "Action": "kms:Decrypt",
+                    "Resource": key,
+                },
+                {
+                    "Sid": "Autoscaling",
+                    "Effect": "Allow",
+                    "Action": [
+                        "application-autoscaling:RegisterScalableTarget",
+                        "application-autoscaling:PutScalingPolicy",
+                        "application-autoscaling:DescribeScalableTargets",
+                    ],
+                    "Resource": "*",
+                    "Condition": {
+                        "StringEquals": {"application-autoscaling:service-namespace": "sagemaker"}
+                    },
+                },
+            )
+
+        self.deployer_role = self._role(
+            "deployer",
+            docs.trust_roles([dev_build_arn]),
+            _json(policy, pass_role=pass_role, key=a.kms_key_arn),
+            physical=deployer_role_name(cfg, m.name, cfg.environment),
+        )
+        settings = m.stacks.for_env(cfg.environment)
+        target = pulumi.Output.all(
+            role=pass_role, subnets=a.subnet_ids or [], sgs=a.security_group_ids or []
+        ).apply(
+            lambda v: json.dumps(
+                {
+                    "usecase": m.name,
+                    "environment": cfg.environment,
+                    "endpoint_name": self._n("endpoint", kind="sagemaker"),
+                    "model_execution_role_arn": v["role"],
+                    "subnet_ids": list(v["subnets"]),
+                    "security_group_ids": list(v["sgs"]),
+                    "endpoint": settings.endpoint.model_dump(mode="json"),
+                },
+                sort_keys=True,
+            )
+        )
+        self.target_parameter = aws.ssm.Parameter(
+            f"{self._name}-deploy-target",
+            name=parameter,
+            type="SecureString",
+            key_id=a.kms_key_arn,
+            value=target,
+            tags=self._tags,
+            opts=self._child,
+        )
+
+    # --- dev: registry ---------------------------------------------------------------------------
+    def _build_registry(self) -> None:
+        cfg = self._args.config
+        group = self._n(kind="sagemaker")
+        self.registry = aws.sagemaker.ModelPackageGroup(
+            f"{self._name}-registry",
+            model_package_group_name=group,
+            model_package_group_description=f"Model registry of use case {self.usecase}",
+            tags=self._tags,
+            opts=self._child,
+        )
+        consumers = [cfg.accounts.staging, cfg.accounts.prod]
+        self.registry_policy = aws.sagemaker.ModelPackageGroupPolicy(
+            f"{self._name}-registry-policy",
+            model_package_group_name=self.registry.model_package_group_name,
+            resource_policy=_json(
+                lambda arn: docs.registry_resource_policy(
+                    arn, arn.replace("model-package-group/", "model-package/") + "/*", consumers
+                ),
+                arn=self.registry.arn,
+            ),
+            opts=self._child,
+        )
+
+    # --- dev: sources ----------------------------------------------------------------------------
+    def _build_sources(self) -> None:
+        git = self._args.manifest.git
+        self.repositories: dict[str, aws.codecommit.Repository] = {}
+        if git.provider == "codecommit":
+            for role, repo in (("training", git.training_repo), ("inference", git.inference_repo)):
+                self.repositories[role] = aws.codecommit.Repository(
+                    f"{self._name}-{role}-repo",
+                    repository_name=repo,
+                    default_branch=git.branch,
+                    kms_key_id=self._args.kms_key_arn,
+                    tags=self._tags,
+                    opts=self._child,
+                )
+
+    def _source_action(
+        self, repo: str, output: str, detect: bool
+    ) -> aws.codepipeline.PipelineStageActionArgs:
+        a, git = self._args, self._args.manifest.git
+        if git.provider == "codecommit":
+            return aws.codepipeline.PipelineStageActionArgs(
+                name="Source",
+                category="Source",
+                owner="AWS",
+                provider="CodeCommit",
+                version="1",
+                output_artifacts=[output],
+                configuration={
+                    "RepositoryName": repo,
+                    "BranchName": git.branch,
+                    "PollForSourceChanges": "false",
+                    "OutputArtifactFormat": "CODE_ZIP",
+                },
+            )
+        return aws.codepipeline.PipelineStageActionArgs(
+            name="Source",
+            category="Source",
+            owner="AWS",
+            provider="CodeStarSourceConnection",
+            version="1",
+            output_artifacts=[output],
+            configuration={
+                "ConnectionArn": a.git_connection_arn,
+                "FullRepositoryId": f"{a.config.git.owner}/{repo}",
+                "BranchName": git.branch,
+                "OutputArtifactFormat": "CODE_ZIP",
+                "DetectChanges": "true" if detect else "false",
+            },
+        )
+
+    # --- dev: logs ------------------------------------------------------------------------------
+    def _build_logs(self) -> None:
+        self.build_logs = aws.cloudwatch.LogGroup(
+            f"{self._name}-build-logs",
+            name=log_group_name(self._ctx, self.usecase, "codebuild"),
+            retention_in_days=self._args.config.retention.log_days,
+            kms_key_id=self._args.kms_key_arn,
+            tags=self._tags,
+            opts=self._child,
+        )
+
+    def _project(
+        self,
+        role_name: str,
+        buildspec: str,
+        role: aws.iam.Role,
+        env: Mapping[str, pulumi.Input[str]],
+    ) -> aws.codebuild.Project:
+        a = self._args
+        return aws.codebuild.Project(
+            f"{self._name}-{role_name}",
+            name=self._n(role_name),
+            description=f"{role_name} for use case {self.usecase}",
+            service_role=role.arn,
+            encryption_key=a.kms_key_arn,
+            build_timeout=60,
+            source=aws.codebuild.ProjectSourceArgs(type="CODEPIPELINE", buildspec=buildspec),
+            artifacts=aws.codebuild.ProjectArtifactsArgs(type="CODEPIPELINE"),
+            environment=aws.codebuild.ProjectEnvironmentArgs(
+                compute_type="BUILD_GENERAL1_SMALL",
+                image=BUILD_IMAGE,
+                type="LINUX_CONTAINER",
+                environment_variables=[
+                    aws.codebuild.ProjectEnvironmentEnvironmentVariableArgs(name=k, value=v)
+                    for k, v in env.items()
+                ],
+            ),
+            vpc_config=aws.codebuild.ProjectVpcConfigArgs(
+                vpc_id=a.vpc_id, subnets=a.subnet_ids, security_group_ids=a.security_group_ids
+            ),
+            logs_config=aws.codebuild.ProjectLogsConfigArgs(
+                cloudwatch_logs=aws.codebuild.ProjectLogsConfigCloudwatchLogsArgs(
+                    group_name=self.build_logs.name, status="ENABLED"
+                )
+            ),
+            tags=self._tags,
+            opts=self._child,
+        )
+
+    def _store(self) -> aws.codepipeline.PipelineArtifactStoreArgs:
+        return aws.codepipeline.PipelineArtifactStoreArgs(
+            location=self._args.artifact_bucket,
+            type="S3",
+            encryption_key=aws.codepipeline.PipelineArtifactStoreEncryptionKeyArgs(
+                id=self._args.kms_key_arn, type="KMS"
+            ),
+        )
+
+    # --- dev: build pipeline ----------------------------------------------------------------
+    def _build_build_pipeline(self) -> None:
+        from mlops.components import usecase_roles as roles
+
+        a, m, cfg = self._args, self._args.manifest, self._args.config
+        settings = m.stacks.dev
+        self.sm_pipeline_role = self._role(
+            "sm-pipeline",
+            docs.trust("sagemaker.amazonaws.com", source_account=cfg.account_id),
+            roles.sagemaker_pipeline_policy(self, a),
+        )
+        self.build_role = self._role(
+            "build",
+            docs.trust("codebuild.amazonaws.com", source_account=cfg.account_id),
+            roles.codebuild_policy(
+                self,
+                a,
+                pass_roles=[self.sm_pipeline_role.arn],
+                sagemaker_pipeline=self._n("training", kind="sagemaker"),
+            ),
+        )
+        env = {
+            "USECASE": m.name,
+            "SM_PIPELINE_NAME": self._n("training", kind="sagemaker"),
+            "SM_PIPELINE_ROLE_ARN": self.sm_pipeline_role.arn,
+            "MODEL_PACKAGE_GROUP": self.registry.model_package_group_name,
+            "KMS_KEY_ARN": a.kms_key_arn,
+            "ARTIFACT_BUCKET": a.artifact_bucket,
+            "EVAL_METRIC": m.evaluation.metric,
+            "EVAL_THRESHOLD": str(m.evaluation.threshold),
+            "EVAL_DIRECTION": m.evaluation.direction,
+            "TUNING_MAX_JOBS": str(m.tuning.max_jobs),
+            "TUNING_MAX_PARALLEL": str(m.tuning.max_parallel),
+            "TRAINING_INSTANCE_TYPE": settings.training_instance_type,
+            "PROCESSING_INSTANCE_TYPE": settings.processing_instance_type,
+        }
+        self.tests_project = self._project(
+            "tests", buildspecs.training_tests(), self.build_role, {"USECASE": m.name}
+        )
+        self.training_project = self._project(
+            "training-pipeline", buildspecs.upsert_and_start_pipeline(), self.build_role, env
+        )
+        self.build_pipeline_role = self._role(
+            "build-pipeline",
+            docs.trust("codepipeline.amazonaws.com"),
+            roles.codepipeline_policy(self, a, [self.tests_project.arn, self.training_project.arn]),
+        )
+        git = m.git
+        triggers = None
+        if git.provider != "codecommit":
+            triggers = [
+                aws.codepipeline.PipelineTriggerArgs(
+                    provider_type="CodeStarSourceConnection",
+                    git_configuration=aws.codepipeline.PipelineTriggerGitConfigurationArgs(
+                        source_action_name="Source",
+                        pushes=[
+                            aws.codepipeline.PipelineTriggerGitConfigurationPushArgs(
+                                branches=aws.codepipeline.PipelineTriggerGitConfigurationPushBranchesArgs(
+                                    includes=[git.branch]
+                                )
+                            )
+                        ],
+                    ),
+                )
+            ]
+        self.build_pipeline = aws.codepipeline.Pipeline(
+            f"{self._name}-build-pipeline",
+            name=self._n("build"),
+            pipeline_type="V2",
+            execution_mode="QUEUED",
+            role_arn=self.build_pipeline_role.arn,
+            artifact_stores=[self._store()],
+            triggers=triggers,
+            stages=[
+                aws.codepipeline.PipelineStageArgs(
+                    name="Source",
+                    actions=[
+                        self._source_action(git.training_repo, "training_source", detect=True)
+                    ],
+                ),
+                aws.codepipeline.PipelineStageArgs(
+                    name="Test",
+                    actions=[self._build_action("RunTests", self.tests_project, "training_source")],
+                ),
+                aws.codepipeline.PipelineStageArgs(
+                    name="TrainingPipeline",
+                    actions=[
+                        self._build_action(
+                            "UpsertAndStart", self.training_project, "training_source"
+                        )
+                    ],
+                ),
+            ],
+            tags=self._tags,
+            opts=self._child,
+        )
+        if git.provider == "codecommit":
+            self._codecommit_push_rule()
+
+    def _build_action(
+        self,
+        action: str,
+        project: aws.codebuild.Project,
+        source: str,
+        env: Sequence[Mapping[str, str]] = (),
+        run_order: int = 1,
+    ) -> aws.codepipeline.PipelineStageActionArgs:
+        config: dict[str, pulumi.Input[str]] = {"ProjectName": project.name}
+        if env:
+            config["EnvironmentVariables"] = json.dumps(
+                [{"name": e["name"], "value": e["value"], "type": "PLAINTEXT"} for e in env]
+            )
+        return aws.codepipeline.PipelineStageActionArgs(
+            name=action,
+            category="Build",
+            owner="AWS",
+            provider="CodeBuild",
+            version="1",
+            input_artifacts=[source],
+            configuration=config,
+            run_order=run_order,
+        )
+
+    def _codecommit_push_rule(self) -> None:
+        from mlops.components import usecase_roles as roles
+
+        repo = self.repositories["training"]
+        pattern = repo.arn.apply(
+            lambda arn: json.dumps(
+                {
+                    "source": ["aws.codecommit"],
+                    "detail-type": ["CodeCommit Repository State Change"],
+                    "resources": [arn],
+                    "detail": {
+                        "event": ["referenceCreated", "referenceUpdated"],
+                        "referenceType": ["branch"],
+                        "referenceName": [self._args.manifest.git.branch],
+                    },
+                }
+            )
+        )
+        role = self._role(
+            "push-events",
+            docs.trust("events.amazonaws.com"),
+            roles.start_pipeline_policy(self.build_pipeline.arn),
+        )
+        self.push_rule = aws.cloudwatch.EventRule(
+            f"{self._name}-push-rule",
+            name=self._n("training-push"),
+            event_pattern=pattern,
+            tags=self._tags,
+            opts=self._child,
+        )
+        aws.cloudwatch.EventTarget(
+            f"{self._name}-push-target",
+            rule=self.push_rule.name,
+            arn=self.build_pipeline.arn,
+            role_arn=role.arn,
+            opts=pulumi.ResourceOptions(parent=self.push_rule),
+        )
+
+    # --- dev: deploy pipeline ----------------------------------------------------------------
+    def _build_deploy_pipeline(self) -> None:
+        from mlops.components import usecase_roles as roles
+
+        a, m, cfg = self._args, self._args.manifest, self._args.config
+        targets = [deployer_role_arn(cfg, m.name, env) for env in ENVIRONMENTS]
+        deploy_pipeline_name = self._n("deploy")
+        self.deploy_build_role = self._role(
+            "deploy-build",
+            docs.trust("codebuild.amazonaws.com", source_account=cfg.account_id),
+            roles.deploy_build_policy(self, a, targets, deploy_pipeline_name),
+            physical=deploy_build_role_name(cfg, m.name),
+        )
+        env = {
+            "USECASE": m.name,
+            "MODEL_PACKAGE_GROUP": self.registry.model_package_group_name,
+            "DEPLOY_PIPELINE_NAME": deploy_pipeline_name,
+            "MLOPS_PLATFORM_PIP_SPEC": a.platform_pip_spec,
+        }
+        self.deploy_project = self._project(
+            "deploy", buildspecs.deploy(), self.deploy_build_role, env
+        )
+        self.smoke_project = self._project(
+            "smoke-test", buildspecs.smoke_test(), self.deploy_build_role, env
+        )
+        self.deploy_pipeline_role = self._role(
+            "deploy-pipeline",
+            docs.trust("codepipeline.amazonaws.com"),
+            roles.codepipeline_policy(self, a, [self.deploy_project.arn, self.smoke_project.arn]),
+        )
+
+        def stage_env(env_name: str, gate: str | None) -> list[dict[str, str]]:
+            return [
+                {"name": "STAGE", "value": env_name},
+                {"name": "TARGET_ROLE_ARN", "value": deployer_role_arn(cfg, m.name, env_name)},
+                {"name": "TARGET_PARAMETER", "value": target_parameter_name(cfg, m.name, env_name)},
+                {"name": "APPROVAL_ACTION", "value": f"{gate}/{APPROVAL_ACTION}" if gate else ""},
+                {"name": "PIPELINE_EXECUTION_ID", "value": "#{codepipeline.PipelineExecutionId}"},
+            ]
+
+        def approval(env_name: str) -> aws.codepipeline.PipelineStageArgs:
+            return aws.codepipeline.PipelineStageArgs(
+                name=GATES[env_name],
+                actions=[
+                    aws.codepipeline.PipelineStageActionArgs(
+                        name=APPROVAL_ACTION,
+                        category="Approval",
+                        owner="AWS",
+                        provider="Manual",
+                        version="1",
+                        configuration={
+                            "CustomData": (
+                                f"Promote {m.name} to {env_name}? Only the lead data scientist "
+                                f"({m.owners.lead_data_scientist}) may approve; the approver "
+                                "is recorded on the model package."
+                            )
+                        },
+                    )
+                ],
+            )
+
+        def deploy(env_name: str, gate: str | None) -> aws.codepipeline.PipelineStageArgs:
+            title = env_name.capitalize()
+            return aws.codepipeline.PipelineStageArgs(
+                name=f"Deploy{title}",
+                actions=[
+                    self._build_action(
+                        f"Deploy{title}",
+                        self.deploy_project,
+                        "inference_source",
+                        stage_env(env_name, gate),
+                    )
+                ],
+            )
+
+        self.deploy_pipeline = aws.codepipeline.Pipeline(
+            f"{self._name}-deploy-pipeline",
+            name=deploy_pipeline_name,
+            pipeline_type="V2",
+            execution_mode="SUPERSEDED",
+            role_arn=self.deploy_pipeline_role.arn,
+            artifact_stores=[self._store()],
+            stages=[
+                aws.codepipeline.PipelineStageArgs(
+                    name="Source",
+                    actions=[
+                        self._source_action(m.git.inference_repo, "inference_source", detect=False)
+                    ],
+                ),
+                deploy("dev", None),
+                aws.codepipeline.PipelineStageArgs(
+                    name="SmokeTestDev",
+                    actions=[
+                        self._build_action(
+                            "SmokeTestDev",
+                            self.smoke_project,
+                            "inference_source",
+                            stage_env("dev", None),
+                        )
+                    ],
+                ),
+                approval("staging"),
+                deploy("staging", GATES["staging"]),
+                approval("prod"),
+                deploy("prod", GATES["prod"]),
+            ],
+            tags=self._tags,
+            opts=self._child,
+        )
+
+    # --- dev: trigger on approval ------------------------------------------------------------
+    def _build_trigger(self) -> None:
+        from mlops.components import usecase_roles as roles
+
+        pattern = self.registry.model_package_group_name.apply(
+            lambda group: json.dumps(approved_package_pattern(group), sort_keys=True)
+        )
+        self.events_role = self._role(
+            "approved-events",
+            docs.trust("events.amazonaws.com"),
+            roles.start_pipeline_policy(self.deploy_pipeline.arn),
+        )
+        self.approved_rule = aws.cloudwatch.EventRule(
+            f"{self._name}-approved-rule",
+            name=self._n("approved"),
+            description=f"An Approved model package of {self.usecase} starts its deploy pipeline",
+            event_pattern=pattern,
+            tags=self._tags,
+            opts=self._child,
+        )
+        self.approved_target = aws.cloudwatch.EventTarget(
+            f"{self._name}-approved-target",
+            rule=self.approved_rule.name,
+            arn=self.deploy_pipeline.arn,
+            role_arn=self.events_role.arn,
+            opts=pulumi.ResourceOptions(parent=self.approved_rule),
+        )
+
+    # --- dev: who may approve -----------------------------------------------------------------
+    def _build_approvals(self) -> None:
+        a = self._args
+        self.approver_policy = aws.iam.Policy(
+            f"{self._name}-approver-policy",
+            name=self._n("approver", kind="policy"),
+            description=f"Approve {self.usecase} promotions (lead data scientist only)",
+            policy=_json(
+                lambda arn: docs.approver_policy(arn, list(GATES.values())),
+                arn=self.deploy_pipeline.arn,
+            ),
+            tags=self._tags,
+            opts=self._child,
+        )
+        self.approval_deny_policy = aws.iam.Policy(
+            f"{self._name}-approval-deny-policy",
+            name=self._n("approval-deny", kind="policy"),
+            description=f"Data scientists can never pass a {self.usecase} promotion gate",
+            policy=_json(docs.deny_approval_policy, pipeline_arn=self.deploy_pipeline.arn),
+            tags=self._tags,
+            opts=self._child,
+        )
+        if a.lead_data_scientist_role_name is not None:
+            aws.iam.RolePolicyAttachment(
+                f"{self._name}-lead-approver",
+                role=a.lead_data_scientist_role_name,
+                policy_arn=self.approver_policy.arn,
+                opts=self._child,
+            )
+        if a.data_scientist_role_name is not None:
+            aws.iam.RolePolicyAttachment(
+                f"{self._name}-ds-approval-deny",
+                role=a.data_scientist_role_name,
+                policy_arn=self.approval_deny_policy.arn,
+                opts=self._child,
+            )

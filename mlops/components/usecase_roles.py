@@ -1,0 +1,327 @@
+"""Least-privilege policies of the UseCase roles (JSON as Outputs). Split out of usecase.py to keep
+modules short; every statement is scoped to this use case's resources."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+
+from mlops.delivery import iam as docs
+
+if TYPE_CHECKING:
+    from mlops.components.usecase import UseCase, UseCaseArgs
+
+
+def _json(build, **values: Any) -> pulumi.Output[str]:
+    import json
+
+    return pulumi.Output.all(**values).apply(lambda v: json.dumps(build(**v), sort_keys=True))
+
+
+def _artifacts(bucket: str, key: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "Sid": "Artifacts",
+            "Effect": "Allow",
+            "Action": [
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:GetObjectVersion",
+                "s3:GetBucketLocation",
+                "s3:ListBucket",
+            ],
+            "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+        },
+        {
+            "Sid": "ArtifactKey",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:DescribeKey"],
+            "Resource": key,
+        },
+    ]
+
+
+def _vpc(region: str, account: str) -> dict[str, Any]:
+    return {
+        "Sid": "VpcNetworkInterfaces",
+        "Effect": "Allow",
+        "Action": [
+            "ec2:CreateNetworkInterface",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DeleteNetworkInterface",
+            "ec2:DescribeSubnets",
+            "ec2:DescribeSecurityGroups",
+            "ec2:DescribeDhcpOptions",
+            "ec2:DescribeVpcs",
+            "ec2:CreateNetworkInterfacePermission",
+        ],
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {"aws:RequestedRegion": region, "aws:ResourceAccount": account}
+        },
+    }
+
+
+def _logs(log_group_arn: str) -> dict[str, Any]:
+    return {
+        "Sid": "Logs",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": [log_group_arn, f"{log_group_arn}:*"],
+    }
+
+
+def sagemaker_pipeline_policy(uc: UseCase, a: UseCaseArgs) -> pulumi.Output[str]:
+    cfg = a.config
+    sm = f"arn:aws:sagemaker:{cfg.region}:{cfg.account_id}"
+    mine = uc._n("")
+    self_arn = f"arn:aws:iam::{cfg.account_id}:role/{uc._n('sm-pipeline', kind='role')}"
+    job_logs = f"arn:aws:logs:{cfg.region}:{cfg.account_id}:log-group:/aws/sagemaker/*"
+
+    def build(bucket: str, key: str, group_arn: str) -> dict[str, Any]:
+        return docs.doc(
+            *_artifacts(bucket, key),
+            {
+                "Sid": "RunOwnJobs",
+                "Effect": "Allow",
+                "Action": [
+                    "sagemaker:CreateTrainingJob",
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:CreateProcessingJob",
+                    "sagemaker:DescribeProcessingJob",
+                    "sagemaker:CreateHyperParameterTuningJob",
+                    "sagemaker:DescribeHyperParameterTuningJob",
+                    "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
+                    "sagemaker:AddTags",
+                ],
+                "Resource": [
+                    f"{sm}:training-job/*",
+                    f"{sm}:processing-job/*",
+                    f"{sm}:hyper-parameter-tuning-job/*",
+                ],
+            },
+            {
+                "Sid": "RegisterInOwnGroup",
+                "Effect": "Allow",
+                "Action": [
+                    "sagemaker:CreateModelPackage",
+                    "sagemaker:DescribeModelPackage",
+                    "sagemaker:DescribeModelPackageGroup",
+                    "sagemaker:ListModelPackages",
+                ],
+                "Resource": [
+                    group_arn,
+                    group_arn.replace("model-package-group/", "model-package/") + "/*",
+                ],
+            },
+            {
+                "Sid": "PassSelfToJobs",
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": self_arn,
+                "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            },
+            {
+                "Sid": "OwnPipeline",
+                "Effect": "Allow",
+                "Action": ["sagemaker:DescribePipeline", "sagemaker:ListPipelineExecutionSteps"],
+                "Resource": f"{sm}:pipeline/{mine}-*",
+            },
+            _vpc(cfg.region, cfg.account_id),
+            {
+                "Sid": "JobLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": job_logs,
+            },
+            {
+                "Sid": "PullImages",
+                "Effect": "Allow",
+                "Action": [
+                    "ecr:GetAuthorizationToken",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                ],
+                "Resource": "*",
+            },
+        )
+
+    return _json(build, bucket=a.artifact_bucket, key=a.kms_key_arn, group_arn=uc.registry.arn)
+
+
+def codebuild_policy(
+    uc: UseCase, a: UseCaseArgs, pass_roles: Sequence[pulumi.Input[str]], sagemaker_pipeline: str
+) -> pulumi.Output[str]:
+    cfg = a.config
+    sm = f"arn:aws:sagemaker:{cfg.region}:{cfg.account_id}"
+
+    def build(bucket: str, key: str, logs: str, roles: list[str]) -> dict[str, Any]:
+        return docs.doc(
+            *_artifacts(bucket, key),
+            _logs(logs),
+            _vpc(cfg.region, cfg.account_id),
+            {
+                "Sid": "UpsertAndStartOwnPipeline",
+                "Effect": "Allow",
+                "Action": [
+                    "sagemaker:CreatePipeline",
+                    "sagemaker:UpdatePipeline",
+                    "sagemaker:DescribePipeline",
+                    "sagemaker:StartPipelineExecution",
+                    "sagemaker:DescribePipelineExecution",
+                    "sagemaker:AddTags",
+                ],
+                "Resource": [
+                    f"{sm}:pipeline/{sagemaker_pipeline}",
+                    f"{sm}:pipeline/{sagemaker_pipeline}/*",
+                ],
+            },
+            {
+                "Sid": "PassPipelineRole",
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": roles,
+                "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            },
+            {
+                "Sid": "Reports",
+                "Effect": "Allow",
+                "Action": [
+                    "codebuild:CreateReportGroup",
+                    "codebuild:CreateReport",
+                    "codebuild:UpdateReport",
+                    "codebuild:BatchPutTestCases",
+                ],
+                "Resource": f"arn:aws:codebuild:{cfg.region}:{cfg.account_id}:report-group/"
+                f"{uc._n('')}-*",
+            },
+        )
+
+    return _json(
+        build,
+        bucket=a.artifact_bucket,
+        key=a.kms_key_arn,
+        logs=uc.build_logs.arn,
+        roles=pulumi.Output.all(*pass_roles),
+    )
+
+
+def codepipeline_policy(
+    uc: UseCase, a: UseCaseArgs, projects: Sequence[pulumi.Input[str]]
+) -> pulumi.Output[str]:
+    def build(
+        bucket: str, key: str, projects: list[str], connection: str | None, repos: list[str]
+    ) -> dict[str, Any]:
+        statements = [
+            *_artifacts(bucket, key),
+            {
+                "Sid": "RunOwnBuilds",
+                "Effect": "Allow",
+                "Action": ["codebuild:StartBuild", "codebuild:BatchGetBuilds"],
+                "Resource": projects,
+            },
+        ]
+        if connection:
+            statements.append(
+                {
+                    "Sid": "UseConnection",
+                    "Effect": "Allow",
+                    "Action": [
+                        "codeconnections:UseConnection",
+                        "codestar-connections:UseConnection",
+                    ],
+                    "Resource": connection,
+                }
+            )
+        if repos:
+            statements.append(
+                {
+                    "Sid": "ReadRepos",
+                    "Effect": "Allow",
+                    "Action": [
+                        "codecommit:GetBranch",
+                        "codecommit:GetCommit",
+                        "codecommit:UploadArchive",
+                        "codecommit:GetUploadArchiveStatus",
+                    ],
+                    "Resource": repos,
+                }
+            )
+        return docs.doc(*statements)
+
+    repos = [r.arn for r in getattr(uc, "repositories", {}).values()]
+    return _json(
+        build,
+        bucket=a.artifact_bucket,
+        key=a.kms_key_arn,
+        projects=pulumi.Output.all(*projects),
+        connection=a.git_connection_arn,
+        repos=pulumi.Output.all(*repos),
+    )
+
+
+def deploy_build_policy(
+    uc: UseCase, a: UseCaseArgs, target_roles: Sequence[str], deploy_pipeline: str
+) -> pulumi.Output[str]:
+    cfg = a.config
+    pipeline_arn = f"arn:aws:codepipeline:{cfg.region}:{cfg.account_id}:{deploy_pipeline}"
+
+    def build(bucket: str, key: str, logs: str, group_arn: str) -> dict[str, Any]:
+        return docs.doc(
+            *_artifacts(bucket, key),
+            _logs(logs),
+            _vpc(cfg.region, cfg.account_id),
+            {
+                "Sid": "AssumeOwnDeployers",
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Resource": sorted(target_roles),
+            },
+            {
+                "Sid": "ReadAndRecordPromotions",
+                "Effect": "Allow",
+                "Action": [
+                    "sagemaker:DescribeModelPackage",
+                    "sagemaker:ListModelPackages",
+                    "sagemaker:UpdateModelPackage",
+                    "sagemaker:DescribeModelPackageGroup",
+                ],
+                "Resource": [
+                    group_arn,
+                    group_arn.replace("model-package-group/", "model-package/") + "/*",
+                ],
+            },
+            {
+                "Sid": "ReadApprover",
+                "Effect": "Allow",
+                "Action": [
+                    "codepipeline:ListActionExecutions",
+                    "codepipeline:GetPipelineExecution",
+                ],
+                "Resource": pipeline_arn,
+            },
+        )
+
+    return _json(
+        build,
+        bucket=a.artifact_bucket,
+        key=a.kms_key_arn,
+        logs=uc.build_logs.arn,
+        group_arn=uc.registry.arn,
+    )
+
+
+def start_pipeline_policy(pipeline_arn: pulumi.Input[str]) -> pulumi.Output[str]:
+    return _json(
+        lambda arn: docs.doc(
+            {
+                "Sid": "StartPipeline",
+                "Effect": "Allow",
+                "Action": "codepipeline:StartPipelineExecution",
+                "Resource": arn,
+            }
+        ),
+        arn=pipeline_arn,
+    )

@@ -1,0 +1,119 @@
+"""CodeBuild buildspecs for the use-case pipelines (plain data → YAML text).
+
+Contracts with the rendered repositories (templates/<name>):
+- training repo: ``make test`` runs its tests; ``python -m pipelines.run --upsert --start`` upserts
+  and starts its SageMaker Pipeline, reading the settings below from the environment.
+- inference repo: ``python -m deploy`` is not needed: deployment is done here from the model
+  registry (``mlops.delivery.deploy``), so every use case is deployed the same way.
+Every value a build needs arrives as an environment variable set by the platform.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+PYTHON = "3.11"
+
+
+def _spec(
+    phases: dict[str, list[str]],
+    *,
+    env: dict[str, Any] | None = None,
+    reports: dict[str, Any] | None = None,
+) -> str:
+    body: dict[str, Any] = {"version": 0.2}
+    if env:
+        body["env"] = env
+    body["phases"] = {
+        name: (
+            {"runtime-versions": {"python": PYTHON}, "commands": cmds}
+            if name == "install"
+            else {"commands": cmds}
+        )
+        for name, cmds in phases.items()
+    }
+    if reports:
+        body["reports"] = reports
+    return yaml.safe_dump(body, sort_keys=False)
+
+
+def training_tests() -> str:
+    """Stage 'Test' of the build pipeline: the training repo's unit tests and lint."""
+    return _spec(
+        {
+            "install": ["pip install --upgrade pip", "pip install -e '.[dev]'"],
+            "build": ["ruff check .", "pytest -q --junitxml=reports/junit.xml"],
+        },
+        reports={"unit-tests": {"files": ["reports/junit.xml"], "file-format": "JUNITXML"}},
+    )
+
+
+def upsert_and_start_pipeline() -> str:
+    """Stage 'TrainingPipeline': upsert the SageMaker Pipeline definition and start a run."""
+    return _spec(
+        {
+            "install": ["pip install --upgrade pip", "pip install -e ."],
+            "build": [
+                "python -m pipelines.run --upsert --start"
+                ' --pipeline-name "$SM_PIPELINE_NAME" --role-arn "$SM_PIPELINE_ROLE_ARN"'
+                ' --model-package-group "$MODEL_PACKAGE_GROUP" --kms-key-arn "$KMS_KEY_ARN"'
+                ' --artifact-bucket "$ARTIFACT_BUCKET"'
+                ' --metric "$EVAL_METRIC" --threshold "$EVAL_THRESHOLD"'
+                ' --direction "$EVAL_DIRECTION"'
+                ' --max-jobs "$TUNING_MAX_JOBS" --max-parallel "$TUNING_MAX_PARALLEL"',
+            ],
+        }
+    )
+
+
+def deploy() -> str:
+    """Deploy to $STAGE and record the promotion on the model package.
+
+    dev deploys the newest Approved, never-deployed package of the group and records the registry
+    approver (the package's LastModifiedBy); staging and prod deploy exactly the package this
+    pipeline execution deployed to dev, and record who approved $APPROVAL_ACTION (CodePipeline
+    keeps the approver's identity on the action execution).
+    """
+    return _spec(
+        {
+            "install": ["pip install --upgrade pip", 'pip install "$MLOPS_PLATFORM_PIP_SPEC"'],
+            "build": [
+                'python -m mlops.delivery.deploy --stage "$STAGE"'
+                ' --group "$MODEL_PACKAGE_GROUP" --target-role-arn "$TARGET_ROLE_ARN"'
+                ' --target-parameter "$TARGET_PARAMETER" --pipeline "$DEPLOY_PIPELINE_NAME"'
+                ' --execution-id "$PIPELINE_EXECUTION_ID"'
+                ' --approval-action "$APPROVAL_ACTION"',
+            ],
+        }
+    )
+
+
+def smoke_test() -> str:
+    """Invoke the endpoint just deployed to $STAGE with the inference repo's sample request."""
+    return _spec(
+        {
+            "install": ["pip install --upgrade pip", 'pip install "$MLOPS_PLATFORM_PIP_SPEC"'],
+            "build": [
+                'python -m mlops.delivery.deploy --stage "$STAGE" --smoke-test'
+                ' --target-role-arn "$TARGET_ROLE_ARN" --target-parameter "$TARGET_PARAMETER"'
+                " --request tests/smoke/request.json",
+            ],
+        }
+    )
+
+
+def onboard() -> str:
+    """The onboarding build started by a Service Catalog launch: the same `mlops onboard` as the
+    CLI, which renders the template and opens a change adding usecases/<name>.yaml."""
+    return _spec(
+        {
+            "install": ["pip install --upgrade pip", 'pip install "$MLOPS_PLATFORM_PIP_SPEC"'],
+            "build": [
+                'mlops onboard --name "$USECASE_NAME" --template "$TEMPLATE"'
+                ' --template-version "$TEMPLATE_VERSION" --lead "$LEAD_DATA_SCIENTIST"'
+                " --open-change",
+            ],
+        }
+    )

@@ -1,0 +1,249 @@
+"""UseCase component under mocks, for every stack: names, trigger, approvals, cross-account."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+
+import pytest
+
+from mlops.components.usecase import UseCase
+from mlops.config import StackConfig
+from mlops.delivery.events import matches, sample_event
+from mlops.delivery.iam import decide
+from mlops.delivery.promotion import deployed_marker
+from mlops.errors import ManifestError
+from mlops.testing.mocks import RecordedResource, RecordingMocks, policy_documents, run
+
+from .helpers import args_for, build, manifest
+
+DEV = pytest.mark.parametrize("stack_config", ["dev"], indirect=True)
+NAME_KEYS = ("name", "modelPackageGroupName", "repositoryName")
+TEN = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
+
+
+def _physical(r: RecordedResource) -> str | None:
+    for key in NAME_KEYS:
+        if isinstance(r.inputs.get(key), str):
+            return r.inputs[key]
+    return None
+
+
+def _descendants(mocks: RecordingMocks, root: RecordedResource) -> list[RecordedResource]:
+    out, frontier = [], [root]
+    while frontier:
+        kids = [c for f in frontier for c in mocks.children_of(f)]
+        out += kids
+        frontier = kids
+    return out
+
+
+@pytest.mark.parametrize("names", [["remedy"], TEN], ids=["one", "ten"])
+def test_usecases_build_with_unique_names(
+    pulumi_mocks: RecordingMocks, stack_config: StackConfig, names: list[str]
+) -> None:
+    run(lambda: build(stack_config, [manifest(n) for n in names]))
+    components = pulumi_mocks.of_type("mlops:usecase:UseCase")
+    assert sorted(c.name for c in components) == sorted(f"usecase-{n}" for n in names)
+    keys = Counter((r.type, r.name) for r in pulumi_mocks.resources)
+    assert [k for k, n in keys.items() if n > 1] == []
+    physical = Counter(
+        (r.type.split(":")[1].split("/")[0], _physical(r))
+        for r in pulumi_mocks.resources
+        if _physical(r)
+        and r.type != "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy"
+    )
+    assert [k for k, n in physical.items() if n > 1] == []
+    for component in components:
+        usecase = component.name.removeprefix("usecase-")
+        children = _descendants(pulumi_mocks, component)
+        assert len(children) >= 3, component
+        for child in children:
+            name = _physical(child)
+            assert name is None or re.search(rf"(^|[-/]){usecase}([-/]|$)", name), (child, name)
+
+
+def _one(mocks: RecordingMocks, typ: str, name: str) -> RecordedResource:
+    [r] = [r for r in mocks.of_type(typ) if r.name == name]
+    return r
+
+
+@DEV
+def test_eventbridge_rule_fires_only_on_approved(
+    pulumi_mocks: RecordingMocks, stack_config: StackConfig
+) -> None:
+    run(lambda: build(stack_config, [manifest("remedy")]))
+    rule = _one(pulumi_mocks, "aws:cloudwatch/eventRule:EventRule", "usecase-remedy-approved-rule")
+    pattern = json.loads(rule.inputs["eventPattern"])
+    group = "mlops-dev-remedy"
+    target = _one(pulumi_mocks, "aws:cloudwatch/eventTarget:EventTarget",
+                  "usecase-remedy-approved-target")  # fmt: skip
+    assert target.inputs["arn"].endswith(":mlops-dev-remedy-deploy")
+    cases = {
+        "Approved": (sample_event(group, "Approved"), True),
+        "Rejected": (sample_event(group, "Rejected"), False),
+        "PendingManualApproval": (sample_event(group, "PendingManualApproval"), False),
+        "Approved, other group": (sample_event("mlops-dev-other", "Approved"), False),
+        "Approved, already deployed": (
+            sample_event(group, "Approved", {deployed_marker("dev"): "2026-11-29T02:00:00Z"}),
+            False,
+        ),
+        "Approved, unrelated metadata": (sample_event(group, "Approved", {"team": "x"}), True),
+    }
+    from moto.events.models import EventPattern
+
+    moto_pattern = EventPattern.load(json.dumps(pattern))
+    for label, (event, expected) in cases.items():
+        assert matches(pattern, event) is expected, label
+        assert moto_pattern.matches_event(event) is expected, f"moto disagrees: {label}"
+
+
+def _docs_of(mocks: RecordingMocks, resource_name: str) -> list[dict]:
+    return [d for n, d in policy_documents(mocks.resources) if n.startswith(resource_name + ".")]
+
+
+@DEV
+def test_only_the_lead_data_scientist_can_approve(
+    pulumi_mocks: RecordingMocks, stack_config: StackConfig
+) -> None:
+    run(lambda: build(stack_config, [manifest("remedy")]))
+    pipeline = _one(pulumi_mocks, "aws:codepipeline/pipeline:Pipeline",
+                    "usecase-remedy-deploy-pipeline")  # fmt: skip
+    stages = [s["name"] for s in pipeline.inputs["stages"]]
+    assert stages == ["Source", "DeployDev", "SmokeTestDev", "ApproveStaging", "DeployStaging",
+                      "ApproveProd", "DeployProd"]  # fmt: skip
+    gates = [s for s in pipeline.inputs["stages"] if s["name"].startswith("Approve")]
+    assert {a["provider"] for g in gates for a in g["actions"]} == {"Manual"}
+    arn = f"arn:aws:codepipeline:{stack_config.region}:{stack_config.account_id}:" \
+          "mlops-dev-remedy-deploy"  # fmt: skip
+    approve = ["codepipeline:PutApprovalResult", f"{arn}/ApproveStaging/LeadDataScientistApproval"]
+    approve_prod = [approve[0], f"{arn}/ApproveProd/LeadDataScientistApproval"]
+
+    lead = _docs_of(pulumi_mocks, "usecase-remedy-approver-policy")
+    deny = _docs_of(pulumi_mocks, "usecase-remedy-approval-deny-policy")
+    assert decide(lead, *approve) == "Allow"
+    assert decide(lead, *approve_prod) == "Allow"
+    assert decide(lead, approve[0], f"{arn}-other/ApproveStaging/X") == "ImplicitDeny"
+    broad_allow = {"Statement": [{"Effect": "Allow", "Action": "codepipeline:*", "Resource": "*"}]}
+    assert decide([broad_allow, *deny], *approve) == "Deny"
+    assert decide([broad_allow, *deny], *approve_prod) == "Deny"
+
+    attached = {
+        r.name: r.inputs for r in pulumi_mocks.of_type(
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    }  # fmt: skip
+    assert attached["usecase-remedy-lead-approver"]["role"] == "mlops-dev-lead-data-scientist"
+    assert attached["usecase-remedy-lead-approver"]["policyArn"].endswith(
+        "/mlops-dev-remedy-approver"
+    )
+    assert attached["usecase-remedy-ds-approval-deny"]["role"] == "mlops-dev-data-scientist"
+    assert attached["usecase-remedy-ds-approval-deny"]["policyArn"].endswith(
+        "/mlops-dev-remedy-approval-deny"
+    )
+    # the deploy builds can read the approver back from CodePipeline to record it
+    deploy_build = _docs_of(pulumi_mocks, "usecase-remedy-deploy-build-policy")
+    assert decide(deploy_build, "codepipeline:ListActionExecutions", arn) == "Allow"
+    assert decide(deploy_build, "codepipeline:PutApprovalResult", f"{arn}/x/y") == "ImplicitDeny"
+
+
+def _accounts_in(doc: dict) -> set[str]:
+    return set(re.findall(r"arn:aws:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):", json.dumps(doc)))
+
+
+def test_deployer_trusts_only_this_usecases_dev_deploy_build(
+    pulumi_mocks: RecordingMocks, stack_config: StackConfig
+) -> None:
+    cfg = stack_config
+    acc = cfg.accounts
+    run(lambda: build(cfg, [manifest("remedy")]))
+    # every stack: the deployer role trusts only the dev deploy-build role of this use case
+    role = _one(pulumi_mocks, "aws:iam/role:Role", "usecase-remedy-deployer-role")
+    [trust] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Principal"] == {
+        "AWS": [f"arn:aws:iam::{acc.dev}:role/mlops-dev-remedy-deploy-build"]
+    }
+    deployer = _docs_of(pulumi_mocks, "usecase-remedy-deployer-policy")
+    assert set().union(*map(_accounts_in, deployer)) == {cfg.account_id, acc.dev}
+    pipelines = pulumi_mocks.of_type("aws:codepipeline/pipeline:Pipeline")
+    assert len(pipelines) == (2 if cfg.is_governance else 0)
+
+
+@DEV
+def test_registry_and_deployers_name_exactly_staging_and_prod(
+    pulumi_mocks: RecordingMocks, stack_config: StackConfig
+) -> None:
+    acc = stack_config.accounts
+    run(lambda: build(stack_config, [manifest("remedy")]))
+    policy = _one(pulumi_mocks, "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy",
+                  "usecase-remedy-registry-policy")  # fmt: skip
+    registry = json.loads(policy.inputs["resourcePolicy"])
+    principals = {p for s in registry["Statement"] for p in s["Principal"]["AWS"]}
+    assert principals == {f"arn:aws:iam::{acc.staging}:root", f"arn:aws:iam::{acc.prod}:root"}
+    assert {a for s in registry["Statement"] for a in s["Action"]} == {
+        "sagemaker:DescribeModelPackageGroup", "sagemaker:DescribeModelPackage",
+        "sagemaker:ListModelPackages", "sagemaker:CreateModel"}  # fmt: skip
+    assert _accounts_in({"r": [s["Resource"] for s in registry["Statement"]]}) == {acc.dev}
+    [deploy_build] = _docs_of(pulumi_mocks, "usecase-remedy-deploy-build-policy")
+    [assume] = [s for s in deploy_build["Statement"] if s["Action"] == "sts:AssumeRole"]
+    assert assume["Resource"] == sorted(
+        f"arn:aws:iam::{a}:role/mlops-{e}-remedy-deployer"
+        for e, a in (("dev", acc.dev), ("staging", acc.staging), ("prod", acc.prod))
+    )
+
+
+@DEV
+def test_pipelines_are_v2_in_the_vpc_and_kms_encrypted(
+    pulumi_mocks: RecordingMocks, stack_config: StackConfig
+) -> None:
+    run(lambda: build(stack_config, [manifest("remedy")]))
+    key = f"arn:aws:kms:{stack_config.region}:{stack_config.account_id}:key/artifacts"
+    for p in pulumi_mocks.of_type("aws:codepipeline/pipeline:Pipeline"):
+        assert p.inputs["pipelineType"] == "V2", p
+        [store] = p.inputs["artifactStores"]
+        assert store["encryptionKey"] == {"id": key, "type": "KMS"}, p
+    build_pipeline = _one(pulumi_mocks, "aws:codepipeline/pipeline:Pipeline",
+                          "usecase-remedy-build-pipeline")  # fmt: skip
+    assert [s["name"] for s in build_pipeline.inputs["stages"]] == [
+        "Source", "Test", "TrainingPipeline"]  # fmt: skip
+    [trigger] = build_pipeline.inputs["triggers"]
+    assert trigger["gitConfiguration"]["pushes"][0]["branches"]["includes"] == ["main"]
+    source = build_pipeline.inputs["stages"][0]["actions"][0]
+    assert source["provider"] == "CodeStarSourceConnection"
+    assert source["configuration"]["FullRepositoryId"] == "acme-insurance-ml/remedy-training"
+    projects = pulumi_mocks.of_type("aws:codebuild/project:Project")
+    assert len(projects) == 4
+    for project in projects:
+        assert project.inputs["vpcConfig"]["vpcId"] == "vpc-0a1b2c3d", project
+        assert project.inputs["encryptionKey"] == key, project
+    logs = _one(pulumi_mocks, "aws:cloudwatch/logGroup:LogGroup", "usecase-remedy-build-logs")
+    assert logs.inputs["kmsKeyId"] == key
+
+
+@DEV
+def test_codecommit_option_creates_encrypted_repos(
+    pulumi_mocks: RecordingMocks, stack_config: StackConfig
+) -> None:
+    m = manifest("remedy", git={"provider": "codecommit", "training_repo": "remedy-training",
+                                "inference_repo": "remedy-inference"})  # fmt: skip
+    run(lambda: UseCase("usecase-remedy", args_for(stack_config, m, git_connection_arn=None)))
+    repos = pulumi_mocks.of_type("aws:codecommit/repository:Repository")
+    assert sorted(r.inputs["repositoryName"] for r in repos) == ["remedy-inference",
+                                                                 "remedy-training"]  # fmt: skip
+    assert all(r.inputs["kmsKeyId"].endswith(":key/artifacts") for r in repos)
+    rule = _one(pulumi_mocks, "aws:cloudwatch/eventRule:EventRule", "usecase-remedy-push-rule")
+    assert json.loads(rule.inputs["eventPattern"])["detail"]["referenceName"] == ["main"]
+
+
+@DEV
+def test_dev_args_need_network_and_connection(stack_config: StackConfig) -> None:
+    with pytest.raises(ValueError, match="dev stack needs vpc_id"):
+        args_for(stack_config, manifest(), vpc_id=None)
+    with pytest.raises(ValueError, match="git_connection_arn"):
+        args_for(stack_config, manifest(), git_connection_arn=None)
+
+
+def test_lead_must_belong_to_stack(stack_config: StackConfig) -> None:
+    m = manifest("remedy", owners={"lead_data_scientist": "someone-else"})
+    with pytest.raises(ManifestError, match="is not a lead data scientist"):
+        args_for(stack_config, m)
