@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -50,6 +51,28 @@ def preview(
     with console.status(f"building stack {stack} offline under Pulumi mocks"):
         result = StackPreview.build(stack)
     result.render(console.out)
+
+
+@app.command()
+def check(
+    stack: Annotated[
+        str | None, typer.Option("--stack", "-s", help="Stack to check: dev, staging or prod.")
+    ] = None,
+    all_stacks: Annotated[bool, typer.Option("--all", help="Check every stack.")] = False,
+    policy_config: Annotated[
+        Path | None,
+        typer.Option("--policy-config", help="JSON in the format of --policy-pack-config."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    list_rules: Annotated[bool, typer.Option("--list-rules", help="List the rules.")] = False,
+    lint: Annotated[bool, typer.Option(help="Run cfn-lint and asl-validator too.")] = True,
+) -> None:
+    """Check stacks against the policy pack offline; exit 1 on any mandatory violation."""
+    from mlops.policy.check import run_check_command
+
+    code = run_check_command(stack, all_stacks, policy_config, as_json, list_rules, lint)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()

@@ -309,3 +309,51 @@ def rules_table() -> list[tuple[str, str, str, str, str]]:
         (r.name, r.kind, r.level.value, r.severity.value, r.description)
         for r in sorted(REGISTRY.values(), key=lambda r: r.name)
     ]
+
+
+def run_check_command(
+    stack: str | None,
+    all_stacks: bool,
+    config_path: Path | None = None,
+    as_json: bool = False,
+    list_rules: bool = False,
+    lint: bool = True,
+) -> int:
+    """`mlops check`: print results grouped by rule; the exit code is 1 on a mandatory violation
+    or a failed lint, else 0."""
+    from mlops import console
+    from mlops.config import ENVIRONMENTS
+    from mlops.errors import UsageError
+
+    if list_rules:
+        for name, kind, level, severity, description in rules_table():
+            line = f"{name:36} {kind:8} {level:9} {severity:8} {description}"
+            console.out.print(line, markup=False, soft_wrap=True)
+        return 0
+    if all_stacks == bool(stack):
+        raise UsageError("give exactly one of --stack <name> and --all", "mlops check --all")
+    config = load_policy_config(config_path) if config_path else None
+    stacks = list(ENVIRONMENTS) if all_stacks else [stack or ""]
+    results = []
+    for name in stacks:
+        if as_json:
+            results.append(check_stack(name, config, lint=lint))
+            continue
+        with console.status(f"checking stack {name} offline under Pulumi mocks"):
+            results.append(check_stack(name, config, lint=lint))
+        for line in format_result(results[-1]):
+            console.out.print(line, markup=False, soft_wrap=True)
+    if as_json:
+        console.out.print_json(json.dumps([r.to_json() for r in results]))
+    failed = [r.stack for r in results if not r.ok]
+    if failed:
+        if not as_json:
+            console.error(
+                f"mandatory policy violations or lint failures in: {', '.join(failed)}",
+                "apply each fix above, or (with a reason in the PR) set the rule to advisory "
+                "in a policy config passed with --policy-config",
+            )
+        return 1
+    if not as_json:
+        console.success(f"{len(results)} stack(s) pass {len(REGISTRY)} policy rules")
+    return 0
