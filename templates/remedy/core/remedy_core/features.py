@@ -8,6 +8,8 @@ Categoricals are integer codes from fixed vocabularies (unknown -> -1), so the s
 in both repos and the ONNX graph takes one dense float32 matrix. Catalogue reference values
 (new price, parts index) and a trade-guide style value (`guide_value`: depreciation curve at
 national prices) are features: model 13 predicts PAV relative to it.
+Continuous values are kept on coarse grids (whole pounds, days, 0.1 kph) so that LightGBM's
+double split thresholds fall between float32 values: ONNX (float32) then equals LightGBM.
 Bump FEATURES_VERSION whenever the vector changes; bundles record it and refuse a mismatch.
 """
 
@@ -98,7 +100,7 @@ def encode_claim(claim: Claim) -> np.ndarray:
         _MAKE.get(v.make.strip().lower(), -1), cat_i, _SEGMENT[v.segment], _BODY[v.body_type],
         new_price, parts_index, 1.0 if cat_i >= 0 else 0.0,
         age, v.mileage, v.year, _POWERTRAIN[v.powertrain], is_ev, v.adas_fitted, v.classic,
-        v.modified, _guide(new_price, age, v.mileage, is_ev, v.classic, v.modified),
+        v.modified, round(_guide(new_price, age, v.mileage, is_ev, v.classic, v.modified)),
         _IMPACT[a.impact_point], a.delta_v_kph,
         *hit, *sev,
         sum(hit), max(sev), sum(sev),
@@ -156,7 +158,7 @@ def encode_frame(df: pd.DataFrame) -> np.ndarray:
     is_ev = (df["powertrain"] == "ev").to_numpy()
     classic = df["classic"].to_numpy(dtype=bool)
     modified = df["modified"].to_numpy(dtype=bool)
-    guide = market_value(new_price, age, mileage, is_ev, 1.0, classic, modified)
+    guide = np.round(market_value(new_price, age, mileage, is_ev, 1.0, classic, modified))
     hit = np.stack([df[f"zone_hit_{z}"].to_numpy(dtype=float) for z in ZONES], 1)
     sev = np.stack([df[f"zone_sev_{z}"].to_numpy(dtype=float) for z in ZONES], 1) * hit
     t = (dates - np.datetime64("1970-01-01")).astype(float) / 365.2425 + 1970.0
