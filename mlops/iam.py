@@ -13,6 +13,8 @@ from typing import Any
 
 VERSION = "2012-10-17"
 Statement = dict[str, Any]
+NO_RESOURCE = ""
+"""`resources=NO_RESOURCE`: trust policies, where IAM rejects a Resource element."""
 
 
 def _one_or_many(values: Sequence[str] | str) -> str | list[str]:
@@ -38,7 +40,8 @@ def statement(
     if principal is not None:
         st["Principal"] = principal
     st["Action"] = _one_or_many(actions)
-    st["Resource"] = _one_or_many(resources) if resources is not None else "*"
+    if resources != NO_RESOURCE:
+        st["Resource"] = _one_or_many(resources) if resources is not None else "*"
     if condition:
         st["Condition"] = {op: dict(body) for op, body in condition.items()}
     return st
@@ -86,7 +89,7 @@ def service_trust(service: str, source_account: str | None = None) -> dict[str, 
             "sts:AssumeRole",
             principal={"Service": service},
             condition=cond,
-            resources=None,
+            resources=NO_RESOURCE,
         )
     )
 
@@ -98,6 +101,7 @@ def role_trust(role_arns: Sequence[str], external_account: str | None = None) ->
         statement(
             "TrustNamedRoles",
             "sts:AssumeRole",
+            NO_RESOURCE,
             principal={"AWS": _one_or_many(list(role_arns))},
             condition={"StringEquals": {"aws:PrincipalAccount": external_account}}
             if external_account
@@ -141,9 +145,7 @@ def kms_only_uploads(bucket_arn: str, key_arn: str) -> list[Statement]:
             effect="Deny",
             principal="*",
             condition={
-                "StringNotEqualsIfExists": {
-                    "s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn
-                }
+                "ArnNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn}
             },
         ),
     ]
@@ -313,13 +315,13 @@ def key_policy(
 
 
 def logs_service_use(region: str, account_id: str) -> Statement:
-    """CloudWatch Logs encrypts log groups of this account with the key."""
+    """CloudWatch Logs encrypts log groups of this account with the key (AWS-documented form)."""
     return statement(
         "CloudWatchLogsUse",
         ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
         principal={"Service": f"logs.{region}.amazonaws.com"},
         condition={
-            "ArnLike": {
+            "StringLike": {
                 "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account_id}:*"
             }
         },
