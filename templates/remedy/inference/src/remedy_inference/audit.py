@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from datetime import datetime
 from typing import Protocol
 
@@ -30,6 +31,14 @@ class LogSink:
 
     def emit(self, event: events.DecisionEvent) -> None:
         self.logger.info(events.to_log_line(event))
+
+
+class StdoutSink:
+    """One bare JSON line per event on stdout (Lambda ships stdout lines to CloudWatch Logs)."""
+
+    def emit(self, event: events.DecisionEvent) -> None:
+        sys.stdout.write(events.to_log_line(event) + "\n")
+        sys.stdout.flush()
 
 
 class MemorySink:

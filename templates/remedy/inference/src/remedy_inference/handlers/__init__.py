@@ -1,0 +1,1 @@
+"""Lambda entry points (Powertools): thin over ``remedy_inference.steps``."""

@@ -1,0 +1,62 @@
+"""SageMaker inference script: every model in one call, equal to the training library's predict."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from factories import claim
+from remedy_core.bundle import HEADS
+from remedy_core.features import N_FEATURES, encode_claim, encode_claims
+from remedy_core.outputs import ModelOutputs
+
+from remedy_inference import inference
+
+
+def test_one_call_returns_every_model_for_every_row(bundle_dir):
+    model = inference.model_fn(str(bundle_dir))
+    claims = [claim(), claim(claim_id="CLM-2", accident={"drivable": True})]
+    body = json.dumps({"instances": encode_claims(claims).tolist()})
+    out = json.loads(inference.output_fn(inference.predict_fn(inference.input_fn(body), model)))
+    assert out["bundle_id"] == model.bundle_id
+    assert len(out["outputs"]) == 2
+    first = ModelOutputs(**out["outputs"][0])
+    assert first.repair_cost_p10 <= first.repair_cost_p50 <= first.repair_cost_p90
+    assert set(first.salvage_category_probs) == {"A", "B", "S", "N"}
+    families = {k for k in first.model_versions if k.startswith("m")}
+    assert len(families) == 14
+
+
+def test_claims_can_be_sent_instead_of_features(bundle_dir):
+    model = inference.model_fn(str(bundle_dir))
+    a = inference.input_fn(json.dumps({"claims": [json.loads(claim().model_dump_json())]}))
+    b = inference.input_fn(json.dumps({"instances": [encode_claim(claim()).tolist()]}))
+    assert np.array_equal(a, b)
+    assert inference.predict_fn(a, model)[0] == inference.predict_fn(b, model)[0]
+
+
+def test_onnx_serving_equals_native_lightgbm(bundle):
+    X = encode_claims([claim(claim_id=f"C{i}", vehicle={"year": 2010 + i}) for i in range(8)])
+    onnx_values = bundle.predict_raw(X)
+    native = bundle.native_predict(X)
+    for head in HEADS:
+        np.testing.assert_allclose(
+            onnx_values[head.name], native[head.name], rtol=1e-4, atol=1e-3, err_msg=head.name
+        )
+
+
+@pytest.mark.parametrize(
+    ("body", "ctype", "match"),
+    [
+        ("{}", "text/csv", "content type"),
+        ("not json", "application/json", "not JSON"),
+        ("[1, 2]", "application/json", "object"),
+        (json.dumps({"instances": [[1.0, 2.0]]}), "application/json", f"(n, {N_FEATURES})"),
+        (json.dumps({"instances": []}), "application/json", "non-empty"),
+    ],
+    ids=["csv", "garbage", "array", "wrong-width", "empty"],
+)
+def test_bad_requests_are_rejected_with_a_clear_message(body, ctype, match):
+    with pytest.raises(inference.InputError, match=match.replace("(", r"\(").replace(")", r"\)")):
+        inference.input_fn(body, ctype)
