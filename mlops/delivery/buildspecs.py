@@ -105,15 +105,28 @@ def smoke_test() -> str:
 
 
 def onboard() -> str:
-    """The onboarding build started by a Service Catalog launch: the same `mlops onboard` as the
-    CLI, which renders the template and opens a change adding usecases/<name>.yaml."""
+    """The onboarding build started by a Service Catalog / SageMaker Projects launch: the same
+    `mlops onboard` as the CLI (render both repos, write usecases/<name>.yaml), then a branch with
+    the manifest is pushed and a change (pull request) opened for review."""
+    answers = (
+        'python -c \'import os, yaml; a = {"owner_email": os.environ["OWNER_EMAIL"], '
+        '"description": os.environ.get("DESCRIPTION", "")}; '
+        "print(yaml.safe_dump({k: v for k, v in a.items() if v}))' > /tmp/answers.yml"
+    )
     return _spec(
         {
             "install": ["pip install --upgrade pip", 'pip install "$MLOPS_PLATFORM_PIP_SPEC"'],
             "build": [
-                'mlops onboard --name "$USECASE_NAME" --template "$TEMPLATE"'
-                ' --template-version "$TEMPLATE_VERSION" --lead "$LEAD_DATA_SCIENTIST"'
-                " --open-change",
+                'git clone --depth 1 "$PLATFORM_REPO_URL" platform',
+                "cd platform",
+                answers,
+                'mlops onboard "$USECASE_NAME" --template "$TEMPLATE"'
+                " --answers /tmp/answers.yml --out /tmp/repos",
+                'git checkout -b "onboard/$USECASE_NAME"',
+                'git add "usecases/$USECASE_NAME.yaml"',
+                'git commit -m "onboard $USECASE_NAME from $TEMPLATE $TEMPLATE_VERSION"',
+                'git push origin "onboard/$USECASE_NAME"',
+                'gh pr create --fill --head "onboard/$USECASE_NAME"',
             ],
         }
     )

@@ -1,0 +1,479 @@
+"""`mlops:catalog:ServiceCatalog` — start a new use case from SageMaker Studio in a few clicks.
+
+- a portfolio shared with the lead-data-scientist role, SageMaker Projects enabled;
+- one product per template in ``templates/`` (tagged ``sagemaker:studio-visibility=true``), whose
+  CloudFormation template (``mlops.delivery.cfn``) only calls the onboarding hook;
+- the onboarding hook: a Lambda (custom-resource handler, in the VPC, with a KMS-encrypted
+  dead-letter queue) that starts a CodeBuild project running ``mlops onboard`` (the CLI path);
+- a least-privilege launch role (CloudFormation on Service Catalog stacks, read the product
+  templates, invoke the hook — nothing else), used by the launch constraints and by S3-provisioned
+  SageMaker project templates, which reuse the same template objects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import yaml
+
+from mlops.config import REPO_ROOT, StackConfig
+from mlops.delivery import buildspecs, cfn
+from mlops.delivery import iam as docs
+from mlops.naming import NameContext, log_group_name, name, role_name
+from mlops.tags import with_component
+from mlops.usecases import NAME_MAX, NAME_PATTERN
+
+TEMPLATES_DIR = REPO_ROOT / "templates"
+BUILD_IMAGE = "aws/codebuild/amazonlinux-x86_64-standard:5.0"
+TRIGGER_SOURCE = Path(__file__).resolve().parent.parent / "delivery" / "onboard_trigger.py"
+
+
+def discover_templates(root: Path = TEMPLATES_DIR) -> list[cfn.TemplateProduct]:
+    """Every copier template (folder with copier.yml) with its declared version and description."""
+    products = []
+    for path in sorted(root.glob("*/copier.y*ml")):
+        doc = yaml.safe_load(path.read_text()) or {}
+
+        def default(key: str, fallback: str, doc: dict[str, Any] = doc) -> str:
+            value = doc.get(key)
+            return str(value.get("default", fallback) if isinstance(value, dict) else fallback)
+
+        products.append(
+            cfn.TemplateProduct(
+                name=path.parent.name,
+                version=default("template_version", "0.1.0"),
+                description=" ".join(default("template_description", path.parent.name).split()),
+            )
+        )
+    return products
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceCatalogArgs:
+    config: StackConfig
+    tags: Mapping[str, str]
+    templates: Sequence[cfn.TemplateProduct]
+    kms_key_arn: pulumi.Input[str]
+    templates_bucket: pulumi.Input[str]
+    """Private, KMS-encrypted bucket holding the product templates (pipeline-artifacts)."""
+    lead_data_scientist_role_arn: pulumi.Input[str]
+    subnet_ids: pulumi.Input[Sequence[str]]
+    security_group_ids: pulumi.Input[Sequence[str]]
+    vpc_id: pulumi.Input[str]
+    platform_repo_url: str = "https://github.com/acme-insurance-ml/mlops-platform.git"
+    git_token_secret_arn: pulumi.Input[str] | None = None
+    platform_pip_spec: str = "mlops-platform"
+
+    def __post_init__(self) -> None:
+        if not self.config.is_governance:
+            raise ValueError("ServiceCatalog belongs to the dev (governance) stack only")
+        if not self.templates:
+            raise ValueError("ServiceCatalogArgs.templates: no templates found in templates/")
+        names = [t.name for t in self.templates]
+        if len(set(names)) != len(names):
+            raise ValueError(f"ServiceCatalogArgs.templates: duplicate names {names}")
+
+
+class ServiceCatalog(pulumi.ComponentResource):
+    def __init__(
+        self, name_: str, args: ServiceCatalogArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlops:catalog:ServiceCatalog", name_, None, opts)
+        self._name, self._args = name_, args
+        self._child = pulumi.ResourceOptions(parent=self)
+        cfg = args.config
+        self._ctx = NameContext(cfg.environment, cfg.account_id, cfg.region)
+        self._tags = with_component(args.tags, "catalog")
+        self._build_onboarding()
+        self._build_portfolio()
+        self._build_products()
+        self.register_outputs(
+            {
+                "portfolio_id": self.portfolio.id,
+                "launch_role_arn": self.launch_role.arn,
+                "onboarding_function_arn": self.trigger.arn,
+                "products": {t: p.id for t, p in self.products.items()},
+            }
+        )
+
+    def _n(self, *parts: str, kind: str = "generic") -> str:
+        return name(self._ctx, *parts, kind=kind)
+
+    # --- onboarding: CodeBuild running `mlops onboard`, started by a custom-resource Lambda ----
+    def _build_onboarding(self) -> None:
+        a, cfg, ctx = self._args, self._args.config, self._ctx
+        logs = aws.cloudwatch.LogGroup(
+            f"{self._name}-onboarding-logs",
+            name=log_group_name(ctx, "onboarding"),
+            retention_in_days=cfg.retention.log_days,
+            kms_key_id=a.kms_key_arn,
+            tags=self._tags,
+            opts=self._child,
+        )
+        self.onboarding_logs = logs
+        build_role = aws.iam.Role(
+            f"{self._name}-onboard-build-role",
+            name=role_name(ctx, "onboard-build"),
+            assume_role_policy=json.dumps(
+                docs.trust("codebuild.amazonaws.com", source_account=cfg.account_id)
+            ),
+            tags=self._tags,
+            opts=self._child,
+        )
+
+        def build_policy(logs_arn: str, key: str, secret: str | None) -> dict[str, Any]:
+            statements: list[dict[str, Any]] = [
+                {
+                    "Sid": "Logs",
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    "Resource": [logs_arn, f"{logs_arn}:*"],
+                },
+                {
+                    "Sid": "Key",
+                    "Effect": "Allow",
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                    "Resource": key,
+                },
+                {
+                    "Sid": "VpcNetworkInterfaces",
+                    "Effect": "Allow",
+                    "Action": [
+                        "ec2:CreateNetworkInterface",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:DescribeSubnets",
+                        "ec2:DescribeSecurityGroups",
+                        "ec2:DescribeDhcpOptions",
+                        "ec2:DescribeVpcs",
+                        "ec2:CreateNetworkInterfacePermission",
+                    ],
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:RequestedRegion": cfg.region}},
+                },
+            ]
+            if secret:
+                statements.append(
+                    {
+                        "Sid": "GitToken",
+                        "Effect": "Allow",
+                        "Action": "secretsmanager:GetSecretValue",
+                        "Resource": secret,
+                    }
+                )
+            return docs.doc(*statements)
+
+        aws.iam.RolePolicy(
+            f"{self._name}-onboard-build-policy",
+            role=build_role.name,
+            policy=pulumi.Output.all(
+                logs_arn=logs.arn, key=a.kms_key_arn, secret=a.git_token_secret_arn
+            ).apply(lambda v: json.dumps(build_policy(**v), sort_keys=True)),
+            opts=pulumi.ResourceOptions(parent=build_role),
+        )
+        env = [
+            aws.codebuild.ProjectEnvironmentEnvironmentVariableArgs(name=k, value=v)
+            for k, v in (
+                ("PLATFORM_REPO_URL", a.platform_repo_url),
+                ("MLOPS_PLATFORM_PIP_SPEC", a.platform_pip_spec),
+            )
+        ]
+        if a.git_token_secret_arn is not None:
+            env.append(
+                aws.codebuild.ProjectEnvironmentEnvironmentVariableArgs(
+                    name="GH_TOKEN", value=a.git_token_secret_arn, type="SECRETS_MANAGER"
+                )
+            )
+        self.onboard_project = aws.codebuild.Project(
+            f"{self._name}-onboard",
+            name=self._n("onboard"),
+            description="Runs `mlops onboard` for Service Catalog / SageMaker Projects launches",
+            service_role=build_role.arn,
+            encryption_key=a.kms_key_arn,
+            build_timeout=30,
+            source=aws.codebuild.ProjectSourceArgs(
+                type="NO_SOURCE", buildspec=buildspecs.onboard()
+            ),
+            artifacts=aws.codebuild.ProjectArtifactsArgs(type="NO_ARTIFACTS"),
+            environment=aws.codebuild.ProjectEnvironmentArgs(
+                compute_type="BUILD_GENERAL1_SMALL",
+                image=BUILD_IMAGE,
+                type="LINUX_CONTAINER",
+                environment_variables=env,
+            ),
+            vpc_config=aws.codebuild.ProjectVpcConfigArgs(
+                vpc_id=a.vpc_id, subnets=a.subnet_ids, security_group_ids=a.security_group_ids
+            ),
+            logs_config=aws.codebuild.ProjectLogsConfigArgs(
+                cloudwatch_logs=aws.codebuild.ProjectLogsConfigCloudwatchLogsArgs(
+                    group_name=logs.name, status="ENABLED"
+                )
+            ),
+            tags=self._tags,
+            opts=self._child,
+        )
+        self.dead_letters = aws.sqs.Queue(
+            f"{self._name}-onboard-dlq",
+            name=self._n("onboard-dlq"),
+            kms_master_key_id=a.kms_key_arn,
+            message_retention_seconds=14 * 24 * 3600,
+            tags=self._tags,
+            opts=self._child,
+        )
+        trigger_role = aws.iam.Role(
+            f"{self._name}-onboard-trigger-role",
+            name=role_name(ctx, "onboard-trigger"),
+            assume_role_policy=json.dumps(
+                docs.trust("lambda.amazonaws.com", source_account=cfg.account_id)
+            ),
+            tags=self._tags,
+            opts=self._child,
+        )
+        function_name = self._n("onboard-trigger", kind="lambda")
+        fn_logs = (
+            f"arn:aws:logs:{cfg.region}:{cfg.account_id}:log-group:/aws/lambda/{function_name}"
+        )
+        aws.iam.RolePolicy(
+            f"{self._name}-onboard-trigger-policy",
+            role=trigger_role.name,
+            policy=pulumi.Output.all(
+                project=self.onboard_project.arn, dlq=self.dead_letters.arn, key=a.kms_key_arn
+            ).apply(
+                lambda v: json.dumps(
+                    docs.doc(
+                        {
+                            "Sid": "StartOnboarding",
+                            "Effect": "Allow",
+                            "Action": "codebuild:StartBuild",
+                            "Resource": v["project"],
+                        },
+                        {
+                            "Sid": "DeadLetters",
+                            "Effect": "Allow",
+                            "Action": "sqs:SendMessage",
+                            "Resource": v["dlq"],
+                        },
+                        {
+                            "Sid": "Key",
+                            "Effect": "Allow",
+                            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                            "Resource": v["key"],
+                        },
+                        {
+                            "Sid": "Logs",
+                            "Effect": "Allow",
+                            "Action": [
+                                "logs:CreateLogGroup",
+                                "logs:CreateLogStream",
+                                "logs:PutLogEvents",
+                            ],
+                            "Resource": [fn_logs, f"{fn_logs}:*"],
+                        },
+                        {
+                            "Sid": "VpcNetworkInterfaces",
+                            "Effect": "Allow",
+                            "Action": [
+                                "ec2:CreateNetworkInterface",
+                                "ec2:DescribeNetworkInterfaces",
+                                "ec2:DeleteNetworkInterface",
+                                "ec2:AssignPrivateIpAddresses",
+                                "ec2:UnassignPrivateIpAddresses",
+                            ],
+                            "Resource": "*",
+                            "Condition": {"StringEquals": {"aws:RequestedRegion": cfg.region}},
+                        },
+                    ),
+                    sort_keys=True,
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=trigger_role),
+        )
+        self.trigger = aws.lambda_.Function(
+            f"{self._name}-onboard-trigger",
+            name=function_name,
+            description="Custom resource of the use-case products: starts `mlops onboard`",
+            role=trigger_role.arn,
+            runtime="python3.12",
+            handler="onboard_trigger.lambda_handler",
+            code=pulumi.AssetArchive({"onboard_trigger.py": pulumi.FileAsset(str(TRIGGER_SOURCE))}),
+            timeout=60,
+            kms_key_arn=a.kms_key_arn,
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                variables={
+                    "ONBOARD_PROJECT": self.onboard_project.name,
+                    "USECASE_NAME_PATTERN": NAME_PATTERN,
+                    "USECASE_NAME_MAX": str(NAME_MAX),
+                }
+            ),
+            vpc_config=aws.lambda_.FunctionVpcConfigArgs(
+                subnet_ids=a.subnet_ids, security_group_ids=a.security_group_ids
+            ),
+            dead_letter_config=aws.lambda_.FunctionDeadLetterConfigArgs(
+                target_arn=self.dead_letters.arn
+            ),
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+            tags=self._tags,
+            opts=self._child,
+        )
+
+    # --- portfolio, access, SageMaker Projects, launch role -----------------------------------
+    def _build_portfolio(self) -> None:
+        a, cfg = self._args, self._args.config
+        self.portfolio = aws.servicecatalog.Portfolio(
+            f"{self._name}-portfolio",
+            name=self._n("usecase-templates"),
+            description="Start a governed ML use case from a platform template",
+            provider_name=cfg.tags.owner,
+            tags=self._tags,
+            opts=self._child,
+        )
+        self.lead_access = aws.servicecatalog.PrincipalPortfolioAssociation(
+            f"{self._name}-lead-access",
+            portfolio_id=self.portfolio.id,
+            principal_arn=a.lead_data_scientist_role_arn,
+            principal_type="IAM",
+            opts=self._child,
+        )
+        self.projects = aws.sagemaker.ServicecatalogPortfolioStatus(
+            f"{self._name}-sagemaker-projects", status="Enabled", opts=self._child
+        )
+        self.launch_role = aws.iam.Role(
+            f"{self._name}-launch-role",
+            name=role_name(self._ctx, "catalog-launch"),
+            description="Service Catalog / SageMaker Projects launch role: onboarding hook only",
+            assume_role_policy=json.dumps(
+                docs.doc(
+                    {
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRole",
+                        "Principal": {
+                            "Service": [
+                                "servicecatalog.amazonaws.com",
+                                "cloudformation.amazonaws.com",
+                            ]
+                        },
+                        "Condition": {"StringEquals": {"aws:SourceAccount": cfg.account_id}},
+                    }
+                )
+            ),
+            tags=self._tags,
+            opts=self._child,
+        )
+        self.launch_policy = aws.iam.RolePolicy(
+            f"{self._name}-launch-policy",
+            role=self.launch_role.name,
+            policy=pulumi.Output.all(
+                bucket=a.templates_bucket, key=a.kms_key_arn, fn=self.trigger.arn
+            ).apply(lambda v: json.dumps(launch_policy(cfg, **v), sort_keys=True)),
+            opts=pulumi.ResourceOptions(parent=self.launch_role),
+        )
+
+    # --- one product per template ---------------------------------------------------------
+    def _build_products(self) -> None:
+        a, cfg = self._args, self._args.config
+        self.template_objects: dict[str, aws.s3.BucketObjectv2] = {}
+        self.products: dict[str, aws.servicecatalog.Product] = {}
+        for product in a.templates:
+            body = self.trigger.arn.apply(
+                lambda arn, p=product: cfn.render(cfn.product_template(p, arn))
+            )
+            obj = aws.s3.BucketObjectv2(
+                f"{self._name}-{product.name}-template",
+                bucket=a.templates_bucket,
+                key=product.object_key,
+                content=body,
+                content_type="application/x-yaml",
+                server_side_encryption="aws:kms",
+                kms_key_id=a.kms_key_arn,
+                bucket_key_enabled=True,
+                # the same object is an S3-provisioned SageMaker project template
+                tags={**self._tags, **cfn.STUDIO_VISIBILITY_TAG},
+                opts=self._child,
+            )
+            url = pulumi.Output.from_input(a.templates_bucket).apply(
+                lambda b, p=product: cfn.template_url(b, cfg.region, p.object_key)
+            )
+            sc_product = aws.servicecatalog.Product(
+                f"{self._name}-{product.name}-product",
+                name=self._n(product.name, "usecase"),
+                owner=cfg.tags.owner,
+                description=product.description[:200],
+                type="CLOUD_FORMATION_TEMPLATE",
+                provisioning_artifact_parameters=aws.servicecatalog.ProductProvisioningArtifactParametersArgs(
+                    name=product.version,
+                    description=f"{product.name} {product.version}",
+                    type="CLOUD_FORMATION_TEMPLATE",
+                    template_url=url,
+                ),
+                tags={**self._tags, **cfn.STUDIO_VISIBILITY_TAG},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[obj]),
+            )
+            association = aws.servicecatalog.ProductPortfolioAssociation(
+                f"{self._name}-{product.name}-association",
+                portfolio_id=self.portfolio.id,
+                product_id=sc_product.id,
+                opts=self._child,
+            )
+            aws.servicecatalog.Constraint(
+                f"{self._name}-{product.name}-launch",
+                type="LAUNCH",
+                portfolio_id=self.portfolio.id,
+                product_id=sc_product.id,
+                description=f"Launch {product.name} with the least-privilege onboarding role",
+                parameters=self.launch_role.arn.apply(lambda arn: json.dumps({"RoleArn": arn})),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[association]),
+            )
+            self.template_objects[product.name] = obj
+            self.products[product.name] = sc_product
+
+
+def launch_policy(cfg: StackConfig, bucket: str, key: str, fn: str) -> dict[str, Any]:
+    """Least privilege for launching a product: its stack, its template, the onboarding hook."""
+    stacks = f"arn:aws:cloudformation:{cfg.region}:{cfg.account_id}:stack/SC-{cfg.account_id}-*"
+    projects = f"arn:aws:cloudformation:{cfg.region}:{cfg.account_id}:stack/SageMaker-*"
+    return docs.doc(
+        {
+            "Sid": "OwnStacks",
+            "Effect": "Allow",
+            "Action": [
+                "cloudformation:CreateStack",
+                "cloudformation:UpdateStack",
+                "cloudformation:DeleteStack",
+                "cloudformation:DescribeStacks",
+                "cloudformation:DescribeStackEvents",
+                "cloudformation:SetStackPolicy",
+            ],
+            "Resource": [stacks, f"{stacks}/*", projects, f"{projects}/*"],
+        },
+        {
+            "Sid": "ReadTemplates",
+            "Effect": "Allow",
+            "Action": ["cloudformation:GetTemplateSummary", "cloudformation:ValidateTemplate"],
+            "Resource": "*",
+        },
+        {
+            "Sid": "ProductTemplates",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{bucket}/service-catalog/*",
+        },
+        {
+            "Sid": "DecryptTemplates",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": key,
+            "Condition": {"StringEquals": {"kms:ViaService": f"s3.{cfg.region}.amazonaws.com"}},
+        },
+        {
+            "Sid": "OnboardingHook",
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": fn,
+        },
+    )

@@ -1,0 +1,184 @@
+"""Service Catalog: portfolio for the lead, one product per template, cfn-lint clean, onboarding
+hook instead of duplicated infrastructure, least-privilege launch role."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import yaml
+from cfnlint.api import lint
+
+from mlops.components.catalog import ServiceCatalog, ServiceCatalogArgs, discover_templates
+from mlops.config import StackConfig
+from mlops.delivery import cfn
+from mlops.delivery.iam import decide
+from mlops.delivery.onboard_trigger import handle
+from mlops.tags import base_tags
+from mlops.testing.mocks import RecordingMocks, run
+
+DEV = pytest.mark.parametrize("stack_config", ["dev"], indirect=True)
+LEAD = "arn:aws:iam::111111111111:role/mlops-dev-lead-data-scientist"
+EXTRA = cfn.TemplateProduct(name="remedy", version="0.1.0", description="Remedy decisions")
+
+
+def _args(cfg: StackConfig, **changes: Any) -> ServiceCatalogArgs:
+    values: dict[str, Any] = dict(
+        config=cfg, tags=base_tags(cfg), templates=[*discover_templates(), EXTRA],
+        kms_key_arn=f"arn:aws:kms:{cfg.region}:{cfg.account_id}:key/artifacts",
+        templates_bucket="mlops-dev-pipeline-artifacts-111111111111-eu-west-2",
+        lead_data_scientist_role_arn=LEAD, subnet_ids=["subnet-0a"],
+        security_group_ids=["sg-0a"], vpc_id="vpc-0a",
+    )  # fmt: skip
+    values.update(changes)
+    return ServiceCatalogArgs(**values)
+
+
+def _errors(body: str) -> list[str]:
+    return [str(m) for m in lint(body, regions=["eu-west-2"]) if str(m.rule.id).startswith("E")]
+
+
+@pytest.fixture
+def catalog(pulumi_mocks: RecordingMocks, stack_config: StackConfig) -> RecordingMocks:
+    run(lambda: ServiceCatalog("catalog", _args(stack_config)))
+    return pulumi_mocks
+
+
+@DEV
+def test_portfolio_is_shared_with_the_lead_and_projects_enabled(catalog: RecordingMocks) -> None:
+    [portfolio] = catalog.of_type("aws:servicecatalog/portfolio:Portfolio")
+    [share] = catalog.of_type(
+        "aws:servicecatalog/principalPortfolioAssociation:PrincipalPortfolioAssociation"
+    )
+    assert share.inputs["principalArn"] == LEAD and share.inputs["principalType"] == "IAM"
+    assert share.inputs["portfolioId"] == portfolio.state["id"]
+    [status] = catalog.of_type(
+        "aws:sagemaker/servicecatalogPortfolioStatus:ServicecatalogPortfolioStatus"
+    )
+    assert status.inputs["status"] == "Enabled"
+
+
+@DEV
+def test_one_visible_product_per_template(catalog: RecordingMocks) -> None:
+    products = catalog.of_type("aws:servicecatalog/product:Product")
+    expected = sorted(t.name for t in [*discover_templates(), EXTRA])
+    assert len(expected) >= 2
+    assert sorted(p.name.removeprefix("catalog-").removesuffix("-product") for p in products) == (
+        expected
+    )
+    for p in products:
+        assert p.inputs["tags"]["sagemaker:studio-visibility"] == "true", p
+        url = p.inputs["provisioningArtifactParameters"]["templateUrl"]
+        assert (
+            url.startswith("https://mlops-dev-pipeline-artifacts-") and "/service-catalog/" in url
+        )
+    constraints = catalog.of_type("aws:servicecatalog/constraint:Constraint")
+    assert len(constraints) == len(expected)
+    launch_arn = catalog.named("catalog-launch-role").state["arn"]
+    for c in constraints:
+        assert c.inputs["type"] == "LAUNCH"
+        assert json.loads(c.inputs["parameters"]) == {"RoleArn": launch_arn}
+
+
+@DEV
+def test_product_templates_pass_cfn_lint_and_only_call_onboarding(catalog: RecordingMocks) -> None:
+    objects = catalog.of_type("aws:s3/bucketObjectv2:BucketObjectv2")
+    assert len(objects) >= 2
+    trigger_arn = catalog.named("catalog-onboard-trigger").state["arn"]
+    for obj in objects:
+        body = obj.inputs["content"]
+        assert _errors(body) == [], obj
+        template = yaml.safe_load(body)
+        types = {r["Type"] for r in template["Resources"].values()}
+        assert types == {"Custom::MlopsOnboarding"}, "the product must not duplicate UseCase infra"
+        assert template["Resources"]["Onboarding"]["Properties"]["ServiceToken"] == trigger_arn
+        assert obj.inputs["serverSideEncryption"] == "aws:kms"
+        assert obj.inputs["tags"]["sagemaker:studio-visibility"] == "true"
+
+
+def test_cfn_lint_catches_a_broken_template() -> None:
+    bad = cfn.product_template(EXTRA, "arn:aws:lambda:eu-west-2:111111111111:function:x")
+    bad["Resources"]["Onboarding"]["Properties"]["UseCaseName"] = {"Ref": "NoSuchParameter"}
+    assert any("NoSuchParameter" in e for e in _errors(cfn.render(bad)))
+
+
+def test_s3_provisioned_project_template_uses_the_same_object() -> None:
+    url = cfn.template_url("bucket-x", "eu-west-2", EXTRA.object_key)
+    provider = cfn.s3_template_provider(EXTRA, url, "arn:aws:iam::111111111111:role/launch",
+                                        OwnerEmail="a@b.co")  # fmt: skip
+    assert provider == {"CfnTemplateProvider": {
+        "TemplateName": "remedy",
+        "TemplateURL": "https://bucket-x.s3.eu-west-2.amazonaws.com/service-catalog/remedy/0.1.0/"
+                       "product.yaml",
+        "RoleARN": "arn:aws:iam::111111111111:role/launch",
+        "Parameters": [{"Key": "OwnerEmail", "Value": "a@b.co"}],
+    }}  # fmt: skip
+
+
+@DEV
+def test_launch_role_is_least_privilege(catalog: RecordingMocks) -> None:
+    policy = json.loads(catalog.named("catalog-launch-policy").inputs["policy"])
+    trigger = catalog.named("catalog-onboard-trigger").state["arn"]
+    stack = "arn:aws:cloudformation:eu-west-2:111111111111:stack/SC-111111111111-pp-abc/1"
+    assert decide([policy], "lambda:InvokeFunction", trigger) == "Allow"
+    assert decide([policy], "cloudformation:CreateStack", stack) == "Allow"
+    for action, resource in [
+        ("lambda:InvokeFunction", trigger + "-other"),
+        ("iam:CreateRole", "arn:aws:iam::111111111111:role/x"),
+        ("sagemaker:CreateModelPackageGroup", "*"),
+        ("codepipeline:CreatePipeline", "*"),
+        ("s3:GetObject", "arn:aws:s3:::mlops-dev-pipeline-artifacts-111111111111-eu-west-2/x"),
+        ("cloudformation:CreateStack", "arn:aws:cloudformation:eu-west-2:111111111111:stack/x/1"),
+    ]:
+        assert decide([policy], action, resource) == "ImplicitDeny", (action, resource)
+
+
+@DEV
+def test_onboarding_hook_is_private_and_has_a_dead_letter_queue(catalog: RecordingMocks) -> None:
+    fn = catalog.named("catalog-onboard-trigger")
+    assert fn.inputs["vpcConfig"]["subnetIds"] == ["subnet-0a"]
+    assert fn.inputs["deadLetterConfig"]["targetArn"].endswith("mlops-dev-onboard-dlq")
+    assert fn.inputs["kmsKeyArn"].endswith(":key/artifacts")
+    project = catalog.named("catalog-onboard")
+    assert "mlops onboard" in project.inputs["source"]["buildspec"]
+    assert project.inputs["vpcConfig"]["vpcId"] == "vpc-0a"
+
+
+@pytest.mark.parametrize("stack_config", ["staging", "prod"], indirect=True)
+def test_catalog_is_dev_only(stack_config: StackConfig) -> None:
+    with pytest.raises(ValueError, match="dev \\(governance\\) stack only"):
+        _args(stack_config)
+
+
+def _event(kind: str, **props: str) -> dict[str, Any]:
+    base = {"UseCaseName": "claims-triage", "OwnerEmail": "ellen.ward@acme.example",
+            "Template": "remedy", "TemplateVersion": "0.1.0", "ProjectId": "p-1"}  # fmt: skip
+    return {"RequestType": kind, "ResourceProperties": {**base, **props}}
+
+
+def test_hook_starts_the_same_onboarding_as_the_cli() -> None:
+    started: list[dict[str, str]] = []
+    status, data, _ = handle(_event("Create"), lambda env: started.append(env) or "build-1")
+    assert (status, data) == ("SUCCESS", {"BuildId": "build-1"})
+    assert started == [{"USECASE_NAME": "claims-triage", "TEMPLATE": "remedy",
+                        "TEMPLATE_VERSION": "0.1.0", "OWNER_EMAIL": "ellen.ward@acme.example",
+                        "DESCRIPTION": "", "SAGEMAKER_PROJECT_ID": "p-1"}]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("props", "reason"),
+    [({"UseCaseName": "Claims_Triage"}, "UseCaseName 'Claims_Triage' is invalid"),
+     ({"UseCaseName": "a" * 33}, "at most 32"),
+     ({"OwnerEmail": "ellen"}, "OwnerEmail 'ellen' is not an e-mail")],
+)  # fmt: skip
+def test_hook_rejects_bad_input_without_building(props: dict[str, str], reason: str) -> None:
+    started: list[dict[str, str]] = []
+    status, _, message = handle(_event("Create", **props), lambda e: started.append(e) or "b")
+    assert status == "FAILED" and reason in message and started == []
+
+
+def test_hook_delete_never_offboards() -> None:
+    started: list[dict[str, str]] = []
+    status, _, message = handle(_event("Delete"), lambda e: started.append(e) or "b")
+    assert status == "SUCCESS" and started == [] and "offboarded by a change" in message
