@@ -260,9 +260,9 @@ def log_group_kms(props: dict[str, Any], cfg: Mapping[str, Any]) -> Iterator[str
     },
 )
 def log_group_retention(props: dict[str, Any], cfg: Mapping[str, Any]) -> Iterator[str]:
-    days = props.get("retentionInDays")
+    days = int(props.get("retentionInDays") or 0)  # numbers arrive as floats; 0 = never expire
     minimum = int(cfg["minimumRetentionDays"])
-    if days not in (None, 0) and int(days) < minimum:  # absent or 0 = never expire
+    if days and days < minimum:
         yield f"retentionInDays is {days}, below the minimum of {minimum}"
 
 

@@ -13,14 +13,19 @@ from mlops.testing.mocks import RecordingMocks, install, run
 Checker = Callable[..., CheckResult]
 
 
+def record(build: Callable[[], Any], stack: str = "dev") -> RecordingMocks:
+    """Run `build` as a Pulumi program under fresh recording mocks."""
+    mocks = RecordingMocks()
+    install(mocks, stack)
+    run(build)
+    return mocks
+
+
 @pytest.fixture
 def check() -> Checker:
     """check(build, config=None) -> CheckResult for the resources `build` registers."""
 
     def _check(build: Callable[[], Any], config: Mapping[str, Any] | None = None) -> CheckResult:
-        mocks = RecordingMocks()
-        install(mocks, "dev")
-        run(build)
-        return check_resources(mocks.resources, config, stack="test")
+        return check_resources(record(build).resources, config, stack="test")
 
     return _check
