@@ -1,0 +1,8 @@
+"""Pulumi entry point (Pulumi.yaml: main: infra/). Thin: settings from config, one component."""
+
+import pulumi
+
+from tabular_inference.infra import build, settings_from_config
+
+service = build(settings_from_config(pulumi.Config(), pulumi.get_stack()))
+pulumi.export("service", service.urn)

@@ -1,0 +1,1 @@
+"""Serving code of this use case: the model wrapper, the HTTP API and the SageMaker handler."""

@@ -1,0 +1,1 @@
+"""Code shared by this use case's training and inference repos (one source)."""

@@ -1,0 +1,1 @@
+"""Training code of this use case: preprocess, train, evaluate, the SageMaker pipeline."""
