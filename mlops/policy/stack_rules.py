@@ -18,6 +18,7 @@ from mlops.policy.documents import (
     as_list,
     get,
     is_model_package_rule,
+    load_json,
     plain,
 )
 from mlops.policy.rules import (
@@ -198,12 +199,16 @@ def _ancestors(resource: PolicyResource) -> Iterator[PolicyResource]:
         node = node.parent
 
 
+MODEL_PACKAGE_GROUP = "aws:sagemaker/modelPackageGroup:ModelPackageGroup"
+
+
 @stack_rule(
     "approval-rule-approved-only",
-    description="Model-package state-change rules match ModelApprovalStatus Approved only, and "
-    "every use case has one.",
+    description="Model-package state-change rules match ModelApprovalStatus Approved only, for "
+    "named model package groups, and every use case that owns a model package group has one.",
     fix='event_pattern detail={"ModelApprovalStatus": ["Approved"], "ModelPackageGroupName": '
-    "[<group>]} (a rule matching every status would deploy rejected or pending models)",
+    "[<group>]} under the use-case component (a rule matching every status or every group would "
+    "deploy rejected, pending or foreign models)",
     severity=Severity.CRITICAL,
     options={
         "useCaseTypePrefix": Option(
@@ -217,21 +222,28 @@ def approval_rules(
     resources: Sequence[PolicyResource], cfg: Mapping[str, Any]
 ) -> Iterator[Finding]:
     prefix = str(cfg["useCaseTypePrefix"])
-    owners = set()
+    approved_under: set[str] = set()
     for rule in _of_type(resources, (EVENT_RULE,)):
         pattern = _props(rule).get("eventPattern")
         if not is_model_package_rule(pattern):
             continue
         statuses = approval_statuses(pattern)
+        groups = as_list(get(load_json(pattern) or {}, "detail", "ModelPackageGroupName"))
         if statuses != ["Approved"]:
             yield (
                 f"rule {rule.name!r} matches ModelApprovalStatus {statuses or 'any'}, not "
                 "['Approved'] only",
                 rule.urn,
             )
+        elif not groups:
+            yield f"rule {rule.name!r} matches approvals of every model package group", rule.urn
         else:
-            owners.update(a.urn for a in _ancestors(rule))
+            approved_under.update(a.urn for a in _ancestors(rule))
+    registries = {a.urn for g in _of_type(resources, (MODEL_PACKAGE_GROUP,)) for a in _ancestors(g)}
     for usecase in resources:
-        top_level = usecase.parent is None or not usecase.parent.resource_type.startswith(prefix)
-        if usecase.resource_type.startswith(prefix) and top_level and usecase.urn not in owners:
+        if not usecase.resource_type.startswith(prefix):
+            continue
+        if usecase.parent is not None and usecase.parent.resource_type.startswith(prefix):
+            continue  # a part of a use case; the top-level component is checked
+        if usecase.urn in registries and usecase.urn not in approved_under:
             yield f"use case {usecase.name!r} has no Approved-only approval rule", usecase.urn

@@ -400,6 +400,12 @@ class UseCase(pulumi.ComponentResource):
 
     def __init__(self, name: str, statuses: tuple[str, ...] | None) -> None:
         super().__init__("mlops:usecase:UseCase", name)
+        self.registry = aws.sagemaker.ModelPackageGroup(
+            f"{name}-registry",
+            model_package_group_name=name,
+            tags=TAGS,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         if statuses is not None:
             self.rule = aws.cloudwatch.EventRule(
                 "subject",

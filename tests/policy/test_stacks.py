@@ -179,3 +179,33 @@ def test_result_json_is_serialisable(check) -> None:
     doc = json.loads(json.dumps(check(seeded_bad_stack).to_json()))
     assert doc["ok"] is False
     assert {v["rule"] for v in doc["violations"]} == set(EXPECTED)
+
+
+def test_use_case_without_registry_needs_no_approval_rule(check) -> None:
+    """Staging and prod host only the deployment target of a use case: no registry, no rule."""
+
+    class Target(b.pulumi.ComponentResource):
+        def __init__(self) -> None:
+            super().__init__("mlops:usecase:UseCase", "remedy")
+            self.register_outputs({})
+
+    assert check(Target).violations == []
+
+
+def test_approval_rule_must_name_its_group(check) -> None:
+    def build() -> None:
+        aws.cloudwatch.EventRule(
+            "any-group",
+            event_pattern=json.dumps(
+                {
+                    "detail-type": ["SageMaker Model Package State Change"],
+                    "detail": {"ModelApprovalStatus": ["Approved"]},
+                }
+            ),
+            tags=b.TAGS,
+        )
+
+    result = check(build)
+    assert [v.message for v in result.mandatory] == [
+        "rule 'any-group' matches approvals of every model package group"
+    ]
