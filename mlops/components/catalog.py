@@ -69,6 +69,8 @@ class ServiceCatalogArgs:
     platform_repo_url: str = "https://github.com/acme-insurance-ml/mlops-platform.git"
     git_token_secret_arn: pulumi.Input[str] | None = None
     platform_pip_spec: str = "mlops-platform"
+    enable_projects: bool = True
+    """Create the account-level SageMaker Projects switch here (False if Studio already does)."""
 
     def __post_init__(self) -> None:
         if not self.config.is_governance:
@@ -340,9 +342,11 @@ class ServiceCatalog(pulumi.ComponentResource):
             principal_type="IAM",
             opts=self._child,
         )
-        self.projects = aws.sagemaker.ServicecatalogPortfolioStatus(
-            f"{self._name}-sagemaker-projects", status="Enabled", opts=self._child
-        )
+        self.projects = None
+        if a.enable_projects:
+            self.projects = aws.sagemaker.ServicecatalogPortfolioStatus(
+                f"{self._name}-sagemaker-projects", status="Enabled", opts=self._child
+            )
         self.launch_role = aws.iam.Role(
             f"{self._name}-launch-role",
             name=role_name(self._ctx, "catalog-launch"),

@@ -127,19 +127,32 @@ def record_promotion(
         execution_id=execution_id,
     )
     metadata = promotion_metadata(existing, promotion)
-    client.update_model_package(ModelPackageArn=package_arn, CustomerMetadataProperties=metadata)
+    update: dict[str, Any] = {
+        "ModelPackageArn": package_arn,
+        "CustomerMetadataProperties": metadata,
+    }
+    if described.get("ModelApprovalStatus"):
+        # restate the status unchanged: some implementations (moto) reset fields left out
+        update["ModelApprovalStatus"] = described["ModelApprovalStatus"]
+    client.update_model_package(**update)
     return metadata
 
 
 def approver_from_pipeline(
     client: CodePipelineClient, pipeline: str, execution_id: str, approval_action: str
 ) -> str:
-    """Who approved `approval_action` in this pipeline execution (CodePipeline records it)."""
+    """Who approved `approval_action` ("<stage>/<action>") in this pipeline execution (CodePipeline
+    records the approver's identity on the action execution)."""
+    stage, _, action = approval_action.rpartition("/")
     response = client.list_action_executions(
         pipelineName=pipeline, filter={"pipelineExecutionId": execution_id}
     )
     for detail in response.get("actionExecutionDetails", []):
-        if detail.get("actionName") == approval_action and detail.get("status") == "Succeeded":
+        if (
+            detail.get("actionName") == action
+            and detail.get("stageName", stage) == stage
+            and detail.get("status") == "Succeeded"
+        ):
             who = detail.get("updatedBy") or ""
             if who:
                 return who
@@ -147,6 +160,18 @@ def approver_from_pipeline(
         f"no approval by anyone for {approval_action} in {pipeline} execution {execution_id}",
         "the deploy stage must run after its manual approval action succeeded",
     )
+
+
+def registry_approver(described: Mapping[str, Any]) -> str:
+    """Who set the package to Approved in the registry (SageMaker keeps LastModifiedBy)."""
+    who = described.get("LastModifiedBy") or {}
+    identity = (who.get("IamIdentity") or {}).get("Arn") or who.get("UserProfileName") or ""
+    if not identity:
+        raise PromotionError(
+            f"the registry does not say who approved {described.get('ModelPackageArn')}",
+            "approve packages from Studio or with an IAM identity (not anonymously)",
+        )
+    return identity
 
 
 def in_stage(client: SageMakerClient, group: str, stage: str) -> Promotion | None:

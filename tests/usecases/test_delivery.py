@@ -1,0 +1,317 @@
+"""Pure delivery helpers and their boto3 adapters (moto / stubs): trigger pattern, promotion
+metadata, deployment plan, buildspecs, IAM evaluator."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from moto import mock_aws
+
+from mlops.delivery import buildspecs
+from mlops.delivery.deploy import Target, choose_package, deploy, plan
+from mlops.delivery.events import approved_package_pattern, matches, sample_event
+from mlops.delivery.iam import decide, deny_approval_policy
+from mlops.delivery.promotion import (
+    Promotion,
+    PromotionError,
+    approver_from_pipeline,
+    deployed_marker,
+    in_stage,
+    promotion_metadata,
+    record_promotion,
+    registry_approver,
+)
+
+GROUP = "mlops-dev-remedy"
+LEAD = "arn:aws:sts::111111111111:assumed-role/mlops-dev-lead-data-scientist/ellen-ward"
+
+
+# --- EventBridge pattern ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [("Approved", True), ("Rejected", False), ("PendingManualApproval", False)],
+)
+def test_pattern_matches_approved_only(status: str, expected: bool) -> None:
+    assert matches(approved_package_pattern(GROUP), sample_event(GROUP, status)) is expected
+
+
+def test_pattern_is_scoped_to_its_group_and_ignores_promotion_updates() -> None:
+    pattern = approved_package_pattern(GROUP)
+    assert not matches(pattern, sample_event("mlops-dev-remedy-v2", "Approved"))
+    assert not matches(pattern, sample_event("mlops-dev-remed", "Approved"))
+    promoted = sample_event(GROUP, "Approved", {deployed_marker("dev"): "2026-11-29T02:00:00Z"})
+    assert not matches(pattern, promoted)
+    other_source = {**sample_event(GROUP, "Approved"), "source": "custom.sagemaker"}
+    assert not matches(pattern, other_source)
+
+
+def test_matcher_agrees_with_moto_on_operators() -> None:
+    from moto.events.models import EventPattern
+
+    patterns = [
+        {"detail": {"a": [{"prefix": "mlops-"}]}},
+        {"detail": {"a": [{"anything-but": ["x", "y"]}]}},
+        {"detail": {"a": [{"exists": True}], "b": ["1", "2"]}},
+        {"detail": {"n": [3]}},
+        {"detail": {"list": ["b"]}},
+    ]
+    events = [
+        {"detail": {"a": "mlops-x", "b": "1", "n": 3, "list": ["a", "b"]}},
+        {"detail": {"a": "x", "b": "3", "n": "3", "list": ["c"]}},
+        {"detail": {"b": "2"}},
+        {"detail": {}},
+    ]
+    for pattern in patterns:
+        moto_pattern = EventPattern(raw_pattern=None, pattern=pattern)
+        for event in events:
+            assert matches(pattern, event) is moto_pattern.matches_event(event), (pattern, event)
+
+
+def test_matcher_refuses_unsupported_operators() -> None:
+    with pytest.raises(ValueError, match="unsupported EventBridge operator"):
+        matches({"detail": {"a": [{"numeric": [">", 1]}]}}, {"detail": {"a": 2}})
+
+
+# --- promotion metadata ---------------------------------------------------------------------
+ARN = f"arn:aws:sagemaker:eu-west-2:111111111111:model-package/{GROUP}/3"
+
+
+def _promo(stage: str, approver: str = LEAD) -> Promotion:
+    return Promotion(stage, ARN, 3, approver, "2026-11-29T02:00:00Z", "exec-1")
+
+
+def test_promotion_records_stage_package_and_approver() -> None:
+    metadata = promotion_metadata({"team": "claims"}, _promo("dev"))
+    assert metadata == {
+        "team": "claims",
+        "mlops:dev:deployed-at": "2026-11-29T02:00:00Z",
+        "mlops:dev:approved-by": LEAD,
+        "mlops:dev:package-arn": ARN,
+        "mlops:dev:package-version": "3",
+        "mlops:dev:pipeline-execution": "exec-1",
+        "mlops:current-stage": "dev",
+    }
+
+
+def test_promotion_must_follow_dev_staging_prod() -> None:
+    with pytest.raises(PromotionError, match="never deployed to dev"):
+        promotion_metadata({}, _promo("staging"))
+    after_dev = promotion_metadata({}, _promo("dev"))
+    with pytest.raises(PromotionError, match="never deployed to staging"):
+        promotion_metadata(after_dev, _promo("prod"))
+
+
+def test_promotion_needs_an_approver() -> None:
+    with pytest.raises(PromotionError, match="no approver"):
+        promotion_metadata({}, _promo("dev", approver=""))
+
+
+def test_approver_is_read_from_the_right_gate() -> None:
+    class Stub:
+        def list_action_executions(self, **kwargs: Any) -> dict[str, Any]:
+            assert kwargs == {"pipelineName": "p", "filter": {"pipelineExecutionId": "e"}}
+            return {
+                "actionExecutionDetails": [
+                    {
+                        "stageName": "ApproveProd",
+                        "actionName": "LeadDataScientistApproval",
+                        "status": "InProgress",
+                    },
+                    {
+                        "stageName": "ApproveStaging",
+                        "actionName": "LeadDataScientistApproval",
+                        "status": "Succeeded",
+                        "updatedBy": LEAD,
+                    },
+                ]
+            }
+
+    assert approver_from_pipeline(Stub(), "p", "e", "ApproveStaging/LeadDataScientistApproval") == (
+        LEAD
+    )
+    with pytest.raises(PromotionError, match="no approval"):
+        approver_from_pipeline(Stub(), "p", "e", "ApproveProd/LeadDataScientistApproval")
+
+
+def test_registry_approver_prefers_the_iam_identity() -> None:
+    assert (
+        registry_approver(
+            {"LastModifiedBy": {"IamIdentity": {"Arn": LEAD}, "UserProfileName": "ellen-ward"}}
+        )
+        == LEAD
+    )
+    assert registry_approver({"LastModifiedBy": {"UserProfileName": "ellen-ward"}}) == "ellen-ward"
+    with pytest.raises(PromotionError, match="does not say who approved"):
+        registry_approver({"ModelPackageArn": ARN})
+
+
+# --- moto: registry → deploy → promote → "what is in prod and who approved it" --------------
+@pytest.fixture
+def aws() -> Iterator[dict[str, Any]]:
+    keys = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-2",
+    }
+    old = {k: os.environ.get(k) for k in keys}
+    os.environ.update(keys)
+    with mock_aws():
+        yield {
+            "sagemaker": boto3.client("sagemaker"),
+            "application-autoscaling": boto3.client("application-autoscaling"),
+        }
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def _package(sm: Any, status: str) -> str:
+    spec = {
+        "Containers": [
+            {
+                "Image": "111111111111.dkr.ecr.eu-west-2.amazonaws.com/remedy:1",
+                "ModelDataUrl": "s3://artifacts/remedy/model.tar.gz",
+            }
+        ],
+        "SupportedContentTypes": ["application/json"],
+        "SupportedResponseMIMETypes": ["application/json"],
+    }
+    arn = sm.create_model_package(
+        ModelPackageGroupName=GROUP,
+        InferenceSpecification=spec,
+        ModelApprovalStatus="PendingManualApproval",
+    )["ModelPackageArn"]
+    if status != "PendingManualApproval":
+        sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus=status)
+    return arn
+
+
+def _target(env: str, endpoint: dict[str, Any]) -> Target:
+    return Target(
+        "remedy",
+        env,
+        f"mlops-{env}-remedy-endpoint",
+        f"arn:aws:iam::123456789012:role/mlops-{env}-model-execution",
+        ("subnet-0a",),
+        ("sg-0a",),
+        endpoint,
+    )
+
+
+REALTIME = {
+    "mode": "realtime",
+    "instance_type": "ml.m5.large",
+    "min_instances": 2,
+    "max_instances": 6,
+}
+SERVERLESS = {"mode": "serverless", "memory_mb": 2048, "max_concurrency": 5}
+
+
+def test_deploy_promote_and_answer_whats_in_prod(aws: dict[str, Any]) -> None:
+    sm = aws["sagemaker"]
+    sm.create_model_package_group(ModelPackageGroupName=GROUP)
+    approved = _package(sm, "Approved")
+    _package(sm, "Rejected")
+    _package(sm, "PendingManualApproval")
+
+    deploy("dev", GROUP, _target("dev", SERVERLESS), "exec-1", None, sm, aws)
+    assert in_stage(sm, GROUP, "dev").package_arn == approved
+    assert in_stage(sm, GROUP, "dev").approver == "fake-user-profile-name"  # moto's LastModifiedBy
+    assert in_stage(sm, GROUP, "prod") is None
+    endpoint = sm.describe_endpoint(EndpointName="mlops-dev-remedy-endpoint")
+    assert endpoint["EndpointConfigName"] == "mlops-dev-remedy-endpoint-v1"
+
+    deploy("staging", GROUP, _target("staging", SERVERLESS), "exec-1", LEAD, sm, aws)
+    deploy("prod", GROUP, _target("prod", REALTIME), "exec-1", LEAD, sm, aws)
+    prod = in_stage(sm, GROUP, "prod")
+    assert (prod.package_arn, prod.version, prod.approver) == (approved, 1, LEAD)
+    metadata = sm.describe_model_package(ModelPackageName=approved)["CustomerMetadataProperties"]
+    assert metadata["mlops:current-stage"] == "prod"
+    [scaling] = aws["application-autoscaling"].describe_scalable_targets(
+        ServiceNamespace="sagemaker"
+    )["ScalableTargets"]
+    assert (scaling["MinCapacity"], scaling["MaxCapacity"]) == (2, 6)
+    # the approved package was deployed: a second dev run finds nothing new to deploy
+    with pytest.raises(PromotionError, match="no Approved, undeployed"):
+        deploy("dev", GROUP, _target("dev", SERVERLESS), "exec-2", None, sm, aws)
+
+
+def test_record_promotion_writes_through_boto3(aws: dict[str, Any]) -> None:
+    sm = aws["sagemaker"]
+    sm.create_model_package_group(ModelPackageGroupName=GROUP)
+    arn = _package(sm, "Approved")
+    now = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
+    record_promotion(sm, arn, "dev", LEAD, execution_id="e", now=now)
+    stored = sm.describe_model_package(ModelPackageName=arn)["CustomerMetadataProperties"]
+    assert stored["mlops:dev:approved-by"] == LEAD
+    assert stored["mlops:dev:deployed-at"] == "2026-11-29T02:00:00Z"
+
+
+def test_staging_promotes_exactly_what_this_execution_deployed_to_dev() -> None:
+    def pkg(version: int, execution: str | None) -> dict[str, Any]:
+        meta = (
+            {deployed_marker("dev"): "t", "mlops:dev:pipeline-execution": execution}
+            if execution
+            else {}
+        )
+        return {
+            "ModelPackageArn": f"arn:{version}",
+            "ModelPackageVersion": version,
+            "ModelApprovalStatus": "Approved",
+            "CustomerMetadataProperties": meta,
+        }
+
+    packages = [pkg(1, "exec-a"), pkg(2, "exec-b"), pkg(3, None)]
+    assert choose_package(packages, "staging", "exec-a") == "arn:1"
+    assert choose_package(packages, "dev", "exec-c") == "arn:3"
+    with pytest.raises(PromotionError, match="found 0"):
+        choose_package(packages, "prod", "exec-z")
+
+
+def test_plan_serverless_has_no_autoscaling_and_is_network_isolated() -> None:
+    calls = plan(_target("dev", SERVERLESS), ARN, 3, exists=True)
+    assert [c[1] for c in calls] == ["create_model", "create_endpoint_config", "update_endpoint"]
+    model = calls[0][2]
+    assert model["EnableNetworkIsolation"] is True and model["VpcConfig"]["Subnets"] == [
+        "subnet-0a"
+    ]
+    variant = calls[1][2]["ProductionVariants"][0]
+    assert variant["ServerlessConfig"] == {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
+
+
+# --- buildspecs and IAM --------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "spec",
+    [
+        buildspecs.training_tests,
+        buildspecs.upsert_and_start_pipeline,
+        buildspecs.deploy,
+        buildspecs.smoke_test,
+        buildspecs.onboard,
+    ],
+)
+def test_buildspecs_are_valid_yaml_with_a_build_phase(spec: Any) -> None:
+    doc = yaml.safe_load(spec())
+    assert doc["version"] == 0.2 and doc["phases"]["build"]["commands"]
+
+
+def test_deny_wins_over_any_allow() -> None:
+    pipeline = "arn:aws:codepipeline:eu-west-2:111111111111:mlops-dev-remedy-deploy"
+    admin = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    assert decide([admin], "codepipeline:PutApprovalResult", f"{pipeline}/A/B") == "Allow"
+    assert (
+        decide(
+            [admin, deny_approval_policy(pipeline)],
+            "codepipeline:PutApprovalResult",
+            f"{pipeline}/A/B",
+        )
+        == "Deny"
+    )
