@@ -76,6 +76,49 @@ def check(
 
 
 @app.command()
+def onboard(
+    name: Annotated[str, typer.Argument(help="Use-case name: lower-case, digits, hyphens.")],
+    template: Annotated[
+        str, typer.Option("--template", "-t", help="Template to render (see `mlops templates`).")
+    ],
+    answers: Annotated[
+        Path | None, typer.Option("--answers", help="YAML file of template answers.")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder that receives both repos.")] = Path(),
+    usecases_dir: Annotated[
+        Path | None, typer.Option("--usecases-dir", help="Where to write <name>.yaml.")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace existing repos and manifest.")
+    ] = False,
+) -> None:
+    """Render a use case's training and inference repos from a template and write its manifest."""
+    from mlops.onboarding import onboard_command
+
+    onboard_command(name, template, answers, out, usecases_dir, force)
+
+
+@app.command()
+def update(
+    repo: Annotated[Path, typer.Argument(help="A rendered training or inference repo.")],
+) -> None:
+    """Update a rendered repo to its template's current version, keeping local changes."""
+    from mlops.onboarding import update_command
+
+    update_command(repo)
+
+
+@app.command("templates")
+def list_templates(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List use-case templates with description, version and questions."""
+    from mlops.templates import templates_command
+
+    templates_command(as_json)
+
+
+@app.command()
 def demo() -> None:
     """Run the platform end to end on this machine, with no AWS account."""
     # Until the local Remedy lifecycle lands, the demo is the offline view of the dev stack.

@@ -312,7 +312,7 @@ def build_manifest(
         "evaluation": {
             "metric": answers["eval_metric"],
             "threshold": answers["eval_threshold"],
-            "direction": "maximize",
+            "direction": answers.get("eval_direction", "maximize"),
         },
         "tuning": {
             "max_jobs": answers["tuning_max_jobs"],
@@ -552,8 +552,9 @@ def update(
             "render a fresh repo with `mlops onboard --force` and port your changes",
         )
     try:
-        with _git_identity_for_copier():
-            copier.run_update(
+        with (
+            _git_identity_for_copier(),
+            copier.Worker(
                 dst_path=repo,
                 src_path=store.url(info.name),
                 vcs_ref=to_tag,
@@ -564,7 +565,9 @@ def update(
                 skip_answered=True,
                 skip_tasks=True,
                 conflict="inline",
-            )
+            ) as worker,
+        ):
+            worker.run_update()
     except (ValueError, copier.errors.CopierError) as exc:
         raise OnboardingError(
             f"updating {repo.name} to {info.name} {to_tag} failed: {exc}",
@@ -585,6 +588,64 @@ __all__ = [
     "build_manifest",
     "load_answers_file",
     "onboard",
+    "onboard_command",
     "render_repo",
     "update",
+    "update_command",
 ]
+
+
+# --- CLI glue (mlops/cli.py stays thin) -----------------------------------------------------------
+def onboard_command(
+    name: str,
+    template: str,
+    answers_file: Path | None,
+    out: Path,
+    usecases_dir: Path | None,
+    force: bool,
+) -> OnboardResult:
+    from mlops import console
+
+    answers = load_answers_file(answers_file)
+    with console.status(f"rendering {name} from template {template}"):
+        result = onboard(
+            name, template, answers=answers, out=out, usecases_dir=usecases_dir, force=force
+        )
+    console.success(
+        f"onboarded {name} from template {result.template.name} {result.tag.removeprefix('v')}"
+    )
+    console.info(f"  training repo:  {result.repos['training']}")
+    console.info(f"  inference repo: {result.repos['inference']}")
+    console.info(f"  manifest:       {result.manifest}")
+    console.info("next steps:")
+    for n, step in enumerate(result.next_steps(), 1):
+        console.info(f"  {n}. {step}")
+    return result
+
+
+def update_command(repo: Path) -> UpdateResult:
+    from mlops import console
+
+    with console.status(f"updating {repo}"):
+        result = update(repo)
+    if result.conflicts:
+        lines = [
+            f"{path}: " + (f"markers at line {', '.join(map(str, marks))}" if marks else "rejected")
+            for path, marks in sorted(result.conflicts.items())
+        ]
+        raise UpdateConflictError(
+            f"updated {result.repo.name} {result.from_tag} -> {result.to_tag} with conflicts in "
+            f"{len(lines)} file(s):\n  " + "\n  ".join(lines),
+            "edit each file, keep the right side of every <<<<<<< / ======= / >>>>>>> block, "
+            "remove the markers, then `git add` and commit",
+        )
+    if result.up_to_date:
+        console.success(f"{result.repo.name} is already at {result.template} {result.to_tag}")
+        return result
+    console.success(
+        f"updated {result.repo.name} from {result.template} {result.from_tag} to {result.to_tag}"
+    )
+    for path in result.changed:
+        console.info(f"  changed: {path}")
+    console.info("review with `git diff`, run the tests, then commit")
+    return result

@@ -318,6 +318,57 @@ __all__ = [
     "discover",
     "get_template",
     "load_template",
+    "templates_command",
     "templates_dir",
     "validate_answers",
 ]
+
+
+def templates_command(as_json: bool = False, directory: Path | None = None) -> list[TemplateInfo]:
+    """Print every template with its description, version and questions."""
+    import json
+    import sys
+
+    from mlops import console
+
+    found = discover(directory)
+    if as_json:
+        doc = [
+            {
+                "name": t.name,
+                "version": t.version,
+                "description": t.description,
+                "questions": [
+                    {
+                        "name": q.name,
+                        "type": q.type,
+                        "default": q.default,
+                        "choices": list(q.choices),
+                        "help": q.help,
+                    }
+                    for q in t.visible_questions
+                ],
+            }
+            for t in found
+        ]
+        sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+        return found
+    from rich.table import Table
+    from rich.text import Text
+
+    summary = Table(title="use-case templates", title_justify="left")
+    for column in ("template", "version", "description"):
+        summary.add_column(column, no_wrap=column != "description")
+    for t in found:
+        summary.add_row(Text(t.name), Text(t.version), Text(t.description))
+    console.out.print(summary)
+    for t in found:
+        questions = Table(title=f"{t.name} {t.version}: questions", title_justify="left")
+        for column in ("question", "type", "default", "choices", "help"):
+            questions.add_column(column, no_wrap=column in ("question", "type"))
+        for q in t.visible_questions:
+            choices = " | ".join(map(str, q.choices))
+            cells = (q.name, q.type, q.describe_default(), choices, q.help)
+            questions.add_row(*(Text(str(c)) for c in cells))
+        console.out.print(questions)
+    return found
