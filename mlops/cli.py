@@ -76,6 +76,27 @@ def check(
 
 
 @app.command()
+def cost(
+    stack: Annotated[
+        str | None, typer.Option("--stack", "-s", help="Stack to estimate: dev, staging or prod.")
+    ] = None,
+    all_stacks: Annotated[bool, typer.Option("--all", help="Estimate every stack.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    claims_per_day: Annotated[
+        float | None, typer.Option(help="Claims decided per day (default per stack).")
+    ] = None,
+    payload_kb: Annotated[float | None, typer.Option(help="Request payload per claim, KB.")] = None,
+    endpoint_mode: Annotated[
+        str | None, typer.Option(help="Reprice every endpoint as serverless or realtime.")
+    ] = None,
+) -> None:
+    """Estimate a stack's monthly AWS cost offline: its resources x a dated price table."""
+    from mlops.cost.report import run_cost_command
+
+    run_cost_command(stack, all_stacks, as_json, claims_per_day, payload_kb, endpoint_mode)
+
+
+@app.command()
 def onboard(
     name: Annotated[str, typer.Argument(help="Use-case name: lower-case, digits, hyphens.")],
     template: Annotated[
