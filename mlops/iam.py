@@ -176,7 +176,7 @@ def need_to_know(bucket_arn: str, allowed_role_arns: Sequence[str]) -> Statement
         bucket_arns(bucket_arn),
         effect="Deny",
         principal="*",
-        condition={"ArnNotEquals": {"aws:PrincipalArn": _one_or_many(list(allowed_role_arns))}},
+        condition={"ArnNotLike": {"aws:PrincipalArn": _one_or_many(list(allowed_role_arns))}},
     )
 
 
@@ -192,7 +192,7 @@ def cross_account_read(bucket_arn: str, readers: Mapping[str, Sequence[str]]) ->
             ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"],
             bucket_arns(bucket_arn),
             principal={"AWS": account_root(account)},
-            condition={"ArnEquals": {"aws:PrincipalArn": _one_or_many(list(roles))}},
+            condition={"ArnLike": {"aws:PrincipalArn": _one_or_many(list(roles))}},
         )
         for account, roles in sorted(readers.items())
     ]
@@ -308,7 +308,7 @@ def key_policy(
                 f"CrossAccountDecrypt{other_account}",
                 list(KEY_DECRYPT_ACTIONS),
                 principal={"AWS": account_root(other_account)},
-                condition={"ArnEquals": {"aws:PrincipalArn": _one_or_many(list(roles))}},
+                condition={"ArnLike": {"aws:PrincipalArn": _one_or_many(list(roles))}},
             )
         )
     return document(statements)

@@ -7,7 +7,22 @@ and exports what other stacks and tools need. Logic lives in the `mlops` library
 import pulumi
 import pulumi_aws as aws
 
-from mlops.config import load_from_pulumi
+from mlops import iam, naming
+from mlops.components.audit import Audit, AuditArgs
+from mlops.components.crossaccount import (
+    DeploymentAccess,
+    DeploymentAccessArgs,
+    DeployPipelineRole,
+    DeployPipelineRoleArgs,
+    target_reader_roles,
+)
+from mlops.components.identity import StudioRoles, StudioRolesArgs
+from mlops.components.keys import Keys, KeysArgs
+from mlops.components.network import Network, NetworkArgs
+from mlops.components.storage import Storage, StorageArgs
+from mlops.components.studio import Studio, StudioArgs
+from mlops.config import PROJECT, load_from_pulumi
+from mlops.naming import NameContext
 from mlops.tags import base_tags
 
 cfg = load_from_pulumi()
@@ -29,3 +44,166 @@ opts = pulumi.ResourceOptions(providers=[provider])
 pulumi.export("environment", cfg.environment)
 pulumi.export("account_id", cfg.account_id)
 pulumi.export("region", cfg.region)
+
+# --- platform core (issue 3): keys, network, storage, audit, Studio (dev), cross-account -------
+names = NameContext(environment=cfg.environment, account_id=cfg.account_id, region=cfg.region)
+accounts = cfg.accounts.model_dump()
+key_admins = [cfg.deploy_role_arn] if cfg.deploy_role_arn else [iam.account_root(cfg.account_id)]
+model_execution_role_arn = iam.role_arn(cfg.account_id, naming.model_execution_role_name(names))
+
+keys = Keys(
+    "keys",
+    KeysArgs(
+        names=names,
+        tags=tags,
+        admin_arns=key_admins,
+        cross_account_artifact_readers=(
+            target_reader_roles(names, accounts) if cfg.is_governance else {}
+        ),
+    ),
+    opts=opts,
+)
+zones = aws.get_availability_zones(state="available", opts=pulumi.InvokeOptions(provider=provider))
+network = Network(
+    "network",
+    NetworkArgs(
+        names=names,
+        tags=tags,
+        vpc_cidr=str(cfg.network.vpc_cidr),
+        availability_zones=zones.names[: cfg.network.az_count],
+        logs_key_arn=keys.logs.arn,
+        log_retention_days=cfg.retention.log_days,
+        git_provider=cfg.git.provider,
+        nat_gateway=cfg.network.nat_gateway,
+        existing_vpc_id=cfg.network.existing_vpc_id,
+        existing_private_subnet_ids=cfg.network.existing_private_subnet_ids,
+    ),
+    opts=opts,
+)
+# Customer data outside dev: only the named roles may read or write objects (need-to-know).
+# Analytics roles are per use case (`mlops-<env>-<usecase>-analytics-*`), hence the pattern.
+need_to_know = (
+    {}
+    if cfg.is_governance
+    else {
+        "data": [model_execution_role_arn],
+        "analytics-landing": [
+            model_execution_role_arn,
+            iam.role_arn(cfg.account_id, f"{naming.PREFIX}-{cfg.environment}-*-analytics-*"),
+        ],
+    }
+)
+storage = Storage(
+    "storage",
+    StorageArgs(
+        names=names,
+        tags=tags,
+        key_arns=keys.arns(),
+        noncurrent_days=cfg.retention.data_noncurrent_days,
+        access_log_days=max(cfg.retention.log_days, 90),
+        need_to_know_roles=need_to_know,
+        cross_account_artifact_readers=(
+            target_reader_roles(names, accounts) if cfg.is_governance else {}
+        ),
+    ),
+    opts=opts,
+)
+audit = Audit(
+    "audit",
+    AuditArgs(
+        names=names,
+        tags=tags,
+        logs_key_arn=keys.logs.arn,
+        access_logs_bucket=storage.access_logs.name,
+        log_retention_days=cfg.retention.log_days,
+        audit_years=cfg.retention.audit_years,
+        data_event_bucket_arns=[storage.data.arn, storage.analytics_landing.arn],
+    ),
+    opts=opts,
+)
+
+pulumi.export("vpc_id", network.vpc_id)
+pulumi.export("private_subnet_ids", network.private_subnet_ids)
+pulumi.export("sagemaker_security_group_id", network.sagemaker_sg.id)
+pulumi.export("vpc_endpoints_security_group_id", network.endpoint_sg.id)
+pulumi.export("kms_key_arns", keys.arns())
+pulumi.export("data_key_arn", keys.data.arn)
+pulumi.export("artifacts_key_arn", keys.artifacts.arn)
+pulumi.export("logs_key_arn", keys.logs.arn)
+pulumi.export("studio_key_arn", keys.studio.arn)
+pulumi.export("bucket_names", storage.names())
+pulumi.export("artifacts_bucket", storage.model_artifacts.name)
+pulumi.export("data_bucket", storage.data.name)
+pulumi.export("pipeline_artifacts_bucket", storage.pipeline_artifacts.name)
+pulumi.export("analytics_landing_bucket", storage.analytics_landing.name)
+pulumi.export("access_logs_bucket", storage.access_logs.name)
+pulumi.export("audit_bucket", audit.bucket.name)
+
+if cfg.is_governance:
+    studio_roles = StudioRoles(
+        "studio-roles",
+        StudioRolesArgs(
+            names=names,
+            tags=tags,
+            bucket_arns=[
+                storage.data.arn,
+                storage.model_artifacts.arn,
+                storage.pipeline_artifacts.arn,
+            ],
+            key_arns=[keys.data.arn, keys.artifacts.arn, keys.studio.arn],
+        ),
+        opts=opts,
+    )
+    studio = Studio(
+        "studio",
+        StudioArgs(
+            names=names,
+            tags=tags,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            security_group_id=network.sagemaker_sg.id,
+            kms_key_arn=keys.studio.arn,
+            execution_role_arn=studio_roles.execution.arn,
+            data_scientist_role_arn=studio_roles.data_scientist.arn,
+            lead_role_arn=studio_roles.lead_data_scientist.arn,
+            data_scientists=cfg.people.data_scientists,
+            lead_data_scientists=cfg.people.lead_data_scientists,
+        ),
+        opts=opts,
+    )
+    deploy_pipeline = DeployPipelineRole(
+        "deploy-pipeline",
+        DeployPipelineRoleArgs(
+            names=names,
+            tags=tags,
+            accounts=accounts,
+            artifacts_bucket_arn=storage.model_artifacts.arn,
+            artifacts_key_arn=keys.artifacts.arn,
+        ),
+        opts=opts,
+    )
+    pulumi.export("studio_domain_id", studio.domain.id)
+    pulumi.export("studio_execution_role_arn", studio_roles.execution.arn)
+    pulumi.export("data_scientist_role_arn", studio_roles.data_scientist.arn)
+    pulumi.export("lead_data_scientist_role_arn", studio_roles.lead_data_scientist.arn)
+    pulumi.export("deploy_pipeline_role_arn", deploy_pipeline.role.arn)
+    pulumi.export("deployment_role_arns", deploy_pipeline.targets)
+    # The model registry (model package groups) lives in dev, the governance account.
+    pulumi.export("registry_account_id", cfg.account_id)
+else:
+    # What staging/prod need from dev: its model-artifacts bucket and artifacts key.
+    dev_stack = pulumi.StackReference(f"organization/{PROJECT}/dev")
+    deployment = DeploymentAccess(
+        "deployment",
+        DeploymentAccessArgs(
+            names=names,
+            tags=tags,
+            dev_account_id=cfg.accounts.dev,
+            dev_artifacts_bucket=dev_stack.require_output("artifacts_bucket"),
+            dev_artifacts_key_arn=dev_stack.require_output("artifacts_key_arn"),
+        ),
+        opts=opts,
+    )
+    pulumi.export("deployment_role_arn", deployment.deployment_role.arn)
+    pulumi.export("model_execution_role_arn", deployment.model_execution_role.arn)
+    pulumi.export("trusted_deploy_pipeline_role_arn", deployment.trusted_role_arn)

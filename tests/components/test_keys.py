@@ -58,7 +58,7 @@ def test_cross_account_artifact_decrypt(stack_config: StackConfig, pulumi_mocks:
         "222222222222": [STAGING_ROLE]})))  # fmt: skip
     st = statements(policy(pulumi_mocks.named("keys-artifacts")))["CrossAccountDecrypt222222222222"]
     assert st["Principal"] == {"AWS": "arn:aws:iam::222222222222:root"}
-    assert st["Condition"]["ArnEquals"]["aws:PrincipalArn"] == STAGING_ROLE
+    assert st["Condition"]["ArnLike"]["aws:PrincipalArn"] == STAGING_ROLE
     assert set(st["Action"]) == {"kms:Decrypt", "kms:DescribeKey"}
     data_sids = statements(policy(pulumi_mocks.named("keys-data")))
     assert not any(s.startswith("CrossAccount") for s in data_sids)

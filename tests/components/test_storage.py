@@ -111,7 +111,7 @@ def test_customer_data_is_need_to_know_outside_dev(
             st = sids["DenyAllButNamedRoles"]
             assert st["Effect"] == "Deny" and st["Principal"] == "*"
             assert "s3:GetObject" in st["Action"]
-            allowed = st["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+            allowed = st["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
             assert allowed == READER.format(
                 acct=stack_config.account_id, env=stack_config.environment
             )
@@ -153,7 +153,7 @@ def test_object_lock_and_cross_account_read(
     assert lock == {"mode": "GOVERNANCE", "years": 7}
     st = statements(policy(pulumi_mocks.named("locked-policy")))["CrossAccountRead333333333333"]
     assert st["Principal"] == {"AWS": "arn:aws:iam::333333333333:root"}
-    assert st["Condition"]["ArnEquals"]["aws:PrincipalArn"] == reader
+    assert st["Condition"]["ArnLike"]["aws:PrincipalArn"] == reader
     assert not {a for a in st["Action"] if "Put" in a or "Delete" in a}
 
 

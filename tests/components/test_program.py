@@ -1,0 +1,252 @@
+"""The whole platform program, per stack: the security promises hold for EVERY resource.
+
+Built once per stack (the `program` fixture) and shared by these tests; other engineers' resources
+wired into platform/__main__.py are checked by the same rules.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import re
+import warnings
+from functools import cache
+
+import pulumi_aws
+import pytest
+
+from components._helpers import of_type, policy, statements
+from components.test_storage import assert_secure_buckets
+from mlops.config import StackConfig
+from mlops.iam import wildcard_admin_statements
+from mlops.program import PROGRAM, dev_outputs_for_mocks
+from mlops.tags import REQUIRED_TAGS
+from mlops.testing.mocks import RecordedResource, RecordingMocks, policy_documents
+
+CORE_COMPONENTS = {
+    "mlops:keys:Keys",
+    "mlops:network:Network",
+    "mlops:storage:Storage",
+    "mlops:storage:SecureBucket",
+    "mlops:audit:Audit",
+}
+DEV_COMPONENTS = {
+    "mlops:identity:StudioRoles",
+    "mlops:studio:Studio",
+    "mlops:crossaccount:DeployPipelineRole",
+}
+TARGET_COMPONENTS = {"mlops:crossaccount:DeploymentAccess"}
+
+
+def test_components_per_stack(stack_config: StackConfig, program: RecordingMocks) -> None:
+    types = {r.type for r in program.resources if r.is_component}
+    expected = CORE_COMPONENTS | (
+        DEV_COMPONENTS if stack_config.is_governance else TARGET_COMPONENTS
+    )
+    assert expected <= types
+    unexpected = TARGET_COMPONENTS if stack_config.is_governance else DEV_COMPONENTS
+    assert not (unexpected & types)
+    assert not program.duplicate_keys()
+
+
+def test_every_bucket_in_the_program_is_secure(program: RecordingMocks) -> None:
+    assert_secure_buckets(program)
+
+
+def test_studio_is_vpc_only_with_kms(stack_config: StackConfig, program: RecordingMocks) -> None:
+    domains = program.of_type("aws:sagemaker/domain:Domain")
+    if not stack_config.is_governance:
+        assert domains == []
+        return
+    (domain,) = domains
+    assert domain.inputs["appNetworkAccessType"] == "VpcOnly"
+    assert domain.inputs["kmsKeyId"].startswith("arn:aws:kms:")
+    (studio_key,) = [k for k in program.of_type("aws:kms/key:Key") if k.name == "keys-studio"]
+    assert domain.inputs["kmsKeyId"] == studio_key.state["arn"]
+
+
+def test_no_policy_grants_everything(program: RecordingMocks) -> None:
+    docs = policy_documents(program.resources)
+    assert len(docs) > 10
+    offenders = [(name, st) for name, doc in docs for st in wildcard_admin_statements(doc)]
+    assert not offenders, offenders
+
+
+_FULL_ACCESS = re.compile(r"^arn:aws:iam::aws:policy/.*(FullAccess|AdministratorAccess|PowerUser)")
+
+
+def test_no_role_uses_aws_managed_full_access(program: RecordingMocks) -> None:
+    attached = [
+        (r.name, arn)
+        for r in program.of_type("aws:iam/role:Role")
+        for arn in r.inputs.get("managedPolicyArns") or []
+    ]
+    attached += [
+        (r.name, r.inputs["policyArn"])
+        for typ in ("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                    "aws:iam/policyAttachment:PolicyAttachment")
+        for r in program.of_type(typ)
+    ]  # fmt: skip
+    assert not [(n, a) for n, a in attached if _FULL_ACCESS.match(a)], attached
+
+
+def test_deployment_role_trusts_only_the_dev_pipeline_role(
+    stack_config: StackConfig, program: RecordingMocks
+) -> None:
+    dev_pipeline = f"arn:aws:iam::{stack_config.accounts.dev}:role/mlops-dev-deploy-pipeline"
+    roles = {r.inputs["name"]: r for r in of_type(program, "aws:iam/role:Role")}
+    if stack_config.is_governance:
+        assert dev_pipeline.rsplit("/", 1)[1] in roles
+        assert "mlops-dev-deployment" not in roles
+        return
+    role = roles[f"mlops-{stack_config.environment}-deployment"]
+    doc = policy(role, "assumeRolePolicy")
+    assert len(doc["Statement"]) == 1
+    (st,) = doc["Statement"]
+    assert st["Effect"] == "Allow" and st["Action"] == "sts:AssumeRole"
+    assert st["Principal"] == {"AWS": dev_pipeline}  # the role itself, not the dev account root
+    assert (
+        dev_outputs_for_mocks(stack_config.accounts.dev, stack_config.region)[
+            "deploy_pipeline_role_arn"
+        ]
+        == dev_pipeline
+    )
+
+
+def test_dev_artifacts_are_readable_by_staging_and_prod_model_roles(
+    stack_config: StackConfig, program: RecordingMocks
+) -> None:
+    key = next(k for k in program.of_type("aws:kms/key:Key") if k.name == "keys-artifacts")
+    key_sids = statements(policy(key))
+    bucket_policy = next(
+        p for p in program.of_type("aws:s3/bucketPolicy:BucketPolicy")
+        if p.inputs["bucket"].startswith(f"mlops-{stack_config.environment}-model-artifacts-")
+    )  # fmt: skip
+    bucket_sids = statements(policy(bucket_policy))
+    for env in ("staging", "prod"):
+        account = stack_config.accounts.for_env(env)
+        role = f"arn:aws:iam::{account}:role/mlops-{env}-model-execution"
+        shared = stack_config.is_governance
+        assert (f"CrossAccountDecrypt{account}" in key_sids) == shared
+        assert (f"CrossAccountRead{account}" in bucket_sids) == shared
+        if shared:
+            cond = key_sids[f"CrossAccountDecrypt{account}"]["Condition"]["ArnLike"]
+            assert cond["aws:PrincipalArn"] == role
+
+
+# --- tags ----------------------------------------------------------------------------------
+@cache
+def _taggable(typ: str) -> bool:
+    """Does the pulumi-aws resource class behind a type token accept `tags`?"""
+    pkg, module, cls_name = typ.split(":")
+    if pkg != "aws":
+        return False
+    mod_name = module.split("/")[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mod = (
+            pulumi_aws if mod_name == "index" else importlib.import_module(f"pulumi_aws.{mod_name}")
+        )
+    cls = getattr(mod, cls_name)
+    return "tags" in inspect.signature(cls._internal_init).parameters
+
+
+def test_taggable_detection() -> None:
+    assert _taggable("aws:s3/bucket:Bucket")
+    assert not _taggable("aws:s3/bucketVersioning:BucketVersioning")
+
+
+def test_every_taggable_resource_is_tagged(
+    stack_config: StackConfig, program: RecordingMocks
+) -> None:
+    untagged: list[tuple[str, list[str]]] = []
+    checked = 0
+    for r in program.resources:
+        if not r.custom or not _taggable(r.type):
+            continue
+        checked += 1
+        tags = r.inputs.get("tags") or {}
+        missing = [t for t in REQUIRED_TAGS if not tags.get(t)]
+        if missing:
+            untagged.append((r.name, missing))
+        else:
+            assert tags["environment"] == stack_config.environment, r.name
+    assert checked > 30
+    assert not untagged, untagged
+
+
+# --- parliament ------------------------------------------------------------------------------
+# Each suppression: (resource type, document key, parliament issue, detail regex) -> justification.
+SUPPRESSIONS: dict[tuple[str, str, str, str], str] = {
+    ("aws:kms/key:Key", "policy", "RESOURCE_STAR", ".*"): (
+        "in a key policy Resource '*' means 'this key'; KMS requires exactly that form"
+    ),
+    ("aws:kms/key:Key", "policy", "UNKNOWN_CONDITION_FOR_ACTION",
+     r"kms:EncryptionContext:aws:logs:arn for action kms:Describe"): (
+        "the CloudWatch Logs statement is AWS's documented key policy for encrypted log groups "
+        "(Encrypt*/Decrypt*/ReEncrypt*/GenerateDataKey*/Describe* under the logs-ARN context)"
+    ),
+    ("aws:iam/role:Role", "assumeRolePolicy", "MALFORMED", "neither Resource nor NotResource"): (
+        "trust policies must not have a Resource element (IAM rejects it); parliament lints "
+        "them as identity policies"
+    ),
+}  # fmt: skip
+
+
+def _suppressed(r: RecordedResource, key: str, issue: str, detail: str) -> bool:
+    return any(
+        typ == r.type and k == key and iss == issue and re.search(rx, detail)
+        for (typ, k, iss, rx) in SUPPRESSIONS
+    )
+
+
+def lint_findings(resources: list[RecordedResource]) -> list[tuple[str, str, str]]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import parliament
+    found = []
+    for r in resources:
+        for doc_name, doc in policy_documents([r]):
+            key = doc_name.rsplit(".", 1)[1] if "." in doc_name else doc_name
+            for f in parliament.analyze_policy_string(json.dumps(doc)).findings:
+                detail = str(f.detail)
+                if not _suppressed(r, key, f.issue, detail):
+                    found.append((doc_name, f.issue, detail[:200]))
+    return found
+
+
+def test_parliament_finds_nothing(program: RecordingMocks) -> None:
+    assert len(policy_documents(program.resources)) > 10
+    findings = lint_findings(program.resources)
+    assert not findings, "\n".join(map(str, findings))
+
+
+def test_parliament_is_not_blind() -> None:
+    """Run in reverse: a bad identity policy must produce findings the suppressions keep."""
+    bad = RecordedResource(
+        type="aws:iam/rolePolicy:RolePolicy",
+        name="bad",
+        inputs={"policy": json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b"}]})},
+        custom=True,
+        urn="urn:bad",
+    )  # fmt: skip
+    assert lint_findings([bad]), "parliament should flag s3:GetObject on a bucket ARN"
+
+
+def test_exports_feed_stack_references() -> None:
+    """Staging/prod read dev's outputs by these keys (mlops.program mocks them): keep in sync."""
+    source = PROGRAM.read_text()
+    exported = set(re.findall(r'pulumi\.export\(\s*"([a-z_]+)"', source))
+    assert set(dev_outputs_for_mocks("111111111111", "eu-west-2")) <= exported
+    for key in ("vpc_id", "private_subnet_ids", "sagemaker_security_group_id", "kms_key_arns",
+                "bucket_names", "studio_domain_id", "lead_data_scientist_role_arn",
+                "deployment_role_arn", "model_execution_role_arn"):  # fmt: skip
+        assert key in exported, key
+
+
+@pytest.mark.parametrize("stack_config", ["prod"], indirect=True)
+def test_prod_is_spread_over_three_azs(stack_config: StackConfig, program: RecordingMocks) -> None:
+    subnets = of_type(program, "aws:ec2/subnet:Subnet")
+    assert len({s.inputs["availabilityZone"] for s in subnets}) == 3
