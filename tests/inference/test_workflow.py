@@ -29,7 +29,9 @@ def spec(endpoint: str | None = "remedy-dev-endpoint") -> WorkflowSpec:
 
 @pytest.mark.parametrize("endpoint", ["remedy-dev-endpoint", None], ids=["model", "no-model"])
 def test_definition_passes_asl_validator(endpoint):
-    result = run_asl_validator(Artifact("asl", "decision-workflow", definition_json(spec(endpoint))))
+    result = run_asl_validator(
+        Artifact("asl", "decision-workflow", definition_json(spec(endpoint)))
+    )
     assert result.status == "passed", f"{result.summary}\n{result.output}"
 
 

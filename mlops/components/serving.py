@@ -1,0 +1,616 @@
+"""`mlops:serving:InferenceService` — a use case's decision service, from model to API.
+
+- Model from the approved model package ARN; endpoint config encrypted with the stack key.
+  Serverless (dev/staging, per manifest) or real-time with target-tracking autoscaling (prod).
+  Real-time: model in the VPC with network isolation and data capture (KMS) to the capture bucket.
+  SageMaker Serverless supports neither VPC config, network isolation nor data capture: there the
+  decide step's audit event (inputs + every model output) is the capture record.
+- With no approved model yet (``model_package_arn=None``) no model/endpoint is created and the
+  workflow answers ``investigate`` (MODEL_NOT_DEPLOYED).
+- Three Lambdas (encode, market data, decide) in the VPC, environment encrypted with the stack
+  key, X-Ray, each with its own KMS-encrypted log group (retention from config) and role.
+- Step Functions **Express** workflow (``mlops.inference.workflow``), logging ALL with execution
+  data to a KMS-encrypted log group, X-Ray, encrypted with the stack key.
+- API Gateway REST: ``POST /v1/decisions`` with AWS_IAM auth, a request validator and JSON-Schema
+  model, StartSyncExecution integration, throttling, JSON access logs to an encrypted log group,
+  and a resource policy limiting callers to this account.
+- CloudWatch alarms: workflow failures/timeouts, Lambda errors, API 5xx and p99 latency, and
+  endpoint 5xx / model latency when an endpoint exists.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from mlops import iam
+from mlops.inference import serving_docs as docs
+from mlops.inference.workflow import WorkflowSpec, decision_workflow
+from mlops.naming import NameContext, log_group_name, usecase_name
+from mlops.tags import with_component
+from mlops.usecases import RealtimeEndpoint, ServerlessEndpoint
+
+COMPONENT = "serving"
+VARIANT = "AllTraffic"
+STEPS = ("encode", "market", "decide")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionSpec:
+    """One workflow Lambda (role is one of STEPS)."""
+
+    role: str
+    handler: str
+    memory_mb: int = 512
+    timeout_s: int = 10
+    environment: Mapping[str, str] = field(default_factory=dict)
+    secret_arns: Sequence[pulumi.Input[str]] = ()
+
+    def __post_init__(self) -> None:
+        if self.role not in STEPS:
+            raise ValueError(f"FunctionSpec.role {self.role!r} must be one of {STEPS}")
+        if not 128 <= self.memory_mb <= 10_240:
+            raise ValueError(f"FunctionSpec.memory_mb {self.memory_mb} must be 128..10240")
+        if not 1 <= self.timeout_s <= 60:
+            raise ValueError(f"FunctionSpec.timeout_s {self.timeout_s}: Express steps are short")
+
+
+@dataclass(frozen=True, kw_only=True)
+class InferenceServiceArgs:
+    usecase: str
+    names: NameContext
+    tags: Mapping[str, str]
+    endpoint: ServerlessEndpoint | RealtimeEndpoint
+    functions: Sequence[FunctionSpec]
+    code: pulumi.Input[pulumi.Archive]
+    """Lambda deployment package (the inference repo's src + dependencies)."""
+    kms_key_arn: pulumi.Input[str]
+    subnet_ids: pulumi.Input[Sequence[str]]
+    security_group_ids: pulumi.Input[Sequence[str]]
+    model_package_arn: pulumi.Input[str] | None = None
+    """Approved model package; None: deploy without an endpoint (MODEL_NOT_DEPLOYED)."""
+    model_artifact_bucket_arn: pulumi.Input[str] | None = None
+    data_capture_bucket: pulumi.Input[str] | None = None
+    """Bucket name for data capture (real-time endpoints only)."""
+    data_capture_percent: int = 100
+    layers: Sequence[pulumi.Input[str]] = ()
+    request_schema: Mapping[str, Any] | None = None
+    """JSON Schema (pydantic) of the request body; enforced by API Gateway's validator."""
+    log_retention_days: int = 365
+    throttle_rate: float = 50.0
+    throttle_burst: int = 100
+    scale_target_invocations: float = 200.0
+    api_latency_alarm_ms: float = 3_000.0
+    alarm_topic_arn: pulumi.Input[str] | None = None
+    runtime: str = "python3.12"
+
+    def __post_init__(self) -> None:
+        roles = sorted(f.role for f in self.functions)
+        if roles != sorted(STEPS):
+            raise ValueError(f"functions must define exactly the steps {STEPS}, got {roles}")
+        if not 0 < self.data_capture_percent <= 100:
+            raise ValueError("data_capture_percent must be within 1..100")
+        if self.throttle_rate <= 0 or self.throttle_burst <= 0:
+            raise ValueError("throttle_rate and throttle_burst must be positive")
+        realtime = isinstance(self.endpoint, RealtimeEndpoint)
+        if realtime and self.model_package_arn is not None and self.data_capture_bucket is None:
+            raise ValueError(
+                "a real-time endpoint needs data_capture_bucket (KMS-encrypted capture)"
+            )
+
+
+class InferenceService(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: InferenceServiceArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlops:serving:InferenceService", name, None, opts)
+        self._name, self._args = name, args
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._tags = with_component(args.tags, COMPONENT, usecase=args.usecase)
+        n = args.names
+        self.endpoint: aws.sagemaker.Endpoint | None = None
+        self.model: aws.sagemaker.Model | None = None
+        self.endpoint_config: aws.sagemaker.EndpointConfiguration | None = None
+        self.scaling_target: aws.appautoscaling.Target | None = None
+        self.scaling_policy: aws.appautoscaling.Policy | None = None
+        if args.model_package_arn is not None:
+            self._build_endpoint(n)
+        self.functions: dict[str, aws.lambda_.Function] = {}
+        self.function_log_groups: dict[str, aws.cloudwatch.LogGroup] = {}
+        self.function_roles: dict[str, aws.iam.Role] = {}
+        for spec in args.functions:
+            self._build_function(n, spec)
+        self._build_state_machine(n)
+        self._build_api(n)
+        self.alarms = self._build_alarms(n)
+        self.register_outputs(
+            {
+                "api_id": self.api.id,
+                "invoke_url": self.invoke_url,
+                "state_machine_arn": self.state_machine.arn,
+                "endpoint_name": self.endpoint.name if self.endpoint else None,
+                "model_deployed": self.endpoint is not None,
+            }
+        )
+
+    # --- helpers ------------------------------------------------------------------------------
+    def _log_group(self, role: str, physical: str) -> aws.cloudwatch.LogGroup:
+        return aws.cloudwatch.LogGroup(
+            f"{self._name}-{role}-logs",
+            name=physical,
+            kms_key_id=self._args.kms_key_arn,
+            retention_in_days=self._args.log_retention_days,
+            tags=self._tags,
+            opts=self._child,
+        )
+
+    def _role(self, role: str, service: str, policy: pulumi.Input[str]) -> aws.iam.Role:
+        n = self._args.names
+        r = aws.iam.Role(
+            f"{self._name}-{role}-role",
+            name=usecase_name(n, self._args.usecase, role, kind="role"),
+            assume_role_policy=iam.dumps(iam.service_trust(service, n.account_id)),
+            tags=self._tags,
+            opts=self._child,
+        )
+        aws.iam.RolePolicy(
+            f"{self._name}-{role}-policy",
+            role=r.name,
+            policy=policy,
+            opts=pulumi.ResourceOptions(parent=r),
+        )
+        return r
+
+    # --- endpoint -----------------------------------------------------------------------------
+    def _build_endpoint(self, n: NameContext) -> None:
+        a = self._args
+        realtime = isinstance(a.endpoint, RealtimeEndpoint)
+        capture_arn = (
+            pulumi.Output.from_input(a.data_capture_bucket).apply(lambda b: f"arn:aws:s3:::{b}")
+            if realtime and a.data_capture_bucket
+            else None
+        )
+        policy = pulumi.Output.all(
+            key=a.kms_key_arn, artifacts=a.model_artifact_bucket_arn, capture=capture_arn
+        ).apply(
+            lambda v: iam.dumps(
+                docs.model_policy(
+                    kms_key_arn=v["key"],
+                    artifact_bucket_arn=v["artifacts"],
+                    capture_bucket_arn=v["capture"],
+                )
+            )
+        )
+        self.model_role = self._role("model", "sagemaker.amazonaws.com", policy)
+        vpc = (
+            {"subnets": a.subnet_ids, "security_group_ids": a.security_group_ids}
+            if realtime
+            else None
+        )
+        self.model = aws.sagemaker.Model(
+            f"{self._name}-model",
+            execution_role_arn=self.model_role.arn,
+            primary_container={"model_package_name": a.model_package_arn},
+            enable_network_isolation=realtime,  # unsupported on serverless
+            vpc_config=vpc,
+            tags=self._tags,
+            opts=self._child,
+        )
+        if realtime:
+            assert isinstance(a.endpoint, RealtimeEndpoint)
+            variant: dict[str, Any] = {
+                "variant_name": VARIANT,
+                "model_name": self.model.name,
+                "instance_type": a.endpoint.instance_type,
+                "initial_instance_count": a.endpoint.min_instances,
+            }
+            capture: dict[str, Any] | None = {
+                "enable_capture": True,
+                "initial_sampling_percentage": a.data_capture_percent,
+                "destination_s3_uri": pulumi.Output.concat(
+                    "s3://", a.data_capture_bucket, f"/data-capture/{a.usecase}"
+                ),
+                "kms_key_id": a.kms_key_arn,
+                "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
+                "capture_content_type_header": {"json_content_types": ["application/json"]},
+            }
+        else:
+            assert isinstance(a.endpoint, ServerlessEndpoint)
+            variant = {
+                "variant_name": VARIANT,
+                "model_name": self.model.name,
+                "serverless_config": {
+                    "max_concurrency": a.endpoint.max_concurrency,
+                    "memory_size_in_mb": a.endpoint.memory_mb,
+                },
+            }
+            capture = None
+        self.endpoint_config = aws.sagemaker.EndpointConfiguration(
+            f"{self._name}-endpoint-config",
+            kms_key_arn=a.kms_key_arn,
+            production_variants=[variant],
+            data_capture_config=capture,
+            tags=self._tags,
+            opts=self._child,
+        )
+        self.endpoint = aws.sagemaker.Endpoint(
+            f"{self._name}-endpoint",
+            name=usecase_name(n, a.usecase, "endpoint", kind="sagemaker"),
+            endpoint_config_name=self.endpoint_config.name,
+            tags=self._tags,
+            opts=self._child,
+        )
+        if realtime:
+            assert isinstance(a.endpoint, RealtimeEndpoint)
+            self.scaling_target = aws.appautoscaling.Target(
+                f"{self._name}-scaling-target",
+                service_namespace="sagemaker",
+                scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+                resource_id=self.endpoint.name.apply(lambda e: f"endpoint/{e}/variant/{VARIANT}"),
+                min_capacity=a.endpoint.min_instances,
+                max_capacity=a.endpoint.max_instances,
+                tags=self._tags,
+                opts=self._child,
+            )
+            self.scaling_policy = aws.appautoscaling.Policy(
+                f"{self._name}-scaling-policy",
+                policy_type="TargetTrackingScaling",
+                service_namespace=self.scaling_target.service_namespace,
+                scalable_dimension=self.scaling_target.scalable_dimension,
+                resource_id=self.scaling_target.resource_id,
+                target_tracking_scaling_policy_configuration={
+                    "target_value": a.scale_target_invocations,
+                    "predefined_metric_specification": {
+                        "predefined_metric_type": "SageMakerVariantInvocationsPerInstance"
+                    },
+                    "scale_in_cooldown": 300,
+                    "scale_out_cooldown": 60,
+                },
+                opts=self._child,
+            )
+
+    # --- Lambdas ------------------------------------------------------------------------------
+    def _build_function(self, n: NameContext, spec: FunctionSpec) -> None:
+        a = self._args
+        physical = usecase_name(n, a.usecase, spec.role, kind="lambda")
+        log_group = self._log_group(spec.role, f"/aws/lambda/{physical}")
+        policy = pulumi.Output.all(
+            lg=log_group.arn, key=a.kms_key_arn, secrets=list(spec.secret_arns)
+        ).apply(
+            lambda v: iam.dumps(
+                docs.lambda_policy(
+                    log_group_arn=v["lg"], kms_key_arn=v["key"], secret_arns=v["secrets"]
+                )
+            )
+        )
+        role = self._role(spec.role, "lambda.amazonaws.com", policy)
+        env = {
+            "POWERTOOLS_SERVICE_NAME": f"{a.usecase}-{spec.role}",
+            "USECASE": a.usecase,
+            **spec.environment,
+        }
+        if self.endpoint is not None:
+            env["ENDPOINT_NAME"] = self.endpoint.name  # type: ignore[assignment]
+        self.function_log_groups[spec.role] = log_group
+        self.function_roles[spec.role] = role
+        self.functions[spec.role] = aws.lambda_.Function(
+            f"{self._name}-{spec.role}",
+            name=physical,
+            role=role.arn,
+            runtime=a.runtime,
+            handler=spec.handler,
+            code=a.code,
+            layers=list(a.layers),
+            memory_size=spec.memory_mb,
+            timeout=spec.timeout_s,
+            architectures=["arm64"],
+            kms_key_arn=a.kms_key_arn,
+            environment={"variables": env},
+            vpc_config={"subnet_ids": a.subnet_ids, "security_group_ids": a.security_group_ids},
+            tracing_config={"mode": "Active"},
+            logging_config={"log_format": "Text", "log_group": log_group.name},
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
+        )
+
+    # --- workflow -----------------------------------------------------------------------------
+    def _build_state_machine(self, n: NameContext) -> None:
+        a = self._args
+        physical = usecase_name(n, a.usecase, "decision-workflow", kind="generic")
+        self.state_machine_log_group = self._log_group(
+            "workflow", f"/aws/vendedlogs/states/{physical}"
+        )
+        arns = [self.functions[s].arn for s in STEPS]
+        endpoint_arn = self.endpoint.arn if self.endpoint else None
+        policy = pulumi.Output.all(arns=arns, endpoint=endpoint_arn, key=a.kms_key_arn).apply(
+            lambda v: iam.dumps(
+                docs.state_machine_policy(
+                    function_arns=v["arns"], endpoint_arn=v["endpoint"], kms_key_arn=v["key"]
+                )
+            )
+        )
+        self.state_machine_role = self._role("workflow", "states.amazonaws.com", policy)
+        timeouts = {f.role: f.timeout_s for f in a.functions}
+        endpoint_name = self.endpoint.name if self.endpoint else None
+        definition = pulumi.Output.all(arns=arns, endpoint=endpoint_name).apply(
+            lambda v: json.dumps(
+                decision_workflow(
+                    WorkflowSpec(
+                        encode_function_arn=v["arns"][0],
+                        market_function_arn=v["arns"][1],
+                        decide_function_arn=v["arns"][2],
+                        endpoint_name=v["endpoint"],
+                        task_timeout_s=max(timeouts.values()),
+                    )
+                )
+            )
+        )
+        self.state_machine = aws.sfn.StateMachine(
+            f"{self._name}-workflow",
+            name=physical,
+            type="EXPRESS",
+            role_arn=self.state_machine_role.arn,
+            definition=definition,
+            logging_configuration={
+                "level": "ALL",
+                "include_execution_data": True,
+                "log_destination": self.state_machine_log_group.arn.apply(lambda x: f"{x}:*"),
+            },
+            tracing_configuration={"enabled": True},
+            encryption_configuration={
+                "type": "CUSTOMER_MANAGED_KMS_KEY",
+                "kms_key_id": a.kms_key_arn,
+                "kms_data_key_reuse_period_seconds": 300,
+            },
+            tags=self._tags,
+            opts=self._child,
+        )
+
+    # --- API ----------------------------------------------------------------------------------
+    def _build_api(self, n: NameContext) -> None:
+        a = self._args
+        self.api = aws.apigateway.RestApi(
+            f"{self._name}-api",
+            name=usecase_name(n, a.usecase, "decision-api"),
+            description=f"{a.usecase} decisions (IAM auth) -> Step Functions Express",
+            endpoint_configuration={"types": "REGIONAL"},
+            tags=self._tags,
+            opts=self._child,
+        )
+        api_child = pulumi.ResourceOptions(parent=self.api)
+        aws.apigateway.RestApiPolicy(
+            f"{self._name}-api-policy",
+            rest_api_id=self.api.id,
+            policy=self.api.execution_arn.apply(
+                lambda arn: iam.dumps(
+                    docs.api_resource_policy(account_id=n.account_id, api_arn=arn)
+                )
+            ),
+            opts=api_child,
+        )
+        v1 = aws.apigateway.Resource(
+            f"{self._name}-api-v1",
+            rest_api=self.api.id,
+            parent_id=self.api.root_resource_id,
+            path_part="v1",
+            opts=api_child,
+        )
+        decisions = aws.apigateway.Resource(
+            f"{self._name}-api-decisions",
+            rest_api=self.api.id,
+            parent_id=v1.id,
+            path_part="decisions",
+            opts=api_child,
+        )
+        self.request_validator = aws.apigateway.RequestValidator(
+            f"{self._name}-api-validator",
+            rest_api=self.api.id,
+            name="validate-body",
+            validate_request_body=True,
+            validate_request_parameters=True,
+            opts=api_child,
+        )
+        schema = docs.draft4_schema(dict(a.request_schema or {"type": "object"}))
+        self.request_model = aws.apigateway.Model(
+            f"{self._name}-api-request-model",
+            rest_api=self.api.id,
+            name="DecisionRequest",
+            content_type="application/json",
+            schema=json.dumps(schema),
+            opts=api_child,
+        )
+        self.post_method = aws.apigateway.Method(
+            f"{self._name}-api-post",
+            rest_api=self.api.id,
+            resource_id=decisions.id,
+            http_method="POST",
+            authorization="AWS_IAM",
+            request_validator_id=self.request_validator.id,
+            request_models={"application/json": self.request_model.name},
+            opts=api_child,
+        )
+        self.api_role = self._role(
+            "api",
+            "apigateway.amazonaws.com",
+            self.state_machine.arn.apply(
+                lambda arn: iam.dumps(docs.api_policy(state_machine_arn=arn))
+            ),
+        )
+        region = n.region
+        integration = aws.apigateway.Integration(
+            f"{self._name}-api-integration",
+            rest_api=self.api.id,
+            resource_id=decisions.id,
+            http_method=self.post_method.http_method,
+            type="AWS",
+            integration_http_method="POST",
+            uri=f"arn:aws:apigateway:{region}:states:action/StartSyncExecution",
+            credentials=self.api_role.arn,
+            passthrough_behavior="NEVER",
+            timeout_milliseconds=29_000,
+            request_templates={
+                "application/json": self.state_machine.arn.apply(docs.start_sync_request_template)
+            },
+            opts=api_child,
+        )
+        response_200 = aws.apigateway.MethodResponse(
+            f"{self._name}-api-response-200",
+            rest_api=self.api.id,
+            resource_id=decisions.id,
+            http_method=self.post_method.http_method,
+            status_code="200",
+            opts=api_child,
+        )
+        aws.apigateway.MethodResponse(
+            f"{self._name}-api-response-422",
+            rest_api=self.api.id,
+            resource_id=decisions.id,
+            http_method=self.post_method.http_method,
+            status_code="422",
+            opts=api_child,
+        )
+        integration_response = aws.apigateway.IntegrationResponse(
+            f"{self._name}-api-integration-response",
+            rest_api=self.api.id,
+            resource_id=decisions.id,
+            http_method=self.post_method.http_method,
+            status_code=response_200.status_code,
+            response_templates={"application/json": docs.START_SYNC_RESPONSE_TEMPLATE},
+            opts=pulumi.ResourceOptions(parent=self.api, depends_on=[integration]),
+        )
+        deployment = aws.apigateway.Deployment(
+            f"{self._name}-api-deployment",
+            rest_api=self.api.id,
+            triggers={"redeployment": json.dumps(schema, sort_keys=True)[:2048]},
+            opts=pulumi.ResourceOptions(
+                parent=self.api, depends_on=[integration, integration_response]
+            ),
+        )
+        self.api_log_group = self._log_group(
+            "api", log_group_name(n, a.usecase, "decision-api", "access")
+        )
+        self.stage = aws.apigateway.Stage(
+            f"{self._name}-api-stage",
+            rest_api=self.api.id,
+            deployment=deployment.id,
+            stage_name="v1",
+            xray_tracing_enabled=True,
+            access_log_settings={
+                "destination_arn": self.api_log_group.arn,
+                "format": docs.ACCESS_LOG_FORMAT,
+            },
+            tags=self._tags,
+            opts=api_child,
+        )
+        self.method_settings = aws.apigateway.MethodSettings(
+            f"{self._name}-api-settings",
+            rest_api=self.api.id,
+            stage_name=self.stage.stage_name,
+            method_path="*/*",
+            settings={
+                "throttling_rate_limit": a.throttle_rate,
+                "throttling_burst_limit": a.throttle_burst,
+                "metrics_enabled": True,
+                "data_trace_enabled": False,
+            },
+            opts=api_child,
+        )
+        self.invoke_url = pulumi.Output.concat(
+            "https://", self.api.id, f".execute-api.{n.region}.amazonaws.com/",
+            self.stage.stage_name, "/v1/decisions",
+        )  # fmt: skip
+
+    # --- alarms -------------------------------------------------------------------------------
+    def _alarm(self, role: str, **kw: Any) -> aws.cloudwatch.MetricAlarm:
+        a = self._args
+        actions = [a.alarm_topic_arn] if a.alarm_topic_arn is not None else []
+        return aws.cloudwatch.MetricAlarm(
+            f"{self._name}-alarm-{role}",
+            name=usecase_name(a.names, a.usecase, "alarm", role, kind="generic"),
+            evaluation_periods=kw.pop("evaluation_periods", 1),
+            period=kw.pop("period", 300),
+            treat_missing_data="notBreaching",
+            alarm_actions=actions,
+            ok_actions=actions,
+            tags=self._tags,
+            opts=self._child,
+            **kw,
+        )
+
+    def _build_alarms(self, n: NameContext) -> dict[str, aws.cloudwatch.MetricAlarm]:
+        a = self._args
+        alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
+        sm = {"StateMachineArn": self.state_machine.arn}
+        for metric in ("ExecutionsFailed", "ExecutionsTimedOut"):
+            alarms[metric] = self._alarm(
+                metric.lower(),
+                namespace="AWS/States",
+                metric_name=metric,
+                dimensions=sm,
+                statistic="Sum",
+                comparison_operator="GreaterThanThreshold",
+                threshold=0,
+                alarm_description=f"{a.usecase} decision workflow: {metric}",
+            )
+        for role, fn in self.functions.items():
+            alarms[f"{role}-errors"] = self._alarm(
+                f"{role}-errors",
+                namespace="AWS/Lambda",
+                metric_name="Errors",
+                dimensions={"FunctionName": fn.name},
+                statistic="Sum",
+                comparison_operator="GreaterThanThreshold",
+                threshold=0,
+                alarm_description=f"{a.usecase} {role} Lambda errors",
+            )
+        api = {"ApiName": self.api.name, "Stage": self.stage.stage_name}
+        alarms["api-5xx"] = self._alarm(
+            "api-5xx",
+            namespace="AWS/ApiGateway",
+            metric_name="5XXError",
+            dimensions=api,
+            statistic="Sum",
+            comparison_operator="GreaterThanThreshold",
+            threshold=0,
+            alarm_description=f"{a.usecase} decision API answered 5xx",
+        )
+        alarms["api-latency"] = self._alarm(
+            "api-latency-p99",
+            namespace="AWS/ApiGateway",
+            metric_name="Latency",
+            dimensions=api,
+            extended_statistic="p99",
+            comparison_operator="GreaterThanThreshold",
+            threshold=a.api_latency_alarm_ms,
+            evaluation_periods=3,
+            alarm_description=f"{a.usecase} decision API p99 latency",
+        )
+        if self.endpoint is not None:
+            ep = {"EndpointName": self.endpoint.name, "VariantName": VARIANT}
+            alarms["endpoint-5xx"] = self._alarm(
+                "endpoint-5xx",
+                namespace="AWS/SageMaker",
+                metric_name="Invocation5XXErrors",
+                dimensions=ep,
+                statistic="Sum",
+                comparison_operator="GreaterThanThreshold",
+                threshold=0,
+                alarm_description=f"{a.usecase} endpoint 5xx",
+            )
+            alarms["model-latency"] = self._alarm(
+                "model-latency-p99",
+                namespace="AWS/SageMaker",
+                metric_name="ModelLatency",
+                dimensions=ep,
+                extended_statistic="p99",
+                comparison_operator="GreaterThanThreshold",
+                threshold=1_000_000,  # microseconds: 1 s
+                evaluation_periods=3,
+                alarm_description=f"{a.usecase} model latency p99 above 1 s",
+            )
+        return alarms

@@ -1,0 +1,235 @@
+"""Pure documents for ``mlops.components.serving.InferenceService``: IAM policies, API Gateway
+request/response templates and the request model's JSON Schema (draft-04).
+
+Plain data in, plain data out; unit-tested without Pulumi and called inside ``Output.apply``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from mlops import iam
+
+
+# --- IAM ----------------------------------------------------------------------------------------
+def lambda_policy(
+    *,
+    log_group_arn: str,
+    kms_key_arn: str,
+    secret_arns: Sequence[str] = (),
+) -> dict[str, Any]:
+    """A workflow Lambda: its own log group, VPC ENIs, X-Ray, the stack key, named secrets."""
+    statements = [
+        iam.statement("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"], f"{log_group_arn}:*"),
+        # ENI actions do not support resource-level permissions (AWSLambdaVPCAccessExecutionRole)
+        iam.statement(
+            "VpcNetworkInterfaces",
+            [
+                "ec2:CreateNetworkInterface",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DeleteNetworkInterface",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
+            "*",
+        ),
+        iam.statement("Tracing", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"),
+        iam.kms_use("StackKey", [kms_key_arn], decrypt_only=True),
+    ]
+    if secret_arns:
+        statements.append(iam.statement("Secrets", "secretsmanager:GetSecretValue", secret_arns))
+    return iam.document(statements)
+
+
+def state_machine_policy(
+    *, function_arns: Sequence[str], endpoint_arn: str | None, kms_key_arn: str
+) -> dict[str, Any]:
+    """Invoke the workflow's Lambdas and (when deployed) the endpoint; deliver logs; X-Ray."""
+    statements = [
+        iam.statement(
+            "InvokeWorkflowFunctions",
+            "lambda:InvokeFunction",
+            [*function_arns, *(f"{a}:*" for a in function_arns)],
+        ),
+        # CloudWatch Logs delivery for state machines requires Resource "*" (AWS documented)
+        iam.statement(
+            "LogDelivery",
+            [
+                "logs:CreateLogDelivery",
+                "logs:GetLogDelivery",
+                "logs:UpdateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:ListLogDeliveries",
+                "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies",
+                "logs:DescribeLogGroups",
+            ],
+            "*",
+        ),
+        iam.statement(
+            "Tracing",
+            [
+                "xray:PutTraceSegments",
+                "xray:PutTelemetryRecords",
+                "xray:GetSamplingRules",
+                "xray:GetSamplingTargets",
+            ],
+            "*",
+        ),
+        iam.kms_use("StackKey", [kms_key_arn]),
+    ]
+    if endpoint_arn:
+        statements.append(iam.statement("InvokeEndpoint", "sagemaker:InvokeEndpoint", endpoint_arn))
+    return iam.document(statements)
+
+
+def api_policy(*, state_machine_arn: str) -> dict[str, Any]:
+    """API Gateway's integration role: start synchronous executions of this workflow only."""
+    return iam.document(
+        iam.statement("StartSyncExecution", "states:StartSyncExecution", state_machine_arn)
+    )
+
+
+def api_resource_policy(*, account_id: str, api_arn: str) -> dict[str, Any]:
+    """Only IAM principals of this account may invoke the API (on top of AWS_IAM auth)."""
+    return iam.document(
+        iam.statement(
+            "AccountPrincipalsOnly",
+            "execute-api:Invoke",
+            f"{api_arn}/*",
+            principal={"AWS": iam.account_root(account_id)},
+        )
+    )
+
+
+def model_policy(
+    *, kms_key_arn: str, artifact_bucket_arn: str | None, capture_bucket_arn: str | None
+) -> dict[str, Any]:
+    """The SageMaker model's execution role: read artifacts, pull images, write data capture."""
+    statements = [
+        iam.statement(
+            "PullImages",
+            [
+                "ecr:GetAuthorizationToken",
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchCheckLayerAvailability",
+            ],
+            "*",
+        ),
+        iam.statement(
+            "Logs",
+            [
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:DescribeLogStreams",
+            ],
+            "arn:aws:logs:*:*:log-group:/aws/sagemaker/Endpoints/*",
+        ),
+        iam.statement("Metrics", "cloudwatch:PutMetricData", "*"),
+        iam.statement(
+            "VpcNetworkInterfaces",
+            [
+                "ec2:CreateNetworkInterface",
+                "ec2:CreateNetworkInterfacePermission",
+                "ec2:DeleteNetworkInterface",
+                "ec2:DeleteNetworkInterfacePermission",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeVpcs",
+                "ec2:DescribeDhcpOptions",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeSecurityGroups",
+            ],
+            "*",
+        ),
+        iam.kms_use("StackKey", [kms_key_arn]),
+    ]
+    if artifact_bucket_arn:
+        statements.append(iam.s3_read("ReadModelArtifacts", [artifact_bucket_arn]))
+    if capture_bucket_arn:
+        statements.append(
+            iam.statement("WriteDataCapture", "s3:PutObject", f"{capture_bucket_arn}/*")
+        )
+    return iam.document(statements)
+
+
+# --- API Gateway templates (VTL) ---------------------------------------------------------------
+def start_sync_request_template(state_machine_arn: str) -> str:
+    """Request mapping: the body becomes the execution input, untouched."""
+    return json.dumps(
+        {"stateMachineArn": state_machine_arn, "input": "$util.escapeJavaScript($input.json('$'))"}
+    )
+
+
+# A successful execution returns its output; the workflow's only Fail state (InvalidRequest)
+# becomes 422 with the field errors; anything else (timeout, aborted) becomes an investigate
+# answer, never a 5xx.
+START_SYNC_RESPONSE_TEMPLATE = """#set($r = $input.path('$'))
+#if($r.status == "SUCCEEDED")
+$r.output
+#elseif($r.error == "InvalidRequest")
+#set($context.responseOverride.status = 422)
+$r.cause
+#else
+{"recommendation": "investigate", "decided_by": "MISSING_EVIDENCE", "confidence": 1.0,
+ "reasons": [{"rule": "MISSING_EVIDENCE", "code": "WORKFLOW_$r.status",
+ "sentence": "The decision workflow did not complete: a handler must assess this claim."}]}
+#end"""
+
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "caller": "$context.identity.caller",
+        "user": "$context.identity.user",
+        "requestTime": "$context.requestTime",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "status": "$context.status",
+        "protocol": "$context.protocol",
+        "responseLength": "$context.responseLength",
+        "integrationLatency": "$context.integrationLatency",
+        "validationError": "$context.error.validationErrorString",
+    },
+    separators=(",", ":"),
+)
+
+
+# --- request model --------------------------------------------------------------------------------
+_DRAFT4_DROP = {"title", "$defs", "examples", "default", "format", "const", "propertyNames"}
+
+
+def draft4_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A pydantic (draft 2020-12) schema as the self-contained draft-04 schema API Gateway needs.
+
+    ``$ref``s to ``$defs`` are inlined; ``const`` becomes a one-value ``enum``; ``anyOf`` with
+    ``null`` is kept (draft-04 supports anyOf); keywords API Gateway ignores or rejects are dropped.
+    """
+    defs = schema.get("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(n) for n in node]
+        if not isinstance(node, dict):
+            return node
+        if "$ref" in node:
+            target = node["$ref"].rsplit("/", 1)[-1]
+            return walk(copy.deepcopy(defs[target]))
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if key == "const":
+                out["enum"] = [value]
+            elif key in _DRAFT4_DROP:
+                continue
+            elif key in ("properties", "patternProperties"):
+                out[key] = {k: walk(v) for k, v in value.items()}
+            else:
+                out[key] = walk(value)
+        return out
+
+    body = walk({k: v for k, v in schema.items() if k != "$defs"})
+    return {"$schema": "http://json-schema.org/draft-04/schema#", **body}

@@ -1,0 +1,187 @@
+"""InferenceService under Pulumi mocks, for dev, staging and prod, with and without a model."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pytest
+
+from mlops.components.serving import FunctionSpec, InferenceService, InferenceServiceArgs
+from mlops.config import StackConfig
+from mlops.naming import NameContext
+from mlops.policy.check import check_resources
+from mlops.tags import REQUIRED_TAGS, base_tags
+from mlops.testing.mocks import RecordingMocks, run
+from mlops.usecases import USECASES_DIR, RealtimeEndpoint, load_manifest
+
+KEY = "arn:aws:kms:eu-west-2:111111111111:key/stack"
+PACKAGE = "arn:aws:sagemaker:eu-west-2:111111111111:model-package/mlops-dev-remedy-models/3"
+SCHEMA = {
+    "type": "object",
+    "required": ["claim_id"],
+    "properties": {"claim_id": {"type": "string", "minLength": 1}, "v": {"$ref": "#/$defs/V"}},
+    "$defs": {"V": {"type": "object", "properties": {"year": {"type": "integer"}}}},
+}
+
+
+def functions() -> list[FunctionSpec]:
+    return [
+        FunctionSpec(role=r, handler=f"remedy_inference.handlers.{r}.handler")
+        for r in ("encode", "market", "decide")
+    ]
+
+
+def build(cfg: StackConfig, model: bool) -> InferenceService:
+    manifest = load_manifest(USECASES_DIR / "remedy.yaml")
+    return InferenceService(
+        "remedy-serving",
+        InferenceServiceArgs(
+            usecase="remedy",
+            names=NameContext(cfg.environment, cfg.account_id, cfg.region),
+            tags=base_tags(cfg),
+            endpoint=manifest.stacks.for_env(cfg.environment).endpoint,
+            functions=functions(),
+            code=pulumi.AssetArchive({"handler.py": pulumi.StringAsset("x = 1\n")}),
+            kms_key_arn=KEY,
+            subnet_ids=["subnet-a", "subnet-b"],
+            security_group_ids=["sg-lambda"],
+            model_package_arn=PACKAGE if model else None,
+            model_artifact_bucket_arn="arn:aws:s3:::mlops-dev-artifacts",
+            data_capture_bucket="mlops-prod-capture",
+            request_schema=SCHEMA,
+            log_retention_days=cfg.retention.log_days,
+        ),
+    )
+
+
+def of(mocks: RecordingMocks, typ: str):
+    return mocks.of_type(f"aws:{typ}")
+
+
+@pytest.mark.parametrize("model", [True, False], ids=["model", "no-model"])
+def test_inference_service_is_secure_for_every_stack(pulumi_mocks, stack_config, model):
+    run(lambda: build(stack_config, model))
+    m = pulumi_mocks
+    env = stack_config.environment
+    realtime = isinstance(
+        load_manifest(USECASES_DIR / "remedy.yaml").stacks.for_env(env).endpoint, RealtimeEndpoint
+    )
+    # endpoint only with an approved model
+    endpoints = of(m, "sagemaker/endpoint:Endpoint")
+    assert len(endpoints) == (1 if model else 0), env
+    if model:
+        cfg = of(m, "sagemaker/endpointConfiguration:EndpointConfiguration")[0].inputs
+        assert cfg["kmsKeyArn"] == KEY
+        variant = cfg["productionVariants"][0]
+        mdl = of(m, "sagemaker/model:Model")[0].inputs
+        assert mdl["primaryContainer"]["modelPackageName"] == PACKAGE
+        if realtime:
+            assert variant["instanceType"] and "serverlessConfig" not in variant
+            capture = cfg["dataCaptureConfig"]
+            assert capture["enableCapture"] and capture["kmsKeyId"] == KEY
+            assert mdl["enableNetworkIsolation"] is True and mdl["vpcConfig"]["subnets"]
+            target = of(m, "appautoscaling/target:Target")[0].inputs
+            assert (target["minCapacity"], target["maxCapacity"]) == (2, 6)
+            assert of(m, "appautoscaling/policy:Policy")
+        else:
+            assert variant["serverlessConfig"]["memorySizeInMb"] in (2048, 3072)
+            assert "dataCaptureConfig" not in cfg  # unsupported on serverless
+            assert not of(m, "appautoscaling/target:Target")
+    # Lambdas: VPC, KMS, tracing, own encrypted log group with retention
+    fns = of(m, "lambda/function:Function")
+    assert len(fns) == 3
+    groups = {g.inputs["name"]: g.inputs for g in of(m, "cloudwatch/logGroup:LogGroup")}
+    for fn in fns:
+        i = fn.inputs
+        assert i["vpcConfig"]["subnetIds"] == ["subnet-a", "subnet-b"], fn.name
+        assert i["kmsKeyArn"] == KEY and i["tracingConfig"]["mode"] == "Active", fn.name
+        group = groups[f"/aws/lambda/{i['name']}"]
+        assert group["kmsKeyId"] == KEY, fn.name
+        assert group["retentionInDays"] == stack_config.retention.log_days, fn.name
+        assert i["loggingConfig"]["logGroup"] == f"/aws/lambda/{i['name']}", fn.name
+        assert ("ENDPOINT_NAME" in i["environment"]["variables"]) == model, fn.name
+    for name, g in groups.items():
+        assert g["kmsKeyId"] == KEY, name
+    # state machine: Express, logs ALL with execution data, encrypted, valid MODEL path
+    sm = of(m, "sfn/stateMachine:StateMachine")[0].inputs
+    assert sm["type"] == "EXPRESS"
+    assert sm["loggingConfiguration"]["includeExecutionData"] is True
+    assert sm["loggingConfiguration"]["level"] == "ALL"
+    assert sm["encryptionConfiguration"]["kmsKeyId"] == KEY
+    definition = json.loads(sm["definition"])
+    branch = definition["States"]["Enrich"]["Branches"][0]
+    assert branch["StartAt"] == ("Predict" if model else "ModelNotDeployed")
+    # API: IAM auth, validator + model, throttling, access logs
+    post = of(m, "apigateway/method:Method")[0].inputs
+    assert post["authorization"] == "AWS_IAM" and post["requestValidatorId"]
+    assert post["requestModels"] == {"application/json": "DecisionRequest"}
+    validator = of(m, "apigateway/requestValidator:RequestValidator")[0].inputs
+    assert validator["validateRequestBody"] is True
+    settings = of(m, "apigateway/methodSettings:MethodSettings")[0].inputs["settings"]
+    assert settings["throttlingRateLimit"] == 50 and settings["throttlingBurstLimit"] == 100
+    stage = of(m, "apigateway/stage:Stage")[0].inputs
+    assert stage["accessLogSettings"]["destinationArn"].startswith("arn:aws:logs:")
+    integ = of(m, "apigateway/integration:Integration")[0].inputs
+    assert integ["uri"].endswith(":states:action/StartSyncExecution")
+    request_model = json.loads(of(m, "apigateway/model:Model")[0].inputs["schema"])
+    assert "$defs" not in json.dumps(request_model)
+    assert request_model["properties"]["v"]["properties"]["year"]["type"] == "integer"
+    # alarms
+    alarm_metrics = {a.inputs["metricName"] for a in of(m, "cloudwatch/metricAlarm:MetricAlarm")}
+    expected = {"ExecutionsFailed", "ExecutionsTimedOut", "Errors", "5XXError", "Latency"}
+    if model:
+        expected |= {"Invocation5XXErrors", "ModelLatency"}
+    assert alarm_metrics == expected
+    # tags on every taggable resource, children parented to the component
+    component = [r for r in m.resources if r.type == "mlops:serving:InferenceService"]
+    assert len(component) == 1
+    for r in m.resources:
+        if r.custom and "tags" in r.inputs:
+            missing = [t for t in REQUIRED_TAGS if not r.inputs["tags"].get(t)]
+            assert not missing, f"{r.name} lacks tags {missing}"
+            assert r.inputs["tags"]["component"] == "serving", r.name
+
+
+@pytest.mark.parametrize("model", [True, False], ids=["model", "no-model"])
+def test_inference_service_passes_the_platform_policies(pulumi_mocks, stack_config, model):
+    run(lambda: build(stack_config, model))
+    result = check_resources(pulumi_mocks.resources, stack=stack_config.environment)
+    mine = [v for v in result.violations if v.mandatory]
+    assert not mine, "\n".join(f"{v.rule} {v.resource}: {v.message}" for v in mine)
+
+
+def test_iam_is_least_privilege(pulumi_mocks, stack_config):
+    run(lambda: build(stack_config, True))
+    policies = {
+        r.name: json.loads(r.inputs["policy"])
+        for r in pulumi_mocks.of_type("aws:iam/rolePolicy:RolePolicy")
+    }
+    api = policies["remedy-serving-api-policy"]["Statement"]
+    assert [s["Action"] for s in api] == ["states:StartSyncExecution"]
+    assert api[0]["Resource"].endswith("remedy-decision-workflow")
+    workflow = {s["Sid"]: s for s in policies["remedy-serving-workflow-policy"]["Statement"]}
+    assert workflow["InvokeEndpoint"]["Resource"].startswith("arn:aws:sagemaker:")
+    assert all("remedy" in arn for arn in workflow["InvokeWorkflowFunctions"]["Resource"])
+    for name, doc in policies.items():
+        for s in doc["Statement"]:
+            assert s["Action"] != "*" and not str(s["Action"]).endswith(":*"), (name, s["Sid"])
+
+
+def test_args_are_validated():
+    with pytest.raises(ValueError, match="steps"):
+        InferenceServiceArgs(
+            usecase="remedy", names=NameContext("dev", "111111111111", "eu-west-2"), tags={},
+            endpoint=RealtimeEndpoint(mode="realtime", instance_type="ml.c6i.large"),
+            functions=functions()[:2], code=None, kms_key_arn=KEY, subnet_ids=[],
+            security_group_ids=[],
+        )  # fmt: skip
+    with pytest.raises(ValueError, match="data_capture_bucket"):
+        InferenceServiceArgs(
+            usecase="remedy", names=NameContext("prod", "111111111111", "eu-west-2"), tags={},
+            endpoint=RealtimeEndpoint(mode="realtime", instance_type="ml.c6i.large"),
+            functions=functions(), code=None, kms_key_arn=KEY, subnet_ids=[],
+            security_group_ids=[], model_package_arn=PACKAGE,
+        )  # fmt: skip
+    with pytest.raises(ValueError, match="memory_mb"):
+        FunctionSpec(role="encode", handler="h", memory_mb=64)
