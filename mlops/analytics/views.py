@@ -33,10 +33,20 @@ class View:
     source: str  # neutral-dialect SELECT
     description: str
 
-    def translate(self, dialect: Dialect) -> str:
-        """The SELECT in ``dialect`` (raises ViewError naming the view if it does not parse)."""
+    def translate(self, dialect: Dialect, qualify: tuple[str, str] | None = None) -> str:
+        """The SELECT in ``dialect`` (raises ViewError naming the view if it does not parse).
+
+        ``qualify=(database, schema)`` prefixes every base table (Snowflake views).
+        """
         try:
-            (sql,) = sqlglot.transpile(self.source, read=None, write=dialect, pretty=True)
+            tree = sqlglot.parse_one(self.source, read=None)
+            if qualify:
+                ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+                for table in tree.find_all(exp.Table):
+                    if table.name not in ctes:
+                        table.set("db", exp.to_identifier(qualify[1]))
+                        table.set("catalog", exp.to_identifier(qualify[0]))
+            sql = tree.sql(dialect=dialect, pretty=True)
         except (sqlglot.errors.ParseError, ValueError) as exc:
             raise ViewError(
                 f"view {self.name!r} does not translate to {dialect}: {exc}",
