@@ -32,7 +32,8 @@ from mlops.policy.documents import plain
 MANDATORY = EnforcementLevel.MANDATORY
 ADVISORY = EnforcementLevel.ADVISORY
 
-# A resource check gets (inputs, config) — or (inputs, config, resource type) with pass_type=True.
+# A resource check gets (inputs, config) — or (inputs, config, ResourceValidationArgs) with
+# pass_args=True (for the resource type or the provider).
 ResourceCheck = Callable[..., Iterable[str]]
 # A stack check yields (message, urn or None for the stack as a whole).
 StackCheck = Callable[
@@ -104,7 +105,7 @@ def resource_rule(
     level: EnforcementLevel = MANDATORY,
     severity: Severity = Severity.HIGH,
     options: Mapping[str, Option] | None = None,
-    pass_type: bool = False,
+    pass_args: bool = False,
 ) -> Callable[[ResourceCheck], ResourceCheck]:
     """Register a per-resource rule for the given types (or every type `applies_to` accepts)."""
     types = tuple(types)
@@ -119,7 +120,7 @@ def resource_rule(
             if applies_to is not None and not applies_to(args.resource_type, args.props):
                 return
             cfg = effective_config(options, args.get_config())
-            extra = (args.resource_type,) if pass_type else ()
+            extra = (args,) if pass_args else ()
             for message in check(plain(args.props), cfg, *extra):
                 report(message, None)
 

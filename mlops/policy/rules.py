@@ -24,6 +24,7 @@ from mlops.policy.documents import (
     iam_findings,
     load_json,
     pipeline_findings,
+    plain,
 )
 from mlops.tags import REQUIRED_TAGS
 
@@ -285,8 +286,8 @@ def cloudtrail(props: dict[str, Any], cfg: Mapping[str, Any]) -> Iterator[str]:
 
 
 def _iam_rule(name: str, kind: str, description: str, fix: str) -> None:
-    def check(props: dict[str, Any], cfg: Mapping[str, Any], resource_type: str) -> Iterator[str]:
-        for label, document in policy_documents(resource_type, props):
+    def check(props: dict[str, Any], cfg: Mapping[str, Any], args: Any) -> Iterator[str]:
+        for label, document in policy_documents(args.resource_type, props):
             for found, message in iam_findings(document):
                 if found == kind:
                     yield f"{label}: {message}"
@@ -297,7 +298,7 @@ def _iam_rule(name: str, kind: str, description: str, fix: str) -> None:
         types=tuple(POLICY_PROPERTIES),
         fix=fix,
         severity=Severity.CRITICAL,
-        pass_type=True,
+        pass_args=True,
     )(check)
 
 
@@ -332,10 +333,11 @@ _iam_rule(
     fix="authorization='AWS_IAM' (or 'CUSTOM'/'COGNITO_USER_POOLS' with authorizer_id; HTTP APIs: "
     "authorization_type='AWS_IAM' or 'JWT'/'CUSTOM' with authorizer_id)",
     severity=Severity.CRITICAL,
-    pass_type=True,
+    pass_args=True,
 )
-def apigateway_method(props: dict[str, Any], cfg: Mapping[str, Any], rtype: str) -> Iterator[str]:
-    key = "authorization" if rtype == "aws:apigateway/method:Method" else "authorizationType"
+def apigateway_method(props: dict[str, Any], cfg: Mapping[str, Any], args: Any) -> Iterator[str]:
+    v1 = args.resource_type == "aws:apigateway/method:Method"
+    key = "authorization" if v1 else "authorizationType"
     auth = (props.get(key) or "NONE").upper()
     if auth == "AWS_IAM":
         return
@@ -423,9 +425,16 @@ def taggable(resource_type: str, props: Mapping[str, Any]) -> bool:
             "tag keys every taggable resource must carry",
         )
     },
+    pass_args=True,
 )
-def required_tags(props: dict[str, Any], cfg: Mapping[str, Any]) -> Iterator[str]:
-    tags = {**(props.get("tagsAll") or {}), **(props.get("tags") or {})}
+def required_tags(props: dict[str, Any], cfg: Mapping[str, Any], args: Any) -> Iterator[str]:
+    # In a real deployment the provider's default tags apply too; offline there is no provider.
+    provider = plain(args.provider.props) if args.provider is not None else {}
+    raw = provider.get("defaultTags")
+    if isinstance(raw, str):  # provider inputs arrive JSON-encoded
+        raw = load_json(raw)
+    defaults = get(raw or {}, "tags") or {}
+    tags = {**defaults, **(props.get("tagsAll") or {}), **(props.get("tags") or {})}
     missing = [key for key in cfg["requiredTags"] if not str(tags.get(key) or "").strip()]
     if missing:
         yield f"missing tags: {', '.join(missing)}"

@@ -6,6 +6,7 @@ subprocess, reads the port it announces and asks it over gRPC what it contains, 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -121,3 +122,35 @@ def test_pack_process_starts_and_serves_its_rules() -> None:
     finally:
         proc.kill()
         proc.wait(timeout=10)
+
+
+def test_engine_path_counts_provider_default_tags() -> None:
+    """In a real deployment the provider's default tags satisfy required-tags."""
+    tags = {
+        "owner": "o",
+        "cost-centre": "c",
+        "data-classification": "internal",
+        "environment": "dev",
+    }
+
+    def analyze(provider_tags: dict) -> list[str]:
+        provider = analyzer_pb2.AnalyzerProviderResource(
+            type="pulumi:providers:aws",
+            properties=_struct({"defaultTags": json.dumps({"tags": provider_tags})}),
+            urn="urn:pulumi:dev::mlops-platform::pulumi:providers:aws::aws",
+            name="aws",
+        )
+        request = analyzer_pb2.AnalyzeRequest(
+            type="aws:sqs/queue:Queue",
+            properties=_struct({"name": "q", "tags": {"owner": "o"}}),
+            urn="urn:q",
+            name="q",
+            provider=provider,
+        )
+        response = _servicer().Analyze(request, None)
+        return [d.message for d in response.diagnostics if d.policyName == "required-tags"]
+
+    assert analyze(tags) == []
+    assert [m.splitlines()[-1] for m in analyze({})] == [
+        "missing tags: cost-centre, data-classification, environment"
+    ]
