@@ -146,6 +146,50 @@ def demo() -> None:
     preview(stack="dev", as_json=False)
 
 
+analytics_app = typer.Typer(
+    help="Decision analytics: load the local event stream into the warehouse.",
+    no_args_is_help=True,
+)
+app.add_typer(analytics_app, name="analytics")
+WarehouseOption = Annotated[Path, typer.Option("--warehouse", help="DuckDB warehouse file.")]
+
+
+@analytics_app.command("refresh")
+def analytics_refresh(
+    warehouse: WarehouseOption = Path(".mlops/analytics/warehouse.duckdb"),
+    endpoint_url: Annotated[
+        str | None,
+        typer.Option("--endpoint-url", help="Embedded AWS (moto) URL; default AWS_ENDPOINT_URL."),
+    ] = None,
+) -> None:
+    """Load new decision-event objects from the local landing bucket (idempotent)."""
+    from mlops.analytics.commands import refresh_command
+
+    with console.status("loading new landing objects into the warehouse"):
+        summary = refresh_command(warehouse, endpoint_url)
+    for line in summary.lines():
+        console.success(line)
+
+
+@app.command()
+def dashboard(
+    warehouse: WarehouseOption = Path(".mlops/analytics/warehouse.duckdb"),
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path(
+        ".mlops/analytics/dashboard"
+    ),
+    reference: Annotated[
+        Path | None, typer.Option("--reference", help="Training reference profile (JSON) for PSI.")
+    ] = None,
+    psi_threshold: Annotated[float, typer.Option("--psi-threshold")] = 0.2,
+) -> None:
+    """Render the offline HTML dashboard and one PNG per chart from the warehouse."""
+    from mlops.analytics.commands import dashboard_command
+
+    with console.status("rendering the dashboard"):
+        files = dashboard_command(warehouse, out, reference, psi_threshold)
+    console.success(f"dashboard: {files['html']} ({len(files) - 1} charts as PNG in {out})")
+
+
 def main() -> None:
     """Console-script entry point: one place turns MlopsError into a message and an exit code.
 
