@@ -9,9 +9,9 @@ import warnings
 from pathlib import Path
 
 import pytest
+
 from factories import claim, market, outputs
 from remedy_core.valuation import ValuationError
-
 from remedy_inference.api import create_app
 from remedy_inference.audit import MemorySink
 from remedy_inference.service import DecisionService, ModelUnavailable, NoModel

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from factories import claim, market, outputs
 from remedy_core.decision import decide
 from remedy_core.rules import RuleConfig

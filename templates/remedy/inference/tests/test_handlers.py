@@ -7,9 +7,9 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from factories import claim
 from remedy_core.rules import RuleConfig
-
 from remedy_inference import inference
 from remedy_inference.audit import MemorySink
 from remedy_inference.handlers import decide, encode, market

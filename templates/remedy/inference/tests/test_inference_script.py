@@ -6,11 +6,11 @@ import json
 
 import numpy as np
 import pytest
+
 from factories import claim
 from remedy_core.bundle import HEADS
 from remedy_core.features import N_FEATURES, encode_claim, encode_claims
 from remedy_core.outputs import ModelOutputs
-
 from remedy_inference import inference
 
 

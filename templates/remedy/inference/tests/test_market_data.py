@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from factories import claim
 from mlops.inference.valuation_client import ValuationClient, ValuationClientConfig
-from remedy_core.valuation import ValuationError, ValuationRequest
 
+from factories import claim
+from remedy_core.valuation import ValuationError, ValuationRequest
 from remedy_inference.market_data import HttpValuationSource, SyntheticMarket
 from remedy_inference.valuation_service import ValuationServer
 

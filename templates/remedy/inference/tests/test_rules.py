@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from factories import rule_inputs
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+
+from factories import rule_inputs
 from remedy_core.rules import (
     RECOMMENDATIONS,
     RuleConfig,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import lightgbm as lgb
+
 from remedy_core.bundle import HEADS, encode_target, export_bundle
 from remedy_core.features import FEATURE_NAMES, encode_frame
 from remedy_core.synthetic import generate_claims
@@ -25,7 +26,7 @@ def _objective(head) -> dict:
     return {"objective": "regression"}
 
 
-def build_tiny_bundle(path: Path, n: int = 3_000, rounds: int = 15, seed: int = 7) -> Path:
+def build_tiny_bundle(path: Path, n: int = 2_000, rounds: int = 10, seed: int = 7) -> Path:
     frame = generate_claims(n, seed=seed)
     X = encode_frame(frame)
     data = lgb.Dataset(X, feature_name=list(FEATURE_NAMES), free_raw_data=False,

@@ -14,9 +14,9 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+
 from remedy_core.claims import Claim
 from remedy_core.decision import Decision
-
 from remedy_inference.service import DecisionService
 
 API_VERSION = "1.0.0"

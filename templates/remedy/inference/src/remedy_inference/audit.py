@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Protocol
 
 from mlops import events
+
 from remedy_core.claims import Claim
 from remedy_core.decision import CostPathOut, Decision
 from remedy_core.outputs import ModelOutputs

@@ -14,11 +14,11 @@ import json
 from typing import Any
 
 import numpy as np
+
 from remedy_core.bundle import Bundle, load_bundle
 from remedy_core.claims import Claim
 from remedy_core.features import N_FEATURES, encode_claims
 from remedy_core.outputs import ModelOutputs
-
 from remedy_inference.steps import outputs_body
 
 JSON = "application/json"

@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
+from mlops.inference.valuation_client import DependencyError, ValuationClient
 from pydantic import ValidationError
+
 from remedy_core import market
 from remedy_core.claims import Claim
 from remedy_core.valuation import (
@@ -16,8 +18,6 @@ from remedy_core.valuation import (
     ValuationError,
     ValuationRequest,
 )
-
-from mlops.inference.valuation_client import DependencyError, ValuationClient
 
 
 def _claim_for(request: ValuationRequest) -> Claim:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 import numpy as np
+
 from remedy_core.bundle import Bundle
 from remedy_core.claims import Claim
 from remedy_core.decision import Decision, ModelFailureCode, decide
@@ -23,7 +24,6 @@ from remedy_core.features import FEATURES_VERSION, encode_claim
 from remedy_core.outputs import ModelOutputs
 from remedy_core.rules import RuleConfig
 from remedy_core.valuation import MarketEvidence, ValuationError, ValuationRequest, ValuationSource
-
 from remedy_inference.audit import EventSink, decision_event
 
 

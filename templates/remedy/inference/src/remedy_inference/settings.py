@@ -16,9 +16,9 @@ from collections.abc import Mapping
 
 from mlops.inference.valuation_client import ValuationClient, ValuationClientConfig
 from pydantic import BaseModel, ConfigDict, Field
+
 from remedy_core.rules import RuleConfig
 from remedy_core.valuation import ValuationSource
-
 from remedy_inference.audit import EventSink, LogSink
 from remedy_inference.market_data import HttpValuationSource, SyntheticMarket
 from remedy_inference.service import BundlePredictor, DecisionService, NoModel, Predictor

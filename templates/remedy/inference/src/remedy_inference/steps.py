@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+
 from remedy_core.claims import Claim
 from remedy_core.decision import ModelFailureCode, decide
 from remedy_core.features import FEATURES_VERSION, encode_claim
@@ -29,7 +30,6 @@ from remedy_core.valuation import (
     ValuationRequest,
     ValuationSource,
 )
-
 from remedy_inference.audit import EventSink, decision_event
 
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from pydantic import ValidationError
-from remedy_core.valuation import ValuationError, ValuationRequest
 
+from remedy_core.valuation import ValuationError, ValuationRequest
 from remedy_inference.market_data import SyntheticMarket
 
 

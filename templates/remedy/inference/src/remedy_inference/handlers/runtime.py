@@ -7,7 +7,6 @@ import os
 
 from remedy_core.rules import RuleConfig
 from remedy_core.valuation import ValuationSource
-
 from remedy_inference.audit import StdoutSink
 from remedy_inference.settings import build_valuation, load_settings
 

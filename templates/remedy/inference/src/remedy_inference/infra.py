@@ -1,0 +1,181 @@
+"""Pulumi program of this use case's inference stack (dev, staging, prod).
+
+Everything is built by the platform's reusable ``InferenceService`` component
+(``mlops.components.serving``); this repo supplies settings from its stack config and the
+platform stack's outputs (network, keys, buckets). With no approved model package yet
+(``modelPackageArn`` unset) the stack deploys without an endpoint and every decision answers
+``investigate`` (MODEL_NOT_DEPLOYED). The deploy pipeline sets ``modelPackageArn``.
+
+Config (``Pulumi.<stack>.yaml``):
+  accountId               this stack's AWS account (physical names are built from it)
+  platformStack           StackReference of the platform stack (e.g. org/mlops-platform/dev)
+  modelPackageArn         approved model package (optional)
+  endpointMode            serverless | realtime     (+ serverlessMemoryMb, maxConcurrency |
+                          instanceType, minInstances, maxInstances)
+  lambdaLayerArns         layer(s) carrying the Python dependencies (built by CI)
+  valuationUrl, valuationSecretId, pseudonymisationSecretId, alarmTopicArn (optional)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from remedy_core.claims import Claim
+from remedy_inference import usecase
+
+ENVIRONMENTS = ("dev", "staging", "prod")
+HANDLERS = {
+    "encode": "remedy_inference.handlers.encode.handler",
+    "market": "remedy_inference.handlers.market.handler",
+    "decide": "remedy_inference.handlers.decide.handler",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class InferenceSettings:
+    environment: str
+    account_id: str
+    platform_stack: str
+    cost_centre: str = "claims"
+    log_retention_days: int = 365
+    model_package_arn: str | None = None
+    endpoint_mode: str = "serverless"
+    serverless_memory_mb: int = 2048
+    max_concurrency: int = 5
+    instance_type: str = "ml.c6i.large"
+    min_instances: int = 1
+    max_instances: int = 2
+    lambda_layer_arns: tuple[str, ...] = field(default_factory=tuple)
+    valuation_url: str | None = None
+    valuation_secret_id: str | None = None
+    pseudonymisation_secret_id: str | None = None
+    alarm_topic_arn: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.environment not in ENVIRONMENTS:
+            raise ValueError(f"stack must be one of {ENVIRONMENTS}, got {self.environment!r}")
+        if not (len(self.account_id) == 12 and self.account_id.isdigit()):
+            raise ValueError(f"accountId must be 12 digits, got {self.account_id!r}")
+        if self.endpoint_mode not in ("serverless", "realtime"):
+            raise ValueError(f"endpointMode must be serverless or realtime: {self.endpoint_mode!r}")
+        if self.model_package_arn is not None and ":model-package/" not in self.model_package_arn:
+            raise ValueError(
+                f"modelPackageArn {self.model_package_arn!r} is not a model package ARN "
+                "(arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>)"
+            )
+
+    def endpoint(self) -> Any:
+        from mlops.usecases import RealtimeEndpoint, ServerlessEndpoint
+
+        if self.endpoint_mode == "realtime":
+            return RealtimeEndpoint(
+                mode="realtime",
+                instance_type=self.instance_type,
+                min_instances=self.min_instances,
+                max_instances=self.max_instances,
+            )
+        return ServerlessEndpoint(
+            mode="serverless",
+            memory_mb=self.serverless_memory_mb,
+            max_concurrency=self.max_concurrency,
+        )
+
+
+def settings_from_config(config: Any, environment: str) -> InferenceSettings:
+    """Read settings from a ``pulumi.Config`` (or anything with get/require/get_int/get_object)."""
+    prod = environment == "prod"
+    return InferenceSettings(
+        environment=environment,
+        account_id=config.require("accountId"),
+        platform_stack=config.require("platformStack"),
+        cost_centre=config.get("costCentre") or "claims",
+        log_retention_days=config.get_int("logRetentionDays") or 365,
+        model_package_arn=config.get("modelPackageArn") or None,
+        endpoint_mode=config.get("endpointMode") or ("realtime" if prod else "serverless"),
+        serverless_memory_mb=config.get_int("serverlessMemoryMb") or 2048,
+        max_concurrency=config.get_int("maxConcurrency") or 5,
+        instance_type=config.get("instanceType") or "ml.c6i.large",
+        min_instances=config.get_int("minInstances") or (2 if prod else 1),
+        max_instances=config.get_int("maxInstances") or (6 if prod else 2),
+        lambda_layer_arns=tuple(config.get_object("lambdaLayerArns") or ()),
+        valuation_url=config.get("valuationUrl"),
+        valuation_secret_id=config.get("valuationSecretId"),
+        pseudonymisation_secret_id=config.get("pseudonymisationSecretId"),
+        alarm_topic_arn=config.get("alarmTopicArn"),
+    )
+
+
+def lambda_code(src_dir: str = "src") -> Any:
+    """The deployment package: this repo's two packages (dependencies come from the layers)."""
+    import pulumi
+
+    return pulumi.AssetArchive(
+        {
+            "remedy_inference": pulumi.FileArchive(f"{src_dir}/remedy_inference"),
+            "remedy_core": pulumi.FileArchive(f"{src_dir}/remedy_core"),
+        }
+    )
+
+
+def build(settings: InferenceSettings, code: Any = None) -> Any:
+    """Create the use case's decision service (the platform component does the work)."""
+    import pulumi
+    from mlops.components.serving import FunctionSpec, InferenceService, InferenceServiceArgs
+    from mlops.naming import NameContext
+
+    platform = pulumi.StackReference(settings.platform_stack)
+    # physical names are needed while building, so the account id is plain config
+    names = NameContext(settings.environment, settings.account_id, usecase.AWS_REGION)
+    env = {"REMEDY_JURISDICTION": usecase.JURISDICTION}
+    if settings.valuation_url:
+        env["REMEDY_VALUATION_URL"] = settings.valuation_url
+    if settings.valuation_secret_id:
+        env["REMEDY_VALUATION_SECRET_ID"] = settings.valuation_secret_id
+    if settings.pseudonymisation_secret_id:
+        env["REMEDY_PSEUDONYMISATION_SECRET_ID"] = settings.pseudonymisation_secret_id
+    secrets = {
+        "market": [s for s in (settings.valuation_secret_id,) if s and s.startswith("arn:")],
+        "decide": [s for s in (settings.pseudonymisation_secret_id,) if s and s.startswith("arn:")],
+    }
+    functions = [
+        FunctionSpec(
+            role=role,
+            handler=handler,
+            memory_mb=1024 if role == "encode" else 512,
+            environment=env,
+            secret_arns=tuple(secrets.get(role, ())),
+        )
+        for role, handler in HANDLERS.items()
+    ]
+    return InferenceService(
+        usecase.USECASE_NAME,
+        InferenceServiceArgs(
+            usecase=usecase.USECASE_NAME,
+            names=names,
+            tags={
+                "owner": usecase.OWNER_EMAIL,
+                "cost-centre": settings.cost_centre,
+                "data-classification": "confidential",
+                "environment": settings.environment,
+                "managed-by": "pulumi",
+            },
+            endpoint=settings.endpoint(),
+            functions=functions,
+            code=code if code is not None else lambda_code(),
+            kms_key_arn=platform.require_output("artifacts_key_arn"),
+            subnet_ids=platform.require_output("private_subnet_ids"),
+            security_group_ids=platform.require_output("sagemaker_security_group_id").apply(
+                lambda sg: [sg]
+            ),
+            model_package_arn=settings.model_package_arn,
+            model_artifact_bucket_arn=platform.require_output("artifacts_bucket").apply(
+                lambda b: f"arn:aws:s3:::{b}"
+            ),
+            data_capture_bucket=platform.require_output("data_bucket"),
+            layers=list(settings.lambda_layer_arns),
+            request_schema=Claim.model_json_schema(),
+            alarm_topic_arn=settings.alarm_topic_arn,
+            log_retention_days=settings.log_retention_days,
+        ),
+    )

@@ -1,0 +1,105 @@
+"""The repo's Pulumi program under mocks: dev/staging/prod, with and without an approved model."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pytest
+from mlops.testing.mocks import RecordingMocks, install, run
+
+from remedy_inference import usecase
+from remedy_inference.infra import InferenceSettings, build, settings_from_config
+
+ACCOUNTS = {"dev": "111111111111", "staging": "222222222222", "prod": "333333333333"}
+PACKAGE = "arn:aws:sagemaker:eu-west-2:111111111111:model-package/remedy-models/4"
+
+
+class FakeConfig:
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+
+    def get(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    def get_int(self, key: str) -> int | None:
+        value = self.values.get(key)
+        return None if value is None else int(value)
+
+    def get_object(self, key: str):
+        value = self.values.get(key)
+        return None if value is None else json.loads(value)
+
+    def require(self, key: str) -> str:
+        if key not in self.values:
+            raise KeyError(key)
+        return self.values[key]
+
+
+def platform_outputs(env: str) -> dict:
+    acct = ACCOUNTS[env]
+    return {
+        "account_id": acct,
+        "artifacts_key_arn": f"arn:aws:kms:eu-west-2:{acct}:key/artifacts",
+        "private_subnet_ids": ["subnet-1", "subnet-2"],
+        "sagemaker_security_group_id": "sg-sagemaker",
+        "artifacts_bucket": f"mlops-{env}-model-artifacts",
+        "data_bucket": f"mlops-{env}-data",
+    }
+
+
+def deploy(env: str, model: str | None) -> RecordingMocks:
+    ref = f"organization/mlops-platform/{env}"
+    mocks = RecordingMocks(account_id=ACCOUNTS[env], stack_outputs={ref: platform_outputs(env)})
+    install(mocks, env, {}, project=f"{usecase.USECASE_NAME}-inference")
+    config = {"accountId": ACCOUNTS[env], "platformStack": ref}
+    if model:
+        config["modelPackageArn"] = model
+    settings = settings_from_config(FakeConfig(config), env)
+    code = pulumi.AssetArchive({"x.py": pulumi.StringAsset("x = 1\n")})
+    run(lambda: build(settings, code=code))
+    return mocks
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("model", [PACKAGE, None], ids=["model", "no-model"])
+def test_stack_builds(env, model):
+    mocks = deploy(env, model)
+    endpoints = mocks.of_type("aws:sagemaker/endpoint:Endpoint")
+    assert len(endpoints) == (1 if model else 0)
+    sm = mocks.of_type("aws:sfn/stateMachine:StateMachine")[0].inputs
+    first = json.loads(sm["definition"])["States"]["Enrich"]["Branches"][0]["StartAt"]
+    assert first == ("Predict" if model else "ModelNotDeployed")
+    fns = mocks.of_type("aws:lambda/function:Function")
+    assert sorted(f.inputs["handler"].split(".")[-2] for f in fns) == ["decide", "encode", "market"]
+    for f in fns:
+        assert f.inputs["environment"]["variables"]["REMEDY_JURISDICTION"] == usecase.JURISDICTION
+        assert f.inputs["kmsKeyArn"].endswith(":key/artifacts")
+    schema = json.loads(mocks.of_type("aws:apigateway/model:Model")[0].inputs["schema"])
+    assert {"claim_id", "vehicle", "accident"} <= set(schema["required"])
+    if env == "prod" and model:
+        target = mocks.of_type("aws:appautoscaling/target:Target")[0].inputs
+        assert (target["minCapacity"], target["maxCapacity"]) == (2, 6)
+
+
+def test_settings_defaults_per_stack():
+    dev = settings_from_config(FakeConfig({"accountId": "1" * 12, "platformStack": "p"}), "dev")
+    prod = settings_from_config(FakeConfig({"accountId": "3" * 12, "platformStack": "p"}), "prod")
+    assert dev.endpoint_mode == "serverless" and prod.endpoint_mode == "realtime"
+    assert (prod.min_instances, prod.max_instances) == (2, 6)
+    assert dev.model_package_arn is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"environment": "qa"}, "stack must be one of"),
+        ({"account_id": "123"}, "accountId must be 12 digits"),
+        ({"endpoint_mode": "batch"}, "endpointMode"),
+        ({"model_package_arn": "arn:aws:s3:::nope"}, "modelPackageArn"),
+    ],
+)
+def test_bad_settings_name_the_setting(kwargs, message):
+    base = {"environment": "dev", "account_id": "111111111111", "platform_stack": "p"}
+    with pytest.raises(ValueError, match=message):
+        InferenceSettings(**{**base, **kwargs})
