@@ -161,4 +161,9 @@ def test_openapi_matches_snapshot():
     assert schema == json.loads(SNAPSHOT.read_text()), (
         "OpenAPI changed: review, then UPDATE_SNAPSHOTS=1 pytest tests/test_api.py"
     )
-    assert set(schema["paths"]) == {"/v1/decisions", "/v1/decisions/{decision_id}", "/health"}
+    assert set(schema["paths"]) == {
+        "/v1/decisions",
+        "/v1/decisions/{decision_id}",
+        "/v1/decisions/{decision_id}/actions",
+        "/health",
+    }

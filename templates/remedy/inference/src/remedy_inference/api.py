@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from remedy_core.claims import Claim
 from remedy_core.decision import Decision
+from remedy_inference.handler_view import create_handler_router
 from remedy_inference.service import DecisionService
 
 API_VERSION = "1.0.0"
@@ -85,6 +86,7 @@ def create_app(service: DecisionService) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.include_router(create_handler_router(service))
     return app
 
 

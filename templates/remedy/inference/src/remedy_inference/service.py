@@ -137,3 +137,7 @@ class DecisionService:
 
     def get(self, decision_id: str) -> Decision | None:
         return self._store.get(decision_id)
+
+    def recent(self, limit: int = 100) -> list[Decision]:
+        """The newest decisions first (for the claims-handler view)."""
+        return list(reversed(self._store.values()))[:limit]
