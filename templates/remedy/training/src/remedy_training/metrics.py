@@ -193,7 +193,7 @@ def evaluate_predictions(values: dict[str, np.ndarray], frame: pd.DataFrame,
                 k: max((abs(x) for x in g.values()), default=0.0) for k, g in biases.items()
             },
             "group_bias": biases,
-        },  # fmt: skip
+        },
         "pav": pav,
         "decision": {"rule": {"margin": rule.margin, "safety_prob": rule.safety_prob}, **dm},
         "challenger": {"threshold": 0.5, **cm},
