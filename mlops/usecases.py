@@ -7,6 +7,7 @@ Keys are snake_case. Every bad field gives a ``ManifestError`` naming file, fiel
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,6 +20,9 @@ from mlops.config import ENVIRONMENTS, REPO_ROOT, StackConfig
 from mlops.errors import ManifestError
 
 USECASES_DIR = REPO_ROOT / "usecases"
+# Points the loaders (and so the program) at another folder of manifests: benchmarks and tests use
+# it to build the platform with generated use cases (bench/bench_program.py). Unset in real runs.
+USECASES_DIR_ENV = "MLOPS_USECASES_DIR"
 NAME_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 NAME_MAX = 32
 # SageMaker serverless inference accepts these memory sizes (MB).
@@ -235,12 +239,20 @@ def load_manifest(path: Path) -> UseCaseManifest:
     return manifest
 
 
-def manifest_paths(directory: Path = USECASES_DIR) -> list[Path]:
+def usecases_dir() -> Path:
+    """`usecases/`, or the folder named by $MLOPS_USECASES_DIR when it is set."""
+    override = os.environ.get(USECASES_DIR_ENV)
+    return Path(override) if override else USECASES_DIR
+
+
+def manifest_paths(directory: Path | None = None) -> list[Path]:
+    directory = directory or usecases_dir()
     return sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
 
 
-def load_manifests(directory: Path = USECASES_DIR) -> list[UseCaseManifest]:
-    """Every manifest in `directory`, sorted by name; duplicate names are rejected."""
+def load_manifests(directory: Path | None = None) -> list[UseCaseManifest]:
+    """Every manifest in `directory` (default: `usecases_dir()`), sorted by name; duplicate names
+    are rejected."""
     seen: dict[str, Path] = {}
     manifests = []
     for path in manifest_paths(directory):

@@ -112,6 +112,8 @@ FREE_TYPES: dict[str, str] = {
     "aws:sagemaker/project:Project": _NO_CHARGE,
     "aws:sagemaker/modelCard:ModelCard": _NO_CHARGE,
     "aws:sagemaker/servicecatalogPortfolioStatus:ServicecatalogPortfolioStatus": _NO_CHARGE,
+    "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": "billed per run of its "
+    "monitoring schedule",
     "aws:appautoscaling/target:Target": _VIA_ENDPOINT + "; minCapacity sets the instance count",
     "aws:appautoscaling/policy:Policy": _VIA_ENDPOINT,
     "aws:appautoscaling/scheduledAction:ScheduledAction": _VIA_ENDPOINT,
@@ -183,6 +185,8 @@ FREE_TYPES: dict[str, str] = {
     "aws:codebuild/sourceCredential:SourceCredential": _NO_CHARGE,
     "aws:codebuild/reportGroup:ReportGroup": "reports stored in S3",
     "aws:codestarconnections/connection:Connection": _NO_CHARGE,
+    "aws:codecommit/repository:Repository": "free for the first 5 active users per account; "
+    "$1/user-month beyond (not estimated)",
     "aws:codeconnections/connection:Connection": _NO_CHARGE,
     "aws:codestarnotifications/notificationRule:NotificationRule": _NO_CHARGE,
     "aws:ecr/repositoryPolicy:RepositoryPolicy": _NO_CHARGE,

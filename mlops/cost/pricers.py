@@ -244,3 +244,47 @@ def _firehose(resources: Sequence[RecordedResource], ctx: Context) -> list[LineI
             f"{step:g} KB increments{note}",
         ))  # fmt: skip
     return items
+
+
+def runs_per_month(expression: str, ctx: Context) -> float:
+    """Runs a month of a SageMaker schedule: hourly cron / rate(N hours), else daily."""
+    expr = expression.replace(" ", "")
+    if expr.startswith("cron(0*") or expr in ("rate(1hour)", "rate(60minutes)"):
+        return ctx.hours
+    if expr.startswith("rate(") and "hours" in expr:
+        return ctx.hours / float(expr[5:].split("hours")[0])
+    return ctx.usage.days_per_month
+
+
+@prices("aws:sagemaker/monitoringSchedule:MonitoringSchedule")
+def _monitoring(resources: Sequence[RecordedResource], ctx: Context) -> list[LineItem]:
+    """Each scheduled run is a processing job on the job definition's cluster."""
+    u = ctx.usage
+    definitions = {
+        physical(d): d for d in ctx.resources if d.type.startswith("aws:sagemaker/")
+        and d.type.endswith("JobDefinition")
+    }  # fmt: skip
+    rates = ctx.prices.table("sagemaker.processing_instance_hour")
+    items = []
+    for r in resources:
+        config = r.inputs.get("monitoringScheduleConfig") or {}
+        definition = definitions.get(str(config.get("monitoringJobDefinitionName")))
+        cluster = {}
+        if definition is not None:
+            resources_key = next((k for k in definition.inputs if k.endswith("obResources")), "")
+            cluster = (definition.inputs.get(resources_key) or {}).get("clusterConfig") or {}
+        instance = str(cluster.get("instanceType") or "")
+        rate = rates.get(instance)
+        if rate is None:
+            ctx.flag(r.type, f"{physical(r)}: job instance {instance or '?'} not priced")
+            continue
+        count = int(cluster.get("instanceCount") or 1)
+        expression = str((config.get("scheduleConfig") or {}).get("scheduleExpression") or "")
+        runs = runs_per_month(expression, ctx)
+        hours = runs * count * u.monitoring_job_hours
+        items.append(LineItem(
+            r.type, f"{physical(r)}: {config.get('monitoringType', 'monitoring')} on {instance}",
+            1, "instance-hours", hours, hours * rate,
+            f"{runs:,.0f} runs ({expression or 'daily'}) x {count} x {u.monitoring_job_hours:g} h",
+        ))  # fmt: skip
+    return items

@@ -41,6 +41,7 @@ class Usage(BaseModel):
     sfn_duration_ms: float = Field(1000, gt=0, description="Express execution duration")
     sfn_standard_transitions: float = Field(20, ge=0, description="per Standard execution")
     api_requests_per_claim: float = Field(1, ge=0, description="per REST/HTTP API")
+    monitoring_job_hours: float = Field(0.1, gt=0, description="per model-monitor run")
     events_per_claim: float = Field(3, ge=0, description="Firehose records per claim per stream")
     # storage and keys
     s3_gb_per_bucket: float = Field(20, ge=0, description="average stored GB per bucket")

@@ -242,3 +242,23 @@ def test_usecase_endpoint_not_double_counted_when_the_program_creates_it() -> No
                  manifests=manifests)  # fmt: skip
     compute = [i for i in e.items if i.endpoint and "data processed" not in i.what]
     assert [i.what for i in compute] == ["remedy-ep: real-time ml.c6i.large x 3"]
+
+
+def test_model_monitor_schedule_runs_processing_jobs() -> None:
+    job = "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition"
+    schedule = "aws:sagemaker/monitoringSchedule:MonitoringSchedule"
+    resources = [
+        res(job, "job", name="dq", jobResources={"clusterConfig": {
+            "instanceType": "ml.m5.large", "instanceCount": 1}}),
+        res(schedule, "hourly", name="hourly", monitoringScheduleConfig={
+            "monitoringJobDefinitionName": "dq", "monitoringType": "DataQuality",
+            "scheduleConfig": {"scheduleExpression": "cron(0 * ? * * *)"}}),
+        res(schedule, "daily", name="daily", monitoringScheduleConfig={
+            "monitoringJobDefinitionName": "dq",
+            "scheduleConfig": {"scheduleExpression": "cron(0 3 ? * * *)"}}),
+    ]  # fmt: skip
+    e = run(resources, monitoring_job_hours=0.1, days_per_month=10)
+    # hourly: 100 runs x 0.1 h x $1 (ml.m5.large processing); daily: 10 runs x 0.1 h x $1
+    assert cost_of(e, "hourly") == pytest.approx(10.0)
+    assert cost_of(e, "daily") == pytest.approx(1.0)
+    assert e.free[job][0] == 1

@@ -1,0 +1,106 @@
+"""Shared helpers for `bench/bench_*.py` modules and the runner (`python -m bench`).
+
+A benchmark module exposes ``run(quick: bool) -> list[dict]``; each row is made with :func:`row`:
+
+    name      what was measured            e.g. "program build, 10 use cases"
+    compared  what it is compared against  e.g. "vs 1 use case"
+    value     the number                   e.g. 2.31
+    unit      its unit                     e.g. "s", "ms", "req/s", "x"
+    ratio     value / baseline value, or None for the baseline row itself
+
+`quick=True` must finish in a few seconds (the test-suite runs it); `make bench` runs full size.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS_DIR = BENCH_DIR / "results"
+REQUIRED_KEYS = ("name", "compared", "value", "unit", "ratio")
+
+
+def row(
+    name: str,
+    compared: str,
+    value: float,
+    unit: str,
+    ratio: float | None = None,
+    note: str = "",
+) -> dict[str, Any]:
+    """One result row; `ratio` is value / baseline (None on the baseline row)."""
+    out: dict[str, Any] = {
+        "name": name,
+        "compared": compared,
+        "value": float(value),
+        "unit": unit,
+        "ratio": None if ratio is None else float(ratio),
+    }
+    if note:
+        out["note"] = note
+    return out
+
+
+def check_rows(rows: Any) -> list[dict[str, Any]]:
+    """Validate what a module returned; raises ValueError naming the problem."""
+    if not isinstance(rows, list) or not rows:
+        raise ValueError(f"run() must return a non-empty list of rows, got {type(rows).__name__}")
+    for index, r in enumerate(rows):
+        if not isinstance(r, dict):
+            raise ValueError(f"row {index} is a {type(r).__name__}, not a dict")
+        missing = [k for k in REQUIRED_KEYS if k not in r]
+        if missing:
+            raise ValueError(f"row {index} ({r.get('name', '?')}) lacks {', '.join(missing)}")
+        if not isinstance(r["value"], int | float):
+            raise ValueError(f"row {index} ({r['name']}): value must be a number")
+    return rows
+
+
+def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
+    """Median wall time (s) of `repeat` calls, and the last call's result."""
+    times, result = [], None
+    for _ in range(max(1, repeat)):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory_gb() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+def machine() -> dict[str, Any]:
+    """The machine a result was measured on, stored with every result file."""
+    return {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "cores": os.cpu_count(),
+        "memory_gb": _memory_gb(),
+        "cpu_model": _cpu_model(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+    }
