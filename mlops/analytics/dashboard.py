@@ -17,6 +17,7 @@ from typing import Any
 from mlops.analytics.drift import (
     DEFAULT_PSI_THRESHOLD,
     KEY_FEATURES,
+    MIN_ROWS_FOR_PSI,
     ReferenceProfile,
     psi_by_month,
 )
@@ -212,7 +213,8 @@ def _chart_drift(wh: Warehouse, reference: ReferenceProfile | None, threshold: f
     fig, ax = plt.subplots(figsize=(11, 4.2))
     caption = (
         f"Population stability index of each key input per month against the training data; "
-        f"above {threshold:g} (dashed line) the input has shifted enough to review the model."
+        f"above {threshold:g} (dashed line) the input has shifted enough to review the model "
+        f"(months with fewer than {MIN_ROWS_FOR_PSI} decisions are left out)."
     )
     if reference is None:
         _empty(ax, "no training reference profile given (--reference)")

@@ -123,10 +123,20 @@ def inputs_row(inputs: Any) -> dict[str, float | None]:
     }
 
 
-def psi_by_month(frame: Any, reference: ReferenceProfile) -> list[dict[str, Any]]:
-    """PSI per month and feature for a DataFrame with ``month_start`` and the feature columns."""
+MIN_ROWS_FOR_PSI = 100
+
+
+def psi_by_month(
+    frame: Any, reference: ReferenceProfile, min_rows: int = MIN_ROWS_FOR_PSI
+) -> list[dict[str, Any]]:
+    """PSI per month and feature for a DataFrame with ``month_start`` and the feature columns.
+
+    Months with fewer than ``min_rows`` decisions are skipped: PSI over ten bins is noise there.
+    """
     out = []
     for month, group in frame.groupby("month_start", sort=True):
+        if len(group) < min_rows:
+            continue
         for name, profile in reference.features.items():
             if name in group:
                 values = [None if math.isnan(v) else v for v in group[name].astype(float)]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from mlops.analytics.dashboard import render_dashboard
-from mlops.analytics.drift import DriftError, FeatureProfile, ReferenceProfile
+from mlops.analytics.drift import DriftError, FeatureProfile, ReferenceProfile, psi_by_month
 from mlops.analytics.simulate import reference_rows, simulate_events
 from mlops.analytics.warehouse import Warehouse
 
@@ -32,9 +32,15 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 def dashboard(tmp_path_factory):
     out = tmp_path_factory.mktemp("dash")
     with Warehouse() as wh:
-        wh.load_events(simulate_events(400, seed=3))
+        wh.load_events(simulate_events(520, seed=3, days=120))
         reference = ReferenceProfile.from_rows(reference_rows(600), "simulated training set")
         result = render_dashboard(wh, out, reference=reference)
+        frame = wh.frame(
+            "SELECT CAST(DATE_TRUNC('month', decided_at) AS DATE) AS month_start, "
+            "vehicle_age_years, mileage, delta_v_kph, zones_hit_count, max_zone_severity "
+            "FROM decision_events"
+        )
+        result.psi = psi_by_month(frame, reference)
     return result
 
 
@@ -78,7 +84,10 @@ def _non_blank(png: bytes) -> float:
     return float(img[..., :3].std())
 
 
-def test_drift_png_shows_the_threshold_and_is_not_blank(dashboard):
+def test_drift_is_computed_per_month_and_rises_after_the_simulated_shift(dashboard):
+    age = [r for r in dashboard.psi if r["feature"] == "vehicle_age_years"]
+    assert len(age) == 4 and all(r["n"] >= 100 for r in age)  # Jan..Apr, shift in Apr
+    assert age[0]["psi"] < 0.2 < age[-1]["psi"], age
     assert _non_blank(dashboard.png_paths["input_drift"].read_bytes()) > 0.05
 
 
