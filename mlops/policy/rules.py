@@ -441,3 +441,46 @@ def required_tags(props: dict[str, Any], cfg: Mapping[str, Any], args: Any) -> I
 
 
 __all__ = ["ADVISORY", "POLICY_PROPERTIES", "policy_documents", "taggable"]
+
+
+# --- Advisory ------------------------------------------------------------------------------------
+# Advisory on purpose: these are good practice with legitimate exceptions, so they inform the PR
+# without blocking it.
+
+
+@resource_rule(
+    "sagemaker-endpoint-data-capture",
+    description="Instance-backed SageMaker endpoints capture request/response data for Model "
+    "Monitor (advisory: serverless endpoints cannot capture, and capture has a cost).",
+    types=("aws:sagemaker/endpointConfiguration:EndpointConfiguration",),
+    fix="data_capture_config={enable_capture: True, initial_sampling_percentage: <n>, "
+    "destination_s3_uri: <capture bucket>, kms_key_id: <key arn>, capture_options: [...]}",
+    level=ADVISORY,
+    severity=Severity.LOW,
+)
+def sagemaker_data_capture(props: dict[str, Any], cfg: Mapping[str, Any]) -> Iterator[str]:
+    variants = as_list(props.get("productionVariants"))
+    instance_backed = [v for v in variants if isinstance(v, dict) and not v.get("serverlessConfig")]
+    capture = props.get("dataCaptureConfig") or {}
+    if instance_backed and (not capture or capture.get("enableCapture") is False):
+        yield "no data capture on an instance-backed endpoint (Model Monitor has nothing to read)"
+
+
+@resource_rule(
+    "kms-key-deletion-window",
+    description="KMS keys keep a deletion waiting period of at least the configured days "
+    "(advisory: short windows are reasonable for throw-away dev keys).",
+    types=(KMS_KEY,),
+    fix="deletion_window_in_days=30",
+    level=ADVISORY,
+    severity=Severity.LOW,
+    options={
+        "minimumDays": Option(
+            30, {"type": "integer", "minimum": 7, "maximum": 30}, "smallest deletion window"
+        )
+    },
+)
+def kms_deletion_window(props: dict[str, Any], cfg: Mapping[str, Any]) -> Iterator[str]:
+    days = int(props.get("deletionWindowInDays") or 30)  # AWS default: 30
+    if days < int(cfg["minimumDays"]):
+        yield f"deletionWindowInDays is {days}, below {int(cfg['minimumDays'])}"

@@ -20,6 +20,7 @@ from mlops.policy.documents import (
     is_model_package_rule,
     load_json,
     plain,
+    statements,
 )
 from mlops.policy.rules import (
     LAMBDA_FUNCTION,
@@ -82,6 +83,33 @@ def s3_bucket_controls(
         missing = [label for label, names in covered.items() if not ids & names]
         if missing:
             yield f"bucket {bucket.name!r} has no {', '.join(missing)}", bucket.urn
+
+
+def _denies_insecure_transport(policy: Any) -> bool:
+    for st in statements(policy):
+        condition = st.get("Condition") or {}
+        flag = get(condition, "Bool", "aws:SecureTransport")
+        if st.get("Effect") == "Deny" and str(flag).lower() == "false":
+            return True
+    return False
+
+
+@stack_rule(
+    "s3-deny-insecure-transport",
+    description="Every S3 bucket has a bucket policy denying requests without TLS.",
+    fix='add a BucketPolicy statement {"Effect": "Deny", "Principal": "*", "Action": "s3:*", '
+    '"Resource": [<bucket arn>, <bucket arn>/*], "Condition": {"Bool": {"aws:SecureTransport": '
+    '"false"}}} (mlops.components.storage does this)',
+)
+def s3_tls_only(resources: Sequence[PolicyResource], cfg: Mapping[str, Any]) -> Iterator[Finding]:
+    guarded = {
+        str(_props(p).get("bucket"))
+        for p in _of_type(resources, ("aws:s3/bucketPolicy:BucketPolicy",))
+        if _denies_insecure_transport(_props(p).get("policy"))
+    }
+    for bucket in _of_type(resources, S3_BUCKET):
+        if not _identifiers(bucket, "bucket", "id") & guarded:
+            yield f"bucket {bucket.name!r} accepts requests without TLS", bucket.urn
 
 
 # --- Step Functions ------------------------------------------------------------------------------

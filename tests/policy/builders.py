@@ -59,8 +59,10 @@ def public_access_block(restrict: bool = True) -> None:
     )
 
 
-def secure_bucket(name: str = "subject", *, with_block: bool = True) -> aws.s3.Bucket:
-    """A bucket with everything the S3 rules want (optionally without its public-access block)."""
+def secure_bucket(
+    name: str = "subject", *, with_block: bool = True, tls_only: bool = True
+) -> aws.s3.Bucket:
+    """A bucket with everything the S3 rules want (optionally without the block or TLS policy)."""
     bucket = aws.s3.Bucket(name, bucket=f"mlops-dev-{name}", tags=TAGS)
     child = pulumi.ResourceOptions(parent=bucket)
     aws.s3.BucketServerSideEncryptionConfiguration(
@@ -83,6 +85,12 @@ def secure_bucket(name: str = "subject", *, with_block: bool = True) -> aws.s3.B
         versioning_configuration={"status": "Enabled"},
         opts=child,
     )
+    read = {"Sid": "ReadOnly", "Effect": "Allow", "Principal": {"AWS": ROLE_ARN},
+            "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::mlops-dev-{name}/*"}  # fmt: skip
+    statements = [read]
+    if tls_only:
+        statements.append(DENY_INSECURE)
+    aws.s3.BucketPolicy(f"{name}-policy", bucket=bucket.id, policy=doc(*statements), opts=child)
     if with_block:
         aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access",
@@ -117,7 +125,7 @@ def domain(access: str = "VpcOnly", kms: bool = True) -> None:
     )
 
 
-def endpoint_config(kms: bool = True, capture_kms: bool = True) -> None:
+def endpoint_config(kms: bool = True, capture: bool = True) -> None:
     aws.sagemaker.EndpointConfiguration(
         "subject",
         kms_key_arn=KEY_ARN if kms else None,
@@ -129,12 +137,17 @@ def endpoint_config(kms: bool = True, capture_kms: bool = True) -> None:
                 "instance_type": "ml.m5.large",
             }
         ],
-        data_capture_config={
-            "initial_sampling_percentage": 100,
-            "destination_s3_uri": "s3://mlops-dev-capture/remedy",
-            "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
-            "kms_key_id": KEY_ARN if capture_kms else None,
-        },
+        data_capture_config=(
+            {
+                "enable_capture": True,
+                "initial_sampling_percentage": 100,
+                "destination_s3_uri": "s3://mlops-dev-capture/remedy",
+                "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
+                "kms_key_id": KEY_ARN,
+            }
+            if capture
+            else None
+        ),
         tags=TAGS,
     )
 

@@ -41,7 +41,12 @@ def test_analyzer_info_lists_every_rule_with_level_and_config_schema() -> None:
     assert info.name == PACK_NAME
     levels = {p.name: p.enforcementLevel for p in info.policies}
     assert set(levels) == set(REGISTRY)
-    assert all(level == analyzer_pb2.MANDATORY for level in levels.values())
+    expected = {
+        name: analyzer_pb2.MANDATORY if rule.level.value == "mandatory" else analyzer_pb2.ADVISORY
+        for name, rule in REGISTRY.items()
+    }
+    assert levels == expected
+    assert levels["kms-key-deletion-window"] == analyzer_pb2.ADVISORY
     retention = next(p for p in info.policies if p.name == "log-group-retention")
     schema = retention.configSchema.properties["minimumRetentionDays"]
     assert schema["default"] == 30
@@ -76,7 +81,10 @@ def test_engine_path_reports_stack_violation_with_urn() -> None:
     )
     response = _servicer().AnalyzeStack(request, None)
     found = {(d.policyName, d.urn) for d in response.diagnostics}
-    assert found == {("s3-bucket-has-controls", bucket_urn)}
+    assert found == {
+        ("s3-bucket-has-controls", bucket_urn),
+        ("s3-deny-insecure-transport", bucket_urn),
+    }
 
 
 def test_engine_config_overrides_level() -> None:

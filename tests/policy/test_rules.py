@@ -26,6 +26,23 @@ CASES: dict[str, tuple[Callable[[], Any], Callable[[], Any], str]] = {
         "no BucketPublicAccessBlock",
     ),
     "kms-key-rotation": (b.kms_key, lambda: b.kms_key(rotate=False), "enableKeyRotation"),
+    "kms-key-deletion-window": (
+        b.kms_key,
+        lambda: __import__("pulumi_aws").kms.Key(
+            "subject", enable_key_rotation=True, deletion_window_in_days=7, tags=b.TAGS
+        ),
+        "deletionWindowInDays is 7, below 30",
+    ),
+    "s3-deny-insecure-transport": (
+        b.secure_bucket,
+        lambda: b.secure_bucket(tls_only=False),
+        "accepts requests without TLS",
+    ),
+    "sagemaker-endpoint-data-capture": (
+        b.endpoint_config,
+        lambda: b.endpoint_config(capture=False),
+        "no data capture",
+    ),
     "sagemaker-domain-vpc-only-kms": (
         b.domain,
         lambda: b.domain(access="PublicInternetOnly"),
@@ -115,7 +132,8 @@ def test_compliant_resources_pass(check, rule: str) -> None:
 def test_violating_resource_fails(check, rule: str) -> None:
     _, violating, fragment = CASES[rule]
     result = check(violating)
-    found = [v for v in result.mandatory if v.rule == rule]
+    found = [v for v in result.violations if v.rule == rule]
+    assert {v.level for v in found} <= {REGISTRY[rule].level.value}
     assert found, f"{rule} did not flag its violating case; got {result.violations}"
     assert all(v.fix == REGISTRY[rule].fix for v in found)
     messages = [f"{v.resource}: {v.message}" for v in found]
