@@ -19,6 +19,7 @@ from remedy_core.bundle import Bundle, load_bundle
 from remedy_core.claims import Claim
 from remedy_core.features import N_FEATURES, encode_claims
 from remedy_core.outputs import ModelOutputs
+from remedy_inference.compiled import CompiledBundle
 from remedy_inference.steps import outputs_body
 
 JSON = "application/json"
@@ -28,8 +29,9 @@ class InputError(ValueError):
     """The request body cannot be turned into a feature matrix (SageMaker answers 4xx)."""
 
 
-def model_fn(model_dir: str) -> Bundle:
-    return load_bundle(model_dir)
+def model_fn(model_dir: str) -> CompiledBundle:
+    """The bundle compiled into one tree-ensemble node (see ``compiled.py``)."""
+    return CompiledBundle(load_bundle(model_dir))
 
 
 def input_fn(request_body: str | bytes, request_content_type: str = JSON) -> np.ndarray:
@@ -52,7 +54,9 @@ def input_fn(request_body: str | bytes, request_content_type: str = JSON) -> np.
     return X
 
 
-def predict_fn(input_data: np.ndarray, model: Bundle) -> tuple[list[ModelOutputs], str]:
+def predict_fn(
+    input_data: np.ndarray, model: Bundle | CompiledBundle
+) -> tuple[list[ModelOutputs], str]:
     return model.predict(input_data), model.bundle_id
 
 

@@ -25,6 +25,7 @@ from remedy_core.outputs import ModelOutputs
 from remedy_core.rules import RuleConfig
 from remedy_core.valuation import MarketEvidence, ValuationError, ValuationRequest, ValuationSource
 from remedy_inference.audit import EventSink, decision_event
+from remedy_inference.compiled import CompiledBundle
 
 
 class ModelUnavailable(Exception):
@@ -45,9 +46,9 @@ class NoModel:
 
 
 class BundlePredictor:
-    """All 14 models in one ONNX Runtime session (remedy_core.bundle)."""
+    """All 14 models in one ONNX Runtime session: a ``Bundle`` or (faster) a ``CompiledBundle``."""
 
-    def __init__(self, bundle: Bundle) -> None:
+    def __init__(self, bundle: Bundle | CompiledBundle) -> None:
         self.bundle = bundle
 
     def predict_one(self, features: np.ndarray) -> ModelOutputs:

@@ -58,8 +58,9 @@ def build_predictor(settings: Settings) -> Predictor:
     if not settings.bundle_dir:
         return NoModel()
     from remedy_core.bundle import load_bundle
+    from remedy_inference.compiled import CompiledBundle
 
-    return BundlePredictor(load_bundle(settings.bundle_dir))
+    return BundlePredictor(CompiledBundle(load_bundle(settings.bundle_dir)))
 
 
 def build_valuation(settings: Settings) -> ValuationSource:
