@@ -22,6 +22,7 @@ from mlops.components.network import Network, NetworkArgs
 from mlops.components.storage import Storage, StorageArgs
 from mlops.components.studio import Studio, StudioArgs
 from mlops.config import PROJECT, load_from_pulumi
+from mlops.errors import ConfigError
 from mlops.naming import NameContext
 from mlops.tags import base_tags
 
@@ -64,6 +65,12 @@ keys = Keys(
     opts=opts,
 )
 zones = aws.get_availability_zones(state="available", opts=pulumi.InvokeOptions(provider=provider))
+if len(zones.names) < cfg.network.az_count:
+    raise ConfigError(
+        f"{PROJECT}:network.azCount is {cfg.network.az_count} but {cfg.region} offers "
+        f"{len(zones.names)} availability zones",
+        f"set network.azCount to at most {len(zones.names)} in Pulumi.{cfg.environment}.yaml",
+    )
 network = Network(
     "network",
     NetworkArgs(

@@ -5,6 +5,9 @@ all four public-access blocks, object ownership enforced (ACLs off), a bucket po
 KMS-only uploads, optional need-to-know and cross-account read), lifecycle rules and server
 access logging to the access-logs bucket.
 
+Uploads that name an encryption must name `aws:kms` and this bucket's key by its ARN (the
+policy compares ARNs); uploads without SSE headers get the default (this key) and are accepted.
+
 Reuse it for any bucket::
 
     from mlops.components.storage import SecureBucket, SecureBucketArgs
