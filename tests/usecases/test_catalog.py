@@ -20,7 +20,7 @@ from mlops.testing.mocks import RecordingMocks, run
 
 DEV = pytest.mark.parametrize("stack_config", ["dev"], indirect=True)
 LEAD = "arn:aws:iam::111111111111:role/mlops-dev-lead-data-scientist"
-EXTRA = cfn.TemplateProduct(name="remedy", version="0.1.0", description="Remedy decisions")
+EXTRA = cfn.TemplateProduct(name="extra-sample", version="0.1.0", description="Second product")
 
 
 def _args(cfg: StackConfig, **changes: Any) -> ServiceCatalogArgs:
@@ -108,8 +108,8 @@ def test_s3_provisioned_project_template_uses_the_same_object() -> None:
     provider = cfn.s3_template_provider(EXTRA, url, "arn:aws:iam::111111111111:role/launch",
                                         OwnerEmail="a@b.co")  # fmt: skip
     assert provider == {"CfnTemplateProvider": {
-        "TemplateName": "remedy",
-        "TemplateURL": "https://bucket-x.s3.eu-west-2.amazonaws.com/service-catalog/remedy/0.1.0/"
+        "TemplateName": "extra-sample",
+        "TemplateURL": "https://bucket-x.s3.eu-west-2.amazonaws.com/service-catalog/extra-sample/0.1.0/"
                        "product.yaml",
         "RoleARN": "arn:aws:iam::111111111111:role/launch",
         "Parameters": [{"Key": "OwnerEmail", "Value": "a@b.co"}],
