@@ -76,6 +76,11 @@ SUBSCRIPTION_FILTER_PATTERN = (
 )
 
 
+def landing_prefix(usecase: str) -> str:
+    """S3 prefix where one use case's events land, in the cloud and locally (shared bucket)."""
+    return f"decision-events/{usecase}/"
+
+
 def selected_by_filter(message: str) -> bool:
     """What :data:`SUBSCRIPTION_FILTER_PATTERN` selects, for paths (moto) that do not apply it."""
     try:

@@ -6,8 +6,9 @@ log group. This component adds, per use case and stack:
     log group ──subscription filter (decision events only)──▶ Firehose (SSE-KMS)
       ├─ processors: decompress CloudWatch payload → extract messages → [transformation Lambda:
       │  validate + flatten + partition keys] or [JQ partition keys] → newline delimiter
-      ├─▶ S3 landing bucket  decision-events/event_type=…/dt=YYYY-MM-DD/   (dynamic partitioning)
-      └─▶ S3 error prefix    decision-events-errors/<error-type>/dt=…/   (bad records)
+      ├─▶ S3 landing bucket  decision-events/<usecase>/event_type=…/dt=YYYY-MM-DD/
+      │                      (dynamic partitioning; the platform's shared bucket or its own)
+      └─▶ S3 error prefix    decision-events-errors/<usecase>/<error-type>/dt=…/ (bad records)
     optional Snowflake (pulumi-snowflake): storage integration → external stage → one table per
       event type → Snowpipe (auto-ingest, S3 event notification) → the analytics views
       (the same SQL files as DuckDB, translated by sqlglot).
@@ -29,7 +30,7 @@ import pulumi_aws as aws
 from mlops import iam, naming
 from mlops.components.analytics_monitor import ModelMonitor, ModelMonitorArgs
 from mlops.components.storage import SecureBucket, SecureBucketArgs
-from mlops.events import SUBSCRIPTION_FILTER_PATTERN, TABLES
+from mlops.events import SUBSCRIPTION_FILTER_PATTERN, TABLES, landing_prefix
 from mlops.naming import NameContext
 from mlops.tags import with_component
 
@@ -42,11 +43,20 @@ PartitioningArgs = getattr(aws.kinesis, _S3 + "DynamicPartitioningConfigurationA
 DeliveryLoggingArgs = getattr(aws.kinesis, _S3 + "CloudwatchLoggingOptionsArgs")
 ExtendedS3Args = getattr(aws.kinesis, _S3 + "Args")
 
-LANDING_PREFIX = "decision-events/"
-DATA_PREFIX = (
-    LANDING_PREFIX + "event_type=!{partitionKeyFrom%s:event_type}/dt=!{partitionKeyFrom%s:dt}/"
-)
-ERROR_PREFIX = "decision-events-errors/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/"
+
+def data_prefix(usecase: str, source: str) -> str:
+    """Firehose prefix with dynamic partitions; ``source`` is ``Query`` (JQ) or ``Lambda``."""
+    key = f"partitionKeyFrom{source}"
+    return landing_prefix(usecase) + f"event_type=!{{{key}:event_type}}/dt=!{{{key}:dt}}/"
+
+
+def error_prefix(usecase: str) -> str:
+    return (
+        f"decision-events-errors/{usecase}/!{{firehose:error-output-type}}/"
+        "dt=!{timestamp:yyyy-MM-dd}/"
+    )
+
+
 # JQ used when no transformation Lambda runs: partition by event type and the event's own date.
 JQ_PARTITION_QUERY = (
     "{event_type: .event_type, dt: ((.decided_at // .acted_at // .closed_at) | .[0:10])}"
@@ -100,6 +110,10 @@ class DecisionAnalyticsArgs:
     kms_key_arn: pulumi.Input[str]
     access_logs_bucket: pulumi.Input[str]
     tags: Mapping[str, str]
+    landing_bucket_name: pulumi.Input[str] | None = None
+    landing_bucket_arn: pulumi.Input[str] | None = None
+    """The platform's shared analytics landing bucket (``Storage.analytics_landing``); when not
+    given, the component creates a secure bucket of its own."""
     log_retention_days: int = 90
     data_retention_days: int = 2557
     """Landing objects expire after this many days (config: retention; claims kept ~7 years)."""
@@ -129,6 +143,8 @@ class DecisionAnalyticsArgs:
             )
         if bool(self.lambda_subnet_ids) != bool(self.lambda_security_group_ids):
             raise ValueError("give both lambda_subnet_ids and lambda_security_group_ids, or none")
+        if (self.landing_bucket_name is None) != (self.landing_bucket_arn is None):
+            raise ValueError("give both landing_bucket_name and landing_bucket_arn, or neither")
         if self.data_retention_days < 1:
             raise ValueError("DecisionAnalyticsArgs.data_retention_days must be >= 1")
 
@@ -187,19 +203,24 @@ class DecisionAnalytics(pulumi.ComponentResource):
         ctx, uc = args.names, args.usecase
         tags = with_component(args.tags, "analytics", usecase=uc, **args.extra)
 
-        self.landing = SecureBucket(
-            f"{name}-landing",
-            SecureBucketArgs(
-                bucket_name=naming.bucket_name(ctx, f"{uc}-analytics"),
-                purpose=f"{uc}-analytics",
-                kms_key_arn=args.kms_key_arn,
-                access_logs_bucket=args.access_logs_bucket,
-                tags=tags,
-                expire_days=args.data_retention_days,
-                component="analytics",
-            ),
-            opts=child,
-        )
+        self.landing = None
+        if args.landing_bucket_name is None:
+            self.landing = SecureBucket(
+                f"{name}-landing",
+                SecureBucketArgs(
+                    bucket_name=naming.bucket_name(ctx, f"{uc}-analytics"),
+                    purpose=f"{uc}-analytics",
+                    kms_key_arn=args.kms_key_arn,
+                    access_logs_bucket=args.access_logs_bucket,
+                    tags=tags,
+                    expire_days=args.data_retention_days,
+                    component="analytics",
+                ),
+                opts=child,
+            )
+        bucket_name = args.landing_bucket_name or self.landing.name
+        bucket_arn = args.landing_bucket_arn or self.landing.arn
+        self.landing_bucket_name = pulumi.Output.from_input(bucket_name)
 
         self.delivery_log_group = aws.cloudwatch.LogGroup(
             f"{name}-delivery-logs",
@@ -235,7 +256,7 @@ class DecisionAnalytics(pulumi.ComponentResource):
             f"{name}-firehose-policy",
             role=self.firehose_role.id,
             policy=pulumi.Output.all(
-                self.landing.arn,
+                bucket_arn,
                 args.kms_key_arn,
                 self.delivery_log_group.arn,
                 self.transform.arn if self.transform else None,
@@ -287,10 +308,10 @@ class DecisionAnalytics(pulumi.ComponentResource):
             ),
             extended_s3_configuration=ExtendedS3Args(
                 role_arn=self.firehose_role.arn,
-                bucket_arn=self.landing.arn,
+                bucket_arn=bucket_arn,
                 kms_key_arn=args.kms_key_arn,
-                prefix=DATA_PREFIX % (source, source),
-                error_output_prefix=ERROR_PREFIX,
+                prefix=data_prefix(uc, source),
+                error_output_prefix=error_prefix(uc),
                 buffering_size=args.buffer_size_mb,
                 buffering_interval=args.buffer_interval_seconds,
                 compression_format="GZIP",
@@ -355,10 +376,10 @@ class DecisionAnalytics(pulumi.ComponentResource):
                     names=ctx,
                     usecase=uc,
                     settings=args.snowflake,
-                    bucket_name=self.landing.name,
-                    bucket_arn=self.landing.arn,
+                    bucket_name=bucket_name,
+                    bucket_arn=bucket_arn,
                     kms_key_arn=args.kms_key_arn,
-                    prefix=LANDING_PREFIX,
+                    prefix=landing_prefix(uc),
                     tags=tags,
                 ),
                 opts=child,
@@ -370,7 +391,7 @@ class DecisionAnalytics(pulumi.ComponentResource):
 
         self.register_outputs(
             {
-                "landing_bucket": self.landing.name,
+                "landing_bucket": self.landing_bucket_name,
                 "delivery_stream_arn": self.delivery_stream.arn,
                 "subscription_filter": self.subscription.name,
             }

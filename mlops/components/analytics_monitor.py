@@ -123,6 +123,10 @@ class ModelMonitorArgs:
     instance_type: str = "ml.m5.large"
     alarm_topic_arns: Sequence[pulumi.Input[str]] = ()
     image_uri: str | None = None
+    role_arn: pulumi.Input[str] | None = None
+    """Run the job as this existing role (e.g. the model execution role, which need-to-know
+    data-bucket policies already admit); by default the component creates a least-privilege
+    role."""
 
     def __post_init__(self) -> None:
         if not self.subnet_ids or not self.security_group_ids:
@@ -147,28 +151,31 @@ class ModelMonitor(pulumi.ComponentResource):
         tags = {**args.tags, "component": "analytics", "usecase": uc}
         base = pulumi.Output.concat("s3://", args.data_bucket_name, f"/monitoring/{uc}")
 
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            name=naming.role_name(ctx, uc, "model-monitor"),
-            assume_role_policy=iam.dumps(
-                iam.service_trust("sagemaker.amazonaws.com", ctx.account_id)
-            ),
-            tags=tags,
-            opts=child,
-        )
-        self.role_policy = aws.iam.RolePolicy(
-            f"{name}-role-policy",
-            role=self.role.id,
-            policy=pulumi.Output.all(args.data_bucket_arn, args.kms_key_arn).apply(
-                lambda v: iam.dumps(monitor_policy(v[0], uc, v[1]))
-            ),
-            opts=child,
-        )
+        self.role = None
+        self.role_policy = None
+        if args.role_arn is None:
+            self.role = aws.iam.Role(
+                f"{name}-role",
+                name=naming.role_name(ctx, uc, "model-monitor"),
+                assume_role_policy=iam.dumps(
+                    iam.service_trust("sagemaker.amazonaws.com", ctx.account_id)
+                ),
+                tags=tags,
+                opts=child,
+            )
+            self.role_policy = aws.iam.RolePolicy(
+                f"{name}-role-policy",
+                role=self.role.id,
+                policy=pulumi.Output.all(args.data_bucket_arn, args.kms_key_arn).apply(
+                    lambda v: iam.dumps(monitor_policy(v[0], uc, v[1]))
+                ),
+                opts=child,
+            )
         job_name = naming.usecase_name(ctx, uc, "data-quality", kind="sagemaker")
         self.job_definition = aws.sagemaker.DataQualityJobDefinition(
             f"{name}-job",
             name=job_name,
-            role_arn=self.role.arn,
+            role_arn=args.role_arn or self.role.arn,
             data_quality_app_specification=aws.sagemaker.DataQualityJobDefinitionDataQualityAppSpecificationArgs(
                 image_uri=args.image_uri or model_monitor_image(ctx.region),
                 environment={"publish_cloudwatch_metrics": "Enabled"},
@@ -213,7 +220,9 @@ class ModelMonitor(pulumi.ComponentResource):
                 max_runtime_in_seconds=3600
             ),
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role_policy]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.role_policy] if self.role_policy else []
+            ),
         )  # fmt: skip
         schedule_name = naming.usecase_name(ctx, uc, "data-quality-hourly", kind="sagemaker")
         self.schedule = aws.sagemaker.MonitoringSchedule(

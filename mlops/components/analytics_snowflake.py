@@ -85,7 +85,8 @@ class SnowflakeIngest(pulumi.ComponentResource):
         db, schema = s.database, s.schema
         base = f"{args.usecase.upper().replace('-', '_')}"
 
-        role_name = naming.role_name(ctx, args.usecase, "snowflake-ingest")
+        # Named like the other analytics roles so need-to-know bucket policies admit it.
+        role_name = naming.role_name(ctx, args.usecase, "analytics-snowflake")
         self.role = aws.iam.Role(
             f"{name}-role",
             name=role_name,

@@ -19,12 +19,10 @@ from typing import Any
 from mlops import naming
 from mlops.analytics.warehouse import RefreshResult, S3ObjectStore, Warehouse
 from mlops.errors import MlopsError
-from mlops.events import SUBSCRIPTION_FILTER_PATTERN
+from mlops.events import SUBSCRIPTION_FILTER_PATTERN, landing_prefix
 
 LOCAL_ACCOUNT = "123456789012"  # moto's default account
 LOCAL_REGION = "eu-west-2"
-LANDING_PREFIX = "decision-events/raw/"
-ERROR_PREFIX = "decision-events/errors/"
 MAX_BATCH = 1000  # log events per PutLogEvents call
 
 
@@ -42,6 +40,8 @@ class StreamNames:
     firehose_role: str
     logs_role: str
     kms_alias: str
+    prefix: str
+    error_prefix: str
 
 
 def stream_names(ctx: naming.NameContext, usecase: str = "remedy") -> StreamNames:
@@ -55,6 +55,8 @@ def stream_names(ctx: naming.NameContext, usecase: str = "remedy") -> StreamName
         firehose_role=naming.role_name(ctx, usecase, "analytics-firehose"),
         logs_role=naming.role_name(ctx, usecase, "analytics-logs"),
         kms_alias="alias/" + naming.name(ctx, "analytics"),
+        prefix=landing_prefix(usecase),
+        error_prefix=f"decision-events-errors/{usecase}/",
     )
 
 
@@ -132,32 +134,34 @@ class LocalAnalyticsStream:
         region = s3.meta.region_name
         existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
         if n.bucket not in existing:
+            # The local environment normally creates the platform's landing bucket (with the
+            # platform data key); only when it has not do we create one here, just as secure.
             s3.create_bucket(
                 Bucket=n.bucket, CreateBucketConfiguration={"LocationConstraint": region}
             )
-        s3.put_bucket_encryption(
-            Bucket=n.bucket,
-            ServerSideEncryptionConfiguration={
-                "Rules": [
-                    {
-                        "ApplyServerSideEncryptionByDefault": {
-                            "SSEAlgorithm": "aws:kms",
-                            "KMSMasterKeyID": key_arn,
-                        },
-                        "BucketKeyEnabled": True,
-                    }
-                ]
-            },
-        )
-        s3.put_public_access_block(
-            Bucket=n.bucket,
-            PublicAccessBlockConfiguration={
-                "BlockPublicAcls": True,
-                "IgnorePublicAcls": True,
-                "BlockPublicPolicy": True,
-                "RestrictPublicBuckets": True,
-            },
-        )
+            s3.put_bucket_encryption(
+                Bucket=n.bucket,
+                ServerSideEncryptionConfiguration={
+                    "Rules": [
+                        {
+                            "ApplyServerSideEncryptionByDefault": {
+                                "SSEAlgorithm": "aws:kms",
+                                "KMSMasterKeyID": key_arn,
+                            },
+                            "BucketKeyEnabled": True,
+                        }
+                    ]
+                },
+            )
+            s3.put_public_access_block(
+                Bucket=n.bucket,
+                PublicAccessBlockConfiguration={
+                    "BlockPublicAcls": True,
+                    "IgnorePublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "RestrictPublicBuckets": True,
+                },
+            )
         firehose_role = self._role(n.firehose_role, "firehose.amazonaws.com")
         logs_role = self._role(n.logs_role, "logs.amazonaws.com")
         streams = firehose.list_delivery_streams()["DeliveryStreamNames"]
@@ -168,8 +172,8 @@ class LocalAnalyticsStream:
                 ExtendedS3DestinationConfiguration={
                     "RoleARN": firehose_role,
                     "BucketARN": f"arn:aws:s3:::{n.bucket}",
-                    "Prefix": LANDING_PREFIX,
-                    "ErrorOutputPrefix": ERROR_PREFIX,
+                    "Prefix": n.prefix,
+                    "ErrorOutputPrefix": n.error_prefix,
                     "EncryptionConfiguration": {"KMSEncryptionConfig": {"AWSKMSKeyARN": key_arn}},
                     "BufferingHints": {"SizeInMBs": 64, "IntervalInSeconds": 60},
                 },
@@ -244,7 +248,7 @@ class LocalAnalyticsStream:
                 fix="start the local environment (`mlops demo`) or pass --endpoint-url of the "
                 "running moto server",
             ) from exc
-        return warehouse.refresh(self.store(), prefix=LANDING_PREFIX)
+        return warehouse.refresh(self.store(), prefix=self.names.prefix)
 
 
 def refresh(warehouse_path: str | Path, endpoint_url: str | None) -> RefreshResult:

@@ -118,11 +118,11 @@ def test_default_stream_filters_partitions_encrypts_and_keeps_errors(stack_confi
     assert s3["kmsKeyArn"] == KEY
     assert s3["dynamicPartitioningConfiguration"]["enabled"] is True
     assert s3["prefix"] == (
-        "decision-events/event_type=!{partitionKeyFromQuery:event_type}/"
+        "decision-events/remedy/event_type=!{partitionKeyFromQuery:event_type}/"
         "dt=!{partitionKeyFromQuery:dt}/"
     )
     assert s3["errorOutputPrefix"].startswith(
-        "decision-events-errors/!{firehose:error-output-type}"
+        "decision-events-errors/remedy/!{firehose:error-output-type}/"
     )
     assert not s3["errorOutputPrefix"].startswith(s3["prefix"].split("event_type")[0] + "event")
     procs = _processors(stream)
@@ -205,7 +205,8 @@ def test_snowflake_ingest_tables_pipes_and_views(stack_config, pulumi_mocks):
     assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": "mlops-remedy-ext-id"}}
     stage = _one(pulumi_mocks, "snowflake:index/stageExternalS3:StageExternalS3")
     assert stage.inputs["encryption"]["awsSseKms"]["kmsKeyId"] == KEY
-    assert stage.inputs["url"].endswith("/decision-events/")
+    assert stage.inputs["url"].endswith("/decision-events/remedy/")
+    assert role.inputs["name"].endswith("-remedy-analytics-snowflake")  # need-to-know pattern
 
     tables = {t.inputs["name"]: t for t in pulumi_mocks.of_type("snowflake:index/table:Table")}
     assert set(tables) == {t.upper() for t, _ in TABLES.values()}
@@ -219,7 +220,7 @@ def test_snowflake_ingest_tables_pipes_and_views(stack_config, pulumi_mocks):
         assert "MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE" in copy
         assert sqlglot.parse_one(copy.split(" FILE_FORMAT")[0].replace("@", ""), read="snowflake")
     notif = _one(pulumi_mocks, "aws:s3/bucketNotification:BucketNotification")
-    assert notif.inputs["queues"][0]["filterPrefix"] == "decision-events/"
+    assert notif.inputs["queues"][0]["filterPrefix"] == "decision-events/remedy/"
 
     views = pulumi_mocks.of_type("snowflake:index/view:View")
     assert {v.inputs["name"] for v in views} == {v.name.upper() for v in load_views()}
@@ -276,3 +277,31 @@ def test_firehose_policy_adds_invoke_only_with_a_lambda():
     assert "InvokeTransform" not in {s["Sid"] for s in without["Statement"]}
     with_fn = firehose_policy("arn:aws:s3:::b", KEY, "arn:aws:logs:r:1:log-group:g", "arn:fn")
     assert {s["Sid"] for s in with_fn["Statement"]} >= {"InvokeTransform"}
+
+
+def test_shared_platform_landing_bucket_is_used_when_given(stack_config, pulumi_mocks):
+    arn = "arn:aws:s3:::mlops-analytics-landing"
+    _build(
+        pulumi_mocks,
+        _args(stack_config, landing_bucket_name="mlops-analytics-landing", landing_bucket_arn=arn),
+    )
+    assert not pulumi_mocks.of_type("aws:s3/bucket:Bucket")
+    stream = _one(pulumi_mocks, FIREHOSE)
+    assert stream.inputs["extendedS3Configuration"]["bucketArn"] == arn
+    fh = json.loads(pulumi_mocks.named("analytics-firehose-policy").inputs["policy"])
+    write = next(s for s in fh["Statement"] if s["Sid"] == "WriteLandingBucket")
+    assert write["Resource"] == [arn, f"{arn}/*"]
+    # Every role the stream uses matches the platform's need-to-know pattern for that bucket.
+    for role in pulumi_mocks.of_type("aws:iam/role:Role"):
+        assert f"-{stack_config.environment}-remedy-analytics-" in role.inputs["name"], role.name
+
+
+def test_model_monitor_can_run_as_an_existing_role(stack_config, pulumi_mocks):
+    existing = "arn:aws:iam::111111111111:role/mlops-dev-model-execution"
+    monitoring = _monitoring(stack_config)
+    from dataclasses import replace
+
+    _build(pulumi_mocks, _args(stack_config, monitoring=replace(monitoring, role_arn=existing)))
+    job = _one(pulumi_mocks, "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition")
+    assert job.inputs["roleArn"] == existing
+    assert not [r for r in pulumi_mocks.of_type("aws:iam/role:Role") if "monitor" in r.name]

@@ -12,7 +12,6 @@ from moto import mock_aws
 from mlops.analytics.warehouse import Warehouse
 from mlops.events import SUBSCRIPTION_FILTER_PATTERN, to_log_line
 from mlops.local.analytics_stream import (
-    LANDING_PREFIX,
     LocalAnalyticsStream,
     StreamError,
     clients,
@@ -67,7 +66,8 @@ def test_provision_is_idempotent_and_secure(aws):
     dest = aws["firehose"].describe_delivery_stream(DeliveryStreamName=n.delivery_stream)[
         "DeliveryStreamDescription"
     ]["Destinations"][0]["ExtendedS3DestinationDescription"]
-    assert dest["ErrorOutputPrefix"] == "decision-events/errors/"
+    assert dest["Prefix"] == "decision-events/remedy/"
+    assert dest["ErrorOutputPrefix"] == "decision-events-errors/remedy/"
     assert (
         dest["EncryptionConfiguration"]["KMSEncryptionConfig"]["AWSKMSKeyARN"]
         == first["kms_key_arn"]
@@ -86,7 +86,7 @@ def test_events_flow_to_s3_and_refresh_loads_each_object_once(stream):
     lines += ["START RequestId: 1234", json.dumps({"level": "INFO", "message": "healthy"})]
     assert stream.emit(lines, batch_size=3) == 10  # 4 PutLogEvents calls → 4 objects
 
-    objects = list(stream.store().list_objects(LANDING_PREFIX))
+    objects = list(stream.store().list_objects(stream.names.prefix))
     assert len(objects) == 4
     payload = json.loads(gzip.decompress(stream.store().read(objects[0].key)))
     assert payload["messageType"] == "DATA_MESSAGE"  # the CloudWatch Logs envelope, as on AWS
