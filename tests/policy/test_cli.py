@@ -14,6 +14,7 @@ from mlops.errors import UsageError
 from mlops.policy.base import REGISTRY
 from mlops.policy.check import PolicyConfigError
 
+from . import builders as b
 from .conftest import record
 from .test_stacks import EXPECTED, seeded_bad_stack
 
@@ -26,10 +27,19 @@ def bad_program(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(mlops.program, "build_stack", lambda stack: record(seeded_bad_stack, stack))
 
 
-def test_check_passes_on_the_real_dev_stack() -> None:
+def _compliant_stack() -> None:
+    b.secure_bucket("data")
+    b.kms_key()
+    b.state_machine()
+
+
+def test_check_passes_on_a_compliant_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    """(The real program's three stacks are checked in test_stacks.py.)"""
+    monkeypatch.setattr(mlops.program, "build_stack", lambda stack: record(_compliant_stack, stack))
     result = runner.invoke(app, ["check", "--stack", "dev"])
     assert result.exit_code == 0, result.output
     assert "stack dev: ok" in result.output
+    assert "ok: 1 stack(s) pass" in result.output
 
 
 def test_check_exits_non_zero_on_a_mandatory_violation(bad_program) -> None:
