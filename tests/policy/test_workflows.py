@@ -68,3 +68,12 @@ def test_pack_files_exist() -> None:
     assert "pulumi-policy" in (pack / "requirements.txt").read_text()
     source = (pack / "__main__.py").read_text()
     assert "PolicyPack(**pack_arguments())" in source
+
+
+def test_pack_readme_documents_every_rule_with_its_level() -> None:
+    from mlops.policy.base import REGISTRY
+    from mlops.policy.check import rules_table  # noqa: F401  (registers every rule)
+
+    readme = (REPO_ROOT / "policy" / "README.md").read_text()
+    for name, rule in REGISTRY.items():
+        assert f"| `{name}` | {rule.kind} | {rule.level.value} |" in readme, name
