@@ -305,3 +305,24 @@ def test_model_monitor_can_run_as_an_existing_role(stack_config, pulumi_mocks):
     job = _one(pulumi_mocks, "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition")
     assert job.inputs["roleArn"] == existing
     assert not [r for r in pulumi_mocks.of_type("aws:iam/role:Role") if "monitor" in r.name]
+
+
+def test_stack_settings_validate_with_field_names():
+    from pydantic import ValidationError
+
+    from mlops.analytics.settings import AnalyticsSettings
+
+    ok = AnalyticsSettings.model_validate(
+        {"transformLambda": True, "snowflake": {"enabled": True, "database": "MLOPS",
+         "awsIamUserArn": "arn:aws:iam::123456789012:user/sf", "externalId": "ext-id-123"}}
+    )  # fmt: skip
+    assert ok.snowflake.schema_ == "ANALYTICS" and ok.monitoring.enabled is False
+    with pytest.raises(ValidationError, match="needs transformLambda: true"):
+        AnalyticsSettings.model_validate(
+            {"snowflake": {"enabled": True, "awsIamUserArn": "arn:aws:iam::123456789012:user/sf",
+                           "externalId": "ext-id-123"}}
+        )  # fmt: skip
+    with pytest.raises(ValidationError, match="awsIamUserArn"):
+        AnalyticsSettings.model_validate({"transformLambda": True, "snowflake": {"enabled": True}})
+    with pytest.raises(ValidationError, match=r"snowflake\.database"):
+        AnalyticsSettings.model_validate({"snowflake": {"database": "lower"}})

@@ -216,3 +216,14 @@ def test_flatten_gives_exactly_the_table_columns():
         ("claim_outcome", outcome(dec, closed_at=dec.decided_at, final_path="repaired")),
     ):
         assert list(flatten_event(ev)[1]) == list(TABLES[kind][1])
+
+
+def test_committed_json_schemas_match_the_models():
+    from pathlib import Path
+
+    committed = Path(__file__).resolve().parents[2] / "docs" / "schemas"
+    for kind, schema in json_schemas().items():
+        path = committed / f"{kind}.v1.schema.json"
+        assert json.loads(path.read_text()) == schema, (
+            f"{path} is stale: run mlops.events.write_json_schemas('docs/schemas')"
+        )

@@ -1,0 +1,72 @@
+"""Stack settings for decision analytics (the `analytics:` block of Pulumi.<stack>.yaml).
+
+Pure pydantic, camelCase keys like the rest of the stack config, e.g.::
+
+    mlops-platform:analytics:
+      transformLambda: true
+      dataRetentionDays: 2557
+      snowflake:
+        enabled: true
+        database: MLOPS
+        schema: ANALYTICS
+        awsIamUserArn: arn:aws:iam::123456789012:user/abc0-s-xyz
+        externalId: mlops-prod-remedy-ingest
+      monitoring:
+        enabled: true
+        driftThreshold: 0.2
+        scheduleExpression: cron(0 * ? * * *)
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+class SnowflakeSettings(_Model):
+    enabled: bool = False
+    database: str = Field("MLOPS", pattern=r"^[A-Z][A-Z0-9_]*$")
+    schema_: str = Field("ANALYTICS", alias="schema", pattern=r"^[A-Z][A-Z0-9_]*$")
+    aws_iam_user_arn: str | None = Field(None, pattern=r"^arn:aws:iam::\d{12}:user/")
+    external_id: str | None = Field(None, min_length=8)
+
+    @model_validator(mode="after")
+    def _complete_when_enabled(self) -> SnowflakeSettings:
+        if self.enabled and not (self.aws_iam_user_arn and self.external_id):
+            raise ValueError(
+                "snowflake.enabled needs awsIamUserArn (DESC INTEGRATION … "
+                "STORAGE_AWS_IAM_USER_ARN) and externalId"
+            )
+        return self
+
+
+class MonitoringSettings(_Model):
+    enabled: bool = False
+    drift_threshold: float = Field(0.2, gt=0, lt=10)
+    schedule_expression: str = Field("cron(0 * ? * * *)", pattern=r"^cron\(.+\)$")
+    features: list[str] = Field(
+        default_factory=lambda: ["vehicle_age_years", "mileage", "delta_v_kph"], min_length=1
+    )
+
+
+class AnalyticsSettings(_Model):
+    transform_lambda: bool = False
+    data_retention_days: int = Field(2557, ge=1)
+    buffer_interval_seconds: int = Field(300, ge=0, le=900)
+    snowflake: SnowflakeSettings = SnowflakeSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
+
+    @model_validator(mode="after")
+    def _snowflake_needs_flat_rows(self) -> AnalyticsSettings:
+        if self.snowflake.enabled and not self.transform_lambda:
+            raise ValueError(
+                "snowflake.enabled needs transformLambda: true (Snowpipe loads the flat rows "
+                "the transformation Lambda writes)"
+            )
+        return self
