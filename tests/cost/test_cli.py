@@ -30,7 +30,9 @@ def _build_each_stack_once(monkeypatch):
 
 
 def test_cost_table_for_one_stack(monkeypatch) -> None:
-    monkeypatch.setenv("COLUMNS", "240")  # rich reads it; keeps table cells on one line
+    from mlops import console
+
+    monkeypatch.setattr(console.out, "width", 240)  # keeps table cells on one line
     result = runner.invoke(app, ["cost", "--stack", "prod"])
     assert result.exit_code == 0, result.output
     out = result.stdout

@@ -2,8 +2,8 @@
 
 Finds AWS access key ids, secret-key assignments, private key blocks and Snowflake (or other)
 passwords written as literals. Allowed: moto's documented fake credentials (`testing`), AWS's
-documented example keys, empty values and placeholders (`${...}`, `{{ ... }}`, `<...>`, Pulumi
-`secure:` values, environment look-ups).
+documented example keys, empty values and placeholders (`${...}`, `{{ ... }}`, `{name}`, `<...>`,
+Pulumi `secure:` values, environment look-ups).
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ BARE_ASSIGNMENT = re.compile(
     \s*[:=]\s*(?P<value>[A-Za-z0-9/+=!@%^&*._~-]+)\s*(?:\#.*)?$"""
 )
 PLACEHOLDER = re.compile(
-    r"^(?:\$\{?|\{\{|<|%\(|secure\b|os\.environ|env\.|\*+$|x+$|redacted$)", re.I
+    r"^(?:\$\{?|\{\{|\{[\w.]*\}$|<|%\(|secure\b|os\.environ|env\.|\*+$|x+$|redacted$)",
+    re.IGNORECASE,
 )
 
 

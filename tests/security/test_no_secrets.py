@@ -13,6 +13,7 @@ KEY_ID = "AKIA" + "Z7Q4MPL2XK9RT3VB"
 TEMP_KEY_ID = "ASIA" + "Y2N8QW4E6R1T5U7I"
 SECRET = "k9Xv2" + "Lq8Zr4Wm1Np7Tb3Yc6Hd0Fj5Gs2Ae9Ku8"
 BEGIN = "-----BEGIN " + "RSA PRIVATE KEY-----"
+FAKE_PW = "hunter" + "22!"
 
 
 def test_no_secrets_in_tracked_files() -> None:
@@ -31,10 +32,10 @@ def test_no_secrets_in_tracked_files() -> None:
         (f'os.environ["AWS_SECRET_ACCESS_KEY"] = "{SECRET}"', "secret key literal"),
         (f'client(SecretAccessKey="{SECRET}")', "secret key literal"),
         (BEGIN, "private key block"),
-        ('snowflake_password = "Summer2026!"', "password literal"),
-        ('snowflake.Provider("sf", password="hunter22")', "password literal"),
-        ("  snowflakePassword: hunter22", "secret literal"),
-        ("SNOWFLAKE_PASSWORD=hunter22", "secret literal"),
+        (f'snowflake_password = "{FAKE_PW}"', "password literal"),
+        (f'snowflake.Provider("sf", password="{FAKE_PW}")', "password literal"),
+        (f"  snowflakePassword: {FAKE_PW}", "secret literal"),
+        (f"SNOWFLAKE_PASSWORD={FAKE_PW}", "secret literal"),
     ],
 )
 def test_scanner_finds_each_kind(text: str, kind: str) -> None:
@@ -54,6 +55,7 @@ def test_scanner_finds_each_kind(text: str, kind: str) -> None:
         "  snowflakePassword:\n    secure: AAABAHh0dGVzdA==",
         "password: ${{ secrets.SNOWFLAKE_PASSWORD }}",
         'password=""',
+        'f"--password={password}"',
         '            "accountPasswordPolicy:AccountPasswordPolicy",',
     ],
 )
