@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 from datetime import datetime
 from typing import Protocol
 
@@ -48,6 +49,21 @@ class MemorySink:
 
     def emit(self, event: events.DecisionEvent) -> None:
         self.events.append(event)
+
+
+class JsonLinesSink:
+    """Appends one JSON line per event to a file (local mode: a log shipper forwards the lines to
+    CloudWatch Logs, as the Lambda runtime does for stdout in the cloud). Thread-safe."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def emit(self, event: events.DecisionEvent) -> None:
+        line = events.to_log_line(event) + "\n"
+        with self._lock, open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(line)
+            handle.flush()
 
 
 def _path(path: CostPathOut | None) -> events.CostPath:
@@ -102,6 +118,8 @@ def decision_event(
         pav_used=pav.value or 0.0,
     )
     return events.build_decision_event(
+        # the decision id is the event id, so handler actions and outcomes can refer to it
+        event_id=decision.decision_id,
         claim_id_hash=events.pseudonymise(claim.claim_id, pseudonymisation_key),
         decided_at=decided_at,
         region=claim.region,

@@ -7,6 +7,7 @@ Environment variables (all optional in local mode):
   REMEDY_JURISDICTION        uk (default) | us
   REMEDY_PSEUDONYMISATION_KEY  key for claim-id hashing in audit events (>= 16 bytes)
   REMEDY_HOST / REMEDY_PORT  local API bind address
+  REMEDY_AUDIT_FILE          append audit events as JSON lines to this file (default: log them)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from remedy_core.rules import RuleConfig
 from remedy_core.valuation import ValuationSource
-from remedy_inference.audit import EventSink, LogSink
+from remedy_inference.audit import EventSink, JsonLinesSink, LogSink
 from remedy_inference.market_data import HttpValuationSource, SyntheticMarket
 from remedy_inference.service import BundlePredictor, DecisionService, NoModel, Predictor
 
@@ -36,6 +37,7 @@ class Settings(BaseModel):
     pseudonymisation_key: str = Field(default="local-only-pseudonymisation-key", min_length=16)
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    audit_file: str | None = None
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -50,6 +52,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         "pseudonymisation_key": "REMEDY_PSEUDONYMISATION_KEY",
         "host": "REMEDY_HOST",
         "port": "REMEDY_PORT",
+        "audit_file": "REMEDY_AUDIT_FILE",
     }
     return Settings.model_validate({k: env[v] for k, v in fields.items() if env.get(v)})
 
@@ -80,7 +83,7 @@ def build_service(settings: Settings, sink: EventSink | None = None) -> Decision
     return DecisionService(
         predictor=build_predictor(settings),
         valuation=build_valuation(settings),
-        sink=sink or LogSink(),
+        sink=sink or (JsonLinesSink(settings.audit_file) if settings.audit_file else LogSink()),
         config=RuleConfig.for_jurisdiction(settings.jurisdiction),
         pseudonymisation_key=settings.pseudonymisation_key,
     )

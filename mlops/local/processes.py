@@ -1,0 +1,127 @@
+"""Local services as child processes: started on loopback, health-checked, always stopped."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+
+from mlops.errors import MlopsError
+
+
+class ServiceError(MlopsError):
+    """A local service did not start or stopped answering."""
+
+
+class LocalService:
+    """`command` runs a server on `port`; `health_path` answers 200 when it is ready."""
+
+    def __init__(
+        self,
+        name: str,
+        command: Sequence[str],
+        *,
+        port: int,
+        cwd: Path,
+        env: Mapping[str, str],
+        log_file: Path,
+        health_path: str = "/health",
+        startup_timeout: float = 60.0,
+    ) -> None:
+        self.name = name
+        self.command = list(command)
+        self.port = port
+        self.cwd = cwd
+        self.env = dict(env)
+        self.log_file = log_file
+        self.health_path = health_path
+        self.startup_timeout = startup_timeout
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> LocalService:
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_file.open("ab")
+        try:
+            self._proc = subprocess.Popen(  # noqa: S603 - our own interpreter and modules
+                self.command,
+                cwd=self.cwd,
+                env={**os.environ, **self.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        finally:
+            log.close()
+        try:
+            self._wait_healthy()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.poll() is not None:
+                tail = self.log_tail()
+                raise ServiceError(
+                    f"{self.name} exited at start (code {self._proc.returncode}):\n{tail}",
+                    f"see the full log in {self.log_file}",
+                )
+            try:
+                url = self.url + self.health_path
+                with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.2)
+        raise ServiceError(
+            f"{self.name} did not become healthy on {self.url} in {self.startup_timeout:.0f} s",
+            f"see {self.log_file}",
+        )
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+
+    def __enter__(self) -> LocalService:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
