@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pulumi_aws as aws
 
@@ -10,6 +11,8 @@ from mlops.policy.check import check_resources, format_result
 from mlops.testing.mocks import RecordingMocks
 
 from . import builders as b
+
+DATA = Path(__file__).parent / "data"
 
 
 def test_real_program_has_no_mandatory_violation(program: RecordingMocks, stack_config) -> None:
@@ -208,4 +211,30 @@ def test_approval_rule_must_name_its_group(check) -> None:
     result = check(build)
     assert [v.message for v in result.mandatory] == [
         "rule 'any-group' matches approvals of every model package group"
+    ]
+
+
+def test_real_sdk_pipeline_definition_is_understood(check) -> None:
+    """data/remedy_training_pipeline.json is what the remedy template's `pipeline_definition()`
+    produced with the sagemaker 3.27 SDK offline (Processing, Tuning, Condition, RegisterModel)."""
+    definition = json.loads((DATA / "remedy_training_pipeline.json").read_text())
+
+    def pipeline(body: dict) -> None:
+        aws.sagemaker.Pipeline(
+            "training",
+            pipeline_name="mlops-dev-remedy-training",
+            pipeline_display_name="remedy-training",
+            role_arn=b.ROLE_ARN,
+            pipeline_definition=json.dumps(body),
+            tags=b.TAGS,
+        )
+
+    assert check(lambda: pipeline(definition)).violations == []
+    steps = {s["Name"]: s["Arguments"] for s in definition["Steps"]}
+    del steps["Tune"]["TrainingJobDefinition"]["EnableInterContainerTrafficEncryption"]
+    del steps["Evaluate"]["NetworkConfig"]["VpcConfig"]
+    result = check(lambda: pipeline(definition))
+    assert [v.message for v in result.mandatory] == [
+        "step 'Tune' (Tuning) lacks EnableInterContainerTrafficEncryption",
+        "step 'Evaluate' has no VpcConfig with Subnets and SecurityGroupIds",
     ]
