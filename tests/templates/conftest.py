@@ -97,7 +97,11 @@ def copy_template(name: str, root: Path) -> Path:
     """A private copy of a template folder (for tests that change the template)."""
     src = get_template(name).path
     dst = root / name
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        src,
+        dst,
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".ruff_cache", ".pytest_cache"),
+    )
     return dst
 
 
