@@ -22,8 +22,14 @@ from remedy_training.data import PROCESSING_BASE, read_frame, resolve_model_dir
 from remedy_training.metrics import EconomicRule, evaluate_predictions, gate
 
 
-def evaluate(model: str | Path, test: str | Path, *, eval_metric: str | None = None,
-             eval_threshold: float | None = None, margin: float = 0.08) -> dict:  # fmt: skip
+def evaluate(
+    model: str | Path,
+    test: str | Path,
+    *,
+    eval_metric: str | None = None,
+    eval_threshold: float | None = None,
+    margin: float = 0.08,
+) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         bundle = load_bundle(resolve_model_dir(model, tmp))
         frame = read_frame(test)
@@ -33,8 +39,12 @@ def evaluate(model: str | Path, test: str | Path, *, eval_metric: str | None = N
     result["model_versions"] = bundle.versions
     if eval_metric is not None and eval_threshold is not None:
         passed, value = gate(result, eval_metric, eval_threshold)
-        result["gate"] = {"metric": eval_metric, "threshold": eval_threshold,
-                          "value": value, "passed": passed}  # fmt: skip
+        result["gate"] = {
+            "metric": eval_metric,
+            "threshold": eval_threshold,
+            "value": value,
+            "passed": passed,
+        }
     return result
 
 
@@ -47,8 +57,9 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--eval-threshold", type=float, default=None)
     p.add_argument("--margin", type=float, default=0.08)
     a = p.parse_args(argv)
-    result = evaluate(a.model, a.test, eval_metric=a.eval_metric,
-                      eval_threshold=a.eval_threshold, margin=a.margin)  # fmt: skip
+    result = evaluate(
+        a.model, a.test, eval_metric=a.eval_metric, eval_threshold=a.eval_threshold, margin=a.margin
+    )
     out = Path(a.output)
     out.mkdir(parents=True, exist_ok=True)
     (out / "evaluation.json").write_text(json.dumps(result, indent=2, default=float))

@@ -28,6 +28,7 @@ METRIC_DIRECTIONS: dict[str, str] = {
     "wrong_write_off_rate": "lower",
     "investigate_rate": "lower",
     "ece_total_loss": "lower",
+    "total_loss_auc": "higher",
 }
 
 
@@ -78,6 +79,16 @@ def ece(prob, outcome, bins: int = 10) -> float:
     return float(total)
 
 
+def auc(prob, outcome) -> float:
+    """ROC AUC of a probability against a binary outcome (0.5 when only one class occurs)."""
+    from sklearn.metrics import roc_auc_score
+
+    outcome = np.asarray(outcome, bool)
+    if outcome.all() or not outcome.any():
+        return 0.5
+    return float(roc_auc_score(outcome, np.asarray(prob, float)))
+
+
 @dataclass(frozen=True)
 class EconomicRule:
     """Evaluation rule: expected path costs with an investigation band."""
@@ -97,9 +108,12 @@ class EconomicRule:
         )
         towing = not_drivable * c.towing_damaged + (1 - not_drivable) * c.towing_drivable
         write_off = (
-            v["pav_p50"] - v["salvage_value"] + c.settlement_days * (hire + c.storage_per_day)
-            + towing + c.admin_fee
-        )  # fmt: skip
+            v["pav_p50"]
+            - v["salvage_value"]
+            + c.settlement_days * (hire + c.storage_per_day)
+            + towing
+            + c.admin_fee
+        )
         return repair, write_off
 
     def decide(self, v: dict[str, np.ndarray], frame: pd.DataFrame) -> np.ndarray:
@@ -157,12 +171,17 @@ def decision_metrics(
     }
 
 
-def evaluate_predictions(values: dict[str, np.ndarray], frame: pd.DataFrame,
-                         rule: EconomicRule | None = None) -> dict:  # fmt: skip
+def evaluate_predictions(
+    values: dict[str, np.ndarray], frame: pd.DataFrame, rule: EconomicRule | None = None
+) -> dict:
     """All metrics for post-processed head outputs on a frame with ground truth."""
     rule = rule or EconomicRule()
-    rc = repair_cost_metrics(values["repair_cost_p10"], values["repair_cost_p50"],
-                             values["repair_cost_p90"], frame["t_estimate"])  # fmt: skip
+    rc = repair_cost_metrics(
+        values["repair_cost_p10"],
+        values["repair_cost_p50"],
+        values["repair_cost_p90"],
+        frame["t_estimate"],
+    )
     pav = pav_metrics(values["pav_p10"], values["pav_p50"], values["pav_p90"], frame["t_pav"])
     decision = rule.decide(values, frame)
     dm = decision_metrics(decision, frame, rule.costs)
@@ -184,6 +203,7 @@ def evaluate_predictions(values: dict[str, np.ndarray], frame: pd.DataFrame,
         "wrong_write_off_rate": dm["wrong_write_off_rate"],
         "investigate_rate": dm["investigate_rate"],
         "ece_total_loss": ece(values["total_loss"], frame["t_total_loss"]),
+        "total_loss_auc": auc(values["total_loss"], frame["t_total_loss"]),
     }
     return {
         "metrics": {k: {"value": v} for k, v in headline.items()},

@@ -85,9 +85,11 @@ def train_bundle(
     t0 = time.perf_counter()
     X = encode_frame(train)
     data = lgb.Dataset(
-        X, feature_name=list(FEATURE_NAMES), free_raw_data=False,
+        X,
+        feature_name=list(FEATURE_NAMES),
+        free_raw_data=False,
         params={"max_bin": 255, "verbose": -1, "min_data_in_leaf": int(hp["min_data_in_leaf"])},
-    )  # fmt: skip
+    )
     data.construct()
     boosters = {}
     for head in selected:

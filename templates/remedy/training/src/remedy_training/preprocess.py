@@ -31,8 +31,9 @@ def split_frame(df: pd.DataFrame, seed: int, validation: float = 0.15, test: flo
     return {k: df.iloc[np.sort(v)].reset_index(drop=True) for k, v in parts.items()}
 
 
-def run(base_dir: str | Path, claims: int, seed: int, validation: float = 0.15,
-        test: float = 0.15) -> dict[str, int]:  # fmt: skip
+def run(
+    base_dir: str | Path, claims: int, seed: int, validation: float = 0.15, test: float = 0.15
+) -> dict[str, int]:
     base = Path(base_dir)
     source = base / "input"
     has_input = source.is_dir() and any(source.iterdir())

@@ -44,8 +44,15 @@ def coerce_hyperparameters(raw: dict) -> dict:
     return hp
 
 
-def fit_and_score(train: pd.DataFrame, validation: pd.DataFrame, hp: dict, *, seed: int = 0,
-                  threads: int = 1, heads: list[str] | None = None):  # fmt: skip
+def fit_and_score(
+    train: pd.DataFrame,
+    validation: pd.DataFrame,
+    hp: dict,
+    *,
+    seed: int = 0,
+    threads: int = 1,
+    heads: list[str] | None = None,
+):
     """Train (all heads, or `heads`) and score on validation. Returns (trained, metrics)."""
     trained = train_bundle(train, hp, seed=seed, threads=threads, heads=heads)
     values = predict_heads(trained, validation)
@@ -81,15 +88,20 @@ def main(argv: list[str] | None = None) -> dict:
     for name, value in metrics.items():
         print(f"validation:{name}={value:.6f};", flush=True)
     export_bundle(
-        a.model_dir, trained.boosters, metrics={f"validation:{k}": v for k, v in metrics.items()},
+        a.model_dir,
+        trained.boosters,
+        metrics={f"validation:{k}": v for k, v in metrics.items()},
         hyperparameters=trained.hyperparameters,
         data={"n_train": len(train), "n_validation": len(validation), "seed": a.seed},
-    )  # fmt: skip
+    )
     out = Path(a.output_data_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    return {"metrics": metrics, "hyperparameters": trained.hyperparameters,
-            "seconds": float(np.round(trained.seconds, 2))}  # fmt: skip
+    return {
+        "metrics": metrics,
+        "hyperparameters": trained.hyperparameters,
+        "seconds": float(np.round(trained.seconds, 2)),
+    }
 
 
 if __name__ == "__main__":
