@@ -4,6 +4,9 @@ Pure: no I/O, no clock, no randomness (the caller passes ``decision_id``). Used 
 decide Lambda, the local decision API and the benchmark. Dependency failures are inputs here,
 never exceptions: no model outputs -> investigate (MODEL_NOT_DEPLOYED / MODEL_UNAVAILABLE); no
 market data -> the model PAV when confident, else investigate (MISSING_PAV).
+
+The result models are built with ``model_construct``: every value comes from this module, not
+from a user, and validating a dozen nested models would cost more than the rules on the hot path.
 """
 
 from __future__ import annotations
@@ -129,11 +132,13 @@ def missing_fields(claim: Claim, required: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _path(p) -> CostPathOut:
-    return CostPathOut(total=round(p.total, 2), items={k: round(v, 2) for k, v in p.items})
+    return CostPathOut.model_construct(
+        total=round(p.total, 2), items={k: round(v, 2) for k, v in p.items}
+    )
 
 
 def _economics_out(e: Economics) -> tuple[CostPathOut, CostPathOut, RatioOut]:
-    ratio = RatioOut(
+    ratio = RatioOut.model_construct(
         value=e.ratio, p10=e.ratio_p10, p90=e.ratio_p90, threshold=e.threshold, method=e.method
     )
     return _path(e.repair_path), _path(e.write_off_path), ratio
@@ -141,7 +146,7 @@ def _economics_out(e: Economics) -> tuple[CostPathOut, CostPathOut, RatioOut]:
 
 def _versions(cfg: RuleConfig, outputs: ModelOutputs | None, features_version: str | None):
     models = dict(outputs.model_versions) if outputs is not None else {}
-    return Versions(
+    return Versions.model_construct(
         rule_set=cfg.rule_set_version,
         jurisdiction=cfg.jurisdiction.kind,
         features=features_version,
@@ -205,7 +210,7 @@ def decide(
     e = result.economics
     if e is not None:
         repair, write_off, ratio = _economics_out(e)
-    return Decision(
+    return Decision.model_construct(
         decision_id=decision_id,
         claim_id=claim.claim_id,
         recommendation=result.recommendation,  # type: ignore[arg-type]
@@ -213,7 +218,8 @@ def decide(
         confidence=min(1.0, max(0.0, result.confidence)),
         currency=config.currency,
         reasons=[
-            DecisionReason(rule=r.rule, code=r.code, sentence=r.message) for r in result.reasons
+            DecisionReason.model_construct(rule=r.rule, code=r.code, sentence=r.message)
+            for r in result.reasons
         ],  # type: ignore[arg-type]
         repair_path=repair,
         write_off_path=write_off,
@@ -221,12 +227,12 @@ def decide(
         pav=pav,
         flip_pav=round(e.flip_pav, 2) if e is not None else None,
         write_off_probability=e.p_write_off if e is not None else None,
-        salvage=SalvageOut(
+        salvage=SalvageOut.model_construct(
             value=round(outputs.salvage_value, 2),
             category=result.salvage_category,  # type: ignore[arg-type]
             category_probs=dict(outputs.salvage_category_probs),
         ),
-        model=ModelSignals(
+        model=ModelSignals.model_construct(
             repair_cost_p10=outputs.repair_cost_p10,
             repair_cost_p50=outputs.repair_cost_p50,
             repair_cost_p90=outputs.repair_cost_p90,
@@ -255,7 +261,7 @@ def _no_model(
 ) -> Decision:
     code: ModelFailureCode = model_failure or "MODEL_UNAVAILABLE"
     reasons = [
-        DecisionReason(
+        DecisionReason.model_construct(
             rule="MISSING_EVIDENCE",
             code=code,
             sentence=_MODEL_FAILURE_TEXT[code] + ": a handler must assess this claim.",
@@ -265,7 +271,7 @@ def _no_model(
     if a.fire or a.flood:
         what = "fire" if a.fire else "flood"
         reasons.append(
-            DecisionReason(
+            DecisionReason.model_construct(
                 rule="SAFETY",
                 code="SAFETY_FIRE" if a.fire else "SAFETY_FLOOD",
                 sentence=f"The vehicle was damaged by {what}; likely a safety write-off.",
@@ -282,7 +288,7 @@ def _no_model(
     flags = [*pav.flags, code]
     if market_error:
         flags.append("MARKET_DATA_UNAVAILABLE")
-    return Decision(
+    return Decision.model_construct(
         decision_id=decision_id,
         claim_id=claim.claim_id,
         recommendation="investigate",

@@ -67,7 +67,7 @@ class MarketEvidence(BaseModel):
     def comparables_median(self) -> float | None:
         if not self.comparables:
             return None
-        return float(statistics.median(c.price for c in self.comparables))
+        return float(statistics.median([c.price for c in self.comparables]))
 
 
 class ValuationRequest(BaseModel):
@@ -186,7 +186,7 @@ def choose_pav(
     disagree = value is not None and source != "model" and p50 is not None and p50 > 0
     if disagree and abs(value - p50) / value > disagreement_flag:  # type: ignore[operator]
         flags.append("MARKET_MODEL_PAV_DISAGREE")
-    return PavEvidence(
+    return PavEvidence.model_construct(
         value=value,
         source=source,
         currency=currency,
