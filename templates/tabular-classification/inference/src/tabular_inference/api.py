@@ -7,23 +7,13 @@ No `from __future__ import annotations` here: FastAPI must see the generated req
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel
 
 from tabular_core import usecase
-from tabular_core.schema import FeatureSchema, default_schema
 from tabular_inference.model import Predictor
-
-
-def request_model(schema: FeatureSchema) -> type[BaseModel]:
-    """One typed field per feature; unknown fields are rejected (422 names them)."""
-    fields: dict[str, Any] = {name: (float, Field(allow_inf_nan=False)) for name in schema.numeric}
-    fields.update({name: (str, Field(min_length=1, max_length=128)) for name in schema.categorical})
-    return create_model(  # type: ignore[call-overload]
-        "PredictRequest", __config__=ConfigDict(extra="forbid"), **fields
-    )
+from tabular_inference.requests import request_model
 
 
 class PredictResponse(BaseModel):
@@ -35,7 +25,7 @@ class PredictResponse(BaseModel):
 
 def create_app(predictor: Predictor) -> FastAPI:
     app = FastAPI(title=f"{usecase.USECASE_NAME} inference", version=usecase.TEMPLATE_VERSION)
-    request_type = request_model(predictor.schema)
+    request_type = request_model(predictor.schema.numeric, predictor.schema.categorical)
 
     @app.get("/health")
     def health() -> dict[str, str]:
@@ -60,4 +50,4 @@ def app_from_env() -> FastAPI:
     return create_app(Predictor.load(Path(os.environ.get("MODEL_DIR", "/opt/ml/model"))))
 
 
-__all__ = ["create_app", "default_schema", "request_model"]
+__all__ = ["app_from_env", "create_app"]

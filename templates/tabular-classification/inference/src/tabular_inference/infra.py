@@ -1,73 +1,149 @@
-"""Pulumi program of this use case's inference stack: its endpoint behind API Gateway.
+"""Pulumi program of this use case's inference stack: its decision API.
 
-The resources come from the platform library's reusable `InferenceService` component
-(`mlops.components.serving`); this repo supplies only its settings, read from the stack's config
-(`Pulumi.<stack>.yaml` of this repo). Physical names come from `mlops.naming`.
+Everything is built by the platform's reusable `InferenceService` component
+(`mlops.components.serving`): the endpoint for the approved model package (none until one is
+approved), the three workflow Lambdas of `handlers.py`, the Express workflow and the IAM-auth
+REST API behind API Gateway. This repo supplies settings only, read from its stack config and
+the platform stack's outputs (network, keys, buckets).
+
+Config (`Pulumi.<stack>.yaml`): accountId, platformStack, modelPackageArn (optional),
+endpointMode (serverless | realtime) + serverlessMemoryMb/maxConcurrency |
+instanceType/minInstances/maxInstances, lambdaLayerArns (the Python dependencies, built by CI).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tabular_core import usecase
 
 ENVIRONMENTS = ("dev", "staging", "prod")
+HANDLERS = {
+    "encode": "tabular_inference.handlers.encode_handler",
+    "market": "tabular_inference.handlers.context_handler",
+    "decide": "tabular_inference.handlers.decide_handler",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
 class ServiceSettings:
     environment: str
     account_id: str
+    platform_stack: str
+    model_package_arn: str | None = None
+    endpoint_mode: str = "serverless"
+    serverless_memory_mb: int = 2048
+    max_concurrency: int = 5
     instance_type: str = "ml.m5.large"
     min_instances: int = 1
     max_instances: int = 2
-    serverless_memory_mb: int | None = 2048
+    lambda_layer_arns: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
         if self.environment not in ENVIRONMENTS:
             raise ValueError(f"environment must be one of {ENVIRONMENTS}, got {self.environment!r}")
         if not (len(self.account_id) == 12 and self.account_id.isdigit()):
-            raise ValueError(f"account_id must be 12 digits, got {self.account_id!r}")
+            raise ValueError(f"accountId must be 12 digits, got {self.account_id!r}")
+        if self.endpoint_mode not in ("serverless", "realtime"):
+            raise ValueError(f"endpointMode must be serverless or realtime: {self.endpoint_mode!r}")
         if not 1 <= self.min_instances <= self.max_instances:
-            raise ValueError("need 1 <= min_instances <= max_instances")
+            raise ValueError("need 1 <= minInstances <= maxInstances")
 
     @property
     def model_package_group(self) -> str:
+        """The group the training pipeline registers into (same `mlops.naming` function)."""
         from mlops.naming import NameContext, usecase_name
 
         names = NameContext(self.environment, self.account_id, usecase.AWS_REGION)
         return usecase_name(names, usecase.USECASE_NAME, "models", kind="sagemaker")
 
+    def endpoint(self) -> Any:
+        from mlops.usecases import RealtimeEndpoint, ServerlessEndpoint
+
+        if self.endpoint_mode == "realtime":
+            return RealtimeEndpoint(
+                mode="realtime",
+                instance_type=self.instance_type,
+                min_instances=self.min_instances,
+                max_instances=self.max_instances,
+            )
+        return ServerlessEndpoint(
+            mode="serverless",
+            memory_mb=self.serverless_memory_mb,
+            max_concurrency=self.max_concurrency,
+        )
+
 
 def settings_from_config(config: Any, environment: str) -> ServiceSettings:
-    """Read settings from a `pulumi.Config` (or anything with `get`/`require`/`get_int`)."""
-    memory = config.get_int("serverlessMemoryMb")
+    """Read settings from a `pulumi.Config` (or anything with get/require/get_int/get_object)."""
+    prod = environment == "prod"
     return ServiceSettings(
         environment=environment,
         account_id=config.require("accountId"),
+        platform_stack=config.require("platformStack"),
+        model_package_arn=config.get("modelPackageArn") or None,
+        endpoint_mode=config.get("endpointMode") or ("realtime" if prod else "serverless"),
+        serverless_memory_mb=config.get_int("serverlessMemoryMb") or 2048,
+        max_concurrency=config.get_int("maxConcurrency") or 5,
         instance_type=config.get("instanceType") or "ml.m5.large",
-        min_instances=config.get_int("minInstances") or 1,
-        max_instances=config.get_int("maxInstances") or 2,
-        serverless_memory_mb=memory
-        if memory is not None
-        else (2048 if environment != "prod" else None),
+        min_instances=config.get_int("minInstances") or (2 if prod else 1),
+        max_instances=config.get_int("maxInstances") or (4 if prod else 2),
+        lambda_layer_arns=tuple(config.get_object("lambdaLayerArns") or ()),
     )
 
 
-def build(settings: ServiceSettings) -> Any:
-    """Create the use case's inference service (the platform component does the work)."""
-    from mlops.components.serving import InferenceService, InferenceServiceArgs
+def lambda_code(src_dir: str = "src") -> Any:
+    """The deployment package: this repo's two packages (dependencies come from the layers)."""
+    import pulumi
 
+    return pulumi.AssetArchive(
+        {
+            "tabular_inference": pulumi.FileArchive(f"{src_dir}/tabular_inference"),
+            "tabular_core": pulumi.FileArchive(f"{src_dir}/tabular_core"),
+        }
+    )
+
+
+def build(settings: ServiceSettings, code: Any = None) -> Any:
+    """Create the use case's decision service (the platform component does the work)."""
+    import pulumi
+    from mlops.components.serving import FunctionSpec, InferenceService, InferenceServiceArgs
+    from mlops.naming import NameContext
+
+    from tabular_inference.requests import PredictRequest
+
+    platform = pulumi.StackReference(settings.platform_stack)
+    names = NameContext(settings.environment, settings.account_id, usecase.AWS_REGION)
     return InferenceService(
         usecase.USECASE_NAME,
         InferenceServiceArgs(
             usecase=usecase.USECASE_NAME,
-            model_package_group=settings.model_package_group,
-            instance_type=settings.instance_type,
-            min_instances=settings.min_instances,
-            max_instances=settings.max_instances,
-            serverless_memory_mb=settings.serverless_memory_mb,
-            entry_point="tabular_inference/serve.py",
+            names=names,
+            tags={
+                "owner": usecase.OWNER_EMAIL,
+                "cost-centre": usecase.USECASE_NAME,
+                "data-classification": "confidential",
+                "environment": settings.environment,
+                "managed-by": "pulumi",
+            },
+            endpoint=settings.endpoint(),
+            functions=[
+                FunctionSpec(role=role, handler=handler, memory_mb=256)
+                for role, handler in HANDLERS.items()
+            ],
+            code=code if code is not None else lambda_code(),
+            kms_key_arn=platform.require_output("artifacts_key_arn"),
+            subnet_ids=platform.require_output("private_subnet_ids"),
+            security_group_ids=platform.require_output("sagemaker_security_group_id").apply(
+                lambda sg: [sg]
+            ),
+            model_package_arn=settings.model_package_arn,
+            model_artifact_bucket_arn=platform.require_output("artifacts_bucket").apply(
+                lambda b: f"arn:aws:s3:::{b}"
+            ),
+            data_capture_bucket=platform.require_output("data_bucket"),
+            layers=list(settings.lambda_layer_arns),
+            request_schema=PredictRequest.model_json_schema(),
         ),
     )
