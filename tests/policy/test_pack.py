@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 
 import grpc
@@ -115,6 +116,8 @@ def test_pack_process_starts_and_serves_its_rules() -> None:
         stderr=subprocess.PIPE,
         cwd=REPO_ROOT / "policy",
     )
+    watchdog = threading.Timer(60, proc.kill)  # never hang the suite on a stuck pack
+    watchdog.start()
     try:
         line = proc.stdout.readline().decode().strip()  # the pack announces its port
         if not line.isdigit():
@@ -128,6 +131,7 @@ def test_pack_process_starts_and_serves_its_rules() -> None:
         assert {p.name for p in info.policies} == set(REGISTRY)
         channel.close()
     finally:
+        watchdog.cancel()
         proc.kill()
         proc.wait(timeout=10)
 

@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 import pulumi_aws as aws
+import pytest
 
 from mlops.policy.check import check_resources, format_result
+from mlops.policy.rules import taggable
 from mlops.testing.mocks import RecordingMocks
 
 from . import builders as b
@@ -238,3 +240,20 @@ def test_real_sdk_pipeline_definition_is_understood(check) -> None:
         "step 'Tune' (Tuning) lacks EnableInterContainerTrafficEncryption",
         "step 'Evaluate' has no VpcConfig with Subnets and SecurityGroupIds",
     ]
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "expected"),
+    [
+        ("aws:s3/bucket:Bucket", True),
+        ("aws:kms/key:Key", True),
+        ("aws:lambda/function:Function", True),  # module pulumi_aws.lambda_
+        ("aws:sagemaker/domain:Domain", True),
+        ("aws:s3/bucketVersioning:BucketVersioning", False),
+        ("aws:iam/rolePolicy:RolePolicy", False),
+        ("mlops:storage:SecureBucket", False),
+        ("pulumi:providers:aws", False),
+    ],
+)
+def test_taggable_types_come_from_pulumi_aws(resource_type: str, expected: bool) -> None:
+    assert taggable(resource_type, {}) is expected
