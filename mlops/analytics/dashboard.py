@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from mlops.analytics.drift import (
     DEFAULT_PSI_THRESHOLD,
     KEY_FEATURES,
@@ -76,23 +78,34 @@ def _month_axis(ax: Any) -> None:
 def _chart_total_losses(wh: Warehouse) -> Chart:
     plt = _plt()
     df = wh.frame("SELECT * FROM monthly_total_losses_by_region ORDER BY month_start, region")
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.8))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(15, 5.6), gridspec_kw={"width_ratios": [1.05, 1]})
     if df.empty:
         _empty(ax1), _empty(ax2)
     else:
         counts = df.pivot(index="month_start", columns="region", values="total_losses").fillna(0)
-        rates = df.pivot(index="month_start", columns="region", values="total_loss_rate")
-        for region in counts.columns:
-            ax1.plot(counts.index, counts[region], marker="o", ms=3, label=region)
-            ax2.plot(rates.index, rates[region] * 100, marker="o", ms=3, label=region)
-        ax1.set_title("Total losses per month")
-        ax1.set_ylabel("write-off recommendations")
-        ax2.set_title("Total-loss rate per month")
-        ax2.set_ylabel("% of decisions")
-        for ax in (ax1, ax2):
-            _month_axis(ax)
-            ax.grid(alpha=0.3)
-        ax2.legend(fontsize=8, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1))
+        rates = df.pivot(index="region", columns="month_start", values="total_loss_rate")
+        months = [str(m)[:7] for m in counts.index]
+        colours = plt.get_cmap("tab20").colors
+        bottom = None
+        for i, region in enumerate(counts.columns):
+            vals = counts[region].to_numpy()
+            ax1.bar(months, vals, bottom=bottom, label=region, color=colours[i % len(colours)])
+            bottom = vals if bottom is None else bottom + vals
+        ax1.set_title("Total losses per month (write-off recommendations)")
+        ax1.set_ylabel("write-offs")
+        ax1.tick_params(axis="x", rotation=45)
+        ax1.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.18))
+        image = ax2.imshow(rates.to_numpy() * 100, aspect="auto", cmap="Reds", vmin=0)
+        ax2.set_yticks(range(len(rates.index)), list(rates.index), fontsize=8)
+        ax2.set_xticks(
+            range(len(rates.columns)), [str(m)[:7] for m in rates.columns], rotation=45,
+            ha="right", fontsize=8,
+        )  # fmt: skip
+        for (r, c), value in np.ndenumerate(rates.to_numpy() * 100):
+            if not np.isnan(value):
+                ax2.text(c, r, f"{value:.0f}", ha="center", va="center", fontsize=6.5)
+        ax2.set_title("Total-loss rate by region (% of decisions)")
+        fig.colorbar(image, ax=ax2, fraction=0.04, pad=0.02)
     fig.suptitle("Monthly total losses by region")
     return Chart(
         "monthly_total_losses_by_region",

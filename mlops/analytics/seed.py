@@ -87,11 +87,11 @@ def _decision_claims(n: int, seed: int, start: str, end: str, shift_from: str) -
     import pandas as pd
     from remedy_core.synthetic import generate_claims
 
-    pool = generate_claims(int(n * 1.6), seed=seed, start=start, end=end)
+    pool = generate_claims(int(n * 3), seed=seed, start=start, end=end)
     late = pd.to_datetime(pool["incident_date"]) >= pd.Timestamp(shift_from)
     n_late = round(n * late.mean())
     early = pool[~late].sample(n - n_late, random_state=seed)
-    weights = np.exp(0.15 * np.minimum(pool.loc[late, "t_age_years"].to_numpy(), 20.0))
+    weights = np.exp(0.3 * np.minimum(pool.loc[late, "t_age_years"].to_numpy(), 20.0))
     rng = np.random.default_rng(seed)
     picked = rng.choice(int(late.sum()), n_late, replace=False, p=weights / weights.sum())
     shifted = pool[late].iloc[np.sort(picked)]
@@ -103,7 +103,7 @@ def remedy_events(
     *,
     seed: int = 7,
     start: str = "2025-01-01",
-    end: str = "2025-12-31",
+    end: str = "2025-12-26",  # decisions follow within 4 days: every month complete
     shift_from: str = "2025-10-01",
     closed_by: datetime = datetime(2026, 1, 10, tzinfo=UTC),
     workdir: Path,
