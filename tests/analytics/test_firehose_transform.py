@@ -42,3 +42,33 @@ def test_handler_flattens_valid_events_drops_noise_and_fails_bad_records():
                                                           "dt": "2026-03-14"}  # fmt: skip
     assert records["r1"]["metadata"]["partitionKeys"]["event_type"] == "handler_action"
     assert "SW1A" not in json.dumps({k: v for k, v in records.items() if k != "r3"})
+
+
+def test_lambda_archive_holds_everything_the_handler_imports(tmp_path):
+    """Unpack the component's code archive alone and run the handler from it."""
+    import subprocess
+    import sys
+
+    from mlops.components.analytics import lambda_code
+
+    for rel, asset in lambda_code().assets.items():
+        target = tmp_path / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = asset.text if hasattr(asset, "text") else open(asset.path).read()  # noqa: SIM115
+        target.write_text(text)
+    line = to_log_line(decision())
+    script = (
+        "import sys, json, base64; sys.path.insert(0, sys.argv[1]);"
+        "import mlops.analytics.firehose_transform as t;"
+        "assert t.__file__.startswith(sys.argv[1]), t.__file__;"
+        "ev = {'invocationId': 'i', 'deliveryStreamArn': 'a', 'region': 'eu-west-2', 'records':"
+        " [{'recordId': 'r', 'approximateArrivalTimestamp': 1,"
+        " 'data': base64.b64encode(sys.argv[2].encode()).decode()}]};"
+        "print(t.handler(ev, None)['records'][0]['result'])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path), line],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "Ok"
