@@ -69,6 +69,32 @@ POLICY_PROPERTIES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Attaching these AWS managed policies is the same as writing the statement out.
+ADMIN_MANAGED_POLICIES = {
+    "arn:aws:iam::aws:policy/AdministratorAccess": STAR_ON_STAR,
+    "arn:aws:iam::aws:policy/PowerUserAccess": STAR_ON_STAR,  # NotAction iam/organizations on *
+    "arn:aws:iam::aws:policy/IAMFullAccess": PASSROLE_ON_STAR,
+}
+ATTACHMENT_PROPERTIES: dict[str, str] = {
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "policyArn",
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment": "policyArn",
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": "policyArn",
+    "aws:iam/policyAttachment:PolicyAttachment": "policyArn",
+    "aws:iam/role:Role": "managedPolicyArns",
+    "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive": "policyArns",
+}
+
+
+def managed_policy_findings(resource_type: str, props: Mapping[str, Any]) -> list[tuple[str, str]]:
+    key = ATTACHMENT_PROPERTIES.get(resource_type)
+    arns = as_list(props.get(key)) if key else []
+    return [
+        (ADMIN_MANAGED_POLICIES[arn], f"{key}: attaches {arn.rsplit('/', 1)[-1]}")
+        for arn in arns
+        if arn in ADMIN_MANAGED_POLICIES
+    ]
+
+
 def policy_documents(resource_type: str, props: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
     """(label, parsed document) for every IAM document a resource carries."""
     for key in POLICY_PROPERTIES.get(resource_type, ()):
@@ -291,11 +317,14 @@ def _iam_rule(name: str, kind: str, description: str, fix: str) -> None:
             for found, message in iam_findings(document):
                 if found == kind:
                     yield f"{label}: {message}"
+        for found, message in managed_policy_findings(args.resource_type, props):
+            if found == kind:
+                yield message
 
     resource_rule(
         name,
         description=description,
-        types=tuple(POLICY_PROPERTIES),
+        types=tuple(dict.fromkeys([*POLICY_PROPERTIES, *ATTACHMENT_PROPERTIES])),
         fix=fix,
         severity=Severity.CRITICAL,
         pass_args=True,

@@ -257,3 +257,19 @@ def test_real_sdk_pipeline_definition_is_understood(check) -> None:
 )
 def test_taggable_types_come_from_pulumi_aws(resource_type: str, expected: bool) -> None:
     assert taggable(resource_type, {}) is expected
+
+
+def test_attaching_admin_managed_policies_counts_as_the_statement(check) -> None:
+    def build() -> None:
+        aws.iam.RolePolicyAttachment(
+            "admin", role="r", policy_arn="arn:aws:iam::aws:policy/AdministratorAccess"
+        )
+        aws.iam.RolePolicyAttachment(
+            "iam-full", role="r", policy_arn="arn:aws:iam::aws:policy/IAMFullAccess"
+        )
+        aws.iam.RolePolicyAttachment(
+            "read-only", role="r", policy_arn="arn:aws:iam::aws:policy/ReadOnlyAccess"
+        )
+
+    found = {(v.rule, v.resource) for v in check(build).mandatory}
+    assert found == {("iam-no-star-on-star", "admin"), ("iam-no-passrole-on-star", "iam-full")}
