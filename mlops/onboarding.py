@@ -477,6 +477,19 @@ class OnboardResult:
         ]
 
 
+def default_owner_email() -> str | None:
+    """The owner when the answers name none: $MLOPS_OWNER_EMAIL, else git's user.email."""
+    if email := os.environ.get("MLOPS_OWNER_EMAIL"):
+        return email
+    exe = shutil.which("git")
+    if exe is None:
+        return None
+    proc = subprocess.run(  # noqa: S603 - fixed executable and arguments
+        [exe, "config", "user.email"], capture_output=True, text=True, check=False
+    )
+    return proc.stdout.strip() or None
+
+
 def _check_name(name: str) -> None:
     from mlops.usecases import NAME_MAX, is_valid_name
 
@@ -523,6 +536,8 @@ def onboard(
             f"answers: usecase_name is {given['usecase_name']!r} but the use case is {name!r}",
             "drop usecase_name from the answers file (the command's NAME sets it)",
         )
+    if "owner_email" not in given and (email := default_owner_email()):
+        given["owner_email"] = email
     full = validate_answers(info, given)
     usecases_dir = usecases_dir or USECASES_DIR
     manifest_path = usecases_dir / f"{name}.yaml"
@@ -728,12 +743,15 @@ def onboard_command(
     console.success(
         f"onboarded {name} from template {result.template.name} {result.tag.removeprefix('v')}"
     )
-    console.info(f"  training repo:  {result.repos['training']}")
-    console.info(f"  inference repo: {result.repos['inference']}")
-    console.info(f"  manifest:       {result.manifest}")
-    console.info("next steps:")
-    for n, step in enumerate(result.next_steps(), 1):
-        console.info(f"  {n}. {step}")
+    lines = [
+        f"  training repo:  {result.repos['training']}",
+        f"  inference repo: {result.repos['inference']}",
+        f"  manifest:       {result.manifest}",
+        "next steps:",
+        *(f"  {n}. {step}" for n, step in enumerate(result.next_steps(), 1)),
+    ]
+    for line in lines:  # soft wrap: paths and commands stay on one line when piped
+        console.out.print(line, markup=False, soft_wrap=True)
     return result
 
 

@@ -278,7 +278,8 @@ def validate_answers(
         elif q.default is not None:
             raw = info.render_value(q.default, context)
         else:
-            problems.append(f"{q.name}: is required ({q.help or 'no default'})")
+            hint = " or set MLOPS_OWNER_EMAIL" if q.name == "owner_email" else ""
+            problems.append(f"{q.name}: is required ({q.help or 'no default'}){hint}")
             continue
         try:
             value = _cast(q, raw)

@@ -160,3 +160,16 @@ def test_failure_while_installing_restores_what_force_replaced(tmp_path, monkeyp
         "claims-demo-training",
         "claims-demo.yaml",
     ]
+
+
+def test_owner_defaults_to_mlops_owner_email(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("MLOPS_OWNER_EMAIL", "sam.lead@example.com")
+    onboard(
+        "claims-demo",
+        "tabular-classification",
+        answers={},
+        out=tmp_path / "out",
+        usecases_dir=tmp_path / "usecases",
+    )
+    manifest = load_manifest(tmp_path / "usecases" / "claims-demo.yaml")
+    assert manifest.owners.lead_data_scientist == "sam-lead"
