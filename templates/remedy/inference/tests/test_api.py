@@ -167,3 +167,10 @@ def test_openapi_matches_snapshot():
         "/v1/decisions/{decision_id}/actions",
         "/health",
     }
+
+
+def test_non_ascii_make_still_gives_one_valid_event():
+    client, sink = make()
+    body = {**BODY, "vehicle": {**BODY["vehicle"], "make": "Citroën", "model": "C3 Aircross"}}
+    assert client.post("/v1/decisions", json=body).status_code == 200
+    assert [e.vehicle.make for e in sink.events] == ["Citroen"]

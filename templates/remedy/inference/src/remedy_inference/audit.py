@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
+import unicodedata
 import threading
 from datetime import datetime
 from typing import Protocol
@@ -64,6 +66,17 @@ class JsonLinesSink:
         with self._lock, open(self.path, "a", encoding="utf-8") as handle:
             handle.write(line)
             handle.flush()
+
+
+_LABEL_DROP = re.compile(r"[^A-Za-z0-9 _.&+/'()-]+")
+
+
+def label(value: str) -> str:
+    """A catalogue value as the event schema's Label (ASCII letters, digits, some punctuation):
+    "Citroën" -> "Citroen"; never empty."""
+    ascii_ = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+    cleaned = " ".join(_LABEL_DROP.sub(" ", ascii_).split())[:48]
+    return cleaned or "unknown"
 
 
 def _path(path: CostPathOut | None) -> events.CostPath:
@@ -124,8 +137,8 @@ def decision_event(
         decided_at=decided_at,
         region=claim.region,
         vehicle=events.VehicleSummary(
-            make=v.make,
-            model=v.model,
+            make=label(v.make),
+            model=label(v.model),
             year=v.year,
             powertrain=v.powertrain,
             segment=v.segment,
