@@ -118,6 +118,10 @@ def render(results: Sequence[ModuleResult], console, quick: bool) -> None:
                 end_section=index == len(res.rows) - 1,
             )  # fmt: skip
     console.print(table)
+    load, cores = info.get("load_avg_1m"), info.get("cores") or 1
+    if load is not None and load > cores:
+        console.print(f"warning: load average {load} > {cores} cores: other work was running; "
+                      "wall times are inflated", markup=False)  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None, directory: Path = BENCH_DIR,

@@ -103,4 +103,7 @@ def machine() -> dict[str, Any]:
         "cpu_model": _cpu_model(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
+        # Other work on the machine inflates wall times: a 1-minute load above `cores` means the
+        # numbers were measured under contention.
+        "load_avg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
     }
