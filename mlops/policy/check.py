@@ -30,6 +30,7 @@ from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from mlops.errors import MlopsError
+from mlops.policy import iam_rules as _iam_rules  # noqa: F401  (registers the IAM rules)
 from mlops.policy import rules as _rules  # noqa: F401  (registers the resource rules)
 from mlops.policy import stack_rules as _stack_rules  # noqa: F401  (registers the stack rules)
 from mlops.policy.base import REGISTRY, Rule

@@ -7,6 +7,7 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, Policy
 
+from mlops.policy import iam_rules as _iam_rules  # noqa: F401  (registers the IAM rules)
 from mlops.policy import rules as _rules  # noqa: F401  (registers the resource rules)
 from mlops.policy import stack_rules as _stack_rules  # noqa: F401  (registers the stack rules)
 from mlops.policy.base import REGISTRY

@@ -2,7 +2,7 @@
 
 Every rule is registered in ``mlops.policy.base.REGISTRY`` with its level, severity and fix; the
 pack (``policy/__main__.py``) and ``mlops check`` both run exactly these functions.
-Stack-wide rules live in ``mlops.policy.stack_rules``.
+IAM rules live in ``mlops.policy.iam_rules``, stack-wide rules in ``mlops.policy.stack_rules``.
 """
 
 from __future__ import annotations
@@ -16,12 +16,8 @@ from pulumi_policy import Severity
 
 from mlops.policy.base import ADVISORY, Option, resource_rule
 from mlops.policy.documents import (
-    PASSROLE_ON_STAR,
-    PUBLIC_PRINCIPAL,
-    STAR_ON_STAR,
     as_list,
     get,
-    iam_findings,
     load_json,
     pipeline_findings,
     plain,
@@ -43,69 +39,6 @@ KMS_KEY = "aws:kms/key:Key"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 SFN_STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
 LAMBDA_FUNCTION = "aws:lambda/function:Function"
-
-# Where each type keeps IAM documents (identity and resource policies).
-POLICY_PROPERTIES: dict[str, tuple[str, ...]] = {
-    "aws:iam/policy:Policy": ("policy",),
-    "aws:iam/rolePolicy:RolePolicy": ("policy",),
-    "aws:iam/userPolicy:UserPolicy": ("policy",),
-    "aws:iam/groupPolicy:GroupPolicy": ("policy",),
-    "aws:iam/role:Role": ("inlinePolicies", "assumeRolePolicy"),
-    "aws:s3/bucketPolicy:BucketPolicy": ("policy",),
-    "aws:kms/key:Key": ("policy",),
-    "aws:kms/keyPolicy:KeyPolicy": ("policy",),
-    "aws:sns/topic:Topic": ("policy",),
-    "aws:sns/topicPolicy:TopicPolicy": ("policy",),
-    "aws:sqs/queue:Queue": ("policy",),
-    "aws:sqs/queuePolicy:QueuePolicy": ("policy",),
-    "aws:ecr/repositoryPolicy:RepositoryPolicy": ("policy",),
-    "aws:apigateway/restApi:RestApi": ("policy",),
-    "aws:apigateway/restApiPolicy:RestApiPolicy": ("policy",),
-    "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": ("policyDocument",),
-    "aws:cloudwatch/eventBusPolicy:EventBusPolicy": ("policy",),
-    "aws:secretsmanager/secretPolicy:SecretPolicy": ("policy",),
-    "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy": ("resourcePolicy",),
-    "aws:glue/resourcePolicy:ResourcePolicy": ("policy",),
-}
-
-
-# Attaching these AWS managed policies is the same as writing the statement out.
-ADMIN_MANAGED_POLICIES = {
-    "arn:aws:iam::aws:policy/AdministratorAccess": STAR_ON_STAR,
-    "arn:aws:iam::aws:policy/PowerUserAccess": STAR_ON_STAR,  # NotAction iam/organizations on *
-    "arn:aws:iam::aws:policy/IAMFullAccess": PASSROLE_ON_STAR,
-}
-ATTACHMENT_PROPERTIES: dict[str, str] = {
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "policyArn",
-    "aws:iam/userPolicyAttachment:UserPolicyAttachment": "policyArn",
-    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": "policyArn",
-    "aws:iam/policyAttachment:PolicyAttachment": "policyArn",
-    "aws:iam/role:Role": "managedPolicyArns",
-    "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive": "policyArns",
-}
-
-
-def managed_policy_findings(resource_type: str, props: Mapping[str, Any]) -> list[tuple[str, str]]:
-    key = ATTACHMENT_PROPERTIES.get(resource_type)
-    arns = as_list(props.get(key)) if key else []
-    return [
-        (ADMIN_MANAGED_POLICIES[arn], f"{key}: attaches {arn.rsplit('/', 1)[-1]}")
-        for arn in arns
-        if arn in ADMIN_MANAGED_POLICIES
-    ]
-
-
-def policy_documents(resource_type: str, props: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
-    """(label, parsed document) for every IAM document a resource carries."""
-    for key in POLICY_PROPERTIES.get(resource_type, ()):
-        value = props.get(key)
-        if key == "inlinePolicies":
-            for entry in as_list(value):
-                if isinstance(entry, Mapping) and load_json(entry.get("policy")) is not None:
-                    yield f"inlinePolicies[{entry.get('name')}]", load_json(entry["policy"])
-        elif load_json(value) is not None:
-            yield key, load_json(value)
-
 
 # --- S3 ------------------------------------------------------------------------------------------
 
@@ -308,50 +241,6 @@ def cloudtrail(props: dict[str, Any], cfg: Mapping[str, Any]) -> Iterator[str]:
         yield "no kmsKeyId"
 
 
-# --- IAM documents -------------------------------------------------------------------------------
-
-
-def _iam_rule(name: str, kind: str, description: str, fix: str) -> None:
-    def check(props: dict[str, Any], cfg: Mapping[str, Any], args: Any) -> Iterator[str]:
-        for label, document in policy_documents(args.resource_type, props):
-            for found, message in iam_findings(document):
-                if found == kind:
-                    yield f"{label}: {message}"
-        for found, message in managed_policy_findings(args.resource_type, props):
-            if found == kind:
-                yield message
-
-    resource_rule(
-        name,
-        description=description,
-        types=tuple(dict.fromkeys([*POLICY_PROPERTIES, *ATTACHMENT_PROPERTIES])),
-        fix=fix,
-        severity=Severity.CRITICAL,
-        pass_args=True,
-    )(check)
-
-
-_iam_rule(
-    "iam-no-star-on-star",
-    STAR_ON_STAR,
-    "No IAM statement allows every action (or NotAction) on every resource.",
-    "name the actions the principal needs and scope Resource to ARNs",
-)
-_iam_rule(
-    "iam-no-passrole-on-star",
-    PASSROLE_ON_STAR,
-    "No IAM statement allows iam:PassRole on every role.",
-    "scope iam:PassRole to the role ARNs it hands over and add an iam:PassedToService condition",
-)
-_iam_rule(
-    "iam-no-public-principal",
-    PUBLIC_PRINCIPAL,
-    "No resource or trust policy allows Principal '*' without a condition.",
-    "name the principals (account or role ARNs) or add a Condition such as aws:PrincipalOrgID or "
-    "aws:SourceVpce",
-)
-
-
 # --- API Gateway ---------------------------------------------------------------------------------
 
 
@@ -467,9 +356,6 @@ def required_tags(props: dict[str, Any], cfg: Mapping[str, Any], args: Any) -> I
     missing = [key for key in cfg["requiredTags"] if not str(tags.get(key) or "").strip()]
     if missing:
         yield f"missing tags: {', '.join(missing)}"
-
-
-__all__ = ["ADVISORY", "POLICY_PROPERTIES", "policy_documents", "taggable"]
 
 
 # --- Advisory ------------------------------------------------------------------------------------
