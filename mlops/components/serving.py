@@ -29,9 +29,10 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops import iam
+from mlops.components.serving_api import DecisionApi, DecisionApiArgs
 from mlops.inference import serving_docs as docs
 from mlops.inference.workflow import WorkflowSpec, decision_workflow
-from mlops.naming import NameContext, log_group_name, usecase_name
+from mlops.naming import NameContext, usecase_name
 from mlops.tags import with_component
 from mlops.usecases import RealtimeEndpoint, ServerlessEndpoint
 
@@ -130,7 +131,7 @@ class InferenceService(pulumi.ComponentResource):
         self.alarms = self._build_alarms(n)
         self.register_outputs(
             {
-                "api_id": self.api.id,
+                "api_id": self.api.rest_api.id,
                 "invoke_url": self.invoke_url,
                 "state_machine_arn": self.state_machine.arn,
                 "endpoint_name": self.endpoint.name if self.endpoint else None,
@@ -374,156 +375,23 @@ class InferenceService(pulumi.ComponentResource):
     # --- API ----------------------------------------------------------------------------------
     def _build_api(self, n: NameContext) -> None:
         a = self._args
-        self.api = aws.apigateway.RestApi(
+        self.api = DecisionApi(
             f"{self._name}-api",
-            name=usecase_name(n, a.usecase, "decision-api"),
-            description=f"{a.usecase} decisions (IAM auth) -> Step Functions Express",
-            endpoint_configuration={"types": "REGIONAL"},
-            tags=self._tags,
+            DecisionApiArgs(
+                usecase=a.usecase,
+                names=n,
+                tags=self._tags,
+                kms_key_arn=a.kms_key_arn,
+                state_machine_arn=self.state_machine.arn,
+                request_schema=a.request_schema,
+                log_retention_days=a.log_retention_days,
+                throttle_rate=a.throttle_rate,
+                throttle_burst=a.throttle_burst,
+            ),
             opts=self._child,
         )
-        api_child = pulumi.ResourceOptions(parent=self.api)
-        aws.apigateway.RestApiPolicy(
-            f"{self._name}-api-policy",
-            rest_api_id=self.api.id,
-            policy=self.api.execution_arn.apply(
-                lambda arn: iam.dumps(
-                    docs.api_resource_policy(account_id=n.account_id, api_arn=arn)
-                )
-            ),
-            opts=api_child,
-        )
-        v1 = aws.apigateway.Resource(
-            f"{self._name}-api-v1",
-            rest_api=self.api.id,
-            parent_id=self.api.root_resource_id,
-            path_part="v1",
-            opts=api_child,
-        )
-        decisions = aws.apigateway.Resource(
-            f"{self._name}-api-decisions",
-            rest_api=self.api.id,
-            parent_id=v1.id,
-            path_part="decisions",
-            opts=api_child,
-        )
-        self.request_validator = aws.apigateway.RequestValidator(
-            f"{self._name}-api-validator",
-            rest_api=self.api.id,
-            name="validate-body",
-            validate_request_body=True,
-            validate_request_parameters=True,
-            opts=api_child,
-        )
-        schema = docs.draft4_schema(dict(a.request_schema or {"type": "object"}))
-        self.request_model = aws.apigateway.Model(
-            f"{self._name}-api-request-model",
-            rest_api=self.api.id,
-            name="DecisionRequest",
-            content_type="application/json",
-            schema=json.dumps(schema),
-            opts=api_child,
-        )
-        self.post_method = aws.apigateway.Method(
-            f"{self._name}-api-post",
-            rest_api=self.api.id,
-            resource_id=decisions.id,
-            http_method="POST",
-            authorization="AWS_IAM",
-            request_validator_id=self.request_validator.id,
-            request_models={"application/json": self.request_model.name},
-            opts=api_child,
-        )
-        self.api_role = self._role(
-            "api",
-            "apigateway.amazonaws.com",
-            self.state_machine.arn.apply(
-                lambda arn: iam.dumps(docs.api_policy(state_machine_arn=arn))
-            ),
-        )
-        region = n.region
-        integration = aws.apigateway.Integration(
-            f"{self._name}-api-integration",
-            rest_api=self.api.id,
-            resource_id=decisions.id,
-            http_method=self.post_method.http_method,
-            type="AWS",
-            integration_http_method="POST",
-            uri=f"arn:aws:apigateway:{region}:states:action/StartSyncExecution",
-            credentials=self.api_role.arn,
-            passthrough_behavior="NEVER",
-            timeout_milliseconds=29_000,
-            request_templates={
-                "application/json": self.state_machine.arn.apply(docs.start_sync_request_template)
-            },
-            opts=api_child,
-        )
-        response_200 = aws.apigateway.MethodResponse(
-            f"{self._name}-api-response-200",
-            rest_api=self.api.id,
-            resource_id=decisions.id,
-            http_method=self.post_method.http_method,
-            status_code="200",
-            opts=api_child,
-        )
-        aws.apigateway.MethodResponse(
-            f"{self._name}-api-response-422",
-            rest_api=self.api.id,
-            resource_id=decisions.id,
-            http_method=self.post_method.http_method,
-            status_code="422",
-            opts=api_child,
-        )
-        integration_response = aws.apigateway.IntegrationResponse(
-            f"{self._name}-api-integration-response",
-            rest_api=self.api.id,
-            resource_id=decisions.id,
-            http_method=self.post_method.http_method,
-            status_code=response_200.status_code,
-            response_templates={"application/json": docs.START_SYNC_RESPONSE_TEMPLATE},
-            opts=pulumi.ResourceOptions(parent=self.api, depends_on=[integration]),
-        )
-        deployment = aws.apigateway.Deployment(
-            f"{self._name}-api-deployment",
-            rest_api=self.api.id,
-            triggers={"redeployment": json.dumps(schema, sort_keys=True)[:2048]},
-            opts=pulumi.ResourceOptions(
-                parent=self.api, depends_on=[integration, integration_response]
-            ),
-        )
-        self.api_log_group = self._log_group(
-            "api", log_group_name(n, a.usecase, "decision-api", "access")
-        )
-        self.stage = aws.apigateway.Stage(
-            f"{self._name}-api-stage",
-            rest_api=self.api.id,
-            deployment=deployment.id,
-            stage_name="v1",
-            xray_tracing_enabled=True,
-            access_log_settings={
-                "destination_arn": self.api_log_group.arn,
-                "format": docs.ACCESS_LOG_FORMAT,
-            },
-            tags=self._tags,
-            opts=api_child,
-        )
-        self.method_settings = aws.apigateway.MethodSettings(
-            f"{self._name}-api-settings",
-            rest_api=self.api.id,
-            stage_name=self.stage.stage_name,
-            method_path="*/*",
-            settings={
-                "throttling_rate_limit": a.throttle_rate,
-                "throttling_burst_limit": a.throttle_burst,
-                "metrics_enabled": True,
-                "data_trace_enabled": False,
-            },
-            opts=api_child,
-        )
-        self.invoke_url = pulumi.Output.concat(
-            "https://", self.api.id, f".execute-api.{n.region}.amazonaws.com/",
-            self.stage.stage_name, "/v1/decisions",
-        )  # fmt: skip
+        self.stage = self.api.stage
+        self.invoke_url = self.api.invoke_url
 
     # --- alarms -------------------------------------------------------------------------------
     def _alarm(self, role: str, **kw: Any) -> aws.cloudwatch.MetricAlarm:
@@ -568,7 +436,7 @@ class InferenceService(pulumi.ComponentResource):
                 threshold=0,
                 alarm_description=f"{a.usecase} {role} Lambda errors",
             )
-        api = {"ApiName": self.api.name, "Stage": self.stage.stage_name}
+        api = {"ApiName": self.api.rest_api.name, "Stage": self.stage.stage_name}
         alarms["api-5xx"] = self._alarm(
             "api-5xx",
             namespace="AWS/ApiGateway",

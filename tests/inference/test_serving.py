@@ -136,6 +136,9 @@ def test_inference_service_is_secure_for_every_stack(pulumi_mocks, stack_config,
     # tags on every taggable resource, children parented to the component
     component = [r for r in m.resources if r.type == "mlops:serving:InferenceService"]
     assert len(component) == 1
+    assert len([r for r in m.resources if r.type == "mlops:serving:DecisionApi"]) == 1
+    names = [r.name for r in m.resources]
+    assert len(names) == len(set(names)), "children named alike across types"
     for r in m.resources:
         if r.custom and "tags" in r.inputs:
             missing = [t for t in REQUIRED_TAGS if not r.inputs["tags"].get(t)]
@@ -157,7 +160,7 @@ def test_iam_is_least_privilege(pulumi_mocks, stack_config):
         r.name: json.loads(r.inputs["policy"])
         for r in pulumi_mocks.of_type("aws:iam/rolePolicy:RolePolicy")
     }
-    api = policies["remedy-serving-api-policy"]["Statement"]
+    api = policies["remedy-serving-api-role-policy"]["Statement"]
     assert [s["Action"] for s in api] == ["states:StartSyncExecution"]
     assert api[0]["Resource"].endswith("remedy-decision-workflow")
     workflow = {s["Sid"]: s for s in policies["remedy-serving-workflow-policy"]["Statement"]}
