@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from mlops import iam, naming
 from mlops.components.audit import Audit, AuditArgs
+from mlops.components.catalog import ServiceCatalog, ServiceCatalogArgs, discover_templates
 from mlops.components.crossaccount import (
     DeploymentAccess,
     DeploymentAccessArgs,
@@ -21,10 +22,12 @@ from mlops.components.keys import Keys, KeysArgs
 from mlops.components.network import Network, NetworkArgs
 from mlops.components.storage import Storage, StorageArgs
 from mlops.components.studio import Studio, StudioArgs
+from mlops.components.usecase import UseCase, UseCaseArgs
 from mlops.config import PROJECT, load_from_pulumi
 from mlops.errors import ConfigError
 from mlops.naming import NameContext
 from mlops.tags import base_tags
+from mlops.usecases import load_manifests
 
 cfg = load_from_pulumi()
 tags = base_tags(cfg)
@@ -214,3 +217,55 @@ else:
     pulumi.export("deployment_role_arn", deployment.deployment_role.arn)
     pulumi.export("model_execution_role_arn", deployment.model_execution_role.arn)
     pulumi.export("trusted_deploy_pipeline_role_arn", deployment.trusted_role_arn)
+
+# --- use cases (issue 4): one UseCase per usecases/*.yaml; governance parts and catalog in dev ---
+sagemaker_sgs = [network.sagemaker_sg.id]
+usecases = {}
+for manifest in load_manifests():
+    governance = (
+        dict(
+            artifact_bucket=storage.pipeline_artifacts.name,
+            data_bucket=storage.data.name,
+            data_key_arn=keys.data.arn,
+            model_artifacts_bucket=storage.model_artifacts.name,
+            vpc_id=network.vpc_id,
+            git_connection_arn=cfg.git.connection_arn,
+            lead_data_scientist_role_name=studio_roles.lead_data_scientist.name,
+            data_scientist_role_name=studio_roles.data_scientist.name,
+        )
+        if cfg.is_governance
+        else {}
+    )
+    usecases[manifest.name] = UseCase(
+        f"usecase-{manifest.name}",
+        UseCaseArgs(
+            manifest=manifest,
+            config=cfg,
+            tags=tags,
+            kms_key_arn=keys.artifacts.arn,
+            subnet_ids=network.private_subnet_ids,
+            security_group_ids=sagemaker_sgs,
+            model_execution_role_arn=model_execution_role_arn,
+            **governance,
+        ),
+        opts=opts,
+    )
+pulumi.export("usecases", {n: u.deployer_role.arn for n, u in usecases.items()})
+if cfg.is_governance:
+    catalog = ServiceCatalog(
+        "catalog",
+        ServiceCatalogArgs(
+            config=cfg,
+            tags=tags,
+            templates=discover_templates(),
+            kms_key_arn=keys.artifacts.arn,
+            templates_bucket=storage.pipeline_artifacts.name,
+            lead_data_scientist_role_arn=studio_roles.lead_data_scientist.arn,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            security_group_ids=sagemaker_sgs,
+            enable_projects=False,  # Studio owns the account-level SageMaker Projects switch
+        ),
+        opts=opts,
+    )
+    pulumi.export("service_catalog_portfolio_id", catalog.portfolio.id)

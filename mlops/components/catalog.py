@@ -143,22 +143,7 @@ class ServiceCatalog(pulumi.ComponentResource):
                     "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                     "Resource": key,
                 },
-                {
-                    "Sid": "VpcNetworkInterfaces",
-                    "Effect": "Allow",
-                    "Action": [
-                        "ec2:CreateNetworkInterface",
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DeleteNetworkInterface",
-                        "ec2:DescribeSubnets",
-                        "ec2:DescribeSecurityGroups",
-                        "ec2:DescribeDhcpOptions",
-                        "ec2:DescribeVpcs",
-                        "ec2:CreateNetworkInterfacePermission",
-                    ],
-                    "Resource": "*",
-                    "Condition": {"StringEquals": {"aws:RequestedRegion": cfg.region}},
-                },
+                *docs.vpc_network_interfaces(cfg.region, cfg.account_id, "codebuild"),
             ]
             if secret:
                 statements.append(
@@ -237,7 +222,7 @@ class ServiceCatalog(pulumi.ComponentResource):
             tags=self._tags,
             opts=self._child,
         )
-        function_name = self._n("onboard-trigger", kind="lambda")
+        function_name = self.function_name = self._n("onboard-trigger", kind="lambda")
         fn_logs = (
             f"arn:aws:logs:{cfg.region}:{cfg.account_id}:log-group:/aws/lambda/{function_name}"
         )
@@ -245,7 +230,9 @@ class ServiceCatalog(pulumi.ComponentResource):
             f"{self._name}-onboard-trigger-policy",
             role=trigger_role.name,
             policy=pulumi.Output.all(
-                project=self.onboard_project.arn, dlq=self.dead_letters.arn, key=a.kms_key_arn
+                project=docs.codebuild_project_arn(cfg.region, cfg.account_id, self._n("onboard")),
+                dlq=self.dead_letters.arn,
+                key=a.kms_key_arn,
             ).apply(
                 lambda v: json.dumps(
                     docs.doc(
@@ -277,19 +264,7 @@ class ServiceCatalog(pulumi.ComponentResource):
                             ],
                             "Resource": [fn_logs, f"{fn_logs}:*"],
                         },
-                        {
-                            "Sid": "VpcNetworkInterfaces",
-                            "Effect": "Allow",
-                            "Action": [
-                                "ec2:CreateNetworkInterface",
-                                "ec2:DescribeNetworkInterfaces",
-                                "ec2:DeleteNetworkInterface",
-                                "ec2:AssignPrivateIpAddresses",
-                                "ec2:UnassignPrivateIpAddresses",
-                            ],
-                            "Resource": "*",
-                            "Condition": {"StringEquals": {"aws:RequestedRegion": cfg.region}},
-                        },
+                        *docs.vpc_network_interfaces(cfg.region, cfg.account_id, "lambda"),
                     ),
                     sort_keys=True,
                 )
@@ -373,7 +348,9 @@ class ServiceCatalog(pulumi.ComponentResource):
             f"{self._name}-launch-policy",
             role=self.launch_role.name,
             policy=pulumi.Output.all(
-                bucket=a.templates_bucket, key=a.kms_key_arn, fn=self.trigger.arn
+                bucket=a.templates_bucket,
+                key=a.kms_key_arn,
+                fn=docs.lambda_function_arn(cfg.region, cfg.account_id, self.function_name),
             ).apply(lambda v: json.dumps(launch_policy(cfg, **v), sort_keys=True)),
             opts=pulumi.ResourceOptions(parent=self.launch_role),
         )

@@ -78,6 +78,11 @@ class UseCaseArgs:
     git_connection_arn: pulumi.Input[str] | None = None
     lead_data_scientist_role_name: pulumi.Input[str] | None = None
     data_scientist_role_name: pulumi.Input[str] | None = None
+    data_bucket: pulumi.Input[str] | None = None
+    """Training data; the SageMaker pipeline reads `<usecase>/*` only."""
+    data_key_arn: pulumi.Input[str] | None = None
+    model_artifacts_bucket: pulumi.Input[str] | None = None
+    """Model artifacts; the SageMaker pipeline writes `<usecase>/*` only."""
     model_execution_role_arn: pulumi.Input[str] | None = None
     """Role SageMaker models/endpoints run as in this stack (PassRole is limited to it)."""
     platform_pip_spec: str = "mlops-platform"
@@ -117,6 +122,8 @@ class UseCase(pulumi.ComponentResource):
         m, cfg = args.manifest, args.config
         self.usecase = m.name
         self._ctx = names_for(cfg)
+        self.group_name = usecase_name(self._ctx, m.name, kind="sagemaker")
+        self.group_arn = docs.model_package_group_arn(cfg.region, cfg.account_id, self.group_name)
         self._tags = with_component(
             args.tags, "usecase", usecase=m.name, **{"data-classification": m.data_classification}
         )
@@ -175,10 +182,9 @@ class UseCase(pulumi.ComponentResource):
         )
         prefix = f"arn:aws:sagemaker:{cfg.region}:{cfg.account_id}"
         mine = self._n("")
-        dev_group_arn = (
-            f"arn:aws:sagemaker:{cfg.region}:{cfg.accounts.dev}:model-package-group/"
-            f"{usecase_name(names_for(cfg, 'dev'), m.name, kind='sagemaker')}"
-        )
+        dev_group = usecase_name(names_for(cfg, "dev"), m.name, kind="sagemaker")
+        dev_group_arn = docs.model_package_group_arn(cfg.region, cfg.accounts.dev, dev_group)
+        dev_packages_arn = docs.model_packages_arn(cfg.region, cfg.accounts.dev, dev_group)
         parameter = target_parameter_name(cfg, m.name)
         pass_role = a.model_execution_role_arn or (
             f"arn:aws:iam::{cfg.account_id}:role/{self._n('model', kind='role')}"
@@ -216,10 +222,7 @@ class UseCase(pulumi.ComponentResource):
                         "sagemaker:ListModelPackages",
                         "sagemaker:DescribeModelPackageGroup",
                     ],
-                    "Resource": [
-                        dev_group_arn,
-                        dev_group_arn.replace("model-package-group/", "model-package/") + "/*",
-                    ],
+                    "Resource": [dev_group_arn, dev_packages_arn],
                 },
                 {
                     "Sid": "PassModelRole",
@@ -248,12 +251,18 @@ class UseCase(pulumi.ComponentResource):
                     "Action": [
                         "application-autoscaling:RegisterScalableTarget",
                         "application-autoscaling:PutScalingPolicy",
+                    ],
+                    "Resource": f"arn:aws:application-autoscaling:{cfg.region}:{cfg.account_id}"
+                    ":scalable-target/*",
+                },
+                {
+                    "Sid": "AutoscalingRead",
+                    "Effect": "Allow",
+                    "Action": [
                         "application-autoscaling:DescribeScalableTargets",
+                        "application-autoscaling:DescribeScalingPolicies",
                     ],
                     "Resource": "*",
-                    "Condition": {
-                        "StringEquals": {"application-autoscaling:service-namespace": "sagemaker"}
-                    },
                 },
             )
 
@@ -293,7 +302,7 @@ class UseCase(pulumi.ComponentResource):
     # --- dev: registry ---------------------------------------------------------------------------
     def _build_registry(self) -> None:
         cfg = self._args.config
-        group = self._n(kind="sagemaker")
+        group = self.group_name
         self.registry = aws.sagemaker.ModelPackageGroup(
             f"{self._name}-registry",
             model_package_group_name=group,
@@ -309,7 +318,7 @@ class UseCase(pulumi.ComponentResource):
                 lambda arn: docs.registry_resource_policy(
                     arn, arn.replace("model-package-group/", "model-package/") + "/*", consumers
                 ),
-                arn=self.registry.arn,
+                arn=self.group_arn,
             ),
             opts=self._child,
         )
@@ -467,7 +476,7 @@ class UseCase(pulumi.ComponentResource):
         self.build_pipeline_role = self._role(
             "build-pipeline",
             docs.trust("codepipeline.amazonaws.com"),
-            roles.codepipeline_policy(self, a, [self.tests_project.arn, self.training_project.arn]),
+            roles.codepipeline_policy(self, a, [self._n("tests"), self._n("training-pipeline")]),
         )
         git = m.git
         triggers = None
@@ -611,7 +620,7 @@ class UseCase(pulumi.ComponentResource):
         self.deploy_pipeline_role = self._role(
             "deploy-pipeline",
             docs.trust("codepipeline.amazonaws.com"),
-            roles.codepipeline_policy(self, a, [self.deploy_project.arn, self.smoke_project.arn]),
+            roles.codepipeline_policy(self, a, [self._n("deploy"), self._n("smoke-test")]),
         )
 
         def stage_env(env_name: str, gate: str | None) -> list[dict[str, str]]:

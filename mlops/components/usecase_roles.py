@@ -43,27 +43,6 @@ def _artifacts(bucket: str, key: str) -> list[dict[str, Any]]:
     ]
 
 
-def _vpc(region: str, account: str) -> dict[str, Any]:
-    return {
-        "Sid": "VpcNetworkInterfaces",
-        "Effect": "Allow",
-        "Action": [
-            "ec2:CreateNetworkInterface",
-            "ec2:DescribeNetworkInterfaces",
-            "ec2:DeleteNetworkInterface",
-            "ec2:DescribeSubnets",
-            "ec2:DescribeSecurityGroups",
-            "ec2:DescribeDhcpOptions",
-            "ec2:DescribeVpcs",
-            "ec2:CreateNetworkInterfacePermission",
-        ],
-        "Resource": "*",
-        "Condition": {
-            "StringEquals": {"aws:RequestedRegion": region, "aws:ResourceAccount": account}
-        },
-    }
-
-
 def _logs(log_group_arn: str) -> dict[str, Any]:
     return {
         "Sid": "Logs",
@@ -79,6 +58,8 @@ def sagemaker_pipeline_policy(uc: UseCase, a: UseCaseArgs) -> pulumi.Output[str]
     mine = uc._n("")
     self_arn = f"arn:aws:iam::{cfg.account_id}:role/{uc._n('sm-pipeline', kind='role')}"
     job_logs = f"arn:aws:logs:{cfg.region}:{cfg.account_id}:log-group:/aws/sagemaker/*"
+
+    packages_arn = docs.model_packages_arn(cfg.region, cfg.account_id, uc.group_name)
 
     def build(bucket: str, key: str, group_arn: str) -> dict[str, Any]:
         return docs.doc(
@@ -113,7 +94,7 @@ def sagemaker_pipeline_policy(uc: UseCase, a: UseCaseArgs) -> pulumi.Output[str]
                 ],
                 "Resource": [
                     group_arn,
-                    group_arn.replace("model-package-group/", "model-package/") + "/*",
+                    packages_arn,
                 ],
             },
             {
@@ -129,7 +110,7 @@ def sagemaker_pipeline_policy(uc: UseCase, a: UseCaseArgs) -> pulumi.Output[str]
                 "Action": ["sagemaker:DescribePipeline", "sagemaker:ListPipelineExecutionSteps"],
                 "Resource": f"{sm}:pipeline/{mine}-*",
             },
-            _vpc(cfg.region, cfg.account_id),
+            *docs.vpc_network_interfaces(cfg.region, cfg.account_id, "sagemaker"),
             {
                 "Sid": "JobLogs",
                 "Effect": "Allow",
@@ -137,18 +118,62 @@ def sagemaker_pipeline_policy(uc: UseCase, a: UseCaseArgs) -> pulumi.Output[str]
                 "Resource": job_logs,
             },
             {
-                "Sid": "PullImages",
+                "Sid": "EcrLogin",
                 "Effect": "Allow",
-                "Action": [
-                    "ecr:GetAuthorizationToken",
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                ],
+                "Action": "ecr:GetAuthorizationToken",
                 "Resource": "*",
+            },
+            {
+                "Sid": "PullOwnImages",
+                "Effect": "Allow",
+                "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                "Resource": f"arn:aws:ecr:{cfg.region}:{cfg.account_id}:repository/*",
             },
         )
 
-    return _json(build, bucket=a.artifact_bucket, key=a.kms_key_arn, group_arn=uc.registry.arn)
+    def with_data(
+        data: str | None, data_key: str | None, models: str | None, **rest: str
+    ) -> dict[str, Any]:
+        document = build(**rest)
+        mine = uc.usecase
+        if data:
+            document["Statement"].append(
+                {
+                    "Sid": "ReadOwnTrainingData",
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject", "s3:ListBucket"],
+                    "Resource": [f"arn:aws:s3:::{data}", f"arn:aws:s3:::{data}/{mine}/*"],
+                }
+            )
+        if data_key:
+            document["Statement"].append(
+                {
+                    "Sid": "DataKey",
+                    "Effect": "Allow",
+                    "Action": ["kms:Decrypt", "kms:DescribeKey"],
+                    "Resource": data_key,
+                }
+            )
+        if models:
+            document["Statement"].append(
+                {
+                    "Sid": "WriteOwnModels",
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject", "s3:PutObject"],
+                    "Resource": f"arn:aws:s3:::{models}/{mine}/*",
+                }
+            )
+        return document
+
+    return _json(
+        with_data,
+        bucket=a.artifact_bucket,
+        key=a.kms_key_arn,
+        group_arn=uc.group_arn,
+        data=a.data_bucket,
+        data_key=a.data_key_arn,
+        models=a.model_artifacts_bucket,
+    )
 
 
 def codebuild_policy(
@@ -161,7 +186,7 @@ def codebuild_policy(
         return docs.doc(
             *_artifacts(bucket, key),
             _logs(logs),
-            _vpc(cfg.region, cfg.account_id),
+            *docs.vpc_network_interfaces(cfg.region, cfg.account_id, "codebuild"),
             {
                 "Sid": "UpsertAndStartOwnPipeline",
                 "Effect": "Allow",
@@ -208,9 +233,11 @@ def codebuild_policy(
     )
 
 
-def codepipeline_policy(
-    uc: UseCase, a: UseCaseArgs, projects: Sequence[pulumi.Input[str]]
-) -> pulumi.Output[str]:
+def codepipeline_policy(uc: UseCase, a: UseCaseArgs, projects: Sequence[str]) -> pulumi.Output[str]:
+    """`projects`: CodeBuild project names this pipeline may run."""
+    cfg = a.config
+    project_arns = [docs.codebuild_project_arn(cfg.region, cfg.account_id, p) for p in projects]
+
     def build(
         bucket: str, key: str, projects: list[str], connection: str | None, repos: list[str]
     ) -> dict[str, Any]:
@@ -224,17 +251,7 @@ def codepipeline_policy(
             },
         ]
         if connection:
-            statements.append(
-                {
-                    "Sid": "UseConnection",
-                    "Effect": "Allow",
-                    "Action": [
-                        "codeconnections:UseConnection",
-                        "codestar-connections:UseConnection",
-                    ],
-                    "Resource": connection,
-                }
-            )
+            statements.append(docs.connection_use(connection))
         if repos:
             statements.append(
                 {
@@ -256,7 +273,7 @@ def codepipeline_policy(
         build,
         bucket=a.artifact_bucket,
         key=a.kms_key_arn,
-        projects=pulumi.Output.all(*projects),
+        projects=project_arns,
         connection=a.git_connection_arn,
         repos=pulumi.Output.all(*repos),
     )
@@ -268,11 +285,13 @@ def deploy_build_policy(
     cfg = a.config
     pipeline_arn = f"arn:aws:codepipeline:{cfg.region}:{cfg.account_id}:{deploy_pipeline}"
 
+    packages_arn = docs.model_packages_arn(cfg.region, cfg.account_id, uc.group_name)
+
     def build(bucket: str, key: str, logs: str, group_arn: str) -> dict[str, Any]:
         return docs.doc(
             *_artifacts(bucket, key),
             _logs(logs),
-            _vpc(cfg.region, cfg.account_id),
+            *docs.vpc_network_interfaces(cfg.region, cfg.account_id, "codebuild"),
             {
                 "Sid": "AssumeOwnDeployers",
                 "Effect": "Allow",
@@ -290,7 +309,7 @@ def deploy_build_policy(
                 ],
                 "Resource": [
                     group_arn,
-                    group_arn.replace("model-package-group/", "model-package/") + "/*",
+                    packages_arn,
                 ],
             },
             {
@@ -309,7 +328,7 @@ def deploy_build_policy(
         bucket=a.artifact_bucket,
         key=a.kms_key_arn,
         logs=uc.build_logs.arn,
-        group_arn=uc.registry.arn,
+        group_arn=uc.group_arn,
     )
 
 

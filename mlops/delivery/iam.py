@@ -148,3 +148,81 @@ def decide(docs: Iterable[Mapping[str, Any]], action: str, resource: str) -> str
             if st["Effect"] == "Allow" and "Condition" not in st:
                 allowed = True
     return "Allow" if allowed else "ImplicitDeny"
+
+
+# --- ARNs built from names (deterministic; match what AWS returns) ------------------------------
+def codebuild_project_arn(region: str, account: str, project: str) -> str:
+    return f"arn:aws:codebuild:{region}:{account}:project/{project}"
+
+
+def lambda_function_arn(region: str, account: str, function: str) -> str:
+    return f"arn:aws:lambda:{region}:{account}:function:{function}"
+
+
+def model_package_group_arn(region: str, account: str, group: str) -> str:
+    return f"arn:aws:sagemaker:{region}:{account}:model-package-group/{group}"
+
+
+def model_packages_arn(region: str, account: str, group: str) -> str:
+    return f"arn:aws:sagemaker:{region}:{account}:model-package/{group}/*"
+
+
+def connection_use(connection_arn: str) -> dict[str, Any]:
+    """UseConnection with the action prefix that matches the connection's ARN."""
+    service = connection_arn.split(":")[2]
+    return {
+        "Sid": "UseConnection",
+        "Effect": "Allow",
+        "Action": f"{service}:UseConnection",
+        "Resource": connection_arn,
+    }
+
+
+def vpc_network_interfaces(region: str, account: str, service: str) -> list[Doc]:
+    """What CodeBuild / Lambda / SageMaker jobs (`service`) need to attach to private subnets,
+    scoped to this account and region (Describe* only accepts '*')."""
+    ec2 = f"arn:aws:ec2:{region}:{account}"
+    enis = f"{ec2}:network-interface/*"
+    statements: list[Doc] = [
+        {
+            "Sid": "VpcAttach",
+            "Effect": "Allow",
+            "Action": ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"],
+            "Resource": [enis, f"{ec2}:subnet/*", f"{ec2}:security-group/*"],
+        },
+        {
+            "Sid": "VpcDescribe",
+            "Effect": "Allow",
+            "Action": [
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeDhcpOptions",
+                "ec2:DescribeVpcs",
+            ],
+            "Resource": "*",
+        },
+    ]
+    if service == "lambda":
+        actions = ["ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
+        statements.append(
+            {"Sid": "VpcAddresses", "Effect": "Allow", "Action": actions, "Resource": enis}
+        )
+    elif service == "codebuild":
+        statements.append(
+            {
+                "Sid": "VpcEniPermission",
+                "Effect": "Allow",
+                "Action": "ec2:CreateNetworkInterfacePermission",
+                "Resource": enis,
+                "Condition": {"StringEquals": {"ec2:AuthorizedService": "codebuild.amazonaws.com"}},
+            }
+        )
+    elif service == "sagemaker":
+        actions = ["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterfacePermission"]
+        statements.append(
+            {"Sid": "VpcEniPermission", "Effect": "Allow", "Action": actions, "Resource": enis}
+        )
+    else:
+        raise ValueError(f"unknown service {service!r}")
+    return statements

@@ -143,6 +143,7 @@ def _taggable(typ: str) -> bool:
     if pkg != "aws":
         return False
     mod_name = module.split("/")[0]
+    mod_name = f"{mod_name}_" if mod_name == "lambda" else mod_name  # pulumi_aws.lambda_
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         mod = (

@@ -119,7 +119,7 @@ def test_s3_provisioned_project_template_uses_the_same_object() -> None:
 @DEV
 def test_launch_role_is_least_privilege(catalog: RecordingMocks) -> None:
     policy = json.loads(catalog.named("catalog-launch-policy").inputs["policy"])
-    trigger = catalog.named("catalog-onboard-trigger").state["arn"]
+    trigger = "arn:aws:lambda:eu-west-2:111111111111:function:mlops-dev-onboard-trigger"
     stack = "arn:aws:cloudformation:eu-west-2:111111111111:stack/SC-111111111111-pp-abc/1"
     assert decide([policy], "lambda:InvokeFunction", trigger) == "Allow"
     assert decide([policy], "cloudformation:CreateStack", stack) == "Allow"
