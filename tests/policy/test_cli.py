@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pulumi_aws as aws
 import pytest
 from typer.testing import CliRunner
 
@@ -16,6 +17,7 @@ from mlops.policy.check import PolicyConfigError
 
 from . import builders as b
 from .conftest import record
+from .test_linters import BAD_CFN
 from .test_stacks import EXPECTED, seeded_bad_stack
 
 runner = CliRunner()
@@ -92,3 +94,15 @@ def test_list_rules_shows_every_rule_with_its_level() -> None:
     assert set(rows) == set(REGISTRY)
     assert rows["s3-sse-kms-bucket-key"] == ["resource", "mandatory", "critical"]
     assert rows["s3-bucket-has-controls"] == ["stack", "mandatory", "critical"]
+
+
+def test_a_failed_lint_fails_the_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    def stack() -> None:
+        _compliant_stack()
+        aws.s3.BucketObjectv2("template", bucket="b", key="t.yaml", content=BAD_CFN, tags=b.TAGS)
+
+    monkeypatch.setattr(mlops.program, "build_stack", lambda name: record(stack, name))
+    result = runner.invoke(app, ["check", "--stack", "dev"])
+    assert result.exit_code == 1, result.output
+    assert "0 mandatory and 0 advisory violations, 2 lint runs (1 failed)" in result.output
+    assert "[failed] cfn-lint template.content: 1 errors" in result.output
