@@ -11,8 +11,8 @@ import json
 import logging
 import re
 import sys
-import unicodedata
 import threading
+import unicodedata
 from datetime import datetime
 from typing import Protocol
 
