@@ -645,7 +645,9 @@ def _conflicts(repo: Path, paths: list[str]) -> dict[str, list[int]]:
     return found
 
 
-def update(repo: Path, *, templates_root: Path | None = None) -> UpdateResult:
+def update(
+    repo: Path, *, templates_root: Path | None = None, platform_repo: Path = REPO_ROOT
+) -> UpdateResult:
     """copier update to the template's current version, keeping local edits.
 
     copier renders both the old and the new version from the store recorded in the repo
@@ -673,7 +675,7 @@ def update(repo: Path, *, templates_root: Path | None = None) -> UpdateResult:
             "restore the file from git (it is managed by mlops update)",
         )
     from_tag = str(recorded["_commit"])
-    if not store.ensure_version(info.name, from_tag):
+    if not store.ensure_version(info.name, from_tag, platform_repo=platform_repo):
         raise OnboardingError(
             f"template {info.name} {from_tag} (the version {repo.name} was rendered from) is not "
             f"in the template store {src} nor in the platform's git history",

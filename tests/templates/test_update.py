@@ -155,3 +155,39 @@ def test_old_version_is_restored_from_the_platform_history(tmp_path, project) ->
     conf = yaml.safe_load((restored / "copier.yml").read_text())
     assert conf["template_version"]["default"] == "1.0.0"
     assert not fresh.ensure_version("tabular-classification", "v0.9.0", platform_repo=platform)
+
+
+def test_update_on_a_machine_without_the_store(tmp_path, monkeypatch) -> None:
+    """CI: the store recorded in the repo does not exist; version N comes back from the platform
+    repo's history, N+1 from its working tree, and the update applies as usual."""
+    platform = tmp_path / "platform"
+    folder = copy_template("tabular-classification", platform / "templates")
+    _git(platform, "init", "-q")
+    _git(platform, "add", "-A")
+    _git(platform, "commit", "-qm", "template 1.0.0")
+    monkeypatch.setenv("MLOPS_TEMPLATES_DIR", str(platform / "templates"))
+    store_root = tmp_path / "laptop-store"
+    result = onboard(
+        "churn",
+        "tabular-classification",
+        answers={"owner_email": OWNER},
+        out=tmp_path / "out",
+        usecases_dir=tmp_path / "usecases",
+        store=TemplateStore(str(store_root)),
+    )
+    repo = result.repos["training"]
+    subprocess.run(["rm", "-rf", str(store_root)], check=True)  # a fresh machine
+    _bump(folder, "1.1.0")
+    (folder / "training" / "CHANGELOG.md").write_text("# Changelog\n")
+    _git(platform, "add", "-A")
+    _git(platform, "commit", "-qm", "template 1.1.0")
+
+    updated = update(repo, platform_repo=platform)
+
+    assert (updated.from_tag, updated.to_tag) == ("v1.0.0", "v1.1.0")
+    assert (repo / "CHANGELOG.md").is_file()
+    assert updated.conflicts == {}
+    assert set(TemplateStore(str(store_root)).tags("tabular-classification")) == {
+        "v1.0.0",
+        "v1.1.0",
+    }
