@@ -8,10 +8,36 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
+from mlops.config import StackConfig
 from mlops.delivery import iam as docs
+from mlops.naming import NameContext, log_group_name, usecase_name
 
 if TYPE_CHECKING:
     from mlops.components.usecase import UseCase, UseCaseArgs
+
+
+# --- names other stacks rely on (cross-account trust is by exact role ARN) ----------------------
+def names_for(cfg: StackConfig, environment: str | None = None) -> NameContext:
+    env = environment or cfg.environment
+    return NameContext(environment=env, account_id=cfg.accounts.for_env(env), region=cfg.region)
+
+
+def deploy_build_role_name(cfg: StackConfig, usecase: str) -> str:
+    """Role of the use case's deploy builds in dev: the only principal its deployers trust."""
+    return usecase_name(names_for(cfg, "dev"), usecase, "deploy-build", kind="role")
+
+
+def deployer_role_name(cfg: StackConfig, usecase: str, environment: str) -> str:
+    return usecase_name(names_for(cfg, environment), usecase, "deployer", kind="role")
+
+
+def deployer_role_arn(cfg: StackConfig, usecase: str, environment: str) -> str:
+    account = cfg.accounts.for_env(environment)
+    return f"arn:aws:iam::{account}:role/{deployer_role_name(cfg, usecase, environment)}"
+
+
+def target_parameter_name(cfg: StackConfig, usecase: str, environment: str | None = None) -> str:
+    return log_group_name(names_for(cfg, environment), usecase, "deploy-target")
 
 
 def _json(build, **values: Any) -> pulumi.Output[str]:
