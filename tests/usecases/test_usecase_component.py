@@ -77,8 +77,9 @@ def test_eventbridge_rule_fires_only_on_approved(
     rule = _one(pulumi_mocks, "aws:cloudwatch/eventRule:EventRule", "usecase-remedy-approved-rule")
     pattern = json.loads(rule.inputs["eventPattern"])
     group = "mlops-dev-remedy"
-    target = _one(pulumi_mocks, "aws:cloudwatch/eventTarget:EventTarget",
-                  "usecase-remedy-approved-target")  # fmt: skip
+    target = _one(
+        pulumi_mocks, "aws:cloudwatch/eventTarget:EventTarget", "usecase-remedy-approved-target"
+    )
     assert target.inputs["arn"].endswith(":mlops-dev-remedy-deploy")
     cases = {
         "Approved": (sample_event(group, "Approved"), True),
@@ -108,15 +109,25 @@ def test_only_the_lead_data_scientist_can_approve(
     pulumi_mocks: RecordingMocks, stack_config: StackConfig
 ) -> None:
     run(lambda: build(stack_config, [manifest("remedy")]))
-    pipeline = _one(pulumi_mocks, "aws:codepipeline/pipeline:Pipeline",
-                    "usecase-remedy-deploy-pipeline")  # fmt: skip
+    pipeline = _one(
+        pulumi_mocks, "aws:codepipeline/pipeline:Pipeline", "usecase-remedy-deploy-pipeline"
+    )
     stages = [s["name"] for s in pipeline.inputs["stages"]]
-    assert stages == ["Source", "DeployDev", "SmokeTestDev", "ApproveStaging", "DeployStaging",
-                      "ApproveProd", "DeployProd"]  # fmt: skip
+    assert stages == [
+        "Source",
+        "DeployDev",
+        "SmokeTestDev",
+        "ApproveStaging",
+        "DeployStaging",
+        "ApproveProd",
+        "DeployProd",
+    ]
     gates = [s for s in pipeline.inputs["stages"] if s["name"].startswith("Approve")]
     assert {a["provider"] for g in gates for a in g["actions"]} == {"Manual"}
-    arn = f"arn:aws:codepipeline:{stack_config.region}:{stack_config.account_id}:" \
-          "mlops-dev-remedy-deploy"  # fmt: skip
+    arn = (
+        f"arn:aws:codepipeline:{stack_config.region}:{stack_config.account_id}:"
+        "mlops-dev-remedy-deploy"
+    )
     approve = ["codepipeline:PutApprovalResult", f"{arn}/ApproveStaging/LeadDataScientistApproval"]
     approve_prod = [approve[0], f"{arn}/ApproveProd/LeadDataScientistApproval"]
 
@@ -130,9 +141,9 @@ def test_only_the_lead_data_scientist_can_approve(
     assert decide([broad_allow, *deny], *approve_prod) == "Deny"
 
     attached = {
-        r.name: r.inputs for r in pulumi_mocks.of_type(
-            "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-    }  # fmt: skip
+        r.name: r.inputs
+        for r in pulumi_mocks.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    }
     assert attached["usecase-remedy-lead-approver"]["role"] == "mlops-dev-lead-data-scientist"
     assert attached["usecase-remedy-lead-approver"]["policyArn"].endswith(
         "/mlops-dev-remedy-approver"
@@ -175,14 +186,20 @@ def test_registry_and_deployers_name_exactly_staging_and_prod(
 ) -> None:
     acc = stack_config.accounts
     run(lambda: build(stack_config, [manifest("remedy")]))
-    policy = _one(pulumi_mocks, "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy",
-                  "usecase-remedy-registry-policy")  # fmt: skip
+    policy = _one(
+        pulumi_mocks,
+        "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy",
+        "usecase-remedy-registry-policy",
+    )
     registry = json.loads(policy.inputs["resourcePolicy"])
     principals = {p for s in registry["Statement"] for p in s["Principal"]["AWS"]}
     assert principals == {f"arn:aws:iam::{acc.staging}:root", f"arn:aws:iam::{acc.prod}:root"}
     assert {a for s in registry["Statement"] for a in s["Action"]} == {
-        "sagemaker:DescribeModelPackageGroup", "sagemaker:DescribeModelPackage",
-        "sagemaker:ListModelPackages", "sagemaker:CreateModel"}  # fmt: skip
+        "sagemaker:DescribeModelPackageGroup",
+        "sagemaker:DescribeModelPackage",
+        "sagemaker:ListModelPackages",
+        "sagemaker:CreateModel",
+    }
     assert _accounts_in({"r": [s["Resource"] for s in registry["Statement"]]}) == {acc.dev}
     [deploy_build] = _docs_of(pulumi_mocks, "usecase-remedy-deploy-build-policy")
     [assume] = [s for s in deploy_build["Statement"] if s["Action"] == "sts:AssumeRole"]
@@ -202,10 +219,14 @@ def test_pipelines_are_v2_in_the_vpc_and_kms_encrypted(
         assert p.inputs["pipelineType"] == "V2", p
         [store] = p.inputs["artifactStores"]
         assert store["encryptionKey"] == {"id": key, "type": "KMS"}, p
-    build_pipeline = _one(pulumi_mocks, "aws:codepipeline/pipeline:Pipeline",
-                          "usecase-remedy-build-pipeline")  # fmt: skip
+    build_pipeline = _one(
+        pulumi_mocks, "aws:codepipeline/pipeline:Pipeline", "usecase-remedy-build-pipeline"
+    )
     assert [s["name"] for s in build_pipeline.inputs["stages"]] == [
-        "Source", "Test", "TrainingPipeline"]  # fmt: skip
+        "Source",
+        "Test",
+        "TrainingPipeline",
+    ]
     [trigger] = build_pipeline.inputs["triggers"]
     assert trigger["gitConfiguration"]["pushes"][0]["branches"]["includes"] == ["main"]
     source = build_pipeline.inputs["stages"][0]["actions"][0]
@@ -224,12 +245,20 @@ def test_pipelines_are_v2_in_the_vpc_and_kms_encrypted(
 def test_codecommit_option_creates_encrypted_repos(
     pulumi_mocks: RecordingMocks, stack_config: StackConfig
 ) -> None:
-    m = manifest("remedy", git={"provider": "codecommit", "training_repo": "remedy-training",
-                                "inference_repo": "remedy-inference"})  # fmt: skip
+    m = manifest(
+        "remedy",
+        git={
+            "provider": "codecommit",
+            "training_repo": "remedy-training",
+            "inference_repo": "remedy-inference",
+        },
+    )
     run(lambda: UseCase("usecase-remedy", args_for(stack_config, m, git_connection_arn=None)))
     repos = pulumi_mocks.of_type("aws:codecommit/repository:Repository")
-    assert sorted(r.inputs["repositoryName"] for r in repos) == ["remedy-inference",
-                                                                 "remedy-training"]  # fmt: skip
+    assert sorted(r.inputs["repositoryName"] for r in repos) == [
+        "remedy-inference",
+        "remedy-training",
+    ]
     assert all(r.inputs["kmsKeyId"].endswith(":key/artifacts") for r in repos)
     rule = _one(pulumi_mocks, "aws:cloudwatch/eventRule:EventRule", "usecase-remedy-push-rule")
     assert json.loads(rule.inputs["eventPattern"])["detail"]["referenceName"] == ["main"]
@@ -247,3 +276,32 @@ def test_lead_must_belong_to_stack(stack_config: StackConfig) -> None:
     m = manifest("remedy", owners={"lead_data_scientist": "someone-else"})
     with pytest.raises(ManifestError, match="is not a lead data scientist"):
         args_for(stack_config, m)
+
+
+@DEV
+def test_each_deploy_stage_targets_its_account_and_records_its_gates_approver(
+    pulumi_mocks: RecordingMocks, stack_config: StackConfig
+) -> None:
+    acc = stack_config.accounts
+    run(lambda: build(stack_config, [manifest("remedy")]))
+    pipeline = _one(
+        pulumi_mocks, "aws:codepipeline/pipeline:Pipeline", "usecase-remedy-deploy-pipeline"
+    )
+    stages = {s["name"]: s["actions"][0] for s in pipeline.inputs["stages"]}
+    expected = {
+        "DeployDev": ("dev", acc.dev, ""),
+        "DeployStaging": ("staging", acc.staging, "ApproveStaging/LeadDataScientistApproval"),
+        "DeployProd": ("prod", acc.prod, "ApproveProd/LeadDataScientistApproval"),
+    }
+    for stage, (env, account, gate) in expected.items():
+        variables = {
+            v["name"]: v["value"]
+            for v in json.loads(stages[stage]["configuration"]["EnvironmentVariables"])
+        }
+        assert variables["STAGE"] == env, stage
+        assert (
+            variables["TARGET_ROLE_ARN"]
+            == f"arn:aws:iam::{account}:role/mlops-{env}-remedy-deployer"
+        )
+        assert variables["APPROVAL_ACTION"] == gate, stage
+        assert variables["PIPELINE_EXECUTION_ID"] == "#{codepipeline.PipelineExecutionId}"
