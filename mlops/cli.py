@@ -161,12 +161,15 @@ def analytics_refresh(
         str | None,
         typer.Option("--endpoint-url", help="Embedded AWS (moto) URL; default AWS_ENDPOINT_URL."),
     ] = None,
+    usecase: Annotated[str, typer.Option("--usecase", help="Use case whose events to load.")] = (
+        "remedy"
+    ),
 ) -> None:
     """Load new decision-event objects from the local landing bucket (idempotent)."""
     from mlops.analytics.commands import refresh_command
 
     with console.status("loading new landing objects into the warehouse"):
-        summary = refresh_command(warehouse, endpoint_url)
+        summary = refresh_command(warehouse, endpoint_url, usecase)
     for line in summary.lines():
         console.success(line)
 

@@ -49,10 +49,12 @@ def resolve_endpoint(endpoint_url: str | None) -> str:
     return url
 
 
-def refresh_command(warehouse: Path, endpoint_url: str | None) -> RefreshSummary:
+def refresh_command(
+    warehouse: Path, endpoint_url: str | None, usecase: str = "remedy"
+) -> RefreshSummary:
     from mlops.local.analytics_stream import refresh
 
-    result = refresh(warehouse, resolve_endpoint(endpoint_url))
+    result = refresh(warehouse, resolve_endpoint(endpoint_url), usecase)
     return RefreshSummary(
         result.objects_seen,
         result.objects_loaded,

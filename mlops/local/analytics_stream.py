@@ -251,8 +251,10 @@ class LocalAnalyticsStream:
         return warehouse.refresh(self.store(), prefix=self.names.prefix)
 
 
-def refresh(warehouse_path: str | Path, endpoint_url: str | None) -> RefreshResult:
+def refresh(
+    warehouse_path: str | Path, endpoint_url: str | None, usecase: str = "remedy"
+) -> RefreshResult:
     """`mlops analytics refresh`: load new landing objects from local S3 into the warehouse."""
-    stream = LocalAnalyticsStream(clients(endpoint_url))
+    stream = LocalAnalyticsStream(clients(endpoint_url), stream_names(local_context(), usecase))
     with Warehouse(warehouse_path) as wh:
         return stream.refresh(wh)

@@ -68,6 +68,9 @@ def test_refresh_twice_then_dashboard(moto_server, tmp_path):
     assert second.exit_code == 0, second.output
     assert "0 new object(s) loaded, 1 already loaded" in second.output
     assert "no new rows" in second.output
+    other = runner.invoke(app, [*args, "--usecase", "fraud"])  # another use case's prefix
+    assert other.exit_code == 0, other.output
+    assert "(of 0 in the landing bucket)" in " ".join(other.output.split())
 
     out = tmp_path / "dash"
     shown = runner.invoke(app, ["dashboard", "--warehouse", wh, "--out", str(out)])
