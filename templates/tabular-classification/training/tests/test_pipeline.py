@@ -88,9 +88,16 @@ def test_jobs_run_in_the_vpc_with_kms(definition) -> None:
     training = steps["Tune"]["Arguments"]["TrainingJobDefinition"]
     assert training["VpcConfig"]["Subnets"] == ["subnet-0abc"]
     assert training["OutputDataConfig"]["KmsKeyId"] == SETTINGS.kms_key_id
+    assert training["ResourceConfig"]["VolumeKmsKeyId"] == SETTINGS.kms_key_id
+    assert training["EnableNetworkIsolation"] is True
+    assert training["EnableInterContainerTrafficEncryption"] is True
+    channels = {c["ChannelName"] for c in training["InputDataConfig"]}
+    assert channels == {"train", "validation", "code"}
     for name in ("Preprocess", "Evaluate"):
         args = steps[name]["Arguments"]
         assert args["NetworkConfig"]["VpcConfig"]["Subnets"] == ["subnet-0abc"]
+        assert args["NetworkConfig"]["EnableNetworkIsolation"] is True
+        assert args["NetworkConfig"]["EnableInterContainerTrafficEncryption"] is True
         assert args["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == SETTINGS.kms_key_id
 
 

@@ -5,7 +5,8 @@
       -> Register (model package, PendingManualApproval) | GateFailed
 
 Code runs in the SageMaker scikit-learn container in script mode: CI uploads `src/` as
-`<code prefix>/source.tar.gz` (training) and as `<code prefix>/src/` (processing). Physical names
+`<code prefix>/source.tar.gz` (training, given to the network-isolated job as the `code`
+channel) and as `<code prefix>/src/` (processing). Physical names
 (pipeline, model package group) come from the platform library (`mlops.naming`), so they match
 what the platform's `pulumi up` created for this use case. Jobs run in the use case's VPC subnets
 with KMS-encrypted volumes and outputs when those settings are given.
@@ -28,6 +29,7 @@ PROCESSING_INSTANCE_TYPE = "ml.m5.large"
 INFERENCE_INSTANCES = ["ml.m5.large", "ml.c5.large"]
 SERVING_PROGRAM = "tabular_inference/serve.py"  # the inference repo's SageMaker handler
 SPLITS = ("train", "validation", "test")
+CODE_CHANNEL = "/opt/ml/input/data/code"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,11 +147,13 @@ def build_pipeline(settings: PipelineSettings, session: Any = None) -> Any:
             base_job_name=f"{usecase.USECASE_NAME}-{job}",
             sagemaker_session=session,
             env={"PYTHONPATH": "/opt/ml/processing/src"},
+            # inputs are fetched by SageMaker, so the container needs no network at all
             network_config=NetworkConfig(
-                enable_network_isolation=False, subnets=subnets, security_group_ids=groups
-            )
-            if in_vpc
-            else None,
+                enable_network_isolation=True,
+                encrypt_inter_container_traffic=True,
+                subnets=subnets,
+                security_group_ids=groups,
+            ),
         )
 
     code = s3_input("src", settings.s3(settings.code_prefix, "src/"), "/opt/ml/processing/src")
@@ -179,14 +183,27 @@ def build_pipeline(settings: PipelineSettings, session: Any = None) -> Any:
         role=settings.role_arn,
         base_job_name=f"{usecase.USECASE_NAME}-train",
         sagemaker_session=session,
-        # Script mode of the framework container: it downloads the code and runs the program
-        # with the tuned hyperparameters as `--name value` arguments.
+        # Script mode of the framework container: the code arrives as the `code` channel (the
+        # network-isolated container cannot download it) and the program gets the tuned
+        # hyperparameters as `--name value` arguments.
         hyperparameters={
             "sagemaker_program": "tabular_training/train.py",
-            "sagemaker_submit_directory": settings.s3(settings.code_prefix, "source.tar.gz"),
+            "sagemaker_submit_directory": f"{CODE_CHANNEL}/source.tar.gz",
         },
         environment={"PYTHONPATH": "/opt/ml/code"},
     )
+
+    class SecureTuner(HyperparameterTuner):
+        """The SDK's tuner drops the trainer's volume key, network isolation and traffic
+        encryption from the training-job definition (sagemaker 3.x): put them back."""
+
+        def _build_training_job_definition(self, inputs: Any) -> Any:
+            definition = super()._build_training_job_definition(inputs)
+            definition.resource_config.volume_kms_key_id = settings.kms_key_id
+            definition.enable_network_isolation = True
+            definition.enable_inter_container_traffic_encryption = True
+            return definition
+
     ranges = {
         name: ContinuousParameter(low, high)
         if kind == "continuous"
@@ -194,7 +211,7 @@ def build_pipeline(settings: PipelineSettings, session: Any = None) -> Any:
         for name, (kind, low, high) in estimator.SEARCH_SPACE.items()
     }
     metric = f"validation:{usecase.EVAL_METRIC}"
-    tuner = HyperparameterTuner(
+    tuner = SecureTuner(
         model_trainer=trainer,
         objective_metric_name=metric,
         hyperparameter_ranges=ranges,
@@ -210,6 +227,10 @@ def build_pipeline(settings: PipelineSettings, session: Any = None) -> Any:
             inputs=[
                 InputData(channel_name="train", data_source=split_uri["train"]),
                 InputData(channel_name="validation", data_source=split_uri["validation"]),
+                InputData(
+                    channel_name="code",
+                    data_source=settings.s3(settings.code_prefix, "source.tar.gz"),
+                ),
             ],
         ),
     )
