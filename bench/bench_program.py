@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from bench.common import row, timed
+from bench.common import row, timed_cpu
 
 STACK = "dev"
 
@@ -81,11 +81,14 @@ def build(with_components: bool) -> int:
     return len(mocks.resources)
 
 
-def measure(counts: tuple[int, ...], repeat: int) -> tuple[dict[int, tuple[float, int]], str]:
+def measure(
+    counts: tuple[int, ...], repeat: int
+) -> tuple[dict[int, tuple[float, float, int]], str]:
+    """{use cases: (wall s, CPU s, resources)} and a sentence saying what was built."""
     from mlops.usecases import USECASES_DIR_ENV
 
     previous = os.environ.get(USECASES_DIR_ENV)
-    results: dict[int, tuple[float, int]] = {}
+    results: dict[int, tuple[float, float, int]] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             dirs = {}
@@ -108,8 +111,7 @@ def measure(counts: tuple[int, ...], repeat: int) -> tuple[dict[int, tuple[float
             build(not loads_usecases)  # warm-up: imports of the components the runs will use
             for n in counts:
                 os.environ[USECASES_DIR_ENV] = str(dirs[n])
-                seconds, resources = timed(lambda: build(not loads_usecases), repeat)
-                results[n] = (seconds, resources)
+                results[n] = timed_cpu(lambda: build(not loads_usecases), repeat)
     finally:
         if previous is None:
             os.environ.pop(USECASES_DIR_ENV, None)
@@ -121,28 +123,33 @@ def measure(counts: tuple[int, ...], repeat: int) -> tuple[dict[int, tuple[float
 def run(quick: bool) -> list[dict[str, Any]]:
     counts = (1, 3) if quick else (1, 10, 50)
     results, how = measure(counts, repeat=1 if quick else 3)
-    t1, r1 = results[counts[0]]
+    first, last = counts[0], counts[-1]
+    t1, c1, r1 = results[first]
     rows = []
     for n in counts:
-        t, r = results[n]
-        base = n == counts[0]
-        rows.append(row(f"dev build, {n} use case(s)", f"vs {counts[0]} use case", t, "s",
-                        None if base else t / t1, note=f"{r} resources; {how}"))  # fmt: skip
+        t, c, r = results[n]
+        rows.append(row(f"dev build, {n} use case(s), wall", f"vs {first} use case", t, "s",
+                        None if n == first else t / t1, note=f"{r} resources; {how}"))  # fmt: skip
     for n in counts:
-        t, r = results[n]
-        rows.append(row(f"resources, {n} use case(s)", f"vs {counts[0]}", r, "resources",
-                        None if n == counts[0] else r / r1))  # fmt: skip
+        t, c, r = results[n]
+        rows.append(row(f"dev build, {n} use case(s), CPU", f"vs {first} use case", c, "s",
+                        None if n == first else c / c1, note="robust to other load"))  # fmt: skip
     for n in counts:
-        t, r = results[n]
-        rows.append(row(f"per resource, {n} use case(s)", f"vs {counts[0]}", 1000 * t / r, "ms",
-                        None if n == counts[0] else (t / r) / (t1 / r1)))  # fmt: skip
-    tn, rn = results[counts[-1]]
-    per_uc = (tn - t1) / (counts[-1] - counts[0])
-    per_uc_resources = (rn - r1) / (counts[-1] - counts[0])
-    rows.append(row("marginal cost per use case", f"slope {counts[0]} -> {counts[-1]}",
-                    1000 * per_uc, "ms", None,
+        t, c, r = results[n]
+        rows.append(row(f"resources, {n} use case(s)", f"vs {first}", r, "resources",
+                        None if n == first else r / r1))  # fmt: skip
+    for n in counts:
+        t, c, r = results[n]
+        rows.append(row(f"CPU per resource, {n} use case(s)", f"vs {first}", 1000 * c / r, "ms",
+                        None if n == first else (c / r) / (c1 / r1)))  # fmt: skip
+    tn, cn, rn = results[last]
+    per_uc_resources = (rn - r1) / (last - first)
+    rows.append(row("marginal CPU per use case", f"slope {first} -> {last}",
+                    1000 * (cn - c1) / (last - first), "ms", None,
                     note=f"{per_uc_resources:.0f} resources per use case"))  # fmt: skip
-    rows.append(row(f"linearity {counts[0]} -> {counts[-1]}",
-                    "time ratio / resource ratio (1.0 = linear in resources)",
-                    (tn / t1) / (rn / r1), "x", None))  # fmt: skip
+    rows.append(row("marginal wall per use case", f"slope {first} -> {last}",
+                    1000 * (tn - t1) / (last - first), "ms", None))  # fmt: skip
+    rows.append(row(f"linearity {first} -> {last}, CPU",
+                    "CPU ratio / resource ratio (1.0 = linear in resources)",
+                    (cn / c1) / (rn / r1), "x", None))  # fmt: skip
     return rows
