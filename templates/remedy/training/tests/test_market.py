@@ -1,6 +1,7 @@
 import datetime as dt
 
 import numpy as np
+
 from remedy_core.market import (
     claim_market_value,
     comparable_adverts,

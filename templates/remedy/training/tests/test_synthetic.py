@@ -14,6 +14,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+
 from remedy_core.claims import Claim
 from remedy_core.synthetic import frame_to_claims, generate_claims
 

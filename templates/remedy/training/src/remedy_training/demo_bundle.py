@@ -10,7 +10,6 @@ from pathlib import Path
 
 from remedy_core.bundle import export_bundle
 from remedy_core.synthetic import generate_claims
-
 from remedy_training.models import train_bundle
 
 

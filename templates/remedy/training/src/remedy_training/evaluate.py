@@ -17,7 +17,6 @@ from pathlib import Path
 
 from remedy_core.bundle import load_bundle
 from remedy_core.features import encode_frame
-
 from remedy_training.data import PROCESSING_BASE, read_frame, resolve_model_dir
 from remedy_training.metrics import EconomicRule, evaluate_predictions, gate
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
 from remedy_core.synthetic import DEFAULT_COSTS, CostAssumptions
 
 TRUTH = ("repair", "write_off")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+
 from remedy_core.bundle import HEADS, HeadSpec, encode_target
 from remedy_core.features import FEATURE_NAMES, encode_frame
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops.naming import NameContext, usecase_name
+
 from remedy_training import usecase
 from remedy_training.metrics import METRIC_DIRECTIONS
 from remedy_training.search_space import sagemaker_ranges

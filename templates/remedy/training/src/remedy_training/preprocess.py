@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from remedy_core.synthetic import generate_claims
 
+from remedy_core.synthetic import generate_claims
 from remedy_training.data import PROCESSING_BASE, SPLITS, read_frame, write_frame
 
 

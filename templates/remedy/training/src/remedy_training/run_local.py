@@ -106,6 +106,7 @@ def register_bundle(
     gate: dict,
 ) -> dict:
     from mlops.naming import NameContext, bucket_name, model_package_group_name
+
     from remedy_training.registry import ModelRegistry, clients
 
     region = usecase.AWS_REGION

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from remedy_core.bundle import export_bundle
 
+from remedy_core.bundle import export_bundle
 from remedy_training.data import env_path, read_frame
 from remedy_training.metrics import evaluate_predictions, mdape
 from remedy_training.models import DEFAULT_HYPERPARAMETERS, predict_heads, train_bundle
