@@ -336,6 +336,7 @@ def run_check_command(
     if all_stacks == bool(stack):
         raise UsageError("give exactly one of --stack <name> and --all", "mlops check --all")
     config = load_policy_config(config_path) if config_path else None
+    resolve(config)  # a bad config fails before any stack is built
     stacks = list(ENVIRONMENTS) if all_stacks else [stack or ""]
     results = []
     for name in stacks:
