@@ -313,10 +313,30 @@ class PipelinesMixin:
         self.smoke_project = self._project(
             "smoke-test", buildspecs.smoke_test(), self.deploy_build_role, env
         )
+        self.approvals_topic = aws.sns.Topic(
+            f"{self._name}-approvals",
+            name=self._n("approvals"),
+            display_name=f"{m.name}: promotion approvals",
+            kms_master_key_id=a.kms_key_arn,
+            tags=self._tags,
+            opts=self._child,
+        )
+        lead = next(
+            p for p in cfg.people.lead_data_scientists if p.user == m.owners.lead_data_scientist
+        )
+        self.approvals_subscription = aws.sns.TopicSubscription(
+            f"{self._name}-approvals-lead",
+            topic=self.approvals_topic.arn,
+            protocol="email",
+            endpoint=lead.email,
+            opts=pulumi.ResourceOptions(parent=self.approvals_topic),
+        )
         self.deploy_pipeline_role = self._role(
             "deploy-pipeline",
             docs.trust("codepipeline.amazonaws.com"),
-            roles.codepipeline_policy(self, a, [self._n("deploy"), self._n("smoke-test")]),
+            roles.codepipeline_policy(
+                self, a, [self._n("deploy"), self._n("smoke-test")], self._n("approvals")
+            ),
         )
 
         def stage_env(env_name: str, gate: str | None) -> list[dict[str, str]]:
@@ -343,7 +363,8 @@ class PipelinesMixin:
                                 f"Promote {m.name} to {env_name}? Only the lead data scientist "
                                 f"({m.owners.lead_data_scientist}) may approve; the approver "
                                 "is recorded on the model package."
-                            )
+                            ),
+                            "NotificationArn": self.approvals_topic.arn,
                         },
                     )
                 ],

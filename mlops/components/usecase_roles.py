@@ -259,8 +259,11 @@ def codebuild_policy(
     )
 
 
-def codepipeline_policy(uc: UseCase, a: UseCaseArgs, projects: Sequence[str]) -> pulumi.Output[str]:
-    """`projects`: CodeBuild project names this pipeline may run."""
+def codepipeline_policy(
+    uc: UseCase, a: UseCaseArgs, projects: Sequence[str], notify_topic: str | None = None
+) -> pulumi.Output[str]:
+    """`projects`: CodeBuild project names this pipeline may run; `notify_topic`: SNS topic name
+    the manual approvals publish to."""
     cfg = a.config
     project_arns = [docs.codebuild_project_arn(cfg.region, cfg.account_id, p) for p in projects]
 
@@ -278,6 +281,16 @@ def codepipeline_policy(uc: UseCase, a: UseCaseArgs, projects: Sequence[str]) ->
         ]
         if connection:
             statements.append(docs.connection_use(connection))
+        if notify_topic:
+            topic = f"arn:aws:sns:{cfg.region}:{cfg.account_id}:{notify_topic}"
+            statements.append(
+                {
+                    "Sid": "NotifyApprovers",
+                    "Effect": "Allow",
+                    "Action": "sns:Publish",
+                    "Resource": topic,
+                }
+            )
         if repos:
             statements.append(
                 {
@@ -294,14 +307,21 @@ def codepipeline_policy(uc: UseCase, a: UseCaseArgs, projects: Sequence[str]) ->
             )
         return docs.doc(*statements)
 
-    repos = [r.arn for r in getattr(uc, "repositories", {}).values()]
+    repos = [
+        f"arn:aws:codecommit:{cfg.region}:{cfg.account_id}:{name}"
+        for name in (
+            (a.manifest.git.training_repo, a.manifest.git.inference_repo)
+            if a.manifest.git.provider == "codecommit"
+            else ()
+        )
+    ]
     return _json(
         build,
         bucket=a.artifact_bucket,
         key=a.kms_key_arn,
         projects=project_arns,
         connection=a.git_connection_arn,
-        repos=pulumi.Output.all(*repos),
+        repos=repos,
     )
 
 

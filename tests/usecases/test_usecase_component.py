@@ -305,3 +305,24 @@ def test_each_deploy_stage_targets_its_account_and_records_its_gates_approver(
         )
         assert variables["APPROVAL_ACTION"] == gate, stage
         assert variables["PIPELINE_EXECUTION_ID"] == "#{codepipeline.PipelineExecutionId}"
+
+
+@DEV
+def test_the_lead_is_notified_of_each_gate(
+    pulumi_mocks: RecordingMocks, stack_config: StackConfig
+) -> None:
+    run(lambda: build(stack_config, [manifest("remedy")]))
+    topic = _one(pulumi_mocks, "aws:sns/topic:Topic", "usecase-remedy-approvals")
+    assert topic.inputs["kmsMasterKeyId"].endswith(":key/artifacts")
+    [sub] = pulumi_mocks.of_type("aws:sns/topicSubscription:TopicSubscription")
+    assert sub.inputs["endpoint"] == "ellen.ward@acme-insurance.example"
+    pipeline = _one(
+        pulumi_mocks, "aws:codepipeline/pipeline:Pipeline", "usecase-remedy-deploy-pipeline"
+    )
+    gates = [s["actions"][0] for s in pipeline.inputs["stages"] if s["name"].startswith("Approve")]
+    assert [g["configuration"]["NotificationArn"] for g in gates] == [topic.state["arn"]] * 2
+    role_policy = _docs_of(pulumi_mocks, "usecase-remedy-deploy-pipeline-policy")
+    topic_arn = (
+        f"arn:aws:sns:{stack_config.region}:{stack_config.account_id}:mlops-dev-remedy-approvals"
+    )
+    assert decide(role_policy, "sns:Publish", topic_arn) == "Allow"
