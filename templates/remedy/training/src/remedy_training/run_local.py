@@ -215,6 +215,7 @@ def run(cfg: LocalRunConfig) -> LocalRunResult:
             seed=cfg.seed,
             storage=work / "tuning" / "study.db",
             study_name=f"{usecase.USECASE_NAME}-seed{cfg.seed}",
+            workers=cfg.workers,
         )
         report = write_report(result.study, work / "tuning", OBJECTIVE_METRIC)
 

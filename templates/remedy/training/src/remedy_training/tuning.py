@@ -56,8 +56,13 @@ def tune(
     storage: str | Path | None = None,
     study_name: str = "remedy",
     on_trial: Callable[[int, float], None] | None = None,
+    workers: int | None = None,
 ) -> TuningResult:
-    """Minimise `objective` over the search space in rounds of `max_parallel` trials."""
+    """Minimise `objective` over the search space in rounds of `max_parallel` trials.
+
+    `workers` threads evaluate a round (default: `max_parallel`, like SageMaker's parallel
+    jobs; on a laptop use the number of cores - the sampler sees the same rounds either way).
+    """
     if max_jobs < 1 or not 1 <= max_parallel <= max_jobs:
         raise ValueError("need max_jobs >= 1 and 1 <= max_parallel <= max_jobs")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -76,7 +81,7 @@ def tune(
     t0 = time.perf_counter()
     rounds = math.ceil(max_jobs / max_parallel)
     done = 0
-    with ThreadPoolExecutor(max_workers=max_parallel) as pool:
+    with ThreadPoolExecutor(max_workers=min(workers or max_parallel, max_parallel)) as pool:
         for r in range(rounds):
             batch = min(max_parallel, max_jobs - done)
             trials = [study.ask(dists) for _ in range(batch)]
