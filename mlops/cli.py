@@ -140,6 +140,20 @@ def list_templates(
 
 
 @app.command()
+def promotions(
+    usecase: Annotated[str, typer.Argument(help="Use-case name, e.g. remedy.")],
+    endpoint_url: Annotated[
+        str | None, typer.Option("--endpoint-url", help="Embedded AWS (moto) URL.")
+    ] = None,
+) -> None:
+    """What is deployed in dev, staging and prod, and who approved it (from the model registry)."""
+    from mlops.delivery.commands import promotions_command
+
+    for line in promotions_command(usecase, endpoint_url):
+        typer.echo(line)  # one line per stage, never wrapped (scripts grep it)
+
+
+@app.command()
 def demo() -> None:
     """Run the platform end to end on this machine, with no AWS account."""
     # Until the local Remedy lifecycle lands, the demo is the offline view of the dev stack.

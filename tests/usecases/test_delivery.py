@@ -315,3 +315,42 @@ def test_deny_wins_over_any_allow() -> None:
         )
         == "Deny"
     )
+
+
+# --- CLI: `mlops promotions <usecase>` -------------------------------------------------------
+def test_promotions_cli_answers_whats_in_prod_and_who_approved(aws: dict[str, Any]) -> None:
+    from typer.testing import CliRunner
+
+    from mlops.cli import app
+
+    sm = aws["sagemaker"]
+    sm.create_model_package_group(ModelPackageGroupName=GROUP)
+    arn = _package(sm, "Approved")
+    for stage in ("dev", "staging", "prod"):
+        record_promotion(
+            sm,
+            arn,
+            stage,
+            LEAD,
+            execution_id="exec-1",
+            now=datetime(2026, 11, 29, 2, 0, tzinfo=UTC),
+        )
+    _package(sm, "Approved")  # a newer approved package, not yet deployed anywhere
+    result = CliRunner().invoke(app, ["promotions", "remedy"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        f"{stage}: version 1 ({arn}) approved by {LEAD}, deployed 2026-11-29T02:00:00Z"
+        for stage in ("dev", "staging", "prod")
+    ]
+
+
+def test_promotions_cli_rejects_an_unknown_usecase() -> None:
+    from typer.testing import CliRunner
+
+    from mlops.cli import app
+    from mlops.errors import UsageError
+
+    result = CliRunner().invoke(app, ["promotions", "no-such-usecase"])
+    assert isinstance(result.exception, UsageError)  # main() prints it with its fix, exit 2
+    assert result.exception.message == "no manifest usecases/no-such-usecase.yaml"
+    assert "remedy" in result.exception.fix
