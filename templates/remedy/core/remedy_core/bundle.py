@@ -235,8 +235,13 @@ def merge_heads(models: dict[str, object]):
 def export_bundle(
     path: str | Path, boosters: dict[str, object], *, metrics: dict | None = None,
     hyperparameters: dict | None = None, data: dict | None = None,
+    calibration: dict[str, float] | None = None,
 ) -> Path:  # fmt: skip
-    """Write a bundle directory from trained LightGBM boosters (one per head in HEADS)."""
+    """Write a bundle directory from trained LightGBM boosters (one per head in HEADS).
+
+    `calibration` holds multiplicative factors per quantile head (fitted on validation data
+    so that e.g. 10% of actual repair costs fall below p10); both prediction paths apply them.
+    """
     missing = [h.name for h in HEADS if h.name not in boosters]
     if missing:
         raise ValueError(f"boosters missing for head(s) {missing}")
@@ -266,6 +271,7 @@ def export_bundle(
         "metrics": metrics or {},
         "hyperparameters": hyperparameters or {},
         "data": data or {},
+        "calibration": {"scale": {k: float(v) for k, v in (calibration or {}).items()}},
     }
     (path / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
     return path
@@ -287,6 +293,12 @@ class Bundle:
         self.versions: dict[str, str] = dict(manifest["model_versions"])
         self._names = [f"{h.name}__out" for h in HEADS]
         self._native: dict[str, object] | None = None
+        self._scale: dict[str, float] = dict(manifest.get("calibration", {}).get("scale", {}))
+
+    def _finish(self, head: HeadSpec, values: np.ndarray, X: np.ndarray) -> np.ndarray:
+        out = postprocess(head, values, X)
+        scale = self._scale.get(head.name)
+        return out if scale is None else out * scale
 
     def predict_raw(self, X: np.ndarray) -> dict[str, np.ndarray]:
         X = np.ascontiguousarray(X, dtype=np.float32)
@@ -296,7 +308,7 @@ class Bundle:
         values = {}
         for h, o in zip(HEADS, outs, strict=True):
             o = o[:, 1] if h.kind == "binary" else o
-            values[h.name] = postprocess(h, o, X)
+            values[h.name] = self._finish(h, o, X)
         return values
 
     def predict(self, X: np.ndarray) -> list[ModelOutputs]:
@@ -315,7 +327,7 @@ class Bundle:
                 for h in HEADS
             }
         X = np.asarray(X, dtype=np.float32)
-        return {h.name: postprocess(h, self._native[h.name].predict(X), X) for h in HEADS}
+        return {h.name: self._finish(h, self._native[h.name].predict(X), X) for h in HEADS}
 
 
 def load_bundle(path: str | Path) -> Bundle:

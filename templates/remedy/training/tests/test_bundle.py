@@ -95,3 +95,30 @@ def test_feature_version_mismatch_is_refused(small_bundle, tmp_path):
 def test_wrong_feature_width_is_refused(small_bundle):
     with pytest.raises(ValueError, match="shape"):
         load_bundle(small_bundle).predict(np.zeros((1, 3), dtype=np.float32))
+
+
+def test_quantile_calibration_is_applied_on_both_paths(small_bundle, holdout, tmp_path):
+    import shutil
+
+    copy = tmp_path / "cal"
+    shutil.copytree(small_bundle, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["calibration"] = {"scale": {"pav_p90": 1.5}}
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    X = encode_frame(holdout.head(20))
+    base, cal = load_bundle(small_bundle), load_bundle(copy)
+    np.testing.assert_allclose(cal.predict_raw(X)["pav_p90"], 1.5 * base.predict_raw(X)["pav_p90"])
+    np.testing.assert_allclose(
+        cal.native_predict(X)["pav_p90"], cal.predict_raw(X)["pav_p90"], rtol=1e-4
+    )
+
+
+def test_calibration_factors_hit_the_nominal_levels():
+    from remedy_training.models import quantile_calibration
+
+    frame = generate_claims(2000, seed=1)
+    noise = np.random.default_rng(0).lognormal(0.0, 0.2, len(frame))
+    preds = {"repair_cost_p10": frame["t_estimate"].to_numpy() * 1.3 * noise}  # biased high
+    f = quantile_calibration(preds, frame)["repair_cost_p10"]
+    below = np.mean(frame["t_estimate"] < preds["repair_cost_p10"] * f)
+    assert abs(below - 0.10) < 0.01 and f < 1.0

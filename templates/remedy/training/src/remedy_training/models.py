@@ -36,6 +36,7 @@ class TrainedBundle:
     seconds: float
     n_train: int
     heads_trained: list[str] = field(default_factory=list)
+    calibration: dict[str, float] = field(default_factory=dict)
 
 
 def _objective(head: HeadSpec) -> dict:
@@ -106,6 +107,35 @@ def train_bundle(
         n_train=len(train),
         heads_trained=[h.name for h in selected],
     )
+
+
+#: quantile heads recalibrated on validation data (multiplicative factor per head)
+CALIBRATED_HEADS = (
+    "repair_cost_p10", "repair_cost_p50", "repair_cost_p90", "pav_p10", "pav_p50", "pav_p90",
+)  # fmt: skip
+
+
+def quantile_calibration(values: dict[str, np.ndarray], frame: pd.DataFrame) -> dict[str, float]:
+    """Factor f per quantile head so that a share alpha of actuals falls below f x prediction.
+
+    Quantile boosters on small or shifted data miss their nominal level (the 80% interval
+    covered ~76% here); one factor per head, fitted on validation claims, restores it.
+    """
+    from remedy_core.bundle import HEAD_BY_NAME
+
+    out = {}
+    for name in CALIBRATED_HEADS:
+        if name not in values:
+            continue
+        head = HEAD_BY_NAME[name]
+        actual = frame[head.target].to_numpy(float)
+        ratio = actual / np.maximum(values[name], 1e-9)
+        out[name] = float(np.quantile(ratio, head.alpha))
+    return out
+
+
+def apply_calibration(values: dict[str, np.ndarray], calibration: dict[str, float]) -> dict:
+    return {k: v * calibration[k] if k in calibration else v for k, v in values.items()}
 
 
 def predict_heads(trained: TrainedBundle, frame: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -230,6 +230,7 @@ def run(cfg: LocalRunConfig) -> LocalRunResult:
             metrics={f"validation:{k}": v for k, v in val_metrics.items()},
             hyperparameters=trained.hyperparameters,
             data=data,
+            calibration=trained.calibration,
         )
         model_tar = pack_model(model_dir, work / "model.tar.gz")
         progress.advance(refit)

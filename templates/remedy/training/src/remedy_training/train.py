@@ -23,7 +23,13 @@ import pandas as pd
 from remedy_core.bundle import export_bundle
 from remedy_training.data import env_path, read_frame
 from remedy_training.metrics import evaluate_predictions, mdape
-from remedy_training.models import DEFAULT_HYPERPARAMETERS, predict_heads, train_bundle
+from remedy_training.models import (
+    DEFAULT_HYPERPARAMETERS,
+    apply_calibration,
+    predict_heads,
+    quantile_calibration,
+    train_bundle,
+)
 
 OBJECTIVE_METRIC = "validation:repair_mdape"
 OBJECTIVE_HEADS = ["repair_cost_p10", "repair_cost_p50", "repair_cost_p90"]
@@ -58,7 +64,8 @@ def fit_and_score(
     values = predict_heads(trained, validation)
     metrics = {"repair_mdape": mdape(values["repair_cost_p50"], validation["t_estimate"])}
     if heads is None:
-        ev = evaluate_predictions(values, validation)
+        trained.calibration = quantile_calibration(values, validation)
+        ev = evaluate_predictions(apply_calibration(values, trained.calibration), validation)
         metrics["pav_within_10pct"] = ev["metrics"]["pav_within_10pct"]["value"]
         metrics["decision_cost"] = ev["metrics"]["decision_cost_per_claim"]["value"]
     return trained, metrics
@@ -90,6 +97,7 @@ def main(argv: list[str] | None = None) -> dict:
     export_bundle(
         a.model_dir,
         trained.boosters,
+        calibration=trained.calibration,
         metrics={f"validation:{k}": v for k, v in metrics.items()},
         hyperparameters=trained.hyperparameters,
         data={"n_train": len(train), "n_validation": len(validation), "seed": a.seed},
