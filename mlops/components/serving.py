@@ -71,6 +71,7 @@ class InferenceServiceArgs:
     code: pulumi.Input[pulumi.Archive]
     """Lambda deployment package (the inference repo's src + dependencies)."""
     kms_key_arn: pulumi.Input[str]
+    """Stack key: endpoint storage, Lambda environment, workflow data."""
     subnet_ids: pulumi.Input[Sequence[str]]
     security_group_ids: pulumi.Input[Sequence[str]]
     model_package_arn: pulumi.Input[str] | None = None
@@ -79,6 +80,10 @@ class InferenceServiceArgs:
     data_capture_bucket: pulumi.Input[str] | None = None
     """Bucket name for data capture (real-time endpoints only)."""
     data_capture_percent: int = 100
+    data_capture_kms_key_arn: pulumi.Input[str] | None = None
+    """Key of the capture bucket (its bucket policy may require it); default ``kms_key_arn``."""
+    log_kms_key_arn: pulumi.Input[str] | None = None
+    """Key for the log groups (its policy must allow the logs service); default ``kms_key_arn``."""
     layers: Sequence[pulumi.Input[str]] = ()
     request_schema: Mapping[str, Any] | None = None
     """JSON Schema (pydantic) of the request body; enforced by API Gateway's validator."""
@@ -144,7 +149,7 @@ class InferenceService(pulumi.ComponentResource):
         return aws.cloudwatch.LogGroup(
             f"{self._name}-{role}-logs",
             name=physical,
-            kms_key_id=self._args.kms_key_arn,
+            kms_key_id=self._args.log_kms_key_arn or self._args.kms_key_arn,
             retention_in_days=self._args.log_retention_days,
             tags=self._tags,
             opts=self._child,
@@ -176,12 +181,15 @@ class InferenceService(pulumi.ComponentResource):
             if realtime and a.data_capture_bucket
             else None
         )
+        capture_key = a.data_capture_kms_key_arn or a.kms_key_arn
         policy = pulumi.Output.all(
-            key=a.kms_key_arn, artifacts=a.model_artifact_bucket_arn, capture=capture_arn
+            keys=[a.kms_key_arn, capture_key],
+            artifacts=a.model_artifact_bucket_arn,
+            capture=capture_arn,
         ).apply(
             lambda v: iam.dumps(
                 docs.model_policy(
-                    kms_key_arn=v["key"],
+                    kms_key_arns=v["keys"],
                     artifact_bucket_arn=v["artifacts"],
                     capture_bucket_arn=v["capture"],
                 )
@@ -216,7 +224,7 @@ class InferenceService(pulumi.ComponentResource):
                 "destination_s3_uri": pulumi.Output.concat(
                     "s3://", a.data_capture_bucket, f"/data-capture/{a.usecase}"
                 ),
-                "kms_key_id": a.kms_key_arn,
+                "kms_key_id": capture_key,
                 "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
                 "capture_content_type_header": {"json_content_types": ["application/json"]},
             }
@@ -381,7 +389,7 @@ class InferenceService(pulumi.ComponentResource):
                 usecase=a.usecase,
                 names=n,
                 tags=self._tags,
-                kms_key_arn=a.kms_key_arn,
+                kms_key_arn=a.log_kms_key_arn or a.kms_key_arn,
                 state_machine_arn=self.state_machine.arn,
                 request_schema=a.request_schema,
                 log_retention_days=a.log_retention_days,

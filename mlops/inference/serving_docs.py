@@ -106,7 +106,10 @@ def api_resource_policy(*, account_id: str, api_arn: str) -> dict[str, Any]:
 
 
 def model_policy(
-    *, kms_key_arn: str, artifact_bucket_arn: str | None, capture_bucket_arn: str | None
+    *,
+    kms_key_arns: Sequence[str],
+    artifact_bucket_arn: str | None,
+    capture_bucket_arn: str | None,
 ) -> dict[str, Any]:
     """The SageMaker model's execution role: read artifacts, pull images, write data capture."""
     statements = [
@@ -146,7 +149,7 @@ def model_policy(
             ],
             "*",
         ),
-        iam.kms_use("StackKey", [kms_key_arn]),
+        iam.kms_use("Keys", list(dict.fromkeys(kms_key_arns))),
     ]
     if artifact_bucket_arn:
         statements.append(iam.s3_read("ReadModelArtifacts", [artifact_bucket_arn]))

@@ -16,6 +16,8 @@ from mlops.testing.mocks import RecordingMocks, run
 from mlops.usecases import USECASES_DIR, RealtimeEndpoint, load_manifest
 
 KEY = "arn:aws:kms:eu-west-2:111111111111:key/stack"
+LOG_KEY = "arn:aws:kms:eu-west-2:111111111111:key/logs"
+DATA_KEY = "arn:aws:kms:eu-west-2:111111111111:key/data"
 PACKAGE = "arn:aws:sagemaker:eu-west-2:111111111111:model-package/mlops-dev-remedy-models/3"
 SCHEMA = {
     "type": "object",
@@ -49,6 +51,8 @@ def build(cfg: StackConfig, model: bool) -> InferenceService:
             model_package_arn=PACKAGE if model else None,
             model_artifact_bucket_arn="arn:aws:s3:::mlops-dev-artifacts",
             data_capture_bucket="mlops-prod-capture",
+            data_capture_kms_key_arn=DATA_KEY,
+            log_kms_key_arn=LOG_KEY,
             request_schema=SCHEMA,
             log_retention_days=cfg.retention.log_days,
         ),
@@ -79,7 +83,7 @@ def test_inference_service_is_secure_for_every_stack(pulumi_mocks, stack_config,
         if realtime:
             assert variant["instanceType"] and "serverlessConfig" not in variant
             capture = cfg["dataCaptureConfig"]
-            assert capture["enableCapture"] and capture["kmsKeyId"] == KEY
+            assert capture["enableCapture"] and capture["kmsKeyId"] == DATA_KEY
             assert mdl["enableNetworkIsolation"] is True and mdl["vpcConfig"]["subnets"]
             target = of(m, "appautoscaling/target:Target")[0].inputs
             assert (target["minCapacity"], target["maxCapacity"]) == (2, 6)
@@ -97,12 +101,12 @@ def test_inference_service_is_secure_for_every_stack(pulumi_mocks, stack_config,
         assert i["vpcConfig"]["subnetIds"] == ["subnet-a", "subnet-b"], fn.name
         assert i["kmsKeyArn"] == KEY and i["tracingConfig"]["mode"] == "Active", fn.name
         group = groups[f"/aws/lambda/{i['name']}"]
-        assert group["kmsKeyId"] == KEY, fn.name
+        assert group["kmsKeyId"] == LOG_KEY, fn.name
         assert group["retentionInDays"] == stack_config.retention.log_days, fn.name
         assert i["loggingConfig"]["logGroup"] == f"/aws/lambda/{i['name']}", fn.name
         assert ("ENDPOINT_NAME" in i["environment"]["variables"]) == model, fn.name
     for name, g in groups.items():
-        assert g["kmsKeyId"] == KEY, name
+        assert g["kmsKeyId"] == LOG_KEY, name
     # state machine: Express, logs ALL with execution data, encrypted, valid MODEL path
     sm = of(m, "sfn/stateMachine:StateMachine")[0].inputs
     assert sm["type"] == "EXPRESS"

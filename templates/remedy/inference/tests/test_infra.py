@@ -41,6 +41,8 @@ def platform_outputs(env: str) -> dict:
     return {
         "account_id": acct,
         "artifacts_key_arn": f"arn:aws:kms:eu-west-2:{acct}:key/artifacts",
+        "logs_key_arn": f"arn:aws:kms:eu-west-2:{acct}:key/logs",
+        "data_key_arn": f"arn:aws:kms:eu-west-2:{acct}:key/data",
         "private_subnet_ids": ["subnet-1", "subnet-2"],
         "sagemaker_security_group_id": "sg-sagemaker",
         "artifacts_bucket": f"mlops-{env}-model-artifacts",
@@ -77,9 +79,15 @@ def test_stack_builds(env, model):
         assert f.inputs["kmsKeyArn"].endswith(":key/artifacts")
     schema = json.loads(mocks.of_type("aws:apigateway/model:Model")[0].inputs["schema"])
     assert {"claim_id", "vehicle", "accident"} <= set(schema["required"])
+    for group in mocks.of_type("aws:cloudwatch/logGroup:LogGroup"):
+        assert group.inputs["kmsKeyId"].endswith(":key/logs"), group.name
     if env == "prod" and model:
         target = mocks.of_type("aws:appautoscaling/target:Target")[0].inputs
         assert (target["minCapacity"], target["maxCapacity"]) == (2, 6)
+        config = mocks.of_type("aws:sagemaker/endpointConfiguration:EndpointConfiguration")[0]
+        capture = config.inputs["dataCaptureConfig"]
+        assert capture["kmsKeyId"].endswith(":key/data")
+        assert capture["destinationS3Uri"].startswith("s3://mlops-prod-data/")
 
 
 def test_settings_defaults_per_stack():

@@ -173,6 +173,8 @@ def build(settings: InferenceSettings, code: Any = None) -> Any:
                 lambda b: f"arn:aws:s3:::{b}"
             ),
             data_capture_bucket=platform.require_output("data_bucket"),
+            data_capture_kms_key_arn=platform.require_output("data_key_arn"),
+            log_kms_key_arn=platform.require_output("logs_key_arn"),
             layers=list(settings.lambda_layer_arns),
             request_schema=Claim.model_json_schema(),
             alarm_topic_arn=settings.alarm_topic_arn,
