@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 
 import pytest
@@ -172,3 +173,11 @@ def test_update_up_to_date_repo(tmp_path) -> None:
     assert cli.stdout.strip() == (
         "ok: claims-inference is already at tabular-classification v1.0.0"
     )
+    status = subprocess.run(
+        ["git", "status", "--porcelain"],
+        cwd=result.repos["inference"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert status.stdout == ""  # a no-op update leaves the repo untouched

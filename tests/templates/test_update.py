@@ -121,13 +121,6 @@ def test_update_refuses_a_dirty_repo(project) -> None:
     assert err.value.fix.startswith("commit or stash them first")
 
 
-def test_update_without_template_change_is_a_no_op(project) -> None:
-    _, repo, _ = project
-    result = update(repo)
-    assert result.up_to_date
-    assert _git(repo, "status", "--porcelain") == ""
-
-
 def test_not_a_rendered_repo(tmp_path) -> None:
     with pytest.raises(OnboardingError) as err:
         update(tmp_path)
