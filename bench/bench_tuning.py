@@ -83,8 +83,8 @@ def measure(trials: int, parallel: int, seeds: list[int], claims: int, train_row
 
 
 def run(quick: bool = True) -> list[dict]:
-    trials, parallel, seeds = (8, 4, [0]) if quick else (100, 10, [0, 1, 2])
-    claims, rows = (2_500, 1_000) if quick else (10_000, 4_000)
+    trials, parallel, seeds = (6, 3, [0]) if quick else (100, 10, [0, 1, 2])
+    claims, rows = (2_000, 800) if quick else (10_000, 4_000)
     runs, reached = measure(trials, parallel, seeds, claims, rows)
     med_reached = statistics.median(reached)
     random_best = statistics.median(r["random_best"] for r in runs)
