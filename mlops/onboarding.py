@@ -342,14 +342,22 @@ def _record_origin(answers_file: Path, checkout: Path, url: str, tag: str) -> No
             "(see templates/README.md)",
         )
     lines = answers_file.read_text().splitlines(keepends=True)
-    src_line = f"_src_path: {checkout}\n"
-    if src_line not in lines:
+    found = [
+        i
+        for i, line in enumerate(lines)
+        if line.startswith("_src_path:")
+        and (yaml.safe_load(line) or {}).get("_src_path") == str(checkout)
+    ]
+    if len(found) != 1:
         raise OnboardingError(
             f"{answers_file} does not record _src_path as copier writes it",
             "render the answers file with `_copier_answers | to_nice_yaml` (templates/README.md)",
         )
-    i = lines.index(src_line)
-    lines[i : i + 1] = [f"_commit: {tag}\n", f"_src_path: {url}\n"]
+    i = found[0]
+    lines[i : i + 1] = [
+        yaml.safe_dump({"_commit": tag}, default_flow_style=False),
+        yaml.safe_dump({"_src_path": url}, default_flow_style=False, width=10_000),
+    ]
     answers_file.write_text("".join(lines))
 
 
