@@ -121,6 +121,15 @@ class DecisionApi(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self.role),
         )
+        # API Gateway's own validation failure (400) names the offending property
+        self.bad_request_response = aws.apigateway.Response(
+            f"{name}-bad-request-body",
+            rest_api_id=api_id,
+            response_type="BAD_REQUEST_BODY",
+            status_code="400",
+            response_templates={"application/json": docs.BAD_REQUEST_TEMPLATE},
+            opts=child,
+        )
         method = self.post_method.http_method
         self.integration = aws.apigateway.Integration(
             f"{name}-integration",

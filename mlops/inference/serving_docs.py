@@ -183,6 +183,12 @@ $r.cause
  "sentence": "The decision workflow did not complete: a handler must assess this claim."}]}
 #end"""
 
+# Request-validator failures: the message lists the failing properties (e.g. "vehicle.year").
+BAD_REQUEST_TEMPLATE = (
+    '{"detail": "invalid claim", "errors": "$util.escapeJavaScript($context.error.'
+    'validationErrorString)"}'
+)
+
 ACCESS_LOG_FORMAT = json.dumps(
     {
         "requestId": "$context.requestId",

@@ -122,6 +122,9 @@ def test_inference_service_is_secure_for_every_stack(pulumi_mocks, stack_config,
     assert post["requestModels"] == {"application/json": "DecisionRequest"}
     validator = of(m, "apigateway/requestValidator:RequestValidator")[0].inputs
     assert validator["validateRequestBody"] is True
+    bad = of(m, "apigateway/response:Response")[0].inputs
+    assert bad["responseType"] == "BAD_REQUEST_BODY" and bad["statusCode"] == "400"
+    assert "validationErrorString" in bad["responseTemplates"]["application/json"]
     settings = of(m, "apigateway/methodSettings:MethodSettings")[0].inputs["settings"]
     assert settings["throttlingRateLimit"] == 50 and settings["throttlingBurstLimit"] == 100
     stage = of(m, "apigateway/stage:Stage")[0].inputs
