@@ -1,6 +1,9 @@
 """Reusable runtime pieces for any use case's inference repo.
 
-- ``valuation_client``: HTTP client for external market data (timeout, retries, circuit breaker)
-- ``workflow``: Step Functions Express definition builder (Retry + Catch on every task)
-- ``lambda_utils``: Powertools helpers shared by the handlers
+- ``valuation_client``: HTTP client for external market data (timeout, retries with backoff,
+  circuit breaker, key from config or Secrets Manager)
+- ``workflow``: Step Functions Express definition (encode -> (predict || enrich) -> decide) with
+  Retry + Catch on every task; failures become reasons, never a failed execution
+- ``serving_docs``: IAM documents, API Gateway templates and request JSON Schema for
+  ``mlops.components.serving.InferenceService``
 """
