@@ -68,6 +68,15 @@ class CostConfig(BaseModel):
     admin_fee_write_off: float = Field(default=150.0, ge=0)
 
 
+def pct(value: float, threshold: float) -> str:
+    """A ratio as a percentage with enough digits not to look equal to the threshold."""
+    for digits in (0, 1, 2):
+        text = f"{value:.{digits}%}"
+        if text != f"{threshold:.{digits}%}" or value == threshold:
+            return text
+    return f"{value:.3%}"
+
+
 class UkJurisdiction(BaseModel):
     """UK: no statutory threshold; compare paths and cap the repair ratio."""
 
@@ -109,8 +118,8 @@ class UkJurisdiction(BaseModel):
         if ratio >= self.max_repair_ratio:
             return (
                 "ECONOMIC_RATIO",
-                f"Repair estimate is {ratio:.0%} of the pre-accident value, at or above the "
-                f"{self.max_repair_ratio:.0%} maximum repair ratio.",
+                f"Repair estimate is {pct(ratio, self.max_repair_ratio)} of the pre-accident "
+                f"value, at or above the {self.max_repair_ratio:.0%} maximum repair ratio.",
             )
         if self.compare_paths and wo_path < repair_path:
             return (
@@ -120,7 +129,8 @@ class UkJurisdiction(BaseModel):
         return (
             "ECONOMIC_REPAIR",
             f"Repairing costs {repair_path:,.0f} against {wo_path:,.0f} to write off, and the "
-            f"repair ratio {ratio:.0%} is below the {self.max_repair_ratio:.0%} maximum.",
+            f"repair ratio {pct(ratio, self.max_repair_ratio)} is below the "
+            f"{self.max_repair_ratio:.0%} maximum.",
         )
 
     def flip_estimate(
@@ -207,7 +217,7 @@ class UsJurisdiction(BaseModel):
             verb = "at or above" if wo else "below"
             return (
                 "ECONOMIC_RATIO" if wo else "ECONOMIC_REPAIR",
-                f"Repair estimate is {estimate / pav:.0%} of actual cash value, {verb} the "
+                f"Repair estimate is {pct(estimate / pav, t)} of actual cash value, {verb} the "
                 f"{region.upper()} total-loss threshold of {t:.0%}.",
             )
         verb = "at or above" if wo else "below"

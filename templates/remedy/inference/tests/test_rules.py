@@ -388,3 +388,9 @@ def test_vectorised_batch_equals_scalar_rules(rows, cfg):
     )
     expected = [RECOMMENDATIONS.index(evaluate(r, cfg).recommendation) for r in rows]
     assert out.tolist() == expected
+
+
+def test_reason_sentence_never_shows_a_ratio_equal_to_the_threshold_when_it_is_not():
+    r = evaluate(point(8_395.0, hire_days=0.0), UK)  # 69.96 %
+    assert r.recommendation == "repair"
+    assert "69.96%" in r.reasons[0].message and "70% maximum" in r.reasons[0].message
