@@ -175,4 +175,10 @@ def run_cost_command(
         return
     with console.status(f"building {', '.join(stacks)} offline under Pulumi mocks"):
         costs = [stack_cost(s, **options) for s in stacks]
-    render(costs, console.out)
+    out = console.out
+    if not out.is_terminal and out.width < 160:
+        # Piped into a file or a CI log: wide enough that line items stay on one line each.
+        from rich.console import Console
+
+        out = Console(width=160, highlight=False)
+    render(costs, out)
