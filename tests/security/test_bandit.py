@@ -1,4 +1,5 @@
-"""bandit (medium and high severity) over the platform library, as part of `make test`.
+"""bandit (medium and high severity) over the platform library, the program and the template
+code (tests excluded), as part of `make test`.
 
 ruff's `S` rules (bandit's checks, re-implemented) already run in `make lint`; bandit itself is
 run here as a second opinion. A finding passes only if its line carries an inline suppression
@@ -17,15 +18,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _bandit(target: str) -> list[dict]:
+TARGETS = ("mlops", "platform", "templates")
+EXCLUDE = "*/tests/*,*/tests"
+
+
+def _bandit(*targets: str) -> dict:
     proc = subprocess.run(
-        [sys.executable, "-m", "bandit", "-r", target, "-ll", "-f", "json", "-q"],
+        [sys.executable, "-m", "bandit", "-r", *targets, "-x", EXCLUDE, "-ll", "-f", "json", "-q"],
         cwd=REPO, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert proc.stdout.strip(), f"bandit produced no report: {proc.stderr[-2000:]}"
     report = json.loads(proc.stdout)
     assert not report["errors"], f"bandit could not scan: {report['errors']}"
-    return report["results"]
+    return report
 
 
 def _suppressed(finding: dict) -> bool:
@@ -41,7 +46,11 @@ def _suppressed(finding: dict) -> bool:
 
 
 def test_bandit_medium_and_high_findings_are_fixed_or_justified_inline() -> None:
-    results = _bandit("mlops")
+    report = _bandit(*TARGETS)
+    files = [f for f in report["metrics"] if f != "_totals"]
+    assert {Path(f).parts[0] for f in files} == set(TARGETS), "a target was not scanned"
+    assert not [f for f in files if "/tests/" in f], "test code is excluded (asserts, fixtures)"
+    results = report["results"]
     open_findings = [
         f"{f['filename']}:{f['line_number']} {f['test_id']} ({f['issue_severity']}): "
         f"{f['issue_text']}"
@@ -58,7 +67,7 @@ def test_bandit_flags_an_unjustified_finding(tmp_path) -> None:
     """The gate can fail: a shell=True call with no justification is reported."""
     sample = tmp_path / "bad.py"
     sample.write_text("import subprocess\n\ndef run(cmd):\n    subprocess.call(cmd, shell=True)\n")
-    results = _bandit(str(sample))
+    results = _bandit(str(sample))["results"]
     assert [r["test_id"] for r in results] == ["B602"]
     results[0]["filename"] = str(sample)
     assert not _suppressed(results[0])
