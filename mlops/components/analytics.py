@@ -74,7 +74,7 @@ POWERTOOLS_LAYER = (
     "arn:aws:lambda:{region}:017000801446:layer:"
     "AWSLambdaPowertoolsPythonV3-python312-x86_64:{version}"
 )
-POWERTOOLS_LAYER_VERSION = 18
+POWERTOOLS_LAYER_VERSION = 27  # per the Powertools installation docs; layers are immutable
 _SRC = Path(__file__).resolve().parent.parent
 
 
