@@ -231,13 +231,19 @@ def _firehose(resources: Sequence[RecordedResource], ctx: Context) -> list[LineI
         records = u.claims_per_month * u.events_per_claim
         gb = records * billed_kb * GB_PER_KB
         cost = gb * p.get("firehose.ingest_gb")
-        conversion = (r.inputs.get("extendedS3Configuration") or {}).get(
-            "dataFormatConversionConfiguration"
-        ) or {}
+        s3 = r.inputs.get("extendedS3Configuration") or {}
+        conversion = s3.get("dataFormatConversionConfiguration") or {}
         note = ""
         if conversion and conversion.get("enabled", True):
             cost += gb * p.get("firehose.format_conversion_gb")
             note = " + format conversion"
+        if (s3.get("dynamicPartitioningConfiguration") or {}).get("enabled"):
+            # one object per buffering interval per active partition (one partition assumed)
+            objects = ctx.hours * 3600 / float(s3.get("bufferingInterval") or 300)
+            cost += gb * p.get("firehose.dynamic_partitioning_gb") + objects / 1000 * p.get(
+                "firehose.dynamic_partitioning_per_1000_objects"
+            )
+            note += f" + dynamic partitioning ({objects:,.0f} objects)"
         items.append(LineItem(
             r.type, physical(r), 1, "GB ingested", gb, cost,
             f"{u.events_per_claim:g} records/claim of <= {u.payload_kb:g} KB, billed in "

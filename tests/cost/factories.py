@@ -30,7 +30,13 @@ PRICE_DOC: dict[str, Any] = {
         "standard_transitions_per_thousand": 0.5,
     },
     "apigateway": {"rest_requests_per_million": 4.0, "http_requests_per_million": 1.0},
-    "firehose": {"ingest_gb": 10.0, "record_increment_kb": 5, "format_conversion_gb": 1.0},
+    "firehose": {
+        "ingest_gb": 10.0,
+        "record_increment_kb": 5,
+        "format_conversion_gb": 1.0,
+        "dynamic_partitioning_gb": 2.0,
+        "dynamic_partitioning_per_1000_objects": 0.5,
+    },
     "s3": {"standard_gb_month": 0.1, "put_per_thousand": 0.01, "get_per_thousand": 0.001},
     "kms": {"key_month": 1.0, "requests_per_10k": 0.03},
     "vpc": {

@@ -126,6 +126,21 @@ def test_firehose_bills_5kb_increments() -> None:
     assert cost_of(e, "events") == pytest.approx(3000 * 5 * KB * 10)
 
 
+def test_firehose_dynamic_partitioning_adds_per_gb_and_per_object() -> None:
+    stream = res(
+        "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
+        "events",
+        extendedS3Configuration={
+            "bufferingInterval": 360,
+            "dynamicPartitioningConfiguration": {"enabled": True},
+        },
+    )
+    e = run([stream], events_per_claim=3, payload_kb=4)
+    gb = 3000 * 5 * KB
+    # ingest $10/GB + partitioning $2/GB + (100 h x 3600 s / 360 s = 1,000 objects) x $0.5/1000
+    assert cost_of(e, "events") == pytest.approx(gb * 10 + gb * 2 + 0.5)  # fmt: skip
+
+
 def test_buckets_and_keys() -> None:
     resources = [res("aws:s3/bucket:Bucket", f"b{i}") for i in range(2)] + [
         res("aws:kms/key:Key", f"k{i}") for i in range(3)
