@@ -64,3 +64,34 @@ def test_inference_service_is_fully_priced(pulumi_mocks, stack_config) -> None:
             "aws:apigateway/restApi:RestApi"} <= kinds  # fmt: skip
     express = next(i for i in e.items if i.resource_type == "aws:sfn/stateMachine:StateMachine")
     assert express.what == "Express workflows"
+
+
+def test_decision_analytics_is_fully_priced(pulumi_mocks, stack_config) -> None:
+    from mlops.components.analytics import DecisionAnalytics, DecisionAnalyticsArgs, SnowflakeArgs
+    from mlops.components.analytics_monitor import ModelMonitorArgs
+
+    cfg = stack_config
+    names = NameContext(cfg.environment, cfg.account_id, cfg.region)
+    key = f"arn:aws:kms:{cfg.region}:{cfg.account_id}:key/analytics"
+    args = DecisionAnalyticsArgs(
+        names=names, usecase="remedy", log_group_name=f"/mlops/{cfg.environment}/remedy/decisions",
+        kms_key_arn=key, access_logs_bucket="mlops-access-logs", tags=base_tags(cfg),
+        transform_lambda=True, lambda_subnet_ids=["subnet-1"], lambda_security_group_ids=["sg-1"],
+        snowflake=SnowflakeArgs(database="MLOPS", external_id="mlops-remedy-ext-id",
+                                aws_iam_user_arn="arn:aws:iam::999999999999:user/snowflake-abc"),
+        monitoring=ModelMonitorArgs(
+            names=names, usecase="remedy", endpoint_name=f"mlops-{cfg.environment}-remedy",
+            data_bucket_name="mlops-data", data_bucket_arn="arn:aws:s3:::mlops-data",
+            kms_key_arn=key, subnet_ids=["subnet-1"], security_group_ids=["sg-1"],
+            tags=base_tags(cfg), alarm_topic_arns=[],
+        ),
+    )  # fmt: skip
+    run(lambda: DecisionAnalytics("analytics", args))
+    e = estimate(cfg.environment, pulumi_mocks.resources, load_prices(cfg.region),
+                 default_usage(cfg.environment), environment=cfg.environment)  # fmt: skip
+    assert not e.unpriced, e.unpriced
+    stream = next(i for i in e.items if "Firehose" in i.resource_type)
+    assert "dynamic partitioning" in stream.assumption
+    monitor = next(i for i in e.items if i.resource_type.endswith("MonitoringSchedule"))
+    assert monitor.quantity == pytest.approx(730 * 0.1)  # hourly, 6 minutes per run
+    assert any(t.startswith("snowflake:") for t in e.external), "Snowflake is billed elsewhere"
