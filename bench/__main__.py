@@ -1,8 +1,9 @@
 """`python -m bench` (`make bench`): run every `bench/bench_*.py`, print one table, save results.
 
-Each module's ``run(quick)`` rows go to ``bench/results/<name>.json`` with the machine's
-description. A module that raises (or returns malformed rows) is reported in the table and in its
-result file, the others still run, and the command exits 1 at the end.
+Each module's ``run(quick)`` rows go to ``bench/results/<name>.json`` (``<name>.quick.json``
+for ``--quick``) with the machine's description. A module that raises (or returns malformed
+rows) is reported in the table and in its result file, the others still run, and the command
+exits 1 at the end.
 
     python -m bench                 # full size
     python -m bench --quick         # small sizes (seconds)
@@ -72,7 +73,8 @@ def run_module(path: Path, quick: bool) -> ModuleResult:
 
 def write_result(result: ModuleResult, quick: bool, results_dir: Path = RESULTS_DIR) -> Path:
     results_dir.mkdir(parents=True, exist_ok=True)
-    path = results_dir / f"{result.name}.json"
+    # Smoke runs never overwrite the full-size results that are committed as evidence.
+    path = results_dir / f"{result.name}{'.quick' if quick else ''}.json"
     doc = {
         "benchmark": result.name,
         "quick": quick,

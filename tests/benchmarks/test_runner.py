@@ -51,18 +51,19 @@ def test_failing_benchmarks_are_reported_and_the_rest_still_run(bench_dir) -> No
     assert "RuntimeError: valuation service unreachable" in out
     assert "must return a non-empty list" in out
     assert "FAILED: boom, empty" in out
-    ok = json.loads((bench_dir / "results" / "ok.json").read_text())
+    ok = json.loads((bench_dir / "results" / "ok.quick.json").read_text())
     assert ok["ok"] and ok["quick"] and len(ok["rows"]) == 2
     assert ok["rows"][1]["note"] == "quick"
     expected = {"cores", "memory_gb", "cpu_model", "python", "date", "load_avg_1m"}
     assert expected <= set(ok["machine"])
-    boom = json.loads((bench_dir / "results" / "boom.json").read_text())
+    boom = json.loads((bench_dir / "results" / "boom.quick.json").read_text())
     assert boom["ok"] is False and "valuation service unreachable" in boom["error"]
 
 
 def test_all_passing_exits_zero(bench_dir) -> None:
     code, out = _run(["--only", "ok"], bench_dir)
     assert code == 0, out
+    assert (bench_dir / "results" / "ok.json").exists()  # full size: the committed evidence
     assert not (bench_dir / "results" / "boom.json").exists()
 
 
