@@ -60,3 +60,14 @@ def test_onnx_serving_equals_native_lightgbm(bundle):
 def test_bad_requests_are_rejected_with_a_clear_message(body, ctype, match):
     with pytest.raises(inference.InputError, match=match.replace("(", r"\(").replace(")", r"\)")):
         inference.input_fn(body, ctype)
+
+
+def test_serving_encodes_claims_exactly_as_training_encodes_its_frame():
+    from remedy_core.features import encode_frame
+    from remedy_core.synthetic import frame_to_claims, generate_claims
+
+    frame = generate_claims(300, seed=5)
+    training = encode_frame(frame)
+    serving = encode_claims(frame_to_claims(frame))
+    assert training.dtype == serving.dtype == np.float32
+    np.testing.assert_array_equal(training, serving)
