@@ -113,15 +113,11 @@ def model_policy(
 ) -> dict[str, Any]:
     """The SageMaker model's execution role: read artifacts, pull images, write data capture."""
     statements = [
+        iam.statement("EcrAuth", "ecr:GetAuthorizationToken", "*"),  # has no resource form
         iam.statement(
             "PullImages",
-            [
-                "ecr:GetAuthorizationToken",
-                "ecr:BatchGetImage",
-                "ecr:GetDownloadUrlForLayer",
-                "ecr:BatchCheckLayerAvailability",
-            ],
-            "*",
+            ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+            "arn:aws:ecr:*:*:repository/*",  # the package's image may live in an AWS account
         ),
         iam.statement(
             "Logs",
