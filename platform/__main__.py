@@ -261,6 +261,7 @@ if cfg.is_governance:
             kms_key_arn=keys.artifacts.arn,
             templates_bucket=storage.pipeline_artifacts.name,
             lead_data_scientist_role_arn=studio_roles.lead_data_scientist.arn,
+            lead_data_scientist_role_name=studio_roles.lead_data_scientist.name,
             vpc_id=network.vpc_id,
             subnet_ids=network.private_subnet_ids,
             security_group_ids=sagemaker_sgs,

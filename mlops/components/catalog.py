@@ -63,6 +63,9 @@ class ServiceCatalogArgs:
     templates_bucket: pulumi.Input[str]
     """Private, KMS-encrypted bucket holding the product templates (pipeline-artifacts)."""
     lead_data_scientist_role_arn: pulumi.Input[str]
+    lead_data_scientist_role_name: pulumi.Input[str] | None = None
+    """When given, the lead may pass the launch role to CloudFormation: S3-provisioned SageMaker
+    project templates (CreateProject with a CfnTemplateProvider) need it; Service Catalog not."""
     subnet_ids: pulumi.Input[Sequence[str]]
     security_group_ids: pulumi.Input[Sequence[str]]
     vpc_id: pulumi.Input[str]
@@ -354,6 +357,32 @@ class ServiceCatalog(pulumi.ComponentResource):
             ).apply(lambda v: json.dumps(launch_policy(cfg, **v), sort_keys=True)),
             opts=pulumi.ResourceOptions(parent=self.launch_role),
         )
+        self.lead_pass_launch_role = None
+        if a.lead_data_scientist_role_name is not None:
+            self.lead_pass_launch_role = aws.iam.RolePolicy(
+                f"{self._name}-lead-pass-launch-role",
+                name="pass-catalog-launch-role",
+                role=a.lead_data_scientist_role_name,
+                policy=self.launch_role.arn.apply(
+                    lambda arn: json.dumps(
+                        docs.doc(
+                            {
+                                "Sid": "LaunchS3ProjectTemplates",
+                                "Effect": "Allow",
+                                "Action": "iam:PassRole",
+                                "Resource": arn,
+                                "Condition": {
+                                    "StringEquals": {
+                                        "iam:PassedToService": "cloudformation.amazonaws.com"
+                                    }
+                                },
+                            }
+                        ),
+                        sort_keys=True,
+                    )
+                ),
+                opts=self._child,
+            )
 
     # --- one product per template ---------------------------------------------------------
     def _build_products(self) -> None:

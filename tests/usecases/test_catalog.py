@@ -29,6 +29,7 @@ def _args(cfg: StackConfig, **changes: Any) -> ServiceCatalogArgs:
         kms_key_arn=f"arn:aws:kms:{cfg.region}:{cfg.account_id}:key/artifacts",
         templates_bucket="mlops-dev-pipeline-artifacts-111111111111-eu-west-2",
         lead_data_scientist_role_arn=LEAD, subnet_ids=["subnet-0a"],
+        lead_data_scientist_role_name="mlops-dev-lead-data-scientist",
         security_group_ids=["sg-0a"], vpc_id="vpc-0a",
     )  # fmt: skip
     values.update(changes)
@@ -101,6 +102,17 @@ def test_cfn_lint_catches_a_broken_template() -> None:
     bad = cfn.product_template(EXTRA, "arn:aws:lambda:eu-west-2:111111111111:function:x")
     bad["Resources"]["Onboarding"]["Properties"]["UseCaseName"] = {"Ref": "NoSuchParameter"}
     assert any("NoSuchParameter" in e for e in _errors(cfn.render(bad)))
+
+
+@DEV
+def test_lead_may_pass_only_the_launch_role_to_cloudformation(catalog: RecordingMocks) -> None:
+    grant = catalog.named("catalog-lead-pass-launch-role")
+    assert grant.inputs["role"] == "mlops-dev-lead-data-scientist"
+    [statement] = json.loads(grant.inputs["policy"])["Statement"]
+    assert statement["Resource"] == catalog.named("catalog-launch-role").state["arn"]
+    assert statement["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}
+    }
 
 
 def test_s3_provisioned_project_template_uses_the_same_object() -> None:
