@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from remedy_core.rules import RuleConfig
 from remedy_core.valuation import ValuationSource
-from remedy_inference.audit import EventSink, JsonLinesSink, LogSink
+from remedy_inference.audit import EventSink, JsonLinesSink, StdoutSink
 from remedy_inference.market_data import HttpValuationSource, SyntheticMarket
 from remedy_inference.service import BundlePredictor, DecisionService, NoModel, Predictor
 
@@ -83,7 +83,7 @@ def build_service(settings: Settings, sink: EventSink | None = None) -> Decision
     return DecisionService(
         predictor=build_predictor(settings),
         valuation=build_valuation(settings),
-        sink=sink or (JsonLinesSink(settings.audit_file) if settings.audit_file else LogSink()),
+        sink=sink or (JsonLinesSink(settings.audit_file) if settings.audit_file else StdoutSink()),
         config=RuleConfig.for_jurisdiction(settings.jurisdiction),
         pseudonymisation_key=settings.pseudonymisation_key,
     )

@@ -1,0 +1,39 @@
+"""Settings factory: environment -> the service's adapters (no import-time globals)."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from remedy_inference.audit import StdoutSink
+from remedy_inference.compiled import CompiledBundle
+from remedy_inference.market_data import HttpValuationSource, SyntheticMarket
+from remedy_inference.service import BundlePredictor, NoModel
+from remedy_inference.settings import build_service, load_settings
+
+
+def test_defaults_are_local_mode_without_a_model():
+    service = build_service(load_settings({}))
+    assert isinstance(service.predictor, NoModel)
+    assert isinstance(service.valuation, SyntheticMarket)
+    assert isinstance(service.sink, StdoutSink)
+    assert service.config.jurisdiction.kind == "uk"
+
+
+def test_bundle_url_and_jurisdiction_from_the_environment(bundle_dir):
+    env = {
+        "REMEDY_BUNDLE_DIR": str(bundle_dir),
+        "REMEDY_VALUATION_URL": "http://127.0.0.1:9",
+        "REMEDY_VALUATION_KEY": "k",
+        "REMEDY_JURISDICTION": "us",
+    }
+    service = build_service(load_settings(env))
+    assert isinstance(service.predictor, BundlePredictor)
+    assert isinstance(service.predictor.bundle, CompiledBundle)
+    assert isinstance(service.valuation, HttpValuationSource)
+    assert service.config.currency == "USD"
+
+
+def test_bad_setting_names_the_field():
+    with pytest.raises(ValidationError, match="port"):
+        load_settings({"REMEDY_PORT": "99999"})
