@@ -55,6 +55,7 @@ def test_scanner_finds_each_kind(text: str, kind: str) -> None:
         "  snowflakePassword:\n    secure: AAABAHh0dGVzdA==",
         "password: ${{ secrets.SNOWFLAKE_PASSWORD }}",
         'password=""',
+        '"AWS_SECRET_ACCESS_KEY": "t",',  # a stub, too short to be a credential
         'f"--password={password}"',
         '            "accountPasswordPolicy:AccountPasswordPolicy",',
     ],
