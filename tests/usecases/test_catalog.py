@@ -25,13 +25,17 @@ EXTRA = cfn.TemplateProduct(name="extra-sample", version="0.1.0", description="S
 
 def _args(cfg: StackConfig, **changes: Any) -> ServiceCatalogArgs:
     values: dict[str, Any] = dict(
-        config=cfg, tags=base_tags(cfg), templates=[*discover_templates(), EXTRA],
+        config=cfg,
+        tags=base_tags(cfg),
+        templates=[*discover_templates(), EXTRA],
         kms_key_arn=f"arn:aws:kms:{cfg.region}:{cfg.account_id}:key/artifacts",
         templates_bucket="mlops-dev-pipeline-artifacts-111111111111-eu-west-2",
-        lead_data_scientist_role_arn=LEAD, subnet_ids=["subnet-0a"],
+        lead_data_scientist_role_arn=LEAD,
+        subnet_ids=["subnet-0a"],
         lead_data_scientist_role_name="mlops-dev-lead-data-scientist",
-        security_group_ids=["sg-0a"], vpc_id="vpc-0a",
-    )  # fmt: skip
+        security_group_ids=["sg-0a"],
+        vpc_id="vpc-0a",
+    )
     values.update(changes)
     return ServiceCatalogArgs(**values)
 
@@ -117,15 +121,18 @@ def test_lead_may_pass_only_the_launch_role_to_cloudformation(catalog: Recording
 
 def test_s3_provisioned_project_template_uses_the_same_object() -> None:
     url = cfn.template_url("bucket-x", "eu-west-2", EXTRA.object_key)
-    provider = cfn.s3_template_provider(EXTRA, url, "arn:aws:iam::111111111111:role/launch",
-                                        OwnerEmail="a@b.co")  # fmt: skip
-    assert provider == {"CfnTemplateProvider": {
-        "TemplateName": "extra-sample",
-        "TemplateURL": "https://bucket-x.s3.eu-west-2.amazonaws.com/service-catalog/extra-sample/0.1.0/"
-                       "product.yaml",
-        "RoleARN": "arn:aws:iam::111111111111:role/launch",
-        "Parameters": [{"Key": "OwnerEmail", "Value": "a@b.co"}],
-    }}  # fmt: skip
+    provider = cfn.s3_template_provider(
+        EXTRA, url, "arn:aws:iam::111111111111:role/launch", OwnerEmail="a@b.co"
+    )
+    assert provider == {
+        "CfnTemplateProvider": {
+            "TemplateName": "extra-sample",
+            "TemplateURL": "https://bucket-x.s3.eu-west-2.amazonaws.com/service-catalog/extra-sample/0.1.0/"
+            "product.yaml",
+            "RoleARN": "arn:aws:iam::111111111111:role/launch",
+            "Parameters": [{"Key": "OwnerEmail", "Value": "a@b.co"}],
+        }
+    }
 
 
 @DEV
@@ -164,8 +171,13 @@ def test_catalog_is_dev_only(stack_config: StackConfig) -> None:
 
 
 def _event(kind: str, **props: str) -> dict[str, Any]:
-    base = {"UseCaseName": "claims-triage", "OwnerEmail": "ellen.ward@acme.example",
-            "Template": "remedy", "TemplateVersion": "0.1.0", "ProjectId": "p-1"}  # fmt: skip
+    base = {
+        "UseCaseName": "claims-triage",
+        "OwnerEmail": "ellen.ward@acme.example",
+        "Template": "remedy",
+        "TemplateVersion": "0.1.0",
+        "ProjectId": "p-1",
+    }
     return {"RequestType": kind, "ResourceProperties": {**base, **props}}
 
 
@@ -173,17 +185,26 @@ def test_hook_starts_the_same_onboarding_as_the_cli() -> None:
     started: list[dict[str, str]] = []
     status, data, _ = handle(_event("Create"), lambda env: started.append(env) or "build-1")
     assert (status, data) == ("SUCCESS", {"BuildId": "build-1"})
-    assert started == [{"USECASE_NAME": "claims-triage", "TEMPLATE": "remedy",
-                        "TEMPLATE_VERSION": "0.1.0", "OWNER_EMAIL": "ellen.ward@acme.example",
-                        "DESCRIPTION": "", "SAGEMAKER_PROJECT_ID": "p-1"}]  # fmt: skip
+    assert started == [
+        {
+            "USECASE_NAME": "claims-triage",
+            "TEMPLATE": "remedy",
+            "TEMPLATE_VERSION": "0.1.0",
+            "OWNER_EMAIL": "ellen.ward@acme.example",
+            "DESCRIPTION": "",
+            "SAGEMAKER_PROJECT_ID": "p-1",
+        }
+    ]
 
 
 @pytest.mark.parametrize(
     ("props", "reason"),
-    [({"UseCaseName": "Claims_Triage"}, "UseCaseName 'Claims_Triage' is invalid"),
-     ({"UseCaseName": "a" * 33}, "at most 32"),
-     ({"OwnerEmail": "ellen"}, "OwnerEmail 'ellen' is not an e-mail")],
-)  # fmt: skip
+    [
+        ({"UseCaseName": "Claims_Triage"}, "UseCaseName 'Claims_Triage' is invalid"),
+        ({"UseCaseName": "a" * 33}, "at most 32"),
+        ({"OwnerEmail": "ellen"}, "OwnerEmail 'ellen' is not an e-mail"),
+    ],
+)
 def test_hook_rejects_bad_input_without_building(props: dict[str, str], reason: str) -> None:
     started: list[dict[str, str]] = []
     status, _, message = handle(_event("Create", **props), lambda e: started.append(e) or "b")
@@ -194,3 +215,63 @@ def test_hook_delete_never_offboards() -> None:
     started: list[dict[str, str]] = []
     status, _, message = handle(_event("Delete"), lambda e: started.append(e) or "b")
     assert status == "SUCCESS" and started == [] and "offboarded by a change" in message
+
+
+def test_lambda_handler_starts_codebuild_and_answers_cloudformation(monkeypatch) -> None:
+    """The adapter: boto3 CodeBuild (moto) + the CloudFormation response PUT (captured)."""
+
+    import boto3
+    from moto import mock_aws
+
+    from mlops.delivery import onboard_trigger
+
+    sent: list[tuple[str, dict]] = []
+
+    class _Response:
+        def __enter__(self) -> _Response:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+    def fake_urlopen(request, timeout: int):
+        sent.append((request.full_url, json.loads(request.data)))
+        return _Response()
+
+    monkeypatch.setattr(onboard_trigger.urllib.request, "urlopen", fake_urlopen)
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "t",
+        "AWS_SECRET_ACCESS_KEY": "t",
+        "AWS_DEFAULT_REGION": "eu-west-2",
+        "ONBOARD_PROJECT": "mlops-dev-onboard",
+    }.items():
+        monkeypatch.setenv(key, value)
+    event = {
+        **_event("Create"),
+        "ResponseURL": "https://cfn-response.example/put",
+        "StackId": "stack-1",
+        "RequestId": "req-1",
+        "LogicalResourceId": "Onboarding",
+    }
+    with mock_aws():
+        boto3.client("codebuild").create_project(
+            name="mlops-dev-onboard",
+            source={"type": "S3", "location": "bucket/source.zip"},  # moto needs a location
+            artifacts={"type": "NO_ARTIFACTS"},
+            environment={
+                "type": "LINUX_CONTAINER",
+                "image": "x",
+                "computeType": "BUILD_GENERAL1_SMALL",
+            },
+            serviceRole="arn:aws:iam::123456789012:role/x",
+        )
+        onboard_trigger.lambda_handler(event, None)
+        builds = boto3.client("codebuild").list_builds_for_project(projectName="mlops-dev-onboard")
+    [(url, body)] = sent
+    assert url == "https://cfn-response.example/put"
+    assert body["Status"] == "SUCCESS" and body["Data"]["BuildId"] == builds["ids"][0]
+    assert (body["StackId"], body["RequestId"], body["LogicalResourceId"]) == (
+        "stack-1",
+        "req-1",
+        "Onboarding",
+    )
