@@ -1,5 +1,7 @@
 """preprocess.py -> train.py -> evaluate.py end to end on a small sample, as plain Python."""
 
+import contextlib
+import io
 import json
 
 import pytest
@@ -15,13 +17,43 @@ def run_dir(tmp_path_factory):
     return base
 
 
-def test_train_reads_channels_and_emits_the_objective_line(run_dir, monkeypatch, capsys):
-    monkeypatch.setenv("SM_CHANNEL_TRAIN", str(run_dir / "train"))
-    monkeypatch.setenv("SM_CHANNEL_VALIDATION", str(run_dir / "validation"))
-    monkeypatch.setenv("SM_MODEL_DIR", str(run_dir / "model"))
-    monkeypatch.setenv("SM_OUTPUT_DATA_DIR", str(run_dir / "output"))
-    result = train.main(["--num_boost_round", "15", "--num_leaves", "15"])
-    out = capsys.readouterr().out
+@pytest.fixture(scope="module")
+def trained(run_dir):
+    """train.py as SageMaker runs it: channels and model dir from SM_* variables."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SM_CHANNEL_TRAIN", str(run_dir / "train"))
+    mp.setenv("SM_CHANNEL_VALIDATION", str(run_dir / "validation"))
+    mp.setenv("SM_MODEL_DIR", str(run_dir / "model"))
+    mp.setenv("SM_OUTPUT_DATA_DIR", str(run_dir / "output"))
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        result = train.main(["--num_boost_round", "15", "--num_leaves", "15"])
+    mp.undo()
+    return result, buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def evaluated(run_dir, trained):
+    out = run_dir / "evaluation"
+    res = evaluate.main(
+        [
+            "--model",
+            str(run_dir / "model"),
+            "--test",
+            str(run_dir / "test"),
+            "--output",
+            str(out),
+            "--eval-metric",
+            "repair_cost_mdape",
+            "--eval-threshold",
+            "0.9",
+        ]
+    )
+    return res, json.loads((out / "evaluation.json").read_text())
+
+
+def test_train_reads_channels_and_emits_the_objective_line(run_dir, trained):
+    result, out = trained
     assert "validation:repair_mdape=" in out
     assert result["hyperparameters"]["num_boost_round"] == 15
     assert (run_dir / "model" / "manifest.json").is_file()
@@ -65,7 +97,7 @@ def test_evaluate_writes_the_domain_metrics(run_dir):
     assert data["gate"]["passed"] is True and res["gate"]["metric"] == "repair_cost_mdape"
 
 
-def test_evaluate_reads_a_sagemaker_model_tarball(run_dir, tmp_path):
+def test_evaluate_reads_a_sagemaker_model_tarball(run_dir, trained, tmp_path):
     from remedy_training.data import pack_model
 
     tar = pack_model(run_dir / "model", tmp_path / "model" / "model.tar.gz")
@@ -85,3 +117,11 @@ def test_missing_channel_names_the_fix(tmp_path):
                 str(tmp_path / "m"),
             ]
         )
+
+
+def test_evaluation_sweeps_the_investigation_margin(evaluated):
+    _, data = evaluated
+    sweep = data["decision_margin_sweep"]
+    assert sweep["0.00"]["investigate_rate"] == 0.0
+    rates = [v["investigate_rate"] for v in sweep.values()]
+    assert rates == sorted(rates)  # a wider band sends more claims to investigation

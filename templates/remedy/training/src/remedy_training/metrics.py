@@ -186,6 +186,24 @@ def evaluate_predictions(
     pav = pav_metrics(values["pav_p10"], values["pav_p50"], values["pav_p90"], frame["t_pav"])
     decision = rule.decide(values, frame)
     dm = decision_metrics(decision, frame, rule.costs)
+    sweep = {}
+    for margin in (0.0, 0.04, 0.08, 0.12, 0.16):
+        swept = decision_metrics(
+            EconomicRule(margin=margin, safety_prob=rule.safety_prob, costs=rule.costs).decide(
+                values, frame
+            ),
+            frame,
+            rule.costs,
+        )
+        sweep[f"{margin:.2f}"] = {
+            k: swept[k]
+            for k in (
+                "decision_cost_per_claim",
+                "wrong_write_off_rate",
+                "wrong_repair_rate",
+                "investigate_rate",
+            )
+        }
     challenger = np.where(values["total_loss"] > 0.5, "write_off", "repair")
     cm = decision_metrics(challenger, frame, rule.costs)
     age_band = pd.cut(
@@ -218,6 +236,7 @@ def evaluate_predictions(
         "pav": pav,
         "decision": {"rule": {"margin": rule.margin, "safety_prob": rule.safety_prob}, **dm},
         "challenger": {"threshold": 0.5, **cm},
+        "decision_margin_sweep": sweep,
         "calibration": {
             "ece_total_loss": headline["ece_total_loss"],
             "ece_structural": ece(values["structural"], frame["t_structural"]),

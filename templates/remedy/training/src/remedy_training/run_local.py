@@ -17,7 +17,7 @@ import json
 import os
 import socket
 import threading
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from remedy_core.bundle import export_bundle
@@ -123,14 +123,16 @@ def register_bundle(
     account = boto3.client("sts", **sts_kwargs).get_caller_identity()["Account"]
     ctx = NameContext(cfg.environment, account, region)
     group = model_package_group_name(ctx, usecase.USECASE_NAME)
-    bucket = bucket_name(ctx, "models")
+    # The platform's model-artifacts bucket (mlops.components.storage), encrypted with its
+    # artifacts key; locally they are created here only when the platform has not provisioned them.
+    bucket = bucket_name(ctx, "model-artifacts")
     key_id = None
-    if not cfg.real_aws:  # local: create what the platform stack creates in AWS
-        key_id = kms.create_key(Description=f"{usecase.USECASE_NAME} local models")["KeyMetadata"][
-            "KeyId"
-        ]
+    if not cfg.real_aws:
         existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
         if bucket not in existing:
+            key_id = kms.create_key(Description=f"{usecase.USECASE_NAME} local models")[
+                "KeyMetadata"
+            ]["KeyId"]
             s3.create_bucket(
                 Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region}
             )
@@ -335,6 +337,7 @@ def main(argv: list[str] | None = None) -> LocalRunResult:
     p.add_argument("--real-aws", action="store_true")
     p.add_argument("--no-register", action="store_true")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--summary-json", type=Path, help="also write the run's summary as JSON here")
     a = p.parse_args(argv)
     cfg = LocalRunConfig(
         work_dir=a.work_dir,
@@ -354,6 +357,9 @@ def main(argv: list[str] | None = None) -> LocalRunResult:
     )
     res = run(cfg)
     print_summary(res)
+    if a.summary_json:
+        a.summary_json.parent.mkdir(parents=True, exist_ok=True)
+        a.summary_json.write_text(json.dumps(asdict(res), indent=2, default=str))
     return res
 
 
