@@ -245,7 +245,8 @@ for manifest in load_manifests():
             kms_key_arn=keys.artifacts.arn,
             subnet_ids=network.private_subnet_ids,
             security_group_ids=sagemaker_sgs,
-            model_execution_role_arn=model_execution_role_arn,
+            # staging/prod: the platform's model-execution role; dev: the use case makes its own
+            model_execution_role_arn=None if cfg.is_governance else model_execution_role_arn,
             **governance,
         ),
         opts=opts,

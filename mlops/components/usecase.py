@@ -166,9 +166,15 @@ class UseCase(PipelinesMixin, pulumi.ComponentResource):
         dev_group_arn = docs.model_package_group_arn(cfg.region, cfg.accounts.dev, dev_group)
         dev_packages_arn = docs.model_packages_arn(cfg.region, cfg.accounts.dev, dev_group)
         parameter = target_parameter_name(cfg, m.name)
-        pass_role = a.model_execution_role_arn or (
-            f"arn:aws:iam::{cfg.account_id}:role/{self._n('model', kind='role')}"
-        )
+        self.model_role = None
+        if a.model_execution_role_arn is None:
+            # dev has no platform model-execution role: the use case's dev endpoint gets its own
+            self.model_role = self._role(
+                "model",
+                docs.trust("sagemaker.amazonaws.com", source_account=cfg.account_id),
+                roles.model_policy(self, a),
+            )
+        pass_role = a.model_execution_role_arn or self.model_role.arn
 
         def policy(pass_role: str, key: str) -> dict[str, Any]:
             return docs.doc(

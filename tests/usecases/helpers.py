@@ -30,12 +30,15 @@ def args_for(cfg: StackConfig, m: UseCaseManifest, **overrides: Any) -> UseCaseA
         config=cfg,
         tags=base_tags(cfg),
         kms_key_arn=f"arn:aws:kms:{cfg.region}:{cfg.account_id}:key/artifacts",
-        model_execution_role_arn=f"arn:aws:iam::{cfg.account_id}:role/mlops-{cfg.environment}"
-        "-model-execution",
     )
+    if not cfg.is_governance:  # dev endpoints run as the use case's own model role
+        values["model_execution_role_arn"] = (
+            f"arn:aws:iam::{cfg.account_id}:role/mlops-{cfg.environment}-model-execution"
+        )
     if cfg.is_governance:
         values.update(
-            artifact_bucket=f"mlops-dev-model-artifacts-{cfg.account_id}-{cfg.region}",
+            artifact_bucket=f"mlops-dev-pipeline-artifacts-{cfg.account_id}-{cfg.region}",
+            model_artifacts_bucket=f"mlops-dev-model-artifacts-{cfg.account_id}-{cfg.region}",
             vpc_id="vpc-0a1b2c3d",
             subnet_ids=["subnet-0a", "subnet-0b"],
             security_group_ids=["sg-0build"],

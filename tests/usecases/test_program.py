@@ -31,8 +31,12 @@ def test_usecase_reuses_platform_keys_network_and_roles(
     assert target.inputs["keyId"] == artifacts_key
     raw = target.inputs["value"]
     value = json.loads(raw["value"] if isinstance(raw, dict) else raw)  # secret values are wrapped
-    assert value["model_execution_role_arn"].endswith(
-        f"mlops-{stack_config.environment}-model-execution"
-    )
+    env = stack_config.environment
+    # staging/prod: the platform's model-execution role (DeploymentAccess); dev has none, so the
+    # use case's dev endpoint runs as its own role, which must then exist in the program
+    role = "mlops-dev-remedy-model" if env == "dev" else f"mlops-{env}-model-execution"
+    assert value["model_execution_role_arn"].endswith(f":role/{role}")
+    roles = {r.inputs.get("name") for r in program.of_type("aws:iam/role:Role")}
+    assert role in roles
     assert value["subnet_ids"] and all(s for s in value["subnet_ids"])
     assert value["endpoint"]["mode"] in ("serverless", "realtime")

@@ -326,3 +326,20 @@ def test_the_lead_is_notified_of_each_gate(
         f"arn:aws:sns:{stack_config.region}:{stack_config.account_id}:mlops-dev-remedy-approvals"
     )
     assert decide(role_policy, "sns:Publish", topic_arn) == "Allow"
+
+
+@DEV
+def test_dev_endpoint_role_reads_only_its_own_models(
+    pulumi_mocks: RecordingMocks, stack_config: StackConfig
+) -> None:
+    run(lambda: build(stack_config, [manifest("remedy"), manifest("fraud")]))
+    [policy] = _docs_of(pulumi_mocks, "usecase-remedy-model-policy")
+    bucket = f"mlops-dev-model-artifacts-{stack_config.account_id}-{stack_config.region}"
+    assert decide([policy], "s3:GetObject", f"arn:aws:s3:::{bucket}/remedy/model.tar.gz") == "Allow"
+    assert decide([policy], "s3:GetObject", f"arn:aws:s3:::{bucket}/fraud/model.tar.gz") == (
+        "ImplicitDeny"
+    )
+    role = _one(pulumi_mocks, "aws:iam/role:Role", "usecase-remedy-model-role")
+    [deployer] = _docs_of(pulumi_mocks, "usecase-remedy-deployer-policy")
+    [pass_role] = [s for s in deployer["Statement"] if s["Action"] == "iam:PassRole"]
+    assert pass_role["Resource"] == role.state["arn"]
