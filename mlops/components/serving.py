@@ -30,6 +30,7 @@ import pulumi_aws as aws
 
 from mlops import iam
 from mlops.components.serving_api import DecisionApi, DecisionApiArgs
+from mlops.components.serving_endpoint import VARIANT, ModelEndpoint, ModelEndpointArgs
 from mlops.inference import serving_docs as docs
 from mlops.inference.workflow import WorkflowSpec, decision_workflow
 from mlops.naming import NameContext, usecase_name
@@ -37,7 +38,6 @@ from mlops.tags import with_component
 from mlops.usecases import RealtimeEndpoint, ServerlessEndpoint
 
 COMPONENT = "serving"
-VARIANT = "AllTraffic"
 STEPS = ("encode", "market", "decide")
 
 
@@ -92,6 +92,9 @@ class InferenceServiceArgs:
     throttle_burst: int = 100
     scale_target_invocations: float = 200.0
     api_latency_alarm_ms: float = 3_000.0
+    investigate_alarm_share: float | None = 0.25
+    """Alarm when more than this share of decisions in an hour is ``investigate`` (handler
+    capacity); counted from the decide step's audit events. None: no alarm."""
     alarm_topic_arn: pulumi.Input[str] | None = None
     runtime: str = "python3.12"
 
@@ -99,6 +102,9 @@ class InferenceServiceArgs:
         roles = sorted(f.role for f in self.functions)
         if roles != sorted(STEPS):
             raise ValueError(f"functions must define exactly the steps {STEPS}, got {roles}")
+        share = self.investigate_alarm_share
+        if share is not None and not 0 < share < 1:
+            raise ValueError("investigate_alarm_share must be within (0, 1)")
         if not 0 < self.data_capture_percent <= 100:
             raise ValueError("data_capture_percent must be within 1..100")
         if self.throttle_rate <= 0 or self.throttle_burst <= 0:
@@ -120,10 +126,7 @@ class InferenceService(pulumi.ComponentResource):
         self._tags = with_component(args.tags, COMPONENT, usecase=args.usecase)
         n = args.names
         self.endpoint: aws.sagemaker.Endpoint | None = None
-        self.model: aws.sagemaker.Model | None = None
-        self.endpoint_config: aws.sagemaker.EndpointConfiguration | None = None
-        self.scaling_target: aws.appautoscaling.Target | None = None
-        self.scaling_policy: aws.appautoscaling.Policy | None = None
+        self.model_endpoint: ModelEndpoint | None = None
         if args.model_package_arn is not None:
             self._build_endpoint(n)
         self.functions: dict[str, aws.lambda_.Function] = {}
@@ -134,6 +137,9 @@ class InferenceService(pulumi.ComponentResource):
         self._build_state_machine(n)
         self._build_api(n)
         self.alarms = self._build_alarms(n)
+        self.metric_filters: dict[str, aws.cloudwatch.LogMetricFilter] = {}
+        if args.investigate_alarm_share is not None:
+            self._build_decision_metrics(n)
         self.register_outputs(
             {
                 "api_id": self.api.rest_api.id,
@@ -175,113 +181,27 @@ class InferenceService(pulumi.ComponentResource):
     # --- endpoint -----------------------------------------------------------------------------
     def _build_endpoint(self, n: NameContext) -> None:
         a = self._args
-        realtime = isinstance(a.endpoint, RealtimeEndpoint)
-        capture_arn = (
-            pulumi.Output.from_input(a.data_capture_bucket).apply(lambda b: f"arn:aws:s3:::{b}")
-            if realtime and a.data_capture_bucket
-            else None
-        )
-        capture_key = a.data_capture_kms_key_arn or a.kms_key_arn
-        policy = pulumi.Output.all(
-            keys=[a.kms_key_arn, capture_key],
-            artifacts=a.model_artifact_bucket_arn,
-            capture=capture_arn,
-        ).apply(
-            lambda v: iam.dumps(
-                docs.model_policy(
-                    kms_key_arns=v["keys"],
-                    artifact_bucket_arn=v["artifacts"],
-                    capture_bucket_arn=v["capture"],
-                )
-            )
-        )
-        self.model_role = self._role("model", "sagemaker.amazonaws.com", policy)
-        vpc = (
-            {"subnets": a.subnet_ids, "security_group_ids": a.security_group_ids}
-            if realtime
-            else None
-        )
-        self.model = aws.sagemaker.Model(
+        assert a.model_package_arn is not None
+        self.model_endpoint = ModelEndpoint(
             f"{self._name}-model",
-            execution_role_arn=self.model_role.arn,
-            primary_container={"model_package_name": a.model_package_arn},
-            enable_network_isolation=realtime,  # unsupported on serverless
-            vpc_config=vpc,
-            tags=self._tags,
-            opts=self._child,
-        )
-        if realtime:
-            assert isinstance(a.endpoint, RealtimeEndpoint)
-            variant: dict[str, Any] = {
-                "variant_name": VARIANT,
-                "model_name": self.model.name,
-                "instance_type": a.endpoint.instance_type,
-                "initial_instance_count": a.endpoint.min_instances,
-            }
-            capture: dict[str, Any] | None = {
-                "enable_capture": True,
-                "initial_sampling_percentage": a.data_capture_percent,
-                "destination_s3_uri": pulumi.Output.concat(
-                    "s3://", a.data_capture_bucket, f"/data-capture/{a.usecase}"
-                ),
-                "kms_key_id": capture_key,
-                "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
-                "capture_content_type_header": {"json_content_types": ["application/json"]},
-            }
-        else:
-            assert isinstance(a.endpoint, ServerlessEndpoint)
-            variant = {
-                "variant_name": VARIANT,
-                "model_name": self.model.name,
-                "serverless_config": {
-                    "max_concurrency": a.endpoint.max_concurrency,
-                    "memory_size_in_mb": a.endpoint.memory_mb,
-                },
-            }
-            capture = None
-        self.endpoint_config = aws.sagemaker.EndpointConfiguration(
-            f"{self._name}-endpoint-config",
-            kms_key_arn=a.kms_key_arn,
-            production_variants=[variant],
-            data_capture_config=capture,
-            tags=self._tags,
-            opts=self._child,
-        )
-        self.endpoint = aws.sagemaker.Endpoint(
-            f"{self._name}-endpoint",
-            name=usecase_name(n, a.usecase, "endpoint", kind="sagemaker"),
-            endpoint_config_name=self.endpoint_config.name,
-            tags=self._tags,
-            opts=self._child,
-        )
-        if realtime:
-            assert isinstance(a.endpoint, RealtimeEndpoint)
-            self.scaling_target = aws.appautoscaling.Target(
-                f"{self._name}-scaling-target",
-                service_namespace="sagemaker",
-                scalable_dimension="sagemaker:variant:DesiredInstanceCount",
-                resource_id=self.endpoint.name.apply(lambda e: f"endpoint/{e}/variant/{VARIANT}"),
-                min_capacity=a.endpoint.min_instances,
-                max_capacity=a.endpoint.max_instances,
+            ModelEndpointArgs(
+                usecase=a.usecase,
+                names=n,
                 tags=self._tags,
-                opts=self._child,
-            )
-            self.scaling_policy = aws.appautoscaling.Policy(
-                f"{self._name}-scaling-policy",
-                policy_type="TargetTrackingScaling",
-                service_namespace=self.scaling_target.service_namespace,
-                scalable_dimension=self.scaling_target.scalable_dimension,
-                resource_id=self.scaling_target.resource_id,
-                target_tracking_scaling_policy_configuration={
-                    "target_value": a.scale_target_invocations,
-                    "predefined_metric_specification": {
-                        "predefined_metric_type": "SageMakerVariantInvocationsPerInstance"
-                    },
-                    "scale_in_cooldown": 300,
-                    "scale_out_cooldown": 60,
-                },
-                opts=self._child,
-            )
+                endpoint=a.endpoint,
+                model_package_arn=a.model_package_arn,
+                kms_key_arn=a.kms_key_arn,
+                subnet_ids=a.subnet_ids,
+                security_group_ids=a.security_group_ids,
+                model_artifact_bucket_arn=a.model_artifact_bucket_arn,
+                data_capture_bucket=a.data_capture_bucket,
+                data_capture_kms_key_arn=a.data_capture_kms_key_arn,
+                data_capture_percent=a.data_capture_percent,
+                scale_target_invocations=a.scale_target_invocations,
+            ),
+            opts=self._child,
+        )
+        self.endpoint = self.model_endpoint.endpoint
 
     # --- Lambdas ------------------------------------------------------------------------------
     def _build_function(self, n: NameContext, spec: FunctionSpec) -> None:
@@ -416,6 +336,67 @@ class InferenceService(pulumi.ComponentResource):
             tags=self._tags,
             opts=self._child,
             **kw,
+        )
+
+    def _build_decision_metrics(self, n: NameContext) -> None:
+        """Business metrics from the audit events (``mlops.events.DecisionEvent`` log lines)."""
+        a = self._args
+        namespace = f"mlops/{a.usecase}"
+        group = self.function_log_groups["decide"].name
+        patterns = {
+            "decisions": '{ $.event_type = "decision" }',
+            "investigations": '{ $.event_type = "decision" && $.recommendation = "investigate" }',
+        }
+        for metric, pattern in patterns.items():
+            self.metric_filters[metric] = aws.cloudwatch.LogMetricFilter(
+                f"{self._name}-metric-{metric}",
+                name=usecase_name(n, a.usecase, metric),
+                log_group_name=group,
+                pattern=pattern,
+                metric_transformation={
+                    "name": metric.capitalize(),
+                    "namespace": namespace,
+                    "value": "1",
+                    "default_value": "0",
+                },
+                opts=self._child,
+            )
+        actions = [a.alarm_topic_arn] if a.alarm_topic_arn is not None else []
+
+        def query(qid: str, metric: str) -> dict[str, Any]:
+            return {
+                "id": qid,
+                "metric": {
+                    "namespace": namespace,
+                    "metric_name": metric,
+                    "period": 3600,
+                    "stat": "Sum",
+                },
+                "return_data": False,
+            }
+
+        self.alarms["investigate-share"] = aws.cloudwatch.MetricAlarm(
+            f"{self._name}-alarm-investigate-share",
+            name=usecase_name(n, a.usecase, "alarm", "investigate-share"),
+            alarm_description=f"{a.usecase}: share of investigate decisions above handler capacity",
+            comparison_operator="GreaterThanThreshold",
+            threshold=a.investigate_alarm_share,
+            evaluation_periods=1,
+            treat_missing_data="notBreaching",
+            metric_queries=[
+                query("inv", "Investigations"),
+                query("all", "Decisions"),
+                {
+                    "id": "share",
+                    "expression": "IF(all > 20, inv / all, 0)",
+                    "label": "investigate share (hourly, at least 20 decisions)",
+                    "return_data": True,
+                },
+            ],
+            alarm_actions=actions,
+            ok_actions=actions,
+            tags=self._tags,
+            opts=self._child,
         )
 
     def _build_alarms(self, n: NameContext) -> dict[str, aws.cloudwatch.MetricAlarm]:

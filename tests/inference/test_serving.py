@@ -135,15 +135,33 @@ def test_inference_service_is_secure_for_every_stack(pulumi_mocks, stack_config,
     assert "$defs" not in json.dumps(request_model)
     assert request_model["properties"]["v"]["properties"]["year"]["type"] == "integer"
     # alarms
-    alarm_metrics = {a.inputs["metricName"] for a in of(m, "cloudwatch/metricAlarm:MetricAlarm")}
-    expected = {"ExecutionsFailed", "ExecutionsTimedOut", "Errors", "5XXError", "Latency"}
+    alarm_metrics = {
+        a.inputs.get("metricName", "investigate-share")
+        for a in of(m, "cloudwatch/metricAlarm:MetricAlarm")
+    }
+    expected = {
+        "ExecutionsFailed", "ExecutionsTimedOut", "Errors", "5XXError", "Latency",
+        "investigate-share",
+    }  # fmt: skip
     if model:
         expected |= {"Invocation5XXErrors", "ModelLatency"}
     assert alarm_metrics == expected
+    # business metric from the decide step's audit events
+    filters = {f.inputs["metricTransformation"]["name"]: f.inputs for f in
+               of(m, "cloudwatch/logMetricFilter:LogMetricFilter")}  # fmt: skip
+    assert set(filters) == {"Decisions", "Investigations"}
+    assert '$.recommendation = "investigate"' in filters["Investigations"]["pattern"]
+    assert all(f["logGroupName"].startswith("/aws/lambda/") for f in filters.values())
+    share = next(a.inputs for a in of(m, "cloudwatch/metricAlarm:MetricAlarm") if
+             a.inputs["name"].endswith("investigate-share"))  # fmt: skip
+    assert share["threshold"] == 0.25
+    assert share["metricQueries"][-1]["expression"] == "IF(all > 20, inv / all, 0)"
     # tags on every taggable resource, children parented to the component
     component = [r for r in m.resources if r.type == "mlops:serving:InferenceService"]
     assert len(component) == 1
     assert len([r for r in m.resources if r.type == "mlops:serving:DecisionApi"]) == 1
+    endpoints_components = [r for r in m.resources if r.type == "mlops:serving:ModelEndpoint"]
+    assert len(endpoints_components) == (1 if model else 0)
     names = [r.name for r in m.resources]
     assert len(names) == len(set(names)), "children named alike across types"
     for r in m.resources:

@@ -1,0 +1,180 @@
+"""`mlops:serving:ModelEndpoint` — one SageMaker endpoint for an approved model package.
+
+- Model from the package ARN, run by its own least-privilege role.
+- Endpoint config encrypted with the stack key.
+- Serverless (memory, max concurrency) or real-time (instance type, min..max instances with
+  target-tracking autoscaling on invocations per instance).
+- Real-time only: model in the VPC with network isolation, data capture (input and output,
+  KMS-encrypted with the capture bucket's key). SageMaker Serverless supports none of the three.
+Built by ``InferenceService``; usable on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from mlops import iam
+from mlops.inference import serving_docs as docs
+from mlops.naming import NameContext, usecase_name
+from mlops.usecases import RealtimeEndpoint, ServerlessEndpoint
+
+VARIANT = "AllTraffic"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelEndpointArgs:
+    usecase: str
+    names: NameContext
+    tags: Mapping[str, str]
+    endpoint: ServerlessEndpoint | RealtimeEndpoint
+    model_package_arn: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    subnet_ids: pulumi.Input[Sequence[str]]
+    security_group_ids: pulumi.Input[Sequence[str]]
+    model_artifact_bucket_arn: pulumi.Input[str] | None = None
+    data_capture_bucket: pulumi.Input[str] | None = None
+    data_capture_kms_key_arn: pulumi.Input[str] | None = None
+    data_capture_percent: int = 100
+    scale_target_invocations: float = 200.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.data_capture_percent <= 100:
+            raise ValueError("data_capture_percent must be within 1..100")
+        if isinstance(self.endpoint, RealtimeEndpoint) and self.data_capture_bucket is None:
+            raise ValueError(
+                "a real-time endpoint needs data_capture_bucket (KMS-encrypted capture)"
+            )
+
+    @property
+    def realtime(self) -> bool:
+        return isinstance(self.endpoint, RealtimeEndpoint)
+
+
+class ModelEndpoint(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: ModelEndpointArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlops:serving:ModelEndpoint", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        a, n = args, args.names
+        tags = dict(a.tags)
+        capture_key = a.data_capture_kms_key_arn or a.kms_key_arn
+        capture_arn = (
+            pulumi.Output.from_input(a.data_capture_bucket).apply(lambda b: f"arn:aws:s3:::{b}")
+            if a.realtime and a.data_capture_bucket
+            else None
+        )
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            name=usecase_name(n, a.usecase, "model", kind="role"),
+            assume_role_policy=iam.dumps(
+                iam.service_trust("sagemaker.amazonaws.com", n.account_id)
+            ),
+            tags=tags,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-role-policy",
+            role=self.role.name,
+            policy=pulumi.Output.all(
+                keys=[a.kms_key_arn, capture_key],
+                artifacts=a.model_artifact_bucket_arn,
+                capture=capture_arn,
+            ).apply(
+                lambda v: iam.dumps(
+                    docs.model_policy(
+                        kms_key_arns=v["keys"],
+                        artifact_bucket_arn=v["artifacts"],
+                        capture_bucket_arn=v["capture"],
+                    )
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self.role),
+        )
+        self.model = aws.sagemaker.Model(
+            f"{name}-model",
+            execution_role_arn=self.role.arn,
+            primary_container={"model_package_name": a.model_package_arn},
+            enable_network_isolation=a.realtime,  # unsupported on serverless
+            vpc_config=(
+                {"subnets": a.subnet_ids, "security_group_ids": a.security_group_ids}
+                if a.realtime
+                else None
+            ),
+            tags=tags,
+            opts=child,
+        )
+        variant: dict[str, Any] = {"variant_name": VARIANT, "model_name": self.model.name}
+        capture: dict[str, Any] | None = None
+        if isinstance(a.endpoint, RealtimeEndpoint):
+            variant |= {
+                "instance_type": a.endpoint.instance_type,
+                "initial_instance_count": a.endpoint.min_instances,
+            }
+            capture = {
+                "enable_capture": True,
+                "initial_sampling_percentage": a.data_capture_percent,
+                "destination_s3_uri": pulumi.Output.concat(
+                    "s3://", a.data_capture_bucket, f"/data-capture/{a.usecase}"
+                ),
+                "kms_key_id": capture_key,
+                "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
+                "capture_content_type_header": {"json_content_types": ["application/json"]},
+            }
+        else:
+            variant["serverless_config"] = {
+                "max_concurrency": a.endpoint.max_concurrency,
+                "memory_size_in_mb": a.endpoint.memory_mb,
+            }
+        self.config = aws.sagemaker.EndpointConfiguration(
+            f"{name}-config",
+            kms_key_arn=a.kms_key_arn,
+            production_variants=[variant],
+            data_capture_config=capture,
+            tags=tags,
+            opts=child,
+        )
+        self.endpoint = aws.sagemaker.Endpoint(
+            f"{name}-endpoint",
+            name=usecase_name(n, a.usecase, "endpoint", kind="sagemaker"),
+            endpoint_config_name=self.config.name,
+            tags=tags,
+            opts=child,
+        )
+        self.scaling_target: aws.appautoscaling.Target | None = None
+        self.scaling_policy: aws.appautoscaling.Policy | None = None
+        if isinstance(a.endpoint, RealtimeEndpoint):
+            self.scaling_target = aws.appautoscaling.Target(
+                f"{name}-scaling-target",
+                service_namespace="sagemaker",
+                scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+                resource_id=self.endpoint.name.apply(lambda e: f"endpoint/{e}/variant/{VARIANT}"),
+                min_capacity=a.endpoint.min_instances,
+                max_capacity=a.endpoint.max_instances,
+                tags=tags,
+                opts=child,
+            )
+            self.scaling_policy = aws.appautoscaling.Policy(
+                f"{name}-scaling-policy",
+                policy_type="TargetTrackingScaling",
+                service_namespace=self.scaling_target.service_namespace,
+                scalable_dimension=self.scaling_target.scalable_dimension,
+                resource_id=self.scaling_target.resource_id,
+                target_tracking_scaling_policy_configuration={
+                    "target_value": a.scale_target_invocations,
+                    "predefined_metric_specification": {
+                        "predefined_metric_type": "SageMakerVariantInvocationsPerInstance"
+                    },
+                    "scale_in_cooldown": 300,
+                    "scale_out_cooldown": 60,
+                },
+                opts=child,
+            )
+        self.register_outputs(
+            {"endpoint_name": self.endpoint.name, "endpoint_arn": self.endpoint.arn}
+        )
