@@ -37,3 +37,17 @@ def test_bundle_url_and_jurisdiction_from_the_environment(bundle_dir):
 def test_bad_setting_names_the_field():
     with pytest.raises(ValidationError, match="port"):
         load_settings({"REMEDY_PORT": "99999"})
+
+
+def test_rule_overrides_from_a_json_file(tmp_path):
+    from remedy_inference.settings import rule_config
+
+    rules = tmp_path / "rules.json"
+    rules.write_text('{"borderline_band": 0.03, "jurisdiction": {"max_repair_ratio": 0.6}}')
+    config = rule_config(load_settings({"REMEDY_RULES_FILE": str(rules)}))
+    assert config.borderline_band == 0.03
+    assert config.jurisdiction.max_repair_ratio == 0.6
+    assert config.high_value_limit == 75_000  # untouched defaults stay
+    rules.write_text('{"high_value_limit": -1}')
+    with pytest.raises(ValidationError, match="high_value_limit"):
+        rule_config(load_settings({"REMEDY_RULES_FILE": str(rules)}))

@@ -5,6 +5,7 @@ Environment variables (all optional in local mode):
   REMEDY_VALUATION_URL       valuation API base URL (unset: in-process synthetic market)
   REMEDY_VALUATION_KEY       API key, or REMEDY_VALUATION_SECRET_ID (Secrets Manager id)
   REMEDY_JURISDICTION        uk (default) | us
+  REMEDY_RULES_FILE          JSON overrides of RuleConfig (e.g. {"borderline_band": 0.03})
   REMEDY_PSEUDONYMISATION_KEY  key for claim-id hashing in audit events (>= 16 bytes)
   REMEDY_HOST / REMEDY_PORT  local API bind address
   REMEDY_AUDIT_FILE          append audit events as JSON lines to this file (default: log them)
@@ -12,8 +13,10 @@ Environment variables (all optional in local mode):
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
 from mlops.inference.valuation_client import ValuationClient, ValuationClientConfig
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,6 +41,22 @@ class Settings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     audit_file: str | None = None
+    rules_file: str | None = None
+
+
+def rule_config(settings: Settings) -> RuleConfig:
+    """The jurisdiction's default rule set, with overrides from ``REMEDY_RULES_FILE`` (JSON)."""
+    base = RuleConfig.for_jurisdiction(settings.jurisdiction)
+    if not settings.rules_file:
+        return base
+    overrides = json.loads(Path(settings.rules_file).read_text())
+    merged = base.model_dump()
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return RuleConfig.model_validate(merged)
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -53,6 +72,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         "host": "REMEDY_HOST",
         "port": "REMEDY_PORT",
         "audit_file": "REMEDY_AUDIT_FILE",
+        "rules_file": "REMEDY_RULES_FILE",
     }
     return Settings.model_validate({k: env[v] for k, v in fields.items() if env.get(v)})
 
@@ -84,6 +104,6 @@ def build_service(settings: Settings, sink: EventSink | None = None) -> Decision
         predictor=build_predictor(settings),
         valuation=build_valuation(settings),
         sink=sink or (JsonLinesSink(settings.audit_file) if settings.audit_file else StdoutSink()),
-        config=RuleConfig.for_jurisdiction(settings.jurisdiction),
+        config=rule_config(settings),
         pseudonymisation_key=settings.pseudonymisation_key,
     )

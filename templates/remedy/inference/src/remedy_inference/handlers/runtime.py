@@ -9,11 +9,12 @@ from remedy_core.rules import RuleConfig
 from remedy_core.valuation import ValuationSource
 from remedy_inference.audit import StdoutSink
 from remedy_inference.settings import build_valuation, load_settings
+from remedy_inference.settings import rule_config as settings_rule_config
 
 
 @functools.cache
 def rule_config() -> RuleConfig:
-    return RuleConfig.for_jurisdiction(load_settings().jurisdiction)
+    return settings_rule_config(load_settings())
 
 
 @functools.cache
