@@ -31,6 +31,7 @@ from mlops.components.usecase_pipelines import GATES, PipelinesMixin
 from mlops.components.usecase_roles import (
     deploy_build_role_name,
     deployer_role_name,
+    model_package_group_name,
     names_for,
     target_parameter_name,
 )
@@ -102,7 +103,7 @@ class UseCase(PipelinesMixin, pulumi.ComponentResource):
         m, cfg = args.manifest, args.config
         self.usecase = m.name
         self._ctx = names_for(cfg)
-        self.group_name = usecase_name(self._ctx, m.name, kind="sagemaker")
+        self.group_name = model_package_group_name(self._ctx, m.name)
         self.group_arn = docs.model_package_group_arn(cfg.region, cfg.account_id, self.group_name)
         self._tags = with_component(
             args.tags, "usecase", usecase=m.name, **{"data-classification": m.data_classification}
@@ -162,7 +163,7 @@ class UseCase(PipelinesMixin, pulumi.ComponentResource):
         )
         prefix = f"arn:aws:sagemaker:{cfg.region}:{cfg.account_id}"
         mine = self._n("")
-        dev_group = usecase_name(names_for(cfg, "dev"), m.name, kind="sagemaker")
+        dev_group = model_package_group_name(names_for(cfg, "dev"), m.name)
         dev_group_arn = docs.model_package_group_arn(cfg.region, cfg.accounts.dev, dev_group)
         dev_packages_arn = docs.model_packages_arn(cfg.region, cfg.accounts.dev, dev_group)
         parameter = target_parameter_name(cfg, m.name)

@@ -166,6 +166,11 @@ class PipelinesMixin:
             "TUNING_MAX_PARALLEL": str(m.tuning.max_parallel),
             "TRAINING_INSTANCE_TYPE": settings.training_instance_type,
             "PROCESSING_INSTANCE_TYPE": settings.processing_instance_type,
+            "ENVIRONMENT": cfg.environment,
+            "ACCOUNT_ID": cfg.account_id,
+            "SUBNET_IDS": pulumi.Output.from_input(a.subnet_ids).apply(",".join),
+            "SECURITY_GROUP_IDS": pulumi.Output.from_input(a.security_group_ids).apply(",".join),
+            "MLOPS_PLATFORM_PIP_SPEC": a.platform_pip_spec,
         }
         self.tests_project = self._project(
             "tests", buildspecs.training_tests(), self.build_role, {"USECASE": m.name}

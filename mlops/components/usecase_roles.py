@@ -22,6 +22,12 @@ def names_for(cfg: StackConfig, environment: str | None = None) -> NameContext:
     return NameContext(environment=env, account_id=cfg.accounts.for_env(env), region=cfg.region)
 
 
+def model_package_group_name(ctx: NameContext, usecase: str) -> str:
+    """`mlops-<env>-<usecase>-models`: the same expression the rendered training repos register
+    into (templates/*/training/.../pipeline.py `PipelineSettings.model_package_group`)."""
+    return usecase_name(ctx, usecase, "models", kind="sagemaker")
+
+
 def deploy_build_role_name(cfg: StackConfig, usecase: str) -> str:
     """Role of the use case's deploy builds in dev: the only principal its deployers trust."""
     return usecase_name(names_for(cfg, "dev"), usecase, "deploy-build", kind="role")

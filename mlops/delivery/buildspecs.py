@@ -1,10 +1,10 @@
 """CodeBuild buildspecs for the use-case pipelines (plain data → YAML text).
 
 Contracts with the rendered repositories (templates/<name>):
-- training repo: ``make test`` runs its tests; ``python -m pipelines.run --upsert --start`` upserts
-  and starts its SageMaker Pipeline, reading the settings below from the environment.
-- inference repo: ``python -m deploy`` is not needed: deployment is done here from the model
-  registry (``mlops.delivery.deploy``), so every use case is deployed the same way.
+- training repo: ``pytest`` and ``ruff`` run its tests; ``src/<pkg>/pipeline.py`` has
+  ``PipelineSettings`` + ``build_pipeline`` (``mlops.delivery.run_pipeline`` upserts and starts it).
+- inference repo: deployment is done from the model registry (``mlops.delivery.deploy``), so every
+  use case is deployed the same way; the repo provides ``tests/smoke/request.json``.
 Every value a build needs arrives as an environment variable set by the platform.
 """
 
@@ -43,7 +43,7 @@ def training_tests() -> str:
     """Stage 'Test' of the build pipeline: the training repo's unit tests and lint."""
     return _spec(
         {
-            "install": ["pip install --upgrade pip", "pip install -e '.[dev]'"],
+            "install": ["pip install --upgrade pip", "pip install -e . --group dev"],
             "build": ["ruff check .", "pytest -q --junitxml=reports/junit.xml"],
         },
         reports={"unit-tests": {"files": ["reports/junit.xml"], "file-format": "JUNITXML"}},
@@ -51,19 +51,16 @@ def training_tests() -> str:
 
 
 def upsert_and_start_pipeline() -> str:
-    """Stage 'TrainingPipeline': upsert the SageMaker Pipeline definition and start a run."""
+    """Stage 'TrainingPipeline': upsert the repo's SageMaker Pipeline definition and start a run
+    (``mlops.delivery.run_pipeline`` reads the settings the platform put in the environment)."""
     return _spec(
         {
-            "install": ["pip install --upgrade pip", "pip install -e ."],
-            "build": [
-                "python -m pipelines.run --upsert --start"
-                ' --pipeline-name "$SM_PIPELINE_NAME" --role-arn "$SM_PIPELINE_ROLE_ARN"'
-                ' --model-package-group "$MODEL_PACKAGE_GROUP" --kms-key-arn "$KMS_KEY_ARN"'
-                ' --artifact-bucket "$ARTIFACT_BUCKET"'
-                ' --metric "$EVAL_METRIC" --threshold "$EVAL_THRESHOLD"'
-                ' --direction "$EVAL_DIRECTION"'
-                ' --max-jobs "$TUNING_MAX_JOBS" --max-parallel "$TUNING_MAX_PARALLEL"',
+            "install": [
+                "pip install --upgrade pip",
+                "pip install -e .",
+                'pip install "$MLOPS_PLATFORM_PIP_SPEC"',
             ],
+            "build": ["python -m mlops.delivery.run_pipeline --upsert --start"],
         }
     )
 

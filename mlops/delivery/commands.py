@@ -11,9 +11,8 @@ from mlops.errors import UsageError
 
 def group_for(usecase: str) -> tuple[str, str]:
     """(model package group, region) of a use case, from the dev stack file and its manifest."""
-    from mlops.components.usecase_roles import names_for
+    from mlops.components.usecase_roles import model_package_group_name, names_for
     from mlops.config import load_stack_config
-    from mlops.naming import usecase_name
     from mlops.usecases import is_valid_name, load_manifests
 
     if not is_valid_name(usecase):
@@ -24,7 +23,7 @@ def group_for(usecase: str) -> tuple[str, str]:
     if usecase not in known:
         raise UsageError(f"no manifest usecases/{usecase}.yaml", f"use one of {', '.join(known)}")
     cfg = load_stack_config("dev")
-    return usecase_name(names_for(cfg, "dev"), usecase, kind="sagemaker"), cfg.region
+    return model_package_group_name(names_for(cfg, "dev"), usecase), cfg.region
 
 
 def promotion_lines(found: dict[str, Promotion | None]) -> list[str]:

@@ -28,7 +28,7 @@ from mlops.delivery.promotion import (
     registry_approver,
 )
 
-GROUP = "mlops-dev-remedy"
+GROUP = "mlops-dev-remedy-models"
 LEAD = "arn:aws:sts::111111111111:assumed-role/mlops-dev-lead-data-scientist/ellen-ward"
 
 
@@ -354,3 +354,100 @@ def test_promotions_cli_rejects_an_unknown_usecase() -> None:
     assert isinstance(result.exception, UsageError)  # main() prints it with its fix, exit 2
     assert result.exception.message == "no manifest usecases/no-such-usecase.yaml"
     assert "remedy" in result.exception.fix
+
+
+# --- build pipeline: upsert + start the training repo's SageMaker Pipeline --------------------
+def _fake_training_module(pipeline_name: str) -> Any:
+    import dataclasses
+    import types
+
+    calls: list[tuple[str, Any]] = []
+
+    @dataclasses.dataclass(frozen=True)
+    class PipelineSettings:  # the shape of templates/*/training/.../pipeline.py
+        environment: str
+        account_id: str
+        role_arn: str
+        bucket: str
+        kms_key_id: str
+        subnet_ids: tuple[str, ...]
+        security_group_ids: tuple[str, ...]
+
+        @property
+        def pipeline_name(self) -> str:
+            return pipeline_name
+
+    class Pipeline:
+        def upsert(self, role_arn: str) -> None:
+            calls.append(("upsert", role_arn))
+
+        def start(self) -> Any:
+            calls.append(("start", None))
+            return types.SimpleNamespace(arn="arn:aws:sagemaker:eu-west-2:1:pipeline/p/execution/e")
+
+    def build_pipeline(settings: PipelineSettings) -> Pipeline:
+        calls.append(("build", settings))
+        return Pipeline()
+
+    return types.SimpleNamespace(
+        PipelineSettings=PipelineSettings, build_pipeline=build_pipeline, calls=calls
+    )
+
+
+BUILD_ENV = {
+    "ENVIRONMENT": "dev",
+    "ACCOUNT_ID": "111111111111",
+    "SM_PIPELINE_ROLE_ARN": "arn:r",
+    "ARTIFACT_BUCKET": "b",
+    "KMS_KEY_ARN": "arn:k",
+    "SUBNET_IDS": "subnet-a,subnet-b",
+    "SECURITY_GROUP_IDS": "sg-a",
+    "SM_PIPELINE_NAME": "mlops-dev-remedy-training",
+}
+
+
+def test_run_pipeline_upserts_and_starts_with_platform_settings() -> None:
+    from mlops.delivery.run_pipeline import run
+
+    module = _fake_training_module("mlops-dev-remedy-training")
+    result = run(module, BUILD_ENV, upsert=True, start=True)
+    (_, settings), *rest = module.calls
+    assert settings.subnet_ids == ("subnet-a", "subnet-b") and settings.kms_key_id == "arn:k"
+    assert rest == [("upsert", "arn:r"), ("start", None)]
+    assert result["execution"].endswith("/execution/e")
+
+
+def test_run_pipeline_refuses_a_pipeline_the_platform_did_not_allow() -> None:
+    from mlops.delivery.run_pipeline import run
+    from mlops.errors import MlopsError
+
+    module = _fake_training_module("someone-elses-pipeline")
+    with pytest.raises(MlopsError, match="the platform allows 'mlops-dev-remedy-training'"):
+        run(module, BUILD_ENV, upsert=True, start=True)
+    assert module.calls == []
+
+
+def test_pipeline_module_is_found_in_a_rendered_training_repo(tmp_path: Any) -> None:
+    from mlops.delivery.run_pipeline import find_pipeline_module
+
+    (tmp_path / "src" / "remedy_training").mkdir(parents=True)
+    (tmp_path / "src" / "remedy_training" / "pipeline.py").write_text("")
+    assert find_pipeline_module(tmp_path) == "remedy_training.pipeline"
+
+
+def test_templates_register_into_the_group_the_platform_creates() -> None:
+    """Contract: both sides name the group with usecase_name(ctx, name, 'models', 'sagemaker')."""
+    from mlops.components.usecase_roles import model_package_group_name
+    from mlops.config import REPO_ROOT
+    from mlops.naming import NameContext
+
+    ctx = NameContext("dev", "111111111111", "eu-west-2")
+    assert model_package_group_name(ctx, "remedy") == "mlops-dev-remedy-models"
+    sources = sorted((REPO_ROOT / "templates").glob("*/training/src/*_training/pipeline.py"))
+    assert len(sources) >= 2
+    for source in sources:
+        text = source.read_text()
+        assert 'usecase_name(self.names, usecase.USECASE_NAME, "models", kind="sagemaker")' in text
+        assert (
+            'usecase_name(self.names, usecase.USECASE_NAME, "training", kind="sagemaker")' in text
+        )

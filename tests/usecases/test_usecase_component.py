@@ -76,7 +76,7 @@ def test_eventbridge_rule_fires_only_on_approved(
     run(lambda: build(stack_config, [manifest("remedy")]))
     rule = _one(pulumi_mocks, "aws:cloudwatch/eventRule:EventRule", "usecase-remedy-approved-rule")
     pattern = json.loads(rule.inputs["eventPattern"])
-    group = "mlops-dev-remedy"
+    group = "mlops-dev-remedy-models"
     target = _one(
         pulumi_mocks, "aws:cloudwatch/eventTarget:EventTarget", "usecase-remedy-approved-target"
     )
@@ -237,6 +237,14 @@ def test_pipelines_are_v2_in_the_vpc_and_kms_encrypted(
     for project in projects:
         assert project.inputs["vpcConfig"]["vpcId"] == "vpc-0a1b2c3d", project
         assert project.inputs["encryptionKey"] == key, project
+    training = _one(
+        pulumi_mocks, "aws:codebuild/project:Project", "usecase-remedy-training-pipeline"
+    )
+    env = {v["name"]: v["value"] for v in training.inputs["environment"]["environmentVariables"]}
+    assert env["SUBNET_IDS"] == "subnet-0a,subnet-0b" and env["SECURITY_GROUP_IDS"] == "sg-0build"
+    assert env["SM_PIPELINE_NAME"] == "mlops-dev-remedy-training"
+    assert env["MODEL_PACKAGE_GROUP"] == "mlops-dev-remedy-models"
+    assert "mlops.delivery.run_pipeline --upsert --start" in training.inputs["source"]["buildspec"]
     logs = _one(pulumi_mocks, "aws:cloudwatch/logGroup:LogGroup", "usecase-remedy-build-logs")
     assert logs.inputs["kmsKeyId"] == key
 
