@@ -85,7 +85,8 @@ best parameters: {params}.
 ## Limitations
 - Trained on synthetic claims: figures describe the generator, not a real book; retrain and
   re-evaluate on real claims before any production use.
-- Repair-cost intervals are per-quantile models; they are re-ordered, not jointly calibrated.
+- Repair-cost and PAV intervals are per-quantile models, each rescaled on validation claims
+  (marginal coverage); coverage within a segment (make, region, age) can differ.
 - PAV is a model estimate; serving shows market evidence (guide value and comparable adverts)
   and must not settle below the market.
 - Decision metrics here use a simple economic rule; the serving rule set is versioned separately.
