@@ -37,6 +37,7 @@ from mlops.components.usecase_roles import (
 )
 from mlops.config import StackConfig
 from mlops.delivery import iam as docs
+from mlops.delivery.deployer import deployer_policy
 from mlops.delivery.events import approved_package_pattern
 from mlops.naming import usecase_name
 from mlops.tags import with_component
@@ -67,6 +68,9 @@ class UseCaseArgs:
     model_execution_role_arn: pulumi.Input[str] | None = None
     """Role SageMaker models/endpoints run as in this stack (PassRole is limited to it)."""
     platform_pip_spec: str = "mlops-platform"
+    pulumi_backend_url: str | None = None
+    """Backend the deploy builds `pulumi login` to (default: dev's state bucket, docs/deploy.md)."""
+    pulumi_version: str = "3.272.0"
     """How deploy/onboard builds install this library (e.g. a git URL pinned to a tag)."""
 
     def __post_init__(self) -> None:
@@ -161,8 +165,6 @@ class UseCase(PipelinesMixin, pulumi.ComponentResource):
         dev_build_arn = (
             f"arn:aws:iam::{cfg.accounts.dev}:role/{deploy_build_role_name(cfg, m.name)}"
         )
-        prefix = f"arn:aws:sagemaker:{cfg.region}:{cfg.account_id}"
-        mine = self._n("")
         dev_group = model_package_group_name(names_for(cfg, "dev"), m.name)
         dev_group_arn = docs.model_package_group_arn(cfg.region, cfg.accounts.dev, dev_group)
         dev_packages_arn = docs.model_packages_arn(cfg.region, cfg.accounts.dev, dev_group)
@@ -177,86 +179,16 @@ class UseCase(PipelinesMixin, pulumi.ComponentResource):
             )
         pass_role = a.model_execution_role_arn or self.model_role.arn
 
-        def policy(pass_role: str, key: str) -> dict[str, Any]:
-            return docs.doc(
-                {
-                    "Sid": "ManageOwnEndpoints",
-                    "Effect": "Allow",
-                    "Action": [
-                        "sagemaker:CreateModel",
-                        "sagemaker:DescribeModel",
-                        "sagemaker:DeleteModel",
-                        "sagemaker:CreateEndpointConfig",
-                        "sagemaker:DescribeEndpointConfig",
-                        "sagemaker:DeleteEndpointConfig",
-                        "sagemaker:CreateEndpoint",
-                        "sagemaker:UpdateEndpoint",
-                        "sagemaker:DescribeEndpoint",
-                        "sagemaker:InvokeEndpoint",
-                        "sagemaker:AddTags",
-                    ],
-                    "Resource": [
-                        f"{prefix}:model/{mine}-*",
-                        f"{prefix}:endpoint-config/{mine}-*",
-                        f"{prefix}:endpoint/{mine}-*",
-                    ],
-                },
-                {
-                    "Sid": "ReadDevRegistry",
-                    "Effect": "Allow",
-                    "Action": [
-                        "sagemaker:DescribeModelPackage",
-                        "sagemaker:ListModelPackages",
-                        "sagemaker:DescribeModelPackageGroup",
-                    ],
-                    "Resource": [dev_group_arn, dev_packages_arn],
-                },
-                {
-                    "Sid": "PassModelRole",
-                    "Effect": "Allow",
-                    "Action": "iam:PassRole",
-                    "Resource": pass_role,
-                    "Condition": {
-                        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
-                    },
-                },
-                {
-                    "Sid": "ReadTarget",
-                    "Effect": "Allow",
-                    "Action": "ssm:GetParameter",
-                    "Resource": f"arn:aws:ssm:{cfg.region}:{cfg.account_id}:parameter{parameter}",
-                },
-                {
-                    "Sid": "DecryptTarget",
-                    "Effect": "Allow",
-                    "Action": "kms:Decrypt",
-                    "Resource": key,
-                },
-                {
-                    "Sid": "Autoscaling",
-                    "Effect": "Allow",
-                    "Action": [
-                        "application-autoscaling:RegisterScalableTarget",
-                        "application-autoscaling:PutScalingPolicy",
-                    ],
-                    "Resource": f"arn:aws:application-autoscaling:{cfg.region}:{cfg.account_id}"
-                    ":scalable-target/*",
-                },
-                {
-                    "Sid": "AutoscalingRead",
-                    "Effect": "Allow",
-                    "Action": [
-                        "application-autoscaling:DescribeScalableTargets",
-                        "application-autoscaling:DescribeScalingPolicies",
-                    ],
-                    "Resource": "*",
-                },
-            )
-
         self.deployer_role = self._role(
             "deployer",
             docs.trust_roles([dev_build_arn]),
-            _json(policy, pass_role=pass_role, key=a.kms_key_arn),
+            _json(
+                lambda pass_role, key: deployer_policy(
+                    cfg, m.name, pass_role, key, dev_group_arn, dev_packages_arn, parameter
+                ),
+                pass_role=pass_role,
+                key=a.kms_key_arn,
+            ),
             physical=deployer_role_name(cfg, m.name, cfg.environment),
         )
         settings = m.stacks.for_env(cfg.environment)

@@ -311,6 +311,8 @@ class PipelinesMixin:
             "MODEL_PACKAGE_GROUP": self.registry.model_package_group_name,
             "DEPLOY_PIPELINE_NAME": deploy_pipeline_name,
             "MLOPS_PLATFORM_PIP_SPEC": a.platform_pip_spec,
+            "PULUMI_BACKEND_URL": a.pulumi_backend_url or roles.pulumi_backend_url(cfg),
+            "PULUMI_VERSION": a.pulumi_version,
         }
         self.deploy_project = self._project(
             "deploy", buildspecs.deploy(), self.deploy_build_role, env

@@ -10,7 +10,7 @@ import pulumi
 
 from mlops.config import StackConfig
 from mlops.delivery import iam as docs
-from mlops.naming import NameContext, log_group_name, usecase_name
+from mlops.naming import NameContext, bucket_name, log_group_name, usecase_name
 
 if TYPE_CHECKING:
     from mlops.components.usecase import UseCase, UseCaseArgs
@@ -20,6 +20,16 @@ if TYPE_CHECKING:
 def names_for(cfg: StackConfig, environment: str | None = None) -> NameContext:
     env = environment or cfg.environment
     return NameContext(environment=env, account_id=cfg.accounts.for_env(env), region=cfg.region)
+
+
+def pulumi_state_bucket(cfg: StackConfig) -> str:
+    """The dev account's Pulumi state bucket (docs/deploy.md bootstrap): the deploy builds keep the
+    inference repos' stack state there."""
+    return bucket_name(names_for(cfg, "dev"), "pulumi-state")
+
+
+def pulumi_backend_url(cfg: StackConfig) -> str:
+    return f"s3://{pulumi_state_bucket(cfg)}?region={cfg.region}"
 
 
 def model_package_group_name(ctx: NameContext, usecase: str) -> str:
@@ -335,6 +345,7 @@ def deploy_build_policy(
     uc: UseCase, a: UseCaseArgs, target_roles: Sequence[str], deploy_pipeline: str
 ) -> pulumi.Output[str]:
     cfg = a.config
+    state = pulumi_state_bucket(cfg)
     pipeline_arn = f"arn:aws:codepipeline:{cfg.region}:{cfg.account_id}:{deploy_pipeline}"
 
     packages_arn = docs.model_packages_arn(cfg.region, cfg.account_id, uc.group_name)
@@ -372,6 +383,20 @@ def deploy_build_policy(
                     "codepipeline:GetPipelineExecution",
                 ],
                 "Resource": pipeline_arn,
+            },
+            {
+                "Sid": "PulumiState",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"],
+                "Resource": [f"arn:aws:s3:::{state}", f"arn:aws:s3:::{state}/*"],
+            },
+            {
+                "Sid": "PulumiStateKey",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": f"arn:aws:kms:{cfg.region}:{cfg.account_id}:key/*",
+                # only through S3, and S3 access is limited to the state bucket above
+                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{cfg.region}.amazonaws.com"}},
             },
         )
 

@@ -3,8 +3,8 @@
 Contracts with the rendered repositories (templates/<name>):
 - training repo: ``pytest`` and ``ruff`` run its tests; ``src/<pkg>/pipeline.py`` has
   ``PipelineSettings`` + ``build_pipeline`` (``mlops.delivery.run_pipeline`` upserts and starts it).
-- inference repo: deployment is done from the model registry (``mlops.delivery.deploy``), so every
-  use case is deployed the same way; the repo provides ``tests/smoke/request.json``.
+- inference repo: a Pulumi program (``Pulumi.<stage>.yaml``, config ``modelPackageArn``) exporting
+  ``invoke_url``, and ``tests/smoke/request.json``; the deploy stages run it (``deploy()``).
 Every value a build needs arrives as an environment variable set by the platform.
 """
 
@@ -65,22 +65,38 @@ def upsert_and_start_pipeline() -> str:
     )
 
 
-def deploy() -> str:
-    """Deploy to $STAGE and record the promotion on the model package.
+PULUMI_INSTALL = [
+    'curl -fsSL https://get.pulumi.com | sh -s -- --version "$PULUMI_VERSION"',
+    'export PATH="$HOME/.pulumi/bin:$PATH"',
+    'pulumi login "$PULUMI_BACKEND_URL"',
+]
+_INSTALL = [
+    "pip install --upgrade pip",
+    "pip install -e .",
+    'pip install "$MLOPS_PLATFORM_PIP_SPEC"',
+]
 
-    dev deploys the newest Approved, never-deployed package of the group and records the registry
-    approver (the package's LastModifiedBy); staging and prod deploy exactly the package this
-    pipeline execution deployed to dev, and record who approved $APPROVAL_ACTION (CodePipeline
-    keeps the approver's identity on the action execution).
+
+def deploy() -> str:
+    """Deploy stage $STAGE: select the package, `pulumi up` the inference repo's stack with it (the
+    AWS provider assumes $TARGET_ROLE_ARN, the stage's per-use-case deployer), record the promotion.
+
+    dev deploys the newest Approved, never-deployed package and records the registry approver;
+    staging and prod deploy exactly what this execution deployed to dev and record who passed
+    $APPROVAL_ACTION. Build-phase commands share one shell (buildspec 0.2), so ARN carries over.
     """
     return _spec(
         {
-            "install": ["pip install --upgrade pip", 'pip install "$MLOPS_PLATFORM_PIP_SPEC"'],
+            "install": [*_INSTALL, *PULUMI_INSTALL],
             "build": [
-                'python -m mlops.delivery.deploy --stage "$STAGE"'
-                ' --group "$MODEL_PACKAGE_GROUP" --target-role-arn "$TARGET_ROLE_ARN"'
-                ' --target-parameter "$TARGET_PARAMETER" --pipeline "$DEPLOY_PIPELINE_NAME"'
-                ' --execution-id "$PIPELINE_EXECUTION_ID"'
+                'ARN=$(python -m mlops.delivery.deploy select --stage "$STAGE"'
+                ' --group "$MODEL_PACKAGE_GROUP" --execution-id "$PIPELINE_EXECUTION_ID")',
+                'pulumi stack select "$STAGE"',
+                'pulumi config set modelPackageArn "$ARN"',
+                "pulumi config set --path 'aws:assumeRoles[0].roleArn' \"$TARGET_ROLE_ARN\"",
+                "pulumi up --yes --non-interactive --skip-preview",
+                'python -m mlops.delivery.deploy record --stage "$STAGE" --package-arn "$ARN"'
+                ' --execution-id "$PIPELINE_EXECUTION_ID" --pipeline "$DEPLOY_PIPELINE_NAME"'
                 ' --approval-action "$APPROVAL_ACTION"',
             ],
         }
@@ -88,14 +104,15 @@ def deploy() -> str:
 
 
 def smoke_test() -> str:
-    """Invoke the endpoint just deployed to $STAGE with the inference repo's sample request."""
+    """A SigV4-signed sample request (the inference repo's tests/smoke/request.json) to the decision
+    API the stage's stack exports as `invoke_url`, signed as the stage's deployer role."""
     return _spec(
         {
-            "install": ["pip install --upgrade pip", 'pip install "$MLOPS_PLATFORM_PIP_SPEC"'],
+            "install": [*_INSTALL, *PULUMI_INSTALL],
             "build": [
-                'python -m mlops.delivery.deploy --stage "$STAGE" --smoke-test'
-                ' --target-role-arn "$TARGET_ROLE_ARN" --target-parameter "$TARGET_PARAMETER"'
-                " --request tests/smoke/request.json",
+                'URL=$(pulumi stack output invoke_url --stack "$STAGE")',
+                'python -m mlops.delivery.deploy smoke --url "$URL"'
+                ' --request tests/smoke/request.json --role-arn "$TARGET_ROLE_ARN"',
             ],
         }
     )

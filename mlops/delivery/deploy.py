@@ -1,18 +1,27 @@
-"""Deploy a registered model package to one stage, then record the promotion on the package.
+"""The deploy pipeline's steps around the inference repo's own Pulumi program.
 
-Run by the deploy pipeline's CodeBuild actions (``python -m mlops.delivery.deploy``). The pure part
-(``choose_package``, ``plan``) decides *what* to call; ``apply`` and ``main`` are the boto3 adapter:
-assume the stage's per-use-case deployer role, read the deployment target (SSM parameter written by
-the ``UseCase`` component of that stack), create model → endpoint config → endpoint (or update it),
-register autoscaling for real-time endpoints, and record stage, package and approver.
+Each deploy stage (CodeBuild, dev account) runs, in the rendered inference repo:
+
+1. ``select``: which package to deploy — dev: the newest Approved, never-deployed package of the
+   group; staging/prod: exactly the package this pipeline execution deployed to dev (what was
+   smoke-tested is what gets promoted);
+2. ``pulumi up`` of the inference repo's stack with ``modelPackageArn`` set and the AWS provider
+   assuming the stage's per-use-case deployer role (the repo's program builds the platform's
+   ``InferenceService``: endpoint, workflow, API);
+3. ``record``: stage, package and approver onto the package (``mlops.delivery.promotion``);
+4. ``smoke`` (after dev): a SigV4-signed request to the deployed decision API.
+
+``choose_package`` is pure; the rest are thin boto3 adapters.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+import urllib.request
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from mlops.delivery.promotion import (
@@ -23,36 +32,10 @@ from mlops.delivery.promotion import (
     registry_approver,
 )
 
-VARIANT = "AllTraffic"
-
-
-@dataclass(frozen=True)
-class Target:
-    usecase: str
-    environment: str
-    endpoint_name: str
-    model_execution_role_arn: str
-    subnet_ids: tuple[str, ...]
-    security_group_ids: tuple[str, ...]
-    endpoint: Mapping[str, Any]
-
-    @classmethod
-    def from_json(cls, text: str) -> Target:
-        d = json.loads(text)
-        return cls(
-            usecase=d["usecase"],
-            environment=d["environment"],
-            endpoint_name=d["endpoint_name"],
-            model_execution_role_arn=d["model_execution_role_arn"],
-            subnet_ids=tuple(d["subnet_ids"]),
-            security_group_ids=tuple(d["security_group_ids"]),
-            endpoint=d["endpoint"],
-        )
-
 
 def choose_package(packages: Sequence[Mapping[str, Any]], stage: str, execution_id: str) -> str:
     """dev: the newest Approved package never deployed; staging/prod: exactly the package this
-    pipeline execution deployed to dev (so what was smoke-tested is what gets promoted)."""
+    pipeline execution deployed to dev."""
     approved = [p for p in packages if p.get("ModelApprovalStatus") == "Approved"]
     if stage == "dev":
         fresh = [
@@ -80,101 +63,7 @@ def choose_package(packages: Sequence[Mapping[str, Any]], stage: str, execution_
     return same[0]["ModelPackageArn"]
 
 
-def plan(
-    target: Target, package_arn: str, version: int, exists: bool
-) -> list[tuple[str, str, dict]]:
-    """(client, operation, request) calls that deploy `package_arn` to `target`."""
-    suffix = f"v{version}"
-    model = f"{target.endpoint_name}-{suffix}"
-    config = f"{target.endpoint_name}-{suffix}"
-    e = target.endpoint
-    variant: dict[str, Any] = {"VariantName": VARIANT, "ModelName": model}
-    if e["mode"] == "serverless":
-        variant["ServerlessConfig"] = {
-            "MemorySizeInMB": e["memory_mb"],
-            "MaxConcurrency": e["max_concurrency"],
-        }
-    else:
-        variant.update(InstanceType=e["instance_type"], InitialInstanceCount=e["min_instances"])
-    calls: list[tuple[str, str, dict]] = [
-        (
-            "sagemaker",
-            "create_model",
-            {
-                "ModelName": model,
-                "ExecutionRoleArn": target.model_execution_role_arn,
-                "Containers": [{"ModelPackageName": package_arn}],
-                "VpcConfig": {
-                    "Subnets": list(target.subnet_ids),
-                    "SecurityGroupIds": list(target.security_group_ids),
-                },
-                "EnableNetworkIsolation": True,
-            },
-        ),
-        (
-            "sagemaker",
-            "create_endpoint_config",
-            {"EndpointConfigName": config, "ProductionVariants": [variant]},
-        ),
-        (
-            "sagemaker",
-            "update_endpoint" if exists else "create_endpoint",
-            {"EndpointName": target.endpoint_name, "EndpointConfigName": config},
-        ),
-    ]
-    if e["mode"] == "realtime":
-        resource = f"endpoint/{target.endpoint_name}/variant/{VARIANT}"
-        calls += [
-            (
-                "application-autoscaling",
-                "register_scalable_target",
-                {
-                    "ServiceNamespace": "sagemaker",
-                    "ResourceId": resource,
-                    "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
-                    "MinCapacity": e["min_instances"],
-                    "MaxCapacity": e["max_instances"],
-                },
-            ),
-            (
-                "application-autoscaling",
-                "put_scaling_policy",
-                {
-                    "PolicyName": f"{target.endpoint_name}-invocations",
-                    "ServiceNamespace": "sagemaker",
-                    "ResourceId": resource,
-                    "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
-                    "PolicyType": "TargetTrackingScaling",
-                    "TargetTrackingScalingPolicyConfiguration": {
-                        "TargetValue": 200.0,
-                        "PredefinedMetricSpecification": {
-                            "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
-                        },
-                        "ScaleInCooldown": 300,
-                        "ScaleOutCooldown": 60,
-                    },
-                },
-            ),
-        ]
-    return calls
-
-
-def apply(calls: Sequence[tuple[str, str, dict]], clients: Mapping[str, Any]) -> None:
-    for client, operation, request in calls:
-        getattr(clients[client], operation)(**request)
-
-
-def _endpoint_exists(sagemaker: Any, name: str) -> bool:
-    try:
-        sagemaker.describe_endpoint(EndpointName=name)
-        return True
-    except sagemaker.exceptions.ClientError as exc:
-        if "Could not find" in str(exc) or "ValidationException" in str(exc):
-            return False
-        raise
-
-
-def _packages(sagemaker: Any, group: str) -> list[dict[str, Any]]:
+def packages(sagemaker: Any, group: str) -> list[dict[str, Any]]:
     summaries: list[dict[str, Any]] = []
     args: dict[str, Any] = {"ModelPackageGroupName": group, "MaxResults": 100}
     while True:
@@ -188,70 +77,99 @@ def _packages(sagemaker: Any, group: str) -> list[dict[str, Any]]:
     ]
 
 
-def deploy(
+def select(sagemaker: Any, group: str, stage: str, execution_id: str) -> str:
+    return choose_package(packages(sagemaker, group), stage, execution_id)
+
+
+def record(
+    sagemaker: Any,
+    codepipeline: Any,
     stage: str,
-    group: str,
-    target: Target,
+    package_arn: str,
     execution_id: str,
-    approver: str | None,
-    sagemaker_registry: Any,
-    target_clients: Mapping[str, Any],
+    pipeline: str,
+    approval_action: str,
 ) -> dict[str, str]:
-    """Choose, deploy and record; returns the package's new customer metadata."""
-    described = _packages(sagemaker_registry, group)
-    arn = choose_package(described, stage, execution_id)
-    version = int(arn.rsplit("/", 1)[-1])
-    if approver is None:
-        [chosen] = [p for p in described if p["ModelPackageArn"] == arn]
-        approver = registry_approver(chosen)
-    exists = _endpoint_exists(target_clients["sagemaker"], target.endpoint_name)
-    apply(plan(target, arn, version, exists), target_clients)
-    return record_promotion(sagemaker_registry, arn, stage, approver, execution_id=execution_id)
+    """dev records who approved the package in the registry; staging/prod who passed the gate."""
+    if approval_action:
+        approver = approver_from_pipeline(codepipeline, pipeline, execution_id, approval_action)
+    else:
+        approver = registry_approver(sagemaker.describe_model_package(ModelPackageName=package_arn))
+    return record_promotion(sagemaker, package_arn, stage, approver, execution_id=execution_id)
+
+
+def signed_request(url: str, body: bytes, credentials: Any, region: str) -> urllib.request.Request:
+    """A SigV4-signed POST to an IAM-authorised API Gateway endpoint."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    if not url.startswith("https://"):
+        raise ValueError(f"the decision API URL must be https, got {url!r}")
+    aws_request = AWSRequest(
+        method="POST", url=url, data=body, headers={"Content-Type": "application/json"}
+    )
+    SigV4Auth(credentials, "execute-api", region).add_auth(aws_request)
+    return urllib.request.Request(  # noqa: S310 - https checked above
+        url, data=body, method="POST", headers=dict(aws_request.headers.items())
+    )
+
+
+def smoke(url: str, body: bytes, credentials: Any, region: str, opener: Any = None) -> dict:
+    """POST the sample request; the answer must be 200 and JSON with a decision."""
+    request = signed_request(url, body, credentials, region)
+    opener = opener or urllib.request.urlopen
+    with opener(request, timeout=30) as response:
+        status = getattr(response, "status", 200)
+        answer = json.loads(response.read())
+    if status != 200 or "decision" not in answer:
+        raise PromotionError(
+            f"smoke test failed: HTTP {status}, answer {str(answer)[:200]}",
+            "look at the decision workflow's logs; the deploy pipeline stops here",
+        )
+    return answer
 
 
 def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - runs in CodeBuild
     import boto3
 
     p = argparse.ArgumentParser(prog="python -m mlops.delivery.deploy")
-    p.add_argument("--stage", required=True, choices=["dev", "staging", "prod"])
-    p.add_argument("--group")
-    p.add_argument("--target-role-arn", required=True)
-    p.add_argument("--target-parameter", required=True)
-    p.add_argument("--pipeline")
-    p.add_argument("--execution-id")
-    p.add_argument("--approval-action", default="")
-    p.add_argument("--smoke-test", action="store_true")
-    p.add_argument("--request")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("select")
+    s.add_argument("--stage", required=True, choices=["dev", "staging", "prod"])
+    s.add_argument("--group", required=True)
+    s.add_argument("--execution-id", required=True)
+    r = sub.add_parser("record")
+    r.add_argument("--stage", required=True, choices=["dev", "staging", "prod"])
+    r.add_argument("--package-arn", required=True)
+    r.add_argument("--execution-id", required=True)
+    r.add_argument("--pipeline", required=True)
+    r.add_argument("--approval-action", default="")
+    k = sub.add_parser("smoke")
+    k.add_argument("--url", required=True)
+    k.add_argument("--request", type=Path, required=True)
+    k.add_argument("--role-arn", required=True)
     a = p.parse_args(argv)
-    creds = boto3.client("sts").assume_role(
-        RoleArn=a.target_role_arn, RoleSessionName=f"deploy-{a.stage}"
-    )["Credentials"]
-    session = boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-    )
-    parameter = session.client("ssm").get_parameter(Name=a.target_parameter, WithDecryption=True)
-    target = Target.from_json(parameter["Parameter"]["Value"])
-    if a.smoke_test:
-        with open(a.request, "rb") as f:
-            body = f.read()
-        response = session.client("sagemaker-runtime").invoke_endpoint(
-            EndpointName=target.endpoint_name, ContentType="application/json", Body=body
+    if a.command == "select":
+        sys.stdout.write(select(boto3.client("sagemaker"), a.group, a.stage, a.execution_id) + "\n")
+    elif a.command == "record":
+        record(
+            boto3.client("sagemaker"),
+            boto3.client("codepipeline"),
+            a.stage,
+            a.package_arn,
+            a.execution_id,
+            a.pipeline,
+            a.approval_action,
         )
-        json.loads(response["Body"].read())  # a smoke test fails on a non-JSON answer
-        return
-    registry = boto3.client("sagemaker")
-    approver = None  # dev: the person who approved the package in the registry
-    if a.approval_action:
-        approver = approver_from_pipeline(
-            boto3.client("codepipeline"), a.pipeline, a.execution_id, a.approval_action
-        )
-    clients = {
-        "sagemaker": session.client("sagemaker"),
-        "application-autoscaling": session.client("application-autoscaling"),
-    }
-    deploy(a.stage, a.group, target, a.execution_id, approver, registry, clients)
+    else:
+        session = boto3.Session()
+        creds = session.client("sts").assume_role(RoleArn=a.role_arn, RoleSessionName="smoke-test")[
+            "Credentials"
+        ]
+        from botocore.credentials import Credentials
+
+        signing = Credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+        smoke(a.url, a.request.read_bytes(), signing, session.region_name)
 
 
 if __name__ == "__main__":  # pragma: no cover

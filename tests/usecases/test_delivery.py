@@ -3,6 +3,7 @@ metadata, deployment plan, buildspecs, IAM evaluator."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ import yaml
 from moto import mock_aws
 
 from mlops.delivery import buildspecs
-from mlops.delivery.deploy import Target, choose_package, deploy, plan
+from mlops.delivery.deploy import choose_package, record, select, smoke
 from mlops.delivery.events import approved_package_pattern, matches, sample_event
 from mlops.delivery.iam import decide, deny_approval_policy
 from mlops.delivery.promotion import (
@@ -194,54 +195,48 @@ def _package(sm: Any, status: str) -> str:
     return arn
 
 
-def _target(env: str, endpoint: dict[str, Any]) -> Target:
-    return Target(
-        "remedy",
-        env,
-        f"mlops-{env}-remedy-endpoint",
-        f"arn:aws:iam::123456789012:role/mlops-{env}-model-execution",
-        ("subnet-0a",),
-        ("sg-0a",),
-        endpoint,
-    )
+class _Gates:
+    """CodePipeline's record of who passed each manual approval (list_action_executions)."""
+
+    def list_action_executions(self, **kwargs: Any) -> dict[str, Any]:
+        return {
+            "actionExecutionDetails": [
+                {
+                    "stageName": gate,
+                    "actionName": "LeadDataScientistApproval",
+                    "status": "Succeeded",
+                    "updatedBy": LEAD,
+                }
+                for gate in ("ApproveStaging", "ApproveProd")
+            ]
+        }
 
 
-REALTIME = {
-    "mode": "realtime",
-    "instance_type": "ml.m5.large",
-    "min_instances": 2,
-    "max_instances": 6,
-}
-SERVERLESS = {"mode": "serverless", "memory_mb": 2048, "max_concurrency": 5}
-
-
-def test_deploy_promote_and_answer_whats_in_prod(aws: dict[str, Any]) -> None:
+def test_select_record_promote_and_answer_whats_in_prod(aws: dict[str, Any]) -> None:
     sm = aws["sagemaker"]
     sm.create_model_package_group(ModelPackageGroupName=GROUP)
     approved = _package(sm, "Approved")
     _package(sm, "Rejected")
     _package(sm, "PendingManualApproval")
 
-    deploy("dev", GROUP, _target("dev", SERVERLESS), "exec-1", None, sm, aws)
-    assert in_stage(sm, GROUP, "dev").package_arn == approved
+    arn = select(sm, GROUP, "dev", "exec-1")
+    assert arn == approved
+    record(sm, _Gates(), "dev", arn, "exec-1", "p", "")
     assert in_stage(sm, GROUP, "dev").approver == "fake-user-profile-name"  # moto's LastModifiedBy
     assert in_stage(sm, GROUP, "prod") is None
-    endpoint = sm.describe_endpoint(EndpointName="mlops-dev-remedy-endpoint")
-    assert endpoint["EndpointConfigName"] == "mlops-dev-remedy-endpoint-v1"
-
-    deploy("staging", GROUP, _target("staging", SERVERLESS), "exec-1", LEAD, sm, aws)
-    deploy("prod", GROUP, _target("prod", REALTIME), "exec-1", LEAD, sm, aws)
+    for stage, gate in (("staging", "ApproveStaging"), ("prod", "ApproveProd")):
+        assert select(sm, GROUP, stage, "exec-1") == approved
+        record(sm, _Gates(), stage, approved, "exec-1", "p", f"{gate}/LeadDataScientistApproval")
     prod = in_stage(sm, GROUP, "prod")
     assert (prod.package_arn, prod.version, prod.approver) == (approved, 1, LEAD)
     metadata = sm.describe_model_package(ModelPackageName=approved)["CustomerMetadataProperties"]
     assert metadata["mlops:current-stage"] == "prod"
-    [scaling] = aws["application-autoscaling"].describe_scalable_targets(
-        ServiceNamespace="sagemaker"
-    )["ScalableTargets"]
-    assert (scaling["MinCapacity"], scaling["MaxCapacity"]) == (2, 6)
-    # the approved package was deployed: a second dev run finds nothing new to deploy
+    # the approved package was deployed: a new dev run finds nothing new to deploy
     with pytest.raises(PromotionError, match="no Approved, undeployed"):
-        deploy("dev", GROUP, _target("dev", SERVERLESS), "exec-2", None, sm, aws)
+        select(sm, GROUP, "dev", "exec-2")
+    # a later execution cannot promote what another execution smoke-tested
+    with pytest.raises(PromotionError, match="found 0"):
+        select(sm, GROUP, "staging", "exec-2")
 
 
 def test_record_promotion_writes_through_boto3(aws: dict[str, Any]) -> None:
@@ -276,15 +271,42 @@ def test_staging_promotes_exactly_what_this_execution_deployed_to_dev() -> None:
         choose_package(packages, "prod", "exec-z")
 
 
-def test_plan_serverless_has_no_autoscaling_and_is_network_isolated() -> None:
-    calls = plan(_target("dev", SERVERLESS), ARN, 3, exists=True)
-    assert [c[1] for c in calls] == ["create_model", "create_endpoint_config", "update_endpoint"]
-    model = calls[0][2]
-    assert model["EnableNetworkIsolation"] is True and model["VpcConfig"]["Subnets"] == [
-        "subnet-0a"
-    ]
-    variant = calls[1][2]["ProductionVariants"][0]
-    assert variant["ServerlessConfig"] == {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
+class _Answer:
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        self.status, self._body = status, json.dumps(body).encode()
+
+    def read(self) -> bytes:
+        return self._body
+
+    def __enter__(self) -> _Answer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def test_smoke_test_signs_with_sigv4_and_needs_a_decision() -> None:
+    from botocore.credentials import Credentials
+
+    creds = Credentials("AKIDEXAMPLE", "secret", "token")
+    url = "https://abc123.execute-api.eu-west-2.amazonaws.com/v1/v1/decisions"
+    seen: list[Any] = []
+
+    def ok(request: Any, timeout: int) -> _Answer:
+        seen.append(request)
+        return _Answer(200, {"decision": "repair"})
+
+    assert smoke(url, b'{"claim_id": "c-1"}', creds, "eu-west-2", opener=ok) == {
+        "decision": "repair"
+    }
+    headers = {k.lower(): v for k, v in seen[0].header_items()}
+    assert headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    assert "/eu-west-2/execute-api/aws4_request" in headers["authorization"]
+    assert headers["x-amz-security-token"] == "token"
+    with pytest.raises(PromotionError, match="smoke test failed: HTTP 200"):
+        smoke(url, b"{}", creds, "eu-west-2", opener=lambda r, timeout: _Answer(200, {"x": 1}))
+    with pytest.raises(ValueError, match="must be https"):
+        smoke("http://x/v1/decisions", b"{}", creds, "eu-west-2", opener=ok)
 
 
 # --- buildspecs and IAM --------------------------------------------------------------------

@@ -349,5 +349,51 @@ def test_dev_endpoint_role_reads_only_its_own_models(
     )
     role = _one(pulumi_mocks, "aws:iam/role:Role", "usecase-remedy-model-role")
     [deployer] = _docs_of(pulumi_mocks, "usecase-remedy-deployer-policy")
-    [pass_role] = [s for s in deployer["Statement"] if s["Action"] == "iam:PassRole"]
+    [pass_role] = [s for s in deployer["Statement"] if s.get("Sid") == "PassModelRole"]
     assert pass_role["Resource"] == role.state["arn"]
+
+
+def test_deployer_can_run_the_inference_stack_but_only_for_its_use_case(
+    pulumi_mocks: RecordingMocks, stack_config: StackConfig
+) -> None:
+    env, acct, region = stack_config.environment, stack_config.account_id, stack_config.region
+    run(lambda: build(stack_config, [manifest("remedy")]))
+    [deployer] = _docs_of(pulumi_mocks, "usecase-remedy-deployer-policy")
+    mine, other = f"mlops-{env}-remedy", f"mlops-{env}-fraud"
+    for action, template in [
+        ("lambda:CreateFunction", "arn:aws:lambda:{r}:{a}:function:{n}-decide"),
+        ("states:CreateStateMachine", "arn:aws:states:{r}:{a}:stateMachine:{n}-decision-workflow"),
+        ("iam:CreateRole", "arn:aws:iam::{a}:role/{n}-decide"),
+        ("sagemaker:CreateEndpoint", "arn:aws:sagemaker:{r}:{a}:endpoint/{n}-endpoint"),
+        ("cloudwatch:PutMetricAlarm", "arn:aws:cloudwatch:{r}:{a}:alarm:{n}-alarm-5xx"),
+        ("logs:CreateLogGroup", "arn:aws:logs:{r}:{a}:log-group:/aws/lambda/{n}-decide"),
+    ]:
+        assert decide([deployer], action, template.format(r=region, a=acct, n=mine)) == "Allow"
+        assert decide([deployer], action, template.format(r=region, a=acct, n=other)) == (
+            "ImplicitDeny"
+        ), (action, "another use case's resource")
+    assert decide([deployer], "iam:CreateRole", f"arn:aws:iam::{acct}:role/admin") == "ImplicitDeny"
+
+
+@DEV
+def test_deploy_builds_run_the_inference_stack_with_the_target_role(
+    pulumi_mocks: RecordingMocks, stack_config: StackConfig
+) -> None:
+    run(lambda: build(stack_config, [manifest("remedy")]))
+    project = _one(pulumi_mocks, "aws:codebuild/project:Project", "usecase-remedy-deploy")
+    spec = project.inputs["source"]["buildspec"]
+    for step in (
+        "mlops.delivery.deploy select",
+        "pulumi config set modelPackageArn",
+        "aws:assumeRoles[0].roleArn",
+        "pulumi up --yes",
+        "mlops.delivery.deploy record",
+    ):
+        assert step in spec, step
+    env = {v["name"]: v["value"] for v in project.inputs["environment"]["environmentVariables"]}
+    state = f"mlops-dev-pulumi-state-{stack_config.account_id}-{stack_config.region}"
+    assert env["PULUMI_BACKEND_URL"] == f"s3://{state}?region={stack_config.region}"
+    build_docs = _docs_of(pulumi_mocks, "usecase-remedy-deploy-build-policy")
+    assert decide(build_docs, "s3:PutObject", f"arn:aws:s3:::{state}/.pulumi/stacks/x.json") == (
+        "Allow"
+    )

@@ -1,0 +1,253 @@
+"""The per-use-case deployer role's policy (pure): what a stage's `pulumi up` of the inference repo
+(the platform's InferenceService: endpoint, Lambdas, Step Functions workflow, decision API, alarms)
+needs, scoped to the use case's names `mlops-<env>-<usecase>-*` wherever the ARN carries a name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlops.config import StackConfig
+from mlops.delivery import iam as docs
+from mlops.naming import NameContext, log_group_name, usecase_name
+
+
+def names_for(cfg: StackConfig) -> NameContext:
+    return NameContext(environment=cfg.environment, account_id=cfg.account_id, region=cfg.region)
+
+
+def deployer_policy(
+    cfg: StackConfig,
+    usecase: str,
+    pass_role: str,
+    key: str,
+    dev_group_arn: str,
+    dev_packages_arn: str,
+    parameter: str,
+) -> dict[str, Any]:
+    """The stage's deployer: what the inference repo's Pulumi program (the platform's
+    InferenceService) creates, scoped to this use case's names `mlops-<env>-<usecase>-*`."""
+    region, acct = cfg.region, cfg.account_id
+    mine = usecase_name(names_for(cfg), usecase)
+    sm = f"arn:aws:sagemaker:{region}:{acct}"
+    own_roles = f"arn:aws:iam::{acct}:role/{mine}-*"
+    logs = f"arn:aws:logs:{region}:{acct}:log-group:"
+    log_groups = [
+        f"{logs}/aws/lambda/{mine}-*",
+        f"{logs}/aws/vendedlogs/states/{mine}-*",
+        f"{logs}{log_group_name(names_for(cfg), usecase)}/*",
+    ]
+    return docs.doc(
+        {
+            "Sid": "OwnEndpoints",
+            "Effect": "Allow",
+            "Action": [
+                "sagemaker:CreateModel",
+                "sagemaker:DescribeModel",
+                "sagemaker:DeleteModel",
+                "sagemaker:CreateEndpointConfig",
+                "sagemaker:DescribeEndpointConfig",
+                "sagemaker:DeleteEndpointConfig",
+                "sagemaker:CreateEndpoint",
+                "sagemaker:UpdateEndpoint",
+                "sagemaker:DeleteEndpoint",
+                "sagemaker:DescribeEndpoint",
+                "sagemaker:InvokeEndpoint",
+                "sagemaker:AddTags",
+                "sagemaker:ListTags",
+            ],
+            "Resource": [
+                f"{sm}:model/{mine}-*",
+                f"{sm}:endpoint-config/{mine}-*",
+                f"{sm}:endpoint/{mine}-*",
+            ],
+        },
+        {
+            "Sid": "ReadDevRegistry",
+            "Effect": "Allow",
+            "Action": [
+                "sagemaker:DescribeModelPackage",
+                "sagemaker:ListModelPackages",
+                "sagemaker:DescribeModelPackageGroup",
+            ],
+            "Resource": [dev_group_arn, dev_packages_arn],
+        },
+        {
+            "Sid": "PassModelRole",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": pass_role,
+            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        },
+        {
+            "Sid": "OwnServiceRoles",
+            "Effect": "Allow",
+            "Action": [
+                "iam:CreateRole",
+                "iam:DeleteRole",
+                "iam:GetRole",
+                "iam:UpdateRole",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:PutRolePolicy",
+                "iam:GetRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:ListRolePolicies",
+                "iam:ListAttachedRolePolicies",
+                "iam:ListInstanceProfilesForRole",
+            ],
+            "Resource": own_roles,
+        },
+        {
+            "Sid": "PassOwnServiceRoles",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": own_roles,
+            "Condition": {
+                "StringEquals": {
+                    "iam:PassedToService": [
+                        "lambda.amazonaws.com",
+                        "states.amazonaws.com",
+                        "apigateway.amazonaws.com",
+                    ]
+                }
+            },
+        },
+        {
+            "Sid": "OwnFunctions",
+            "Effect": "Allow",
+            "Action": [
+                "lambda:CreateFunction",
+                "lambda:DeleteFunction",
+                "lambda:GetFunction",
+                "lambda:GetFunctionConfiguration",
+                "lambda:UpdateFunctionCode",
+                "lambda:UpdateFunctionConfiguration",
+                "lambda:ListVersionsByFunction",
+                "lambda:GetFunctionCodeSigningConfig",
+                "lambda:TagResource",
+                "lambda:UntagResource",
+                "lambda:ListTags",
+                "lambda:PutFunctionConcurrency",
+                "lambda:DeleteFunctionConcurrency",
+                "lambda:GetPolicy",
+                "lambda:AddPermission",
+                "lambda:RemovePermission",
+            ],
+            "Resource": f"arn:aws:lambda:{region}:{acct}:function:{mine}-*",
+        },
+        {
+            "Sid": "UsePlatformLayers",
+            "Effect": "Allow",
+            "Action": "lambda:GetLayerVersion",
+            "Resource": f"arn:aws:lambda:{region}:{acct}:layer:*",
+        },
+        {
+            "Sid": "OwnWorkflow",
+            "Effect": "Allow",
+            "Action": [
+                "states:CreateStateMachine",
+                "states:DeleteStateMachine",
+                "states:UpdateStateMachine",
+                "states:DescribeStateMachine",
+                "states:TagResource",
+                "states:UntagResource",
+                "states:ListTagsForResource",
+            ],
+            "Resource": f"arn:aws:states:{region}:{acct}:stateMachine:{mine}-*",
+        },
+        {
+            "Sid": "OwnLogs",
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:PutRetentionPolicy",
+                "logs:AssociateKmsKey",
+                "logs:TagResource",
+                "logs:UntagResource",
+                "logs:ListTagsForResource",
+                "logs:PutMetricFilter",
+                "logs:DeleteMetricFilter",
+                "logs:DescribeMetricFilters",
+            ],
+            "Resource": log_groups,
+        },
+        {
+            "Sid": "OwnAlarms",
+            "Effect": "Allow",
+            "Action": [
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:TagResource",
+                "cloudwatch:ListTagsForResource",
+            ],
+            "Resource": f"arn:aws:cloudwatch:{region}:{acct}:alarm:{mine}-*",
+        },
+        {
+            "Sid": "DecisionApi",
+            "Effect": "Allow",
+            "Action": [
+                "apigateway:GET",
+                "apigateway:POST",
+                "apigateway:PUT",
+                "apigateway:PATCH",
+                "apigateway:DELETE",
+            ],
+            "Resource": [
+                f"arn:aws:apigateway:{region}::/restapis",
+                f"arn:aws:apigateway:{region}::/restapis/*",
+                f"arn:aws:apigateway:{region}::/tags/*",
+            ],
+        },
+        {
+            "Sid": "SmokeTest",
+            "Effect": "Allow",
+            "Action": "execute-api:Invoke",
+            "Resource": f"arn:aws:execute-api:{region}:{acct}:*/*/POST/v1/decisions",
+        },
+        {
+            "Sid": "Autoscaling",
+            "Effect": "Allow",
+            "Action": [
+                "application-autoscaling:RegisterScalableTarget",
+                "application-autoscaling:DeregisterScalableTarget",
+                "application-autoscaling:PutScalingPolicy",
+                "application-autoscaling:DeleteScalingPolicy",
+                "application-autoscaling:TagResource",
+            ],
+            "Resource": f"arn:aws:application-autoscaling:{region}:{acct}:scalable-target/*",
+        },
+        {
+            "Sid": "ReadOnlyDescribes",
+            "Effect": "Allow",
+            "Action": [
+                "application-autoscaling:DescribeScalableTargets",
+                "application-autoscaling:DescribeScalingPolicies",
+                "logs:DescribeLogGroups",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeVpcs",
+            ],
+            "Resource": "*",
+        },
+        {
+            "Sid": "StackKey",
+            "Effect": "Allow",
+            "Action": [
+                "kms:Decrypt",
+                "kms:Encrypt",
+                "kms:GenerateDataKey",
+                "kms:DescribeKey",
+                "kms:CreateGrant",
+            ],
+            "Resource": key,
+        },
+        {
+            "Sid": "ReadTarget",
+            "Effect": "Allow",
+            "Action": "ssm:GetParameter",
+            "Resource": f"arn:aws:ssm:{region}:{acct}:parameter{parameter}",
+        },
+    )
