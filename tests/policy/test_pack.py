@@ -11,9 +11,11 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import grpc
 import pytest
+import yaml
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy import EnforcementLevel
@@ -21,7 +23,7 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from mlops.config import REPO_ROOT
 from mlops.policy.base import REGISTRY
-from mlops.policy.pack import PACK_NAME, pack_arguments
+from mlops.policy.pack import PACK_NAME, PACK_VERSION, pack_arguments
 
 
 def _servicer() -> _PolicyAnalyzerServicer:
@@ -110,11 +112,32 @@ def test_engine_config_overrides_level() -> None:
 
 
 def test_pack_process_starts_and_serves_its_rules() -> None:
+    _serve_and_ask(REPO_ROOT / "policy")
+
+
+def test_materialized_pack_serves_the_same_rules(tmp_path: Path) -> None:
+    """What a use case's inference repo gets from `python -m mlops.policy.pack <dir>`."""
+    out = subprocess.run(
+        [sys.executable, "-m", "mlops.policy.pack", str(tmp_path / "pack")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    pack = Path(out.stdout.strip())
+    assert pack == tmp_path / "pack"
+    manifest = yaml.safe_load((pack / "PulumiPolicy.yaml").read_text())
+    assert manifest["runtime"]["name"] == "python"
+    assert manifest["version"] == PACK_VERSION
+    _serve_and_ask(pack, cwd=tmp_path)  # cwd outside the repo: mlops comes from the environment
+
+
+def _serve_and_ask(pack: Path, cwd: Path | None = None) -> None:
     proc = subprocess.Popen(
-        [sys.executable, str(REPO_ROOT / "policy" / "__main__.py")],
+        [sys.executable, str(pack / "__main__.py")],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        cwd=REPO_ROOT / "policy",
+        cwd=cwd or pack,
     )
     watchdog = threading.Timer(60, proc.kill)  # never hang the suite on a stuck pack
     watchdog.start()
