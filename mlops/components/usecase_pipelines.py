@@ -20,6 +20,7 @@ from mlops.components.usecase_roles import (
 from mlops.config import ENVIRONMENTS
 from mlops.delivery import buildspecs
 from mlops.delivery import iam as docs
+from mlops.delivery.deploy import config_args, endpoint_config
 from mlops.naming import NameContext, log_group_name
 
 if TYPE_CHECKING:
@@ -346,6 +347,10 @@ class PipelinesMixin:
             ),
         )
 
+        def stage_endpoint(env_name: str) -> str:
+            endpoint = m.stacks.for_env(env_name).endpoint.model_dump(mode="json")
+            return config_args(endpoint_config(endpoint))
+
         def stage_env(env_name: str, gate: str | None) -> list[dict[str, str]]:
             return [
                 {"name": "STAGE", "value": env_name},
@@ -353,6 +358,7 @@ class PipelinesMixin:
                 {"name": "TARGET_PARAMETER", "value": target_parameter_name(cfg, m.name, env_name)},
                 {"name": "APPROVAL_ACTION", "value": f"{gate}/{APPROVAL_ACTION}" if gate else ""},
                 {"name": "PIPELINE_EXECUTION_ID", "value": "#{codepipeline.PipelineExecutionId}"},
+                {"name": "ENDPOINT_CONFIG", "value": stage_endpoint(env_name)},
             ]
 
         def approval(env_name: str) -> aws.codepipeline.PipelineStageArgs:

@@ -93,6 +93,7 @@ def deploy() -> str:
                 ' --group "$MODEL_PACKAGE_GROUP" --execution-id "$PIPELINE_EXECUTION_ID")',
                 'pulumi stack select "$STAGE"',
                 'pulumi config set modelPackageArn "$ARN"',
+                'for kv in $ENDPOINT_CONFIG; do pulumi config set "${kv%%=*}" "${kv#*=}"; done',
                 "pulumi config set --path 'aws:assumeRoles[0].roleArn' \"$TARGET_ROLE_ARN\"",
                 "pulumi up --yes --non-interactive --skip-preview",
                 'python -m mlops.delivery.deploy record --stage "$STAGE" --package-arn "$ARN"'

@@ -174,3 +174,28 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - runs 
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+def endpoint_config(endpoint: Mapping[str, Any]) -> dict[str, str]:
+    """The inference repo's Pulumi config keys for one stage's endpoint (from the manifest), so the
+    manifest is the single source of each stage's serving settings."""
+    if endpoint["mode"] == "serverless":
+        return {
+            "endpointMode": "serverless",
+            "serverlessMemoryMb": str(endpoint["memory_mb"]),
+            "maxConcurrency": str(endpoint["max_concurrency"]),
+        }
+    return {
+        "endpointMode": "realtime",
+        "instanceType": endpoint["instance_type"],
+        "minInstances": str(endpoint["min_instances"]),
+        "maxInstances": str(endpoint["max_instances"]),
+    }
+
+
+def config_args(values: Mapping[str, str]) -> str:
+    """`key=value` pairs for the buildspec's `pulumi config set` loop (values have no spaces)."""
+    for key, value in values.items():
+        if " " in key + value or "=" in key:
+            raise ValueError(f"config {key}={value!r} cannot be passed as a word")
+    return " ".join(f"{k}={v}" for k, v in values.items())

@@ -473,3 +473,11 @@ def test_templates_register_into_the_group_the_platform_creates() -> None:
         assert (
             'usecase_name(self.names, usecase.USECASE_NAME, "training", kind="sagemaker")' in text
         )
+
+
+def test_config_args_refuse_values_that_would_split() -> None:
+    from mlops.delivery.deploy import config_args
+
+    assert config_args({"endpointMode": "serverless"}) == "endpointMode=serverless"
+    with pytest.raises(ValueError, match="cannot be passed as a word"):
+        config_args({"instanceType": "ml.m5.large; rm -rf /"})

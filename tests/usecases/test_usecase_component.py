@@ -314,6 +314,18 @@ def test_each_deploy_stage_targets_its_account_and_records_its_gates_approver(
         assert variables["APPROVAL_ACTION"] == gate, stage
         assert variables["PIPELINE_EXECUTION_ID"] == "#{codepipeline.PipelineExecutionId}"
 
+    # the manifest is the source of each stage's serving settings (remedy.yaml)
+    def endpoint(stage: str) -> str:
+        config = json.loads(stages[stage]["configuration"]["EnvironmentVariables"])
+        return next(v["value"] for v in config if v["name"] == "ENDPOINT_CONFIG")
+
+    assert (
+        endpoint("DeployDev") == "endpointMode=serverless serverlessMemoryMb=2048 maxConcurrency=5"
+    )
+    assert endpoint("DeployProd") == (
+        "endpointMode=realtime instanceType=ml.c6i.large minInstances=2 maxInstances=6"
+    )
+
 
 @DEV
 def test_the_lead_is_notified_of_each_gate(
