@@ -51,3 +51,12 @@ def test_rule_overrides_from_a_json_file(tmp_path):
     rules.write_text('{"high_value_limit": -1}')
     with pytest.raises(ValidationError, match="high_value_limit"):
         rule_config(load_settings({"REMEDY_RULES_FILE": str(rules)}))
+
+
+def test_endpoint_name_selects_the_sagemaker_predictor(monkeypatch):
+    from remedy_inference.endpoint import EndpointPredictor
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-2")
+    service = build_service(load_settings({"REMEDY_ENDPOINT_NAME": "mlops-dev-remedy-endpoint"}))
+    assert isinstance(service.predictor, EndpointPredictor)
+    assert service.predictor.endpoint_name == "mlops-dev-remedy-endpoint"

@@ -1,7 +1,8 @@
 """Settings for the local decision API and the Lambdas (a factory, never an import-time global).
 
 Environment variables (all optional in local mode):
-  REMEDY_BUNDLE_DIR          model bundle directory (unset: no model -> MODEL_NOT_DEPLOYED)
+  REMEDY_BUNDLE_DIR          model bundle directory, served in-process
+  REMEDY_ENDPOINT_NAME       else: the SageMaker endpoint (neither: MODEL_NOT_DEPLOYED)
   REMEDY_VALUATION_URL       valuation API base URL (unset: in-process synthetic market)
   REMEDY_VALUATION_KEY       API key, or REMEDY_VALUATION_SECRET_ID (Secrets Manager id)
   REMEDY_JURISDICTION        uk (default) | us
@@ -32,6 +33,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     bundle_dir: str | None = None
+    endpoint_name: str | None = None
     valuation_url: str | None = None
     valuation_key: str | None = None
     valuation_secret_id: str | None = None
@@ -63,6 +65,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     fields = {
         "bundle_dir": "REMEDY_BUNDLE_DIR",
+        "endpoint_name": "REMEDY_ENDPOINT_NAME",
         "valuation_url": "REMEDY_VALUATION_URL",
         "valuation_key": "REMEDY_VALUATION_KEY",
         "valuation_secret_id": "REMEDY_VALUATION_SECRET_ID",
@@ -78,7 +81,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 
 
 def build_predictor(settings: Settings) -> Predictor:
+    """A local bundle (in-process, compiled) if given, else the SageMaker endpoint, else none."""
     if not settings.bundle_dir:
+        if settings.endpoint_name:
+            from remedy_inference.endpoint import EndpointPredictor
+
+            return EndpointPredictor(settings.endpoint_name)
         return NoModel()
     from remedy_core.bundle import load_bundle
     from remedy_inference.compiled import CompiledBundle
