@@ -153,11 +153,63 @@ def promotions(
         typer.echo(line)  # one line per stage, never wrapped (scripts grep it)
 
 
+WorkDirOption = Annotated[
+    Path, typer.Option("--work-dir", help="Where the demo writes repos, models and analytics.")
+]
+
+
 @app.command()
-def demo() -> None:
-    """Run the platform end to end on this machine, with no AWS account."""
-    # Until the local Remedy lifecycle lands, the demo is the offline view of the dev stack.
-    preview(stack="dev", as_json=False)
+def demo(
+    work_dir: WorkDirOption = Path(".mlops/demo"),
+    full: Annotated[
+        bool, typer.Option("--full", help="Full tuning budget: 100 trials in rounds of 20.")
+    ] = False,
+    trials: Annotated[
+        int | None, typer.Option("--trials", min=1, help="Tuning trials (default: demo-sized).")
+    ] = None,
+    claims: Annotated[
+        int, typer.Option("--claims", min=10, max=100_000, help="Claims to replay.")
+    ] = 1000,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    aws_port: Annotated[
+        int | None, typer.Option("--aws-port", help="Port for the embedded AWS (default: free).")
+    ] = None,
+) -> None:
+    """Run the whole Remedy lifecycle on this machine, with no AWS account."""
+    from mlops.local.demo import DemoOptions, print_summary, run_demo
+
+    opts = DemoOptions(work_dir, full=full, trials=trials, claims=claims, seed=seed,
+                       aws_port=aws_port)  # fmt: skip
+    console.info("mlops demo: the Remedy lifecycle on embedded AWS (moto), no AWS account needed")
+    summary = run_demo(opts, console.out)
+    print_summary(summary, console.out)
+
+
+@app.command()
+def serve(
+    work_dir: WorkDirOption = Path(".mlops/serve"),
+    api_port: Annotated[int, typer.Option("--port", help="Decision API port.")] = 8080,
+    claims: Annotated[int, typer.Option("--claims", min=10, help="Claims to pre-load.")] = 200,
+    trials: Annotated[int, typer.Option("--trials", min=1)] = 6,
+) -> None:
+    """Keep the local decision API and the claims-handler view running (Ctrl-C stops all)."""
+    import threading
+
+    from mlops.local.demo import DemoOptions, run_demo
+
+    opts = DemoOptions(work_dir, trials=trials, claims=claims, api_port=api_port)
+
+    def ready(summary) -> None:
+        console.success(f"decision API: {summary.api_url}/docs")
+        console.success(f"claims-handler view: {summary.api_url}/handler")
+        console.success(f"dashboard: file://{summary.artefacts.get('dashboard', '')}")
+        console.info("handler actions are shipped to the analytics stream every 2 s; Ctrl-C stops")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            console.info("stopping")
+
+    run_demo(opts, console.out, on_ready=ready)
 
 
 analytics_app = typer.Typer(
