@@ -1,0 +1,69 @@
+"""Pure serving documents: draft-04 request schema, templates, IAM documents."""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from mlops.inference import serving_docs as docs
+
+
+class Vehicle(BaseModel):
+    year: int = Field(ge=1950)
+    powertrain: Literal["petrol", "ev"]
+
+
+class Request(BaseModel):
+    claim_id: str = Field(min_length=1)
+    kind: Literal["claim"] = "claim"
+    vehicle: Vehicle
+    previous: Vehicle | None = None
+
+
+def test_pydantic_schema_becomes_self_contained_draft4():
+    schema = docs.draft4_schema(Request.model_json_schema())
+    text = json.dumps(schema)
+    assert schema["$schema"] == "http://json-schema.org/draft-04/schema#"
+    assert "$ref" not in text and "$defs" not in text and '"title"' not in text
+    vehicle = schema["properties"]["vehicle"]
+    assert vehicle["properties"]["year"] == {"minimum": 1950, "type": "integer"}
+    assert vehicle["properties"]["powertrain"]["enum"] == ["petrol", "ev"]
+    assert schema["properties"]["kind"]["enum"] == ["claim"]
+    assert set(schema["required"]) == {"claim_id", "vehicle"}
+    assert schema["properties"]["previous"]["anyOf"][1] == {"type": "null"}
+
+
+def test_request_template_passes_the_body_as_execution_input():
+    template = json.loads(docs.start_sync_request_template("arn:aws:states:x:1:stateMachine:m"))
+    assert template["stateMachineArn"].endswith(":m")
+    assert template["input"] == "$util.escapeJavaScript($input.json('$'))"
+
+
+def test_response_template_maps_invalid_requests_to_422_and_never_5xx():
+    t = docs.START_SYNC_RESPONSE_TEMPLATE
+    assert '#elseif($r.error == "InvalidRequest")' in t
+    assert "responseOverride.status = 422" in t
+    assert '"recommendation": "investigate"' in t and "500" not in t
+
+
+def test_iam_documents_are_scoped():
+    lam = docs.lambda_policy(log_group_arn="arn:lg", kms_key_arn="arn:k", secret_arns=["arn:s"])
+    by_sid = {s["Sid"]: s for s in lam["Statement"]}
+    assert by_sid["Logs"]["Resource"] == "arn:lg:*"
+    assert by_sid["Secrets"] == {
+        "Sid": "Secrets",
+        "Effect": "Allow",
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": "arn:s",
+    }
+    no_endpoint = docs.state_machine_policy(function_arns=["arn:f"], endpoint_arn=None,
+                                            kms_key_arn="arn:k")  # fmt: skip
+    assert "InvokeEndpoint" not in {s["Sid"] for s in no_endpoint["Statement"]}
+    model = docs.model_policy(kms_key_arns=["arn:k", "arn:k"], artifact_bucket_arn="arn:aws:s3:::b",
+                              capture_bucket_arn=None)  # fmt: skip
+    sids = {s["Sid"]: s for s in model["Statement"]}
+    assert sids["Keys"]["Resource"] == "arn:k"  # de-duplicated
+    assert sids["PullImages"]["Resource"] == "arn:aws:ecr:*:*:repository/*"
+    assert "WriteDataCapture" not in sids
