@@ -78,7 +78,8 @@ structural {evaluation["calibration"]["ece_structural"]:.4f}.
 Max absolute repair-cost bias by group: {evaluation["repair_cost"]["max_abs_group_bias"]}.
 
 ## Tuning
-{tuning.get("trials", "?")} trials ({tuning.get("sampler", "tpe")}), objective
+{tuning.get("trials", "?")} trials ({tuning.get("sampler", "tpe")},
+{tuning.get("rounds", "?")} rounds, {tuning.get("seconds", "?")} s), objective
 {tuning.get("objective", "validation:repair_mdape")} best {_fmt(tuning.get("best_value", 0.0))};
 best parameters: {params}.
 

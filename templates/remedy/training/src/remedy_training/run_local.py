@@ -58,6 +58,7 @@ class LocalRunResult:
     gate_value: float
     registration: dict | None = None
     paths: dict[str, str] = field(default_factory=dict)
+    tuning_seconds: float = 0.0
 
 
 def _free_port() -> int:
@@ -288,6 +289,7 @@ def run(cfg: LocalRunConfig) -> LocalRunResult:
         gate_value=gate["value"],
         registration=registration,
         paths=paths,
+        tuning_seconds=result.seconds,
     )
 
 
@@ -299,7 +301,7 @@ def print_summary(res: LocalRunResult) -> None:
     table = Table(title="Remedy local training run")
     table.add_column("item")
     table.add_column("value")
-    table.add_row("trials", str(res.trials))
+    table.add_row("trials", f"{res.trials} in {res.tuning_seconds:.1f} s")
     table.add_row("best validation:repair_mdape", f"{res.best_value:.4f}")
     table.add_row("best parameters", ", ".join(f"{k}={v:.4g}" for k, v in res.best_params.items()))
     for k, v in res.evaluation["metrics"].items():
