@@ -125,3 +125,13 @@ def test_evaluation_sweeps_the_investigation_margin(evaluated):
     assert sweep["0.00"]["investigate_rate"] == 0.0
     rates = [v["investigate_rate"] for v in sweep.values()]
     assert rates == sorted(rates)  # a wider band sends more claims to investigation
+
+
+def test_preprocess_uses_supplied_claims_and_ignores_markers(tmp_path):
+    from remedy_core.synthetic import generate_claims
+
+    (tmp_path / "input").mkdir()
+    (tmp_path / "input" / "SYNTHETIC").write_text("")
+    assert sum(preprocess.run(tmp_path, claims=200, seed=1).values()) == 200
+    generate_claims(300, seed=9).to_parquet(tmp_path / "input" / "claims.parquet")
+    assert sum(preprocess.run(tmp_path, claims=200, seed=1).values()) == 300

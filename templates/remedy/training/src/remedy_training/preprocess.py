@@ -36,7 +36,10 @@ def run(
 ) -> dict[str, int]:
     base = Path(base_dir)
     source = base / "input"
-    has_input = source.is_dir() and any(source.iterdir())
+    # Claims files (parquet/CSV) under input/ are used as they are; without any (e.g. only a
+    # SYNTHETIC marker object, since a SageMaker S3 input needs at least one object) the seeded
+    # generator makes `claims` synthetic claims.
+    has_input = source.is_dir() and any(p.suffix in (".parquet", ".csv") for p in source.iterdir())
     df = read_frame(source) if has_input else generate_claims(claims, seed=seed)
     splits = split_frame(df, seed, validation, test)
     for name in SPLITS:
