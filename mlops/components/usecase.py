@@ -13,7 +13,8 @@ Dev (governance) stack:
 - artifacts encrypted with the stack KMS key; every name contains the use case.
 
 Every stack (dev, staging, prod): the deployment target — a per-use-case deployer role trusted only
-by this use case's dev deploy-build role, and an SSM parameter describing where and how to deploy.
+by this use case's dev deploy-build role; the deploy stages `pulumi up` the use case's inference
+repo with it (``mlops.delivery.deployer`` scopes it to ``mlops-<env>-<usecase>-*``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from mlops.components.usecase_roles import (
     deployer_role_name,
     model_package_group_name,
     names_for,
-    target_parameter_name,
 )
 from mlops.config import StackConfig
 from mlops.delivery import iam as docs
@@ -115,7 +115,6 @@ class UseCase(PipelinesMixin, pulumi.ComponentResource):
         self._build_target()
         outputs: dict[str, Any] = {
             "deployer_role_arn": self.deployer_role.arn,
-            "deploy_target_parameter": self.target_parameter.name,
         }
         if cfg.is_governance:
             self._build_registry()
@@ -168,54 +167,18 @@ class UseCase(PipelinesMixin, pulumi.ComponentResource):
         dev_group = model_package_group_name(names_for(cfg, "dev"), m.name)
         dev_group_arn = docs.model_package_group_arn(cfg.region, cfg.accounts.dev, dev_group)
         dev_packages_arn = docs.model_packages_arn(cfg.region, cfg.accounts.dev, dev_group)
-        parameter = target_parameter_name(cfg, m.name)
-        self.model_role = None
-        if a.model_execution_role_arn is None:
-            # dev has no platform model-execution role: the use case's dev endpoint gets its own
-            self.model_role = self._role(
-                "model",
-                docs.trust("sagemaker.amazonaws.com", source_account=cfg.account_id),
-                roles.model_policy(self, a),
-            )
-        pass_role = a.model_execution_role_arn or self.model_role.arn
-
+        pass_roles = [a.model_execution_role_arn] if a.model_execution_role_arn else []
         self.deployer_role = self._role(
             "deployer",
             docs.trust_roles([dev_build_arn]),
             _json(
-                lambda pass_role, key: deployer_policy(
-                    cfg, m.name, pass_role, key, dev_group_arn, dev_packages_arn, parameter
+                lambda extra, key: deployer_policy(
+                    cfg, m.name, extra, key, dev_group_arn, dev_packages_arn
                 ),
-                pass_role=pass_role,
+                extra=pulumi.Output.all(*pass_roles),
                 key=a.kms_key_arn,
             ),
             physical=deployer_role_name(cfg, m.name, cfg.environment),
-        )
-        settings = m.stacks.for_env(cfg.environment)
-        target = pulumi.Output.all(
-            role=pass_role, subnets=a.subnet_ids or [], sgs=a.security_group_ids or []
-        ).apply(
-            lambda v: json.dumps(
-                {
-                    "usecase": m.name,
-                    "environment": cfg.environment,
-                    "endpoint_name": self._n("endpoint", kind="sagemaker"),
-                    "model_execution_role_arn": v["role"],
-                    "subnet_ids": list(v["subnets"]),
-                    "security_group_ids": list(v["sgs"]),
-                    "endpoint": settings.endpoint.model_dump(mode="json"),
-                },
-                sort_keys=True,
-            )
-        )
-        self.target_parameter = aws.ssm.Parameter(
-            f"{self._name}-deploy-target",
-            name=parameter,
-            type="SecureString",
-            key_id=a.kms_key_arn,
-            value=target,
-            tags=self._tags,
-            opts=self._child,
         )
 
     # --- dev: registry ---------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from mlops.components import usecase_roles as roles
 from mlops.components.usecase_roles import (
     deploy_build_role_name,
     deployer_role_arn,
-    target_parameter_name,
 )
 from mlops.config import ENVIRONMENTS
 from mlops.delivery import buildspecs
@@ -355,7 +354,6 @@ class PipelinesMixin:
             return [
                 {"name": "STAGE", "value": env_name},
                 {"name": "TARGET_ROLE_ARN", "value": deployer_role_arn(cfg, m.name, env_name)},
-                {"name": "TARGET_PARAMETER", "value": target_parameter_name(cfg, m.name, env_name)},
                 {"name": "APPROVAL_ACTION", "value": f"{gate}/{APPROVAL_ACTION}" if gate else ""},
                 {"name": "PIPELINE_EXECUTION_ID", "value": "#{codepipeline.PipelineExecutionId}"},
                 {"name": "ENDPOINT_CONFIG", "value": stage_endpoint(env_name)},

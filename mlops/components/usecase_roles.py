@@ -10,7 +10,7 @@ import pulumi
 
 from mlops.config import StackConfig
 from mlops.delivery import iam as docs
-from mlops.naming import NameContext, bucket_name, log_group_name, usecase_name
+from mlops.naming import NameContext, bucket_name, usecase_name
 
 if TYPE_CHECKING:
     from mlops.components.usecase import UseCase, UseCaseArgs
@@ -50,10 +50,6 @@ def deployer_role_name(cfg: StackConfig, usecase: str, environment: str) -> str:
 def deployer_role_arn(cfg: StackConfig, usecase: str, environment: str) -> str:
     account = cfg.accounts.for_env(environment)
     return f"arn:aws:iam::{account}:role/{deployer_role_name(cfg, usecase, environment)}"
-
-
-def target_parameter_name(cfg: StackConfig, usecase: str, environment: str | None = None) -> str:
-    return log_group_name(names_for(cfg, environment), usecase, "deploy-target")
 
 
 def _json(build, **values: Any) -> pulumi.Output[str]:
@@ -407,58 +403,6 @@ def deploy_build_policy(
         logs=uc.build_logs.arn,
         group_arn=uc.group_arn,
     )
-
-
-def model_policy(uc: UseCase, a: UseCaseArgs) -> pulumi.Output[str]:
-    """What a use case's own endpoint runs with: read its model artifacts, pull its images."""
-    cfg = a.config
-    endpoint_logs = (
-        f"arn:aws:logs:{cfg.region}:{cfg.account_id}:log-group:/aws/sagemaker/Endpoints/"
-        f"{uc._n('endpoint', kind='sagemaker')}"
-    )
-
-    def build(models: str | None, key: str) -> dict[str, Any]:
-        statements: list[dict[str, Any]] = [
-            {"Sid": "ArtifactKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key},
-            {
-                "Sid": "EcrLogin",
-                "Effect": "Allow",
-                "Action": "ecr:GetAuthorizationToken",
-                "Resource": "*",
-            },
-            {
-                "Sid": "PullOwnImages",
-                "Effect": "Allow",
-                "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                "Resource": f"arn:aws:ecr:{cfg.region}:{cfg.account_id}:repository/*",
-            },
-            {
-                "Sid": "EndpointLogs",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": [endpoint_logs, f"{endpoint_logs}:*"],
-            },
-            {
-                "Sid": "EndpointMetrics",
-                "Effect": "Allow",
-                "Action": "cloudwatch:PutMetricData",
-                "Resource": "*",
-                "Condition": {"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
-            },
-            *docs.vpc_network_interfaces(cfg.region, cfg.account_id, "sagemaker"),
-        ]
-        if models:
-            statements.append(
-                {
-                    "Sid": "ReadOwnModels",
-                    "Effect": "Allow",
-                    "Action": "s3:GetObject",
-                    "Resource": f"arn:aws:s3:::{models}/{uc.usecase}/*",
-                }
-            )
-        return docs.doc(*statements)
-
-    return _json(build, models=a.model_artifacts_bucket, key=a.kms_key_arn)
 
 
 def start_pipeline_policy(pipeline_arn: pulumi.Input[str]) -> pulumi.Output[str]:

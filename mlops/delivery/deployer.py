@@ -18,11 +18,10 @@ def names_for(cfg: StackConfig) -> NameContext:
 def deployer_policy(
     cfg: StackConfig,
     usecase: str,
-    pass_role: str,
+    extra_pass_roles: list[str],
     key: str,
     dev_group_arn: str,
     dev_packages_arn: str,
-    parameter: str,
 ) -> dict[str, Any]:
     """The stage's deployer: what the inference repo's Pulumi program (the platform's
     InferenceService) creates, scoped to this use case's names `mlops-<env>-<usecase>-*`."""
@@ -36,7 +35,19 @@ def deployer_policy(
         f"{logs}/aws/vendedlogs/states/{mine}-*",
         f"{logs}{log_group_name(names_for(cfg), usecase)}/*",
     ]
+    statements: list[dict[str, Any]] = []
+    if extra_pass_roles:  # e.g. the platform's model-execution role in staging/prod
+        statements.append(
+            {
+                "Sid": "PassPlatformModelRole",
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": sorted(extra_pass_roles),
+                "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            }
+        )
     return docs.doc(
+        *statements,
         {
             "Sid": "OwnEndpoints",
             "Effect": "Allow",
@@ -72,13 +83,6 @@ def deployer_policy(
             "Resource": [dev_group_arn, dev_packages_arn],
         },
         {
-            "Sid": "PassModelRole",
-            "Effect": "Allow",
-            "Action": "iam:PassRole",
-            "Resource": pass_role,
-            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-        },
-        {
             "Sid": "OwnServiceRoles",
             "Effect": "Allow",
             "Action": [
@@ -109,6 +113,7 @@ def deployer_policy(
                         "lambda.amazonaws.com",
                         "states.amazonaws.com",
                         "apigateway.amazonaws.com",
+                        "sagemaker.amazonaws.com",
                     ]
                 }
             },
@@ -243,11 +248,5 @@ def deployer_policy(
                 "kms:CreateGrant",
             ],
             "Resource": key,
-        },
-        {
-            "Sid": "ReadTarget",
-            "Effect": "Allow",
-            "Action": "ssm:GetParameter",
-            "Resource": f"arn:aws:ssm:{region}:{acct}:parameter{parameter}",
         },
     )

@@ -18,8 +18,11 @@ REMEDY: dict[str, Any] = yaml.safe_load((USECASES_DIR / "remedy.yaml").read_text
 def manifest(name: str = "remedy", **changes: Any) -> UseCaseManifest:
     data = copy.deepcopy(REMEDY)
     data["name"] = name
-    data["git"] = {**data["git"], "training_repo": f"{name}-training",
-                   "inference_repo": f"{name}-inference"}  # fmt: skip
+    data["git"] = {
+        **data["git"],
+        "training_repo": f"{name}-training",
+        "inference_repo": f"{name}-inference",
+    }
     data.update(changes)
     return parse_manifest(data)
 

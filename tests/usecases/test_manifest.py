@@ -52,8 +52,9 @@ def test_tuning_defaults_are_100_and_20() -> None:
 
 
 def test_minimize_direction_gate() -> None:
-    m = parse_manifest(_with("evaluation", {"metric": "rmse", "threshold": 500.0,
-                                            "direction": "minimize"}))  # fmt: skip
+    m = parse_manifest(
+        _with("evaluation", {"metric": "rmse", "threshold": 500.0, "direction": "minimize"})
+    )
     assert m.evaluation.passes(400.0) and not m.evaluation.passes(600.0)
 
 
@@ -84,17 +85,29 @@ BAD = [
     ("tuning.max_jobs", 0, "tuning.max_jobs", "max_jobs"),
     ("data_classification", "secret", "data_classification", "confidential"),
     ("stacks.staging", None, "stacks.staging", "stacks.staging"),
-    ("stacks.dev.training_instance_type", "m5.xlarge", "stacks.dev.training_instance_type",
-     "ml.m5.large"),
+    (
+        "stacks.dev.training_instance_type",
+        "m5.xlarge",
+        "stacks.dev.training_instance_type",
+        "ml.m5.large",
+    ),
     ("stacks.dev.endpoint.mode", "batch", "stacks.dev.endpoint", "mode: serverless"),
     ("stacks.dev.endpoint.memory_mb", 1500, "stacks.dev.endpoint.memory_mb", "memory_mb"),
-    ("stacks.dev.endpoint.max_concurrency", 0, "stacks.dev.endpoint.max_concurrency",
-     "max_concurrency"),
+    (
+        "stacks.dev.endpoint.max_concurrency",
+        0,
+        "stacks.dev.endpoint.max_concurrency",
+        "max_concurrency",
+    ),
     ("stacks.prod.endpoint.min_instances", 7, "stacks.prod.endpoint", "min_instances"),
-    ("stacks.prod.endpoint.instance_type", None, "stacks.prod.endpoint.instance_type",
-     "instance_type"),
+    (
+        "stacks.prod.endpoint.instance_type",
+        None,
+        "stacks.prod.endpoint.instance_type",
+        "instance_type",
+    ),
     ("colour", "blue", "colour", "edit"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("path", "value", "field", "fix"), BAD, ids=[b[0] for b in BAD])

@@ -3,10 +3,8 @@ ServiceCatalog in dev, wired to the platform-core components."""
 
 from __future__ import annotations
 
-import json
-
 from mlops.config import StackConfig
-from mlops.testing.mocks import RecordingMocks
+from mlops.testing.mocks import RecordingMocks, policy_documents
 from mlops.usecases import load_manifests
 
 
@@ -23,20 +21,21 @@ def test_one_usecase_component_per_manifest(
     assert len(projects) == (1 if stack_config.is_governance else 0), "one owner of the switch"
 
 
-def test_usecase_reuses_platform_keys_network_and_roles(
+def test_usecase_reuses_the_platform_key_and_model_role(
     program: RecordingMocks, stack_config: StackConfig
 ) -> None:
-    target = program.named("usecase-remedy-deploy-target")
-    artifacts_key = program.named("keys-artifacts").state["arn"]
-    assert target.inputs["keyId"] == artifacts_key
-    raw = target.inputs["value"]
-    value = json.loads(raw["value"] if isinstance(raw, dict) else raw)  # secret values are wrapped
-    env = stack_config.environment
-    # staging/prod: the platform's model-execution role (DeploymentAccess); dev has none, so the
-    # use case's dev endpoint runs as its own role, which must then exist in the program
-    role = "mlops-dev-remedy-model" if env == "dev" else f"mlops-{env}-model-execution"
-    assert value["model_execution_role_arn"].endswith(f":role/{role}")
-    roles = {r.inputs.get("name") for r in program.of_type("aws:iam/role:Role")}
-    assert role in roles
-    assert value["subnet_ids"] and all(s for s in value["subnet_ids"])
-    assert value["endpoint"]["mode"] in ("serverless", "realtime")
+    env, acct = stack_config.environment, stack_config.account_id
+    [deployer] = [
+        d
+        for n, d in policy_documents(program.resources)
+        if n == "usecase-remedy-deployer-policy.policy"
+    ]
+    statements = {s["Sid"]: s for s in deployer["Statement"]}
+    assert statements["StackKey"]["Resource"] == program.named("keys-artifacts").state["arn"]
+    platform_role = statements.get("PassPlatformModelRole", {}).get("Resource")
+    if stack_config.is_governance:
+        assert platform_role is None  # dev has no platform model-execution role
+    else:
+        assert platform_role == [f"arn:aws:iam::{acct}:role/mlops-{env}-model-execution"]
+        roles = {r.inputs.get("name") for r in program.of_type("aws:iam/role:Role")}
+        assert f"mlops-{env}-model-execution" in roles

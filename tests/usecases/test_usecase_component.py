@@ -58,7 +58,7 @@ def test_usecases_build_with_unique_names(
     for component in components:
         usecase = component.name.removeprefix("usecase-")
         children = _descendants(pulumi_mocks, component)
-        assert len(children) >= 3, component
+        assert len(children) >= 2, component
         for child in children:
             name = _physical(child)
             assert name is None or re.search(rf"(^|[-/]){usecase}([-/]|$)", name), (child, name)
@@ -348,21 +348,28 @@ def test_the_lead_is_notified_of_each_gate(
     assert decide(role_policy, "sns:Publish", topic_arn) == "Allow"
 
 
-@DEV
-def test_dev_endpoint_role_reads_only_its_own_models(
+def test_deployer_passes_only_this_use_cases_roles_and_the_platform_model_role(
     pulumi_mocks: RecordingMocks, stack_config: StackConfig
 ) -> None:
-    run(lambda: build(stack_config, [manifest("remedy"), manifest("fraud")]))
-    [policy] = _docs_of(pulumi_mocks, "usecase-remedy-model-policy")
-    bucket = f"mlops-dev-model-artifacts-{stack_config.account_id}-{stack_config.region}"
-    assert decide([policy], "s3:GetObject", f"arn:aws:s3:::{bucket}/remedy/model.tar.gz") == "Allow"
-    assert decide([policy], "s3:GetObject", f"arn:aws:s3:::{bucket}/fraud/model.tar.gz") == (
-        "ImplicitDeny"
-    )
-    role = _one(pulumi_mocks, "aws:iam/role:Role", "usecase-remedy-model-role")
+    acct, env = stack_config.account_id, stack_config.environment
+    run(lambda: build(stack_config, [manifest("remedy")]))
     [deployer] = _docs_of(pulumi_mocks, "usecase-remedy-deployer-policy")
-    [pass_role] = [s for s in deployer["Statement"] if s.get("Sid") == "PassModelRole"]
-    assert pass_role["Resource"] == role.state["arn"]
+    passes = {s["Sid"]: s for s in deployer["Statement"] if s["Action"] == "iam:PassRole"}
+    own = passes.pop("PassOwnServiceRoles")
+    assert own["Resource"] == f"arn:aws:iam::{acct}:role/mlops-{env}-remedy-*"
+    services = own["Condition"]["StringEquals"]["iam:PassedToService"]
+    assert sorted(services) == [
+        "apigateway.amazonaws.com",
+        "lambda.amazonaws.com",
+        "sagemaker.amazonaws.com",
+        "states.amazonaws.com",
+    ]
+    expected = (
+        []
+        if stack_config.is_governance
+        else [f"arn:aws:iam::{acct}:role/mlops-{env}-model-execution"]
+    )
+    assert [p["Resource"] for p in passes.values()] == ([expected] if expected else [])
 
 
 def test_deployer_can_run_the_inference_stack_but_only_for_its_use_case(
