@@ -199,7 +199,7 @@ def serve(
 
     opts = DemoOptions(work_dir, trials=trials, claims=claims, api_port=api_port)
 
-    def ready(summary) -> None:
+    def ready(summary, _deployment, _stream) -> None:
         console.success(f"decision API: {summary.api_url}/docs")
         console.success(f"claims-handler view: {summary.api_url}/handler")
         console.success(f"dashboard: file://{summary.artefacts.get('dashboard', '')}")

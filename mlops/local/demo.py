@@ -251,9 +251,15 @@ def _decision_table(
 
 
 def run_demo(
-    opts: DemoOptions, console: Any, on_ready: Callable[[DemoSummary], None] | None = None
-):
-    """Run every phase; returns the summary. Servers are stopped on exit, error or Ctrl-C."""
+    opts: DemoOptions,
+    console: Any,
+    on_ready: Callable[[DemoSummary, Any, Any], None] | None = None,
+) -> DemoSummary:
+    """Run every phase; returns the summary. Servers are stopped on exit, error or Ctrl-C.
+
+    `on_ready(summary, deployment, stream)` runs while everything is still up (`mlops serve`,
+    end-to-end tests); audit lines are shipped to the analytics stream in the background then.
+    """
     from mlops.local.analytics_stream import LocalAnalyticsStream, clients, stream_names
     from mlops.local.deployment import LocalDeployment, fetch_bundle
     from mlops.local.embedded_aws import EmbeddedAWS
@@ -372,7 +378,7 @@ def run_demo(
 
         if on_ready is not None:
             deployment.ship_in_background()
-            on_ready(summary)
+            on_ready(summary, deployment, stream)
     return summary
 
 
