@@ -399,7 +399,10 @@ class PipelinesMixin:
             f"{self._name}-deploy-pipeline",
             name=deploy_pipeline_name,
             pipeline_type="V2",
-            execution_mode="SUPERSEDED",
+            # QUEUED, not SUPERSEDED: a second trigger (e.g. a metadata update event) must never
+            # cancel an execution that is waiting for the lead's approval; it queues and then
+            # stops at DeployDev's select ("no Approved, undeployed model package").
+            execution_mode="QUEUED",
             role_arn=self.deploy_pipeline_role.arn,
             artifact_stores=[self._store()],
             stages=[

@@ -122,6 +122,7 @@ def test_only_the_lead_data_scientist_can_approve(
         "ApproveProd",
         "DeployProd",
     ]
+    assert pipeline.inputs["executionMode"] == "QUEUED"  # never cancels a pending approval
     gates = [s for s in pipeline.inputs["stages"] if s["name"].startswith("Approve")]
     assert {a["provider"] for g in gates for a in g["actions"]} == {"Manual"}
     arn = (
