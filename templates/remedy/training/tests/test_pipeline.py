@@ -99,7 +99,10 @@ def test_register_is_pending_manual_approval_with_metrics(definition):
     assert params["EvalThreshold"]["DefaultValue"] == usecase.EVAL_THRESHOLD
     stats = reg["ModelMetrics"]["ModelQuality"]["Statistics"]
     assert stats["ContentType"] == "application/json"
-    model_url = reg["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]["Std:Join"]
+    container = reg["InferenceSpecification"]["Containers"][0]
+    assert container["Image"].endswith(f"mlops-dev-{usecase.USECASE_NAME}-inference:latest")
+    assert container["Environment"]["SAGEMAKER_PROGRAM"] == "remedy_inference/inference.py"
+    model_url = container["ModelDataUrl"]["Std:Join"]
     assert {"Get": "Steps.Tune.TrainingJobSummaries[0].TrainingJobName"} in model_url["Values"]
 
 

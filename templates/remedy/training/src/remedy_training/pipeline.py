@@ -44,6 +44,7 @@ class PipelineSettings:
     subnet_ids: tuple[str, ...]
     security_group_ids: tuple[str, ...]
     image_uri: str | None = None  # training/processing image with this repo's dependencies
+    inference_image_uri: str | None = None  # serving image built from the inference repo
     code_prefix: str = "code"
     claims: int = 200_000
 
@@ -73,6 +74,13 @@ class PipelineSettings:
         if self.image_uri:
             return self.image_uri
         repo = usecase_name(self.names, usecase.USECASE_NAME, "training")
+        return f"{self.account_id}.dkr.ecr.{usecase.AWS_REGION}.amazonaws.com/{repo}:latest"
+
+    @property
+    def inference_image(self) -> str:
+        if self.inference_image_uri:
+            return self.inference_image_uri
+        repo = usecase_name(self.names, usecase.USECASE_NAME, "inference")
         return f"{self.account_id}.dkr.ecr.{usecase.AWS_REGION}.amazonaws.com/{repo}:latest"
 
     def s3(self, *parts: str) -> str:
@@ -309,7 +317,7 @@ def build_pipeline(settings: PipelineSettings, session: Any = None) -> Any:
     )
     builder = ModelBuilder(
         s3_model_data_url=best_model,
-        image_uri=image,
+        image_uri=settings.inference_image,
         role_arn=settings.role_arn,
         sagemaker_session=session,
         env_vars={"SAGEMAKER_PROGRAM": "remedy_inference/inference.py"},
