@@ -47,6 +47,8 @@ def platform_outputs(env: str) -> dict:
         "sagemaker_security_group_id": "sg-sagemaker",
         "artifacts_bucket": f"mlops-{env}-model-artifacts",
         "data_bucket": f"mlops-{env}-data",
+        "analytics_landing_bucket": f"mlops-{env}-analytics-landing",
+        "access_logs_bucket": f"mlops-{env}-access-logs",
     }
 
 
@@ -80,7 +82,17 @@ def test_stack_builds(env, model):
     schema = json.loads(mocks.of_type("aws:apigateway/model:Model")[0].inputs["schema"])
     assert {"claim_id", "vehicle", "accident"} <= set(schema["required"])
     for group in mocks.of_type("aws:cloudwatch/logGroup:LogGroup"):
-        assert group.inputs["kmsKeyId"].endswith(":key/logs"), group.name
+        assert group.inputs["kmsKeyId"].endswith((":key/logs", ":key/data")), group.name
+    # the decide Lambda's audit events stream to the platform's analytics landing bucket
+    (subscription,) = mocks.of_type("aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter")
+    decide_group = next(
+        g for g in mocks.of_type("aws:cloudwatch/logGroup:LogGroup") if "decide" in g.name
+    )
+    assert subscription.inputs["logGroup"] == decide_group.inputs["name"]
+    (stream,) = mocks.of_type("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")
+    s3 = stream.inputs["extendedS3Configuration"]
+    assert s3["bucketArn"] == f"arn:aws:s3:::mlops-{env}-analytics-landing"
+    assert s3["errorOutputPrefix"]
     if env == "prod" and model:
         target = mocks.of_type("aws:appautoscaling/target:Target")[0].inputs
         assert (target["minCapacity"], target["maxCapacity"]) == (2, 6)

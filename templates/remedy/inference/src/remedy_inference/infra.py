@@ -121,10 +121,18 @@ def lambda_code(src_dir: str = "src") -> Any:
 def build(settings: InferenceSettings, code: Any = None) -> Any:
     """Create the use case's decision service (the platform component does the work)."""
     import pulumi
+    from mlops.components.analytics import DecisionAnalytics, DecisionAnalyticsArgs
     from mlops.components.serving import FunctionSpec, InferenceService, InferenceServiceArgs
     from mlops.naming import NameContext
 
     platform = pulumi.StackReference(settings.platform_stack)
+    tags = {
+        "owner": usecase.OWNER_EMAIL,
+        "cost-centre": settings.cost_centre,
+        "data-classification": "confidential",
+        "environment": settings.environment,
+        "managed-by": "pulumi",
+    }
     # physical names are needed while building, so the account id is plain config
     names = NameContext(settings.environment, settings.account_id, usecase.AWS_REGION)
     env = {"REMEDY_JURISDICTION": usecase.JURISDICTION}
@@ -148,18 +156,12 @@ def build(settings: InferenceSettings, code: Any = None) -> Any:
         )
         for role, handler in HANDLERS.items()
     ]
-    return InferenceService(
+    service = InferenceService(
         usecase.USECASE_NAME,
         InferenceServiceArgs(
             usecase=usecase.USECASE_NAME,
             names=names,
-            tags={
-                "owner": usecase.OWNER_EMAIL,
-                "cost-centre": settings.cost_centre,
-                "data-classification": "confidential",
-                "environment": settings.environment,
-                "managed-by": "pulumi",
-            },
+            tags=tags,
             endpoint=settings.endpoint(),
             functions=functions,
             code=code if code is not None else lambda_code(),
@@ -181,3 +183,23 @@ def build(settings: InferenceSettings, code: Any = None) -> Any:
             log_retention_days=settings.log_retention_days,
         ),
     )
+    # Decision monitoring: the decide Lambda's audit events (its log group) -> subscription ->
+    # Firehose -> the platform's analytics landing bucket -> warehouse / Snowflake.
+    DecisionAnalytics(
+        f"{usecase.USECASE_NAME}-analytics",
+        DecisionAnalyticsArgs(
+            names=names,
+            usecase=usecase.USECASE_NAME,
+            log_group_name=service.function_log_groups["decide"].name,
+            kms_key_arn=platform.require_output("data_key_arn"),
+            access_logs_bucket=platform.require_output("access_logs_bucket"),
+            landing_bucket_name=platform.require_output("analytics_landing_bucket"),
+            landing_bucket_arn=platform.require_output("analytics_landing_bucket").apply(
+                lambda b: f"arn:aws:s3:::{b}"
+            ),
+            tags=tags,
+            log_retention_days=settings.log_retention_days,
+        ),
+        opts=pulumi.ResourceOptions(depends_on=[service]),
+    )
+    return service
