@@ -16,6 +16,7 @@ quantile heads trained on the bottom-up estimate) and the challenger total_loss_
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 SALVAGE_CATEGORIES: tuple[str, ...] = ("A", "B", "S", "N")
@@ -49,6 +50,16 @@ class ModelOutputs:
     model_versions: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # A NaN/inf from a broken model or endpoint must not reach the rules: comparisons with
+        # NaN are silently False (a NaN cost would vanish in max(0, x)), and it cannot be
+        # serialised in the decision or the audit event.
+        for name, value in vars(self).items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value}")
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    if isinstance(item, float) and not math.isfinite(item):
+                        raise ValueError(f"{name}[{key!r}] must be a finite number, got {item}")
         probs = self.salvage_category_probs
         if set(probs) != set(SALVAGE_CATEGORIES):
             raise ValueError(f"salvage_category_probs keys must be {SALVAGE_CATEGORIES}")
