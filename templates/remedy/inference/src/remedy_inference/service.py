@@ -7,6 +7,7 @@ decision with a reason; nothing here raises for a failed dependency.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections import OrderedDict
@@ -26,6 +27,8 @@ from remedy_core.rules import RuleConfig
 from remedy_core.valuation import MarketEvidence, ValuationError, ValuationRequest, ValuationSource
 from remedy_inference.audit import EventSink, decision_event
 from remedy_inference.compiled import CompiledBundle
+
+log = logging.getLogger("remedy.service")
 
 
 class ModelUnavailable(Exception):
@@ -98,12 +101,13 @@ class DecisionService:
         market_future = self._pool.submit(self._market, claim)
         outputs: ModelOutputs | None = None
         failure: ModelFailureCode | None = None
+        failure_detail = ""
         try:
             outputs = self.predictor.predict_one(features)
         except ModelUnavailable as err:
-            failure = err.code
-        except Exception:  # endpoint/runtime failure of any kind -> investigate
-            failure = "MODEL_UNAVAILABLE"
+            failure, failure_detail = err.code, str(err)
+        except Exception as exc:  # endpoint/runtime failure of any kind -> investigate
+            failure, failure_detail = "MODEL_UNAVAILABLE", f"{type(exc).__name__}: {exc}"
         market, market_error = market_future.result()
         # 3. decide
         decision = decide(
@@ -117,6 +121,19 @@ class DecisionService:
             features_version=FEATURES_VERSION,
         )
         latency_ms = (time.perf_counter() - started) * 1000.0
+        # Dependency failures never fail the request, so say so in the service log (operators
+        # alert on these; the audit event carries the reason codes for analytics).
+        if failure:
+            log.warning(
+                "decision %s: model failed (%s), recommendation %s",
+                decision.decision_id, failure_detail[:200], decision.recommendation,
+            )  # fmt: skip
+        if market_error:
+            log.warning(
+                "decision %s: market data unavailable (%s), PAV from %s, recommendation %s",
+                decision.decision_id, market_error[:200], decision.pav.source,
+                decision.recommendation,
+            )  # fmt: skip
         # 4. audit: exactly one event per decision
         self.sink.emit(
             decision_event(
