@@ -372,6 +372,8 @@ def redact_claim(claim: Mapping[str, Any], *, as_of: datetime | None = None) -> 
         if isinstance(part, Mapping):
             flat.update({k: v for k, v in part.items() if k in _INPUT_KEYS or k == "year"})
     kept: dict[str, Any] = {k: v for k, v in flat.items() if k in _INPUT_KEYS}
+    if isinstance(kept.get("mileage"), float):  # the Remedy claim takes fractional odometers
+        kept["mileage"] = round(kept["mileage"])
     if "incident_date" in kept and kept["incident_date"] is not None:
         kept["incident_date"] = str(kept["incident_date"])[:10]
     zones = kept.get("zones_hit") or []
