@@ -113,6 +113,15 @@ class Claim(_Strict):
     accident: Accident
     incident_date: dt.date
 
+    @field_validator("incident_date")
+    @classmethod
+    def _plausible_incident_date(cls, v: dt.date) -> dt.date:
+        # Same span as vehicle.year: a date outside it is a typo, and the vehicle age derived
+        # from it would be meaningless (and beyond the audit event's bounds).
+        if not dt.date(1950, 1, 1) <= v <= dt.date(2100, 12, 31):
+            raise ValueError(f"incident_date {v} must be between 1950-01-01 and 2100-12-31")
+        return v
+
     @model_validator(mode="after")
     def _year_not_after_incident(self) -> Claim:
         if self.vehicle.year > self.incident_date.year + 1:
