@@ -32,6 +32,7 @@ _TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "web"),
     autoescape=select_autoescape(["html"]),
 )
+_TEMPLATES.filters["gbp"] = lambda v: f"−£{-v:,.0f}" if v < 0 else f"£{v:,.0f}"
 RECOMMENDATION_TEXT = {
     "repair": "Repair",
     "write_off": "Write off",
