@@ -153,6 +153,31 @@ def promotions(
         typer.echo(line)  # one line per stage, never wrapped (scripts grep it)
 
 
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def train(
+    ctx: typer.Context,
+    usecase: Annotated[str, typer.Argument(help="Use-case name, e.g. remedy.")],
+    local: Annotated[
+        bool, typer.Option("--local", help="Run on this machine (the only mode offline).")
+    ] = False,
+    repo: Annotated[
+        Path | None, typer.Option("--repo", help="Training repo (default: ./<usecase>-training).")
+    ] = None,
+) -> None:
+    """Run a use case's training pipeline locally; extra options go to its run_local."""
+    from mlops.errors import UsageError
+    from mlops.training import train_local
+
+    if not local:
+        raise UsageError(
+            "training in SageMaker starts from the use case's build pipeline",
+            "push to the training repo's main branch, or run here with --local",
+        )
+    train_local(usecase, repo, ctx.args)
+
+
 WorkDirOption = Annotated[
     Path, typer.Option("--work-dir", help="Where the demo writes repos, models and analytics.")
 ]
