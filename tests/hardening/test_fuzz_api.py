@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 EXAMPLES = {"POST /v1/decisions": 200}  # per mode; the rest get DEFAULT_EXAMPLES
-DEFAULT_EXAMPLES = 60
+DEFAULT_EXAMPLES = 100
 # a model-level rule names its fields in the message ("vehicle.year ... incident_date",
 # "an override needs override_reason and final_recommendation")
 FIELD_IN_TEXT = re.compile(r"\b[a-z]+(_[a-z]+)+\b|\b(vehicle|accident)\.[a-z_]+")
