@@ -86,7 +86,10 @@ def create_app(service: DecisionService) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.include_router(create_handler_router(service))
+    # The handler routes answer validation errors through the same handler: document that body.
+    app.include_router(
+        create_handler_router(service), responses={422: {"model": ValidationErrorBody}}
+    )
     return app
 
 
