@@ -142,3 +142,54 @@ def test_no_5xx_and_every_rejection_names_the_field(schema) -> None:
     assert post.get(("negative", 422), 0) >= 50, post
     assert total >= 400
     assert len(service.recent(10_000)) == post[("positive", 200)] + post.get(("negative", 200), 0)
+
+
+def test_known_decisions_round_trip_conformant(schema) -> None:
+    """The fuzz above only finds unknown ids; fetch real ones (and act on them) the same way."""
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import response_schema_conformance
+
+    api, service = schema
+    ops = {result.ok().label: result.ok() for result in api.get_all_operations()}
+    post = ops["POST /v1/decisions"]
+    bodies = [
+        {
+            "claim_id": f"HARDEN-{i}",
+            "region": "wales",
+            "incident_date": "2025-03-01",
+            "vehicle": {"make": "Ford", "model": "Fiesta", "segment": "supermini",
+                        "body_type": "hatchback", "year": 2019, "mileage": 30_000.5,
+                        "powertrain": "petrol"},
+            "accident": {"impact_point": "front", "delta_v_kph": 10.0 * i, "zones_hit": ["front"],
+                         "zone_severity": {"front": i / 10}},
+        }
+        for i in range(1, 6)
+    ]  # fmt: skip
+    checks = [not_a_server_error, response_schema_conformance]
+    for body in bodies:
+        case = post.Case(body=body, media_type="application/json")
+        response = case.call()
+        case.validate_response(response, checks=checks)
+        assert response.status_code == 200, response.text
+        decision_id = response.json()["decision_id"]
+        get = ops["GET /v1/decisions/{decision_id}"].Case(
+            path_parameters={"decision_id": decision_id}
+        )
+        fetched = get.call()
+        get.validate_response(fetched, checks=checks)
+        assert fetched.status_code == 200 and fetched.json() == response.json()
+        act = ops["POST /v1/decisions/{decision_id}/actions"].Case(
+            path_parameters={"decision_id": decision_id},
+            body={"action": "accept", "handler_id": "handler-7"},
+            media_type="application/json",
+        )
+        acted = act.call()
+        act.validate_response(acted, checks=checks)
+        assert acted.status_code == 201, acted.text
+        listed = ops["GET /v1/decisions/{decision_id}/actions"].Case(
+            path_parameters={"decision_id": decision_id}
+        )
+        actions = listed.call()
+        listed.validate_response(actions, checks=checks)
+        assert [a["action"] for a in actions.json()] == ["accept"]
+    assert service.get(decision_id) is not None
