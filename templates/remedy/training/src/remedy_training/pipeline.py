@@ -117,6 +117,7 @@ def gate_condition(metric: str, left: Any, right: Any) -> Any:
 
 def build_pipeline(settings: PipelineSettings, session: Any = None) -> Any:
     """The Pipeline object (`.definition()` for JSON, `.upsert()` to deploy)."""
+    from mlops.sagemaker_pipelines import secure_tuner
     from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
     from sagemaker.core.network import NetworkConfig
     from sagemaker.core.processing import ScriptProcessor
@@ -144,7 +145,6 @@ def build_pipeline(settings: PipelineSettings, session: Any = None) -> Any:
     from sagemaker.serve.model_builder import ModelBuilder
     from sagemaker.train import ModelTrainer
     from sagemaker.train.configs import Compute, InputData
-    from sagemaker.train.tuner import HyperparameterTuner
 
     session = session or _session(settings)
     image = settings.image
@@ -243,18 +243,8 @@ def build_pipeline(settings: PipelineSettings, session: Any = None) -> Any:
         environment={"PYTHONPATH": "/opt/ml/code"},
     )
 
-    class SecureTuner(HyperparameterTuner):
-        """The SDK's tuner drops the trainer's volume key, network isolation and traffic
-        encryption from the training-job definition (sagemaker 3.x): put them back."""
-
-        def _build_training_job_definition(self, inputs):  # type: ignore[override]
-            definition = super()._build_training_job_definition(inputs)
-            definition.resource_config.volume_kms_key_id = kms
-            definition.enable_network_isolation = True
-            definition.enable_inter_container_traffic_encryption = True
-            return definition
-
-    tuner = SecureTuner(
+    tuner = secure_tuner(
+        volume_kms_key_id=kms,
         model_trainer=trainer,
         objective_metric_name=OBJECTIVE_METRIC,
         hyperparameter_ranges=sagemaker_ranges(),

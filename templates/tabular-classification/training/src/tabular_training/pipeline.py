@@ -73,6 +73,7 @@ def _session(settings: PipelineSettings) -> Any:
 
 def build_pipeline(settings: PipelineSettings, session: Any = None) -> Any:
     """The Pipeline object (call `.definition()` for JSON, `.upsert()` to deploy)."""
+    from mlops.sagemaker_pipelines import secure_tuner
     from sagemaker.core import image_uris
     from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
     from sagemaker.core.network import NetworkConfig
@@ -97,7 +98,6 @@ def build_pipeline(settings: PipelineSettings, session: Any = None) -> Any:
     from sagemaker.serve.model_builder import ModelBuilder
     from sagemaker.train import ModelTrainer
     from sagemaker.train.configs import Compute, InputData
-    from sagemaker.train.tuner import HyperparameterTuner
 
     session = session or _session(settings)
     image = image_uris.retrieve(
@@ -193,17 +193,6 @@ def build_pipeline(settings: PipelineSettings, session: Any = None) -> Any:
         environment={"PYTHONPATH": "/opt/ml/code"},
     )
 
-    class SecureTuner(HyperparameterTuner):
-        """The SDK's tuner drops the trainer's volume key, network isolation and traffic
-        encryption from the training-job definition (sagemaker 3.x): put them back."""
-
-        def _build_training_job_definition(self, inputs: Any) -> Any:
-            definition = super()._build_training_job_definition(inputs)
-            definition.resource_config.volume_kms_key_id = settings.kms_key_id
-            definition.enable_network_isolation = True
-            definition.enable_inter_container_traffic_encryption = True
-            return definition
-
     ranges = {
         name: ContinuousParameter(low, high)
         if kind == "continuous"
@@ -211,7 +200,8 @@ def build_pipeline(settings: PipelineSettings, session: Any = None) -> Any:
         for name, (kind, low, high) in estimator.SEARCH_SPACE.items()
     }
     metric = f"validation:{usecase.EVAL_METRIC}"
-    tuner = SecureTuner(
+    tuner = secure_tuner(
+        volume_kms_key_id=settings.kms_key_id,
         model_trainer=trainer,
         objective_metric_name=metric,
         hyperparameter_ranges=ranges,
