@@ -138,7 +138,7 @@ def test_no_5xx_and_every_rejection_names_the_field(schema) -> None:
     assert not failures, failures[:5]
     # bounded but not trivial: the main operation was exercised both ways, with real decisions
     post = {(m, c): n for (label, m, c), n in statuses.items() if label == "POST /v1/decisions"}
-    assert post.get(("positive", 200), 0) >= 50, post
+    assert post.get(("positive", 200), 0) >= 30, post
     assert post.get(("negative", 422), 0) >= 50, post
     assert total >= 400
     assert len(service.recent(10_000)) == post[("positive", 200)] + post.get(("negative", 200), 0)
