@@ -386,5 +386,47 @@ def main(argv: list[str] | None = None) -> dict:
     return results
 
 
+def run(quick: bool) -> list[dict]:
+    """Rows for `python -m bench`: the decision paths side by side, batch and API numbers."""
+    from bench.common import row
+
+    argv = ["--rounds", "300", "--decisions", "1000", "--batch-claims", "20000"]
+    if quick:
+        argv = ["--rounds", "20", "--train-claims", "1500", "--decisions", "60",
+                "--batch-claims", "2000", "--api-requests", "40"]  # fmt: skip
+    r = main(argv)
+    s, b = r["single"], r["batch"]
+    rows = [
+        row("decision p50, LightGBM per head (naive)", "baseline", s["naive_p50_ms"], "ms"),
+        row(
+            "decision p50, bundle ONNX graph",
+            "vs naive",
+            s["session_p50_ms"],
+            "ms",
+            s["session_p50_ms"] / s["naive_p50_ms"],
+        ),
+        row(
+            "decision p50, compiled single node",
+            "vs naive",
+            s["fast_p50_ms"],
+            "ms",
+            s["fast_p50_ms"] / s["naive_p50_ms"],
+        ),
+        row(
+            "decision p99, compiled single node",
+            "vs naive p99",
+            s["fast_p99_ms"],
+            "ms",
+            s["fast_p99_ms"] / s["naive_p99_ms"],
+        ),
+        row("batch decisions, 1 process", "claims/s", b["claims_per_s_1_process"], "claims/s"),
+    ]
+    if "api" in r:
+        a = r["api"]
+        rows.append(row(f"local API p50 at {a['rate_per_s']:.0f}/s", "HTTP", a["p50_ms"], "ms"))
+        rows.append(row(f"local API p99 at {a['rate_per_s']:.0f}/s", "HTTP", a["p99_ms"], "ms"))
+    return rows
+
+
 if __name__ == "__main__":
     main()
