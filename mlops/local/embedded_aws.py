@@ -8,11 +8,8 @@ environment from `env()`) talk to it with fake credentials; nothing ever reaches
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +21,7 @@ from types import TracebackType
 from typing import Any
 
 from mlops.errors import MlopsError
+from mlops.local.processes import stop_process_group
 
 LOOPBACK = "127.0.0.1"
 FAKE_CREDENTIALS = {
@@ -135,14 +133,7 @@ class EmbeddedAWS:
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
+        stop_process_group(proc, grace_s=5.0)
         if self._log_handle:
             self._log_handle.close()
             self._log_handle = None
