@@ -284,11 +284,15 @@ def run_demo(
             summary.endpoint_url = aws.endpoint_url
 
         with phases.phase("onboard `remedy` from its template"):
+            from mlops.config import load_stack_config
             from mlops.onboarding import onboard
 
+            lead = load_stack_config("dev").people.lead_data_scientists[0]
             result = onboard(
                 USECASE,
                 "remedy",
+                # the owner is the dev stack's lead data scientist (works with no git identity)
+                answers={"owner_email": lead.email},
                 out=work / "repos",
                 usecases_dir=work / "usecases",
                 force=True,
