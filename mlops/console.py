@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from contextlib import AbstractContextManager
 
 from rich.console import Console
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# Piped output (CI logs, files) gets a wide fixed width instead of 80 columns, so tables and
+# paths stay on one line; a terminal (or $COLUMNS) keeps its own width.
+_PIPED_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
+out = Console(highlight=False, width=_PIPED_WIDTH)
+err = Console(stderr=True, highlight=False, width=_PIPED_WIDTH)
 
 
 def error(message: str, fix: str = "") -> None:
