@@ -95,7 +95,9 @@ def deploy() -> str:
                 'pulumi config set modelPackageArn "$ARN"',
                 'for kv in $ENDPOINT_CONFIG; do pulumi config set "${kv%%=*}" "${kv#*=}"; done',
                 "pulumi config set --path 'aws:assumeRoles[0].roleArn' \"$TARGET_ROLE_ARN\"",
-                "pulumi up --yes --non-interactive --skip-preview",
+                # the platform's CrossGuard pack blocks unsafe inference infrastructure too
+                "pulumi up --yes --non-interactive --skip-preview"
+                ' --policy-pack "$(python -m mlops.policy.pack /tmp/mlops-policy-pack)"',
                 'python -m mlops.delivery.deploy record --stage "$STAGE" --package-arn "$ARN"'
                 ' --execution-id "$PIPELINE_EXECUTION_ID" --pipeline "$DEPLOY_PIPELINE_NAME"'
                 ' --approval-action "$APPROVAL_ACTION"',

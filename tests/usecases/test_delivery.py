@@ -325,6 +325,12 @@ def test_buildspecs_are_valid_yaml_with_a_build_phase(spec: Any) -> None:
     assert doc["version"] == 0.2 and doc["phases"]["build"]["commands"]
 
 
+def test_inference_deploys_run_under_the_platform_policy_pack() -> None:
+    commands = yaml.safe_load(buildspecs.deploy())["phases"]["build"]["commands"]
+    (up,) = [c for c in commands if c.startswith("pulumi up")]
+    assert "--policy-pack" in up and "mlops.policy.pack" in up
+
+
 def test_deny_wins_over_any_allow() -> None:
     pipeline = "arn:aws:codepipeline:eu-west-2:111111111111:mlops-dev-remedy-deploy"
     admin = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
