@@ -113,7 +113,7 @@ def test_settings_defaults_per_stack():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"environment": "qa"}, "stack must be one of"),
+        ({"environment": "qa"}, "environment must be one of"),
         ({"account_id": "123"}, "accountId must be 12 digits"),
         ({"endpoint_mode": "batch"}, "endpointMode"),
         ({"model_package_arn": "arn:aws:s3:::nope"}, "modelPackageArn"),

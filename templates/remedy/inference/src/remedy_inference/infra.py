@@ -18,13 +18,14 @@ Config (``Pulumi.<stack>.yaml``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from mlops.inference.stack_settings import InferenceStackSettings, common_settings
 
 from remedy_core.claims import Claim
 from remedy_inference import usecase
 
-ENVIRONMENTS = ("dev", "staging", "prod")
 HANDLERS = {
     "encode": "remedy_inference.handlers.encode.handler",
     "market": "remedy_inference.handlers.market.handler",
@@ -33,72 +34,23 @@ HANDLERS = {
 
 
 @dataclass(frozen=True, kw_only=True)
-class InferenceSettings:
-    environment: str
-    account_id: str
-    platform_stack: str
+class InferenceSettings(InferenceStackSettings):
+    """The platform's common inference-stack settings plus Remedy's own."""
+
     cost_centre: str = "claims"
     log_retention_days: int = 365
-    model_package_arn: str | None = None
-    endpoint_mode: str = "serverless"
-    serverless_memory_mb: int = 2048
-    max_concurrency: int = 5
-    instance_type: str = "ml.c6i.large"
-    min_instances: int = 1
-    max_instances: int = 2
-    lambda_layer_arns: tuple[str, ...] = field(default_factory=tuple)
     valuation_url: str | None = None
     valuation_secret_id: str | None = None
     pseudonymisation_secret_id: str | None = None
     alarm_topic_arn: str | None = None
 
-    def __post_init__(self) -> None:
-        if self.environment not in ENVIRONMENTS:
-            raise ValueError(f"stack must be one of {ENVIRONMENTS}, got {self.environment!r}")
-        if not (len(self.account_id) == 12 and self.account_id.isdigit()):
-            raise ValueError(f"accountId must be 12 digits, got {self.account_id!r}")
-        if self.endpoint_mode not in ("serverless", "realtime"):
-            raise ValueError(f"endpointMode must be serverless or realtime: {self.endpoint_mode!r}")
-        if self.model_package_arn is not None and ":model-package/" not in self.model_package_arn:
-            raise ValueError(
-                f"modelPackageArn {self.model_package_arn!r} is not a model package ARN "
-                "(arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>)"
-            )
-
-    def endpoint(self) -> Any:
-        from mlops.usecases import RealtimeEndpoint, ServerlessEndpoint
-
-        if self.endpoint_mode == "realtime":
-            return RealtimeEndpoint(
-                mode="realtime",
-                instance_type=self.instance_type,
-                min_instances=self.min_instances,
-                max_instances=self.max_instances,
-            )
-        return ServerlessEndpoint(
-            mode="serverless",
-            memory_mb=self.serverless_memory_mb,
-            max_concurrency=self.max_concurrency,
-        )
-
 
 def settings_from_config(config: Any, environment: str) -> InferenceSettings:
     """Read settings from a ``pulumi.Config`` (or anything with get/require/get_int/get_object)."""
-    prod = environment == "prod"
     return InferenceSettings(
-        environment=environment,
-        account_id=config.require("accountId"),
-        platform_stack=config.require("platformStack"),
+        **common_settings(config, environment, instance_type="ml.c6i.large", prod_instances=(2, 6)),
         cost_centre=config.get("costCentre") or "claims",
         log_retention_days=config.get_int("logRetentionDays") or 365,
-        model_package_arn=config.get("modelPackageArn") or None,
-        endpoint_mode=config.get("endpointMode") or ("realtime" if prod else "serverless"),
-        serverless_memory_mb=config.get_int("serverlessMemoryMb") or 2048,
-        max_concurrency=config.get_int("maxConcurrency") or 5,
-        instance_type=config.get("instanceType") or "ml.c6i.large",
-        min_instances=config.get_int("minInstances") or (2 if prod else 1),
-        max_instances=config.get_int("maxInstances") or (6 if prod else 2),
-        lambda_layer_arns=tuple(config.get_object("lambdaLayerArns") or ()),
         valuation_url=config.get("valuationUrl"),
         valuation_secret_id=config.get("valuationSecretId"),
         pseudonymisation_secret_id=config.get("pseudonymisationSecretId"),

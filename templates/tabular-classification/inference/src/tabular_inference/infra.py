@@ -13,12 +13,13 @@ instanceType/minInstances/maxInstances, lambdaLayerArns (the Python dependencies
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from mlops.inference.stack_settings import InferenceStackSettings, common_settings
 
 from tabular_core import usecase
 
-ENVIRONMENTS = ("dev", "staging", "prod")
 HANDLERS = {
     "encode": "tabular_inference.handlers.encode_handler",
     "market": "tabular_inference.handlers.context_handler",
@@ -27,28 +28,10 @@ HANDLERS = {
 
 
 @dataclass(frozen=True, kw_only=True)
-class ServiceSettings:
-    environment: str
-    account_id: str
-    platform_stack: str
-    model_package_arn: str | None = None
-    endpoint_mode: str = "serverless"
-    serverless_memory_mb: int = 2048
-    max_concurrency: int = 5
-    instance_type: str = "ml.m5.large"
-    min_instances: int = 1
-    max_instances: int = 2
-    lambda_layer_arns: tuple[str, ...] = field(default_factory=tuple)
+class ServiceSettings(InferenceStackSettings):
+    """The platform's common inference-stack settings (`mlops.inference.stack_settings`)."""
 
-    def __post_init__(self) -> None:
-        if self.environment not in ENVIRONMENTS:
-            raise ValueError(f"environment must be one of {ENVIRONMENTS}, got {self.environment!r}")
-        if not (len(self.account_id) == 12 and self.account_id.isdigit()):
-            raise ValueError(f"accountId must be 12 digits, got {self.account_id!r}")
-        if self.endpoint_mode not in ("serverless", "realtime"):
-            raise ValueError(f"endpointMode must be serverless or realtime: {self.endpoint_mode!r}")
-        if not 1 <= self.min_instances <= self.max_instances:
-            raise ValueError("need 1 <= minInstances <= maxInstances")
+    instance_type: str = "ml.m5.large"
 
     @property
     def model_package_group(self) -> str:
@@ -58,38 +41,11 @@ class ServiceSettings:
         names = NameContext(self.environment, self.account_id, usecase.AWS_REGION)
         return usecase_name(names, usecase.USECASE_NAME, "models", kind="sagemaker")
 
-    def endpoint(self) -> Any:
-        from mlops.usecases import RealtimeEndpoint, ServerlessEndpoint
-
-        if self.endpoint_mode == "realtime":
-            return RealtimeEndpoint(
-                mode="realtime",
-                instance_type=self.instance_type,
-                min_instances=self.min_instances,
-                max_instances=self.max_instances,
-            )
-        return ServerlessEndpoint(
-            mode="serverless",
-            memory_mb=self.serverless_memory_mb,
-            max_concurrency=self.max_concurrency,
-        )
-
 
 def settings_from_config(config: Any, environment: str) -> ServiceSettings:
     """Read settings from a `pulumi.Config` (or anything with get/require/get_int/get_object)."""
-    prod = environment == "prod"
     return ServiceSettings(
-        environment=environment,
-        account_id=config.require("accountId"),
-        platform_stack=config.require("platformStack"),
-        model_package_arn=config.get("modelPackageArn") or None,
-        endpoint_mode=config.get("endpointMode") or ("realtime" if prod else "serverless"),
-        serverless_memory_mb=config.get_int("serverlessMemoryMb") or 2048,
-        max_concurrency=config.get_int("maxConcurrency") or 5,
-        instance_type=config.get("instanceType") or "ml.m5.large",
-        min_instances=config.get_int("minInstances") or (2 if prod else 1),
-        max_instances=config.get_int("maxInstances") or (4 if prod else 2),
-        lambda_layer_arns=tuple(config.get_object("lambdaLayerArns") or ()),
+        **common_settings(config, environment, instance_type="ml.m5.large", prod_instances=(2, 4))
     )
 
 
