@@ -8,6 +8,7 @@ camelCase, as the providers return them.
 from __future__ import annotations
 
 import json
+import zlib
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -101,7 +102,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
             out.update(id=key_id, keyId=key_id, arn=f"arn:aws:kms:{self.region}:"
                        f"{self.account_id}:key/{key_id}")  # fmt: skip
         elif typ == "aws:ec2/vpc:Vpc":
-            out.update(id=f"vpc-{abs(hash(name)) % 16**8:08x}", defaultSecurityGroupId="sg-default")
+            out.update(
+                id=f"vpc-{zlib.crc32(name.encode()):08x}", defaultSecurityGroupId="sg-default"
+            )
         elif typ == "aws:cloudwatch/logGroup:LogGroup":
             out["arn"] = f"arn:aws:logs:{self.region}:{self.account_id}:log-group:{physical}"
         elif typ == "aws:sagemaker/domain:Domain":
