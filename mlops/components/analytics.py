@@ -29,6 +29,7 @@ import pulumi_aws as aws
 
 from mlops import iam, naming
 from mlops.components.analytics_monitor import ModelMonitor, ModelMonitorArgs
+from mlops.components.audit import encrypted_log_group
 from mlops.components.storage import SecureBucket, SecureBucketArgs
 from mlops.events import SUBSCRIPTION_FILTER_PATTERN, TABLES, landing_prefix
 from mlops.naming import NameContext
@@ -222,11 +223,11 @@ class DecisionAnalytics(pulumi.ComponentResource):
         bucket_arn = args.landing_bucket_arn or self.landing.arn
         self.landing_bucket_name = pulumi.Output.from_input(bucket_name)
 
-        self.delivery_log_group = aws.cloudwatch.LogGroup(
+        self.delivery_log_group = encrypted_log_group(
             f"{name}-delivery-logs",
-            name=f"/aws/kinesisfirehose/{naming.usecase_name(ctx, uc, 'decision-events')}",
-            kms_key_id=args.kms_key_arn,
-            retention_in_days=args.log_retention_days,
+            physical_name=f"/aws/kinesisfirehose/{naming.usecase_name(ctx, uc, 'decision-events')}",
+            kms_key_arn=args.kms_key_arn,
+            retention_days=args.log_retention_days,
             tags=tags,
             opts=child,
         )
@@ -406,11 +407,11 @@ class DecisionAnalytics(pulumi.ComponentResource):
     ) -> None:
         ctx, uc = args.names, args.usecase
         fn_name = naming.usecase_name(ctx, uc, "analytics-transform", kind="lambda")
-        self.transform_log_group = aws.cloudwatch.LogGroup(
+        self.transform_log_group = encrypted_log_group(
             f"{name}-transform-logs",
-            name=f"/aws/lambda/{fn_name}",
-            kms_key_id=args.kms_key_arn,
-            retention_in_days=args.log_retention_days,
+            physical_name=f"/aws/lambda/{fn_name}",
+            kms_key_arn=args.kms_key_arn,
+            retention_days=args.log_retention_days,
             tags=tags,
             opts=child,
         )

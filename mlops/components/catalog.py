@@ -22,6 +22,7 @@ import pulumi
 import pulumi_aws as aws
 import yaml
 
+from mlops.components.audit import encrypted_log_group
 from mlops.config import REPO_ROOT, StackConfig
 from mlops.delivery import buildspecs, cfn
 from mlops.delivery import iam as docs
@@ -113,11 +114,11 @@ class ServiceCatalog(pulumi.ComponentResource):
     # --- onboarding: CodeBuild running `mlops onboard`, started by a custom-resource Lambda ----
     def _build_onboarding(self) -> None:
         a, cfg, ctx = self._args, self._args.config, self._ctx
-        logs = aws.cloudwatch.LogGroup(
+        logs = encrypted_log_group(
             f"{self._name}-onboarding-logs",
-            name=log_group_name(ctx, "onboarding"),
-            retention_in_days=cfg.retention.log_days,
-            kms_key_id=a.kms_key_arn,
+            physical_name=log_group_name(ctx, "onboarding"),
+            kms_key_arn=a.kms_key_arn,
+            retention_days=cfg.retention.log_days,
             tags=self._tags,
             opts=self._child,
         )

@@ -22,6 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops import iam
+from mlops.components.audit import encrypted_log_group
 from mlops.naming import NameContext, log_group_name, name, role_name
 from mlops.tags import with_component
 
@@ -361,11 +362,11 @@ class Network(pulumi.ComponentResource):
     # --- flow logs ------------------------------------------------------------------------
     def _build_flow_logs(self, ctx: NameContext) -> None:
         a, n = self._args, self._name
-        self.flow_log_group = aws.cloudwatch.LogGroup(
+        self.flow_log_group = encrypted_log_group(
             f"{n}-flow-logs",
-            name=log_group_name(ctx, "vpc-flow-logs"),
-            kms_key_id=a.logs_key_arn,
-            retention_in_days=a.log_retention_days,
+            physical_name=log_group_name(ctx, "vpc-flow-logs"),
+            kms_key_arn=a.logs_key_arn,
+            retention_days=a.log_retention_days,
             tags=self._tags,
             opts=self._child,
         )

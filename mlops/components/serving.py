@@ -29,6 +29,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops import iam
+from mlops.components.audit import encrypted_log_group
 from mlops.components.serving_api import DecisionApi, DecisionApiArgs
 from mlops.components.serving_endpoint import VARIANT, ModelEndpoint, ModelEndpointArgs
 from mlops.inference import serving_docs as docs
@@ -152,11 +153,11 @@ class InferenceService(pulumi.ComponentResource):
 
     # --- helpers ------------------------------------------------------------------------------
     def _log_group(self, role: str, physical: str) -> aws.cloudwatch.LogGroup:
-        return aws.cloudwatch.LogGroup(
+        return encrypted_log_group(
             f"{self._name}-{role}-logs",
-            name=physical,
-            kms_key_id=self._args.log_kms_key_arn or self._args.kms_key_arn,
-            retention_in_days=self._args.log_retention_days,
+            physical_name=physical,
+            kms_key_arn=self._args.log_kms_key_arn or self._args.kms_key_arn,
+            retention_days=self._args.log_retention_days,
             tags=self._tags,
             opts=self._child,
         )

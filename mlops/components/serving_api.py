@@ -19,6 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops import iam
+from mlops.components.audit import encrypted_log_group
 from mlops.inference import serving_docs as docs
 from mlops.naming import NameContext, log_group_name, usecase_name
 
@@ -177,12 +178,12 @@ class DecisionApi(pulumi.ComponentResource):
                 parent=self, depends_on=[self.integration, integration_response]
             ),
         )
-        self.log_group = aws.cloudwatch.LogGroup(
+        self.log_group = encrypted_log_group(
             f"{name}-access-logs",
-            name=log_group_name(n, a.usecase, "decision-api", "access"),
-            kms_key_id=a.kms_key_arn,
-            retention_in_days=a.log_retention_days,
-            tags=dict(a.tags),
+            physical_name=log_group_name(n, a.usecase, "decision-api", "access"),
+            kms_key_arn=a.kms_key_arn,
+            retention_days=a.log_retention_days,
+            tags=a.tags,
             opts=child,
         )
         self.stage = aws.apigateway.Stage(

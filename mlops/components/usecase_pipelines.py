@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops.components import usecase_roles as roles
+from mlops.components.audit import encrypted_log_group
 from mlops.components.usecase_roles import (
     deploy_build_role_name,
     deployer_role_arn,
@@ -77,11 +78,11 @@ class PipelinesMixin:
 
     # --- dev: logs ------------------------------------------------------------------------------
     def _build_logs(self) -> None:
-        self.build_logs = aws.cloudwatch.LogGroup(
+        self.build_logs = encrypted_log_group(
             f"{self._name}-build-logs",
-            name=log_group_name(self._ctx, self.usecase, "codebuild"),
-            retention_in_days=self._args.config.retention.log_days,
-            kms_key_id=self._args.kms_key_arn,
+            physical_name=log_group_name(self._ctx, self.usecase, "codebuild"),
+            kms_key_arn=self._args.kms_key_arn,
+            retention_days=self._args.config.retention.log_days,
             tags=self._tags,
             opts=self._child,
         )
