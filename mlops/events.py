@@ -296,6 +296,12 @@ class _Event(_Strict):
     usecase: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,31}$")] = "remedy"
     claim_id_hash: Hash
 
+    @model_validator(mode="after")
+    def _no_pii(self) -> _Event:
+        # Events are frozen: checked once here, whether built in code or parsed from a log line.
+        assert_no_pii(self)
+        return self
+
 
 class DecisionEvent(_Event):
     event_type: Literal["decision"] = "decision"
@@ -393,9 +399,7 @@ def redact_claim(claim: Mapping[str, Any], *, as_of: datetime | None = None) -> 
 
 def build_decision_event(**fields: Any) -> DecisionEvent:
     """Validate and PII-check a decision event (raises ``PiiError`` or pydantic errors)."""
-    event = DecisionEvent.model_validate(fields)
-    assert_no_pii(event)
-    return event
+    return DecisionEvent.model_validate(fields)
 
 
 def parse_event(
@@ -408,8 +412,8 @@ def parse_event(
 
 
 def to_log_line(event: DecisionEvent | HandlerActionEvent | ClaimOutcomeEvent) -> str:
-    """The single JSON line the decision API writes to its log group (after a PII check)."""
-    assert_no_pii(event)
+    """The single JSON line the decision API writes to its log group (events are PII-checked
+    when they are created, and frozen)."""
     return event.model_dump_json(exclude_none=False)
 
 
