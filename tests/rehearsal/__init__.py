@@ -1,0 +1,1 @@
+"""Tests of the rehearsal: evaluator, reachability, provider calls, estate, scenarios."""
