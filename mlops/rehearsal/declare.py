@@ -25,7 +25,7 @@ resolved and the ``Actor`` lands in the collector the runner reads.
 from __future__ import annotations
 
 import contextlib
-import inspect
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -85,11 +85,16 @@ def call(
 
 
 def _caller() -> str:
-    frame = inspect.stack()[2]
-    path = Path(frame.filename)
+    """`mlops/components/x.py:123` of the code that declared the actor (outside this module)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+    if frame is None:
+        return "?"
+    path = Path(frame.f_code.co_filename)
     parts = path.parts
     short = "/".join(parts[parts.index("mlops") :]) if "mlops" in parts else path.name
-    return f"{short}:{frame.lineno}"
+    return f"{short}:{frame.f_lineno}"
 
 
 def actor(
@@ -166,3 +171,36 @@ def _call(value: Mapping[str, Any]) -> Call:
         expect=value.get("expect", "allow"),
         network_only=bool(value.get("network_only")),
     )
+
+
+def service_assumes(
+    *,
+    flow: str,
+    step: str,
+    service: str,
+    role_arn: Any,
+    account: Any,
+    source_arn: Any = None,
+    order: int = 100,
+) -> None:
+    """Declare that an AWS service assumes `role_arn` to act (CodeBuild, CodePipeline, Lambda,
+    SageMaker, Step Functions, Firehose, ...): the role's trust policy must admit the service, with
+    the context the service sends (aws:SourceAccount, aws:SourceArn)."""
+    context: dict[str, Any] = {"aws:SourceAccount": account}
+    if source_arn is not None:
+        context["aws:SourceArn"] = source_arn
+    actor(
+        flow=flow,
+        step=step,
+        principal=service_principal(service),
+        account=account,
+        origin=AWS_SERVICE,
+        calls=[
+            call("sts:AssumeRole", role_arn, context=context, why=f"{service} assumes its role")
+        ],
+        order=order,
+    )
+
+
+def service_principal(service: str) -> str:
+    return f"service:{service}"

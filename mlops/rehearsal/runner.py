@@ -1,0 +1,198 @@
+"""Evaluate steps: one call by one principal from one origin → allowed, denied or unreachable.
+
+For each call the runner asks, in the order AWS would fail it:
+1. is it a real IAM action (catalogue), and does the principal exist in the estate?
+2. network: from the actor's origin, is there a route to the call's destination (reach)?
+3. permissions: the request with the caller's identity policies and boundary, the resource's own
+   policy (bucket, key + grants, trust, group, API, function, ...) and the VPC endpoint's policy
+   (evaluator);
+4. what AWS does on the caller's behalf: reading or writing an object of an SSE-KMS bucket makes
+   S3 call KMS *as the caller* (kms:ViaService=s3, the bucket's encryption context), which the key
+   policy and the caller's identity policies must also allow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
+
+from mlops.rehearsal.estate import Estate
+from mlops.rehearsal.model import Actor, Call, NetworkModel, Origin, Policy
+
+VerdictKind = Literal["allowed", "denied", "unreachable", "invalid"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: VerdictKind
+    reason: str = ""
+    via: str = ""
+
+
+@dataclass(frozen=True)
+class ExpectedFailure:
+    id: str
+    issue: str
+    why: str
+
+
+@dataclass
+class StepResult:
+    scenario: str
+    program: str
+    step: str
+    principal: str
+    action: str
+    resource: str
+    expect: str
+    verdict: Verdict
+    source: str = ""
+    why: str = ""
+    expected_failure: ExpectedFailure | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.program} | {self.step} | {self.action} | {self.resource}"
+
+    @property
+    def ok(self) -> bool:
+        allowed = self.verdict.outcome == "allowed"
+        return allowed if self.expect == "allow" else not allowed
+
+    @property
+    def status(self) -> str:
+        if self.ok:
+            return "stale-expected" if self.expected_failure else "ok"
+        return "known-failure" if self.expected_failure else "failed"
+
+
+@dataclass
+class Runner:
+    estate: Estate
+    _networks: dict[str, NetworkModel] = field(default_factory=dict)
+
+    @cached_property
+    def region(self) -> str:
+        return next(iter(self.estate.runs.configs.values())).region
+
+    def network(self, account: str) -> NetworkModel:
+        if account not in self._networks:
+            from mlops.rehearsal.networks import network_model
+
+            runs = [r for r in self.estate.runs.runs.values() if r.account == account]
+            self._networks[account] = network_model(
+                [res for run in runs for res in run.resources], account, self.region
+            )
+        return self._networks[account]
+
+    # --- one call ------------------------------------------------------------------------------
+    def check_network(
+        self, origin: Origin, account: str, call: Call
+    ) -> tuple[Verdict, Policy | None]:
+        from mlops.rehearsal.reach import destination_for, reach
+
+        if origin.kind != "vpc":
+            via = "public internet" if origin.kind == "public" else "AWS internal"
+            return Verdict("allowed", via=via), None
+        destinations: Any = call.destination or destination_for(call)
+        if isinstance(destinations, str):
+            destinations = [destinations]
+        vias, policy = [], None
+        for destination in destinations:
+            result = reach(origin, destination, self.network(account))
+            if not result.reachable:
+                return Verdict("unreachable", result.reason, result.via), None
+            vias.append(result.via)
+            policy = policy or result.endpoint_policy
+        return Verdict("allowed", via="; ".join(dict.fromkeys(vias))), policy
+
+    def evaluate_call(self, principal: str, origin: Origin, account: str, call: Call,
+                      context: dict[str, Any] | None = None) -> Verdict:  # fmt: skip
+        from mlops.rehearsal.catalogue import check_action
+        from mlops.rehearsal.evaluator import evaluate
+
+        if not call.network_only:
+            try:
+                check_action(call.action)
+            except ValueError as exc:
+                return Verdict("invalid", str(exc))
+        known = principal.startswith("service:") or principal.endswith(":root")
+        if not known and not self.estate.has_principal(principal):
+            return Verdict(
+                "invalid",
+                f"principal {principal} does not exist: no program creates it and it is not "
+                "a landing-zone prerequisite",
+            )
+        network, endpoint_policy = self.check_network(origin, account, call)
+        if network.outcome != "allowed" or call.network_only:
+            return network
+        merged = {**(context or {}), **call.context}
+        request = self.estate.request(
+            principal, call.action, call.resource, merged, endpoint_policy
+        )
+        decision = evaluate(request)
+        if not decision.allowed:
+            return Verdict("denied", decision.reason, network.via)
+        for implied in self.implied_calls(principal, call, merged):
+            sub = evaluate(self.estate.request(principal, implied.action, implied.resource,
+                                               dict(implied.context)))  # fmt: skip
+            if not sub.allowed:
+                return Verdict("denied", f"{implied.why}: {sub.reason}", network.via)
+        return Verdict("allowed", decision.reason, network.via)
+
+    def implied_calls(self, principal: str, call: Call, context: dict[str, Any]) -> list[Call]:
+        """Calls AWS makes as the caller because of this call (S3 → KMS for SSE-KMS buckets)."""
+        action = call.action.lower()
+        bucket = self.estate.bucket_of(call.resource)
+        if (
+            bucket is None
+            or not bucket.kms_key
+            or "/" not in call.resource.removeprefix("arn:aws:s3:::")
+        ):
+            return []
+        key = self.estate.key(bucket.kms_key)
+        key_arn = key.arn if key else bucket.kms_key
+        encryption_context = bucket.arn if bucket.bucket_key else call.resource
+        base = {
+            "kms:ViaService": f"s3.{self.region}.amazonaws.com",
+            "kms:CallerAccount": self._account_of(principal),
+            "kms:EncryptionContext:aws:s3:arn": encryption_context,
+            "kms:EncryptionContextKeys": ["aws:s3:arn"],
+            "aws:ViaAWSService": True,
+        }
+        if action in ("s3:putobject", "s3:createmultipartupload", "s3:uploadpart"):
+            return [Call("kms:GenerateDataKey", key_arn, base,
+                         why=f"S3 encrypts the object with {key_arn} as the caller")]  # fmt: skip
+        if action in ("s3:getobject", "s3:getobjectversion"):
+            return [Call("kms:Decrypt", key_arn, base,
+                         why=f"S3 decrypts the object with {key_arn} as the caller")]  # fmt: skip
+        return []
+
+    def _account_of(self, principal: str) -> str:
+        if principal.startswith("service:"):
+            return ""
+        return principal.split(":")[4]
+
+    # --- actors ----------------------------------------------------------------------------------
+    def run_actor(self, scenario: str, actor: Actor) -> list[StepResult]:
+        results = []
+        for call in actor.calls:
+            verdict = self.evaluate_call(
+                actor.principal, actor.origin, actor.account, call, dict(actor.context)
+            )
+            results.append(
+                StepResult(
+                    scenario=scenario,
+                    program=actor.program,
+                    step=actor.step,
+                    principal=actor.principal,
+                    action=call.action,
+                    resource=call.resource,
+                    expect=call.expect,
+                    verdict=verdict,
+                    source=actor.source,
+                    why=call.why,
+                )
+            )
+        return results
