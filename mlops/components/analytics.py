@@ -33,6 +33,7 @@ from mlops.components.audit import encrypted_log_group
 from mlops.components.storage import SecureBucket, SecureBucketArgs
 from mlops.events import SUBSCRIPTION_FILTER_PATTERN, TABLES, landing_prefix
 from mlops.naming import NameContext
+from mlops.rehearsal import declare
 from mlops.tags import with_component
 
 # Short names for pulumi-aws's long Firehose argument classes.
@@ -389,6 +390,7 @@ class DecisionAnalytics(pulumi.ComponentResource):
         self.monitor = None
         if args.monitoring is not None:
             self.monitor = ModelMonitor(f"{name}-monitor", args.monitoring, opts=child)
+        self._declare_delivery(args, bucket_arn)
 
         self.register_outputs(
             {
@@ -396,6 +398,56 @@ class DecisionAnalytics(pulumi.ComponentResource):
                 "delivery_stream_arn": self.delivery_stream.arn,
                 "subscription_filter": self.subscription.name,
             }
+        )
+
+    def _declare_delivery(self, args: DecisionAnalyticsArgs, bucket_arn: pulumi.Input[str]) -> None:
+        """Runtime actors: CloudWatch Logs -> Firehose -> S3 (mlops rehearse, analytics)."""
+        ctx, uc = args.names, args.usecase
+        acct, region = ctx.account_id, ctx.region
+        declare.service_assumes(
+            flow="analytics",
+            step="CloudWatch Logs takes the subscription's role",
+            service=f"logs.{region}.amazonaws.com",
+            role_arn=self.logs_role.arn,
+            account=acct,
+            order=10,
+        )
+        declare.actor(
+            flow="analytics",
+            step="the subscription forwards decision events",
+            principal=self.logs_role.arn,
+            account=acct,
+            origin=declare.AWS_SERVICE,
+            order=11,
+            calls=[declare.call("firehose:PutRecordBatch", self.delivery_stream.arn)],
+        )
+        declare.service_assumes(
+            flow="analytics",
+            step="Firehose takes its role",
+            service="firehose.amazonaws.com",
+            role_arn=self.firehose_role.arn,
+            account=acct,
+            source_arn=self.delivery_stream.arn,
+            order=20,
+        )
+        obj = pulumi.Output.from_input(bucket_arn).apply(
+            lambda arn: f"{arn}/{landing_prefix(uc)}rehearsal/part-0000.gz"
+        )
+        calls = [
+            declare.call("s3:PutObject", obj, why="deliver a batch to the landing bucket"),
+            declare.call("logs:PutLogEvents", self.delivery_log_group.arn.apply(
+                lambda arn: f"{arn}:log-stream:S3Delivery"), why="delivery errors"),
+        ]  # fmt: skip
+        if self.transform is not None:
+            calls.append(declare.call("lambda:InvokeFunction", self.transform.arn, why="transform"))
+        declare.actor(
+            flow="analytics",
+            step="Firehose delivers to S3",
+            principal=self.firehose_role.arn,
+            account=acct,
+            origin=declare.AWS_SERVICE,
+            order=21,
+            calls=calls,
         )
 
     def _transform_lambda(

@@ -21,6 +21,7 @@ import pulumi_aws as aws
 from mlops import iam
 from mlops.components.storage import SecureBucket, SecureBucketArgs
 from mlops.naming import NameContext, bucket_name, log_group_name, name, role_name
+from mlops.rehearsal import declare
 from mlops.tags import with_component
 
 # AWS Config managed rules -> which platform promise each one checks continuously.
@@ -279,6 +280,8 @@ class Audit(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.recorder]),
             )
 
+        _declare_audit_delivery(self, ctx, args, trail_arn)
+
         # --- Inspector (Lambda functions and code) ----------------------------------------
         self.inspector = aws.inspector2.Enabler(
             f"{name_}-inspector",
@@ -293,6 +296,97 @@ class Audit(pulumi.ComponentResource):
                 "guardduty_detector_id": self.guardduty.id,
             }
         )
+
+
+def _declare_audit_delivery(
+    audit: Audit, ctx: NameContext, args: AuditArgs, trail_arn: str
+) -> None:
+    """Runtime actors (mlops rehearse, audit): CloudTrail and AWS Config deliver to the audit
+    bucket with the logs key; CloudTrail also streams to its log group through its role."""
+    acct, region = ctx.account_id, ctx.region
+    source = {"aws:SourceArn": trail_arn, "aws:SourceAccount": acct}
+    trail_object = audit.bucket.arn.apply(
+        lambda arn: f"{arn}/cloudtrail/AWSLogs/{acct}/CloudTrail/{region}/r.json.gz"
+    )
+    declare.actor(
+        flow="audit",
+        step="CloudTrail delivers log files",
+        order=10,
+        principal=declare.service_principal("cloudtrail.amazonaws.com"),
+        account=acct,
+        origin=declare.AWS_SERVICE,
+        context=source,
+        calls=[
+            declare.call("s3:GetBucketAcl", audit.bucket.arn),
+            declare.call(
+                "s3:PutObject",
+                trail_object,
+                context={"s3:x-amz-acl": "bucket-owner-full-control"},
+            ),
+            declare.call(
+                "kms:GenerateDataKey",
+                args.logs_key_arn,
+                context={"kms:EncryptionContext:aws:cloudtrail:arn": trail_arn},
+                why="log files are SSE-KMS with the logs key",
+            ),
+            declare.call("kms:DescribeKey", args.logs_key_arn),
+        ],
+    )
+    declare.service_assumes(
+        flow="audit",
+        step="CloudTrail takes its CloudWatch Logs role",
+        service="cloudtrail.amazonaws.com",
+        role_arn=audit.trail_role.arn,
+        account=acct,
+        source_arn=trail_arn,
+        order=20,
+    )
+    declare.actor(
+        flow="audit",
+        step="CloudTrail streams events to its log group",
+        order=21,
+        principal=audit.trail_role.arn,
+        account=acct,
+        origin=declare.AWS_SERVICE,
+        calls=[
+            declare.call(
+                "logs:CreateLogStream",
+                audit.trail_log_group.arn.apply(
+                    lambda arn: f"{arn}:log-stream:{acct}_CloudTrail_{region}"
+                ),
+            ),
+            declare.call(
+                "logs:PutLogEvents",
+                audit.trail_log_group.arn.apply(
+                    lambda arn: f"{arn}:log-stream:{acct}_CloudTrail_{region}"
+                ),
+            ),
+        ],
+    )
+    declare.service_assumes(
+        flow="audit",
+        step="AWS Config takes the recorder role",
+        service="config.amazonaws.com",
+        role_arn=audit.config_role.arn,
+        account=acct,
+        order=30,
+    )
+    declare.actor(
+        flow="audit", step="AWS Config delivers snapshots and history", order=31,
+        principal=audit.config_role.arn, account=acct, origin=declare.AWS_SERVICE,
+        calls=[
+            declare.call("s3:GetBucketAcl", audit.bucket.arn),
+            declare.call(
+                "s3:PutObject",
+                audit.bucket.arn.apply(lambda arn: f"{arn}/config/AWSLogs/{acct}/Config/r.json.gz"),
+                context={
+                    "s3:x-amz-acl": "bucket-owner-full-control",
+                    "s3:x-amz-server-side-encryption": "aws:kms",
+                    "s3:x-amz-server-side-encryption-aws-kms-key-id": args.logs_key_arn,
+                },
+            ),
+        ],
+    )  # fmt: skip
 
 
 def _event_selectors(

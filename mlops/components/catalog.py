@@ -27,6 +27,7 @@ from mlops.config import REPO_ROOT, StackConfig
 from mlops.delivery import buildspecs, cfn
 from mlops.delivery import iam as docs
 from mlops.naming import NameContext, log_group_name, name, role_name
+from mlops.rehearsal import declare
 from mlops.tags import with_component
 from mlops.usecases import NAME_MAX, NAME_PATTERN
 
@@ -99,6 +100,7 @@ class ServiceCatalog(pulumi.ComponentResource):
         self._build_onboarding()
         self._build_portfolio()
         self._build_products()
+        self._declare_onboarding()
         self.register_outputs(
             {
                 "portfolio_id": self.portfolio.id,
@@ -442,6 +444,108 @@ class ServiceCatalog(pulumi.ComponentResource):
             )
             self.template_objects[product.name] = obj
             self.products[product.name] = sc_product
+
+    # --- runtime actors (mlops rehearse, onboarding) ----------------------------------------
+    def _declare_onboarding(self) -> None:
+        """A lead opens a SageMaker Project / launches the product from Studio; Service Catalog
+        takes the launch role; CloudFormation reads the template and calls the hook; the hook
+        starts the onboarding build, which renders the repos and opens the manifest PR."""
+        a, cfg = self._args, self._args.config
+        acct, region = cfg.account_id, cfg.region
+        lead = a.lead_data_scientist_role_arn
+        product = next(iter(self.products.values()))
+        template = next(iter(self.template_objects.values()))
+        template_arn = pulumi.Output.concat("arn:aws:s3:::", template.bucket, "/", template.key)
+        product_arn = product.id.apply(lambda i: f"arn:aws:catalog:{region}:{acct}:product/{i}")
+        declare.actor(
+            flow="onboarding",
+            step="the lead launches a use-case product from Studio",
+            order=10,
+            principal=lead,
+            account=acct,
+            origin=declare.PUBLIC,
+            calls=[
+                declare.call("servicecatalog:SearchProducts"),
+                declare.call("servicecatalog:DescribeProduct", product_arn),
+                declare.call("servicecatalog:ListLaunchPaths", product_arn),
+                declare.call("servicecatalog:ProvisionProduct", product_arn),
+            ],
+        )
+        declare.service_assumes(
+            flow="onboarding",
+            step="Service Catalog takes the launch role",
+            service="servicecatalog.amazonaws.com",
+            role_arn=self.launch_role.arn,
+            account=acct,
+            order=20,
+        )
+        stack = f"arn:aws:cloudformation:{region}:{acct}:stack/SC-{acct}-pp-rehearsal/1"
+        declare.actor(
+            flow="onboarding",
+            step="the launch role creates the product's stack",
+            order=21,
+            principal=self.launch_role.arn,
+            account=acct,
+            origin=declare.AWS_SERVICE,
+            calls=[
+                declare.call("s3:GetObject", template_arn, why="read the product template"),
+                declare.call("cloudformation:ValidateTemplate"),
+                declare.call("cloudformation:CreateStack", stack),
+                declare.call("lambda:InvokeFunction", self.trigger.arn, why="onboarding hook"),
+            ],
+        )
+        declare.service_assumes(
+            flow="onboarding",
+            step="Lambda takes the hook's role",
+            service="lambda.amazonaws.com",
+            role_arn=self.trigger.role,
+            account=acct,
+            source_arn=self.trigger.arn,
+            order=30,
+        )
+        vpc = declare.vpc(a.vpc_id, a.subnet_ids, a.security_group_ids)
+        declare.actor(
+            flow="onboarding",
+            step="the hook starts the onboarding build",
+            order=31,
+            principal=self.trigger.role,
+            account=acct,
+            origin=vpc,
+            calls=[
+                declare.call("codebuild:StartBuild", self.onboard_project.arn),
+                declare.call(
+                    "https",
+                    f"https://cloudformation-custom-resource-response-{region}"
+                    f".s3.{region}.amazonaws.com/",
+                    network_only=True,
+                    why="answer CloudFormation's pre-signed response URL",
+                ),
+            ],
+        )
+        declare.service_assumes(
+            flow="onboarding",
+            step="CodeBuild takes the onboarding role",
+            service="codebuild.amazonaws.com",
+            role_arn=self.onboard_project.service_role,
+            account=acct,
+            source_arn=self.onboard_project.arn,
+            order=40,
+        )
+        logs = self.onboarding_logs.arn.apply(lambda arn: f"{arn}:log-stream:rehearsal")
+        declare.actor(
+            flow="onboarding", step="the onboarding build renders and opens the PR", order=41,
+            principal=self.onboard_project.service_role, account=acct, origin=vpc,
+            calls=[
+                declare.call("logs:CreateLogStream", logs),
+                declare.call("logs:PutLogEvents", logs),
+                declare.call("https", "https://pypi.org/simple/", network_only=True,
+                             why="pip install mlops-platform"),
+                declare.call("https", a.platform_repo_url, network_only=True,
+                             why="git clone the platform repo"),
+                declare.call("https", "https://api.github.com/", network_only=True,
+                             why="open the pull request"),
+            ],
+        )  # fmt: skip
 
 
 def launch_policy(cfg: StackConfig, bucket: str, key: str, fn: str) -> dict[str, Any]:

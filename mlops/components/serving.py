@@ -35,6 +35,7 @@ from mlops.components.serving_endpoint import VARIANT, ModelEndpoint, ModelEndpo
 from mlops.inference import serving_docs as docs
 from mlops.inference.workflow import WorkflowSpec, decision_workflow
 from mlops.naming import NameContext, usecase_name
+from mlops.rehearsal import declare
 from mlops.tags import with_component
 from mlops.usecases import RealtimeEndpoint, ServerlessEndpoint
 
@@ -141,6 +142,7 @@ class InferenceService(pulumi.ComponentResource):
         self.metric_filters: dict[str, aws.cloudwatch.LogMetricFilter] = {}
         if args.investigate_alarm_share is not None:
             self._build_decision_metrics(n)
+        self._declare_decision(n)
         self.register_outputs(
             {
                 "api_id": self.api.rest_api.id,
@@ -321,6 +323,124 @@ class InferenceService(pulumi.ComponentResource):
         )
         self.stage = self.api.stage
         self.invoke_url = self.api.invoke_url
+
+    # --- runtime actors (mlops rehearse) ----------------------------------------------------
+    def _declare_decision(self, n: NameContext) -> None:
+        """One claim decision: API Gateway -> Step Functions -> Lambdas -> endpoint."""
+        a, acct = self._args, n.account_id
+        sm_arn = self.state_machine.arn
+        declare.service_assumes(
+            flow="decision",
+            step="API Gateway takes the integration role",
+            service="apigateway.amazonaws.com",
+            role_arn=self.api.role.arn,
+            account=acct,
+            order=10,
+        )
+        declare.actor(
+            flow="decision",
+            step="API Gateway starts the synchronous workflow",
+            principal=self.api.role.arn,
+            account=acct,
+            origin=declare.AWS_SERVICE,
+            order=11,
+            calls=[declare.call("states:StartSyncExecution", sm_arn)],
+        )
+        declare.service_assumes(
+            flow="decision",
+            step="Step Functions takes the workflow role",
+            service="states.amazonaws.com",
+            role_arn=self.state_machine_role.arn,
+            account=acct,
+            source_arn=sm_arn,
+            order=20,
+        )
+        workflow_calls = [
+            declare.call("lambda:InvokeFunction", self.functions[s].arn, why=f"{s} step")
+            for s in STEPS
+        ]
+        if self.endpoint is not None:
+            workflow_calls.append(
+                declare.call("sagemaker:InvokeEndpoint", self.endpoint.arn, why="predict step")
+            )
+        workflow_calls.append(
+            declare.call(
+                "kms:GenerateDataKey",
+                a.kms_key_arn,
+                why="execution data encrypted with the key",
+                context={"kms:ViaService": f"states.{n.region}.amazonaws.com"},
+            )
+        )
+        declare.actor(
+            flow="decision",
+            step="the workflow runs its steps",
+            principal=self.state_machine_role.arn,
+            account=acct,
+            origin=declare.AWS_SERVICE,
+            order=21,
+            calls=workflow_calls,
+        )
+        vpc = declare.vpc(None, a.subnet_ids, a.security_group_ids)
+        for i, spec in enumerate(a.functions):
+            role, fn = self.function_roles[spec.role], self.functions[spec.role]
+            declare.service_assumes(
+                flow="decision",
+                step=f"Lambda takes the {spec.role} role",
+                service="lambda.amazonaws.com",
+                role_arn=role.arn,
+                account=acct,
+                source_arn=fn.arn,
+                order=30 + 10 * i,
+            )
+            declare.actor(
+                flow="decision",
+                step=f"{spec.role} function starts (Lambda service)",
+                principal=role.arn,
+                account=acct,
+                origin=declare.AWS_SERVICE,
+                order=31 + 10 * i,
+                calls=[
+                    declare.call(
+                        "kms:Decrypt",
+                        a.kms_key_arn,
+                        why="decrypt the environment",
+                        context={
+                            "kms:ViaService": f"lambda.{n.region}.amazonaws.com",
+                            "kms:EncryptionContext:LambdaFunctionName": fn.name,
+                        },
+                    ),
+                    declare.call(
+                        "logs:PutLogEvents",
+                        self.function_log_groups[spec.role].arn.apply(
+                            lambda arn: f"{arn}:log-stream:rehearsal"
+                        ),
+                        why="function logs",
+                    ),
+                ],
+            )
+            code_calls = [
+                declare.call("xray:PutTraceSegments", why="active tracing (X-Ray daemon)"),
+                *[
+                    declare.call("secretsmanager:GetSecretValue", s, why="configured secret")
+                    for s in spec.secret_arns
+                ],
+            ]
+            code_calls += [
+                declare.call("https", url, network_only=True, why=f"external service ({key})")
+                for key, url in sorted(spec.environment.items())
+                if str(url).startswith("https://")
+            ]
+            declare.actor(
+                flow="decision",
+                step=f"{spec.role} function code",
+                principal=role.arn,
+                account=acct,
+                origin=vpc,
+                order=32 + 10 * i,
+                calls=code_calls,
+            )
+        if self.model_endpoint is not None:
+            self.model_endpoint.declare_runtime(order=90)
 
     # --- alarms -------------------------------------------------------------------------------
     def _alarm(self, role: str, **kw: Any) -> aws.cloudwatch.MetricAlarm:

@@ -21,6 +21,7 @@ import pulumi_aws as aws
 from mlops import iam
 from mlops.inference import serving_docs as docs
 from mlops.naming import NameContext, usecase_name
+from mlops.rehearsal import declare
 from mlops.usecases import RealtimeEndpoint, ServerlessEndpoint
 
 VARIANT = "AllTraffic"
@@ -175,6 +176,61 @@ class ModelEndpoint(pulumi.ComponentResource):
                 },
                 opts=child,
             )
+        self._args = args
+        self._capture_arn = capture_arn
         self.register_outputs(
             {"endpoint_name": self.endpoint.name, "endpoint_arn": self.endpoint.arn}
+        )
+
+    def declare_runtime(self, order: int) -> None:
+        """SageMaker, as the model's role, loads the package (its model data and image: a join
+        with the training side, given as ``package:`` placeholders the rehearsal resolves),
+        then the endpoint writes logs, metrics and captured data."""
+        a, n = self._args, self._args.names
+        declare.service_assumes(
+            flow="decision",
+            step="SageMaker takes the model role",
+            service="sagemaker.amazonaws.com",
+            role_arn=self.role.arn,
+            account=n.account_id,
+            order=order,
+        )
+        origin = (
+            declare.vpc(None, a.subnet_ids, a.security_group_ids)
+            if a.realtime
+            else declare.AWS_SERVICE
+        )
+        calls = [
+            declare.call("s3:GetObject", "package:model-data", why="download the model data"),
+            declare.call("ecr:GetAuthorizationToken", why="pull the package's image"),
+            declare.call("ecr:BatchGetImage", "package:image", why="pull the package's image"),
+            declare.call("ecr:GetDownloadUrlForLayer", "package:image", why="image layers"),
+            declare.call(
+                "logs:PutLogEvents",
+                f"arn:aws:logs:{n.region}:{n.account_id}:log-group:/aws/sagemaker/Endpoints/"
+                f"{usecase_name(n, a.usecase, 'endpoint', kind='sagemaker')}:log-stream:r",
+                why="endpoint logs",
+            ),
+            declare.call(
+                "cloudwatch:PutMetricData",
+                context={"cloudwatch:namespace": "/aws/sagemaker/Endpoints"},
+                why="endpoint metrics",
+            ),
+        ]
+        if self._capture_arn is not None:
+            calls.append(
+                declare.call(
+                    "s3:PutObject",
+                    self._capture_arn.apply(lambda b: f"{b}/data-capture/{a.usecase}/r.jsonl"),
+                    why="data capture",
+                )
+            )
+        declare.actor(
+            flow="decision",
+            step="the endpoint loads the model and serves",
+            principal=self.role.arn,
+            account=n.account_id,
+            origin=origin,
+            calls=calls,
+            order=order + 1,
         )

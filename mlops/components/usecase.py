@@ -28,6 +28,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops.components import usecase_roles as roles
+from mlops.components.usecase_actors import ActorsMixin
 from mlops.components.usecase_pipelines import GATES, PipelinesMixin
 from mlops.components.usecase_roles import (
     deploy_build_role_name,
@@ -95,7 +96,7 @@ def _json(build: Callable[..., dict[str, Any]], **values: Any) -> pulumi.Output[
     return pulumi.Output.all(**values).apply(lambda v: json.dumps(build(**v), sort_keys=True))
 
 
-class UseCase(PipelinesMixin, pulumi.ComponentResource):
+class UseCase(PipelinesMixin, ActorsMixin, pulumi.ComponentResource):
     """Registry, repositories, build and deploy pipelines for one use-case manifest."""
 
     def __init__(
@@ -124,6 +125,9 @@ class UseCase(PipelinesMixin, pulumi.ComponentResource):
             self._build_deploy_pipeline()
             self._build_trigger()
             self._build_approvals()
+            self._declare_training()
+            self._declare_promotion()
+            self._declare_people()
             outputs.update(
                 model_package_group=self.registry.model_package_group_name,
                 build_pipeline=self.build_pipeline.name,
