@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 import subprocess
 import sys
@@ -62,13 +63,23 @@ def is_runtime_template(path: Path) -> bool:
     return path.suffix in {".html", ".css"} and path.parent.name == "web"
 
 
+# GitHub Actions expressions (`${{ github.ref }}`) in a rendered repo's .github/ are not Jinja.
+_GITHUB_EXPRESSION = re.compile(r"\$\{\{[^{}]*\}\}")
+
+
+def _unrendered(root: Path, path: Path, line: str) -> bool:
+    if path.relative_to(root).parts[0] == ".github":
+        line = _GITHUB_EXPRESSION.sub("", line)
+    return "{{" in line or "{%" in line
+
+
 def jinja_leftovers(root: Path) -> list[str]:
     return [
         f"{p.relative_to(root)}:{n}"
         for p in text_files(root)
         if not is_runtime_template(p)
         for n, line in enumerate(p.read_text().splitlines(), 1)
-        if "{{" in line or "{%" in line
+        if _unrendered(root, p, line)
     ] + [str(p.relative_to(root)) for p in root.rglob("*") if "{{" in p.name or "{%" in p.name]
 
 
