@@ -204,7 +204,9 @@ class Decision:
 class Route:
     destination: str
     """CIDR (``0.0.0.0/0``, ``10.10.0.0/16``) or prefix-list id (gateway endpoints)."""
-    target: Literal["local", "nat", "igw", "gateway-endpoint", "tgw", "peering"]
+    target: Literal["local", "nat", "igw", "gateway-endpoint", "tgw", "peering", "other"]
+    """``other``: a target the rehearsal does not follow (network interface, virtual private or
+    carrier gateway, Gateway Load Balancer endpoint, an id it cannot resolve)."""
     target_id: str = ""
 
 
@@ -218,6 +220,8 @@ class SgRule:
     cidr: str | None = None
     security_group_id: str | None = None
     prefix_list_id: str | None = None
+    name: str = ""
+    """The recorded resource that made the rule (a reason names it when its peer is unknown)."""
 
 
 @dataclass(frozen=True)
@@ -263,6 +267,23 @@ class VpcEndpoint:
 
 
 @dataclass(frozen=True)
+class Vpc:
+    """A VPC's attributes that decide reachability. ``known=False``: an existing VPC the program
+    imports by id (``existingVpcId``): its subnets, routes, DNS attributes and endpoints are not in
+    the program, so nothing that depends on them can be checked."""
+
+    id: str
+    cidr: str = ""
+    enable_dns_support: bool = True
+    """AWS default: on. Off: nothing in the VPC resolves names through the Amazon DNS server."""
+    enable_dns_hostnames: bool = False
+    """AWS default for a new VPC: off. Interface endpoints' private DNS needs both on."""
+    known: bool = True
+    main_route_table_id: str | None = None
+    default_security_group_id: str | None = None
+
+
+@dataclass(frozen=True)
 class NetworkModel:
     """One account's networks, as the program would create them."""
 
@@ -280,6 +301,14 @@ class NetworkModel:
     """{igw id: vpc id}."""
     prefix_lists: Mapping[str, str] = field(default_factory=dict)
     """{prefix-list id: service name} (``com.amazonaws.eu-west-2.s3``)."""
+    vpc_details: Mapping[str, Vpc] = field(default_factory=dict)
+    """{vpc id: attributes}. A VPC in ``vpcs`` without details has AWS's defaults (DNS support
+    on, DNS hostnames off); one only here with ``known=False`` is an imported, unknown network."""
+    private_nat_gateways: tuple[str, ...] = ()
+    """NAT gateways with connectivity type ``private``: no route to the internet."""
+    notes: tuple[str, ...] = ()
+    """What the builder could not resolve from the recorded resources (unknown outputs, references
+    to resources outside the estate)."""
 
 
 @dataclass(frozen=True)
@@ -294,3 +323,14 @@ class Reach:
     """When unreachable: which route, endpoint or rule is missing."""
     endpoint_policy: Policy | None = None
     """Policy of the VPC endpoint the request goes through (the evaluator must also allow)."""
+    destination: str = ""
+    """What was reached: endpoint service suffix or URL (``ecr.dkr+s3`` for a composite)."""
+    unknown: bool = False
+    """Unreachable because the network is not known (an imported VPC), not because a route is
+    shown to be missing."""
+    legs: tuple[Reach, ...] = ()
+    """A composite destination's parts, each with its own endpoint policy (a docker pull: the
+    registry ``ecr.dkr``, then the layers from S3)."""
+    resource: str = ""
+    """The resource this leg's request targets when it is not the call's own: the S3 leg of an
+    image pull reads AWS's layer bucket, so its endpoint policy is evaluated on that ARN."""
