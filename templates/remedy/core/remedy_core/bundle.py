@@ -7,7 +7,8 @@ Layout of a bundle directory::
     lightgbm/<head>.txt  the native boosters (equality tests, naive benchmark, audit)
 
 `load_bundle(path)` returns a `Bundle` whose `.predict(X)` / `.predict_one(vec)` run ONE
-onnxruntime InferenceSession and map the raw head outputs to `ModelOutputs`. The same
+onnxruntime InferenceSession (created on first use: the compiled fast path, see
+`remedy_core.forest`, never needs it) and map the raw head outputs to `ModelOutputs`. The same
 post-processing (`postprocess`) is applied to native LightGBM outputs, so ONNX and native
 agree to float precision. Training-side export (`export_bundle`) imports onnxmltools lazily.
 """
@@ -285,15 +286,22 @@ class BundleError(ValueError):
 class Bundle:
     """All heads in one onnxruntime session, plus the native boosters on demand."""
 
-    def __init__(self, path: Path, manifest: dict, session) -> None:
+    def __init__(self, path: Path, manifest: dict, session=None) -> None:
         self.path = path
         self.manifest = manifest
-        self.session = session
+        self._session = session
         self.bundle_id: str = manifest["bundle_id"]
         self.versions: dict[str, str] = dict(manifest["model_versions"])
         self._names = [f"{h.name}__out" for h in HEADS]
         self._native: dict[str, object] | None = None
         self._scale: dict[str, float] = dict(manifest.get("calibration", {}).get("scale", {}))
+
+    @property
+    def session(self):
+        """The merged graph's onnxruntime session (built on first use: ~1 s for 10k trees)."""
+        if self._session is None:
+            self._session = onnx_session(self.path / "bundle.onnx")
+        return self._session
 
     def _finish(self, head: HeadSpec, values: np.ndarray, X: np.ndarray) -> np.ndarray:
         out = postprocess(head, values, X)
@@ -330,9 +338,19 @@ class Bundle:
         return {h.name: self._finish(h, self._native[h.name].predict(X), X) for h in HEADS}
 
 
-def load_bundle(path: str | Path) -> Bundle:
+def onnx_session(model_file: Path):
     import onnxruntime as ort
 
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(model_file), sess_options=opts,
+                                providers=["CPUExecutionProvider"])  # fmt: skip
+
+
+def load_bundle(path: str | Path) -> Bundle:
+    """Read and check a bundle directory (the ONNX session is created when first needed)."""
     path = Path(path)
     manifest_file = path / "manifest.json"
     if not manifest_file.is_file() or not (path / "bundle.onnx").is_file():
@@ -345,11 +363,4 @@ def load_bundle(path: str | Path) -> Bundle:
             f"bundle was trained on features {manifest.get('features_version')}, this code "
             f"encodes {FEATURES_VERSION}: retrain or deploy the matching code version"
         )
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
-    session = ort.InferenceSession(
-        str(path / "bundle.onnx"), sess_options=opts, providers=["CPUExecutionProvider"]
-    )
-    return Bundle(path, manifest, session)
+    return Bundle(path, manifest)

@@ -16,9 +16,9 @@ Bump FEATURES_VERSION whenever the vector changes; bundles record it and refuse 
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from remedy_core.claims import (
     BODY_TYPES,
@@ -39,6 +39,9 @@ from remedy_core.market import (
     market_value,
 )
 from remedy_core.vehicles import CATALOGUE, MAKES, SEGMENT_DEFAULTS, catalogue_index
+
+if TYPE_CHECKING:  # pandas is for training and batch frames only: never on the serving path
+    import pandas as pd
 
 FEATURES_VERSION = "1.0.0"
 
@@ -125,6 +128,8 @@ def _codes(series: pd.Series, vocab: dict[str, int], lower: bool = False) -> np.
 
 def encode_frame(df: pd.DataFrame) -> np.ndarray:
     """Vectorised encoding of a flattened claims frame (columns of synthetic.REQUEST_COLUMNS)."""
+    import pandas as pd
+
     missing = [c for c in ("region", "make", "model", "incident_date", "year") if c not in df]
     if missing:
         raise ValueError(f"claims frame lacks column(s) {missing}")

@@ -1,31 +1,41 @@
-"""The serving fast path: the whole bundle compiled into ONE tree-ensemble node.
+"""The serving fast path: every head of the bundle in ONE compiled module, raw scores per column.
 
-``bundle.onnx`` (remedy_core.bundle) holds one TreeEnsemble node per head (33 heads in 14 model
-families) plus ~140 glue nodes (Identity, Cast, Mul). For a single claim, onnxruntime's per-node
-overhead dominates: the tree walks themselves are cheap. ``compile_bundle`` merges every head's
-trees into a single ``TreeEnsembleRegressor`` with one output column per head (per class for the
-multiclass head), raw scores only; the logistic/softmax link and the head's target transform are
-applied afterwards — with numpy for batches and with plain floats for one claim (no per-call
-numpy allocations on the hot path).
+Two backends give the same raw scores (one column per head, per class for the multiclass head),
+after which the logistic/softmax link and each head's target transform are applied here — with
+numpy for batches and with plain floats for one claim (no per-call numpy work on the hot path):
+
+* ``native`` (default when present): ``compiled/remedy_forest.so``, built by the training
+  pipeline (``remedy_core.forest``) and shipped in the model package; loaded with ``ctypes``
+  (no onnxruntime, no LightGBM, no compiler at serving time).
+* ``onnx`` (portable fallback): ``compile_bundle`` merges every head's TreeEnsemble node of
+  ``bundle.onnx`` into a single ``TreeEnsembleRegressor`` run by onnxruntime. Used when the
+  bundle has no native module, it was built for another platform, or it fails to load.
 
 Equality with the bundle's own session and with LightGBM is proven in tests/test_compiled.py.
-Pure onnx + numpy + onnxruntime at serving time (no LightGBM).
 """
 
 from __future__ import annotations
 
+import ctypes
+import json
+import logging
 import math
+import platform
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import onnx
-from onnx import helper
 
 from remedy_core.bundle import HEAD_BY_NAME, INPUT_NAME, Bundle, postprocess, to_outputs
 from remedy_core.claims import ZONES
-from remedy_core.features import INDEX, N_FEATURES
+from remedy_core.features import FEATURES_VERSION, INDEX, N_FEATURES
 from remedy_core.outputs import SALVAGE_CATEGORIES, ModelOutputs
+
+if TYPE_CHECKING:  # onnx is needed only by the fallback's one-off compile
+    import onnx
+
+log = logging.getLogger("remedy.compiled")
 
 OUTPUT = "raw_scores"
 _NODE_ATTRS = (
@@ -50,11 +60,16 @@ class HeadSlot:
 
 
 def _attrs(node: onnx.NodeProto) -> dict[str, object]:
+    from onnx import helper
+
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
 
 def compile_bundle(model: onnx.ModelProto) -> tuple[onnx.ModelProto, list[HeadSlot]]:
     """Merge every head's TreeEnsemble node into one multi-target TreeEnsembleRegressor."""
+    import onnx
+    from onnx import helper
+
     merged: dict[str, list] = {k: [] for k in _NODE_ATTRS}
     targets: dict[str, list] = {"ids": [], "nodeids": [], "treeids": [], "weights": []}
     slots: list[HeadSlot] = []
@@ -130,8 +145,9 @@ def _compiled_cached(
     bundle: Bundle, cache_dir: str | None
 ) -> tuple[onnx.ModelProto, list[HeadSlot]]:
     """Compile once per bundle id (compiling 10k trees takes seconds; loading takes ~0.1 s)."""
-    import json
     import tempfile
+
+    import onnx
 
     root = Path(cache_dir or tempfile.gettempdir()) / f"remedy-compiled-{bundle.bundle_id}"
     model_file, layout_file = root / "compiled.onnx", root / "layout.json"
@@ -148,32 +164,125 @@ def _compiled_cached(
     return compiled, slots
 
 
+class NativeForest:
+    """``compiled/remedy_forest.so`` of a bundle, checked against its layout and this code."""
+
+    def __init__(self, bundle_dir: str | Path) -> None:
+        from remedy_core.forest import ABI_VERSION, COMPILED_DIR, FOREST_FORMAT, LAYOUT, LIBRARY
+
+        root = Path(bundle_dir) / COMPILED_DIR
+        layout_file, lib_file = root / LAYOUT, root / LIBRARY
+        if not layout_file.is_file() or not lib_file.is_file():
+            raise FileNotFoundError(f"{root} has no {LIBRARY} + {LAYOUT}")
+        layout = json.loads(layout_file.read_text())
+        want = {"format": FOREST_FORMAT, "abi": ABI_VERSION, "features_version": FEATURES_VERSION,
+                "n_features": N_FEATURES}  # fmt: skip
+        wrong = {k: layout.get(k) for k, v in want.items() if layout.get(k) != v}
+        if wrong:
+            raise ValueError(f"{layout_file}: {wrong} does not match this code ({want})")
+        here = {"system": platform.system(), "machine": platform.machine()}
+        if layout.get("platform") != here:
+            raise OSError(f"{lib_file} was built for {layout.get('platform')}, this is {here}")
+        lib = ctypes.CDLL(str(lib_file))
+        lib.rf_model_id.restype = ctypes.c_char_p
+        lib.rf_predict.restype = None
+        lib.rf_predict.argtypes = [ctypes.c_void_p, ctypes.c_long, ctypes.c_void_p]
+        if lib.rf_abi_version() != ABI_VERSION or lib.rf_model_id().decode() != layout["model_id"]:
+            raise ValueError(f"{lib_file} does not match {layout_file} (model id or ABI)")
+        self.layout = layout
+        self.model_id: str = layout["model_id"]
+        self.width: int = int(layout["n_targets"])
+        self.slots = [HeadSlot(**s) for s in layout["slots"]]
+        self._predict = lib.rf_predict
+        self._lib = lib  # keep the library loaded as long as this object lives
+        self._in_type = ctypes.c_float * N_FEATURES
+        self._out_type = ctypes.c_double * self.width
+
+    def raw(self, X: np.ndarray) -> np.ndarray:
+        """(n, N_FEATURES) float32 -> (n, width) raw scores (float64)."""
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        out = np.empty((len(X), self.width), dtype=np.float64)
+        if len(X):
+            self._predict(X.ctypes.data, len(X), out.ctypes.data)
+        return out
+
+    def raw_one(self, vec: np.ndarray | list[float]) -> list[float]:
+        """One row: plain ctypes buffers (thread-safe: new buffers per call, GIL released)."""
+        out = self._out_type()
+        if isinstance(vec, np.ndarray):
+            row = np.ascontiguousarray(vec, dtype=np.float32)
+            if row.size != N_FEATURES:
+                raise ValueError(f"features must have {N_FEATURES} values, got {row.size}")
+            self._predict(row.ctypes.data, 1, out)
+        else:
+            if len(vec) != N_FEATURES:
+                raise ValueError(f"features must have {N_FEATURES} values, got {len(vec)}")
+            self._predict(self._in_type(*vec), 1, out)
+        return out[:]
+
+
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
 
 
 class CompiledBundle:
-    """Same answers as ``Bundle`` from one tree-ensemble node; ``predict_one`` is the hot path."""
+    """Same answers as ``Bundle`` from one compiled module; ``predict_one`` is the hot path.
 
-    def __init__(self, bundle: Bundle, threads: int = 1, cache_dir: str | None = None) -> None:
-        import onnxruntime as ort
+    ``backend``: ``auto`` (native module if the bundle ships a loadable one, else ONNX),
+    ``native`` (fail if it cannot be loaded) or ``onnx`` (the portable fallback).
+    """
 
+    def __init__(
+        self,
+        bundle: Bundle,
+        threads: int = 1,
+        cache_dir: str | None = None,
+        backend: str = "auto",
+    ) -> None:
+        if backend not in ("auto", "native", "onnx"):
+            raise ValueError(f"backend {backend!r} unknown; use auto, native or onnx")
         self.bundle = bundle
         self.bundle_id = bundle.bundle_id
         self.versions = bundle.versions
-        compiled, self.slots = _compiled_cached(bundle, cache_dir)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        self.session = ort.InferenceSession(
-            compiled.SerializeToString(), sess_options=opts, providers=["CPUExecutionProvider"]
-        )
+        self.native: NativeForest | None = None
+        self.fallback_reason = ""
+        if backend in ("auto", "native"):
+            try:
+                self.native = NativeForest(bundle.path)
+            except (OSError, ValueError) as exc:
+                if backend == "native":
+                    raise
+                self.fallback_reason = f"{type(exc).__name__}: {exc}"
+                log.warning("compiled module not used, ONNX fallback: %s", self.fallback_reason)
+        if self.native is not None:
+            self.backend = "native"
+            self.slots = self.native.slots
+            self.session = None
+        else:
+            import onnxruntime as ort
+
+            self.backend = "onnx"
+            compiled, self.slots = _compiled_cached(bundle, cache_dir)
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = threads
+            opts.inter_op_num_threads = 1
+            opts.log_severity_level = 3
+            self.session = ort.InferenceSession(
+                compiled.SerializeToString(), sess_options=opts, providers=["CPUExecutionProvider"]
+            )
         self._specs = [(s, HEAD_BY_NAME[s.name]) for s in self.slots]
         self._col = {s.name: s.start for s in self.slots}
 
     def raw(self, X: np.ndarray) -> np.ndarray:
+        if self.native is not None:
+            return self.native.raw(X)
         return self.session.run([OUTPUT], {INPUT_NAME: X})[0]
+
+    def _raw_row(self, vec: np.ndarray | list[float]) -> tuple[list[float], float]:
+        if self.native is not None:
+            return self.native.raw_one(vec), float(vec[_GUIDE])
+        X = np.asarray(vec, dtype=np.float32).reshape(1, N_FEATURES)
+        return self.raw(X)[0].tolist(), float(X[0, _GUIDE])
 
     # --- batch (numpy) ---------------------------------------------------------------------
     def predict_raw(self, X: np.ndarray) -> dict[str, np.ndarray]:
@@ -181,7 +290,7 @@ class CompiledBundle:
         X = np.ascontiguousarray(X, dtype=np.float32)
         if X.ndim != 2 or X.shape[1] != N_FEATURES:
             raise ValueError(f"features must have shape (n, {N_FEATURES}), got {X.shape}")
-        scores = self.raw(X).astype(np.float64)
+        scores = self.raw(X).astype(np.float64, copy=False)
         values = {}
         for slot, head in self._specs:
             block = scores[:, slot.start : slot.start + slot.width]
@@ -193,18 +302,17 @@ class CompiledBundle:
             else:
                 out = block[:, 0]
             values[slot.name] = postprocess(head, out, X)
-        return values
+        scale = self.bundle._scale
+        return {k: v * scale[k] if k in scale else v for k, v in values.items()}
 
     def predict(self, X: np.ndarray) -> list[ModelOutputs]:
         return to_outputs(self.predict_raw(X), self.versions)
 
     # --- one claim (plain floats) ---------------------------------------------------------------
-    def predict_one(self, vec: np.ndarray) -> ModelOutputs:
-        X = vec.reshape(1, N_FEATURES)
-        if X.dtype != np.float32:
-            X = X.astype(np.float32)
-        row = self.raw(X)[0].tolist()
-        guide = float(X[0, _GUIDE])
+    def predict_one(self, vec: np.ndarray | list[float]) -> ModelOutputs:
+        """One feature vector (numpy array or list of floats) -> ``ModelOutputs``."""
+        row, guide = self._raw_row(vec)
+        scale = self.bundle._scale
         v: dict[str, float] = {}
         cat: list[float] = []
         for slot, head in self._specs:
@@ -224,7 +332,8 @@ class CompiledBundle:
                 x = math.exp(x) * guide
             if head.clip is not None:
                 x = min(max(x, head.clip[0]), head.clip[1])
-            v[slot.name] = x
+            s = scale.get(slot.name)
+            v[slot.name] = x if s is None else x * s
         r10, r50, r90 = sorted((v["repair_cost_p10"], v["repair_cost_p50"], v["repair_cost_p90"]))
         p10, p50, p90 = sorted((v["pav_p10"], v["pav_p50"], v["pav_p90"]))
         return ModelOutputs(
