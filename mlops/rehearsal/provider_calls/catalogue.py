@@ -6,9 +6,9 @@ names a real action, a resource ARN of a type that action takes, and condition k
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import re
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,10 +37,10 @@ def _pattern(template: str) -> re.Pattern[str]:
 
 @functools.cache
 def _catalogue() -> dict[str, ActionInfo]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import parliament
-    path = Path(parliament.__file__).with_name("iam_definition.json")
+    spec = importlib.util.find_spec("parliament")  # its import warns (pkg_resources): read the file
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("parliament (the IAM action catalogue) is not installed")
+    path = Path(spec.origin).with_name("iam_definition.json")
     services = json.loads(path.read_text())
     out: dict[str, ActionInfo] = {}
     for svc in services:
