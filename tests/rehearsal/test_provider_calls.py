@@ -365,6 +365,16 @@ def test_an_sse_kms_template_upload_and_the_product_reading_it_use_the_key_via_s
     reads = {(c.action, c.resource) for p, c in pc.service_calls(product, v) if p == pc.CALLER}
     assert ("s3:GetObject", f"{bucket}/{obj.inputs['key']}") in reads
     assert ("kms:Decrypt", key) in reads
+    launch = by_value(
+        mocks, "aws:servicecatalog/constraint:Constraint", "productId", product.state["id"]
+    )
+    role = f"arn:aws:iam::{mocks.account_id}:role/mlops-dev-catalog-launch"
+    at_launch = pc.service_calls(launch, v, when="runtime")
+    assert ("service:servicecatalog.amazonaws.com", "sts:AssumeRole", role) in [
+        (p, c.action, c.resource) for p, c in at_launch
+    ]
+    by_role = {(c.action, c.resource) for p, c in at_launch if p == role}
+    assert {("s3:GetObject", f"{bucket}/{obj.inputs['key']}"), ("kms:Decrypt", key)} <= by_role
 
 
 def test_cloudtrail_checks_bucket_and_key_policies_at_create() -> None:

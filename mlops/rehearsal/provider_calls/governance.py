@@ -493,19 +493,14 @@ def _template_object(url: str, v: ProgramView) -> tuple[str, str] | None:
     return None
 
 
-def _product_service(r: RecordedResource, v: ProgramView) -> list[ServiceCall]:
+def _template_reads(r: RecordedResource, v: ProgramView, why: str) -> list[Call]:
+    """s3:GetObject (and kms:Decrypt via S3 when the object is SSE-KMS) on a product's template."""
     obj = _template_object(_template_url(r), v)
     if obj is None:
         return []
     bucket, key = obj
     arn = f"{bucket_arn(v, bucket)}/{key}"
-    calls = [
-        c(
-            "s3:GetObject",
-            arn,
-            "CreateProduct reads the template from S3 with the caller's credentials",
-        )
-    ]
+    calls = [c("s3:GetObject", arn, why)]
     kms = None
     for o in v.of_type("aws:s3/bucketObjectv2:BucketObjectv2") + v.of_type(
         "aws:s3/bucketObject:BucketObject"
@@ -518,7 +513,12 @@ def _product_service(r: RecordedResource, v: ProgramView) -> list[ServiceCall]:
     if kms is not None:
         ctx = s3_encryption_context(bucket_arn(v, bucket), arn, kms[1])
         calls += kms_via(kms[0], ["kms:Decrypt"], "s3", v, ctx, "the template object is SSE-KMS")
-    return [ServiceCall(CALLER, x, "create") for x in calls]
+    return calls
+
+
+def _product_service(r: RecordedResource, v: ProgramView) -> list[ServiceCall]:
+    why = "CreateProduct reads the template from S3 with the caller's credentials"
+    return [ServiceCall(CALLER, x, "create") for x in _template_reads(r, v, why)]
 
 
 @register(
@@ -532,8 +532,8 @@ def _product_service(r: RecordedResource, v: ProgramView) -> list[ServiceCall]:
         SAR,
     ),
     unverified=(
-        "that Service Catalog reads the template with the caller's credentials at CreateProduct "
-        "and keeps its own copy (so launches do not read the platform bucket again)",
+        "that CreateProduct reads the template with the caller's credentials (launches read it "
+        "again with the launch role: see the LAUNCH constraint's service calls)",
     ),
 )
 def _product(r: RecordedResource, v: ProgramView) -> list[Call]:
@@ -584,16 +584,38 @@ def _principal_assoc(r: RecordedResource, v: ProgramView) -> list[Call]:
     ]
 
 
+def _launch_role(r: RecordedResource, v: ProgramView) -> str | None:
+    params = as_json(value(r, "parameters")) or {}
+    role = params.get("RoleArn") if isinstance(params, dict) else None
+    return v.role_arn(role) if value(r, "type") == "LAUNCH" and role else None
+
+
+def _constraint_service(r: RecordedResource, v: ProgramView) -> list[ServiceCall]:
+    role = _launch_role(r, v)
+    if role is None:
+        return []
+    out = assume(
+        "servicecatalog.amazonaws.com", role, "each launch runs as the launch role", "runtime"
+    )
+    product = v.find("aws:servicecatalog/product:Product", id=value(r, "productId"))
+    if product is not None:
+        why = "CloudFormation reads the product template with the launch role at launch"
+        out += as_role(role, _template_reads(product, v, why), "runtime")
+    return out
+
+
 @register(
     "aws:servicecatalog/constraint:Constraint",
+    service=_constraint_service,
     source=(
-        "Service Catalog administrator guide 'Launch constraints'",
+        "Service Catalog administrator guide 'Launch constraints' (creating one needs iam:PassRole "
+        "and iam:Get*; the launch role needs read access to the template's S3 bucket)",
         "terraform-provider-aws internal/service/servicecatalog/constraint.go",
         SAR,
     ),
     unverified=(
-        "whether creating a LAUNCH constraint needs iam:PassRole / iam:GetRole on its role "
-        "(modelled: yes)",
+        "the iam:PassedToService value of the launch-role pass (modelled as "
+        "servicecatalog.amazonaws.com)",
     ),
 )
 def _constraint(r: RecordedResource, v: ProgramView) -> list[Call]:
