@@ -76,6 +76,27 @@ def check(
 
 
 @app.command()
+def rehearse(
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option("--scenario", help="Scenario to run (repeatable); default: all of them."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    verbose: Annotated[bool, typer.Option("--all-steps", help="List passing steps too.")] = False,
+    usecase: Annotated[str, typer.Option("--usecase", help="Use case whose estate to run.")] = (
+        "remedy"
+    ),
+) -> None:
+    """Evaluate every runtime flow across the accounts offline (permissions, keys, trust,
+    network); exit 1 when a step fails or an attack succeeds."""
+    from mlops.rehearsal.commands import run_rehearse_command
+
+    code = run_rehearse_command(scenario, as_json, verbose, usecase)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
 def cost(
     stack: Annotated[
         str | None, typer.Option("--stack", "-s", help="Stack to estimate: dev, staging or prod.")

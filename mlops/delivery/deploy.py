@@ -114,6 +114,11 @@ def signed_request(url: str, body: bytes, credentials: Any, region: str) -> urll
     )
 
 
+SMOKE_REQUIRED_FIELDS: tuple[str, ...] = ("decision",)
+"""Fields the smoke test requires in the decision API's answer (checked against the inference
+repo's response schema by `mlops rehearse`)."""
+
+
 def smoke(url: str, body: bytes, credentials: Any, region: str, opener: Any = None) -> dict:
     """POST the sample request; the answer must be 200 and JSON with a decision."""
     request = signed_request(url, body, credentials, region)
@@ -121,7 +126,7 @@ def smoke(url: str, body: bytes, credentials: Any, region: str, opener: Any = No
     with opener(request, timeout=30) as response:
         status = getattr(response, "status", 200)
         answer = json.loads(response.read())
-    if status != 200 or "decision" not in answer:
+    if status != 200 or any(f not in answer for f in SMOKE_REQUIRED_FIELDS):
         raise PromotionError(
             f"smoke test failed: HTTP {status}, answer {str(answer)[:200]}",
             "look at the decision workflow's logs; the deploy pipeline stops here",

@@ -17,7 +17,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import runpy
+import shutil
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -68,6 +70,7 @@ class ProgramRun:
     actors: list[Actor] = field(default_factory=list)
     references: list[StackReferenceRead] = field(default_factory=list)
     config: dict[str, str] = field(default_factory=dict)
+    program_path: str = ""
 
     @property
     def fqn(self) -> str:
@@ -156,6 +159,7 @@ def run_program(
         region=region,
         backend_url=backend_url,
         config=dict(config),
+        program_path=str(program),
     )
     with (
         declare.collecting() as actors,
@@ -221,9 +225,9 @@ def approved_package_arn(cfg: StackConfig, usecase: str, version: int = 1) -> st
     return f"arn:aws:sagemaker:{cfg.region}:{cfg.accounts.dev}:model-package/{group}/{version}"
 
 
-def render_inference_repo(manifest: UseCaseManifest, cfg: StackConfig) -> Path:
-    """The use case's inference repo rendered from its template (cached by template content and
-    answers), exactly as `mlops onboard` renders it."""
+def render_repo_for(manifest: UseCaseManifest, cfg: StackConfig, kind: str) -> Path:
+    """One of the use case's two repos (`kind`: training or inference) rendered from its template
+    (cached by template content and answers), exactly as `mlops onboard` renders it."""
     from mlops.onboarding import TemplateStore, content_hash, render_repo
     from mlops.templates import get_template, validate_answers
 
@@ -234,20 +238,26 @@ def render_inference_repo(manifest: UseCaseManifest, cfg: StackConfig) -> Path:
     answers = validate_answers(
         info,
         {"usecase_name": manifest.name, "owner_email": lead.email, "aws_region": cfg.region},
-        repo_kind="inference",
+        repo_kind=kind,
     )
     key = content_hash(info.path) + "-" + _digest(answers)
-    dst = CACHE_DIR / f"{manifest.name}-inference-{key}"
-    if (dst / "Pulumi.yaml").is_file():
+    dst = CACHE_DIR / f"{manifest.name}-{kind}-{key}"
+    if (dst / ".copier-answers.yml").is_file():
         return dst
     store = TemplateStore(str(CACHE_DIR / "template-store"))
     tag = store.snapshot(info)
-    tmp = dst.with_name(dst.name + ".tmp")
-    render_repo(
-        store.checkout(info.name, tag), (store.url(info.name), tag), tmp, answers, "inference"
-    )
-    tmp.rename(dst)
+    tmp = dst.with_name(f"{dst.name}.tmp-{os.getpid()}")
+    origin = (store.url(info.name), tag)
+    render_repo(store.checkout(info.name, tag), origin, tmp, answers, kind)
+    try:
+        tmp.rename(dst)
+    except OSError:  # rendered meanwhile by another process: keep theirs
+        shutil.rmtree(tmp, ignore_errors=True)
     return dst
+
+
+def render_inference_repo(manifest: UseCaseManifest, cfg: StackConfig) -> Path:
+    return render_repo_for(manifest, cfg, "inference")
 
 
 def _digest(values: Mapping[str, Any]) -> str:
@@ -298,6 +308,7 @@ def inference_run(
 @dataclass
 class EstateRuns:
     usecase: str
+    manifest: UseCaseManifest
     configs: dict[str, StackConfig]
     runs: dict[str, ProgramRun]
     """In deployment order: bootstrap/*, platform/dev, platform/staging, platform/prod,
@@ -331,4 +342,4 @@ def build_estate_runs(usecase: str = "remedy", root: Path = REPO_ROOT) -> Estate
     for env in ENVIRONMENTS:
         result = inference_run(manifest, configs[env], repo, runs[f"platform/{env}"], package)
         runs[result.name] = result
-    return EstateRuns(usecase=usecase, configs=configs, runs=runs)
+    return EstateRuns(usecase=usecase, manifest=manifest, configs=configs, runs=runs)

@@ -95,7 +95,9 @@ class Runner:
         if origin.kind != "vpc":
             via = "public internet" if origin.kind == "public" else "AWS internal"
             return Verdict("allowed", via=via), None
-        destinations: Any = call.destination or destination_for(call)
+        destinations: Any = call.destination or (
+            call.resource if call.network_only else destination_for(call)
+        )
         if isinstance(destinations, str):
             destinations = [destinations]
         vias, policy = [], None
@@ -124,6 +126,9 @@ class Runner:
                 f"principal {principal} does not exist: no program creates it and it is not "
                 "a landing-zone prerequisite",
             )
+        missing = self.missing(call)
+        if missing:
+            return Verdict("invalid", missing)
         network, endpoint_policy = self.check_network(origin, account, call)
         if network.outcome != "allowed" or call.network_only:
             return network
@@ -141,9 +146,88 @@ class Runner:
                 return Verdict("denied", f"{implied.why}: {sub.reason}", network.via)
         return Verdict("allowed", decision.reason, network.via)
 
+    # --- existence -----------------------------------------------------------------------------
+    @cached_property
+    def object_writers(self) -> list[str]:
+        """S3 object ARNs some program or declared step writes (the readers' preconditions)."""
+        from mlops import backends
+        from mlops.rehearsal.training import pipeline_actors
+
+        writers: list[str] = []
+        for run in self.estate.runs.runs.values():
+            if run.backend_url.startswith("s3://"):  # Pulumi writes the state it later reads
+                bucket = run.backend_url.removeprefix("s3://").split("?", 1)[0]
+                writers.append(f"arn:aws:s3:::{bucket}/.pulumi/meta.yaml")
+                key = backends.state_object_key(run.project, run.stack)
+                writers.append(f"arn:aws:s3:::{bucket}/{key}")
+            for r in run.resources:
+                if r.type.startswith("aws:s3/bucketObject"):
+                    writers.append(f"arn:aws:s3:::{r.inputs.get('bucket')}/{r.inputs.get('key')}")
+            for actor in run.actors:
+                writers += [c.resource for c in actor.calls if c.action == "s3:PutObject"]
+        try:
+            actors = pipeline_actors(self.estate)
+        except (LookupError, RuntimeError):
+            actors = []
+        for actor in actors:
+            writers += [c.resource for c in actor.calls if c.action == "s3:PutObject"]
+        return writers
+
+    def _written(self, obj: str) -> bool:
+        import fnmatch
+        import posixpath
+
+        for w in self.object_writers:
+            if w == obj or fnmatch.fnmatchcase(obj, w):
+                return True
+            if posixpath.dirname(w) == posixpath.dirname(obj):
+                return True
+        return False
+
+    def missing(self, call: Call) -> str | None:
+        """Why the call's resource cannot exist when the call is made (None: it can)."""
+        from mlops.rehearsal.estate import parse_arn
+
+        arn = call.resource
+        if call.network_only or "*" in arn:
+            return None
+        if arn.startswith("arn:aws:s3:::"):
+            name, _, key = arn.removeprefix("arn:aws:s3:::").partition("/")
+            if name not in self.estate.buckets:
+                return f"bucket {name} does not exist: no program of the estate creates it"
+            reads = call.action.lower() in ("s3:getobject", "s3:getobjectversion")
+            if key and reads and not self._written(arn):
+                return f"nothing writes s3://{name}/{key} before it is read"
+            return None
+        parts = parse_arn(arn)
+        if parts is None:
+            return None
+        if parts["service"] == "ecr" and parts["rest"].startswith("repository/"):
+            repo = parts["rest"].removeprefix("repository/")
+            if not self._created("aws:ecr/repository:Repository", repo, parts["account"]):
+                return (
+                    f"ECR repository {repo} does not exist in account {parts['account']}: no "
+                    "program creates it (and nothing pushes the image)"
+                )
+        is_role = parts["service"] == "iam" and parts["rest"].startswith("role/")
+        if is_role and not self.estate.has_principal(arn):
+            return f"role {arn} does not exist: no program creates it"
+        return None
+
+    def _created(self, typ: str, name: str, account: str) -> bool:
+        for run in self.estate.runs.runs.values():
+            if run.account != account:
+                continue
+            for r in run.resources:
+                if r.type == typ and name in (r.inputs.get("name"), r.state.get("name")):
+                    return True
+        return False
+
     def implied_calls(self, principal: str, call: Call, context: dict[str, Any]) -> list[Call]:
         """Calls AWS makes as the caller because of this call (S3 → KMS for SSE-KMS buckets)."""
         action = call.action.lower()
+        if principal.startswith("service:"):
+            return []  # services that encrypt (CloudTrail) call KMS themselves, declared as such
         bucket = self.estate.bucket_of(call.resource)
         if (
             bucket is None

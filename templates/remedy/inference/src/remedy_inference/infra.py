@@ -58,6 +58,14 @@ def settings_from_config(config: Any, environment: str) -> InferenceSettings:
     )
 
 
+def response_schema() -> dict[str, Any]:
+    """JSON Schema of the decision API's answer (what the workflow's decide step returns); the
+    platform checks its smoke test against it."""
+    from remedy_core.decision import Decision
+
+    return Decision.model_json_schema()
+
+
 def lambda_code(src_dir: str = "src") -> Any:
     """The deployment package: this repo's two packages (dependencies come from the layers)."""
     import pulumi

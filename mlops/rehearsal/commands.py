@@ -1,0 +1,47 @@
+"""`mlops rehearse`: build the estate offline, run the scenarios, print, exit 1 on failure."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from mlops import console
+
+
+def build(usecase: str = "remedy"):
+    from mlops.rehearsal.estate import build_estate
+    from mlops.rehearsal.programs import build_estate_runs
+
+    return build_estate(build_estate_runs(usecase))
+
+
+def run_rehearse_command(
+    scenarios: list[str] | None, as_json: bool, verbose: bool, usecase: str = "remedy"
+) -> int:
+    from mlops.rehearsal import report
+    from mlops.rehearsal.scenarios import SCENARIOS, run_scenarios
+
+    unknown = [s for s in scenarios or [] if s not in SCENARIOS]
+    if unknown:
+        from mlops.errors import MlopsError
+
+        raise MlopsError(f"unknown scenario {unknown[0]!r}", f"use one of: {', '.join(SCENARIOS)}")
+    if as_json:
+        estate = build(usecase)
+        results, unused = run_scenarios(estate, scenarios)
+        sys.stdout.write(json.dumps(report.to_json(results, unused), indent=2) + "\n")
+        return 0 if report.passed(results, unused) else 1
+    with console.status("running bootstrap, platform and inference programs offline"):
+        estate = build(usecase)
+    with console.status("rehearsing") as status:
+        results, unused = run_scenarios(
+            estate, scenarios, progress=lambda name: status.update(f"rehearsing {name}")
+        )
+    report.render(console.out, results, unused, verbose=verbose)
+    ok = report.passed(results, unused)
+    summary = ", ".join(f"{r.name}: {r.status}" for r in results)
+    if ok:
+        console.success(f"rehearsal passed ({summary})")
+        return 0
+    console.error(f"rehearsal failed ({summary})", "see the FAIL/STALE rows above")
+    return 1

@@ -1,0 +1,249 @@
+"""`pulumi up` of a program as its deployer, step by step, as AWS and the Pulumi engine see it.
+
+For each program (bootstrap, then the platform for dev, staging, prod; or one stage's inference
+program in the promotion flow):
+1. state: the deployer logs in to the program's backend and reads and writes the stack's state;
+   every StackReference is read from that same backend (a self-managed backend cannot read
+   another backend's stacks);
+2. for every resource, in registration order: the provider's create calls as the deployer, the
+   calls AWS services make because of it (`provider_calls.service_call_records`, when="create"),
+   the account settings it relies on (`prerequisites`), and every principal its policies name
+   existing before the policy is applied: created by an earlier program, by a resource this one
+   depends on, or by the landing zone — otherwise AWS answers "invalid principal".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from mlops import backends
+from mlops.rehearsal.estate import Estate, account_of_arn, landing_zone_deployer
+from mlops.rehearsal.model import AWS_SERVICE, PUBLIC, Call, Origin
+from mlops.rehearsal.programs import ProgramRun
+from mlops.rehearsal.runner import Runner, StepResult, Verdict
+from mlops.testing.mocks import RecordedResource
+
+SCENARIO = "platform-up"
+
+
+def _short_type(typ: str) -> str:
+    return typ.rsplit(":", 1)[-1]
+
+
+def _step(scenario: str, run: ProgramRun, step: str, principal: str, call: Call,
+          verdict: Verdict, source: str = "") -> StepResult:  # fmt: skip
+    return StepResult(
+        scenario=scenario,
+        program=run.name,
+        step=step,
+        principal=principal,
+        action=call.action,
+        resource=call.resource,
+        expect=call.expect,
+        verdict=verdict,
+        source=source,
+        why=call.why,
+    )
+
+
+# --- state backend and references ------------------------------------------------------------
+def _state_bucket(url: str) -> str | None:
+    if not url.startswith("s3://"):
+        return None
+    return url.removeprefix("s3://").split("?", 1)[0]
+
+
+def state_steps(runner: Runner, run: ProgramRun, deployer: str, origin: Origin, account: str,
+                scenario: str) -> list[StepResult]:  # fmt: skip
+    estate = runner.estate
+    results: list[StepResult] = []
+    bucket = _state_bucket(run.backend_url)
+    if bucket is not None:
+        prefix = f"arn:aws:s3:::{bucket}"
+        own = f"{prefix}/{backends.state_object_key(run.project, run.stack)}"
+        for call in (
+            Call("s3:ListBucket", prefix, why=f"pulumi login {run.backend_url}"),
+            Call("s3:GetObject", f"{prefix}/.pulumi/meta.yaml", why="backend layout"),
+            Call("s3:PutObject", own, why=f"write the state of {run.fqn}"),
+            Call("s3:GetObject", own, why=f"read the state of {run.fqn}"),
+        ):
+            verdict = _state_call(runner, deployer, origin, account, call)
+            results.append(_step(scenario, run, f"{run.name}: state backend", deployer, call,
+                                 verdict, "mlops/backends.py"))  # fmt: skip
+    for ref in run.references:
+        call = Call("pulumi:StackReference", ref.name, why=f"read {ref.name}'s outputs")
+        owner = estate.runs.runs.get(ref.resolved_from or "")
+        if owner is None:
+            verdict = Verdict("invalid", f"{ref.name}: no program of the estate is that stack")
+        elif owner.backend_url != run.backend_url:
+            verdict = Verdict(
+                "denied",
+                f"{ref.name}'s state is in {owner.backend_url}, but {run.name} runs against "
+                f"{run.backend_url}: a self-managed backend cannot read another backend's "
+                "stacks, so the reference does not resolve",
+            )
+        else:
+            target = (
+                f"arn:aws:s3:::{bucket}/{backends.state_object_key(owner.project, owner.stack)}"
+            )
+            verdict = _state_call(
+                runner, deployer, origin, account, Call("s3:GetObject", target, why="read")
+            )
+        results.append(_step(scenario, run, f"{run.name}: StackReference {ref.name}", deployer,
+                             call, verdict, "mlops/backends.py"))  # fmt: skip
+    return results
+
+
+def _state_call(runner: Runner, deployer: str, origin: Origin, account: str, call: Call) -> Verdict:
+    """State reads/writes: the bucket must exist (bootstrap) and admit the deployer; objects of
+    the state are written by Pulumi itself, so only the bucket's existence is a precondition."""
+    bucket = call.resource.removeprefix("arn:aws:s3:::").split("/", 1)[0]
+    if bucket not in runner.estate.buckets:
+        return Verdict("invalid", f"state bucket {bucket} does not exist: no bootstrap creates it")
+    return runner.evaluate_call(deployer, origin, account, call)
+
+
+# --- resources -----------------------------------------------------------------------------------
+def _depends_on(run: ProgramRun, resource: RecordedResource, target_urn: str) -> bool:
+    """Whether `resource` (transitively) depends on `target_urn` in the engine's graph."""
+    by_urn = {r.urn: r for r in run.resources}
+    seen: set[str] = set()
+    stack = [resource.urn]
+    while stack:
+        urn = stack.pop()
+        if urn in seen:
+            continue
+        seen.add(urn)
+        node = by_urn.get(urn)
+        if node is None:
+            continue
+        deps: set[str] = set(getattr(node, "dependencies", ()) or ())
+        for values in (getattr(node, "property_dependencies", {}) or {}).values():
+            deps |= set(values)
+        if target_urn in deps:
+            return True
+        stack += list(deps)
+    return False
+
+
+def _creator(estate: Estate, arn: str) -> tuple[ProgramRun, RecordedResource] | None:
+    program = estate.created_by.get(arn)
+    if program is None:
+        return None
+    run = estate.program(program)
+    for r in run.resources:
+        if r.state.get("arn") == arn or (
+            r.type == "aws:iam/role:Role" and arn.endswith(f"/{r.inputs.get('name')}")
+        ):
+            return run, r
+    return None
+
+
+def principal_exists_before(
+    estate: Estate, run: ProgramRun, resource: RecordedResource, principal: str
+) -> Verdict:
+    if principal in ("*",) or principal.endswith(":root") or principal.isdigit():
+        return Verdict("allowed", "account principal")
+    if principal.endswith(".amazonaws.com") or not principal.startswith("arn:"):
+        return Verdict("allowed", "service or federated principal")
+    if principal in estate.prerequisites:
+        return Verdict("allowed", estate.prerequisites[principal])
+    found = _creator(estate, principal)
+    if found is None:
+        return Verdict(
+            "denied",
+            f"{resource.name}'s policy names {principal}, which no program creates (and it is "
+            "not a landing-zone prerequisite): AWS rejects it as an invalid principal",
+        )
+    creator_run, creator = found
+    order = list(estate.runs.runs)
+    if creator_run.name != run.name:
+        if order.index(creator_run.name) < order.index(run.name):
+            return Verdict("allowed", f"created earlier by {creator_run.name}")
+        return Verdict(
+            "denied",
+            f"{resource.name}'s policy names {principal}, created by {creator_run.name}, which "
+            f"deploys after {run.name}: the first `pulumi up` fails with an invalid principal",
+        )
+    if _depends_on(run, resource, creator.urn):
+        return Verdict("allowed", f"depends on {creator.name}")
+    return Verdict(
+        "denied",
+        f"{resource.name}'s policy names {principal} as a string, without depending on "
+        f"{creator.name} which creates it in the same program: the engine may apply the policy "
+        "first and AWS rejects the invalid principal (use the role's ARN output)",
+    )
+
+
+def resource_steps(runner: Runner, run: ProgramRun, deployer: str, origin: Origin, account: str,
+                   scenario: str) -> list[StepResult]:  # fmt: skip
+    from mlops.rehearsal import provider_calls as pc
+
+    estate = runner.estate
+    view = pc.ProgramView(account=run.account, region=run.region, resources=run.resources)
+    results: list[StepResult] = []
+    for r in run.custom_resources():
+        step = f"{run.name}: create {_short_type(r.type)} {r.name}"
+        try:
+            calls = pc.create_calls(r, view)
+            service = pc.service_call_records(r, view, when="create")
+            prereqs = pc.prerequisites(r, view)
+            named = pc.named_principals(r)
+        except pc.UnknownResourceType as exc:
+            results.append(_step(scenario, run, step, deployer, Call("provider:create", r.type),
+                                 Verdict("invalid", str(exc))))  # fmt: skip
+            continue
+        for call in calls:
+            verdict = runner.evaluate_call(deployer, origin, account, call)
+            results.append(_step(scenario, run, step, deployer, call, verdict))
+        for record in service:
+            principal = deployer if record.principal == pc.CALLER else record.principal
+            where = origin if record.principal == pc.CALLER else AWS_SERVICE
+            verdict = runner.evaluate_call(principal, where, account, record.call)
+            results.append(_step(scenario, run, step, principal, record.call, verdict))
+        for prereq in prereqs:
+            verdict = (
+                Verdict("allowed", prereq.detail)
+                if prereq.satisfied
+                else Verdict("invalid", f"{prereq.what}: {prereq.detail}")
+            )
+            call = Call("account:prerequisite", prereq.what, why=prereq.detail)
+            results.append(_step(scenario, run, step, deployer, call, verdict))
+        for principal in named:
+            verdict = principal_exists_before(estate, run, r, principal)
+            call = Call("iam:ValidatePrincipal", principal, why="a policy names it")
+            results.append(_step(scenario, run, step, deployer, call, verdict))
+    return results
+
+
+def program_steps(runner: Runner, run: ProgramRun, deployer: str, origin: Origin, account: str,
+                  scenario: str) -> list[StepResult]:  # fmt: skip
+    return [
+        *state_steps(runner, run, deployer, origin, account, scenario),
+        *resource_steps(runner, run, deployer, origin, account, scenario),
+    ]
+
+
+def deploy_steps(runner: Runner, program: str, deployer: str, origin: Origin, account: str,
+                 scenario: str, step: str) -> list[StepResult]:  # fmt: skip
+    """One stage's inference program deployed by its deployer from the deploy build's origin."""
+    del step
+    run = runner.estate.program(program)
+    return program_steps(runner, run, deployer, origin, account, scenario)
+
+
+def platform_programs(estate: Estate) -> Iterable[ProgramRun]:
+    for run in estate.runs.runs.values():
+        if run.name.startswith(("bootstrap/", "platform/")):
+            yield run
+
+
+def run_platform_up(runner: Runner):
+    from mlops.rehearsal.scenarios import ScenarioResult
+
+    result = ScenarioResult(SCENARIO)
+    for run in platform_programs(runner.estate):
+        deployer = landing_zone_deployer(run, runner.estate)
+        account = account_of_arn(deployer) or run.account
+        result.steps += program_steps(runner, run, deployer, PUBLIC, account, SCENARIO)
+    return result

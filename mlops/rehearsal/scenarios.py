@@ -1,0 +1,228 @@
+"""The scenarios of `mlops rehearse`: ordered steps across the estate, and the attacks.
+
+Declared flows (onboarding, training, promotion, decision, analytics, audit, attacks) come from
+the actors the components declared (`mlops.rehearsal.declare`), ordered by program (deployment
+order) and by each actor's `order`. Steps that join two programs are added here, where both are
+known: the deployer's `pulumi up` of each stage's inference program and the smoke test's signed
+request (promotion), and what a model package holds (the endpoint loading it, decision).
+`platform-up` is derived from the recorded resources themselves (`provider_calls`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlops.rehearsal.estate import Estate
+from mlops.rehearsal.model import Actor, Call
+from mlops.rehearsal.runner import ExpectedFailure, Runner, StepResult, Verdict
+
+DECLARED = ("onboarding", "training", "promotion", "decision", "analytics", "audit", "attacks")
+SCENARIOS = ("platform-up", *DECLARED)
+EXPECTED_FILE = Path(__file__).with_name("expected.yaml")
+
+
+@dataclass
+class ScenarioResult:
+    name: str
+    steps: list[StepResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[StepResult]:
+        return [s for s in self.steps if s.status == "failed"]
+
+    @property
+    def known(self) -> list[StepResult]:
+        return [s for s in self.steps if s.status == "known-failure"]
+
+    @property
+    def stale(self) -> list[StepResult]:
+        return [s for s in self.steps if s.status == "stale-expected"]
+
+    @property
+    def status(self) -> str:
+        if self.failed or self.stale:
+            return "failed"
+        return "known failures" if self.known else "passed"
+
+
+# --- expected failures ---------------------------------------------------------------------------
+def load_expected(path: Path = EXPECTED_FILE) -> list[ExpectedFailure]:
+    if not path.is_file():
+        return []
+    entries = yaml.safe_load(path.read_text()) or []
+    out = []
+    for i, entry in enumerate(entries):
+        missing = {"match", "issue", "why"} - set(entry)
+        if missing:
+            raise ValueError(f"{path.name} entry {i + 1}: missing {sorted(missing)}")
+        out.append(ExpectedFailure(id=entry["match"], issue=entry["issue"], why=entry["why"]))
+    return out
+
+
+def apply_expected(
+    results: Iterable[ScenarioResult], expected: Sequence[ExpectedFailure]
+) -> list[ExpectedFailure]:
+    """Mark steps matched by an expected entry; return the entries that matched no step."""
+    used: set[str] = set()
+    for result in results:
+        for step in result.steps:
+            key = f"{result.name} | {step.id}"
+            for entry in expected:
+                if fnmatch.fnmatchcase(key, entry.id):
+                    step.expected_failure = entry
+                    used.add(entry.id)
+                    break
+    return [e for e in expected if e.id not in used]
+
+
+# --- declared flows ------------------------------------------------------------------------------
+def declared_actors(estate: Estate, flow: str) -> list[Actor]:
+    order = {name: i for i, name in enumerate(estate.runs.runs)}
+    actors = [a for run in estate.runs.runs.values() for a in run.actors if a.flow == flow]
+    return sorted(actors, key=lambda a: (order.get(a.program, 99), a.order))
+
+
+def package_contract(estate: Estate) -> dict[str, str]:
+    """What the promoted model package holds: its model data object and its image repository,
+    as the training side writes them (`training.package_contract`)."""
+    from mlops.rehearsal.training import package_contract as contract
+
+    return contract(estate)
+
+
+def resolve_placeholders(actor: Actor, contract: dict[str, str]) -> Actor:
+    calls = []
+    for call in actor.calls:
+        if call.resource.startswith("package:"):
+            key = call.resource.removeprefix("package:")
+            call = replace(call, resource=contract.get(key, call.resource))
+        calls.append(call)
+    return replace(actor, calls=tuple(calls))
+
+
+def run_declared(runner: Runner, flow: str) -> ScenarioResult:
+    result = ScenarioResult(flow)
+    contract: dict[str, str] | None = None
+    for actor in declared_actors(runner.estate, flow):
+        if any(c.resource.startswith("package:") for c in actor.calls):
+            contract = contract if contract is not None else package_contract(runner.estate)
+            actor = resolve_placeholders(actor, contract)
+        result.steps += runner.run_actor(flow, actor)
+        if flow == "promotion":
+            result.steps += _promotion_joins(runner, actor)
+    if flow == "training":
+        from mlops.rehearsal.training import pipeline_actors
+
+        for actor in pipeline_actors(runner.estate):
+            result.steps += runner.run_actor(flow, actor)
+    return result
+
+
+def _promotion_joins(runner: Runner, actor: Actor) -> list[StepResult]:
+    """After a stage's deploy build: the deployer's `pulumi up`; after its smoke-test build: the
+    signed request to the stage's decision API."""
+    from mlops.components.usecase_roles import deployer_role_arn
+
+    estate = runner.estate
+    cfg = estate.runs.configs["dev"]
+    for env in estate.runs.configs:
+        title = env.capitalize()
+        deployer = deployer_role_arn(cfg, estate.runs.usecase, env)
+        program = f"{estate.runs.usecase}-inference/{env}"
+        if program not in estate.runs.runs:
+            continue
+        if actor.step == f"Deploy{title} build":
+            from mlops.rehearsal.platform_up import deploy_steps
+
+            return deploy_steps(runner, program, deployer, actor.origin, actor.account,
+                                scenario="promotion", step=f"deploy {env}: pulumi up of the "
+                                "inference program as the stage's deployer")  # fmt: skip
+        if actor.step == f"SmokeTest{title} build":
+            return _smoke_steps(runner, program, deployer, actor, env)
+    return []
+
+
+def _smoke_steps(
+    runner: Runner, program: str, deployer: str, build: Actor, env: str
+) -> list[StepResult]:
+    run = runner.estate.program(program)
+    apis = [r for r in run.resources if r.type == "aws:apigateway/restApi:RestApi"]
+    results: list[StepResult] = []
+    step = f"smoke test {env}: signed request to the decision API"
+    for api in apis:
+        api_id = api.state.get("id")
+        arn = f"arn:aws:execute-api:{run.region}:{run.account}:{api_id}/v1/POST/v1/decisions"
+        call = Call("execute-api:Invoke", arn, destination="execute-api", why="POST /v1/decisions")
+        verdict = runner.evaluate_call(deployer, build.origin, build.account, call)
+        results.append(
+            StepResult(
+                "promotion",
+                build.program,
+                step,
+                deployer,
+                call.action,
+                arn,
+                "allow",
+                verdict,
+                build.source,
+                call.why,
+            )
+        )
+    from mlops.rehearsal.contracts import smoke_contract
+
+    verdict = smoke_contract(run)
+    results.append(
+        StepResult(
+            "promotion",
+            build.program,
+            f"smoke test {env}: the answer's contract",
+            deployer,
+            "contract",
+            "smoke test vs decision response schema",
+            "allow",
+            verdict,
+            "mlops/delivery/deploy.py",
+        )
+    )
+    return results
+
+
+# --- all -----------------------------------------------------------------------------------------
+def run_scenarios(
+    estate: Estate, names: Sequence[str] | None = None, progress: Any = None
+) -> tuple[list[ScenarioResult], list[ExpectedFailure]]:
+    """Run the named scenarios (default: all); returns results and unused expected entries
+    (only meaningful when every scenario ran)."""
+    names = list(names or SCENARIOS)
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        raise ValueError(f"unknown scenario {unknown[0]!r}; use one of {', '.join(SCENARIOS)}")
+    runner = Runner(estate)
+    results = []
+    for name in names:
+        if progress is not None:
+            progress(name)
+        if name == "platform-up":
+            from mlops.rehearsal.platform_up import run_platform_up
+
+            results.append(run_platform_up(runner))
+        else:
+            results.append(run_declared(runner, name))
+    expected = load_expected()
+    unused = apply_expected(results, expected)
+    if set(names) != set(SCENARIOS):
+        unused = []
+    return results, unused
+
+
+def verdict_of(results: Sequence[ScenarioResult]) -> Verdict:
+    failed = [s for r in results for s in r.failed + r.stale]
+    if failed:
+        return Verdict("denied", f"{len(failed)} step(s) failed")
+    return Verdict("allowed")
