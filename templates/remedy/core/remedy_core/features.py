@@ -3,6 +3,8 @@
 * `encode_frame(df)`  - vectorised over a generated/flattened claims frame (training, batch)
 * `encode_claims(cs)` - a list of `Claim`s -> 2-D float32 array
 * `encode_claim(c)`   - one `Claim` -> 1-D float32 vector, plain Python (no pandas: hot path)
+* `encode_row(c)`     - the same values as a list of floats (float32-rounded, no numpy call: the
+  encode Lambda sends it as JSON)
 
 Categoricals are integer codes from fixed vocabularies (unknown -> -1), so the same code runs
 in both repos and the ONNX graph takes one dense float32 matrix. Catalogue reference values
@@ -16,9 +18,8 @@ Bump FEATURES_VERSION whenever the vector changes; bundles record it and refuse 
 from __future__ import annotations
 
 import datetime as dt
+from array import array
 from typing import TYPE_CHECKING
-
-import numpy as np
 
 from remedy_core.claims import (
     BODY_TYPES,
@@ -40,7 +41,8 @@ from remedy_core.market import (
 )
 from remedy_core.vehicles import CATALOGUE, MAKES, SEGMENT_DEFAULTS, catalogue_index
 
-if TYPE_CHECKING:  # pandas is for training and batch frames only: never on the serving path
+if TYPE_CHECKING:  # numpy and pandas are imported where used: the Lambdas never load them
+    import numpy as np
     import pandas as pd
 
 FEATURES_VERSION = "1.0.0"
@@ -85,8 +87,7 @@ def _guide(new_price, age, miles, is_ev, classic, modified) -> float:
     return max(value, SCRAP_FLOOR_GBP)
 
 
-def encode_claim(claim: Claim) -> np.ndarray:
-    """One claim -> float32 vector of length N_FEATURES (no pandas)."""
+def _row(claim: Claim) -> list:
     v, a = claim.vehicle, claim.accident
     cat_i = catalogue_index(v.make, v.model)
     if cat_i >= 0:
@@ -110,10 +111,24 @@ def encode_claim(claim: Claim) -> np.ndarray:
         a.airbags_deployed, a.drivable, a.leaks, a.engine_runs, a.fire, a.flood,
         _incident_time(claim.incident_date),
     ]  # fmt: skip
-    return np.asarray(row, dtype=np.float32)
+    return row
+
+
+def encode_claim(claim: Claim) -> np.ndarray:
+    """One claim -> float32 vector of length N_FEATURES (no pandas)."""
+    import numpy as np
+
+    return np.asarray(_row(claim), dtype=np.float32)
+
+
+def encode_row(claim: Claim) -> list[float]:
+    """One claim -> N_FEATURES floats, each rounded to float32 exactly as ``encode_claim``."""
+    return array("f", _row(claim)).tolist()
 
 
 def encode_claims(claims: list[Claim]) -> np.ndarray:
+    import numpy as np
+
     if not claims:
         return np.zeros((0, N_FEATURES), dtype=np.float32)
     return np.stack([encode_claim(c) for c in claims])
@@ -128,6 +143,7 @@ def _codes(series: pd.Series, vocab: dict[str, int], lower: bool = False) -> np.
 
 def encode_frame(df: pd.DataFrame) -> np.ndarray:
     """Vectorised encoding of a flattened claims frame (columns of synthetic.REQUEST_COLUMNS)."""
+    import numpy as np
     import pandas as pd
 
     missing = [c for c in ("region", "make", "model", "incident_date", "year") if c not in df]

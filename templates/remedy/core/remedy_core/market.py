@@ -13,11 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from remedy_core.claims import REGIONS, Claim, vehicle_age_years
 from remedy_core.vehicles import reference_values
+
+if TYPE_CHECKING:
+    import numpy as np  # noqa: F401
 
 FIRST_YEAR_DROP = 0.20
 YEARLY_DEPRECIATION = 0.095
@@ -32,11 +34,21 @@ REGION_PRICE_FACTOR: dict[str, float] = {
     "west_midlands": 0.99, "east_midlands": 0.98, "north_west": 0.98, "north_east": 0.96,
     "yorkshire": 0.97, "wales": 0.97, "scotland": 0.98, "northern_ireland": 0.95,
 }  # fmt: skip
-_REGION_FACTOR_ARRAY = np.array([REGION_PRICE_FACTOR[r] for r in REGIONS])
+
+
+def __getattr__(name: str):
+    # numpy is imported on first use only: the serving path (features) needs the constants above
+    if name == "_REGION_FACTOR_ARRAY":
+        import numpy as np
+
+        return np.array([REGION_PRICE_FACTOR[r] for r in REGIONS])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def depreciation_factor(age_years, mileage, is_ev=False):
     """Share of the new price a car keeps (vectorised over numpy arrays or scalars)."""
+    import numpy as np
+
     age = np.maximum(np.asarray(age_years, dtype=float), 0.0)
     miles = np.maximum(np.asarray(mileage, dtype=float), 0.0)
     rate = np.where(np.asarray(is_ev, dtype=bool), YEARLY_DEPRECIATION_EV, YEARLY_DEPRECIATION)
@@ -49,6 +61,8 @@ def market_value(
     new_price, age_years, mileage, is_ev, region_factor, classic=False, modified=False
 ):
     """Retail market value (GBP) of a comparable car from a dealer (vectorised)."""
+    import numpy as np
+
     new_price = np.asarray(new_price, dtype=float)
     value = new_price * depreciation_factor(age_years, mileage, is_ev)
     classic_floor = new_price * 0.30 * np.where(np.asarray(classic, dtype=bool), 1.0, 0.0)
@@ -113,6 +127,8 @@ def comparable_adverts(claim: Claim, n: int | None = None) -> list[Advert]:
     Deterministic for the claim id. Prices follow `market_value` at each advert's own age,
     mileage and region, with dealer mark-up and advert-level noise.
     """
+    import numpy as np
+
     rng = np.random.default_rng(_seed_for(claim.claim_id))
     v = claim.vehicle
     n = int(rng.integers(3, 11)) if n is None else n
@@ -144,6 +160,8 @@ def comparable_adverts(claim: Claim, n: int | None = None) -> list[Advert]:
 
 def comparables_estimate(adverts: list[Advert], claim: Claim) -> float | None:
     """Market reference from adverts: each price adjusted to the claim's age and mileage."""
+    import numpy as np
+
     if not adverts:
         return None
     v = claim.vehicle

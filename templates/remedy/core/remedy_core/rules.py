@@ -40,10 +40,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:  # numpy only for the batch rules: the decide Lambda never loads it
+    import numpy as np
 
 RULE_SET_VERSION = "remedy-rules-1.0.0"
 
@@ -582,6 +584,8 @@ def economic_batch(
     ``special`` is classic|modified; ``missing`` is "required fields missing"; a non-positive or
     NaN ``pav`` means no usable PAV. One region for the whole batch (US thresholds are per state).
     """
+    import numpy as np
+
     c, j = cfg.costs, cfg.jurisdiction
     pav_ok = np.isfinite(pav) & (pav > 0)
     safe_pav = np.where(pav_ok, pav, 1.0)

@@ -8,8 +8,10 @@ back to their segment's typical values so serving never fails on a new model.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy only for the generator's arrays: serving never loads it from here
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,8 @@ def reference_values(make: str, model: str, segment: str) -> tuple[float, float,
 
 def catalogue_arrays() -> dict[str, np.ndarray]:
     """Column arrays of the catalogue for vectorised generation."""
+    import numpy as np
+
     return {
         "make": np.array([e.make for e in CATALOGUE]),
         "model": np.array([e.model for e in CATALOGUE]),

@@ -7,6 +7,11 @@ Contract with ``mlops.inference.workflow`` (the Step Functions definition):
 - market:  ``{"valuation_request": {...}}`` -> ``{"evidence": {...}}`` or ``{"error", "detail"}``
 - decide:  ``{"request", "enrichment": [predict, market], "started_at", "execution_id"}`` ->
   the ``Decision`` document; emits exactly one audit event.
+
+
+Each Lambda loads only what its own step needs (cold start): the rules, the decision models and
+the audit event are imported for ``decide_step`` (the decide handler loads them at init), never
+by the encode or market Lambdas.
 """
 
 from __future__ import annotations
@@ -15,22 +20,24 @@ import json
 import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
 from remedy_core.claims import Claim
-from remedy_core.decision import ModelFailureCode, decide
-from remedy_core.features import FEATURES_VERSION, encode_claim
-from remedy_core.outputs import ModelOutputs
-from remedy_core.rules import RuleConfig
+from remedy_core.features import encode_row
 from remedy_core.valuation import (
     MarketEvidence,
     ValuationError,
     ValuationRequest,
     ValuationSource,
 )
-from remedy_inference.audit import EventSink, decision_event
+
+if TYPE_CHECKING:
+    from remedy_core.decision import ModelFailureCode
+    from remedy_core.outputs import ModelOutputs
+    from remedy_core.rules import RuleConfig
+    from remedy_inference.audit import EventSink
 
 
 def field_errors(exc: ValidationError) -> list[dict[str, str]]:
@@ -67,12 +74,11 @@ def encode_step(event: EncodeEvent) -> dict[str, Any]:
     except ValidationError as exc:
         errors = field_errors(exc)
         return {"valid": False, "errors_json": json.dumps({"errors": errors})}
-    features = encode_claim(claim)
     return {
         "valid": True,
         "errors_json": "",
         "request": json.loads(claim.model_dump_json()),
-        "model_input": model_input([features.tolist()]),
+        "model_input": model_input([encode_row(claim)]),
         "valuation_request": ValuationRequest.from_claim(claim).model_dump(mode="json"),
     }
 
@@ -85,6 +91,8 @@ def market_step(event: MarketEvent, source: ValuationSource) -> dict[str, Any]:
 
 
 def parse_predict(result: dict[str, Any]) -> tuple[ModelOutputs | None, ModelFailureCode | None]:
+    from remedy_core.outputs import ModelOutputs
+
     if "error" in result:
         code = result["error"]
         return None, code if code in (
@@ -115,6 +123,10 @@ def decide_step(
     pseudonymisation_key: str,
     now: datetime | None = None,
 ) -> dict[str, Any]:
+    from remedy_core.decision import decide
+    from remedy_core.features import FEATURES_VERSION
+    from remedy_inference.audit import decision_event
+
     claim = Claim.model_validate(event.request)
     predict = event.enrichment[0] if event.enrichment else {"error": "MODEL_UNAVAILABLE"}
     market_result = (
