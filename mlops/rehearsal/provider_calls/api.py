@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 from mlops.rehearsal.model import Call
 from mlops.testing.mocks import RecordedResource
 
@@ -9,6 +12,7 @@ from .base import (
     Prerequisite,
     ProgramView,
     ServiceCall,
+    as_json,
     as_role,
     assume,
     block,
@@ -166,11 +170,13 @@ def _integration_service(r: RecordedResource, v: ProgramView) -> list[ServiceCal
     )
     if ":states:action/" in uri:
         action = "states:" + uri.rsplit("/", 1)[-1]
-        out += as_role(
-            role,
-            [c(action, "*", "integration call (state machine named in the mapping template)")],
-            "runtime",
+        templates = as_json(r.inputs.get("requestTemplates")) or {}
+        found = re.findall(r"arn:aws:(?:states|sfn):[^\"'\s]+", json.dumps(templates))
+        target = (
+            v.canonical(found[0].replace("\\", "")) if found else v.arn("states", "stateMachine:*")
         )
+        why = "integration call (state machine named in the mapping template)"
+        out += as_role(role, [c(action, target, why)], "runtime")
     return out
 
 

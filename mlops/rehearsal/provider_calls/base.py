@@ -362,6 +362,12 @@ def c(
     return Call(action=action, resource=resource, why=why, context=clean)
 
 
+def eni(v: ProgramView, action: str) -> str:
+    """The resource of an EC2 network-interface call: ENI ARNs, ``*`` for the Describe* calls
+    (which take no resource)."""
+    return "*" if ":Describe" in action else v.arn("ec2", "network-interface/*")
+
+
 def pass_role(role_arn: str | None, service: str, why: str = "") -> list[Call]:
     if not role_arn:
         return []

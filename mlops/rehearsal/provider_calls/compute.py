@@ -11,6 +11,7 @@ from .base import (
     as_role,
     block,
     c,
+    eni,
     pass_role,
     policy_principals,
     reads,
@@ -55,7 +56,11 @@ def _function_service(r: RecordedResource, v: ProgramView) -> list[ServiceCall]:
     vpc = block(r, "vpcConfig")
     if strings(vpc.get("subnetIds")):
         check = [
-            c(a, "*", "Lambda checks the execution role may manage its ENIs at CreateFunction")
+            c(
+                a,
+                eni(v, a),
+                "Lambda checks the execution role may manage its ENIs at CreateFunction",
+            )
             for a in (
                 "ec2:CreateNetworkInterface",
                 "ec2:DescribeNetworkInterfaces",
@@ -63,7 +68,7 @@ def _function_service(r: RecordedResource, v: ProgramView) -> list[ServiceCall]:
             )
         ]
         later = [
-            c(a, "*", "Hyperplane ENI management")
+            c(a, eni(v, a), "Hyperplane ENI management")
             for a in (
                 "ec2:AssignPrivateIpAddresses",
                 "ec2:UnassignPrivateIpAddresses",

@@ -17,6 +17,7 @@ from .base import (
     assume,
     block,
     c,
+    eni,
     grant_for_service,
     pass_role,
     policy_principals,
@@ -70,8 +71,8 @@ def _project_service(r: RecordedResource, v: ProgramView) -> list[ServiceCall]:
             for a in ("ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs")
         ]
         out += as_role(role, describe, "create")
-        eni = [
-            c(a, "*", "each build in the VPC")
+        enis = [
+            c(a, eni(v, a), "each build in the VPC")
             for a in (
                 "ec2:CreateNetworkInterface",
                 "ec2:DescribeDhcpOptions",
@@ -81,7 +82,7 @@ def _project_service(r: RecordedResource, v: ProgramView) -> list[ServiceCall]:
         ]
         subnet_arns = [v.arn("ec2", f"subnet/{s}") for s in subnets]
         ctx = {"ec2:Subnet": subnet_arns, "ec2:AuthorizedService": "codebuild.amazonaws.com"}
-        eni.append(
+        enis.append(
             c(
                 "ec2:CreateNetworkInterfacePermission",
                 v.arn("ec2", "network-interface/*"),
@@ -89,7 +90,7 @@ def _project_service(r: RecordedResource, v: ProgramView) -> list[ServiceCall]:
                 ctx,
             )
         )
-        out += as_role(role, eni, "runtime")
+        out += as_role(role, enis, "runtime")
     logs = sub(block(r, "logsConfig"), "cloudwatchLogs")
     if logs.get("status", "ENABLED") == "ENABLED":
         name = logs.get("groupName") or f"/aws/codebuild/{v.physical_name(r)}"

@@ -141,13 +141,16 @@ def _trail(r: RecordedResource, v: ProgramView) -> list[Call]:
         calls.append(c("cloudtrail:PutInsightSelectors", arn, "insight selectors"))
     if value(r, "enableLogging", True):
         calls.append(c("cloudtrail:StartLogging", arn, "start logging"))
-    return calls + reads(
-        arn,
-        "cloudtrail:DescribeTrails",
-        "cloudtrail:GetTrailStatus",
-        "cloudtrail:GetEventSelectors",
-        "cloudtrail:GetInsightSelectors",
-        "cloudtrail:ListTags",
+    return (
+        calls
+        + reads("*", "cloudtrail:DescribeTrails")
+        + reads(
+            arn,
+            "cloudtrail:GetTrailStatus",
+            "cloudtrail:GetEventSelectors",
+            "cloudtrail:GetInsightSelectors",
+            "cloudtrail:ListTags",
+        )
     )
 
 
@@ -190,7 +193,10 @@ def _cfg_recorder(r: RecordedResource, v: ProgramView) -> list[Call]:
     return [
         c("config:PutConfigurationRecorder", "*", "the account's recorder"),
         *pass_role(role, "config.amazonaws.com"),
-        *reads("*", "config:DescribeConfigurationRecorders"),
+        *reads(
+            v.arn("config", f"configuration-recorder/{value(r, 'name')}/*"),
+            "config:DescribeConfigurationRecorders",
+        ),
     ]
 
 
@@ -266,7 +272,7 @@ def _cfg_status(r: RecordedResource, v: ProgramView) -> list[Call]:
     )
     return [
         c(action, rec, "start recording"),
-        *reads("*", "config:DescribeConfigurationRecorderStatus"),
+        *reads(rec, "config:DescribeConfigurationRecorderStatus"),
     ]
 
 
@@ -402,7 +408,7 @@ def _subscription(r: RecordedResource, v: ProgramView) -> list[Call]:
     topic = str(value(r, "topic"))
     return [
         c("sns:Subscribe", topic, f"{value(r, 'protocol')} subscription"),
-        *reads(topic, "sns:GetSubscriptionAttributes"),
+        *reads("*", "sns:GetSubscriptionAttributes"),
     ]
 
 

@@ -189,7 +189,14 @@ def _key(r: RecordedResource, v: ProgramView) -> list[Call]:
     }
     calls = [c("kms:CreateKey", "*", "IAM policy of the caller (no key yet)", ctx)]
     if tags(r):
-        calls.append(c("kms:TagResource", "*", "IAM policy: tags on CreateKey", tag_context(r)))
+        calls.append(
+            c(
+                "kms:TagResource",
+                v.arn("kms", "key/*"),
+                "IAM policy: tags on CreateKey",
+                tag_context(r),
+            )
+        )
     if not bypass and r.inputs.get("policy"):
         calls.append(
             c(

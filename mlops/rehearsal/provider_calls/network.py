@@ -75,9 +75,9 @@ def _vpc_extra(r: RecordedResource, v: ProgramView, arn: str) -> list[Call]:
     calls = []
     if value(r, "enableDnsHostnames") or value(r, "enableDnsSupport") is False:
         calls.append(c("ec2:ModifyVpcAttribute", arn, "DNS attributes"))
+    calls += reads(arn, "ec2:DescribeVpcAttribute")
     calls += reads(
         "*",
-        "ec2:DescribeVpcAttribute",
         "ec2:DescribeRouteTables",
         "ec2:DescribeNetworkAcls",
         "ec2:DescribeSecurityGroups",

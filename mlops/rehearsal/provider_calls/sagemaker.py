@@ -17,6 +17,7 @@ from .base import (
     assume,
     block,
     c,
+    eni,
     grant_for_service,
     kms_via,
     pass_role,
@@ -226,7 +227,11 @@ def _endpoint_service(r: RecordedResource, v: ProgramView) -> list[ServiceCall]:
             out += as_role(
                 role,
                 [
-                    c(a, "*", "model in the VPC: SageMaker creates ENIs with the execution role")
+                    c(
+                        a,
+                        eni(v, a),
+                        "model in the VPC: SageMaker creates ENIs with the execution role",
+                    )
                     for a in VPC_ACTIONS
                 ],
             )
@@ -351,6 +356,15 @@ def _scaling_ctx(r: RecordedResource) -> dict[str, Any]:
     }
 
 
+def _endpoint_config_arn(v: ProgramView, endpoint_arn: str) -> str:
+    for e in v.of_type("aws:sagemaker/endpoint:Endpoint"):
+        if sm_arn(v, "endpoint", v.physical_name(e)) == endpoint_arn and value(
+            e, "endpointConfigName"
+        ):
+            return sm_arn(v, "endpoint-config", str(value(e, "endpointConfigName")))
+    return v.arn("sagemaker", "endpoint-config/*")
+
+
 def _endpoint_of_scaling(r: RecordedResource, v: ProgramView) -> str | None:
     rid = str(value(r, "resourceId") or "")
     if value(r, "serviceNamespace") == "sagemaker" and rid.startswith("endpoint/"):
@@ -385,7 +399,7 @@ def _scaling_target(r: RecordedResource, v: ProgramView) -> list[Call]:
             ),
             c(
                 "sagemaker:DescribeEndpointConfig",
-                "*",
+                _endpoint_config_arn(v, endpoint),
                 "autoscaling a SageMaker variant (user permission)",
             ),
             c(
@@ -560,12 +574,12 @@ def _portfolio_status(r: RecordedResource, v: ProgramView) -> list[Call]:
         calls += [
             c(
                 "servicecatalog:AcceptPortfolioShare",
-                "*",
+                v.arn("catalog", "portfolio/*"),
                 "SageMaker imports its Projects portfolio as the caller",
             ),
             c(
                 "servicecatalog:AssociatePrincipalWithPortfolio",
-                "*",
+                v.arn("catalog", "portfolio/*"),
                 "SageMaker associates the caller",
             ),
         ]
@@ -588,7 +602,7 @@ def _monitor_service(r: RecordedResource, v: ProgramView) -> list[ServiceCall]:
     net = block(r, "networkConfig")
     if isinstance(net.get("vpcConfig"), dict):
         out += as_role(
-            role, [c(a, "*", "monitoring job in the VPC") for a in VPC_ACTIONS], "runtime"
+            role, [c(a, eni(v, a), "monitoring job in the VPC") for a in VPC_ACTIONS], "runtime"
         )
     return out
 

@@ -259,7 +259,10 @@ def _notification_service(r: RecordedResource, v: ProgramView) -> list[ServiceCa
     src = {"aws:SourceArn": _of_bucket(r, v), "aws:SourceAccount": v.account}
     out: list[ServiceCall] = []
     for q in as_json(r.inputs.get("queues")) or []:
-        arn = v.canonical(q.get("queueArn")) or "arn:aws:sqs:*:*:*"
+        # a Snowflake pipe's queue is known only once the pipe exists (another account)
+        arn = v.canonical(q.get("queueArn")) or v.arn(
+            "sqs", "unresolved-destination", account=False
+        )
         why = "S3 validates the destination with a test message (queue policy must allow S3)"
         out.append(
             ServiceCall("service:s3.amazonaws.com", c("sqs:SendMessage", arn, why, src), "create")
