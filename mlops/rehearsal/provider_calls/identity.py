@@ -172,8 +172,8 @@ def _key_principals(r: RecordedResource) -> list[str]:
         SAR,
     ),
     unverified=(
-        "the resource KMS evaluates for kms:TagResource on CreateKey (modelled as key/*, IAM policy "
-        "only: the key does not exist yet)",
+        "the resource KMS evaluates for kms:TagResource on CreateKey (modelled as key/*, IAM "
+        "policy only: the key does not exist yet)",
     ),
 )
 def _key(r: RecordedResource, v: ProgramView) -> list[Call]:
