@@ -161,7 +161,7 @@ class Estate:
         self, action: str, resource: str
     ) -> tuple[Policy | None, ResourceKind, list[Grant]]:
         service = action.split(":", 1)[0].lower()
-        if service == "kms" and resource != "*":  # "*": CreateKey, ListAliases... (IAM only)
+        if service == "kms" and "*" not in resource:  # no key yet (CreateKey, tags): IAM only
             key = self.key(resource)
             if key is not None:
                 return key.policy, "kms", list(key.grants)

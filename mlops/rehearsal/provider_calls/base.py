@@ -399,7 +399,11 @@ def assume(
 ) -> list[ServiceCall]:
     if not role_arn:
         return []
-    return [ServiceCall(f"service:{service}", c("sts:AssumeRole", role_arn, why), when)]
+    # Services assume roles on behalf of the role's own account and say so (aws:SourceAccount),
+    # which the platform's trust policies require (confused-deputy protection).
+    account = role_arn.split(":")[4] if role_arn.startswith("arn:") else ""
+    context = {"aws:SourceAccount": account} if account else None
+    return [ServiceCall(f"service:{service}", c("sts:AssumeRole", role_arn, why, context), when)]
 
 
 def as_role(
