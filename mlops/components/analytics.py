@@ -434,7 +434,9 @@ class DecisionAnalytics(pulumi.ComponentResource):
             lambda arn: f"{arn}/{landing_prefix(uc)}rehearsal/part-0000.gz"
         )
         calls = [
-            declare.call("s3:PutObject", obj, why="deliver a batch to the landing bucket"),
+            declare.call("s3:PutObject", obj, why="deliver a batch (SSE-KMS)", context={
+                "s3:x-amz-server-side-encryption": "aws:kms",
+                "s3:x-amz-server-side-encryption-aws-kms-key-id": args.kms_key_arn}),
             declare.call("logs:PutLogEvents", self.delivery_log_group.arn.apply(
                 lambda arn: f"{arn}:log-stream:S3Delivery"), why="delivery errors"),
         ]  # fmt: skip

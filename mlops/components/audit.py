@@ -321,7 +321,11 @@ def _declare_audit_delivery(
             declare.call(
                 "s3:PutObject",
                 trail_object,
-                context={"s3:x-amz-acl": "bucket-owner-full-control"},
+                context={
+                    "s3:x-amz-acl": "bucket-owner-full-control",
+                    "s3:x-amz-server-side-encryption": "aws:kms",
+                    "s3:x-amz-server-side-encryption-aws-kms-key-id": args.logs_key_arn,
+                },
             ),
             declare.call(
                 "kms:GenerateDataKey",
