@@ -22,7 +22,9 @@ when ``x <= floor32(t)``), compared through an order-preserving float -> int32 m
 stay float64 and are summed per output column, so raw scores equal LightGBM's to ~1e-13
 (summation order differs). NaN inputs follow LightGBM's ``missing_type=None`` (NaN -> 0.0);
 boosters with other missing types or categorical splits are refused with the reason.
-Pure Python + numpy here; ``lightgbm`` only to read the boosters (training / tests).
+Pure Python + numpy + the system C compiler: the LightGBM text models are read here (numerical
+splits only), so compiling needs neither LightGBM nor a network; tests prove the result equals
+LightGBM's own predictions.
 """
 
 from __future__ import annotations
@@ -59,10 +61,9 @@ KERNEL = r"""
 #define BLOCK 64
 #define XW 64
 
-typedef struct { int32_t key; uint8_t feat; uint8_t pad; int16_t right; } rf_node;
-
-extern const rf_node RF_NODES[];
-extern const double RF_VALUES[];
+/* a node: bits 0-31 threshold key, 32-39 feature, 48-63 right-child offset (signed) */
+extern const uint64_t RF_NODES[];
+extern const union rf_value { uint64_t bits; double value; } RF_VALUES[];
 extern const int32_t RF_ROOTS[];
 extern const uint16_t RF_COLUMNS[];
 extern const uint8_t RF_STEPS[];
@@ -84,9 +85,10 @@ static inline int32_t rf_key(float v) {
 
 /* go right when x > threshold: mask is -1 then, else 0; a leaf has key INT32_MIN, right -1 */
 static inline uint32_t rf_step(const int32_t* x, uint32_t n) {
-  const rf_node* d = RF_NODES + n;
-  int32_t mask = (int32_t)(((int64_t)d->key - (int64_t)x[d->feat]) >> 63);
-  return n + 1u + (uint32_t)(mask & ((int32_t)d->right - 1));
+  const uint64_t d = RF_NODES[n];
+  const int64_t key = (int32_t)(uint32_t)d;
+  const int32_t mask = (int32_t)((key - (int64_t)x[(d >> 32) & 0xffu]) >> 63);
+  return n + 1u + (uint32_t)(mask & ((int32_t)(int16_t)(d >> 48) - 1));
 }
 
 /* raw scores of every output column for n_rows float32 rows (row-major) into out (n_rows x NT) */
@@ -112,10 +114,10 @@ void rf_predict(const float* X, long n_rows, double* out) {
           n4 = rf_step(x, n4); n5 = rf_step(x, n5); n6 = rf_step(x, n6); n7 = rf_step(x, n7);
         }
         double* o = out + (r0 + r) * nt;
-        o[col[0]] += RF_VALUES[n0]; o[col[1]] += RF_VALUES[n1];
-        o[col[2]] += RF_VALUES[n2]; o[col[3]] += RF_VALUES[n3];
-        o[col[4]] += RF_VALUES[n4]; o[col[5]] += RF_VALUES[n5];
-        o[col[6]] += RF_VALUES[n6]; o[col[7]] += RF_VALUES[n7];
+        o[col[0]] += RF_VALUES[n0].value; o[col[1]] += RF_VALUES[n1].value;
+        o[col[2]] += RF_VALUES[n2].value; o[col[3]] += RF_VALUES[n3].value;
+        o[col[4]] += RF_VALUES[n4].value; o[col[5]] += RF_VALUES[n5].value;
+        o[col[6]] += RF_VALUES[n6].value; o[col[7]] += RF_VALUES[n7].value;
       }
     }
   }
@@ -166,21 +168,65 @@ def floor32(t: float) -> np.float32:
     return np.nextafter(f, np.float32(-np.inf)) if float(f) > t else f
 
 
-def _check_split(head: str, node: dict) -> None:
-    if node.get("decision_type") != "<=":
-        raise ForestError(f"{head}: split type {node.get('decision_type')!r} (categorical?) is "
-                          "not supported by the compiled path; use the ONNX fallback")  # fmt: skip
-    if node.get("missing_type") not in ("None", None):
-        raise ForestError(
-            f"{head}: missing_type {node['missing_type']!r} is not supported by the compiled "
-            "path (it treats NaN as 0 like missing_type None); use the ONNX fallback"
-        )
+def parse_lightgbm(name: str, text: str) -> dict:
+    """The parts of a LightGBM text model the compiler needs (arrays per tree, no LightGBM)."""
+    header: dict[str, str] = {}
+    trees: list[dict[str, str]] = []
+    current = header
+    for line in text.splitlines():
+        if line.startswith("Tree="):
+            current = {}
+            trees.append(current)
+        elif line.startswith("end of trees"):
+            break
+        elif "=" in line:
+            key, _, value = line.partition("=")
+            current[key] = value
+    if not trees:
+        raise ForestError(f"{name}: no trees in the LightGBM model text")
+    out = []
+    for i, t in enumerate(trees):
+        leaves = np.array(t["leaf_value"].split(), dtype=np.float64)
+        if int(t.get("num_cat", "0")) or t.get("is_linear", "0") != "0":
+            raise ForestError(
+                f"{name}: tree {i} has categorical or linear splits; the compiled path supports "
+                "numerical splits only (use the ONNX fallback)"
+            )
+        if len(leaves) == 1:
+            out.append({"leaf_value": leaves})
+            continue
+        decision = np.array(t["decision_type"].split(), dtype=np.int64)
+        if np.any(decision & 1) or np.any((decision >> 2) & 3):
+            raise ForestError(
+                f"{name}: tree {i} has categorical splits or a missing type other than None; the "
+                "compiled path treats NaN as 0 like LightGBM's missing_type None (use the ONNX "
+                "fallback)"
+            )
+        out.append({
+            "split_feature": np.array(t["split_feature"].split(), dtype=np.int64),
+            "threshold": np.array(t["threshold"].split(), dtype=np.float64),
+            "left_child": np.array(t["left_child"].split(), dtype=np.int64),
+            "right_child": np.array(t["right_child"].split(), dtype=np.int64),
+            "leaf_value": leaves,
+        })  # fmt: skip
+    return {
+        "objective": header.get("objective", ""),
+        "num_tree_per_iteration": int(header.get("num_tree_per_iteration", "1")),
+        "max_feature_idx": int(header.get("max_feature_idx", "0")),
+        "trees": out,
+    }
 
 
-def _flatten(head: str, tree: dict) -> tuple[int, list[tuple[float, int, int, float]]]:
+def _flatten(name: str, tree: dict) -> tuple[int, list[tuple[float, int, int, float]]]:
     """Pre-order nodes ``(threshold, feature, right offset, leaf value)`` and the tree depth."""
+    leaves = tree["leaf_value"]
+    if "split_feature" not in tree:
+        return 0, [(-np.inf, 0, 0, float(leaves[0]))]
+    feat, thr = tree["split_feature"].tolist(), tree["threshold"].tolist()
+    left, right = tree["left_child"].tolist(), tree["right_child"].tolist()
     nodes: list[list] = []
-    stack: list[tuple[dict, int, int]] = [(tree, 0, -1)]  # node, depth, parent slot (if right)
+    # (child id: >= 0 split, < 0 leaf ~id), depth, index of the parent whose right child it is
+    stack: list[tuple[int, int, int]] = [(0, 0, -1)]
     depth = 0
     while stack:
         node, d, parent = stack.pop()
@@ -188,35 +234,34 @@ def _flatten(head: str, tree: dict) -> tuple[int, list[tuple[float, int, int, fl
         if parent >= 0:
             nodes[parent][2] = index - parent
         depth = max(depth, d)
-        if "split_index" not in node:
-            nodes.append([-np.inf, 0, 0, float(node["leaf_value"])])
+        if node < 0:
+            nodes.append([-np.inf, 0, 0, float(leaves[~node])])
             continue
-        _check_split(head, node)
-        nodes.append([float(floor32(node["threshold"])), int(node["split_feature"]), 0, 0.0])
-        stack.append((node["right_child"], d + 1, index))
-        stack.append((node["left_child"], d + 1, -1))
+        nodes.append([float(floor32(thr[node])), int(feat[node]), 0, 0.0])
+        stack.append((right[node], d + 1, index))
+        stack.append((left[node], d + 1, -1))
     if len(nodes) > 32_767:
-        raise ForestError(f"{head}: a tree of {len(nodes)} nodes is too large to pack")
+        raise ForestError(f"{name}: a tree of {len(nodes)} nodes is too large to pack")
     return depth, [tuple(n) for n in nodes]
 
 
-def pack(dumps: list[tuple[HeadSpec, dict]]) -> PackedForest:
-    """Pack LightGBM ``dump_model()`` documents (one per head, in HEADS order) into arrays."""
+def pack(models: list[tuple[HeadSpec, dict]]) -> PackedForest:
+    """Pack parsed LightGBM models (``parse_lightgbm``, one per head in HEADS order)."""
     trees: list[tuple[int, int, list]] = []  # column, depth, nodes
     slots: list[Slot] = []
     column = 0
-    for head, dump in dumps:
-        if int(dump.get("max_feature_idx", 0)) + 1 > N_FEATURES:
+    for head, model in models:
+        if model["max_feature_idx"] + 1 > N_FEATURES:
             raise ForestError(f"{head.name}: booster expects more than {N_FEATURES} features")
-        per_iter = int(dump.get("num_tree_per_iteration", 1))
+        per_iter = model["num_tree_per_iteration"]
         width = per_iter if head.kind == "multiclass" else 1
         if per_iter != width:
             raise ForestError(f"{head.name}: {per_iter} trees per iteration for a {head.kind} head")
-        objective = str(dump.get("objective", ""))
-        if head.kind == "binary" and "sigmoid:1" not in objective.replace(" ", ""):
+        objective = model["objective"].replace(" ", "")
+        if head.kind == "binary" and "sigmoid:1" not in objective:
             raise ForestError(f"{head.name}: binary objective {objective!r} (needs sigmoid:1)")
-        for i, info in enumerate(dump["tree_info"]):
-            depth, nodes = _flatten(head.name, info["tree_structure"])
+        for i, tree in enumerate(model["trees"]):
+            depth, nodes = _flatten(head.name, tree)
             trees.append((column + i % per_iter, depth, nodes))
         slots.append(Slot(head.name, column, width, _LINK.get(head.kind, "none")))
         column += width
@@ -269,23 +314,40 @@ def predict_packed(forest: PackedForest, X: np.ndarray) -> np.ndarray:
     return out
 
 
+# This module is included into the rendered repos through Jinja (copier): C braces are built by
+# concatenation so the source never holds a Jinja delimiter (two opening braces in a row).
+def _braced(body: str) -> str:
+    return "{" + body + "}"
+
+
 def _c_array(name: str, ctype: str, values: list, fmt=str) -> str:
-    return f"const {ctype} {name}[] = {{{','.join(map(fmt, values))}}};\n"
+    return f"const {ctype} {name}[] = " + _braced(",".join(map(fmt, values))) + ";\n"
+
+
+def node_words(forest: PackedForest) -> np.ndarray:
+    """Nodes as the kernel reads them: key | feature << 32 | right offset << 48 (uint64)."""
+    return (
+        forest.keys.view(np.uint32).astype(np.uint64)
+        | (forest.features.astype(np.uint64) << np.uint64(32))
+        | (forest.rights.view(np.uint16).astype(np.uint64) << np.uint64(48))
+    )
+
+
+def _hex(words: np.ndarray, braced: bool = False) -> str:
+    # hexadecimal integers: exact for the float64 leaf values, and fast for the C compiler
+    items = (f"0x{w:x}" for w in words.tolist())
+    return ",".join(_braced(i) for i in items) if braced else ",".join(items)
 
 
 def c_source(forest: PackedForest, model_id: str) -> str:
     """The one C translation unit: kernel + the packed trees as constant arrays."""
-    nodes = ",".join(
-        f"{{{k},{f},0,{r}}}"
-        for k, f, r in zip(forest.keys.tolist(), forest.features.tolist(),
-                           forest.rights.tolist(), strict=True)
-    )  # fmt: skip
     n_targets = forest.slots[-1].start + forest.slots[-1].width
+    values = forest.values.view(np.uint64)
     return "".join(
         [
             KERNEL,
-            f"const rf_node RF_NODES[] = {{{nodes}}};\n",
-            _c_array("RF_VALUES", "double", forest.values.tolist(), repr),
+            "const uint64_t RF_NODES[] = " + _braced(_hex(node_words(forest))) + ";\n",
+            "const union rf_value RF_VALUES[] = " + _braced(_hex(values, braced=True)) + ";\n",
             _c_array("RF_ROOTS", "int32_t", forest.roots.tolist()),
             _c_array("RF_COLUMNS", "uint16_t", forest.columns.tolist()),
             _c_array("RF_STEPS", "uint8_t", forest.steps.tolist()),
@@ -333,13 +395,10 @@ def compile_forest(bundle_dir: str | Path, out_dir: str | Path | None = None,
     ``out_dir`` defaults to ``<bundle_dir>/compiled``. Returns the layout document (also
     written as ``forest.json``) with the time each phase took.
     """
-    import lightgbm as lgb
-
     started = time.perf_counter()
     texts = booster_texts(bundle_dir)
     mid = model_id(texts)
-    dumps = [(h, lgb.Booster(model_str=t).dump_model()) for h, t in texts]
-    forest = pack(dumps)
+    forest = pack([(h, parse_lightgbm(h.name, t)) for h, t in texts])
     packed_s = time.perf_counter() - started
     out = Path(out_dir) if out_dir is not None else Path(bundle_dir) / COMPILED_DIR
     out.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,10 @@ from remedy_inference.compiled import CompiledBundle, compile_bundle
 
 @pytest.fixture(scope="module")
 def compiled(bundle, tmp_path_factory):
-    return CompiledBundle(bundle, cache_dir=str(tmp_path_factory.mktemp("compiled")))
+    """The ONNX single-node fallback (the native module is tested below)."""
+    return CompiledBundle(
+        bundle, cache_dir=str(tmp_path_factory.mktemp("compiled")), backend="onnx"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -61,17 +64,119 @@ def test_graph_is_one_node(compiled, bundle):
 
 
 def test_compiled_model_is_cached_per_bundle(bundle, tmp_path):
-    CompiledBundle(bundle, cache_dir=str(tmp_path))
+    CompiledBundle(bundle, cache_dir=str(tmp_path), backend="onnx")
     cached = tmp_path / f"remedy-compiled-{bundle.bundle_id}" / "compiled.onnx"
     assert cached.is_file()
-    again = CompiledBundle(bundle, cache_dir=str(tmp_path))
+    again = CompiledBundle(bundle, cache_dir=str(tmp_path), backend="onnx")
     vec = encode_claims([claim()])[0]
-    assert again.predict_one(vec) == CompiledBundle(bundle, cache_dir=str(tmp_path)).predict_one(
-        vec
-    )
+    fresh = CompiledBundle(bundle, cache_dir=str(tmp_path), backend="onnx")
+    assert again.predict_one(vec) == fresh.predict_one(vec)
 
 
 def test_graph_without_trees_is_refused():
     empty = onnx.helper.make_model(onnx.helper.make_graph([], "g", [], []))
     with pytest.raises(ValueError, match="no trees"):
         compile_bundle(empty)
+
+
+# --- the native module (remedy_core.forest): the default fast path -------------------------------
+def test_native_module_is_the_default_and_equals_lightgbm_to_1e6(bundle, features):
+    fast = CompiledBundle(bundle)
+    assert fast.backend == "native", fast.fallback_reason
+    ours, native = fast.predict_raw(features), bundle.native_predict(features)
+    for head in HEADS:
+        np.testing.assert_allclose(ours[head.name], native[head.name], rtol=0, atol=1e-6,
+                                   err_msg=head.name)  # fmt: skip
+
+
+def test_native_single_claim_equals_native_batch(bundle, features):
+    fast = CompiledBundle(bundle)
+    batch = fast.predict(features[:40])
+    for i in range(40):
+        one = dataclasses.asdict(fast.predict_one(features[i]))
+        ref = dataclasses.asdict(batch[i])
+        assert one.pop("model_versions") == ref.pop("model_versions")
+        for key, value in ref.items():
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    assert one[key][k] == pytest.approx(v, rel=1e-12, abs=1e-9), (key, k)
+            else:
+                assert one[key] == pytest.approx(value, rel=1e-12, abs=1e-9), key
+    # a plain list of floats (the encode Lambda's JSON) gives the same answer as the array
+    assert fast.predict_one(features[0].tolist()) == fast.predict_one(features[0])
+
+
+def test_kernel_arithmetic_equals_the_numpy_reference(bundle, features):
+    from remedy_core.forest import booster_texts, pack, parse_lightgbm, predict_packed
+
+    forest = pack([(h, parse_lightgbm(h.name, t)) for h, t in booster_texts(bundle.path)])
+    raw = CompiledBundle(bundle).raw(features[:25])
+    np.testing.assert_allclose(raw, predict_packed(forest, features[:25]), rtol=0, atol=1e-12)
+
+
+def test_nan_is_zero_as_in_lightgbm_missing_type_none(bundle, features):
+    import lightgbm as lgb
+
+    X = features[:20].copy()
+    X[:, 19] = np.nan  # delta_v_kph
+    raw = CompiledBundle(bundle).raw(X)
+    booster = lgb.Booster(model_file=str(bundle.path / "lightgbm" / "parts_cost.txt"))
+    col = next(s.start for s in CompiledBundle(bundle).slots if s.name == "parts_cost")
+    np.testing.assert_allclose(raw[:, col], booster.predict(X, raw_score=True), atol=1e-9)
+
+
+def _copy(bundle, tmp_path):
+    import shutil
+
+    from remedy_core.bundle import load_bundle
+
+    shutil.copytree(bundle.path, tmp_path / "b")
+    return load_bundle(tmp_path / "b")
+
+
+def test_without_the_module_serving_falls_back_to_onnx(bundle, features, tmp_path):
+    import shutil
+
+    copy = _copy(bundle, tmp_path)
+    shutil.rmtree(copy.path / "compiled")
+    auto = CompiledBundle(copy, cache_dir=str(tmp_path / "cache"))
+    assert auto.backend == "onnx" and "remedy_forest.so" in auto.fallback_reason
+    ref = CompiledBundle(bundle).predict_raw(features)
+    for head in HEADS:
+        np.testing.assert_allclose(auto.predict_raw(features)[head.name], ref[head.name],
+                                   rtol=1e-4, atol=1e-3, err_msg=head.name)  # fmt: skip
+    with pytest.raises(FileNotFoundError, match=r"remedy_forest\.so"):
+        CompiledBundle(copy, backend="native")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "match"),
+    [
+        ("model_id", "0" * 24, "model id"),
+        ("features_version", "0.0.1", "features_version"),
+        ("platform", {"system": "Linux", "machine": "aarch64-other"}, "built for"),
+    ],
+)
+def test_a_module_that_does_not_match_is_refused(bundle, tmp_path, field, value, match):
+    import json
+
+    copy = _copy(bundle, tmp_path)
+    layout_file = copy.path / "compiled" / "forest.json"
+    layout = json.loads(layout_file.read_text())
+    layout[field] = value
+    layout_file.write_text(json.dumps(layout))
+    with pytest.raises((OSError, ValueError), match=match):
+        CompiledBundle(copy, backend="native")
+    assert CompiledBundle(copy, cache_dir=str(tmp_path / "cache")).backend == "onnx"
+
+
+def test_unsupported_boosters_are_refused_with_the_reason(bundle):
+    from remedy_core.forest import ForestError, parse_lightgbm
+
+    text = (bundle.path / "lightgbm" / "parts_cost.txt").read_text()
+    nan_missing = text.replace("decision_type=2 ", "decision_type=10 ", 1)
+    assert nan_missing != text
+    with pytest.raises(ForestError, match="missing type"):
+        parse_lightgbm("parts_cost", nan_missing)
+    with pytest.raises(ForestError, match="categorical"):
+        parse_lightgbm("parts_cost", text.replace("num_cat=0", "num_cat=1", 1))

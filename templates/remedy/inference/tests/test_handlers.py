@@ -12,6 +12,7 @@ from factories import claim
 from remedy_core.rules import RuleConfig
 from remedy_inference import inference
 from remedy_inference.audit import MemorySink
+from remedy_inference.compiled import CompiledBundle
 from remedy_inference.handlers import decide, encode, market
 from remedy_inference.market_data import SyntheticMarket
 from remedy_inference.service import BundlePredictor, DecisionService
@@ -55,8 +56,11 @@ def test_workflow_matches_the_local_service(bundle_dir, bundle, lambda_context, 
     events = audit_lines(capsys.readouterr().out)
     assert len(events) == 1
     assert events[0]["recommendation"] == via_lambdas["recommendation"]
+    # the local API serves the same compiled module as the endpoint (settings.build_predictor)
     service = DecisionService(
-        predictor=BundlePredictor(bundle), valuation=SyntheticMarket(), sink=MemorySink()
+        predictor=BundlePredictor(CompiledBundle(bundle)),
+        valuation=SyntheticMarket(),
+        sink=MemorySink(),
     )
     local = json.loads(service.decide(claim()).model_dump_json())
     for key in ("recommendation", "decided_by", "repair_path", "write_off_path", "pav", "ratio"):

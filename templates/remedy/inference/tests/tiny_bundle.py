@@ -2,7 +2,8 @@
 
 The inference repo does not import the training repo: this trains LightGBM boosters directly on
 ``remedy_core.synthetic`` with ``remedy_core.bundle``'s head specs and exports the same bundle
-format (one merged ONNX graph + manifest) as training does.
+format (one merged ONNX graph + manifest + the compiled module of ``remedy_core.forest``) as
+training does.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import lightgbm as lgb
 
 from remedy_core.bundle import HEADS, encode_target, export_bundle
 from remedy_core.features import FEATURE_NAMES, encode_frame
+from remedy_core.forest import compile_forest
 from remedy_core.synthetic import generate_claims
 
 
@@ -26,7 +28,9 @@ def _objective(head) -> dict:
     return {"objective": "regression"}
 
 
-def build_tiny_bundle(path: Path, n: int = 2_000, rounds: int = 10, seed: int = 7) -> Path:
+def build_tiny_bundle(
+    path: Path, n: int = 2_000, rounds: int = 10, seed: int = 7, compiled: bool = True
+) -> Path:
     frame = generate_claims(n, seed=seed)
     X = encode_frame(frame)
     data = lgb.Dataset(X, feature_name=list(FEATURE_NAMES), free_raw_data=False,
@@ -38,4 +42,7 @@ def build_tiny_bundle(path: Path, n: int = 2_000, rounds: int = 10, seed: int = 
         params = {**_objective(head), "num_leaves": 15, "learning_rate": 0.2, "verbose": -1,
                   "num_threads": 1, "seed": seed, "deterministic": True}  # fmt: skip
         boosters[head.name] = lgb.train(params, data, num_boost_round=rounds)
-    return export_bundle(path, boosters, data={"n": n, "purpose": "inference tests"})
+    export_bundle(path, boosters, data={"n": n, "purpose": "inference tests"})
+    if compiled:
+        compile_forest(path)
+    return path

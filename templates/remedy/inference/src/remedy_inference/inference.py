@@ -1,7 +1,8 @@
 """SageMaker inference script: all 14 models (every head of the bundle) in ONE call.
 
-The endpoint hosts one bundle directory (manifest.json + bundle.onnx) and answers with every
-model's output for each row, through one ONNX Runtime session (remedy_core.bundle).
+The endpoint hosts one bundle directory (manifest.json + bundle.onnx + compiled/) and answers
+with every model's output for each row, through the bundle's one compiled module
+(``remedy_inference.compiled``: native, or the single-node ONNX graph as the portable fallback).
 
 Request  (application/json): ``{"instances": [[f1, ..., fN], ...]}`` (encoded features, as the
          encode step produces) or ``{"claims": [{...Claim...}, ...]}`` (encoded here).
@@ -30,7 +31,7 @@ class InputError(ValueError):
 
 
 def model_fn(model_dir: str) -> CompiledBundle:
-    """The bundle compiled into one tree-ensemble node (see ``compiled.py``)."""
+    """Every head in one compiled module (native if shipped and loadable, else ONNX)."""
     return CompiledBundle(load_bundle(model_dir))
 
 
@@ -57,6 +58,10 @@ def input_fn(request_body: str | bytes, request_content_type: str = JSON) -> np.
 def predict_fn(
     input_data: np.ndarray, model: Bundle | CompiledBundle
 ) -> tuple[list[ModelOutputs], str]:
+    # one claim (the decision workflow's case) takes the plain-float path: the same numbers as
+    # the in-process service, without numpy's per-call overhead
+    if len(input_data) == 1:
+        return [model.predict_one(input_data[0])], model.bundle_id
     return model.predict(input_data), model.bundle_id
 
 

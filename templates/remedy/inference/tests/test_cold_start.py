@@ -1,0 +1,91 @@
+"""Cold start: what a fresh interpreter loads for each serving entry point (no timings here:
+speed is measured by the platform's ``make bench``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from remedy_inference.handlers import package
+
+HEAVY = ("pandas", "pyarrow", "matplotlib", "plotly", "aws_xray_sdk", "onnxruntime", "onnx",
+         "lightgbm", "sklearn", "boto3")  # fmt: skip
+HANDLERS = [f"remedy_inference.handlers.{h}" for h in ("encode", "market", "decide")]
+
+
+def _loaded(code: str, env: dict[str, str] | None = None) -> list[str]:
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), **(env or {})},
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _probe(module: str, names: tuple[str, ...], then: str = "") -> str:
+    return (
+        f"import json, sys, {module}\n{then}\n"
+        f"print(json.dumps(sorted(m for m in {names!r} if m in sys.modules)))"
+    )
+
+
+@pytest.mark.parametrize("module", HANDLERS)
+def test_handlers_import_neither_numpy_nor_heavy_libraries(module):
+    assert _loaded(_probe(module, (*HEAVY, "numpy"))) == []
+
+
+def test_inference_script_imports_no_heavy_library():
+    assert _loaded(_probe("remedy_inference.inference", HEAVY)) == []
+
+
+def test_loading_a_native_bundle_needs_no_onnxruntime(bundle_dir):
+    load = f"m = remedy_inference.inference.model_fn({str(bundle_dir)!r})"
+    code = _probe(
+        "remedy_inference.inference",
+        ("onnxruntime", "onnx", "lightgbm"),
+        f"{load}; assert m.backend == 'native'",
+    )
+    assert _loaded(code) == []
+
+
+def _encode_call(env: dict[str, str]) -> list[str]:
+    from factories import claim
+
+    event = json.dumps({"request": json.loads(claim().model_dump_json())})
+    then = (
+        "from types import SimpleNamespace as S\n"
+        "ctx = S(function_name='f', memory_limit_in_mb=512, aws_request_id='r',\n"
+        "        invoked_function_arn='arn:aws:lambda:eu-west-2:123456789012:function:f')\n"
+        f"out = remedy_inference.handlers.encode.handler(json.loads({event!r}), ctx)\n"
+        "assert out['valid'], out"
+    )
+    return _loaded(_probe("remedy_inference.handlers.encode", ("aws_xray_sdk",), then), env)
+
+
+def test_xray_sdk_is_loaded_only_when_asked_for():
+    assert _encode_call({"REMEDY_XRAY_SDK": ""}) == []
+    assert _encode_call({"REMEDY_XRAY_SDK": "1", "POWERTOOLS_TRACE_DISABLED": "1"}) == [
+        "aws_xray_sdk"
+    ]
+
+
+def test_layer_holds_the_handlers_dependencies_and_not_the_infrastructure_ones():
+    names = {package._norm(d.metadata["Name"]) for d in package.closure()}
+    assert {"aws-lambda-powertools", "pydantic", "pydantic-core", "numpy", "httpx"} <= names
+    assert not names & {"boto3", "botocore", "pulumi", "pulumi-aws", "pandas", "onnxruntime"}
+
+
+def test_function_package_is_byte_compiled(tmp_path):
+    root = package.build_function(tmp_path / "function")
+    assert (root / "remedy_inference" / "handlers" / "decide.py").is_file()
+    assert (root / "remedy_core" / "forest.py").is_file()
+    assert list((root / "remedy_core" / "__pycache__").glob("decision.*.pyc"))
+    assert package.size_mb(root) < 5
