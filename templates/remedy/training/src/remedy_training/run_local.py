@@ -4,7 +4,8 @@
         --max-parallel 20 --seed 0 [--endpoint-url http://127.0.0.1:5000]
 
 preprocess -> Optuna TPE tuning in rounds of parallel trials (SQLite study, HTML/PNG report)
--> refit the full bundle with the best parameters -> evaluate on the test split -> gate
+-> refit the full bundle with the best parameters -> compile its heads into one native module
+(remedy_training.compile, cached by model id) -> evaluate on the test split -> gate
 -> register in the model registry as PendingManualApproval (boto3: a moto server via
 --endpoint-url, an embedded moto server when none is given, or real SageMaker with
 --real-aws) -> model card. Identical results for a seed.
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from remedy_core.bundle import export_bundle
 from remedy_training import usecase
+from remedy_training.compile import compile_model
 from remedy_training.data import pack_model, read_frame
 from remedy_training.evaluate import evaluate
 from remedy_training.model_card import render_model_card
@@ -59,6 +61,7 @@ class LocalRunResult:
     registration: dict | None = None
     paths: dict[str, str] = field(default_factory=dict)
     tuning_seconds: float = 0.0
+    compiled: dict = field(default_factory=dict)
 
 
 def _free_port() -> int:
@@ -235,6 +238,7 @@ def run(cfg: LocalRunConfig) -> LocalRunResult:
             data=data,
             calibration=trained.calibration,
         )
+        compiled = compile_model(model_dir)  # ships in model.tar.gz; serving falls back to ONNX
         model_tar = pack_model(model_dir, work / "model.tar.gz")
         progress.advance(refit)
 
@@ -290,6 +294,7 @@ def run(cfg: LocalRunConfig) -> LocalRunResult:
         registration=registration,
         paths=paths,
         tuning_seconds=result.seconds,
+        compiled=compiled.summary(),
     )
 
 
@@ -302,6 +307,14 @@ def print_summary(res: LocalRunResult) -> None:
     table.add_column("item")
     table.add_column("value")
     table.add_row("trials", f"{res.trials} in {res.tuning_seconds:.1f} s")
+    c = res.compiled
+    table.add_row(
+        "compiled module",
+        f"skipped: {c['skipped']}"
+        if c.get("skipped")
+        else f"{c.get('model_id')} ({'cached' if c.get('cached') else 'compiled'} in "
+        f"{c.get('seconds', 0):.1f} s)",
+    )
     table.add_row("best validation:repair_mdape", f"{res.best_value:.4f}")
     table.add_row("best parameters", ", ".join(f"{k}={v:.4g}" for k, v in res.best_params.items()))
     for k, v in res.evaluation["metrics"].items():
