@@ -11,17 +11,18 @@ Why not per-head code generation (tl2cgen, lleaves): 10,800 trees as if/else cod
 library whose instruction fetches dominate one claim (about 0.6-0.7 ms here, 1.5k rows/s) and
 take minutes to compile (tl2cgen -O1: 146 s; lleaves one model at a time: 695 s). Trees as data
 are ~5 MB, compile in seconds, and are walked without branches: each node is
-``{threshold key, feature, offset of the right child}`` in pre-order (the left child is next);
-a step is ``n += 1 + (x > t ? right - 1 : 0)`` computed with integer arithmetic, 8 trees of
-similar depth are walked in lock-step (independent chains keep the core busy), and a leaf
-points to itself so extra steps are harmless. Batches walk each group of trees over a block of
-rows while its nodes are in L1.
+``{threshold rank, feature, offset of the right child}`` in pre-order (the left child is next);
+each input is ranked once per row among its feature's distinct split thresholds (x > t_k exactly
+when more than k of them lie below x), so a step is ``n += 1 + (rank > k ? right - 1 : 0)`` in
+integer arithmetic; 8 trees of similar depth are walked in lock-step (independent chains keep
+the core busy), and a leaf points to itself so extra steps are harmless. Batches walk each group
+of trees over a block of rows while its nodes are in L1.
 
 Exactness: thresholds are rounded down to float32 (for a float32 input ``x <= t`` holds exactly
-when ``x <= floor32(t)``), compared through an order-preserving float -> int32 map; leaf values
-stay float64 and are summed per output column, so raw scores equal LightGBM's to ~1e-13
-(summation order differs). NaN inputs follow LightGBM's ``missing_type=None`` (NaN -> 0.0);
-boosters with other missing types or categorical splits are refused with the reason.
+when ``x <= floor32(t)``) and ranked with float comparisons; leaf values stay float64 and are
+summed per output column, so raw scores equal LightGBM's to ~1e-13 (summation order differs).
+NaN inputs follow LightGBM's ``missing_type=None`` (NaN -> 0.0); boosters with other missing
+types or categorical splits are refused with the reason.
 Pure Python + numpy + the system C compiler: the LightGBM text models are read here (numerical
 splits only), so compiling needs neither LightGBM nor a network; tests prove the result equals
 LightGBM's own predictions.
@@ -61,9 +62,16 @@ KERNEL = r"""
 #define BLOCK 64
 #define XW 64
 
-/* a node: bits 0-31 threshold key, 32-39 feature, 48-63 right-child offset (signed) */
-extern const uint64_t RF_NODES[];
+/* a node: threshold rank, right-child offset - 1 (-1: a leaf, which points at itself), feature */
+typedef union rf_node {
+  uint64_t bits;
+  struct { int16_t bin; int16_t right; uint8_t feat; uint8_t pad[3]; } f;
+} rf_node;
+
+extern const rf_node RF_NODES[];
 extern const union rf_value { uint64_t bits; double value; } RF_VALUES[];
+extern const union rf_thr { uint32_t bits; float value; } RF_THRESHOLDS[];
+extern const int32_t RF_THRESHOLD_START[];
 extern const int32_t RF_ROOTS[];
 extern const uint16_t RF_COLUMNS[];
 extern const uint8_t RF_STEPS[];
@@ -75,20 +83,23 @@ int rf_num_features(void) { return RF_NF; }
 int rf_num_targets(void) { return RF_NT; }
 const char* rf_model_id(void) { return RF_MODEL_ID; }
 
-/* order-preserving float -> int32 (thresholds are mapped the same way when packed) */
-static inline int32_t rf_key(float v) {
-  int32_t b;
-  if (v != v || v == 0.0f) v = 0.0f; /* NaN is 0 (LightGBM missing_type=None); -0 is 0 */
-  memcpy(&b, &v, 4);
-  return b ^ ((b >> 31) & 0x7fffffff);
+/* how many of feature f's split thresholds lie below v (x > t_k exactly when rank > k) */
+static inline int32_t rf_rank(int f, float v) {
+  int lo = RF_THRESHOLD_START[f], hi = RF_THRESHOLD_START[f + 1];
+  const int base = lo;
+  if (v != v) v = 0.0f; /* LightGBM missing_type=None: NaN is 0 */
+  while (lo < hi) {
+    const int mid = (lo + hi) >> 1;
+    if (RF_THRESHOLDS[mid].value < v) lo = mid + 1; else hi = mid;
+  }
+  return lo - base;
 }
 
-/* go right when x > threshold: mask is -1 then, else 0; a leaf has key INT32_MIN, right -1 */
+/* go right when rank > bin (mask -1), else left (the next node); no branch */
 static inline uint32_t rf_step(const int32_t* x, uint32_t n) {
-  const uint64_t d = RF_NODES[n];
-  const int64_t key = (int32_t)(uint32_t)d;
-  const int32_t mask = (int32_t)((key - (int64_t)x[(d >> 32) & 0xffu]) >> 63);
-  return n + 1u + (uint32_t)(mask & ((int32_t)(int16_t)(d >> 48) - 1));
+  const rf_node* d = RF_NODES + n;
+  const int32_t mask = ((int32_t)d->f.bin - x[d->f.feat]) >> 31;
+  return n + 1u + (uint32_t)(mask & (int32_t)d->f.right);
 }
 
 /* raw scores of every output column for n_rows float32 rows (row-major) into out (n_rows x NT) */
@@ -98,7 +109,7 @@ void rf_predict(const float* X, long n_rows, double* out) {
   for (long r0 = 0; r0 < n_rows; r0 += BLOCK) {
     long nb = n_rows - r0 < BLOCK ? n_rows - r0 : BLOCK;
     for (long r = 0; r < nb; ++r) {
-      for (int f = 0; f < nf; ++f) xb[r * XW + f] = rf_key(X[(r0 + r) * nf + f]);
+      for (int f = 0; f < nf; ++f) xb[r * XW + f] = rf_rank(f, X[(r0 + r) * nf + f]);
       memset(out + (r0 + r) * nt, 0, sizeof(double) * (size_t)nt);
     }
     for (int g = 0; g < ng; ++g) {
@@ -125,7 +136,6 @@ void rf_predict(const float* X, long n_rows, double* out) {
 """
 
 _LINK = {"binary": "logistic", "multiclass": "softmax"}
-_LEAF_KEY = -(2**31)
 
 
 class ForestError(ValueError):
@@ -144,22 +154,17 @@ class Slot:
 
 @dataclass
 class PackedForest:
-    keys: np.ndarray  # int32 per node: threshold key (INT32_MIN for a leaf)
+    bins: np.ndarray  # int16 per node: rank of its threshold in its feature's table (leaf: -1)
     features: np.ndarray  # uint8 per node
-    rights: np.ndarray  # int16 per node: offset of the right child (0 for a leaf)
+    rights: np.ndarray  # int16 per node: offset of the right child - 1 (leaf: -1, itself)
     values: np.ndarray  # float64 per node: leaf value (0 for a split)
+    thresholds: np.ndarray  # float32: every feature's sorted distinct thresholds, concatenated
+    threshold_start: np.ndarray  # int32 per feature + 1: where its table starts
     roots: np.ndarray  # int32 per tree, grouped by GROUP (padding trees point at node 0)
     columns: np.ndarray  # uint16 per tree: output column
     steps: np.ndarray  # uint8 per group: deepest tree of the group
     slots: list[Slot]
     n_trees: int
-
-
-def float_key(values: np.ndarray) -> np.ndarray:
-    """The kernel's order-preserving map of float32 values to int32 (vectorised)."""
-    v = np.asarray(values, dtype=np.float32)
-    bits = np.where(v == 0, np.float32(0), v).view(np.int32).astype(np.int64)
-    return (bits ^ ((bits >> 31) & 0x7FFFFFFF)).astype(np.int32)
 
 
 def floor32(t: float) -> np.float32:
@@ -284,13 +289,31 @@ def pack(models: list[tuple[HeadSpec, dict]]) -> PackedForest:
     columns += [0] * pad
     depths += [0] * pad
     steps = [max(depths[g : g + GROUP]) for g in range(0, len(roots), GROUP)]
-    keys = float_key(np.asarray(thr, dtype=np.float64))
-    keys[~np.isfinite(np.asarray(thr))] = _LEAF_KEY
+    # a threshold becomes its rank among its feature's distinct thresholds: x > t_k exactly
+    # when more than k of them lie below x (the kernel ranks each input once per row)
+    thr32 = np.asarray(thr, dtype=np.float32)
+    features = np.asarray(feat, dtype=np.int64)
+    split = np.isfinite(thr32)
+    bins = np.full(len(thr32), -1, dtype=np.int64)
+    tables, start = [], [0]
+    for f in range(N_FEATURES):
+        at = split & (features == f)
+        table = np.unique(thr32[at])
+        if len(table) > 32_767:
+            raise ForestError(f"feature {f} has {len(table)} distinct thresholds (max 32767)")
+        bins[at] = np.searchsorted(table, thr32[at])
+        tables.append(table)
+        start.append(start[-1] + len(table))
     return PackedForest(
-        keys=keys,
-        features=np.asarray(feat, dtype=np.uint8),
-        rights=np.asarray(right, dtype=np.int16),
+        bins=bins.astype(np.int16),
+        features=features.astype(np.uint8),
+        rights=(np.asarray(right, dtype=np.int64) - 1).astype(np.int16),
         values=np.asarray(value, dtype=np.float64),
+        # (one unused entry when nothing splits at all: C has no empty arrays)
+        thresholds=np.concatenate([*tables, np.zeros(1 if start[-1] == 0 else 0)]).astype(
+            np.float32
+        ),
+        threshold_start=np.asarray(start, dtype=np.int32),
         roots=np.asarray(roots, dtype=np.int32),
         columns=np.asarray(columns, dtype=np.uint16),
         steps=np.asarray(steps, dtype=np.uint8),
@@ -301,15 +324,18 @@ def pack(models: list[tuple[HeadSpec, dict]]) -> PackedForest:
 
 def predict_packed(forest: PackedForest, X: np.ndarray) -> np.ndarray:
     """The kernel's arithmetic in numpy (reference for tests; slow)."""
-    x = float_key(np.where(np.isnan(X), 0.0, X).astype(np.float32)).astype(np.int64)
+    X = np.where(np.isnan(X), 0.0, X).astype(np.float32)
+    start = forest.threshold_start
+    x = np.stack([np.searchsorted(forest.thresholds[start[f] : start[f + 1]], X[:, f])
+                  for f in range(N_FEATURES)], 1)  # fmt: skip
     out = np.zeros((len(X), forest.slots[-1].start + forest.slots[-1].width))
     rows = np.arange(len(X))
     for g, steps in enumerate(forest.steps.tolist()):
         for j in range(GROUP):
             n = np.full(len(X), forest.roots[g * GROUP + j], dtype=np.int64)
             for _ in range(steps):
-                mask = (forest.keys[n].astype(np.int64) - x[rows, forest.features[n]]) < 0
-                n = n + 1 + np.where(mask, forest.rights[n].astype(np.int64) - 1, 0)
+                mask = forest.bins[n].astype(np.int64) < x[rows, forest.features[n]]
+                n = n + 1 + np.where(mask, forest.rights[n].astype(np.int64), 0)
             out[:, forest.columns[g * GROUP + j]] += forest.values[n]
     return out
 
@@ -325,11 +351,11 @@ def _c_array(name: str, ctype: str, values: list, fmt=str) -> str:
 
 
 def node_words(forest: PackedForest) -> np.ndarray:
-    """Nodes as the kernel reads them: key | feature << 32 | right offset << 48 (uint64)."""
+    """Nodes as the kernel's union reads them (little-endian): bin, right - 1, feature."""
     return (
-        forest.keys.view(np.uint32).astype(np.uint64)
+        forest.bins.view(np.uint16).astype(np.uint64)
+        | (forest.rights.view(np.uint16).astype(np.uint64) << np.uint64(16))
         | (forest.features.astype(np.uint64) << np.uint64(32))
-        | (forest.rights.view(np.uint16).astype(np.uint64) << np.uint64(48))
     )
 
 
@@ -346,8 +372,12 @@ def c_source(forest: PackedForest, model_id: str) -> str:
     return "".join(
         [
             KERNEL,
-            "const uint64_t RF_NODES[] = " + _braced(_hex(node_words(forest))) + ";\n",
+            "const rf_node RF_NODES[] = " + _braced(_hex(node_words(forest), braced=True)) + ";\n",
             "const union rf_value RF_VALUES[] = " + _braced(_hex(values, braced=True)) + ";\n",
+            "const union rf_thr RF_THRESHOLDS[] = "
+            + _braced(_hex(forest.thresholds.view(np.uint32), braced=True))
+            + ";\n",
+            _c_array("RF_THRESHOLD_START", "int32_t", forest.threshold_start.tolist()),
             _c_array("RF_ROOTS", "int32_t", forest.roots.tolist()),
             _c_array("RF_COLUMNS", "uint16_t", forest.columns.tolist()),
             _c_array("RF_STEPS", "uint8_t", forest.steps.tolist()),
@@ -427,7 +457,7 @@ def compile_forest(bundle_dir: str | Path, out_dir: str | Path | None = None,
         "n_targets": forest.slots[-1].start + forest.slots[-1].width,
         "slots": [asdict(s) for s in forest.slots],
         "trees": forest.n_trees,
-        "nodes": len(forest.keys),
+        "nodes": len(forest.bins),
         "groups": len(forest.steps),
         "platform": {"system": platform.system(), "machine": platform.machine()},
         "compiler": {"cc": cc_path, "version": cc_version, "flags": list(CFLAGS)},
