@@ -10,13 +10,14 @@ onnxruntime, no LightGBM, no compiler (``remedy_inference.compiled``).
 Why not per-head code generation (tl2cgen, lleaves): 10,800 trees as if/else code make a ~14 MB
 library whose instruction fetches dominate one claim (about 0.6-0.7 ms here, 1.5k rows/s) and
 take minutes to compile (tl2cgen -O1: 146 s; lleaves one model at a time: 695 s). Trees as data
-are ~5 MB, compile in seconds, and are walked without branches: each node is
-``{threshold rank, feature, offset of the right child}`` in pre-order (the left child is next);
-each input is ranked once per row among its feature's distinct split thresholds (x > t_k exactly
-when more than k of them lie below x), so a step is ``n += 1 + (rank > k ? right - 1 : 0)`` in
-integer arithmetic; 8 trees of similar depth are walked in lock-step (independent chains keep
-the core busy), and a leaf points to itself so extra steps are harmless. Batches walk each group
-of trees over a block of rows while its nodes are in L1.
+are ~5 MB, compile in seconds, and are walked without branches: a split is one 32-bit word
+``{threshold rank, slot, offset of the right child}`` in pre-order (the left child is next), a
+leaf a marker word + its value; each input is ranked once per row among its feature's distinct
+split thresholds (x > t_k exactly when more than k of them lie below x), so a step is
+``n += 1 + (rank > k ? right - 1 : 0)`` in integer arithmetic; 8 trees of similar depth are
+walked in lock-step (independent chains keep the core busy), and a leaf points to itself so
+extra steps are harmless. Batches walk each group of trees over a block of rows while its nodes
+are in L1. (A feature with more than 255 distinct thresholds is split into several slots.)
 
 Exactness: thresholds are rounded down to float32 (for a float32 input ``x <= t`` holds exactly
 when ``x <= floor32(t)``) and ranked with float comparisons; leaf values stay float64 and are
@@ -52,6 +53,9 @@ COMPILED_DIR = "compiled"
 LIBRARY = "remedy_forest.so"
 LAYOUT = "forest.json"
 GROUP = 8  # trees walked in lock-step; must match the kernel's G
+SLOT_WIDTH = 255  # thresholds per slot (a rank fits a byte); must match the kernel
+LEAF_SLOT = 63  # the slot a leaf reads: its rank is LEAF_RANK, above any threshold rank
+LEAF_RANK = 1 << 20
 CFLAGS = ("-O2", "-fPIC", "-shared", "-std=c99")
 
 KERNEL = r"""
@@ -60,22 +64,20 @@ KERNEL = r"""
 
 #define G 8
 #define BLOCK 64
-#define XW 64
+#define XW 64          /* slots per row; slot 63 is the leaves' */
+#define LEAF_SLOT 63
+#define LEAF_RANK (1 << 20)
+#define SLOT_WIDTH 255
 
-/* a node: threshold rank, right-child offset - 1 (-1: a leaf, which points at itself), feature */
-typedef union rf_node {
-  uint64_t bits;
-  struct { int16_t bin; int16_t right; uint8_t feat; uint8_t pad[3]; } f;
-} rf_node;
-
-extern const rf_node RF_NODES[];
-extern const union rf_value { uint64_t bits; double value; } RF_VALUES[];
+/* split word: byte 0 threshold rank in its slot, byte 1 slot, bytes 2-3 right offset - 1;
+   leaf: marker word (rank 0, slot LEAF_SLOT, offset -1: it points at itself) + float64 value */
+extern const uint32_t RF_WORDS[];
 extern const union rf_thr { uint32_t bits; float value; } RF_THRESHOLDS[];
-extern const int32_t RF_THRESHOLD_START[];
+extern const int32_t RF_THRESHOLD_START[], RF_SLOT_FEATURE[], RF_SLOT_BASE[];
 extern const int32_t RF_ROOTS[];
 extern const uint16_t RF_COLUMNS[];
 extern const uint8_t RF_STEPS[];
-extern const int32_t RF_NGROUPS, RF_NF, RF_NT;
+extern const int32_t RF_NGROUPS, RF_NF, RF_NT, RF_NSLOTS;
 extern const char RF_MODEL_ID[];
 
 int rf_abi_version(void) { return 1; }
@@ -95,21 +97,36 @@ static inline int32_t rf_rank(int f, float v) {
   return lo - base;
 }
 
-/* go right when rank > bin (mask -1), else left (the next node); no branch */
+/* go right when the row's rank in the node's slot is above the node's (mask -1); no branch */
 static inline uint32_t rf_step(const int32_t* x, uint32_t n) {
-  const rf_node* d = RF_NODES + n;
-  const int32_t mask = ((int32_t)d->f.bin - x[d->f.feat]) >> 31;
-  return n + 1u + (uint32_t)(mask & (int32_t)d->f.right);
+  const uint8_t* b = (const uint8_t*)(RF_WORDS + n);
+  int16_t right;
+  memcpy(&right, b + 2, 2);
+  const int32_t mask = ((int32_t)b[0] - x[b[1]]) >> 31;
+  return n + 1u + (uint32_t)(mask & (int32_t)right);
+}
+
+static inline double rf_leaf(uint32_t n) {
+  double v;
+  memcpy(&v, RF_WORDS + n + 1, 8);
+  return v;
 }
 
 /* raw scores of every output column for n_rows float32 rows (row-major) into out (n_rows x NT) */
 void rf_predict(const float* X, long n_rows, double* out) {
-  const int nf = RF_NF, nt = RF_NT, ng = RF_NGROUPS;
+  const int nf = RF_NF, nt = RF_NT, ng = RF_NGROUPS, ns = RF_NSLOTS;
   int32_t xb[BLOCK * XW];
+  int32_t rank[64];
   for (long r0 = 0; r0 < n_rows; r0 += BLOCK) {
     long nb = n_rows - r0 < BLOCK ? n_rows - r0 : BLOCK;
     for (long r = 0; r < nb; ++r) {
-      for (int f = 0; f < nf; ++f) xb[r * XW + f] = rf_rank(f, X[(r0 + r) * nf + f]);
+      int32_t* x = xb + r * XW;
+      for (int f = 0; f < nf; ++f) rank[f] = rf_rank(f, X[(r0 + r) * nf + f]);
+      for (int s = 0; s < ns; ++s) {
+        const int32_t k = rank[RF_SLOT_FEATURE[s]] - RF_SLOT_BASE[s];
+        x[s] = k < 0 ? 0 : (k > SLOT_WIDTH ? SLOT_WIDTH : k);
+      }
+      x[LEAF_SLOT] = LEAF_RANK;
       memset(out + (r0 + r) * nt, 0, sizeof(double) * (size_t)nt);
     }
     for (int g = 0; g < ng; ++g) {
@@ -125,10 +142,10 @@ void rf_predict(const float* X, long n_rows, double* out) {
           n4 = rf_step(x, n4); n5 = rf_step(x, n5); n6 = rf_step(x, n6); n7 = rf_step(x, n7);
         }
         double* o = out + (r0 + r) * nt;
-        o[col[0]] += RF_VALUES[n0].value; o[col[1]] += RF_VALUES[n1].value;
-        o[col[2]] += RF_VALUES[n2].value; o[col[3]] += RF_VALUES[n3].value;
-        o[col[4]] += RF_VALUES[n4].value; o[col[5]] += RF_VALUES[n5].value;
-        o[col[6]] += RF_VALUES[n6].value; o[col[7]] += RF_VALUES[n7].value;
+        o[col[0]] += rf_leaf(n0); o[col[1]] += rf_leaf(n1);
+        o[col[2]] += rf_leaf(n2); o[col[3]] += rf_leaf(n3);
+        o[col[4]] += rf_leaf(n4); o[col[5]] += rf_leaf(n5);
+        o[col[6]] += rf_leaf(n6); o[col[7]] += rf_leaf(n7);
       }
     }
   }
@@ -154,17 +171,25 @@ class Slot:
 
 @dataclass
 class PackedForest:
-    bins: np.ndarray  # int16 per node: rank of its threshold in its feature's table (leaf: -1)
-    features: np.ndarray  # uint8 per node
-    rights: np.ndarray  # int16 per node: offset of the right child - 1 (leaf: -1, itself)
-    values: np.ndarray  # float64 per node: leaf value (0 for a split)
-    thresholds: np.ndarray  # float32: every feature's sorted distinct thresholds, concatenated
-    threshold_start: np.ndarray  # int32 per feature + 1: where its table starts
-    roots: np.ndarray  # int32 per tree, grouped by GROUP (padding trees point at node 0)
+    """All trees as one stream of 32-bit words, in the order the kernel walks them.
+
+    A split is one word: byte 0 its threshold's rank in its slot, byte 1 the slot (an input
+    feature, or a 255-threshold chunk of one), bytes 2-3 the offset of its right child - 1 (the
+    left child is the next word). A leaf is three words: a marker that points at itself (slot
+    ``LEAF_SLOT``, whose rank is always above 0; offset -1) and its float64 value.
+    """
+
+    words: np.ndarray  # uint32
+    roots: np.ndarray  # int32 per tree (word index), grouped by GROUP (padding: word 0, a leaf)
     columns: np.ndarray  # uint16 per tree: output column
     steps: np.ndarray  # uint8 per group: deepest tree of the group
+    thresholds: np.ndarray  # float32: every feature's sorted distinct thresholds, concatenated
+    threshold_start: np.ndarray  # int32 per feature + 1: where its table starts
+    slot_feature: np.ndarray  # int32 per slot: the feature it ranks
+    slot_base: np.ndarray  # int32 per slot: rank of its first threshold in the feature's table
     slots: list[Slot]
     n_trees: int
+    n_nodes: int
 
 
 def floor32(t: float) -> np.float32:
@@ -270,55 +295,87 @@ def pack(models: list[tuple[HeadSpec, dict]]) -> PackedForest:
             trees.append((column + i % per_iter, depth, nodes))
         slots.append(Slot(head.name, column, width, _LINK.get(head.kind, "none")))
         column += width
-    order = sorted(range(len(trees)), key=lambda i: trees[i][1])
-    thr: list[float] = [-np.inf]  # node 0: a zero leaf that padding trees point at
-    feat, right, value = [0], [0], [0.0]
-    roots, columns, depths = [], [], []
-    for i in order:
-        col, depth, nodes = trees[i]
-        roots.append(len(thr))
-        columns.append(col)
-        depths.append(depth)
-        for t, f, r, v in nodes:
-            thr.append(t)
-            feat.append(f)
-            right.append(r)
-            value.append(v)
-    pad = (-len(roots)) % GROUP
-    roots += [0] * pad
-    columns += [0] * pad
-    depths += [0] * pad
-    steps = [max(depths[g : g + GROUP]) for g in range(0, len(roots), GROUP)]
-    # a threshold becomes its rank among its feature's distinct thresholds: x > t_k exactly
-    # when more than k of them lie below x (the kernel ranks each input once per row)
-    thr32 = np.asarray(thr, dtype=np.float32)
-    features = np.asarray(feat, dtype=np.int64)
+    return _layout(trees, slots)
+
+
+def _slots(thr32: np.ndarray, features: np.ndarray) -> tuple:
+    """Per feature its sorted distinct thresholds; split into slots of at most 255 thresholds so
+    that a rank fits a byte (a slot's rank is the feature's rank minus the slot's base, clamped
+    to 0..255: comparisons with its own thresholds are unchanged)."""
     split = np.isfinite(thr32)
-    bins = np.full(len(thr32), -1, dtype=np.int64)
-    tables, start = [], [0]
+    slot = np.zeros(len(thr32), dtype=np.int64)
+    rank = np.zeros(len(thr32), dtype=np.int64)
+    tables, start, slot_feature, slot_base = [], [0], [], []
     for f in range(N_FEATURES):
         at = split & (features == f)
         table = np.unique(thr32[at])
-        if len(table) > 32_767:
-            raise ForestError(f"feature {f} has {len(table)} distinct thresholds (max 32767)")
-        bins[at] = np.searchsorted(table, thr32[at])
+        k = np.searchsorted(table, thr32[at])
+        chunk = k // SLOT_WIDTH
+        for c in range(max(1, -(-len(table) // SLOT_WIDTH))):
+            slot_feature.append(f)
+            slot_base.append(c * SLOT_WIDTH)
+        first = len(slot_feature) - max(1, -(-len(table) // SLOT_WIDTH))
+        slot[at] = first + chunk
+        rank[at] = k - chunk * SLOT_WIDTH
         tables.append(table)
         start.append(start[-1] + len(table))
+    if len(slot_feature) > LEAF_SLOT:
+        raise ForestError(f"{len(slot_feature)} threshold slots needed, at most {LEAF_SLOT}")
+    # (one unused entry when nothing splits at all: C has no empty arrays)
+    thresholds = np.concatenate([*tables, np.zeros(1 if start[-1] == 0 else 0)])
+    return slot, rank, thresholds.astype(np.float32), start, slot_feature, slot_base
+
+
+def _layout(trees: list[tuple[int, int, list]], slots: list[Slot]) -> PackedForest:
+    order = sorted(range(len(trees)), key=lambda i: trees[i][1])  # similar depths walk together
+    nodes: list[tuple[float, int, int, float]] = [(-np.inf, 0, 0, 0.0)]  # node 0: a zero leaf
+    first_node, columns, depths = [], [], []
+    for i in order:
+        col, depth, tree = trees[i]
+        first_node.append(len(nodes))
+        columns.append(col)
+        depths.append(depth)
+        nodes.extend(tree)
+    pad = (-len(first_node)) % GROUP
+    first_node += [0] * pad
+    columns += [0] * pad
+    depths += [0] * pad
+    thr32 = np.asarray([n[0] for n in nodes], dtype=np.float32)
+    features = np.asarray([n[1] for n in nodes], dtype=np.int64)
+    right = np.asarray([n[2] for n in nodes], dtype=np.int64)  # in nodes (pre-order)
+    values = np.asarray([n[3] for n in nodes], dtype=np.float64)
+    leaf = ~np.isfinite(thr32)
+    slot, rank, thresholds, start, slot_feature, slot_base = _slots(thr32, features)
+    # node -> word position (a split takes 1 word, a leaf 3), offsets in words
+    pos = np.concatenate([[0], np.cumsum(np.where(leaf, 3, 1))[:-1]])
+    n_words = int(pos[-1] + (3 if leaf[-1] else 1))
+    index = np.arange(len(nodes))
+    right_word = pos[np.minimum(index + right, len(nodes) - 1)]
+    offset = np.where(leaf, -1, right_word - pos - 1)
+    if offset.max(initial=0) > 32_767:
+        raise ForestError("a tree is too large to pack (right-child offset above 32767 words)")
+    head = (
+        np.where(leaf, 0, rank) | (np.where(leaf, LEAF_SLOT, slot) << 8) | ((offset & 0xFFFF) << 16)
+    )
+    words = np.zeros(n_words, dtype=np.uint32)
+    words[pos] = head.astype(np.uint32)
+    halves = values.view(np.uint32).reshape(-1, 2)
+    words[pos[leaf] + 1] = halves[leaf, 0]
+    words[pos[leaf] + 2] = halves[leaf, 1]
     return PackedForest(
-        bins=bins.astype(np.int16),
-        features=features.astype(np.uint8),
-        rights=(np.asarray(right, dtype=np.int64) - 1).astype(np.int16),
-        values=np.asarray(value, dtype=np.float64),
-        # (one unused entry when nothing splits at all: C has no empty arrays)
-        thresholds=np.concatenate([*tables, np.zeros(1 if start[-1] == 0 else 0)]).astype(
-            np.float32
-        ),
-        threshold_start=np.asarray(start, dtype=np.int32),
-        roots=np.asarray(roots, dtype=np.int32),
+        words=words,
+        roots=pos[np.asarray(first_node)].astype(np.int32),
         columns=np.asarray(columns, dtype=np.uint16),
-        steps=np.asarray(steps, dtype=np.uint8),
+        steps=np.asarray(
+            [max(depths[g : g + GROUP]) for g in range(0, len(depths), GROUP)], dtype=np.uint8
+        ),
+        thresholds=thresholds,
+        threshold_start=np.asarray(start, dtype=np.int32),
+        slot_feature=np.asarray(slot_feature, dtype=np.int32),
+        slot_base=np.asarray(slot_base, dtype=np.int32),
         slots=slots,
         n_trees=len(trees),
+        n_nodes=len(nodes),
     )
 
 
@@ -326,17 +383,26 @@ def predict_packed(forest: PackedForest, X: np.ndarray) -> np.ndarray:
     """The kernel's arithmetic in numpy (reference for tests; slow)."""
     X = np.where(np.isnan(X), 0.0, X).astype(np.float32)
     start = forest.threshold_start
-    x = np.stack([np.searchsorted(forest.thresholds[start[f] : start[f + 1]], X[:, f])
-                  for f in range(N_FEATURES)], 1)  # fmt: skip
+    rank = np.stack([np.searchsorted(forest.thresholds[start[f] : start[f + 1]], X[:, f])
+                     for f in range(N_FEATURES)], 1)  # fmt: skip
+    x = np.zeros((len(X), LEAF_SLOT + 1), dtype=np.int64)
+    x[:, : len(forest.slot_feature)] = np.clip(
+        rank[:, forest.slot_feature] - forest.slot_base, 0, SLOT_WIDTH
+    )
+    x[:, LEAF_SLOT] = LEAF_RANK
+    w = forest.words.astype(np.int64)
     out = np.zeros((len(X), forest.slots[-1].start + forest.slots[-1].width))
     rows = np.arange(len(X))
     for g, steps in enumerate(forest.steps.tolist()):
         for j in range(GROUP):
             n = np.full(len(X), forest.roots[g * GROUP + j], dtype=np.int64)
             for _ in range(steps):
-                mask = forest.bins[n].astype(np.int64) < x[rows, forest.features[n]]
-                n = n + 1 + np.where(mask, forest.rights[n].astype(np.int64), 0)
-            out[:, forest.columns[g * GROUP + j]] += forest.values[n]
+                word = w[n]
+                offset = ((word >> 16) ^ 0x8000) - 0x8000
+                go_right = (word & 0xFF) < x[rows, (word >> 8) & 0xFF]
+                n = n + 1 + np.where(go_right, offset, 0)
+            value = (w[n + 1] | (w[n + 2] << 32)).astype(np.uint64).view(np.float64)
+            out[:, forest.columns[g * GROUP + j]] += value
     return out
 
 
@@ -350,17 +416,8 @@ def _c_array(name: str, ctype: str, values: list, fmt=str) -> str:
     return f"const {ctype} {name}[] = " + _braced(",".join(map(fmt, values))) + ";\n"
 
 
-def node_words(forest: PackedForest) -> np.ndarray:
-    """Nodes as the kernel's union reads them (little-endian): bin, right - 1, feature."""
-    return (
-        forest.bins.view(np.uint16).astype(np.uint64)
-        | (forest.rights.view(np.uint16).astype(np.uint64) << np.uint64(16))
-        | (forest.features.astype(np.uint64) << np.uint64(32))
-    )
-
-
 def _hex(words: np.ndarray, braced: bool = False) -> str:
-    # hexadecimal integers: exact for the float64 leaf values, and fast for the C compiler
+    # hexadecimal integers: exact for the float bits, and fast for the C compiler
     items = (f"0x{w:x}" for w in words.tolist())
     return ",".join(_braced(i) for i in items) if braced else ",".join(items)
 
@@ -368,21 +425,21 @@ def _hex(words: np.ndarray, braced: bool = False) -> str:
 def c_source(forest: PackedForest, model_id: str) -> str:
     """The one C translation unit: kernel + the packed trees as constant arrays."""
     n_targets = forest.slots[-1].start + forest.slots[-1].width
-    values = forest.values.view(np.uint64)
     return "".join(
         [
             KERNEL,
-            "const rf_node RF_NODES[] = " + _braced(_hex(node_words(forest), braced=True)) + ";\n",
-            "const union rf_value RF_VALUES[] = " + _braced(_hex(values, braced=True)) + ";\n",
+            "const uint32_t RF_WORDS[] = " + _braced(_hex(forest.words)) + ";\n",
             "const union rf_thr RF_THRESHOLDS[] = "
             + _braced(_hex(forest.thresholds.view(np.uint32), braced=True))
             + ";\n",
             _c_array("RF_THRESHOLD_START", "int32_t", forest.threshold_start.tolist()),
+            _c_array("RF_SLOT_FEATURE", "int32_t", forest.slot_feature.tolist()),
+            _c_array("RF_SLOT_BASE", "int32_t", forest.slot_base.tolist()),
             _c_array("RF_ROOTS", "int32_t", forest.roots.tolist()),
             _c_array("RF_COLUMNS", "uint16_t", forest.columns.tolist()),
             _c_array("RF_STEPS", "uint8_t", forest.steps.tolist()),
             f"const int32_t RF_NGROUPS = {len(forest.steps)}, RF_NF = {N_FEATURES}, "
-            f"RF_NT = {n_targets};\n",
+            f"RF_NT = {n_targets}, RF_NSLOTS = {len(forest.slot_feature)};\n",
             f'const char RF_MODEL_ID[] = "{model_id}";\n',
         ]
     )
@@ -418,6 +475,24 @@ def compiler(cc: str | None = None) -> tuple[str, str]:
                       "at training time; serving falls back to ONNX without it")  # fmt: skip
 
 
+def build_library(forest: PackedForest, mid: str, target: Path, cc: str) -> Path:
+    """Write the C source of ``forest`` and compile it into the shared library ``target``."""
+    with tempfile.TemporaryDirectory(prefix="remedy-forest-") as tmp:
+        src = Path(tmp) / "remedy_forest.c"
+        src.write_text(c_source(forest, mid))
+        lib_tmp = Path(tmp) / LIBRARY
+        proc = subprocess.run(  # noqa: S603 - fixed flags, paths we created
+            [cc, *CFLAGS, "-o", str(lib_tmp), str(src)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise ForestError(f"{cc} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+        shutil.move(str(lib_tmp), target)
+    return target
+
+
 def compile_forest(bundle_dir: str | Path, out_dir: str | Path | None = None,
                    cc: str | None = None) -> dict:  # fmt: skip
     """Compile every head of the bundle into ``<out_dir>/remedy_forest.so`` + ``forest.json``.
@@ -433,21 +508,9 @@ def compile_forest(bundle_dir: str | Path, out_dir: str | Path | None = None,
     out = Path(out_dir) if out_dir is not None else Path(bundle_dir) / COMPILED_DIR
     out.mkdir(parents=True, exist_ok=True)
     cc_path, cc_version = compiler(cc)
-    with tempfile.TemporaryDirectory(prefix="remedy-forest-") as tmp:
-        src = Path(tmp) / "remedy_forest.c"
-        src.write_text(c_source(forest, mid))
-        lib_tmp = Path(tmp) / LIBRARY
-        t0 = time.perf_counter()
-        proc = subprocess.run(  # noqa: S603 - fixed flags, paths we created
-            [cc_path, *CFLAGS, "-o", str(lib_tmp), str(src)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise ForestError(f"{cc_path} failed ({proc.returncode}): {proc.stderr[-2000:]}")
-        cc_s = time.perf_counter() - t0
-        shutil.move(str(lib_tmp), out / LIBRARY)
+    t0 = time.perf_counter()
+    build_library(forest, mid, out / LIBRARY, cc_path)
+    cc_s = time.perf_counter() - t0
     layout = {
         "format": FOREST_FORMAT,
         "abi": ABI_VERSION,
@@ -457,7 +520,8 @@ def compile_forest(bundle_dir: str | Path, out_dir: str | Path | None = None,
         "n_targets": forest.slots[-1].start + forest.slots[-1].width,
         "slots": [asdict(s) for s in forest.slots],
         "trees": forest.n_trees,
-        "nodes": len(forest.bins),
+        "nodes": forest.n_nodes,
+        "words": len(forest.words),
         "groups": len(forest.steps),
         "platform": {"system": platform.system(), "machine": platform.machine()},
         "compiler": {"cc": cc_path, "version": cc_version, "flags": list(CFLAGS)},

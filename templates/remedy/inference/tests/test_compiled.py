@@ -180,3 +180,33 @@ def test_unsupported_boosters_are_refused_with_the_reason(bundle):
         parse_lightgbm("parts_cost", nan_missing)
     with pytest.raises(ForestError, match="categorical"):
         parse_lightgbm("parts_cost", text.replace("num_cat=0", "num_cat=1", 1))
+
+
+def test_a_feature_with_many_thresholds_is_split_into_slots(tmp_path):
+    """600 stumps on one feature (more thresholds than a byte ranks): the C kernel still
+    equals a plain evaluation of the trees."""
+    import ctypes
+
+    from remedy_core.forest import LIBRARY, build_library, compiler, pack, predict_packed
+
+    rng = np.random.default_rng(5)
+    thresholds = np.sort(rng.uniform(0, 100, 600)).astype(np.float32).astype(float)
+    left, right = rng.normal(size=600), rng.normal(size=600)
+    stump = [{"split_feature": np.array([10]), "threshold": np.array([t]),
+              "left_child": np.array([-1]), "right_child": np.array([-2]),
+              "leaf_value": np.array([a, b])}
+             for t, a, b in zip(thresholds, left, right, strict=True)]  # fmt: skip
+    head = next(h for h in HEADS if h.kind == "regression")
+    model = {"objective": "regression", "num_tree_per_iteration": 1, "max_feature_idx": 41,
+             "trees": stump}  # fmt: skip
+    forest = pack([(head, model)])
+    assert len(forest.slot_feature) > 42  # feature 10 takes three slots
+    lib = ctypes.CDLL(str(build_library(forest, "t", tmp_path / LIBRARY, compiler()[0])))
+    lib.rf_predict.argtypes = [ctypes.c_void_p, ctypes.c_long, ctypes.c_void_p]
+    X = rng.uniform(-5, 105, (300, 42)).astype(np.float32)
+    X[:5, 10] = thresholds[[0, 255, 256, 510, 599]]  # exactly on a threshold: goes left
+    out = np.empty((300, 1))
+    lib.rf_predict(X.ctypes.data, 300, out.ctypes.data)
+    want = np.where(X[:, [10]] <= thresholds[None, :], left, right).sum(1)
+    np.testing.assert_allclose(out[:, 0], want, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(predict_packed(forest, X[:40])[:, 0], want[:40], atol=1e-9)

@@ -1,9 +1,13 @@
+import os
+import tempfile
 import warnings
 from pathlib import Path
 
 import pytest
 
 warnings.filterwarnings("ignore", category=UserWarning)
+# the compile step's cache (by model id) stays inside this test session
+os.environ.setdefault("REMEDY_COMPILE_CACHE", tempfile.mkdtemp(prefix="remedy-compile-cache-"))
 
 
 @pytest.fixture(scope="session")
