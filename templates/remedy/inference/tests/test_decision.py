@@ -112,3 +112,23 @@ def test_negative_model_outputs_are_clamped():
 def test_one_decision_per_rule(c, o, m, expected):
     d = decide(c, o, m, config=UK, decision_id="x")
     assert (d.recommendation, d.decided_by) == expected
+
+
+def test_fast_construction_equals_pydantic_model_construct():
+    """decision._construct builds the result models like model_construct (hot path)."""
+    from remedy_core import decision as d
+
+    cases = {
+        d.DecisionReason: {"rule": "ECONOMIC", "code": "ECONOMIC_RATIO", "sentence": "s"},
+        d.CostPathOut: {"total": 10.0, "items": {"a": 10.0}},
+        d.Versions: {"rule_set": "r", "jurisdiction": "uk"},  # defaults filled in
+    }
+    for cls, values in cases.items():
+        fast, ref = d._construct(cls, **values), cls.model_construct(**values)
+        assert fast == ref and fast.model_dump_json() == ref.model_dump_json(), cls.__name__
+        assert fast.model_fields_set == ref.model_fields_set == set(values)
+    versions = d._construct(d.Versions, rule_set="r", jurisdiction="uk")
+    assert (
+        versions.models == {}
+        and versions.models is not d._construct(d.Versions, rule_set="r", jurisdiction="uk").models
+    )  # a fresh default per instance
