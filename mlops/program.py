@@ -1,37 +1,84 @@
-"""Run the real Pulumi program (platform/__main__.py) offline under recording mocks."""
+"""Run the real Pulumi program (platform/__main__.py) offline under recording mocks.
+
+StackReferences resolve the way the engine would resolve them in the deployment that
+docs/deploy.md describes: each platform stack keeps its state in its own account's bucket (made
+by ``bootstrap/``), and a reference can only read stacks in the referencing program's backend.
+The referenced stack's outputs are what its own program exports under the same mocks.
+"""
 
 from __future__ import annotations
 
 import runpy
 from pathlib import Path
+from typing import Any
 
-from mlops.config import REPO_ROOT, flatten_for_mocks, load_stack_config, read_stack_file
-from mlops.testing.mocks import RecordingMocks, install, run
+from mlops import naming
+from mlops.config import (
+    ENVIRONMENTS,
+    REPO_ROOT,
+    StackConfig,
+    flatten_for_mocks,
+    load_stack_config,
+    read_stack_file,
+)
+from mlops.testing.mocks import PROJECT, RecordingMocks, install, run
 
 PROGRAM = REPO_ROOT / "platform" / "__main__.py"
 
-
-def dev_outputs_for_mocks(account_id: str, region: str) -> dict[str, object]:
-    """What a staging/prod StackReference to dev would return, shaped like dev's exports."""
-    return {
-        "artifacts_bucket": f"mlops-dev-model-artifacts-{account_id}-{region}",
-        "artifacts_key_arn": f"arn:aws:kms:{region}:{account_id}:key/dev-artifacts",
-        "deploy_pipeline_role_arn": f"arn:aws:iam::{account_id}:role/mlops-dev-deploy-pipeline",
-        "account_id": account_id,
-    }
+_exports: dict[tuple[str, Path], dict[str, Any]] = {}
 
 
-def build_stack(stack: str, root: Path = REPO_ROOT) -> RecordingMocks:
-    """Validate the stack file, then run the program for it; returns what it registered."""
+def platform_backend_url(cfg: StackConfig) -> str:
+    """Where `pulumi up` of this platform stack keeps its state: the S3 bucket bootstrap/ makes in
+    the stack's own account (docs/deploy.md, `pulumi stack output backend_url`)."""
+    ctx = naming.NameContext(
+        environment=cfg.environment, account_id=cfg.account_id, region=cfg.region
+    )
+    return f"s3://{naming.bucket_name(ctx, 'pulumi-state')}?region={cfg.region}"
+
+
+def referenced_stacks(stack: str, root: Path = REPO_ROOT) -> list[str]:
+    """Platform stacks whose outputs this stack's program may read: the governance stack(s), for
+    every other stack (staging and prod read dev's registry, artifacts and roles)."""
+    if load_stack_config(stack, root).is_governance:
+        return []
+    return [e for e in ENVIRONMENTS if e != stack and load_stack_config(e, root).is_governance]
+
+
+def stack_exports(stack: str, root: Path = REPO_ROOT) -> dict[str, Any]:
+    """What the stack's program exports under the mocks (cached per process)."""
+    key = (stack, root)
+    if key not in _exports:
+        build_stack(stack, root)
+    return _exports[key]
+
+
+def build_stack(
+    stack: str, root: Path = REPO_ROOT, *, strict_references: bool = False
+) -> RecordingMocks:
+    """Validate the stack file, then run the program for it; returns what it registered.
+
+    Stacks it references are built first (their exports are what the reference reads). Lenient by
+    default: a reference the real engine could not resolve is kept in ``reference_failures`` and
+    the build goes on; ``strict_references=True`` raises as the engine would.
+    """
     cfg = load_stack_config(stack, root)
-    dev_ref = "organization/mlops-platform/dev"
+    backends: dict[str, dict[str, dict[str, Any]]] = {}
+    for other in referenced_stacks(stack, root):
+        other_cfg = load_stack_config(other, root)
+        backends.setdefault(platform_backend_url(other_cfg), {})[
+            f"organization/{PROJECT}/{other}"
+        ] = stack_exports(other, root)
     mocks = RecordingMocks(
         account_id=cfg.account_id,
         region=cfg.region,
         az_count=max(3, cfg.network.az_count),
-        stack_outputs={dev_ref: dev_outputs_for_mocks(cfg.accounts.dev, cfg.region)},
+        backend_url=platform_backend_url(cfg),
+        backends=backends,
+        strict_references=strict_references,
     )
     install(mocks, stack, flatten_for_mocks(read_stack_file(stack, root)))
     program = root / "platform" / "__main__.py"
     run(lambda: runpy.run_path(str(program), run_name="__main__"))
+    _exports[(stack, root)] = dict(mocks.stack_exports)
     return mocks
