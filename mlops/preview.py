@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from mlops.testing.mocks import RecordedResource, RecordingMocks
+from mlops.testing.mocks import RecordedResource, RecordingMocks, ReferenceFailure
 
 
 @dataclass
 class StackPreview:
     stack: str
     resources: list[RecordedResource]
+    reference_failures: list[ReferenceFailure] = field(default_factory=list)
+    """StackReferences the real engine could not read in the documented backend layout."""
 
     @classmethod
     def build(cls, stack: str) -> StackPreview:
         from mlops.program import build_stack
 
         mocks: RecordingMocks = build_stack(stack)
-        return cls(stack, list(mocks.resources))
+        return cls(stack, list(mocks.resources), list(mocks.reference_failures))
 
     @property
     def counts(self) -> Counter[str]:
@@ -52,10 +54,18 @@ class StackPreview:
                     "urn": r.urn,
                     "component": r.is_component,
                     "parent": by_urn[r.parent_urn].name if r.parent_urn in by_urn else None,
+                    "physical_name": r.physical_name,
+                    "autonamed": r.autonamed,
                 }
                 for r in self.resources
             ],
             "tree": [self._node(r) for r in self.roots()],
+            "autonamed": [
+                {"type": r.type, "name": r.name, "physical_name": r.physical_name}
+                for r in self.resources
+                if r.autonamed
+            ],
+            "reference_failures": [f.to_json() for f in self.reference_failures],
         }
 
     def render(self, console) -> None:
@@ -70,6 +80,8 @@ class StackPreview:
                 if r.is_component
                 else (f"{r.name} [dim]{r.type}[/]")
             )
+            if r.autonamed:
+                label += f" [yellow](auto-named {r.physical_name})[/]"
             sub = branch.add(label)
             for kid in self.children(r):
                 add(sub, kid)
@@ -84,3 +96,12 @@ class StackPreview:
             table.add_row(typ, str(n))
         table.add_row("[bold]total[/]", f"[bold]{len(self.resources)}[/]")
         console.print(table)
+        from rich.markup import escape
+
+        for f in self.reference_failures:
+            console.print(
+                f"[bold yellow]warning:[/] StackReference {escape(f.referenced)} would not "
+                f"resolve in a real deployment: {escape(f.reason)}",
+                markup=True,
+                highlight=False,
+            )

@@ -1,10 +1,13 @@
 """Shared Pulumi mock harness.
 
 - `stack_config`: parametrized over dev, staging and prod, loaded from each Pulumi.<stack>.yaml.
-- `pulumi_mocks`: recording mocks installed for that stack (preview=False); build components inside
-  `run(...)` (waits for every registration and `.apply`); assert on `pulumi_mocks.resources`.
-  On teardown it fails the test if two resources share (type, name): the engine rejects them.
-- `program`: the whole platform program built for the stack (cached per stack for the session).
+- `pulumi_mocks`: engine-faithful recording mocks installed for that stack (preview=False; state in
+  the stack's own backend, StackReferences strict); build components inside `run(...)` (waits for
+  every registration and `.apply`); assert on `pulumi_mocks.resources` (`physical_name` is the
+  name AWS gets, auto-named where the program gave none). On teardown it fails the test if two
+  resources share (type, name): the engine rejects them.
+- `program`: the whole platform program built for the stack (cached per stack for the session);
+  its StackReferences are lenient: `program.reference_failures` lists what the engine would refuse.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from mlops.config import (
     load_stack_config,
     read_stack_file,
 )
-from mlops.program import build_stack
+from mlops.program import build_stack, platform_backend_url
 from mlops.testing.mocks import RecordingMocks, install, run
 
 __all__ = ["run"]
@@ -35,6 +38,7 @@ def pulumi_mocks(stack_config: StackConfig):
         account_id=stack_config.account_id,
         region=stack_config.region,
         az_count=max(3, stack_config.network.az_count),
+        backend_url=platform_backend_url(stack_config),
     )
     install(
         mocks,

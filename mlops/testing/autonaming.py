@@ -21,12 +21,16 @@ Sources read (reference only; no code copied):
 
 Every aws type the platform program, ``bootstrap/`` and the rendered inference repos register has
 an entry: a ``Rule`` or ``None`` (no auto-named property; the program must name it or AWS assigns
-an id). ``tests/test_mocks.py`` checks the table against the installed SDK and the programs.
+an id). Other aws types follow setAutonaming's generic rule, read off the installed SDK.
+``tests/test_mocks.py`` checks the table against the installed SDK and the programs.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,16 +192,49 @@ RULES: dict[str, Rule | None] = {
 }
 
 
+# Types with no auto-named property whose name the API still requires: the physical name is the
+# program's value (kept here so RecordedResource.physical_name covers them too).
+REQUIRED_NAMES: dict[str, str] = {
+    "aws:apigateway/stage:Stage": "stageName",
+    "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": "policyName",
+    "aws:codeartifact/domain:Domain": "domain",
+    "aws:codeartifact/repository:Repository": "repository",
+    "aws:codecommit/repository:Repository": "repositoryName",
+    "aws:sagemaker/domain:Domain": "domainName",
+    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": "modelPackageGroupName",
+    "aws:sagemaker/pipeline:Pipeline": "pipelineName",
+    "aws:sagemaker/userProfile:UserProfile": "userProfileName",
+}
+
+
+@functools.cache
+def _sdk_rule(typ: str) -> Rule | None:
+    """setAutonaming's generic rule for a type the table does not list: ``AutoName("name", 255)``
+    when the installed SDK has an optional ``name`` input (required names are not auto-named)."""
+    module, cls = typ.split(":")[1].split("/")[0], typ.rsplit(":", 1)[1]
+    try:
+        mod = importlib.import_module(f"pulumi_aws.{'lambda_' if module == 'lambda' else module}")
+        params = inspect.signature(getattr(mod, f"{cls}Args").__init__).parameters
+    except (ImportError, AttributeError, IndexError, ValueError):
+        return None
+    if "name" not in params or params["name"].default is inspect.Parameter.empty:
+        return None
+    return Rule("name", prefix_prop="namePrefix" if "name_prefix" in params else None)
+
+
 def physical_name(
     typ: str, logical_name: str, inputs: dict[str, Any], seed: str
 ) -> tuple[str, str, bool] | None:
     """``(property, value, generated)`` for the name-bearing property of a resource, or None.
 
     ``generated`` is True when the provider made the value (auto-name or prefix + suffix), False
-    when the program gave it. ``seed`` makes the random part deterministic (the stack and URN);
-    unknown types and types without an auto-named property return None.
+    when the program gave it. ``seed`` makes the random part deterministic (the stack and URN).
+    aws types missing from ``RULES`` follow setAutonaming's generic rule (``_sdk_rule``).
     """
-    rule = RULES.get(typ)
+    if typ in REQUIRED_NAMES:
+        given = inputs.get(REQUIRED_NAMES[typ])
+        return (REQUIRED_NAMES[typ], given, False) if isinstance(given, str) else None
+    rule = RULES[typ] if typ in RULES else _sdk_rule(typ) if typ.startswith("aws:") else None
     if rule is None:
         return None
     given = inputs.get(rule.prop)
@@ -221,7 +258,8 @@ def physical_name(
                 f"chars is longer than maximum length {rule.maxlen}"
             )
         value = head + digest[: rule.randlen]
-        value = rule.post_prefix + value if not value.startswith(rule.post_prefix) else value
+        if rule.post_prefix and not value.startswith(rule.post_prefix):
+            value = rule.post_prefix + value
     if rule.fifo_flag and inputs.get(rule.fifo_flag) is True:
         value += ".fifo"
     return rule.prop, value, True

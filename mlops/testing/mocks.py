@@ -163,11 +163,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.reference_failures: list[ReferenceFailure] = []
         self.stack_exports: dict[str, Any] = {}
         self.unknown_types: set[str] = set()
-        """aws types the auto-naming table does not know (treated as not auto-named)."""
+        """aws types missing from the auto-naming table (named by setAutonaming's generic rule)."""
         self.stack = "stack"
         self.project = PROJECT
         self._index: dict[str, dict[str, Any]] = {}
         self._providers: dict[str, dict[str, Any]] = {}
+        self._names: dict[str, tuple[str, str, bool] | None] = {}
         self._lock = threading.Lock()
 
     @property
@@ -179,16 +180,20 @@ class RecordingMocks(pulumi.runtime.Mocks):
         inputs = dict(args.inputs)
         if args.typ == STACK_REFERENCE:
             return self._stack_reference(args, inputs)
-        if args.typ.startswith("pulumi:providers:"):
-            return f"{args.name}-{outputs.digest_hex(args.name, 8)}", inputs
+        if args.typ.startswith("pulumi:providers:"):  # the engine gives providers a UUID id
+            h = outputs.digest_hex(f"{self.stack}|{getattr(args, 'urn', args.name)}", 32)
+            return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}", inputs
         if not args.custom:
             return None, inputs
         urn = getattr(args, "urn", None) or self._urn(args.typ, args.name)
         account, region, default_tags = self._provider_settings(getattr(args, "provider_ref", ""))
         seed = f"{self.stack}|{urn}"
         named = autonaming.physical_name(args.typ, args.name, inputs, seed)
-        if args.typ.startswith("aws:") and args.typ not in autonaming.RULES:
+        known = args.typ in autonaming.RULES or args.typ in autonaming.REQUIRED_NAMES
+        if args.typ.startswith("aws:") and not known:
             self.unknown_types.add(args.typ)
+        with self._lock:
+            self._names[urn] = named
         state = dict(inputs)
         if named is not None:
             state[named[0]] = named[1]
@@ -316,8 +321,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         plain = _plain(inputs)
         if request.type.startswith("pulumi:providers:"):
             self.recording._providers[urn] = plain
+        named = self.recording._names.get(urn)
         self.recording.resources.append(
-            _recorded(request, urn, plain, dict(state), id_, read=False)
+            _recorded(request, urn, plain, dict(state), id_, named, read=False)
         )
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj_proto)
 
@@ -334,7 +340,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         props_proto = pulumi_mocks._sync_await(pulumi.runtime.rpc.serialize_properties(state, {}))
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, state)
         self.recording.resources.append(
-            _recorded(request, urn, _plain(inputs), _plain(state), id_, read=True)
+            _recorded(request, urn, _plain(inputs), _plain(state), id_, None, read=True)
         )
         return resource_pb2.ReadResourceResponse(urn=urn, properties=props_proto)
 
@@ -346,10 +352,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)
 
 
-def _recorded(request, urn: str, inputs, state, id_, *, read: bool) -> RecordedResource:
-    named = autonaming.RULES.get(request.type)
-    prop = named.prop if named else None
-    physical = state.get(prop) if prop else None
+def _recorded(request, urn: str, inputs, state, id_, named, *, read: bool) -> RecordedResource:
+    prop, physical, generated = named or (None, None, False)
     provider_ref = request.provider or ""
     prop_deps = {k: list(v.urns) for k, v in getattr(request, "propertyDependencies", {}).items()}
     return RecordedResource(
@@ -361,9 +365,9 @@ def _recorded(request, urn: str, inputs, state, id_, *, read: bool) -> RecordedR
         parent_urn=request.parent,
         state=state,
         id=id_ or None,
-        physical_name=physical if isinstance(physical, str) else None,
+        physical_name=physical,
         name_property=prop,
-        autonamed=bool(prop) and not inputs.get(prop) and isinstance(physical, str),
+        autonamed=generated,
         dependencies=list(request.dependencies),
         property_dependencies=prop_deps,
         provider=provider_ref.rsplit("::", 1)[0] if provider_ref else "",

@@ -20,7 +20,7 @@ from components._helpers import of_type, policy, statements
 from components.test_storage import assert_secure_buckets
 from mlops.config import StackConfig
 from mlops.iam import wildcard_admin_statements
-from mlops.program import PROGRAM, dev_outputs_for_mocks
+from mlops.program import PROGRAM, stack_exports
 from mlops.tags import REQUIRED_TAGS
 from mlops.testing.mocks import RecordedResource, RecordingMocks, policy_documents
 
@@ -106,12 +106,7 @@ def test_deployment_role_trusts_only_the_dev_pipeline_role(
     (st,) = doc["Statement"]
     assert st["Effect"] == "Allow" and st["Action"] == "sts:AssumeRole"
     assert st["Principal"] == {"AWS": dev_pipeline}  # the role itself, not the dev account root
-    assert (
-        dev_outputs_for_mocks(stack_config.accounts.dev, stack_config.region)[
-            "deploy_pipeline_role_arn"
-        ]
-        == dev_pipeline
-    )
+    assert stack_exports("dev")["deploy_pipeline_role_arn"] == dev_pipeline
 
 
 def test_dev_artifacts_are_readable_by_staging_and_prod_model_roles(
@@ -237,10 +232,12 @@ def test_parliament_is_not_blind() -> None:
 
 
 def test_exports_feed_stack_references() -> None:
-    """Staging/prod read dev's outputs by these keys (mlops.program mocks them): keep in sync."""
+    """Every key staging/prod read from dev is one dev's program really exports."""
     source = PROGRAM.read_text()
     exported = set(re.findall(r'pulumi\.export\(\s*"([a-z_]+)"', source))
-    assert set(dev_outputs_for_mocks("111111111111", "eu-west-2")) <= exported
+    read = set(re.findall(r'dev_stack\.(?:require_)?output\(\s*"([a-z_]+)"', source))
+    assert read, "no StackReference reads found in the program"
+    assert read <= set(stack_exports("dev")), read - set(stack_exports("dev"))
     for key in ("vpc_id", "private_subnet_ids", "sagemaker_security_group_id", "kms_key_arns",
                 "bucket_names", "studio_domain_id", "lead_data_scientist_role_arn",
                 "deployment_role_arn", "model_execution_role_arn"):  # fmt: skip
