@@ -96,7 +96,7 @@ RULES: dict[str, Rule | None] = {
     "aws:cloudwatch/eventTarget:EventTarget": Rule("targetId", prefix_prop=None),
     "aws:cloudwatch/logGroup:LogGroup": _NAME_OR_PREFIX,
     "aws:cloudwatch/logMetricFilter:LogMetricFilter": _NAME,
-    "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": None,  # policyName is required
+    "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": None,  # policyName, not auto-named
     "aws:cloudwatch/logStream:LogStream": _NAME,
     "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter": _NAME,
     "aws:cloudwatch/metricAlarm:MetricAlarm": _NAME,  # alarm_name -> name, 255
@@ -196,7 +196,6 @@ RULES: dict[str, Rule | None] = {
 # program's value (kept here so RecordedResource.physical_name covers them too).
 REQUIRED_NAMES: dict[str, str] = {
     "aws:apigateway/stage:Stage": "stageName",
-    "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": "policyName",
     "aws:codeartifact/domain:Domain": "domain",
     "aws:codeartifact/repository:Repository": "repository",
     "aws:codecommit/repository:Repository": "repositoryName",
