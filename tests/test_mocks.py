@@ -14,7 +14,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 import pytest
+from analytics.test_component import _args, _monitoring, _snowflake
+from components.test_bootstrap import _build as build_bootstrap
+from inference.test_serving import build as build_service
 
+from mlops.components.analytics import DecisionAnalytics
 from mlops.config import REPO_ROOT, StackConfig, load_stack_config
 from mlops.program import build_stack, platform_backend_url
 from mlops.testing import autonaming
@@ -155,7 +159,7 @@ def test_max_length_is_the_providers(typ: str, maxlen: int) -> None:
     fresh()
     with pytest.raises(
         AutonameError, match=rf"plus 7 random chars is longer than maximum length {maxlen}"
-    ):  # noqa: E501
+    ):
         run(lambda: make(fits + "b"))
 
 
@@ -254,11 +258,6 @@ def test_types_outside_the_table_follow_set_autonaming() -> None:
 
 
 def _inference_and_bootstrap_types(cfg: StackConfig) -> set[str]:
-    from analytics.test_component import _args, _monitoring, _snowflake
-    from inference.test_serving import build as build_service
-
-    from mlops.components.analytics import DecisionAnalytics
-
     types: set[str] = set()
     for model in (True, False):
         mocks = fresh(cfg.environment, account_id=cfg.account_id)
@@ -600,9 +599,8 @@ def test_stack_outputs_shorthand_is_the_same_backend() -> None:
 
 
 def test_platform_backend_is_the_one_bootstrap_creates(stack_config: StackConfig) -> None:
-    from components.test_bootstrap import _build
-
-    assert _build(stack_config).stack_exports["backend_url"] == platform_backend_url(stack_config)
+    exported = build_bootstrap(stack_config).stack_exports["backend_url"]
+    assert exported == platform_backend_url(stack_config)
 
 
 @pytest.mark.parametrize("stack_config", ["staging"], indirect=True)
