@@ -1,8 +1,8 @@
 """Run the real Pulumi program (platform/__main__.py) offline under recording mocks.
 
-StackReferences resolve the way the engine would resolve them in the deployment that
-docs/deploy.md describes: each platform stack keeps its state in its own account's bucket (made
-by ``bootstrap/``), and a reference can only read stacks in the referencing program's backend.
+StackReferences resolve the way the engine would resolve them in the state-backend layout of
+``mlops.backends`` (docs/deploy.md, ``bootstrap/``): a reference can only read stacks in the
+referencing program's backend.
 The referenced stack's outputs are what its own program exports under the same mocks.
 """
 
@@ -12,29 +12,19 @@ import runpy
 from pathlib import Path
 from typing import Any
 
-from mlops import naming
+from mlops.backends import platform_backend_url, platform_stack_fqn
 from mlops.config import (
     ENVIRONMENTS,
     REPO_ROOT,
-    StackConfig,
     flatten_for_mocks,
     load_stack_config,
     read_stack_file,
 )
-from mlops.testing.mocks import PROJECT, RecordingMocks, install, run
+from mlops.testing.mocks import RecordingMocks, install, run
 
 PROGRAM = REPO_ROOT / "platform" / "__main__.py"
 
 _exports: dict[tuple[str, Path], dict[str, Any]] = {}
-
-
-def platform_backend_url(cfg: StackConfig) -> str:
-    """Where `pulumi up` of this platform stack keeps its state: the S3 bucket bootstrap/ makes in
-    the stack's own account (docs/deploy.md, `pulumi stack output backend_url`)."""
-    ctx = naming.NameContext(
-        environment=cfg.environment, account_id=cfg.account_id, region=cfg.region
-    )
-    return f"s3://{naming.bucket_name(ctx, 'pulumi-state')}?region={cfg.region}"
 
 
 def referenced_stacks(stack: str, root: Path = REPO_ROOT) -> list[str]:
@@ -66,9 +56,9 @@ def build_stack(
     backends: dict[str, dict[str, dict[str, Any]]] = {}
     for other in referenced_stacks(stack, root):
         other_cfg = load_stack_config(other, root)
-        backends.setdefault(platform_backend_url(other_cfg), {})[
-            f"organization/{PROJECT}/{other}"
-        ] = stack_exports(other, root)
+        backends.setdefault(platform_backend_url(other_cfg), {})[platform_stack_fqn(other)] = (
+            stack_exports(other, root)
+        )
     mocks = RecordingMocks(
         account_id=cfg.account_id,
         region=cfg.region,
@@ -82,3 +72,6 @@ def build_stack(
     run(lambda: runpy.run_path(str(program), run_name="__main__"))
     _exports[(stack, root)] = dict(mocks.stack_exports)
     return mocks
+
+
+__all__ = ["PROGRAM", "build_stack", "platform_backend_url", "referenced_stacks", "stack_exports"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import pytest
 
+from mlops.backends import platform_backend_url
 from mlops.config import (
     ENVIRONMENTS,
     StackConfig,
@@ -21,7 +22,7 @@ from mlops.config import (
     load_stack_config,
     read_stack_file,
 )
-from mlops.program import build_stack, platform_backend_url
+from mlops.program import build_stack
 from mlops.testing.mocks import RecordingMocks, install, run
 
 __all__ = ["run"]

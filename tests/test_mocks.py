@@ -18,9 +18,10 @@ from analytics.test_component import _args, _monitoring, _snowflake
 from components.test_bootstrap import _build as build_bootstrap
 from inference.test_serving import build as build_service
 
+from mlops.backends import platform_backend_url
 from mlops.components.analytics import DecisionAnalytics
 from mlops.config import REPO_ROOT, StackConfig, load_stack_config
-from mlops.program import build_stack, platform_backend_url
+from mlops.program import build_stack
 from mlops.testing import autonaming
 from mlops.testing.autonaming import AutonameError
 from mlops.testing.mocks import (
