@@ -24,6 +24,9 @@ TEN = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel",
 
 
 def _physical(r: RecordedResource) -> str | None:
+    """The name AWS gets, auto-names included (the mocks generate them as pulumi-aws does)."""
+    if r.physical_name:
+        return r.physical_name
     for key in NAME_KEYS:
         if isinstance(r.inputs.get(key), str):
             return r.inputs[key]
