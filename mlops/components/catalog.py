@@ -518,7 +518,8 @@ class ServiceCatalog(pulumi.ComponentResource):
                     f"https://cloudformation-custom-resource-response-{region}"
                     f".s3.{region}.amazonaws.com/",
                     network_only=True,
-                    why="answer CloudFormation's pre-signed response URL",
+                    destination="s3",
+                    why="answer CloudFormation's pre-signed response URL (an S3 bucket)",
                 ),
             ],
         )

@@ -123,7 +123,7 @@ class Principal:
     boundary: Policy | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     trust_policy: Policy | None = None
-    """Roles only: who may assume it (evaluated as the role's resource policy for sts:AssumeRole)."""
+    """Roles only: who may assume it (the role's resource policy for sts:AssumeRole)."""
     session_name: str = "rehearsal"
 
 

@@ -179,57 +179,83 @@ def resource_steps(runner: Runner, run: ProgramRun, deployer: str, origin: Origi
                    scenario: str) -> list[StepResult]:  # fmt: skip
     from mlops.rehearsal import provider_calls as pc
 
-    estate = runner.estate
     view = pc.ProgramView(account=run.account, region=run.region, resources=run.resources)
     results: list[StepResult] = []
     for r in run.custom_resources():
-        step = f"{run.name}: create {_short_type(r.type)} {r.name}"
-        try:
-            calls = pc.create_calls(r, view)
-            service = pc.service_call_records(r, view, when="create")
-            prereqs = pc.prerequisites(r, view)
-            named = pc.named_principals(r)
-        except pc.UnknownResourceType as exc:
-            results.append(_step(scenario, run, step, deployer, Call("provider:create", r.type),
-                                 Verdict("invalid", str(exc))))  # fmt: skip
-            continue
-        for call in calls:
-            verdict = runner.evaluate_call(deployer, origin, account, call)
-            results.append(_step(scenario, run, step, deployer, call, verdict))
-        for record in service:
-            principal = deployer if record.principal == pc.CALLER else record.principal
-            where = origin if record.principal == pc.CALLER else AWS_SERVICE
-            verdict = runner.evaluate_call(principal, where, account, record.call)
-            results.append(_step(scenario, run, step, principal, record.call, verdict))
-        for prereq in prereqs:
-            verdict = (
-                Verdict("allowed", prereq.detail)
-                if prereq.satisfied
-                else Verdict("invalid", f"{prereq.what}: {prereq.detail}")
-            )
-            call = Call("account:prerequisite", prereq.what, why=prereq.detail)
-            results.append(_step(scenario, run, step, deployer, call, verdict))
-        for principal in named:
-            verdict = principal_exists_before(estate, run, r, principal)
-            call = Call("iam:ValidatePrincipal", principal, why="a policy names it")
-            results.append(_step(scenario, run, step, deployer, call, verdict))
+        results += steps_for_resource(runner, run, r, view, deployer, origin, account, scenario)
     return results
 
 
-def program_steps(runner: Runner, run: ProgramRun, deployer: str, origin: Origin, account: str,
-                  scenario: str) -> list[StepResult]:  # fmt: skip
+def steps_for_resource(runner: Runner, run: ProgramRun, r: RecordedResource, view: object,
+                       deployer: str, origin: Origin, account: str,
+                       scenario: str) -> list[StepResult]:  # fmt: skip
+    """Creating one resource: the deployer's calls, the services' calls, the account settings it
+    needs, and every principal its policies name existing already."""
+    from mlops.rehearsal import provider_calls as pc
+
+    estate = runner.estate
+    step = f"{run.name}: create {_short_type(r.type)} {r.name}"
+    results: list[StepResult] = []
+    try:
+        calls = pc.create_calls(r, view)
+        service = pc.service_call_records(r, view, when="create")
+        prereqs = pc.prerequisites(r, view)
+        named = pc.named_principals(r)
+    except pc.UnknownResourceType as exc:
+        call = Call("provider:create", r.type)
+        return [_step(scenario, run, step, deployer, call, Verdict("invalid", str(exc)))]
+    for call in calls:
+        verdict = runner.evaluate_call(deployer, origin, account, call)
+        results.append(_step(scenario, run, step, deployer, call, verdict))
+    for record in service:
+        principal = deployer if record.principal == pc.CALLER else record.principal
+        where = origin if record.principal == pc.CALLER else AWS_SERVICE
+        verdict = runner.evaluate_call(principal, where, account, record.call)
+        results.append(_step(scenario, run, step, principal, record.call, verdict))
+    for prereq in prereqs:
+        verdict = (
+            Verdict("allowed", prereq.detail)
+            if prereq.satisfied
+            else Verdict("invalid", f"{prereq.what}: {prereq.detail}")
+        )
+        call = Call("account:prerequisite", prereq.what, why=prereq.detail)
+        results.append(_step(scenario, run, step, deployer, call, verdict))
+    for principal in named:
+        verdict = principal_exists_before(estate, run, r, principal)
+        call = Call("iam:ValidatePrincipal", principal, why="a policy names it")
+        results.append(_step(scenario, run, step, deployer, call, verdict))
+    return results
+
+
+def program_steps(
+    runner: Runner,
+    run: ProgramRun,
+    deployer: str,
+    origin: Origin,
+    account: str,
+    scenario: str,
+    state_principal: str | None = None,
+) -> list[StepResult]:
+    """`state_principal`: who logs in to the backend (the deploy build's own role, when the AWS
+    provider assumes a deployer for the resources); default the deployer."""
     return [
-        *state_steps(runner, run, deployer, origin, account, scenario),
+        *state_steps(runner, run, state_principal or deployer, origin, account, scenario),
         *resource_steps(runner, run, deployer, origin, account, scenario),
     ]
 
 
-def deploy_steps(runner: Runner, program: str, deployer: str, origin: Origin, account: str,
-                 scenario: str, step: str) -> list[StepResult]:  # fmt: skip
+def deploy_steps(
+    runner: Runner,
+    program: str,
+    deployer: str,
+    origin: Origin,
+    account: str,
+    scenario: str,
+    state_principal: str | None = None,
+) -> list[StepResult]:
     """One stage's inference program deployed by its deployer from the deploy build's origin."""
-    del step
     run = runner.estate.program(program)
-    return program_steps(runner, run, deployer, origin, account, scenario)
+    return program_steps(runner, run, deployer, origin, account, scenario, state_principal)
 
 
 def platform_programs(estate: Estate) -> Iterable[ProgramRun]:

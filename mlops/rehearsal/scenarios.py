@@ -61,7 +61,17 @@ def load_expected(path: Path = EXPECTED_FILE) -> list[ExpectedFailure]:
         missing = {"match", "issue", "why"} - set(entry)
         if missing:
             raise ValueError(f"{path.name} entry {i + 1}: missing {sorted(missing)}")
-        out.append(ExpectedFailure(id=entry["match"], issue=entry["issue"], why=entry["why"]))
+        unknown = set(entry) - {"match", "issue", "why", "reason"}
+        if unknown:
+            raise ValueError(f"{path.name} entry {i + 1}: unknown keys {sorted(unknown)}")
+        out.append(
+            ExpectedFailure(
+                id=entry["match"],
+                issue=entry["issue"],
+                why=entry["why"],
+                reason=entry.get("reason", "*"),
+            )
+        )
     return out
 
 
@@ -72,13 +82,17 @@ def apply_expected(
     used: set[str] = set()
     for result in results:
         for step in result.steps:
+            if step.ok:  # an entry describes a failure; one matching no failing step is stale
+                continue
             key = f"{result.name} | {step.id}"
             for entry in expected:
-                if fnmatch.fnmatchcase(key, entry.id):
+                if fnmatch.fnmatchcase(key, entry.id) and fnmatch.fnmatchcase(
+                    step.verdict.reason, entry.reason
+                ):
                     step.expected_failure = entry
-                    used.add(entry.id)
+                    used.add(entry.id + "\0" + entry.reason)
                     break
-    return [e for e in expected if e.id not in used]
+    return [e for e in expected if e.id + "\0" + e.reason not in used]
 
 
 # --- declared flows ------------------------------------------------------------------------------
@@ -141,8 +155,7 @@ def _promotion_joins(runner: Runner, actor: Actor) -> list[StepResult]:
             from mlops.rehearsal.platform_up import deploy_steps
 
             return deploy_steps(runner, program, deployer, actor.origin, actor.account,
-                                scenario="promotion", step=f"deploy {env}: pulumi up of the "
-                                "inference program as the stage's deployer")  # fmt: skip
+                                scenario="promotion", state_principal=actor.principal)  # fmt: skip
         if actor.step == f"SmokeTest{title} build":
             return _smoke_steps(runner, program, deployer, actor, env)
     return []

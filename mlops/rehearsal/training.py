@@ -136,8 +136,12 @@ def _s3_arn(uri: str) -> str:
 
 
 def _object_in(uri: str) -> str:
-    """An object under an S3 prefix URI (or the object itself)."""
-    return _s3_arn(f"{uri}object" if uri.endswith("/") else uri)
+    """An object under an S3 prefix URI (or the object itself, when the last segment is a file
+    name)."""
+    last = uri.rstrip("/").rsplit("/", 1)[-1]
+    if uri.endswith("/") or "." not in last:
+        return _s3_arn(f"{uri.rstrip('/')}/object")
+    return _s3_arn(uri)
 
 
 def _ecr_arn(image: str) -> str:
