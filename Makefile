@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 STAMP := $(VENV)/.synced
 
-.PHONY: setup system-deps demo test lint pytest bench preview check clean
+.PHONY: setup system-deps demo test lint pytest bench preview check rehearse clean
 
 $(STAMP): pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -39,6 +39,9 @@ preview: setup
 
 check: setup
 	$(BIN)/mlops check --all
+
+rehearse: setup
+	$(BIN)/mlops rehearse
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache work
