@@ -8,9 +8,10 @@ Pure pydantic: no I/O, no AWS. Field constraints give 422-style errors naming th
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 SCHEMA_VERSION = "1.0"
 
@@ -43,7 +44,37 @@ BODY_TYPES: tuple[str, ...] = ("hatchback", "saloon", "estate", "suv", "coupe", 
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    # strict: no silent string-to-number, number-to-bool or number-to-date coercion (lax pydantic
+    # reads "2019" as 2019, 1 as true and 0 as 1970-01-01)
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, strict=True)
+
+
+def _whole_number(value: Any) -> Any:
+    """JSON Schema counts 2019.0 as an integer; accept it as 2019 (strings and bools stay out)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _calendar_date(value: Any) -> Any:
+    """A date, or a 'YYYY-MM-DD' string (JSON); never a number, a timestamp or a datetime."""
+    if isinstance(value, dt.datetime):
+        raise ValueError("must be a calendar date 'YYYY-MM-DD', not a date and time")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a calendar date") from None
+    raise ValueError(f"must be a calendar date 'YYYY-MM-DD', got {type(value).__name__} {value!r}")
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+CalendarDate = Annotated[dt.date, BeforeValidator(_calendar_date)]
 
 
 class Vehicle(_Strict):
@@ -51,7 +82,7 @@ class Vehicle(_Strict):
     model: str = Field(min_length=1, max_length=60)
     segment: Literal["city", "supermini", "family", "suv", "executive", "luxury", "sports"]
     body_type: Literal["hatchback", "saloon", "estate", "suv", "coupe", "mpv"]
-    year: int = Field(ge=1950, le=2100, description="model year (first registration)")
+    year: WholeNumber = Field(ge=1950, le=2100, description="model year (first registration)")
     mileage: float = Field(ge=0, le=1_000_000, description="odometer in miles")
     powertrain: Powertrain
     adas_fitted: bool = False
@@ -111,7 +142,7 @@ class Claim(_Strict):
     ]  # fmt: skip
     vehicle: Vehicle
     accident: Accident
-    incident_date: dt.date
+    incident_date: CalendarDate
 
     @field_validator("incident_date")
     @classmethod

@@ -17,13 +17,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, HTTPException
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from mlops import events
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from remedy_core.decision import Decision
 from remedy_inference.service import DecisionService
@@ -40,23 +40,45 @@ RECOMMENDATION_TEXT = {
 }
 
 
-class HandlerActionRequest(BaseModel):
-    """A handler's decision on a recommendation (coded; no free text)."""
+HandlerId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")]
 
-    handler_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")
-    action: events.HandlerAction
-    override_reason: events.OverrideReason | None = None
-    final_recommendation: Literal["repair", "write_off", "investigate"] | None = None
 
-    @model_validator(mode="after")
-    def _override_is_complete(self) -> HandlerActionRequest:
-        if self.action == "override" and (
-            self.override_reason is None or self.final_recommendation is None
-        ):
-            raise ValueError("an override needs override_reason and final_recommendation")
-        if self.action != "override" and self.override_reason is not None:
-            raise ValueError("override_reason is only allowed with action=override")
-        return self
+class _Action(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    handler_id: HandlerId
+
+
+class AcceptAction(_Action):
+    """The handler accepts the recommendation."""
+
+    action: Literal["accept"]
+
+
+class InspectAction(_Action):
+    """The handler sends the claim for a physical inspection."""
+
+    action: Literal["inspect"]
+
+
+class OverrideAction(_Action):
+    """The handler decides otherwise, with a coded reason (no free text)."""
+
+    action: Literal["override"]
+    override_reason: events.OverrideReason
+    final_recommendation: Literal["repair", "write_off", "investigate"]
+
+
+# Discriminated by `action`, so the schema says what the code checks: a reason and a final
+# recommendation with an override, and neither with accept or inspect.
+HandlerActionRequest = Annotated[
+    AcceptAction | OverrideAction | InspectAction, Field(discriminator="action")
+]
+ACTIONS: tuple[str, ...] = ("accept", "override", "inspect")
+OVERRIDE_ONLY: tuple[str, ...] = ("override_reason", "final_recommendation")
+_ACTION_REQUEST: TypeAdapter[AcceptAction | OverrideAction | InspectAction] = TypeAdapter(
+    HandlerActionRequest
+)
 
 
 class ActionLog:
@@ -97,19 +119,18 @@ def record_action(
     service: DecisionService,
     log: ActionLog,
     decision: Decision,
-    request: HandlerActionRequest,
+    request: AcceptAction | OverrideAction | InspectAction,
     clock: Callable[[], datetime],
 ) -> events.HandlerActionEvent:
+    override = request if isinstance(request, OverrideAction) else None
     event = events.HandlerActionEvent(
         claim_id_hash=events.pseudonymise(decision.claim_id, service.key),
         decision_event_id=decision.decision_id,
         acted_at=clock(),
         handler_id_hash=events.pseudonymise(request.handler_id, service.key),
         action=request.action,
-        override_reason=request.override_reason,
-        final_recommendation=(
-            request.final_recommendation if request.action == "override" else None
-        ),
+        override_reason=override.override_reason if override else None,
+        final_recommendation=override.final_recommendation if override else None,
     )
     service.sink.emit(event)
     log.add(decision.decision_id, event)
@@ -118,8 +139,11 @@ def record_action(
 
 def create_handler_router(
     service: DecisionService,
+    not_found: dict[int | str, dict[str, Any]] | None = None,
+    with_body: dict[int | str, dict[str, Any]] | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> APIRouter:
+    """The handler routes; ``not_found`` / ``with_body``: the error responses to document."""
     router = APIRouter()
     log = ActionLog()
 
@@ -133,6 +157,7 @@ def create_handler_router(
         "/v1/decisions/{decision_id}/actions",
         status_code=201,
         response_model=events.HandlerActionEvent,
+        responses={**(not_found or {}), **(with_body or {})},
         summary="Record the handler's action on a decision (accept, override, inspect)",
     )
     def post_action(decision_id: str, request: HandlerActionRequest) -> events.HandlerActionEvent:
@@ -141,6 +166,7 @@ def create_handler_router(
     @router.get(
         "/v1/decisions/{decision_id}/actions",
         response_model=list[events.HandlerActionEvent],
+        responses=not_found or {},
         summary="Actions recorded on a decision",
     )
     def get_actions(decision_id: str) -> list[events.HandlerActionEvent]:
@@ -179,17 +205,22 @@ def create_handler_router(
         final_recommendation: str | None = Form(None),
     ) -> RedirectResponse:
         decision = _decision(decision_id)
+        # one form, three buttons: the override fields count only when they were filled in
+        fields = {"override_reason": override_reason, "final_recommendation": final_recommendation}
         try:
-            request = HandlerActionRequest.model_validate(
+            request = _ACTION_REQUEST.validate_python(
                 {
                     "handler_id": handler_id,
                     "action": action,
-                    "override_reason": override_reason or None,
-                    "final_recommendation": final_recommendation or None,
+                    **{k: v for k, v in fields.items() if v},
                 }
             )
-        except ValueError as exc:
-            raise HTTPException(status_code=422, detail=str(exc)) from None
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'][1:]) or 'action'}: {e['msg']}"
+                for e in exc.errors()
+            )
+            raise HTTPException(status_code=422, detail=problems) from None
         record_action(service, log, decision, request, clock)
         return RedirectResponse(
             f"/handler/decisions/{decision_id}?recorded={request.action}", status_code=303

@@ -10,6 +10,9 @@ Environment variables (all optional in local mode):
   REMEDY_PSEUDONYMISATION_KEY  key for claim-id hashing in audit events (>= 16 bytes)
   REMEDY_HOST / REMEDY_PORT  local API bind address
   REMEDY_AUDIT_FILE          append audit events as JSON lines to this file (default: log them)
+  REMEDY_MAX_BODY_BYTES      largest request body accepted (default 65536; larger: 413)
+  REMEDY_BODY_TIMEOUT_S      time a client has to send the whole body (default 10; slower: 408)
+  REMEDY_MAX_IN_FLIGHT       concurrent requests before 503 + Retry-After (default 64)
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlops.inference.valuation_client import ValuationClient, ValuationClientConfig
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,6 +31,9 @@ from remedy_core.valuation import ValuationSource
 from remedy_inference.audit import EventSink, JsonLinesSink, StdoutSink
 from remedy_inference.market_data import HttpValuationSource, SyntheticMarket
 from remedy_inference.service import BundlePredictor, DecisionService, NoModel, Predictor
+
+if TYPE_CHECKING:
+    from remedy_inference.api import RequestLimits
 
 
 class Settings(BaseModel):
@@ -44,6 +51,9 @@ class Settings(BaseModel):
     port: int = Field(default=8080, ge=1, le=65535)
     audit_file: str | None = None
     rules_file: str | None = None
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    body_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    max_in_flight: int = Field(default=64, ge=1, le=10_000)
 
 
 def rule_config(settings: Settings) -> RuleConfig:
@@ -76,8 +86,21 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         "port": "REMEDY_PORT",
         "audit_file": "REMEDY_AUDIT_FILE",
         "rules_file": "REMEDY_RULES_FILE",
+        "max_body_bytes": "REMEDY_MAX_BODY_BYTES",
+        "body_timeout_s": "REMEDY_BODY_TIMEOUT_S",
+        "max_in_flight": "REMEDY_MAX_IN_FLIGHT",
     }
     return Settings.model_validate({k: env[v] for k, v in fields.items() if env.get(v)})
+
+
+def request_limits(settings: Settings) -> RequestLimits:
+    from remedy_inference.api import RequestLimits
+
+    return RequestLimits(
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_s=settings.body_timeout_s,
+        max_in_flight=settings.max_in_flight,
+    )
 
 
 def build_predictor(settings: Settings) -> Predictor:
