@@ -321,6 +321,41 @@ class EstateRuns:
         return self.runs[f"platform/{env}"]
 
 
+PEER = "peercase"
+"""A second, generated use case the platform stacks also carry, so the rehearsal can check that
+one use case's builds and roles cannot reach another's artifacts."""
+
+
+@contextlib.contextmanager
+def _with_peer(manifest: UseCaseManifest) -> Iterator[None]:
+    """The platform reads `usecases/` plus a peer manifest (a copy of `manifest` renamed)."""
+    import yaml
+
+    from mlops.usecases import USECASES_DIR_ENV, manifest_paths
+
+    folder = CACHE_DIR / "usecases"
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.yaml"):
+        old.unlink()
+    for path in manifest_paths():
+        shutil.copy(path, folder / path.name)
+    data = manifest.model_dump(mode="json")
+    data["name"] = PEER
+    data["description"] = f"Rehearsal peer of {manifest.name}"
+    data["git"] = {**data["git"], "training_repo": f"{PEER}-training",
+                   "inference_repo": f"{PEER}-inference"}  # fmt: skip
+    (folder / f"{PEER}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    previous = os.environ.get(USECASES_DIR_ENV)
+    os.environ[USECASES_DIR_ENV] = str(folder)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(USECASES_DIR_ENV, None)
+        else:
+            os.environ[USECASES_DIR_ENV] = previous
+
+
 def build_estate_runs(usecase: str = "remedy", root: Path = REPO_ROOT) -> EstateRuns:
     configs = load_all_stack_configs(root)
     manifests = {m.name: m for m in load_manifests()}
@@ -335,8 +370,9 @@ def build_estate_runs(usecase: str = "remedy", root: Path = REPO_ROOT) -> Estate
     runs: dict[str, ProgramRun] = {}
     for env in ENVIRONMENTS:
         runs[f"bootstrap/{env}"] = bootstrap_run(configs[env], root)
-    for env in ENVIRONMENTS:
-        runs[f"platform/{env}"] = platform_run(configs[env], runs, root)
+    with _with_peer(manifest):
+        for env in ENVIRONMENTS:
+            runs[f"platform/{env}"] = platform_run(configs[env], runs, root)
     repo = render_inference_repo(manifest, configs["dev"])
     package = approved_package_arn(configs["dev"], usecase)
     for env in ENVIRONMENTS:

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from mlops.rehearsal.estate import Estate
-from mlops.rehearsal.model import Actor, Call
+from mlops.rehearsal.model import AWS_SERVICE, Actor, Call
 from mlops.rehearsal.runner import ExpectedFailure, Runner, StepResult, Verdict
 
 DECLARED = ("onboarding", "training", "promotion", "decision", "analytics", "audit", "attacks")
@@ -96,10 +96,75 @@ def apply_expected(
 
 
 # --- declared flows ------------------------------------------------------------------------------
+def _of_peer(actor: Actor) -> bool:
+    from mlops.rehearsal.programs import PEER
+
+    return f"-{PEER}-" in actor.principal or any(f"-{PEER}-" in c.resource for c in actor.calls)
+
+
 def declared_actors(estate: Estate, flow: str) -> list[Actor]:
+    """The flow's actors of the rehearsed use case (the peer use case only takes part in the
+    attacks, where it is the target of cross-use-case reads and writes)."""
     order = {name: i for i, name in enumerate(estate.runs.runs)}
-    actors = [a for run in estate.runs.runs.values() for a in run.actors if a.flow == flow]
+    actors = [
+        a
+        for run in estate.runs.runs.values()
+        for a in run.actors
+        if a.flow == flow and (flow == "attacks" or not _of_peer(a))
+    ]
+    if flow == "attacks":
+        actors += isolation_attacks(estate)
     return sorted(actors, key=lambda a: (order.get(a.program, 99), a.order))
+
+
+def isolation_attacks(estate: Estate) -> list[Actor]:
+    """One use case's builds reading or overwriting another use case's artifacts in the shared
+    buckets (pipeline artifacts, training code, model artifacts, registered models)."""
+    from mlops.components.usecase_actors import artifact_key
+    from mlops.naming import NameContext, usecase_name
+    from mlops.rehearsal.programs import PEER
+
+    cfg = estate.runs.configs["dev"]
+    ctx = NameContext("dev", cfg.accounts.dev, cfg.region)
+    me, peer = estate.runs.usecase, PEER
+    buckets = {b.split(f"-{cfg.accounts.dev}-")[0]: b for b in estate.buckets}
+    shared = [buckets.get("mlops-dev-pipeline-artifacts"), buckets.get("mlops-dev-model-artifacts")]
+    targets = [
+        f"arn:aws:s3:::{shared[0]}/"
+        + artifact_key(usecase_name(ctx, peer, "build"), "training_source"),
+        f"arn:aws:s3:::{shared[0]}/{peer}/code/source.tar.gz",
+        f"arn:aws:s3:::{shared[1]}/{peer}/model.tar.gz",
+    ]
+    actors = []
+    for role in ("build", "deploy-build"):
+        principal = f"arn:aws:iam::{cfg.accounts.dev}:role/{usecase_name(ctx, me, role)}"
+        if principal not in estate.principals:
+            continue
+        calls = []
+        for target in targets:
+            bucket = estate.bucket_of(target)
+            sse = {  # a careful attacker sends the headers the bucket policy asks for
+                "s3:x-amz-server-side-encryption": "aws:kms",
+                "s3:x-amz-server-side-encryption-aws-kms-key-id": bucket.kms_key if bucket else "",
+            }
+            calls.append(Call("s3:GetObject", target, expect="deny", why=f"read {peer}'s artifact"))
+            calls.append(
+                Call("s3:PutObject", target, sse, expect="deny", why=f"overwrite {peer}'s artifact")
+            )
+        actors.append(
+            Actor(
+                flow="attacks",
+                step=f"the {me} {role} role reaches another use case's artifacts",
+                principal=principal,
+                account=cfg.accounts.dev,
+                origin=AWS_SERVICE,
+                calls=tuple(calls),
+                order=950,
+                source="mlops/rehearsal/scenarios.py (cross-use-case join)",
+                program="platform/dev",
+            )
+        )
+    return actors
 
 
 def package_contract(estate: Estate) -> dict[str, str]:

@@ -40,11 +40,13 @@ print(json.dumps({"definition": json.loads(module.build_pipeline(settings).defin
 
 
 def _project_env(estate: Estate, project_suffix: str) -> dict[str, str]:
+    from mlops.naming import NameContext, usecase_name
+
     run = estate.program("platform/dev")
+    ctx = NameContext("dev", run.account, run.region)
+    wanted = usecase_name(ctx, estate.runs.usecase, project_suffix.lstrip("-"))
     for r in run.resources:
-        if r.type == "aws:codebuild/project:Project" and str(r.inputs.get("name", "")).endswith(
-            project_suffix
-        ):
+        if r.type == "aws:codebuild/project:Project" and r.inputs.get("name") == wanted:
             variables = (r.inputs.get("environment") or {}).get("environmentVariables") or []
             return {v["name"]: str(v["value"]) for v in variables}
     raise LookupError(f"no CodeBuild project *{project_suffix} in platform/dev")
