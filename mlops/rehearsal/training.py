@@ -65,8 +65,8 @@ def _definition(repo: str, env_json: str) -> dict[str, Any]:
         **os.environ,
         **json.loads(env_json),
         "AWS_DEFAULT_REGION": json.loads(env_json).get("AWS_REGION", "eu-west-2"),
-        "AWS_ACCESS_KEY_ID": "rehearsal",
-        "AWS_SECRET_ACCESS_KEY": "rehearsal",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
         "SAGEMAKER_VALIDATE_ROLE": "false",
     }
     out = subprocess.run(  # noqa: S603 - our own interpreter and script

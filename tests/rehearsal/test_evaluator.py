@@ -589,7 +589,7 @@ def test_deny_with_negated_ifexists_on_missing_key():
 MFA_POLICY = policy(
     "ManageOwnCredentialsWithMFA",
     allow(
-        ["iam:ChangePassword", "iam:GetUser"],
+        ["iam:GetUser", "iam:ChangePassword"],
         "arn:aws:iam::*:user/${aws:username}",
         sid="AllowManageOwnPasswords",
     ),

@@ -46,7 +46,7 @@ def _create_tags(r: RecordedResource, arn: str, create_action: str) -> list[Call
     return [c("ec2:CreateTags", arn, "tags on create", ctx)]
 
 
-def _ec2(kind: str, action: str, describe: str, parents: tuple[str, ...] = ("vpcId",), extra=None):
+def _ec2(kind: str, action: str, describe: str, parents: tuple[str, ...] = ("vpcId",), more_calls=None):
     def arn_fn(r: RecordedResource, v: ProgramView) -> str:
         return ec2_arn(v, kind, _id(r))
 
@@ -64,8 +64,8 @@ def _ec2(kind: str, action: str, describe: str, parents: tuple[str, ...] = ("vpc
                     )
                 )
         calls += _create_tags(r, arn, action.split(":")[1])
-        if extra:
-            calls += extra(r, v, arn)
+        if more_calls:
+            calls += more_calls(r, v, arn)
         return calls + reads("*", describe)
 
     return arn_fn, fn
