@@ -46,7 +46,9 @@ def _create_tags(r: RecordedResource, arn: str, create_action: str) -> list[Call
     return [c("ec2:CreateTags", arn, "tags on create", ctx)]
 
 
-def _ec2(kind: str, action: str, describe: str, parents: tuple[str, ...] = ("vpcId",), more_calls=None):
+def _ec2(
+    kind: str, action: str, describe: str, parents: tuple[str, ...] = ("vpcId",), more_calls=None
+):
     def arn_fn(r: RecordedResource, v: ProgramView) -> str:
         return ec2_arn(v, kind, _id(r))
 
