@@ -409,6 +409,7 @@ def install(
     project: str = PROJECT,
 ) -> None:
     """Configure the Pulumi runtime for an offline, non-preview run of one stack."""
+    _ensure_event_loop()
     mocks.stack, mocks.project = stack, project
     pulumi.runtime.settings.reset_options(project=project, stack=stack)
     pulumi.runtime.set_all_config(dict(config or {}))
@@ -435,7 +436,20 @@ def run(build: Callable[[], Any]) -> None:
             return [result, collected]
         return result
 
+    _ensure_event_loop()
     pulumi.runtime.test(program)()
+
+
+def _ensure_event_loop() -> None:
+    """Pulumi's runtime uses the thread's current event loop; after an `asyncio.run` elsewhere in
+    the process (an ASGI test client, say) there is none, and it would raise "There is no current
+    event loop in thread 'MainThread'"."""
+    import asyncio
+
+    try:
+        asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 def policy_documents(resources: list[RecordedResource]) -> list[tuple[str, dict[str, Any]]]:
