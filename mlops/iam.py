@@ -125,10 +125,13 @@ def tls_only(bucket_arn: str) -> Statement:
 def kms_only_uploads(bucket_arn: str, key_arn: str) -> list[Statement]:
     """Deny uploads that ask for another encryption type or another key.
 
-    `...IfExists` lets requests without headers through: the bucket's default encryption
-    (SSE-KMS with this key) applies to them, and AWS services that write without headers keep
-    working. Requests that ask for AES256 or a different KMS key are refused.
+    Each Deny applies only when the request carries the header (`Null: false`): a Deny with a
+    negated `...IfExists` operator is true on a missing key and would refuse every upload without
+    SSE headers (Pulumi state, CloudTrail's and Config's delivery checks), as AWS documents. Such
+    uploads get the bucket's default encryption (SSE-KMS with this key).
     """
+    sse = "s3:x-amz-server-side-encryption"
+    key_id = "s3:x-amz-server-side-encryption-aws-kms-key-id"
     return [
         statement(
             "DenyNonKmsUploads",
@@ -136,7 +139,7 @@ def kms_only_uploads(bucket_arn: str, key_arn: str) -> list[Statement]:
             f"{bucket_arn}/*",
             effect="Deny",
             principal="*",
-            condition={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+            condition={"Null": {sse: "false"}, "StringNotEquals": {sse: "aws:kms"}},
         ),
         statement(
             "DenyOtherKmsKeys",
@@ -144,40 +147,55 @@ def kms_only_uploads(bucket_arn: str, key_arn: str) -> list[Statement]:
             f"{bucket_arn}/*",
             effect="Deny",
             principal="*",
-            condition={
-                "ArnNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn}
-            },
+            condition={"Null": {key_id: "false"}, "ArnNotEquals": {key_id: key_arn}},
         ),
     ]
 
 
-DATA_PLANE_ACTIONS = (
+OBJECT_ACTIONS = (
     "s3:GetObject",
     "s3:GetObjectVersion",
     "s3:PutObject",
     "s3:DeleteObject",
     "s3:DeleteObjectVersion",
-    "s3:ListBucket",
-    "s3:ListBucketVersions",
 )
+LIST_ACTIONS = ("s3:ListBucket", "s3:ListBucketVersions")
+DATA_PLANE_ACTIONS = OBJECT_ACTIONS + LIST_ACTIONS
 
 
-def need_to_know(bucket_arn: str, allowed_role_arns: Sequence[str]) -> Statement:
+def need_to_know(
+    bucket_arn: str, allowed_role_arns: Sequence[str], managers: Sequence[str] = ()
+) -> list[Statement]:
     """Customer data: every principal except the named roles is denied the data plane.
 
-    Management actions (policy, encryption settings) stay with IAM so the deployer can still
-    manage the bucket; reading and writing objects is for the named roles only.
+    Object reads and writes are for the named roles only. Listing is also open to `managers` (the
+    deployer): the provider reads a bucket back with HeadBucket, which needs s3:ListBucket, so a
+    deployer denied it cannot manage the bucket it creates; it still cannot read or write objects.
+    Management actions (policy, encryption settings) stay with IAM.
     """
     if not allowed_role_arns:
         raise ValueError("need_to_know needs at least one allowed role ARN")
-    return statement(
-        "DenyAllButNamedRoles",
-        list(DATA_PLANE_ACTIONS),
-        bucket_arns(bucket_arn),
-        effect="Deny",
-        principal="*",
-        condition={"ArnNotLike": {"aws:PrincipalArn": _one_or_many(list(allowed_role_arns))}},
-    )
+    statements = [
+        statement(
+            "DenyAllButNamedRoles",
+            list(OBJECT_ACTIONS),
+            f"{bucket_arn}/*",
+            effect="Deny",
+            principal="*",
+            condition={"ArnNotLike": {"aws:PrincipalArn": _one_or_many(list(allowed_role_arns))}},
+        ),
+        statement(
+            "DenyListingButNamedRoles",
+            list(LIST_ACTIONS),
+            bucket_arn,
+            effect="Deny",
+            principal="*",
+            condition={
+                "ArnNotLike": {"aws:PrincipalArn": _one_or_many([*allowed_role_arns, *managers])}
+            },
+        ),
+    ]
+    return statements
 
 
 def cross_account_read(bucket_arn: str, readers: Mapping[str, Sequence[str]]) -> list[Statement]:
@@ -214,6 +232,7 @@ def bucket_policy(
     key_arn: str | None,
     *,
     need_to_know_roles: Sequence[str] = (),
+    need_to_know_managers: Sequence[str] = (),
     cross_account_readers: Mapping[str, Sequence[str]] | None = None,
     extra: Sequence[Statement] = (),
 ) -> dict[str, Any]:
@@ -222,7 +241,7 @@ def bucket_policy(
     if key_arn:
         statements += kms_only_uploads(bucket_arn, key_arn)
     if need_to_know_roles:
-        statements.append(need_to_know(bucket_arn, need_to_know_roles))
+        statements += need_to_know(bucket_arn, need_to_know_roles, need_to_know_managers)
     if cross_account_readers:
         statements += cross_account_read(bucket_arn, cross_account_readers)
     statements += list(extra)
@@ -314,15 +333,37 @@ def key_policy(
     return document(statements)
 
 
-def logs_service_use(region: str, account_id: str) -> Statement:
-    """CloudWatch Logs encrypts log groups of this account with the key (AWS-documented form)."""
+def logs_service_use(
+    region: str, account_id: str, log_groups: Sequence[str] = (), sid: str = "CloudWatchLogsUse"
+) -> Statement:
+    """CloudWatch Logs encrypts log groups of this account with the key (AWS-documented form),
+    scoped by the log-group encryption context: every log group of the account, or only the
+    log-group name patterns given in `log_groups`."""
+    arns = (
+        [f"arn:aws:logs:{region}:{account_id}:log-group:{group}" for group in log_groups]
+        if log_groups
+        else [f"arn:aws:logs:{region}:{account_id}:*"]
+    )
     return statement(
-        "CloudWatchLogsUse",
+        sid,
         ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
         principal={"Service": f"logs.{region}.amazonaws.com"},
+        condition={"StringLike": {"kms:EncryptionContext:aws:logs:arn": _one_or_many(arns)}},
+    )
+
+
+def deployer_use_via(
+    deployer_arns: Sequence[str], region: str, services: Sequence[str]
+) -> Statement:
+    """The deploying identity may use the key only through the named AWS services (S3 writing an
+    SSE-KMS object it uploads, Lambda encrypting a function's environment), never directly."""
+    return statement(
+        "KeyUseByDeployerViaServices",
+        list(KEY_USE_ACTIONS),
+        principal={"AWS": _one_or_many(list(deployer_arns))},
         condition={
-            "StringLike": {
-                "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account_id}:*"
+            "StringEquals": {
+                "kms:ViaService": _one_or_many([f"{s}.{region}.amazonaws.com" for s in services])
             }
         },
     )

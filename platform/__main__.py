@@ -112,6 +112,7 @@ storage = Storage(
         noncurrent_days=cfg.retention.data_noncurrent_days,
         access_log_days=max(cfg.retention.log_days, 90),
         need_to_know_roles=need_to_know,
+        bucket_managers=key_admins,
         cross_account_artifact_readers=(
             target_reader_roles(names, accounts) if cfg.is_governance else {}
         ),

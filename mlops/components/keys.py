@@ -22,7 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops import iam
-from mlops.naming import NameContext, key_alias, role_arn_pattern
+from mlops.naming import NameContext, key_alias, log_group_name, name, role_arn_pattern
 from mlops.tags import with_component
 
 PURPOSES: tuple[str, ...] = ("data", "artifacts", "logs", "studio")
@@ -54,6 +54,22 @@ class KeysArgs:
             raise ValueError("cross_account_artifact_readers must list other accounts only")
 
 
+# Log groups each non-logs key may encrypt (CloudWatch Logs needs the key policy to allow it):
+# the platform's own groups (`/mlops/<env>/...`, e.g. use-case builds) with the artifacts key; the
+# Firehose delivery-error groups of decision analytics, which may carry records, with the data key.
+def log_groups_for(purpose: str, ctx: NameContext) -> list[str]:
+    if purpose == "artifacts":
+        return [f"{log_group_name(ctx)}/*"]
+    if purpose == "data":
+        return [f"/aws/kinesisfirehose/{name(ctx)}-*"]
+    return []
+
+
+# Keys the deployer writes with through an AWS service: product templates uploaded SSE-KMS (S3)
+# and Lambda environments (Lambda).
+DEPLOYER_VIA = {"artifacts": ("s3", "lambda")}
+
+
 def key_policy_for(purpose: str, args: KeysArgs) -> dict:
     """The key policy of one purpose (pure; unit-tested)."""
     ctx = args.names
@@ -64,6 +80,10 @@ def key_policy_for(purpose: str, args: KeysArgs) -> dict:
             *iam.cloudtrail_service_use(ctx.account_id),
             iam.s3_log_delivery_use(ctx.account_id),
         ]
+    elif log_groups_for(purpose, ctx):
+        services = [iam.logs_service_use(ctx.region, ctx.account_id, log_groups_for(purpose, ctx))]
+    if purpose in DEPLOYER_VIA:
+        services.append(iam.deployer_use_via(args.admin_arns, ctx.region, DEPLOYER_VIA[purpose]))
     return iam.key_policy(
         ctx.account_id,
         admin_arns=args.admin_arns,

@@ -48,6 +48,9 @@ class SecureBucketArgs:
     need_to_know_roles: Sequence[str] = ()
     """Role ARNs that alone may read/write objects; every other principal is denied (customer
     data in staging/prod)."""
+    need_to_know_managers: Sequence[str] = ()
+    """Principal ARNs that may also list a need-to-know bucket (the deployer: the provider reads
+    the bucket back with HeadBucket, i.e. s3:ListBucket); never its objects."""
     cross_account_readers: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """{account_id: [role ARNs]} with read-only access (dev artifacts read by staging/prod)."""
     extra_statements: Callable[[str], list[iam.Statement]] | None = None
@@ -154,6 +157,7 @@ class SecureBucket(pulumi.ComponentResource):
                     arn,
                     key_arn,
                     need_to_know_roles=args.need_to_know_roles,
+                    need_to_know_managers=args.need_to_know_managers,
                     cross_account_readers=args.cross_account_readers,
                     extra=extra,
                 )
@@ -249,6 +253,8 @@ class StorageArgs:
     access_log_days: int
     need_to_know_roles: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """{bucket purpose: [role ARNs]}; staging/prod customer-data buckets must have an entry."""
+    bucket_managers: Sequence[str] = ()
+    """Who deploys the buckets (the deployer role): may list need-to-know buckets, not read them."""
     cross_account_artifact_readers: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -266,6 +272,11 @@ class StorageArgs:
                 raise ValueError(
                     f"StorageArgs.need_to_know_roles: {self.names.environment} buckets {lacking} "
                     "hold customer data and must name the roles that may read them"
+                )
+            if not self.bucket_managers:
+                raise ValueError(
+                    "StorageArgs.bucket_managers: name the deployer role of this stack (it reads "
+                    "the need-to-know buckets back with HeadBucket, which needs s3:ListBucket)"
                 )
 
 
@@ -303,6 +314,7 @@ class Storage(pulumi.ComponentResource):
                     access_logs_bucket=self.access_logs.name,
                     noncurrent_days=args.noncurrent_days,
                     need_to_know_roles=tuple(args.need_to_know_roles.get(purpose, ())),
+                    need_to_know_managers=tuple(args.bucket_managers),
                     cross_account_readers=(
                         args.cross_account_artifact_readers if purpose == "model-artifacts" else {}
                     ),

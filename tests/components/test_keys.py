@@ -49,7 +49,39 @@ def test_logs_key_allows_logs_trail_and_access_logs(
     run(lambda: Keys("keys", _args(stack_config)))
     sids = set(statements(policy(pulumi_mocks.named("keys-logs"))))
     assert {"CloudWatchLogsUse", "CloudTrailEncrypt", "S3ServerAccessLogDelivery"} <= sids
-    assert "CloudWatchLogsUse" not in statements(policy(pulumi_mocks.named("keys-data")))
+    assert "CloudWatchLogsUse" not in statements(policy(pulumi_mocks.named("keys-studio")))
+
+
+def test_other_keys_let_cloudwatch_logs_encrypt_only_their_log_groups(
+    stack_config: StackConfig, pulumi_mocks: RecordingMocks
+):
+    """A log group may use the artifacts key (platform log groups `/mlops/<env>/...`, e.g. use-case
+    builds) or the data key (Firehose delivery errors of decision analytics), and no other."""
+    run(lambda: Keys("keys", _args(stack_config)))
+    env, acct, region = stack_config.environment, stack_config.account_id, stack_config.region
+    groups = f"arn:aws:logs:{region}:{acct}:log-group:"
+    expected = {
+        "keys-artifacts": f"{groups}/mlops/{env}/*",
+        "keys-data": f"{groups}/aws/kinesisfirehose/mlops-{env}-*",
+    }
+    for key, pattern in expected.items():
+        st = statements(policy(pulumi_mocks.named(key)))["CloudWatchLogsUse"]
+        assert st["Principal"] == {"Service": f"logs.{region}.amazonaws.com"}, key
+        assert st["Condition"]["StringLike"]["kms:EncryptionContext:aws:logs:arn"] == pattern, key
+
+
+def test_the_deployer_uses_the_artifacts_key_only_through_s3_and_lambda(
+    stack_config: StackConfig, pulumi_mocks: RecordingMocks
+):
+    run(lambda: Keys("keys", _args(stack_config)))
+    st = statements(policy(pulumi_mocks.named("keys-artifacts")))["KeyUseByDeployerViaServices"]
+    assert st["Principal"] == {"AWS": account_root(stack_config.account_id)}
+    assert st["Condition"]["StringEquals"]["kms:ViaService"] == [
+        f"s3.{stack_config.region}.amazonaws.com",
+        f"lambda.{stack_config.region}.amazonaws.com",
+    ]
+    for other in ("keys-data", "keys-logs", "keys-studio"):
+        assert "KeyUseByDeployerViaServices" not in statements(policy(pulumi_mocks.named(other)))
 
 
 @pytest.mark.parametrize("stack_config", ["dev"], indirect=True)  # only dev shares artifacts

@@ -12,6 +12,7 @@ from mlops.testing.mocks import RecordingMocks, run
 
 KEYS = {p: f"arn:aws:kms:eu-west-2:111111111111:key/{p}" for p in ("data", "artifacts", "logs")}
 READER = "arn:aws:iam::{acct}:role/mlops-{env}-model-execution"
+DEPLOYER = "arn:aws:iam::{acct}:role/mlops-pulumi-deployer"
 
 
 def _storage(cfg: StackConfig) -> Storage:
@@ -27,6 +28,7 @@ def _storage(cfg: StackConfig) -> Storage:
             need_to_know_roles=(
                 {} if cfg.is_governance else {p: roles for p, (_, pii) in BUCKETS.items() if pii}
             ),
+            bucket_managers=[DEPLOYER.format(acct=cfg.account_id)],
         ),
     )
 
@@ -115,6 +117,14 @@ def test_customer_data_is_need_to_know_outside_dev(
             assert allowed == READER.format(
                 acct=stack_config.account_id, env=stack_config.environment
             )
+            assert "s3:ListBucket" not in st["Action"], "listing is governed separately"
+            listing = sids["DenyListingButNamedRoles"]
+            bucket_arn = sids["DenyInsecureTransport"]["Resource"][0]
+            assert listing["Resource"] == bucket_arn and st["Resource"] == f"{bucket_arn}/*"
+            assert set(listing["Action"]) == {"s3:ListBucket", "s3:ListBucketVersions"}
+            listers = listing["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
+            assert DEPLOYER.format(acct=stack_config.account_id) in listers, purpose
+            assert allowed in listers, purpose
 
 
 def test_staging_and_prod_refuse_data_buckets_without_readers(stack_config: StackConfig) -> None:
@@ -125,6 +135,9 @@ def test_staging_and_prod_refuse_data_buckets_without_readers(stack_config: Stac
     else:
         with pytest.raises(ValueError, match=r"need_to_know_roles.*customer data"):
             StorageArgs(**args)
+        readers = {p: [READER] for p, (_, pii) in BUCKETS.items() if pii}
+        with pytest.raises(ValueError, match=r"bucket_managers.*HeadBucket"):
+            StorageArgs(**args, need_to_know_roles=readers)
 
 
 @pytest.mark.parametrize("stack_config", ["dev"], indirect=True)

@@ -12,6 +12,7 @@ from .base import (
     block,
     c,
     eni,
+    kms_via,
     pass_role,
     policy_principals,
     reads,
@@ -33,7 +34,10 @@ LAMBDA_VPC = (
 )
 LAMBDA_KMS = (
     "Lambda developer guide 'Securing environment variables': with a customer managed key the user "
-    "needs kms:CreateGrant and kms:Encrypt to configure it, kms:Decrypt to view the variables"
+    "needs kms:CreateGrant and kms:Encrypt to configure it, kms:Decrypt to view the variables; "
+    "Lambda makes these calls with the user's credentials, so they carry kms:ViaService "
+    "lambda.<region>.amazonaws.com (AWS KMS developer guide 'kms:ViaService': Lambda is among "
+    "the services that support it)"
 )
 
 
@@ -162,7 +166,9 @@ def _function(r: RecordedResource, v: ProgramView) -> list[Call]:
                 key,
                 "customer managed key for the environment: Lambda creates a grant as the caller",
             ),
-            c("kms:Encrypt", key, "customer managed key for the environment"),
+            *kms_via(
+                key, ["kms:Encrypt"], "lambda", v, why="customer managed key for the environment"
+            ),
         ]
     code = value(r, "s3Bucket")
     if code:
@@ -181,7 +187,9 @@ def _function(r: RecordedResource, v: ProgramView) -> list[Call]:
         "lambda:ListVersionsByFunction",
     )
     if key:
-        calls.append(c("kms:Decrypt", key, "the provider reads the environment back (GetFunction)"))
+        calls += kms_via(
+            key, ["kms:Decrypt"], "lambda", v, why="the provider reads the environment back"
+        )
     return calls
 
 
