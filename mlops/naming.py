@@ -89,16 +89,6 @@ def for_environment(ctx: NameContext, environment: str, account_id: str) -> Name
 
 # Well-known role names that other stacks refer to. Cross-account trust and key policies need them
 # before (or without) a StackReference, so they are fixed here and nowhere else.
-def deploy_pipeline_role_name(dev_ctx: NameContext) -> str:
-    """Role of the dev deploy pipeline; the only principal staging/prod deployment roles trust."""
-    return role_name(dev_ctx, "deploy-pipeline")
-
-
-def deployment_role_name(ctx: NameContext) -> str:
-    """Cross-account deployment role in staging/prod."""
-    return role_name(ctx, "deployment")
-
-
 def model_execution_role_name(ctx: NameContext) -> str:
     """Role SageMaker models/endpoints run as in staging/prod."""
     return role_name(ctx, "model-execution")
@@ -107,6 +97,16 @@ def model_execution_role_name(ctx: NameContext) -> str:
 def role_arn_pattern(ctx: NameContext) -> str:
     """Every role this stack names through `role_name` (used in key policies)."""
     return f"arn:aws:iam::{ctx.account_id}:role/{ctx.prefix}-{ctx.environment}-*"
+
+
+def deploy_build_role_name(dev_ctx: NameContext, usecase: str) -> str:
+    """Role of a use case's deploy builds in dev: the only principal its deployers trust."""
+    return usecase_name(dev_ctx, usecase, "deploy-build", kind="role")
+
+
+def deployer_role_name(ctx: NameContext, usecase: str) -> str:
+    """A use case's deployer in one stage: the role its inference program's `pulumi up` runs as."""
+    return usecase_name(ctx, usecase, "deployer", kind="role")
 
 
 def model_package_group_name(ctx: NameContext, usecase: str) -> str:

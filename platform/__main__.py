@@ -13,8 +13,6 @@ from mlops.components.catalog import ServiceCatalog, ServiceCatalogArgs, discove
 from mlops.components.crossaccount import (
     DeploymentAccess,
     DeploymentAccessArgs,
-    DeployPipelineRole,
-    DeployPipelineRoleArgs,
     target_reader_roles,
 )
 from mlops.components.identity import StudioRoles, StudioRolesArgs
@@ -182,23 +180,10 @@ if cfg.is_governance:
         ),
         opts=opts,
     )
-    deploy_pipeline = DeployPipelineRole(
-        "deploy-pipeline",
-        DeployPipelineRoleArgs(
-            names=names,
-            tags=tags,
-            accounts=accounts,
-            artifacts_bucket_arn=storage.model_artifacts.arn,
-            artifacts_key_arn=keys.artifacts.arn,
-        ),
-        opts=opts,
-    )
     pulumi.export("studio_domain_id", studio.domain.id)
     pulumi.export("studio_execution_role_arn", studio_roles.execution.arn)
     pulumi.export("data_scientist_role_arn", studio_roles.data_scientist.arn)
     pulumi.export("lead_data_scientist_role_arn", studio_roles.lead_data_scientist.arn)
-    pulumi.export("deploy_pipeline_role_arn", deploy_pipeline.role.arn)
-    pulumi.export("deployment_role_arns", deploy_pipeline.targets)
     # The model registry (model package groups) lives in dev, the governance account.
     pulumi.export("registry_account_id", cfg.account_id)
 else:
@@ -215,9 +200,7 @@ else:
         ),
         opts=opts,
     )
-    pulumi.export("deployment_role_arn", deployment.deployment_role.arn)
     pulumi.export("model_execution_role_arn", deployment.model_execution_role.arn)
-    pulumi.export("trusted_deploy_pipeline_role_arn", deployment.trusted_role_arn)
 
 # --- use cases (issue 4): one UseCase per usecases/*.yaml; governance parts and catalog in dev ---
 sagemaker_sgs = [network.sagemaker_sg.id]

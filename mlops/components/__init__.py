@@ -6,6 +6,10 @@
 - identity.py: StudioRoles (`mlops:identity:StudioRoles`)
 - studio.py: Studio (`mlops:studio:Studio`)
 - audit.py: Audit (`mlops:audit:Audit`)
-- crossaccount.py: DeployPipelineRole in dev (`mlops:crossaccount:DeployPipelineRole`),
-  DeploymentAccess in staging/prod (`mlops:crossaccount:DeploymentAccess`)
+- crossaccount.py: DeploymentAccess in staging/prod (`mlops:crossaccount:DeploymentAccess`): the
+  model-execution role
+- usecase.py: UseCase (`mlops:usecase:UseCase`), composed of deployment_target.py
+  (`mlops:usecase:DeploymentTarget`, every stack), build_pipeline.py (`mlops:usecase:BuildPipeline`)
+  and deploy_pipeline.py (`mlops:usecase:DeployPipeline`) in dev; usecase_builds.py and
+  usecase_roles.py hold what those share
 """

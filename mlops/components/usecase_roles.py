@@ -1,5 +1,6 @@
-"""Least-privilege policies of the UseCase roles (JSON as Outputs). Split out of usecase.py to keep
-modules short; every statement is scoped to this use case's resources."""
+"""Names other stacks rely on, and the least-privilege policies of a use case's delivery roles
+(JSON as Outputs); every statement is scoped to this use case's resources. Physical names come from
+`mlops.naming`; these wrappers only pick the stack's naming context from its config."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
+from mlops import naming
 from mlops.config import StackConfig
 from mlops.delivery import iam as docs
-from mlops.naming import NameContext, bucket_name, usecase_name
+from mlops.naming import NameContext, bucket_name
 
 if TYPE_CHECKING:
-    from mlops.components.usecase import UseCase, UseCaseArgs
+    from mlops.components.usecase_builds import DeliveryArgs
 
 
 # --- names other stacks rely on (cross-account trust is by exact role ARN) ----------------------
@@ -32,19 +34,18 @@ def pulumi_backend_url(cfg: StackConfig) -> str:
     return f"s3://{pulumi_state_bucket(cfg)}?region={cfg.region}"
 
 
-def model_package_group_name(ctx: NameContext, usecase: str) -> str:
-    """`mlops-<env>-<usecase>-models`: the same expression the rendered training repos register
-    into (templates/*/training/.../pipeline.py `PipelineSettings.model_package_group`)."""
-    return usecase_name(ctx, usecase, "models", kind="sagemaker")
+model_package_group_name = naming.model_package_group_name
+"""`mlops-<env>-<usecase>-models`: the same expression the rendered training repos register into
+(templates/*/training/.../pipeline.py `PipelineSettings.model_package_group`)."""
 
 
 def deploy_build_role_name(cfg: StackConfig, usecase: str) -> str:
     """Role of the use case's deploy builds in dev: the only principal its deployers trust."""
-    return usecase_name(names_for(cfg, "dev"), usecase, "deploy-build", kind="role")
+    return naming.deploy_build_role_name(names_for(cfg, "dev"), usecase)
 
 
 def deployer_role_name(cfg: StackConfig, usecase: str, environment: str) -> str:
-    return usecase_name(names_for(cfg, environment), usecase, "deployer", kind="role")
+    return naming.deployer_role_name(names_for(cfg, environment), usecase)
 
 
 def deployer_role_arn(cfg: StackConfig, usecase: str, environment: str) -> str:
@@ -90,14 +91,21 @@ def _logs(log_group_arn: str) -> dict[str, Any]:
     }
 
 
-def sagemaker_pipeline_policy(uc: UseCase, a: UseCaseArgs) -> pulumi.Output[str]:
+def sagemaker_pipeline_policy(
+    a: DeliveryArgs,
+    group_name: str,
+    group_arn: str,
+    data_bucket: pulumi.Input[str] | None,
+    data_key_arn: pulumi.Input[str] | None,
+    model_artifacts_bucket: pulumi.Input[str] | None,
+) -> pulumi.Output[str]:
     cfg = a.config
     sm = f"arn:aws:sagemaker:{cfg.region}:{cfg.account_id}"
-    mine = uc._n("")
-    self_arn = f"arn:aws:iam::{cfg.account_id}:role/{uc._n('sm-pipeline', kind='role')}"
+    mine = a.n("")
+    self_arn = f"arn:aws:iam::{cfg.account_id}:role/{a.n('sm-pipeline', kind='role')}"
     job_logs = f"arn:aws:logs:{cfg.region}:{cfg.account_id}:log-group:/aws/sagemaker/*"
 
-    packages_arn = docs.model_packages_arn(cfg.region, cfg.account_id, uc.group_name)
+    packages_arn = docs.model_packages_arn(cfg.region, cfg.account_id, group_name)
 
     def build(bucket: str, key: str, group_arn: str) -> dict[str, Any]:
         return docs.doc(
@@ -173,7 +181,7 @@ def sagemaker_pipeline_policy(uc: UseCase, a: UseCaseArgs) -> pulumi.Output[str]
         data: str | None, data_key: str | None, models: str | None, **rest: str
     ) -> dict[str, Any]:
         document = build(**rest)
-        mine = uc.usecase
+        mine = a.usecase
         if data:
             document["Statement"].append(
                 {
@@ -207,15 +215,15 @@ def sagemaker_pipeline_policy(uc: UseCase, a: UseCaseArgs) -> pulumi.Output[str]
         with_data,
         bucket=a.artifact_bucket,
         key=a.kms_key_arn,
-        group_arn=uc.group_arn,
-        data=a.data_bucket,
-        data_key=a.data_key_arn,
-        models=a.model_artifacts_bucket,
+        group_arn=group_arn,
+        data=data_bucket,
+        data_key=data_key_arn,
+        models=model_artifacts_bucket,
     )
 
 
 def codebuild_policy(
-    uc: UseCase, a: UseCaseArgs, pass_roles: Sequence[pulumi.Input[str]], sagemaker_pipeline: str
+    a: DeliveryArgs, pass_roles: Sequence[pulumi.Input[str]], sagemaker_pipeline: str
 ) -> pulumi.Output[str]:
     cfg = a.config
     sm = f"arn:aws:sagemaker:{cfg.region}:{cfg.account_id}"
@@ -258,7 +266,7 @@ def codebuild_policy(
                     "codebuild:BatchPutTestCases",
                 ],
                 "Resource": f"arn:aws:codebuild:{cfg.region}:{cfg.account_id}:report-group/"
-                f"{uc._n('')}-*",
+                f"{a.n('')}-*",
             },
         )
 
@@ -266,13 +274,13 @@ def codebuild_policy(
         build,
         bucket=a.artifact_bucket,
         key=a.kms_key_arn,
-        logs=uc.build_logs.arn,
+        logs=a.build_logs_arn,
         roles=pulumi.Output.all(*pass_roles),
     )
 
 
 def codepipeline_policy(
-    uc: UseCase, a: UseCaseArgs, projects: Sequence[str], notify_topic: str | None = None
+    a: DeliveryArgs, projects: Sequence[str], notify_topic: str | None = None
 ) -> pulumi.Output[str]:
     """`projects`: CodeBuild project names this pipeline may run; `notify_topic`: SNS topic name
     the manual approvals publish to."""
@@ -338,13 +346,17 @@ def codepipeline_policy(
 
 
 def deploy_build_policy(
-    uc: UseCase, a: UseCaseArgs, target_roles: Sequence[str], deploy_pipeline: str
+    a: DeliveryArgs,
+    target_roles: Sequence[str],
+    deploy_pipeline: str,
+    group_name: str,
+    group_arn: str,
 ) -> pulumi.Output[str]:
     cfg = a.config
     state = pulumi_state_bucket(cfg)
     pipeline_arn = f"arn:aws:codepipeline:{cfg.region}:{cfg.account_id}:{deploy_pipeline}"
 
-    packages_arn = docs.model_packages_arn(cfg.region, cfg.account_id, uc.group_name)
+    packages_arn = docs.model_packages_arn(cfg.region, cfg.account_id, group_name)
 
     def build(bucket: str, key: str, logs: str, group_arn: str) -> dict[str, Any]:
         return docs.doc(
@@ -400,8 +412,8 @@ def deploy_build_policy(
         build,
         bucket=a.artifact_bucket,
         key=a.kms_key_arn,
-        logs=uc.build_logs.arn,
-        group_arn=uc.group_arn,
+        logs=a.build_logs_arn,
+        group_arn=group_arn,
     )
 
 

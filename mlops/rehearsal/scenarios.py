@@ -120,7 +120,7 @@ def declared_actors(estate: Estate, flow: str) -> list[Actor]:
 def isolation_attacks(estate: Estate) -> list[Actor]:
     """One use case's builds reading or overwriting another use case's artifacts in the shared
     buckets (pipeline artifacts, training code, model artifacts, registered models)."""
-    from mlops.components.usecase_actors import artifact_key
+    from mlops.components.usecase_builds import artifact_key
     from mlops.naming import NameContext, usecase_name
     from mlops.rehearsal.programs import PEER
 

@@ -34,7 +34,6 @@ CORE_COMPONENTS = {
 DEV_COMPONENTS = {
     "mlops:identity:StudioRoles",
     "mlops:studio:Studio",
-    "mlops:crossaccount:DeployPipelineRole",
 }
 TARGET_COMPONENTS = {"mlops:crossaccount:DeploymentAccess"}
 
@@ -91,22 +90,13 @@ def test_no_role_uses_aws_managed_full_access(program: RecordingMocks) -> None:
     assert not [(n, a) for n, a in attached if _FULL_ACCESS.match(a)], attached
 
 
-def test_deployment_role_trusts_only_the_dev_pipeline_role(
-    stack_config: StackConfig, program: RecordingMocks
-) -> None:
-    dev_pipeline = f"arn:aws:iam::{stack_config.accounts.dev}:role/mlops-dev-deploy-pipeline"
-    roles = {r.inputs["name"]: r for r in of_type(program, "aws:iam/role:Role")}
-    if stack_config.is_governance:
-        assert dev_pipeline.rsplit("/", 1)[1] in roles
-        assert "mlops-dev-deployment" not in roles
-        return
-    role = roles[f"mlops-{stack_config.environment}-deployment"]
-    doc = policy(role, "assumeRolePolicy")
-    assert len(doc["Statement"]) == 1
-    (st,) = doc["Statement"]
-    assert st["Effect"] == "Allow" and st["Action"] == "sts:AssumeRole"
-    assert st["Principal"] == {"AWS": dev_pipeline}  # the role itself, not the dev account root
-    assert stack_exports("dev")["deploy_pipeline_role_arn"] == dev_pipeline
+def test_no_platform_wide_deployment_role(stack_config: StackConfig, program: RecordingMocks):
+    """Deployments go through the per-use-case deployers only (mlops:usecase:DeploymentTarget)."""
+    roles = {r.inputs["name"] for r in of_type(program, "aws:iam/role:Role")}
+    env = stack_config.environment
+    assert f"mlops-{env}-deployment" not in roles
+    assert "mlops-dev-deploy-pipeline" not in roles
+    assert f"mlops-{env}-remedy-deployer" in roles
 
 
 def test_dev_artifacts_are_readable_by_staging_and_prod_model_roles(
@@ -240,7 +230,7 @@ def test_exports_feed_stack_references() -> None:
     assert read <= set(stack_exports("dev")), read - set(stack_exports("dev"))
     for key in ("vpc_id", "private_subnet_ids", "sagemaker_security_group_id", "kms_key_arns",
                 "bucket_names", "studio_domain_id", "lead_data_scientist_role_arn",
-                "deployment_role_arn", "model_execution_role_arn"):  # fmt: skip
+                "model_execution_role_arn"):  # fmt: skip
         assert key in exported, key
 
 

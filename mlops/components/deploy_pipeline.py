@@ -1,0 +1,518 @@
+"""`mlops:usecase:DeployPipeline` — a use case's promotion path (dev stack).
+
+An EventBridge rule: a package of *this* group becomes Approved (and was never deployed) → the
+deploy pipeline: DeployDev → SmokeTestDev → ApproveStaging → DeployStaging → ApproveProd →
+DeployProd. Each deploy stage runs the inference repo's `pulumi up` as that stage's per-use-case
+deployer (`DeploymentTarget`); only the use case's lead may pass a gate (IAM on
+codepipeline:PutApprovalResult, data scientists explicitly denied), and the approver is read back
+from CodePipeline and recorded on the model package (`mlops.delivery.promotion`). The runtime
+actors, including the bypasses that must be refused, are declared here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from mlops.components import usecase_roles as roles
+from mlops.components.usecase_builds import (
+    PULUMI_DOWNLOAD,
+    PYPI,
+    DeliveryArgs,
+    artifact_key,
+    artifact_store,
+    build_action,
+    codebuild_project,
+    declare_codebuild,
+    declare_pipeline_source,
+    json_doc,
+    role,
+    source_action,
+    vpc_origin,
+)
+from mlops.components.usecase_roles import deploy_build_role_name, deployer_role_arn
+from mlops.config import ENVIRONMENTS
+from mlops.delivery import buildspecs
+from mlops.delivery import iam as docs
+from mlops.delivery.deploy import config_args, endpoint_config
+from mlops.delivery.events import approved_package_pattern
+from mlops.rehearsal import declare
+
+APPROVAL_ACTION = "LeadDataScientistApproval"
+GATES = {"staging": "ApproveStaging", "prod": "ApproveProd"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeployPipelineArgs:
+    delivery: DeliveryArgs
+    model_package_group_name: pulumi.Input[str]
+    group_name: str
+    group_arn: str
+    lead_data_scientist_role_name: pulumi.Input[str] | None = None
+    data_scientist_role_name: pulumi.Input[str] | None = None
+    platform_pip_spec: str = "mlops-platform"
+    pulumi_backend_url: str | None = None
+    """Backend the deploy builds `pulumi login` to (default: dev's state bucket, docs/deploy.md)."""
+    pulumi_version: str = "3.272.0"
+
+
+class DeployPipeline(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: DeployPipelineArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlops:usecase:DeployPipeline", name, None, opts)
+        self._name, self._args, a = name, args, args.delivery
+        legacy = opts.parent if opts is not None else None
+        # These resources were direct children of UseCase: aliases keep their URNs (and state).
+        self._child = pulumi.ResourceOptions(
+            parent=self, aliases=[pulumi.Alias(parent=legacy)] if legacy is not None else None
+        )
+        self._tags = dict(a.tags)
+        self.pipeline_name = a.n("deploy")
+        self._build_pipeline()
+        self._build_trigger()
+        self._build_approvals()
+        self._declare_promotion()
+        self._declare_people()
+        self.register_outputs(
+            {"name": self.pipeline.name, "approved_rule": self.approved_rule.name}
+        )
+
+    # --- the pipeline ---------------------------------------------------------------------------
+    def _build_pipeline(self) -> None:
+        args, a = self._args, self._args.delivery
+        m, cfg = a.manifest, a.config
+        targets = [deployer_role_arn(cfg, m.name, env) for env in ENVIRONMENTS]
+        self.deploy_build_role = role(
+            f"{self._name}-deploy-build",
+            deploy_build_role_name(cfg, m.name),
+            docs.trust("codebuild.amazonaws.com", source_account=cfg.account_id),
+            roles.deploy_build_policy(
+                a, targets, self.pipeline_name, args.group_name, args.group_arn
+            ),
+            self._tags,
+            self._child,
+        )
+        env = {
+            "USECASE": m.name,
+            "MODEL_PACKAGE_GROUP": args.model_package_group_name,
+            "DEPLOY_PIPELINE_NAME": self.pipeline_name,
+            "MLOPS_PLATFORM_PIP_SPEC": args.platform_pip_spec,
+            "PULUMI_BACKEND_URL": args.pulumi_backend_url or roles.pulumi_backend_url(cfg),
+            "PULUMI_VERSION": args.pulumi_version,
+        }
+        self.deploy_project = codebuild_project(
+            f"{self._name}-deploy", a, "deploy", buildspecs.deploy(), self.deploy_build_role, env,
+            self._tags, self._child,
+        )  # fmt: skip
+        self.smoke_project = codebuild_project(
+            f"{self._name}-smoke-test", a, "smoke-test", buildspecs.smoke_test(),
+            self.deploy_build_role, env, self._tags, self._child,
+        )  # fmt: skip
+        self.approvals_topic = aws.sns.Topic(
+            f"{self._name}-approvals",
+            name=a.n("approvals"),
+            display_name=f"{m.name}: promotion approvals",
+            kms_master_key_id=a.kms_key_arn,
+            tags=self._tags,
+            opts=self._child,
+        )
+        lead = next(
+            p for p in cfg.people.lead_data_scientists if p.user == m.owners.lead_data_scientist
+        )
+        self.approvals_subscription = aws.sns.TopicSubscription(
+            f"{self._name}-approvals-lead",
+            topic=self.approvals_topic.arn,
+            protocol="email",
+            endpoint=lead.email,
+            opts=pulumi.ResourceOptions(parent=self.approvals_topic),
+        )
+        self.pipeline_role = role(
+            f"{self._name}-deploy-pipeline",
+            a.n("deploy-pipeline", kind="role"),
+            docs.trust("codepipeline.amazonaws.com"),
+            roles.codepipeline_policy(a, [a.n("deploy"), a.n("smoke-test")], a.n("approvals")),
+            self._tags,
+            self._child,
+        )
+
+        def stage_env(env_name: str, gate: str | None) -> list[dict[str, str]]:
+            endpoint = m.stacks.for_env(env_name).endpoint.model_dump(mode="json")
+            return [
+                {"name": "STAGE", "value": env_name},
+                {"name": "TARGET_ROLE_ARN", "value": deployer_role_arn(cfg, m.name, env_name)},
+                {"name": "APPROVAL_ACTION", "value": f"{gate}/{APPROVAL_ACTION}" if gate else ""},
+                {"name": "PIPELINE_EXECUTION_ID", "value": "#{codepipeline.PipelineExecutionId}"},
+                {"name": "ENDPOINT_CONFIG", "value": config_args(endpoint_config(endpoint))},
+            ]
+
+        def approval(env_name: str) -> aws.codepipeline.PipelineStageArgs:
+            return aws.codepipeline.PipelineStageArgs(
+                name=GATES[env_name],
+                actions=[
+                    aws.codepipeline.PipelineStageActionArgs(
+                        name=APPROVAL_ACTION,
+                        category="Approval",
+                        owner="AWS",
+                        provider="Manual",
+                        version="1",
+                        configuration={
+                            "CustomData": (
+                                f"Promote {m.name} to {env_name}? Only the lead data scientist "
+                                f"({m.owners.lead_data_scientist}) may approve; the approver "
+                                "is recorded on the model package."
+                            ),
+                            "NotificationArn": self.approvals_topic.arn,
+                        },
+                    )
+                ],
+            )
+
+        def deploy(env_name: str, gate: str | None) -> aws.codepipeline.PipelineStageArgs:
+            title = env_name.capitalize()
+            return aws.codepipeline.PipelineStageArgs(
+                name=f"Deploy{title}",
+                actions=[
+                    build_action(
+                        f"Deploy{title}",
+                        self.deploy_project,
+                        "inference_source",
+                        stage_env(env_name, gate),
+                    )
+                ],
+            )
+
+        self.pipeline = aws.codepipeline.Pipeline(
+            f"{self._name}-deploy-pipeline",
+            name=self.pipeline_name,
+            pipeline_type="V2",
+            # QUEUED, not SUPERSEDED: a second trigger (e.g. a metadata update event) must never
+            # cancel an execution that is waiting for the lead's approval; it queues and then
+            # stops at DeployDev's select ("no Approved, undeployed model package").
+            execution_mode="QUEUED",
+            role_arn=self.pipeline_role.arn,
+            artifact_stores=[artifact_store(a)],
+            stages=[
+                aws.codepipeline.PipelineStageArgs(
+                    name="Source",
+                    actions=[
+                        source_action(a, m.git.inference_repo, "inference_source", detect=False)
+                    ],
+                ),
+                deploy("dev", None),
+                aws.codepipeline.PipelineStageArgs(
+                    name="SmokeTestDev",
+                    actions=[
+                        build_action(
+                            "SmokeTestDev",
+                            self.smoke_project,
+                            "inference_source",
+                            stage_env("dev", None),
+                        )
+                    ],
+                ),
+                approval("staging"),
+                deploy("staging", GATES["staging"]),
+                approval("prod"),
+                deploy("prod", GATES["prod"]),
+            ],
+            tags=self._tags,
+            opts=self._child,
+        )
+
+    # --- trigger on approval ------------------------------------------------------------------
+    def _build_trigger(self) -> None:
+        a = self._args.delivery
+        pattern = pulumi.Output.from_input(self._args.model_package_group_name).apply(
+            lambda group: json.dumps(approved_package_pattern(group), sort_keys=True)
+        )
+        self.events_role = role(
+            f"{self._name}-approved-events",
+            a.n("approved-events", kind="role"),
+            docs.trust("events.amazonaws.com"),
+            roles.start_pipeline_policy(self.pipeline.arn),
+            self._tags,
+            self._child,
+        )
+        self.approved_rule = aws.cloudwatch.EventRule(
+            f"{self._name}-approved-rule",
+            name=a.n("approved"),
+            description=f"An Approved model package of {a.usecase} starts its deploy pipeline",
+            event_pattern=pattern,
+            tags=self._tags,
+            opts=self._child,
+        )
+        self.approved_target = aws.cloudwatch.EventTarget(
+            f"{self._name}-approved-target",
+            rule=self.approved_rule.name,
+            arn=self.pipeline.arn,
+            role_arn=self.events_role.arn,
+            opts=pulumi.ResourceOptions(parent=self.approved_rule),
+        )
+
+    # --- who may approve ------------------------------------------------------------------------
+    def _build_approvals(self) -> None:
+        args, a = self._args, self._args.delivery
+        self.approver_policy = aws.iam.Policy(
+            f"{self._name}-approver-policy",
+            name=a.n("approver", kind="policy"),
+            description=f"Approve {a.usecase} promotions (lead data scientist only)",
+            policy=json_doc(
+                lambda arn: docs.approver_policy(arn, list(GATES.values())), arn=self.pipeline.arn
+            ),
+            tags=self._tags,
+            opts=self._child,
+        )
+        self.approval_deny_policy = aws.iam.Policy(
+            f"{self._name}-approval-deny-policy",
+            name=a.n("approval-deny", kind="policy"),
+            description=f"Data scientists can never pass a {a.usecase} promotion gate",
+            policy=json_doc(docs.deny_approval_policy, pipeline_arn=self.pipeline.arn),
+            tags=self._tags,
+            opts=self._child,
+        )
+        if args.lead_data_scientist_role_name is not None:
+            aws.iam.RolePolicyAttachment(
+                f"{self._name}-lead-approver",
+                role=args.lead_data_scientist_role_name,
+                policy_arn=self.approver_policy.arn,
+                opts=self._child,
+            )
+        if args.data_scientist_role_name is not None:
+            aws.iam.RolePolicyAttachment(
+                f"{self._name}-ds-approval-deny",
+                role=args.data_scientist_role_name,
+                policy_arn=self.approval_deny_policy.arn,
+                opts=self._child,
+            )
+
+    # --- runtime actors: the promotion flow -----------------------------------------------------
+    def _declare_promotion(self) -> None:
+        args, a = self._args, self._args.delivery
+        m, cfg = a.manifest, a.config
+        region, acct = cfg.region, cfg.account_id
+        pipeline = self.pipeline_name
+        pipeline_arn = f"arn:aws:codepipeline:{region}:{acct}:{pipeline}"
+        packages = args.group_arn.replace("model-package-group/", "model-package/") + "/*"
+        declare.service_assumes(
+            flow="promotion",
+            step="an Approved package: EventBridge takes the rule's role",
+            service="events.amazonaws.com",
+            role_arn=self.events_role.arn,
+            account=acct,
+            source_arn=self.approved_rule.arn,
+            order=5,
+        )
+        declare.actor(
+            flow="promotion",
+            step="an Approved package starts the deploy pipeline",
+            principal=self.events_role.arn,
+            account=acct,
+            origin=declare.AWS_SERVICE,
+            calls=[declare.call("codepipeline:StartPipelineExecution", pipeline_arn)],
+            order=6,
+        )
+        declare_pipeline_source(
+            a,
+            "promotion",
+            "deploy pipeline",
+            self.pipeline_role,
+            pipeline,
+            m.git.inference_repo,
+            "inference_source",
+        )
+        declare.actor(
+            flow="promotion",
+            step="deploy pipeline runs its builds and notifies the lead",
+            principal=self.pipeline_role.arn,
+            account=acct,
+            origin=declare.AWS_SERVICE,
+            calls=[
+                declare.call("codebuild:StartBuild", self.deploy_project.arn),
+                declare.call("codebuild:BatchGetBuilds", self.deploy_project.arn),
+                declare.call("codebuild:StartBuild", self.smoke_project.arn),
+                declare.call("sns:Publish", self.approvals_topic.arn, why="approval request"),
+                declare.call(
+                    "kms:GenerateDataKey",
+                    a.kms_key_arn,
+                    context={
+                        "kms:ViaService": f"sns.{region}.amazonaws.com",
+                        "kms:EncryptionContext:aws:sns:topicArn": self.approvals_topic.arn,
+                    },
+                    why="SNS encrypts the approval message with the topic's key as the caller",
+                ),
+            ],
+            order=12,
+        )
+        source = artifact_key(pipeline, "inference_source")
+        for i, env in enumerate(ENVIRONMENTS):
+            deployer = deployer_role_arn(cfg, m.name, env)
+            state = self._state_calls(env)
+            declare_codebuild(
+                a,
+                "promotion",
+                f"Deploy{env.capitalize()} build",
+                a.n("deploy"),
+                self.deploy_build_role,
+                [
+                    declare.call("https", PYPI, network_only=True, why="pip install mlops"),
+                    declare.call(
+                        "https", PULUMI_DOWNLOAD, network_only=True, why="install the Pulumi CLI"
+                    ),
+                    *state,
+                    declare.call("sagemaker:ListModelPackages", packages, why="select the package"),
+                    declare.call("sagemaker:DescribeModelPackage", packages),
+                    declare.call(
+                        "sts:AssumeRole", deployer, why=f"pulumi up as the {env} deployer"
+                    ),
+                    declare.call("sagemaker:UpdateModelPackage", packages, why="record promotion"),
+                    declare.call("codepipeline:ListActionExecutions", pipeline_arn),
+                ],
+                order=100 + 100 * i,
+                source_artifact=source,
+            )
+            declare_codebuild(
+                a,
+                "promotion",
+                f"SmokeTest{env.capitalize()} build",
+                a.n("smoke-test"),
+                self.deploy_build_role,
+                [*state[:2], declare.call("sts:AssumeRole", deployer, why="sign as the deployer")],
+                # the signed request itself is a join with the stage's inference program:
+                # mlops.rehearsal.scenarios adds it (the API's id is known only there)
+                order=150 + 100 * i,
+                source_artifact=source,
+            )
+
+    def _state_calls(self, env: str) -> list[Mapping[str, Any]]:
+        """`pulumi login` + `stack select` of the inference repo's stacks in their backend."""
+        from mlops import backends
+
+        a = self._args.delivery
+        bucket = backends.inference_backend_url(a.config).removeprefix("s3://").split("?", 1)[0]
+        project = f"{a.usecase}-inference"
+        return [
+            declare.call("s3:ListBucket", f"arn:aws:s3:::{bucket}", why="pulumi login"),
+            declare.call(
+                "s3:GetObject",
+                f"arn:aws:s3:::{bucket}/{backends.state_object_key(project, env)}",
+                why="read the stack's state",
+            ),
+            declare.call(
+                "s3:PutObject",
+                f"arn:aws:s3:::{bucket}/{backends.state_object_key(project, env)}",
+                why="write the stack's state",
+            ),
+        ]
+
+    # --- people: approvals, and what they must never be able to do ---------------------------
+    def _declare_people(self) -> None:
+        """The lead passes the gates; data scientists (and builds) are refused every bypass."""
+        args, a = self._args, self._args.delivery
+        cfg = a.config
+        region, acct = cfg.region, cfg.account_id
+        if args.lead_data_scientist_role_name is None or args.data_scientist_role_name is None:
+            return
+        lead = pulumi.Output.concat(
+            f"arn:aws:iam::{acct}:role/", args.lead_data_scientist_role_name
+        )
+        scientist = pulumi.Output.concat(
+            f"arn:aws:iam::{acct}:role/", args.data_scientist_role_name
+        )
+        pipeline_arn = f"arn:aws:codepipeline:{region}:{acct}:{self.pipeline_name}"
+        gates = {env: f"{pipeline_arn}/{gate}/{APPROVAL_ACTION}" for env, gate in GATES.items()}
+        for i, (env, gate) in enumerate(gates.items()):
+            declare.actor(
+                flow="promotion",
+                step=f"the lead approves {env}",
+                principal=lead,
+                account=acct,
+                origin=declare.PUBLIC,
+                calls=[
+                    declare.call("codepipeline:GetPipelineState", pipeline_arn),
+                    declare.call("codepipeline:PutApprovalResult", gate, why=f"approve {env}"),
+                ],
+                order=190 + 100 * i,
+            )
+        sm = f"arn:aws:sagemaker:{region}:{acct}"
+        package = f"{sm}:model-package/{args.group_name}/99"
+        training = f"{sm}:pipeline/{a.n('training', kind='sagemaker')}"
+        deployers = [deployer_role_arn(cfg, a.usecase, env) for env in ENVIRONMENTS]
+        build_role = f"arn:aws:iam::{acct}:role/{a.n('build', kind='role')}"
+        deny = "deny"
+        declare.actor(
+            flow="attacks",
+            step="a data scientist bypasses the lead",
+            principal=scientist,
+            account=acct,
+            origin=declare.PUBLIC,
+            calls=[
+                declare.call(
+                    "codepipeline:PutApprovalResult", gates["staging"], expect=deny,
+                    why="approve a promotion gate",
+                ),
+                declare.call(
+                    "sagemaker:CreateModelPackage", package, expect=deny,
+                    context={"sagemaker:ModelApprovalStatus": "Approved"},
+                    why="register a package as Approved (fires the deploy to dev)",
+                ),
+                declare.call(
+                    "sagemaker:UpdateModelPackage", package, expect=deny,
+                    context={"sagemaker:ModelApprovalStatus": "Approved"},
+                    why="approve a package in the registry",
+                ),
+                declare.call(
+                    "sagemaker:UpdatePipeline", training, expect=deny,
+                    why="change the governed pipeline outside CI",
+                ),
+                declare.call(
+                    "sagemaker:StartPipelineExecution", training, expect=deny,
+                    why="start the governed pipeline with parameters of their choosing",
+                ),
+                declare.call(
+                    "codebuild:StartBuild", self.deploy_project.arn, expect=deny,
+                    why="run a deploy build with an overridden buildspec or environment",
+                ),
+                *[
+                    declare.call(
+                        "iam:PassRole", d, expect=deny,
+                        context={"iam:PassedToService": "codebuild.amazonaws.com"},
+                        why="pass a deployer role to a job of their own",
+                    )
+                    for d in deployers
+                ],
+                *[
+                    declare.call("sts:AssumeRole", d, expect=deny, why="act as a deployer")
+                    for d in deployers
+                ],
+            ],
+            order=900,
+        )  # fmt: skip
+        declare.actor(
+            flow="attacks",
+            step="a training build is turned against the platform",
+            principal=build_role,
+            account=acct,
+            origin=vpc_origin(a),
+            calls=[
+                declare.call(
+                    "codebuild:StartBuild", self.deploy_project.arn, expect=deny,
+                    why="start a deploy build",
+                ),
+                *[
+                    declare.call("sts:AssumeRole", d, expect=deny, why="act as a deployer")
+                    for d in deployers
+                ],
+                declare.call(
+                    "sagemaker:CreateModelPackage", package, expect=deny,
+                    context={"sagemaker:ModelApprovalStatus": "Approved"},
+                    why="register a package as Approved",
+                ),
+            ],
+            order=910,
+        )  # fmt: skip

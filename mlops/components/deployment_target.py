@@ -1,0 +1,79 @@
+"""`mlops:usecase:DeploymentTarget` — where a use case deploys in one stage (every stack).
+
+The per-use-case deployer role: trusted only by the use case's dev deploy-build role (by exact role
+ARN), allowed what the use case's inference program creates in this stage
+(`mlops.delivery.deployer`), scoped to `mlops-<env>-<usecase>-*`. This is the one cross-account
+deployment path: the deploy pipeline's builds assume it for `pulumi up` and the smoke test.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from mlops.components.usecase_roles import deploy_build_role_name, deployer_role_name, names_for
+from mlops.config import StackConfig
+from mlops.delivery import iam as docs
+from mlops.delivery.deployer import deployer_policy
+from mlops.naming import model_package_group_name
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploymentTargetArgs:
+    usecase: str
+    config: StackConfig
+    tags: Mapping[str, str]
+    kms_key_arn: pulumi.Input[str]
+    """The stack's artifacts key (encrypts what the inference program creates)."""
+    model_execution_role_arn: pulumi.Input[str] | None = None
+    """Role SageMaker models run as in this stack, when the platform provides it (staging/prod)."""
+
+
+class DeploymentTarget(pulumi.ComponentResource):
+    """The stage's deployer role of one use case."""
+
+    def __init__(
+        self, name: str, args: DeploymentTargetArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlops:usecase:DeploymentTarget", name, None, opts)
+        cfg, usecase = args.config, args.usecase
+        legacy = opts.parent if opts is not None else None
+        # The deployer was a direct child of UseCase: the alias keeps its URN (and state).
+        child = pulumi.ResourceOptions(
+            parent=self, aliases=[pulumi.Alias(parent=legacy)] if legacy is not None else None
+        )
+        dev_build_arn = (
+            f"arn:aws:iam::{cfg.accounts.dev}:role/{deploy_build_role_name(cfg, usecase)}"
+        )
+        dev_group = model_package_group_name(names_for(cfg, "dev"), usecase)
+        dev_group_arn = docs.model_package_group_arn(cfg.region, cfg.accounts.dev, dev_group)
+        dev_packages_arn = docs.model_packages_arn(cfg.region, cfg.accounts.dev, dev_group)
+        pass_roles = [args.model_execution_role_arn] if args.model_execution_role_arn else []
+        policy = pulumi.Output.all(
+            extra=pulumi.Output.all(*pass_roles), key=args.kms_key_arn
+        ).apply(
+            lambda v: json.dumps(
+                deployer_policy(
+                    cfg, usecase, v["extra"], v["key"], dev_group_arn, dev_packages_arn
+                ),
+                sort_keys=True,
+            )
+        )
+        self.role = aws.iam.Role(
+            f"{name}-deployer-role",
+            name=deployer_role_name(cfg, usecase, cfg.environment),
+            assume_role_policy=json.dumps(docs.trust_roles([dev_build_arn])),
+            tags=dict(args.tags),
+            opts=child,
+        )
+        self.policy = aws.iam.RolePolicy(
+            f"{name}-deployer-policy",
+            role=self.role.name,
+            policy=policy,
+            opts=pulumi.ResourceOptions(parent=self.role),
+        )
+        self.register_outputs({"deployer_role_arn": self.role.arn})
