@@ -259,6 +259,27 @@ def test_405_lists_every_method_of_the_path(method, path, allow):
     }
 
 
+def test_a_key_with_no_name_is_named_as_sent():
+    client, sink = make()
+    r = client.post("/v1/decisions", json={**BODY, "": 1})
+    assert r.status_code == 422
+    assert r.json() == {
+        "detail": 'invalid claim: ""',
+        "errors": [{"field": '""', "message": "Extra inputs are not permitted"}],
+    }
+    decision_id = client.post("/v1/decisions", json=BODY).json()["decision_id"]
+    r = client.post(
+        f"/v1/decisions/{decision_id}/actions", json={"action": "inspect", "handler_id": "h", "": 1}
+    )
+    assert r.status_code == 422
+    assert r.json()["errors"] == [
+        {"field": '""', "message": "not a field of an action=inspect request"}
+    ]
+    nested = _with("vehicle.body", "x")  # a field called "body" is a field, not the body
+    assert client.post("/v1/decisions", json=nested).json()["errors"][0]["field"] == "vehicle.body"
+    assert len(sink.events) == 1
+
+
 def test_unknown_decision_actions_are_404_with_the_id():
     client, _ = make()
     r = client.get("/v1/decisions/nope/actions")

@@ -142,7 +142,10 @@ def _too_large(limits: RequestLimits) -> str:
 
 def _field_error(error: dict[str, Any]) -> FieldError:
     """A pydantic error as the field it is about and a sentence (action tags left out)."""
-    loc = [str(p) for p in error.get("loc", ()) if p != "body"]
+    loc = list(error.get("loc", ()))
+    if loc[:1] == ["body"]:  # FastAPI's prefix, not a field (a field may be called "body")
+        loc = loc[1:]
+    loc = [str(p) if p != "" else '""' for p in loc]  # a key with no name is shown as ""
     kind, message = error.get("type"), str(error.get("msg", "invalid"))
     if kind == "missing" and not loc:
         return FieldError(field="body", message="a JSON body is required")
