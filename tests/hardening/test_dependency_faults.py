@@ -14,6 +14,7 @@ import copy
 import io
 import json
 import logging
+import math
 import warnings
 
 import numpy as np
@@ -153,9 +154,15 @@ class Raising:
 
 
 def nan_bundle(compiled):
-    """The real compiled bundle whose ONNX session starts answering NaN (a corrupt model)."""
+    """The real compiled bundle whose scores turn NaN (a corrupt model), on both code paths."""
     broken = copy.copy(compiled)
     broken.raw = lambda X: np.full_like(compiled.raw(X), np.nan)
+
+    def nan_row(vec):  # the one-claim hot path (native module or ONNX) does not go through raw()
+        row, guide = compiled._raw_row(vec)
+        return [math.nan] * len(row), guide
+
+    broken._raw_row = nan_row
     return broken
 
 
