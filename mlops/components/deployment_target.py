@@ -31,6 +31,10 @@ class DeploymentTargetArgs:
     """The stack's artifacts key (encrypts what the inference program creates)."""
     model_execution_role_arn: pulumi.Input[str] | None = None
     """Role SageMaker models run as in this stack, when the platform provides it (staging/prod)."""
+    deploy_build_role_arn: pulumi.Input[str] | None = None
+    """The use case's dev deploy-build role as an Output, when this program creates it (dev): the
+    trust then depends on the role, so AWS never sees a principal that does not exist yet. In
+    staging/prod the role was created by the dev stack, deployed first: its ARN is a string."""
 
 
 class DeploymentTarget(pulumi.ComponentResource):
@@ -46,8 +50,9 @@ class DeploymentTarget(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(
             parent=self, aliases=[pulumi.Alias(parent=legacy)] if legacy is not None else None
         )
-        dev_build_arn = (
-            f"arn:aws:iam::{cfg.accounts.dev}:role/{deploy_build_role_name(cfg, usecase)}"
+        dev_build_arn = pulumi.Output.from_input(
+            args.deploy_build_role_arn
+            or f"arn:aws:iam::{cfg.accounts.dev}:role/{deploy_build_role_name(cfg, usecase)}"
         )
         dev_group = model_package_group_name(names_for(cfg, "dev"), usecase)
         dev_group_arn = docs.model_package_group_arn(cfg.region, cfg.accounts.dev, dev_group)
@@ -66,7 +71,9 @@ class DeploymentTarget(pulumi.ComponentResource):
         self.role = aws.iam.Role(
             f"{name}-deployer-role",
             name=deployer_role_name(cfg, usecase, cfg.environment),
-            assume_role_policy=json.dumps(docs.trust_roles([dev_build_arn])),
+            assume_role_policy=dev_build_arn.apply(
+                lambda arn: json.dumps(docs.trust_roles([arn]))
+            ),
             tags=dict(args.tags),
             opts=child,
         )

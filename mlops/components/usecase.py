@@ -101,19 +101,7 @@ class UseCase(pulumi.ComponentResource):
         self._tags = with_component(
             args.tags, "usecase", usecase=m.name, **{"data-classification": m.data_classification}
         )
-        self.target = DeploymentTarget(
-            name,
-            DeploymentTargetArgs(
-                usecase=m.name,
-                config=cfg,
-                tags=self._tags,
-                kms_key_arn=args.kms_key_arn,
-                model_execution_role_arn=args.model_execution_role_arn,
-            ),
-            opts=self._child,
-        )
-        self.deployer_role = self.target.role
-        outputs: dict[str, Any] = {"deployer_role_arn": self.deployer_role.arn}
+        outputs: dict[str, Any] = {}
         if cfg.is_governance:
             self._build_registry()
             self._build_sources()
@@ -171,6 +159,23 @@ class UseCase(pulumi.ComponentResource):
                 deploy_pipeline=self.deploy_pipeline.name,
                 approved_rule=self.approved_rule.name,
             )
+        # In dev the deploy-build role is created here, before the deployer that trusts it.
+        self.target = DeploymentTarget(
+            name,
+            DeploymentTargetArgs(
+                usecase=m.name,
+                config=cfg,
+                tags=self._tags,
+                kms_key_arn=args.kms_key_arn,
+                model_execution_role_arn=args.model_execution_role_arn,
+                deploy_build_role_arn=(
+                    self.deploy.deploy_build_role.arn if cfg.is_governance else None
+                ),
+            ),
+            opts=self._child,
+        )
+        self.deployer_role = self.target.role
+        outputs["deployer_role_arn"] = self.deployer_role.arn
         self.register_outputs(outputs)
 
     def _n(self, *parts: str, kind: str = "generic") -> str:

@@ -185,6 +185,21 @@ def test_deployer_trusts_only_this_usecases_dev_deploy_build(
 
 
 @DEV
+def test_dev_deployer_trust_depends_on_the_deploy_build_role(
+    pulumi_mocks: RecordingMocks, stack_config: StackConfig
+) -> None:
+    """#15 item 3: the trust names a role this program creates, so it must wait for that role
+    (its ARN output); a string ARN lets the engine create the trust first ("invalid principal")."""
+    run(lambda: build(stack_config, [manifest("remedy")]))
+    deployer = _one(pulumi_mocks, "aws:iam/role:Role", "usecase-remedy-deployer-role")
+    build_role = _one(pulumi_mocks, "aws:iam/role:Role", "usecase-remedy-deploy-build-role")
+    assert build_role.urn in deployer.property_dependencies.get("assumeRolePolicy", []), (
+        deployer.property_dependencies
+    )
+    assert build_role.urn in deployer.dependencies
+
+
+@DEV
 def test_registry_and_deployers_name_exactly_staging_and_prod(
     pulumi_mocks: RecordingMocks, stack_config: StackConfig
 ) -> None:
