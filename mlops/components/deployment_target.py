@@ -71,9 +71,7 @@ class DeploymentTarget(pulumi.ComponentResource):
         self.role = aws.iam.Role(
             f"{name}-deployer-role",
             name=deployer_role_name(cfg, usecase, cfg.environment),
-            assume_role_policy=dev_build_arn.apply(
-                lambda arn: json.dumps(docs.trust_roles([arn]))
-            ),
+            assume_role_policy=dev_build_arn.apply(lambda arn: json.dumps(docs.trust_roles([arn]))),
             tags=dict(args.tags),
             opts=child,
         )
