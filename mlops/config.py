@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -37,6 +38,16 @@ LOG_RETENTION_DAYS = (
 )  # fmt: skip
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class FieldError(ValueError):
+    """A validation error about a nested setting: `path` (camelCase keys) is appended to the
+    location pydantic reports, so the message names the exact key."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
 
 
 class _Model(BaseModel):
@@ -123,10 +134,17 @@ class People(_Model):
         return self
 
 
+LockMode = Literal["GOVERNANCE", "COMPLIANCE"]
+
+
 class Retention(_Model):
     log_days: int = 90
     audit_years: int = Field(7, ge=1, le=10)
     data_noncurrent_days: int = Field(90, ge=1)
+    audit_lock_mode: LockMode | None = None
+    """Object Lock mode of the audit bucket: COMPLIANCE (no one, not even root, can shorten or
+    remove the retention) outside dev; GOVERNANCE (privileged bypass) is allowed only in dev.
+    Default: GOVERNANCE in dev, COMPLIANCE elsewhere."""
 
     @field_validator("log_days")
     @classmethod
@@ -157,9 +175,29 @@ class StackConfig(_Model):
         None, pattern=r"^arn:aws:iam::\d{12}:role/", description="role to assume for this account"
     )
 
+    @field_validator("retention")
+    @classmethod
+    def _lock_mode_outside_dev(cls, v: Retention, info: ValidationInfo) -> Retention:
+        env = info.data.get("environment")
+        if env and env != "dev" and v.audit_lock_mode == "GOVERNANCE":
+            raise FieldError(
+                "auditLockMode",
+                f"GOVERNANCE lets a privileged user delete {env}'s audit records before their "
+                "retention ends; outside dev the audit bucket uses COMPLIANCE (remove the key or "
+                "set auditLockMode: COMPLIANCE)",
+            )
+        return v
+
     @property
     def account_id(self) -> str:
         return self.accounts.for_env(self.environment)
+
+    @property
+    def audit_lock_mode(self) -> LockMode:
+        """The audit bucket's Object Lock mode (retention.auditLockMode, defaulted per kind)."""
+        if self.retention.audit_lock_mode:
+            return self.retention.audit_lock_mode
+        return "GOVERNANCE" if self.environment == "dev" else "COMPLIANCE"
 
     @property
     def is_governance(self) -> bool:
@@ -176,6 +214,7 @@ _FIXES = {
     "region": "use an AWS region code such as eu-west-2",
     "tags": "set owner, costCentre and dataClassification",
     "people": "list at least one lead data scientist with user and email",
+    "retention": "see Pulumi.prod.yaml for a complete retention block",
 }
 
 
@@ -183,8 +222,12 @@ def _format_error(exc: ValidationError, source: str) -> ConfigError:
     lines, fixes = [], []
     for e in exc.errors():
         loc = [str(p) for p in e["loc"]]
-        key = f"{PROJECT}:{'.'.join(loc)}" if loc else PROJECT
         msg = e["msg"].removeprefix("Value error, ")
+        cause = (e.get("ctx") or {}).get("error")
+        if isinstance(cause, FieldError):
+            loc += cause.path.split(".")
+            msg = cause.message
+        key = f"{PROJECT}:{'.'.join(loc)}" if loc else PROJECT
         if e["type"] == "missing":
             msg = "is required but missing"
         elif e["type"] == "extra_forbidden":

@@ -126,6 +126,7 @@ audit = Audit(
         access_logs_bucket=storage.access_logs.name,
         log_retention_days=cfg.retention.log_days,
         audit_years=cfg.retention.audit_years,
+        lock_mode=cfg.audit_lock_mode,
         data_event_bucket_arns=[storage.data.arn, storage.analytics_landing.arn],
     ),
     opts=opts,

@@ -1,9 +1,10 @@
 """Audit baseline, every stack: CloudTrail, GuardDuty, AWS Config (+ rules), Inspector for Lambda.
 
 - CloudTrail: multi-region, global service events, log file validation, KMS (logs key), to an
-  audit bucket with Object Lock in GOVERNANCE mode and a default retention equal to the
-  configured compliance period, and to a KMS-encrypted CloudWatch log group; S3 data events are
-  recorded for the customer-data buckets given in `data_event_bucket_arns`.
+  audit bucket with Object Lock (COMPLIANCE outside dev, GOVERNANCE allowed in dev) and a
+  default retention equal to the configured compliance period, and to a KMS-encrypted CloudWatch
+  log group; S3 data events are recorded for the customer-data buckets given in
+  `data_event_bucket_arns`.
 - GuardDuty detector with S3 protection.
 - AWS Config: recorder (all supported resources), delivery channel to the audit bucket (KMS), and
   managed rules that check the promises this platform makes (see `CONFIG_RULES`).
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -100,12 +102,19 @@ class AuditArgs:
     access_logs_bucket: pulumi.Input[str]
     log_retention_days: int
     audit_years: int
+    lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "COMPLIANCE"
+    """Object Lock mode of the audit bucket (StackConfig.audit_lock_mode)."""
     data_event_bucket_arns: Sequence[pulumi.Input[str]] = ()
     """Customer-data buckets whose object reads and writes CloudTrail records (S3 data events)."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.audit_years <= 100:
             raise ValueError("AuditArgs.audit_years must be between 1 and 100")
+        if self.lock_mode == "GOVERNANCE" and self.names.environment != "dev":
+            raise ValueError(
+                f"AuditArgs.lock_mode GOVERNANCE in {self.names.environment}: audit records "
+                "outside dev are locked in COMPLIANCE mode"
+            )
 
 
 class Audit(pulumi.ComponentResource):
@@ -129,6 +138,7 @@ class Audit(pulumi.ComponentResource):
                 component="audit",
                 access_logs_bucket=args.access_logs_bucket,
                 object_lock_retention_years=args.audit_years,
+                object_lock_mode=args.lock_mode,
                 noncurrent_days=args.audit_years * 365 + 1,
                 extra_statements=lambda arn: audit_bucket_statements(
                     arn, ctx.account_id, trail_arn

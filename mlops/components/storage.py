@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -56,7 +57,8 @@ class SecureBucketArgs:
     extra_statements: Callable[[str], list[iam.Statement]] | None = None
     """Extra bucket-policy statements, given the bucket ARN (e.g. CloudTrail delivery)."""
     object_lock_retention_years: int | None = None
-    """Object Lock in governance mode with this default retention (audit bucket)."""
+    """Object Lock with this default retention (audit bucket), in `object_lock_mode`."""
+    object_lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE"
     component: str = "storage"
     force_destroy: bool = False
 
@@ -140,7 +142,7 @@ class SecureBucket(pulumi.ComponentResource):
                 object_lock_enabled="Enabled",
                 rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
                     default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
-                        mode="GOVERNANCE", years=args.object_lock_retention_years
+                        mode=args.object_lock_mode, years=args.object_lock_retention_years
                     )
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.versioning]),

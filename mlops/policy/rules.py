@@ -209,7 +209,8 @@ def log_group_kms(props: dict[str, Any], cfg: Mapping[str, Any]) -> Iterator[str
 
 @resource_rule(
     "log-group-retention",
-    description="CloudWatch log groups keep logs at least the configured minimum number of days.",
+    description="CloudWatch log groups expire their logs, after at least the configured minimum "
+    "number of days (a group with no retention keeps logs, and personal data, forever).",
     types=(LOG_GROUP,),
     fix="retention_in_days=<at least minimumRetentionDays, a CloudWatch value such as 30, 90, 365>",
     severity=Severity.MEDIUM,
@@ -222,7 +223,9 @@ def log_group_kms(props: dict[str, Any], cfg: Mapping[str, Any]) -> Iterator[str
 def log_group_retention(props: dict[str, Any], cfg: Mapping[str, Any]) -> Iterator[str]:
     days = int(props.get("retentionInDays") or 0)  # numbers arrive as floats; 0 = never expire
     minimum = int(cfg["minimumRetentionDays"])
-    if days and days < minimum:
+    if not days:
+        yield "no retentionInDays: the log group never expires its logs"
+    elif days < minimum:
         yield f"retentionInDays is {days}, below the minimum of {minimum}"
 
 

@@ -22,6 +22,7 @@ def _build(cfg: StackConfig) -> Audit:
             access_logs_bucket="access-logs",
             log_retention_days=cfg.retention.log_days,
             audit_years=cfg.retention.audit_years,
+            lock_mode=cfg.audit_lock_mode,
             data_event_bucket_arns=[DATA_BUCKET],
         ),
     )
@@ -41,14 +42,15 @@ def test_cloudtrail(stack_config: StackConfig, pulumi_mocks: RecordingMocks) -> 
     assert arns["startsWiths"] == [f"{DATA_BUCKET}/"]
 
 
-def test_audit_bucket_has_governance_object_lock_for_the_compliance_period(
+def test_audit_bucket_object_lock_is_compliance_outside_dev_for_the_compliance_period(
     stack_config: StackConfig, pulumi_mocks: RecordingMocks
 ) -> None:
     run(lambda: _build(stack_config))
     bucket = pulumi_mocks.named("audit-bucket-bucket")
     assert bucket.inputs["objectLockEnabled"] is True
     rule = pulumi_mocks.named("audit-bucket-object-lock").inputs["rule"]["defaultRetention"]
-    assert rule == {"mode": "GOVERNANCE", "years": stack_config.retention.audit_years}
+    mode = "GOVERNANCE" if stack_config.environment == "dev" else "COMPLIANCE"
+    assert rule == {"mode": mode, "years": stack_config.retention.audit_years}
     sids = statements(policy(pulumi_mocks.named("audit-bucket-policy")))
     write = sids["CloudTrailWrite"]
     assert write["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
@@ -87,3 +89,21 @@ def test_guardduty_config_and_inspector(
     (inspector,) = of_type(pulumi_mocks, "aws:inspector2/enabler:Enabler")
     assert set(inspector.inputs["resourceTypes"]) == {"LAMBDA", "LAMBDA_CODE"}
     assert inspector.inputs["accountIds"] == [stack_config.account_id]
+
+
+def _lock_args(env: str, mode: str) -> AuditArgs:
+    from mlops.naming import NameContext
+
+    return AuditArgs(names=NameContext(env, "111111111111", "eu-west-2"), tags={},
+                     logs_key_arn=LOGS_KEY, access_logs_bucket="access-logs",
+                     log_retention_days=30, audit_years=1, lock_mode=mode)  # fmt: skip
+
+
+def test_governance_lock_only_in_dev() -> None:
+    import pytest
+
+    assert _lock_args("dev", "GOVERNANCE").lock_mode == "GOVERNANCE"
+    assert _lock_args("prod", "COMPLIANCE").lock_mode == "COMPLIANCE"
+    for env in ("staging", "prod"):
+        with pytest.raises(ValueError, match=f"GOVERNANCE in {env}: .* COMPLIANCE mode"):
+            _lock_args(env, "GOVERNANCE")
