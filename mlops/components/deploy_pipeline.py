@@ -271,8 +271,19 @@ class DeployPipeline(pulumi.ComponentResource):
         self.approval_deny_policy = aws.iam.Policy(
             f"{self._name}-approval-deny-policy",
             name=a.n("approval-deny", kind="policy"),
+            # (IAM cannot update a policy's description: keep it, the policy is replaced otherwise)
             description=f"Data scientists can never pass a {a.usecase} promotion gate",
-            policy=json_doc(docs.deny_approval_policy, pipeline_arn=self.pipeline.arn),
+            policy=json_doc(
+                roles.data_scientist_deny_policy,
+                deploy_pipeline_arn=self.pipeline.arn,
+                training_pipeline_arn=(
+                    f"arn:aws:sagemaker:{a.config.region}:{a.config.account_id}:"
+                    f"pipeline/{a.n('training', kind='sagemaker')}"
+                ),
+                packages_arn=docs.model_packages_arn(
+                    a.config.region, a.config.account_id, args.group_name
+                ),
+            ),
             tags=self._tags,
             opts=self._child,
         )

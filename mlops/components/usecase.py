@@ -28,8 +28,13 @@ from mlops.components.audit import encrypted_log_group
 from mlops.components.build_pipeline import BuildPipeline, BuildPipelineArgs
 from mlops.components.deploy_pipeline import DeployPipeline, DeployPipelineArgs
 from mlops.components.deployment_target import DeploymentTarget, DeploymentTargetArgs
+from mlops.components.usecase_actors import declare_registry_attacks
 from mlops.components.usecase_builds import DeliveryArgs, json_doc
-from mlops.components.usecase_roles import model_package_group_name, names_for
+from mlops.components.usecase_roles import (
+    model_package_group_name,
+    names_for,
+    registry_approval_guard,
+)
 from mlops.config import StackConfig
 from mlops.delivery import iam as docs
 from mlops.naming import log_group_name, usecase_name
@@ -150,6 +155,13 @@ class UseCase(pulumi.ComponentResource):
                 ),
                 opts=self._child,
             )
+            declare_registry_attacks(
+                delivery,
+                self.group_name,
+                self.build.sm_pipeline_role.arn,
+                self.build.build_role.arn,
+                self.deploy.deploy_build_role.arn,
+            )
             self.build_pipeline = self.build.pipeline
             self.deploy_pipeline = self.deploy.pipeline
             self.approved_rule = self.deploy.approved_rule
@@ -191,18 +203,30 @@ class UseCase(pulumi.ComponentResource):
             tags=self._tags,
             opts=self._child,
         )
-        consumers = [cfg.accounts.staging, cfg.accounts.prod]
+        lead = (
+            pulumi.Output.concat(
+                f"arn:aws:iam::{cfg.account_id}:role/", self._args.lead_data_scientist_role_name
+            )
+            if self._args.lead_data_scientist_role_name is not None
+            else None
+        )
         self.registry_policy = aws.sagemaker.ModelPackageGroupPolicy(
             f"{self._name}-registry-policy",
             model_package_group_name=self.registry.model_package_group_name,
-            resource_policy=json_doc(
-                lambda arn: docs.registry_resource_policy(
-                    arn, arn.replace("model-package-group/", "model-package/") + "/*", consumers
-                ),
-                arn=self.group_arn,
-            ),
+            resource_policy=json_doc(self._registry_policy, arn=self.group_arn, lead=lead),
             opts=self._child,
         )
+
+    def _registry_policy(self, arn: str, lead: str | None) -> dict[str, Any]:
+        """Staging and prod may read packages and create models; nobody but the use case's lead
+        sets a status other than PendingManualApproval (issue 23.1)."""
+        cfg = self._args.config
+        packages = arn.replace("model-package-group/", "model-package/") + "/*"
+        policy = docs.registry_resource_policy(
+            arn, packages, [cfg.accounts.staging, cfg.accounts.prod]
+        )
+        policy["Statement"].append(registry_approval_guard(packages, [lead] if lead else []))
+        return policy
 
     # --- dev: sources ----------------------------------------------------------------------------
     def _build_sources(self) -> None:

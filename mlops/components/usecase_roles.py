@@ -429,3 +429,68 @@ def start_pipeline_policy(pipeline_arn: pulumi.Input[str]) -> pulumi.Output[str]
         ),
         arn=pipeline_arn,
     )
+
+
+# --- approval integrity (issue 23.1): explicit denies ---------------------------------------
+PENDING = "PendingManualApproval"
+STATUS_KEY = "sagemaker:ModelApprovalStatus"
+PACKAGE_WRITES = ["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"]
+# What changes or drives the governed SageMaker pipeline (only CI, the build role, may).
+GOVERNED_PIPELINE_ACTIONS = [
+    "sagemaker:CreatePipeline",
+    "sagemaker:UpdatePipeline",
+    "sagemaker:DeletePipeline",
+    "sagemaker:StartPipelineExecution",
+    "sagemaker:RetryPipelineExecution",
+    "sagemaker:UpdatePipelineExecution",
+    "sagemaker:SendPipelineExecutionStepSuccess",
+    "sagemaker:SendPipelineExecutionStepFailure",
+]
+
+
+def _status_other_than_pending() -> dict[str, dict[str, str]]:
+    """The request sets an approval status and it is not PendingManualApproval (a request with
+    no status registers as PendingManualApproval)."""
+    return {"Null": {STATUS_KEY: "false"}, "StringNotEquals": {STATUS_KEY: PENDING}}
+
+
+def registry_approval_guard(packages_arn: str, lead_arns: Sequence[str]) -> dict[str, Any]:
+    """Model package group policy statement: nobody but the use case's leads may create or update
+    a package with a status other than PendingManualApproval (an explicit Deny in the resource
+    policy binds every principal of every account, the build and pipeline roles included)."""
+    condition: dict[str, dict[str, Any]] = _status_other_than_pending()
+    if lead_arns:
+        leads = sorted(lead_arns)
+        condition["ArnNotEquals"] = {"aws:PrincipalArn": leads[0] if len(leads) == 1 else leads}
+    return {
+        "Sid": "OnlyTheLeadSetsApprovalStatus",
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": PACKAGE_WRITES,
+        "Resource": packages_arn,
+        "Condition": condition,
+    }
+
+
+def data_scientist_deny_policy(
+    deploy_pipeline_arn: str, training_pipeline_arn: str, packages_arn: str
+) -> dict[str, Any]:
+    """Explicit denies (win over any allow) attached to the data scientists' role for one use
+    case: no promotion gate, no package status but PendingManualApproval, and the governed
+    pipeline changed or started only through CI (the build role)."""
+    return docs.doc(
+        *docs.deny_approval_policy(deploy_pipeline_arn)["Statement"],
+        {
+            "Sid": "NoApprovalStatusByDataScientists",
+            "Effect": "Deny",
+            "Action": PACKAGE_WRITES,
+            "Resource": packages_arn,
+            "Condition": _status_other_than_pending(),
+        },
+        {
+            "Sid": "GovernedPipelineOnlyThroughCi",
+            "Effect": "Deny",
+            "Action": GOVERNED_PIPELINE_ACTIONS,
+            "Resource": [training_pipeline_arn, f"{training_pipeline_arn}/*"],
+        },
+    )

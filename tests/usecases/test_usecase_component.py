@@ -211,9 +211,16 @@ def test_registry_and_deployers_name_exactly_staging_and_prod(
         "usecase-remedy-registry-policy",
     )
     registry = json.loads(policy.inputs["resourcePolicy"])
-    principals = {p for s in registry["Statement"] for p in s["Principal"]["AWS"]}
+    # every Allow names exactly staging and prod; the one Deny binds everyone (issue 23.1)
+    principals = {
+        p for s in registry["Statement"] if s["Effect"] == "Allow" for p in s["Principal"]["AWS"]
+    }
+    denies = [s for s in registry["Statement"] if s["Effect"] == "Deny"]
+    assert [(s["Sid"], s["Principal"]) for s in denies] == [
+        ("OnlyTheLeadSetsApprovalStatus", {"AWS": "*"})
+    ]
     assert principals == {f"arn:aws:iam::{acc.staging}:root", f"arn:aws:iam::{acc.prod}:root"}
-    assert {a for s in registry["Statement"] for a in s["Action"]} == {
+    assert {a for s in registry["Statement"] if s["Effect"] == "Allow" for a in s["Action"]} == {
         "sagemaker:DescribeModelPackageGroup",
         "sagemaker:DescribeModelPackage",
         "sagemaker:ListModelPackages",

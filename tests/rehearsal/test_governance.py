@@ -1,0 +1,105 @@
+"""Issue 23 (governance): every bypass of the lead, of the deploy path, of use-case isolation and of
+key separation is refused on the real estate, by the statement meant to refuse it; and what the
+platform must still do (the lead approves, the pipeline registers PendingManualApproval) works."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlops.rehearsal.model import AWS_SERVICE, PUBLIC, Actor, Call
+from mlops.rehearsal.runner import Runner
+from mlops.rehearsal.scenarios import run_declared
+
+pytestmark = pytest.mark.xdist_group("rehearsal")
+DEV = "111111111111"
+SM = f"arn:aws:sagemaker:eu-west-2:{DEV}"
+PACKAGE = f"{SM}:model-package/mlops-dev-remedy-models/99"
+APPROVED = {"sagemaker:ModelApprovalStatus": "Approved"}
+PENDING = {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
+
+
+def _role(name: str, account: str = DEV) -> str:
+    return f"arn:aws:iam::{account}:role/{name}"
+
+
+@pytest.fixture(scope="module")
+def attacks(estate):
+    return run_declared(Runner(estate), "attacks").steps
+
+
+def _steps(attacks, step: str, action: str, principal: str | None = None, resource: str = ""):
+    found = [
+        s
+        for s in attacks
+        if s.step == step
+        and s.action == action
+        and (principal is None or s.principal == principal)
+        and resource in s.resource
+    ]
+    assert found, f"no attack step {step!r} {action} {principal or ''} {resource}"
+    return found
+
+
+def _denied_by(steps, sid: str) -> None:
+    for s in steps:
+        assert s.verdict.outcome == "denied", (s.principal, s.action, s.verdict.reason)
+        assert f"statement {sid} " in s.verdict.reason, s.verdict.reason
+
+
+def _verdict(estate, principal: str, call: Call, origin=PUBLIC):
+    runner = Runner(estate)
+    actor = Actor("attacks", "probe", principal, DEV, origin, (call,), program="platform/dev")
+    [step] = runner.run_actor("attacks", actor)
+    return step.verdict
+
+
+# --- 23.1 approval integrity ------------------------------------------------------------------
+DS_STEP = "a data scientist bypasses the lead"
+
+
+def test_data_scientist_cannot_register_or_approve_a_package(attacks):
+    for action in ("sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"):
+        _denied_by(
+            _steps(attacks, DS_STEP, action, resource="mlops-dev-remedy-models"),
+            "OnlyTheLeadSetsApprovalStatus",
+        )
+
+
+def test_data_scientist_changes_the_governed_pipeline_only_through_ci(attacks):
+    for action in ("sagemaker:UpdatePipeline", "sagemaker:StartPipelineExecution"):
+        _denied_by(
+            _steps(attacks, DS_STEP, action, resource="mlops-dev-remedy-training"),
+            "GovernedPipelineOnlyThroughCi",
+        )
+
+
+@pytest.mark.parametrize(
+    ("step", "role", "action"),
+    [
+        (
+            "a modified training pipeline registers its model as Approved",
+            "mlops-dev-remedy-sm-pipeline",
+            "sagemaker:CreateModelPackage",
+        ),
+        ("the deploy build approves a package", "mlops-dev-remedy-deploy-build",
+         "sagemaker:UpdateModelPackage"),
+        ("the training build re-approves a rejected package", "mlops-dev-remedy-build",
+         "sagemaker:UpdateModelPackage"),
+    ],
+)  # fmt: skip
+def test_no_role_but_the_lead_sets_an_approval_status(attacks, step, role, action):
+    _denied_by(_steps(attacks, step, action, _role(role)), "OnlyTheLeadSetsApprovalStatus")
+
+
+def test_the_lead_still_approves_and_the_pipeline_still_registers_pending(estate):
+    lead = _role("mlops-dev-lead-data-scientist")
+    approve = Call("sagemaker:UpdateModelPackage", PACKAGE, APPROVED, expect="deny")
+    assert _verdict(estate, lead, approve).outcome == "allowed"
+    register = Call("sagemaker:CreateModelPackage", PACKAGE, PENDING, expect="deny")
+    pipeline = _role("mlops-dev-remedy-sm-pipeline")
+    assert _verdict(estate, pipeline, register, AWS_SERVICE).outcome == "allowed"
+    # the data scientist's own pending registration is not what the guard refuses
+    scientist = _role("mlops-dev-data-scientist")
+    verdict = _verdict(estate, scientist, register)
+    assert "OnlyTheLeadSetsApprovalStatus" not in verdict.reason
+    assert "NoApprovalStatusByDataScientists" not in verdict.reason
