@@ -5,8 +5,10 @@ Heavy imports happen inside each command so `mlops --help` stays instant.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -227,8 +229,24 @@ def demo(
     opts = DemoOptions(work_dir, full=full, trials=trials, claims=claims, seed=seed,
                        aws_port=aws_port)  # fmt: skip
     console.info("mlops demo: the Remedy lifecycle on embedded AWS (moto), no AWS account needed")
-    summary = run_demo(opts, console.out)
+    with _stopped_cleanly("mlops demo"):
+        summary = run_demo(opts, console.out)
     print_summary(summary, console.out)
+
+
+@contextlib.contextmanager
+def _stopped_cleanly(command: str, serving: list[bool] | None = None) -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP unwind the run (every service it started is stopped), then
+    exit with 128 + the signal number, as a shell expects - or 0 when `serving` says the signal
+    ended a server that was up (the normal way to stop `mlops serve`)."""
+    from mlops.local.processes import exit_code_for, stop_on_signals
+
+    try:
+        with stop_on_signals():
+            yield
+    except KeyboardInterrupt as stop:
+        console.info(f"{command}: stopped ({stop or 'SIGINT'}); every service it started is down")
+        raise typer.Exit(0 if serving and serving[0] else exit_code_for(stop)) from None
 
 
 @app.command()
@@ -244,18 +262,18 @@ def serve(
     from mlops.local.demo import DemoOptions, run_demo
 
     opts = DemoOptions(work_dir, trials=trials, claims=claims, api_port=api_port)
+    serving = [False]
 
     def ready(summary, _deployment, _stream) -> None:
+        serving[0] = True
         console.success(f"decision API: {summary.api_url}/docs")
         console.success(f"claims-handler view: {summary.api_url}/handler")
         console.success(f"dashboard: file://{summary.artefacts.get('dashboard', '')}")
         console.info("handler actions are shipped to the analytics stream every 2 s; Ctrl-C stops")
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            console.info("stopping")
+        threading.Event().wait()  # until Ctrl-C, SIGTERM or SIGHUP
 
-    run_demo(opts, console.out, on_ready=ready)
+    with _stopped_cleanly("mlops serve", serving):
+        run_demo(opts, console.out, on_ready=ready)
 
 
 analytics_app = typer.Typer(

@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from mlops.errors import MlopsError
+from mlops.local.workdir import RunRecord
+from mlops.local.workdir import prepare as prepare_work_dir
 
 USECASE = "remedy"
 MIN_FREE_BYTES = 2 * 1024**3
@@ -71,6 +73,8 @@ class DemoSummary:
     outage: Counter[str] = field(default_factory=Counter)
     analytics: dict[str, Any] = field(default_factory=dict)
     artefacts: dict[str, str] = field(default_factory=dict)
+    work_dir_found: str = "new"
+    serving: bool = False
 
 
 # --- preflight ----------------------------------------------------------------------------------
@@ -104,12 +108,17 @@ def preflight(work_dir: Path) -> None:
 class Phases:
     """Numbered phases with timing and a spinner (plain lines when not a terminal)."""
 
-    def __init__(self, console: Any, summary: DemoSummary, total: int) -> None:
+    def __init__(
+        self, console: Any, summary: DemoSummary, total: int, record: RunRecord | None = None
+    ) -> None:
         self.console, self.summary, self.total, self.n = console, summary, total, 0
+        self.record = record
 
     @contextmanager
     def phase(self, title: str) -> Iterator[None]:
         self.n += 1
+        if self.record is not None:
+            self.record.phase(title)
         started = time.perf_counter()
         label = f"[{self.n}/{self.total}] {title}"
         with self.console.status(label + " …"):
@@ -259,17 +268,45 @@ def run_demo(
 
     `on_ready(summary, deployment, stream)` runs while everything is still up (`mlops serve`,
     end-to-end tests); audit lines are shipped to the analytics stream in the background then.
+    Each run starts clean (`mlops.local.workdir`: the embedded AWS dies with its run, so nothing
+    can be resumed) and says what it found in the work directory.
     """
+    work = opts.work_dir.resolve()
+    preflight(work)
+    prepared = prepare_work_dir(work)
+    console.print(f"[dim]{work}: {prepared.message}[/]", highlight=False)
+    summary = DemoSummary(work_dir=work, work_dir_found=prepared.found)
+    record = RunRecord(work)
+    phases = Phases(console, summary, total=7, record=record)
+    try:
+        _run_phases(opts, console, on_ready, work, summary, phases)
+    except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM, SIGHUP: every service is stopped by now
+        if summary.serving:  # `mlops serve` ends this way
+            record.finish("complete", reason=f"served until {stop or 'SIGINT'}")
+        else:
+            record.finish("interrupted", reason=str(stop) or "SIGINT")
+        raise
+    except BaseException as error:
+        record.finish("failed", reason=type(error).__name__)
+        raise
+    record.finish("complete")
+    return summary
+
+
+def _run_phases(
+    opts: DemoOptions,
+    console: Any,
+    on_ready: Callable[[DemoSummary, Any, Any], None] | None,
+    work: Path,
+    summary: DemoSummary,
+    phases: Phases,
+) -> None:
     from mlops.local.analytics_stream import LocalAnalyticsStream, clients, stream_names
     from mlops.local.deployment import LocalDeployment, fetch_bundle
     from mlops.local.embedded_aws import EmbeddedAWS
     from mlops.local.environment import provision
     from mlops.local.governance import ApprovalDenied, approve
 
-    work = opts.work_dir.resolve()
-    preflight(work)
-    summary = DemoSummary(work_dir=work)
-    phases = Phases(console, summary, total=7)
     logs = work / "logs"
     with ExitStack() as stack:
         with phases.phase("embedded AWS (moto) and the platform's local resources"):
@@ -382,8 +419,8 @@ def run_demo(
 
         if on_ready is not None:
             deployment.ship_in_background()
+            summary.serving = True
             on_ready(summary, deployment, stream)
-    return summary
 
 
 def print_summary(summary: DemoSummary, console: Any) -> None:

@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import Any
 
 from mlops.errors import MlopsError
-from mlops.local.processes import stop_process_group
+from mlops.local.processes import child_started, stop_process_group
 
 LOOPBACK = "127.0.0.1"
 FAKE_CREDENTIALS = {
@@ -104,6 +104,7 @@ class EmbeddedAWS:
         self._proc = subprocess.Popen(  # noqa: S603 - fixed command, our own venv's moto
             command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
+        child_started("embedded AWS (moto)", self._proc, command)
         try:
             self._wait_ready()
             self.configure({"lambda": {"use_docker": False}})

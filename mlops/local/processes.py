@@ -9,11 +9,57 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
 from mlops.errors import MlopsError
+
+ChildListener = Callable[[str, "subprocess.Popen[bytes]", list[str]], None]
+_child_listener: ChildListener | None = None
+
+
+def on_child_started(listener: ChildListener | None) -> None:
+    """Tell ``listener(name, proc, command)`` about every service started from now on (the demo's
+    run record keeps them, so a later run can stop what a SIGKILLed run left behind)."""
+    global _child_listener
+    _child_listener = listener
+
+
+def child_started(name: str, proc: subprocess.Popen[bytes], command: list[str]) -> None:
+    if _child_listener is not None:
+        _child_listener(name, proc, command)
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived: unwinds like Ctrl-C, so every ``with`` stops its services."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP (terminal closed, systemd, container stop) into ``Stopped`` in the
+    main thread for the duration; Ctrl-C already raises KeyboardInterrupt. Python's default for
+    SIGTERM/SIGHUP ends the process without unwinding, which would orphan every child service
+    (they run in their own sessions so that a terminal's signals do not reach them half-way)."""
+
+    def handler(signum: int, _frame: object) -> None:
+        raise Stopped(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def exit_code_for(interrupt: KeyboardInterrupt) -> int:
+    """The shell convention: 128 + the signal number (130 for Ctrl-C)."""
+    return 128 + getattr(interrupt, "signum", signal.SIGINT)
 
 
 def stop_process_group(proc: subprocess.Popen[bytes] | None, grace_s: float = 10.0) -> None:
@@ -81,6 +127,7 @@ class LocalService:
             )
         finally:
             log.close()
+        child_started(self.name, self._proc, self.command)
         try:
             self._wait_healthy()
         except BaseException:

@@ -28,6 +28,14 @@ def test_rounds_of_parallel_trials_and_sqlite_study(tmp_path):
     assert res.best_value == min(t.value for t in res.study.trials)
 
 
+def test_a_second_run_on_the_same_storage_starts_a_fresh_study(tmp_path):
+    # an earlier (or interrupted) run left its study in the work dir: the next run replaces it
+    first = tune(_toy, max_jobs=4, max_parallel=2, seed=3, storage=tmp_path / "s.db")
+    second = tune(_toy, max_jobs=4, max_parallel=2, seed=3, storage=tmp_path / "s.db")
+    assert len(second.study.trials) == 4
+    assert [t.params for t in second.study.trials] == [t.params for t in first.study.trials]
+
+
 def test_same_seed_same_study():
     a = tune(_toy, max_jobs=10, max_parallel=5, seed=4)
     b = tune(_toy, max_jobs=10, max_parallel=5, seed=4)

@@ -13,6 +13,7 @@ configuration is then refitted on all heads (`run_local`).
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ import optuna
 
 from remedy_training.search_space import optuna_distributions
 
+log = logging.getLogger(__name__)
 Objective = Callable[[dict], float]
 
 
@@ -44,6 +46,16 @@ def make_sampler(kind: str, seed: int, startup: int = 10) -> optuna.samplers.Bas
     if kind == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     raise ValueError(f"unknown sampler {kind!r}; use 'tpe' or 'random'")
+
+
+def _drop_earlier_study(url: str, study_name: str) -> None:
+    """A tuning run is a fresh study: one left in the same storage by an earlier (or interrupted)
+    run is deleted, not resumed - its trials were scored on another run's data split."""
+    try:
+        optuna.delete_study(study_name=study_name, storage=url)
+    except KeyError:  # no earlier study of that name
+        return
+    log.info("tuning: earlier study %r in %s deleted (a run starts fresh)", study_name, url)
 
 
 def tune(
@@ -70,6 +82,7 @@ def tune(
     if storage is not None:
         Path(storage).parent.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{Path(storage).resolve()}"
+        _drop_earlier_study(url, study_name)
     study = optuna.create_study(
         study_name=study_name,
         storage=url,
