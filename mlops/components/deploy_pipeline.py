@@ -1,12 +1,21 @@
 """`mlops:usecase:DeployPipeline` — a use case's promotion path (dev stack).
 
 An EventBridge rule: a package of *this* group becomes Approved (and was never deployed) → the
-deploy pipeline: DeployDev → SmokeTestDev → ApproveStaging → DeployStaging → ApproveProd →
-DeployProd. Each deploy stage runs the inference repo's `pulumi up` as that stage's per-use-case
-deployer (`DeploymentTarget`); only the use case's lead may pass a gate (IAM on
+deploy pipeline: DeployDev → SmokeTestDev → ApproveStaging → DeployStaging → SmokeTestStaging →
+ApproveProd → DeployProd → SmokeTestProd. Each deploy stage runs the inference repo's `pulumi up`
+as that stage's per-use-case deployer (`DeploymentTarget`), and each smoke test checks the
+stage's answer against the repo's response schema; only the use case's lead may pass a gate (IAM on
 codepipeline:PutApprovalResult, data scientists explicitly denied), and the approver is read back
 from CodePipeline and recorded on the model package (`mlops.delivery.promotion`). The runtime
 actors, including the bypasses that must be refused, are declared here.
+
+The deploy and smoke-test builds run outside the VPC, in CodeBuild's own network: they touch
+nothing VPC-private — only public, IAM-authorised AWS APIs (STS, SageMaker's registry,
+CodePipeline, the S3 state backend, KMS, and through the assumed deployer IAM, Lambda, API
+Gateway, Step Functions, CloudWatch, Firehose, Application Auto Scaling) and the REGIONAL decision
+API (AWS_IAM auth) — plus the package index and the Pulumi CLI download. In the VPC they would
+need a NAT or an interface endpoint per service; outside it they need neither, and no customer
+data store is reachable from them (need-to-know bucket policies name no build role).
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ from mlops.config import ENVIRONMENTS
 from mlops.delivery import buildspecs
 from mlops.delivery import iam as docs
 from mlops.delivery.deploy import config_args, endpoint_config
+from mlops.delivery.deployer import inference_secrets_provider
 from mlops.delivery.events import approved_package_pattern
 from mlops.rehearsal import declare
 
@@ -105,14 +115,16 @@ class DeployPipeline(pulumi.ComponentResource):
             "MLOPS_PLATFORM_PIP_SPEC": args.platform_pip_spec,
             "PULUMI_BACKEND_URL": args.pulumi_backend_url or roles.pulumi_backend_url(cfg),
             "PULUMI_VERSION": args.pulumi_version,
+            "PULUMI_SECRETS_PROVIDER": inference_secrets_provider(cfg),
         }
+        # outside the VPC (module docstring): public AWS APIs and the package index only
         self.deploy_project = codebuild_project(
             f"{self._name}-deploy", a, "deploy", buildspecs.deploy(), self.deploy_build_role, env,
-            self._tags, self._child,
+            self._tags, self._child, in_vpc=False,
         )  # fmt: skip
         self.smoke_project = codebuild_project(
             f"{self._name}-smoke-test", a, "smoke-test", buildspecs.smoke_test(),
-            self.deploy_build_role, env, self._tags, self._child,
+            self.deploy_build_role, env, self._tags, self._child, in_vpc=False,
         )  # fmt: skip
         self.approvals_topic = aws.sns.Topic(
             f"{self._name}-approvals",
@@ -173,6 +185,20 @@ class DeployPipeline(pulumi.ComponentResource):
                 ],
             )
 
+        def smoke(env_name: str, gate: str | None) -> aws.codepipeline.PipelineStageArgs:
+            title = env_name.capitalize()
+            return aws.codepipeline.PipelineStageArgs(
+                name=f"SmokeTest{title}",
+                actions=[
+                    build_action(
+                        f"SmokeTest{title}",
+                        self.smoke_project,
+                        "inference_source",
+                        stage_env(env_name, gate),
+                    )
+                ],
+            )
+
         def deploy(env_name: str, gate: str | None) -> aws.codepipeline.PipelineStageArgs:
             title = env_name.capitalize()
             return aws.codepipeline.PipelineStageArgs(
@@ -205,21 +231,13 @@ class DeployPipeline(pulumi.ComponentResource):
                     ],
                 ),
                 deploy("dev", None),
-                aws.codepipeline.PipelineStageArgs(
-                    name="SmokeTestDev",
-                    actions=[
-                        build_action(
-                            "SmokeTestDev",
-                            self.smoke_project,
-                            "inference_source",
-                            stage_env("dev", None),
-                        )
-                    ],
-                ),
+                smoke("dev", None),
                 approval("staging"),
                 deploy("staging", GATES["staging"]),
+                smoke("staging", GATES["staging"]),
                 approval("prod"),
                 deploy("prod", GATES["prod"]),
+                smoke("prod", GATES["prod"]),
             ],
             tags=self._tags,
             opts=self._child,
@@ -386,6 +404,7 @@ class DeployPipeline(pulumi.ComponentResource):
                 ],
                 order=100 + 100 * i,
                 source_artifact=source,
+                in_vpc=False,
             )
             declare_codebuild(
                 a,
@@ -398,6 +417,7 @@ class DeployPipeline(pulumi.ComponentResource):
                 # mlops.rehearsal.scenarios adds it (the API's id is known only there)
                 order=150 + 100 * i,
                 source_artifact=source,
+                in_vpc=False,
             )
 
     def _state_calls(self, env: str) -> list[Mapping[str, Any]]:

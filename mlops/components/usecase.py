@@ -9,7 +9,8 @@ A composition of child components (imports run one way: this module → children
   and the encrypted build log group both pipelines write to;
 - dev: `BuildPipeline` — push to the training repo → Test → upsert + start the SageMaker Pipeline;
 - dev: `DeployPipeline` — an Approved package → DeployDev → SmokeTestDev → ApproveStaging →
-  DeployStaging → ApproveProd → DeployProd, gates passable only by the use case's lead.
+  DeployStaging → SmokeTestStaging → ApproveProd → DeployProd → SmokeTestProd, gates passable
+  only by the use case's lead.
 
 Every physical name comes from `mlops.naming` and contains the use case. Children keep the logical
 names they had as direct children of `UseCase`, with aliases, so existing stacks keep their state.

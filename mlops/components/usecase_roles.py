@@ -12,6 +12,7 @@ import pulumi
 from mlops import naming
 from mlops.config import StackConfig
 from mlops.delivery import iam as docs
+from mlops.delivery.deployer import inference_secrets_alias
 from mlops.naming import NameContext, bucket_name
 
 if TYPE_CHECKING:
@@ -362,7 +363,7 @@ def deploy_build_policy(
         return docs.doc(
             *_artifacts(bucket, key),
             _logs(logs),
-            *docs.vpc_network_interfaces(cfg.region, cfg.account_id, "codebuild"),
+            # no VPC statements: the deploy and smoke-test builds run outside the VPC
             {
                 "Sid": "AssumeOwnDeployers",
                 "Effect": "Allow",
@@ -405,6 +406,18 @@ def deploy_build_policy(
                 "Resource": f"arn:aws:kms:{cfg.region}:{cfg.account_id}:key/*",
                 # only through S3, and S3 access is limited to the state bucket above
                 "Condition": {"StringEquals": {"kms:ViaService": f"s3.{cfg.region}.amazonaws.com"}},
+            },
+            {
+                # `--secrets-provider awskms://alias/...`: the CLI calls KMS directly
+                "Sid": "PulumiSecretsKey",
+                "Effect": "Allow",
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": f"arn:aws:kms:{cfg.region}:{cfg.account_id}:key/*",
+                "Condition": {
+                    "ForAnyValue:StringEquals": {
+                        "kms:ResourceAliases": inference_secrets_alias(cfg)
+                    }
+                },
             },
         )
 

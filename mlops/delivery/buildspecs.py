@@ -91,7 +91,10 @@ def deploy() -> str:
             "build": [
                 'ARN=$(python -m mlops.delivery.deploy select --stage "$STAGE"'
                 ' --group "$MODEL_PACKAGE_GROUP" --execution-id "$PIPELINE_EXECUTION_ID")',
-                'pulumi stack select "$STAGE"',
+                # a first deploy creates the stage's stack, its secrets under the backend
+                # account's KMS key (awskms://, never a passphrase)
+                'pulumi stack select --create "$STAGE"'
+                ' --secrets-provider "$PULUMI_SECRETS_PROVIDER"',
                 'pulumi config set modelPackageArn "$ARN"',
                 'for kv in $ENDPOINT_CONFIG; do pulumi config set "${kv%%=*}" "${kv#*=}"; done',
                 "pulumi config set --path 'aws:assumeRoles[0].roleArn' \"$TARGET_ROLE_ARN\"",
@@ -108,14 +111,15 @@ def deploy() -> str:
 
 def smoke_test() -> str:
     """A SigV4-signed sample request (the inference repo's tests/smoke/request.json) to the decision
-    API the stage's stack exports as `invoke_url`, signed as the stage's deployer role."""
+    API the stage's stack exports as `invoke_url`, signed as the stage's deployer role; the answer
+    must be valid against the repo's response schema (runs after every stage's deploy)."""
     return _spec(
         {
             "install": [*_INSTALL, *PULUMI_INSTALL],
             "build": [
                 'URL=$(pulumi stack output invoke_url --stack "$STAGE")',
                 'python -m mlops.delivery.deploy smoke --url "$URL"'
-                ' --request tests/smoke/request.json --role-arn "$TARGET_ROLE_ARN"',
+                ' --request tests/smoke/request.json --role-arn "$TARGET_ROLE_ARN" --repo .',
             ],
         }
     )

@@ -9,7 +9,8 @@ Each deploy stage (CodeBuild, dev account) runs, in the rendered inference repo:
    assuming the stage's per-use-case deployer role (the repo's program builds the platform's
    ``InferenceService``: endpoint, workflow, API);
 3. ``record``: stage, package and approver onto the package (``mlops.delivery.promotion``);
-4. ``smoke`` (after dev): a SigV4-signed request to the deployed decision API.
+4. ``smoke`` (after every stage): a SigV4-signed request to the deployed decision API, whose
+   answer must be valid against the inference repo's response schema (`answer_problems`).
 
 ``choose_package`` is pure; the rest are thin boto3 adapters.
 """
@@ -114,21 +115,112 @@ def signed_request(url: str, body: bytes, credentials: Any, region: str) -> urll
     )
 
 
-SMOKE_REQUIRED_FIELDS: tuple[str, ...] = ("decision",)
-"""Fields the smoke test requires in the decision API's answer (checked against the inference
-repo's response schema by `mlops rehearse`)."""
+SMOKE_REQUIRED_FIELDS: tuple[str, ...] = ("recommendation", "reasons")
+"""Fields the smoke test requires in the decision API's answer, beyond the schema's own `required`
+(checked against the inference repo's response schema by `mlops rehearse`)."""
+SMOKE_ENUM_FIELD = "recommendation"
+"""The answer's field whose value must be one of the schema's enum (the three recommendations)."""
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "number": (int, float),
+    "integer": (int,),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+    "null": (type(None),),
+}
 
 
-def smoke(url: str, body: bytes, credentials: Any, region: str, opener: Any = None) -> dict:
-    """POST the sample request; the answer must be 200 and JSON with a decision."""
+def response_schema(repo: Path) -> dict[str, Any] | None:
+    """The inference repo's `src/<pkg>_inference/infra.py: response_schema()` (None if absent).
+    Imported from the repo's `src` (the deploy builds run in the rendered repo)."""
+    import importlib
+    import sys
+
+    found = sorted((repo / "src").glob("*_inference/infra.py"))
+    if len(found) != 1:
+        return None
+    src = str(repo / "src")
+    added = src not in sys.path
+    if added:
+        sys.path.insert(0, src)
+    try:
+        infra = importlib.import_module(f"{found[0].parent.name}.infra")
+        build = getattr(infra, "response_schema", None)
+        return build() if build else None
+    finally:
+        if added:
+            sys.path.remove(src)
+
+
+def schema_problems(schema: Mapping[str, Any]) -> list[str]:
+    """What the smoke test needs of the response schema: the required fields, and the enum of the
+    recommendation (the rehearsal's contract check, and the smoke test's precondition)."""
+    props = schema.get("properties") or {}
+    problems = [f"the response schema has no field {f!r}" for f in SMOKE_REQUIRED_FIELDS
+                if f not in props]  # fmt: skip
+    if SMOKE_ENUM_FIELD in props and not props[SMOKE_ENUM_FIELD].get("enum"):
+        problems.append(f"the response schema's {SMOKE_ENUM_FIELD!r} lists no allowed values")
+    return problems
+
+
+def answer_problems(answer: Any, schema: Mapping[str, Any]) -> list[str]:
+    """Where `answer` breaks the decision response schema: a JSON object with every required
+    field, top-level types as declared, the recommendation one of the schema's values, and at
+    least one reason (a decision without reasons cannot be explained to a claims handler)."""
+    if not isinstance(answer, dict):
+        return [f"the answer is not a JSON object: {str(answer)[:80]}"]
+    props = schema.get("properties") or {}
+    required = dict.fromkeys([*schema.get("required", []), *SMOKE_REQUIRED_FIELDS])
+    problems = [f"missing field {f!r}" for f in required if f not in answer]
+    for name, value in answer.items():
+        declared = props.get(name, {}).get("type")
+        types = [declared] if isinstance(declared, str) else list(declared or [])
+        if types and not any(
+            isinstance(value, _JSON_TYPES.get(t, object))
+            and not (t in ("number", "integer") and isinstance(value, bool))
+            for t in types
+        ):
+            problems.append(f"field {name!r} is not of type {'/'.join(types)}")
+    allowed = props.get(SMOKE_ENUM_FIELD, {}).get("enum") or []
+    if SMOKE_ENUM_FIELD in answer and answer[SMOKE_ENUM_FIELD] not in allowed:
+        problems.append(
+            f"{SMOKE_ENUM_FIELD} {answer[SMOKE_ENUM_FIELD]!r} is not one of {', '.join(allowed)}"
+        )
+    if "reasons" in answer and not (isinstance(answer["reasons"], list) and answer["reasons"]):
+        problems.append("no reasons: every decision must say why")
+    return problems
+
+
+def smoke(
+    url: str,
+    body: bytes,
+    credentials: Any,
+    region: str,
+    schema: Mapping[str, Any],
+    opener: Any = None,
+) -> dict:
+    """POST the sample request; the answer must be 200 and valid against the response schema."""
+    missing = schema_problems(schema)
+    if missing:
+        raise PromotionError(
+            f"smoke test cannot check the answer: {'; '.join(missing)}",
+            "the inference repo's response_schema() must describe the decision it returns",
+        )
     request = signed_request(url, body, credentials, region)
     opener = opener or urllib.request.urlopen
     with opener(request, timeout=30) as response:
         status = getattr(response, "status", 200)
-        answer = json.loads(response.read())
-    if status != 200 or any(f not in answer for f in SMOKE_REQUIRED_FIELDS):
+        raw = response.read()
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        answer = raw[:200]
+    problems = [f"HTTP {status}"] if status != 200 else []
+    problems += answer_problems(answer, schema)
+    if problems:
         raise PromotionError(
-            f"smoke test failed: HTTP {status}, answer {str(answer)[:200]}",
+            f"smoke test failed: {'; '.join(problems)}; answer {str(answer)[:200]}",
             "look at the decision workflow's logs; the deploy pipeline stops here",
         )
     return answer
@@ -153,6 +245,7 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - runs 
     k.add_argument("--url", required=True)
     k.add_argument("--request", type=Path, required=True)
     k.add_argument("--role-arn", required=True)
+    k.add_argument("--repo", type=Path, default=Path("."), help="the inference repo (its schema)")
     a = p.parse_args(argv)
     if a.command == "select":
         sys.stdout.write(select(boto3.client("sagemaker"), a.group, a.stage, a.execution_id) + "\n")
@@ -174,7 +267,13 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - runs 
         from botocore.credentials import Credentials
 
         signing = Credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
-        smoke(a.url, a.request.read_bytes(), signing, session.region_name)
+        schema = response_schema(a.repo.resolve())
+        if schema is None:
+            raise PromotionError(
+                f"{a.repo} declares no response_schema() in src/*_inference/infra.py",
+                "the smoke test validates the answer against the inference repo's schema",
+            )
+        smoke(a.url, a.request.read_bytes(), signing, session.region_name, schema)
 
 
 if __name__ == "__main__":  # pragma: no cover

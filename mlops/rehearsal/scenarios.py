@@ -219,11 +219,36 @@ def _promotion_joins(runner: Runner, actor: Actor) -> list[StepResult]:
         if actor.step == f"Deploy{title} build":
             from mlops.rehearsal.platform_up import deploy_steps
 
-            return deploy_steps(runner, program, deployer, actor.origin, actor.account,
-                                scenario="promotion", state_principal=actor.principal)  # fmt: skip
+            return [
+                *_secrets_steps(runner, actor, env),
+                *deploy_steps(runner, program, deployer, actor.origin, actor.account,
+                              scenario="promotion", state_principal=actor.principal),
+            ]  # fmt: skip
         if actor.step == f"SmokeTest{title} build":
             return _smoke_steps(runner, program, deployer, actor, env)
     return []
+
+
+def _secrets_steps(runner: Runner, build: Actor, env: str) -> list[StepResult]:
+    """`pulumi stack select --create --secrets-provider awskms://...`: the deploy build (its own
+    role, before it assumes the deployer) encrypts and decrypts the stack's secrets with the
+    bootstrap's secrets key of the backend's account."""
+    from mlops.delivery.deployer import inference_secrets_alias
+
+    estate = runner.estate
+    alias = inference_secrets_alias(estate.runs.configs["dev"])
+    key_arn = str(estate.program("bootstrap/dev").exports.get("secrets_key_arn", ""))
+    results = []
+    for action in ("kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"):
+        call = Call(action, key_arn, {"kms:ResourceAliases": [alias]},
+                    why=f"the {env} stack's secrets ({alias})")  # fmt: skip
+        verdict = runner.evaluate_call(build.principal, build.origin, build.account, call)
+        step = f"deploy {env}: the stack's secrets provider"
+        results.append(
+            StepResult("promotion", build.program, step, build.principal, action, key_arn,
+                       "allow", verdict, "mlops/delivery/buildspecs.py", call.why)
+        )  # fmt: skip
+    return results
 
 
 def _smoke_steps(

@@ -285,28 +285,87 @@ class _Answer:
         return None
 
 
-def test_smoke_test_signs_with_sigv4_and_needs_a_decision() -> None:
+@pytest.fixture(scope="module")
+def decision_schema() -> dict[str, Any]:
+    """The rendered Remedy inference repo's response schema (what its decide step returns)."""
+    from mlops.config import load_all_stack_configs
+    from mlops.rehearsal.contracts import response_schema
+    from mlops.rehearsal.programs import render_inference_repo
+    from mlops.usecases import load_manifests
+
+    manifest = next(m for m in load_manifests() if m.name == "remedy")
+    schema = response_schema(render_inference_repo(manifest, load_all_stack_configs()["dev"]))
+    assert schema is not None
+    return schema
+
+
+def _answer(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "decision_id": "d-1",
+        "claim_id": "SMOKE-0001",
+        "recommendation": "repair",
+        "decided_by": "ECONOMIC",
+        "confidence": 0.9,
+        "currency": "GBP",
+        "reasons": [{"rule": "ECONOMIC", "code": "REPAIR_CHEAPER", "sentence": "Repair."}],
+        "pav": {"value": 9000.0},
+        "versions": {"rule_set": "1", "jurisdiction": "uk"},
+    }
+    return {k: v for k, v in {**base, **changes}.items() if v is not None}
+
+
+def test_smoke_test_signs_with_sigv4_and_validates_the_answer_against_the_schema(
+    decision_schema: dict[str, Any],
+) -> None:
     from botocore.credentials import Credentials
 
     creds = Credentials("AKIDEXAMPLE", "secret", "token")
     url = "https://abc123.execute-api.eu-west-2.amazonaws.com/v1/v1/decisions"
     seen: list[Any] = []
+    good = _answer()
 
     def ok(request: Any, timeout: int) -> _Answer:
         seen.append(request)
-        return _Answer(200, {"decision": "repair"})
+        return _Answer(200, good)
 
-    assert smoke(url, b'{"claim_id": "c-1"}', creds, "eu-west-2", opener=ok) == {
-        "decision": "repair"
-    }
+    body = b'{"claim_id": "c-1"}'
+    assert smoke(url, body, creds, "eu-west-2", decision_schema, opener=ok) == good
     headers = {k.lower(): v for k, v in seen[0].header_items()}
     assert headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
     assert "/eu-west-2/execute-api/aws4_request" in headers["authorization"]
     assert headers["x-amz-security-token"] == "token"
-    with pytest.raises(PromotionError, match="smoke test failed: HTTP 200"):
-        smoke(url, b"{}", creds, "eu-west-2", opener=lambda r, timeout: _Answer(200, {"x": 1}))
+
+    def answering(status: int, answer: dict[str, Any]) -> Any:
+        return lambda request, timeout: _Answer(status, answer)
+
+    bad = {
+        "a field the API never returns": ({"decision": "repair"}, "missing field 'recommendation'"),
+        "a fourth recommendation": (_answer(recommendation="approve"), "'approve' is not one of"),
+        "no reasons": (_answer(reasons=[]), "no reasons"),
+        "reasons missing": (_answer(reasons=None), "missing field 'reasons'"),
+        "wrong type": (_answer(confidence="high"), "'confidence' is not of type number"),
+    }
+    for label, (answer, message) in bad.items():
+        with pytest.raises(PromotionError, match=message):
+            smoke(url, body, creds, "eu-west-2", decision_schema, opener=answering(200, answer))
+        assert label
+    with pytest.raises(PromotionError, match="HTTP 500"):
+        smoke(url, body, creds, "eu-west-2", decision_schema, opener=answering(500, good))
+    with pytest.raises(PromotionError, match="cannot check the answer"):
+        smoke(url, body, creds, "eu-west-2", {"properties": {}}, opener=ok)
     with pytest.raises(ValueError, match="must be https"):
-        smoke("http://x/v1/decisions", b"{}", creds, "eu-west-2", opener=ok)
+        smoke("http://x/v1/decisions", body, creds, "eu-west-2", decision_schema, opener=ok)
+
+
+def test_the_smoke_contract_holds_for_the_rendered_inference_repo(
+    decision_schema: dict[str, Any],
+) -> None:
+    from mlops.delivery.deploy import SMOKE_REQUIRED_FIELDS, schema_problems
+
+    assert schema_problems(decision_schema) == []
+    assert set(SMOKE_REQUIRED_FIELDS) <= set(decision_schema["required"])
+    enum = decision_schema["properties"]["recommendation"]["enum"]
+    assert sorted(enum) == ["investigate", "repair", "write_off"]
 
 
 # --- buildspecs and IAM --------------------------------------------------------------------
@@ -329,6 +388,30 @@ def test_inference_deploys_run_under_the_platform_policy_pack() -> None:
     commands = yaml.safe_load(buildspecs.deploy())["phases"]["build"]["commands"]
     (up,) = [c for c in commands if c.startswith("pulumi up")]
     assert "--policy-pack" in up and "mlops.policy.pack" in up
+
+
+def test_a_first_deploy_creates_the_stack_with_a_kms_secrets_provider() -> None:
+    commands = yaml.safe_load(buildspecs.deploy())["phases"]["build"]["commands"]
+    (select,) = [c for c in commands if c.startswith("pulumi stack select")]
+    assert "--create" in select and '--secrets-provider "$PULUMI_SECRETS_PROVIDER"' in select
+    before_up = commands.index(select) < next(
+        i for i, c in enumerate(commands) if c.startswith("pulumi up")
+    )
+    assert before_up
+    from mlops.config import load_all_stack_configs
+    from mlops.delivery.deployer import inference_secrets_provider
+
+    cfg = load_all_stack_configs()["prod"]
+    # every stage's stack lives in dev's backend: dev's bootstrap secrets key encrypts them
+    assert inference_secrets_provider(cfg) == (
+        "awskms://alias/mlops-dev-pulumi-secrets?region=eu-west-2"
+    )
+
+
+def test_the_smoke_test_validates_against_the_repos_schema() -> None:
+    commands = yaml.safe_load(buildspecs.smoke_test())["phases"]["build"]["commands"]
+    (smoke_cmd,) = [c for c in commands if "mlops.delivery.deploy smoke" in c]
+    assert "--repo ." in smoke_cmd and "tests/smoke/request.json" in smoke_cmd
 
 
 def test_deny_wins_over_any_allow() -> None:

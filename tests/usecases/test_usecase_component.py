@@ -122,8 +122,10 @@ def test_only_the_lead_data_scientist_can_approve(
         "SmokeTestDev",
         "ApproveStaging",
         "DeployStaging",
+        "SmokeTestStaging",
         "ApproveProd",
         "DeployProd",
+        "SmokeTestProd",
     ]
     assert pipeline.inputs["executionMode"] == "QUEUED"  # never cancels a pending approval
     gates = [s for s in pipeline.inputs["stages"] if s["name"].startswith("Approve")]
@@ -260,9 +262,16 @@ def test_pipelines_are_v2_in_the_vpc_and_kms_encrypted(
     assert source["configuration"]["FullRepositoryId"] == "acme-insurance-ml/remedy-training"
     projects = pulumi_mocks.of_type("aws:codebuild/project:Project")
     assert len(projects) == 4
+    # training builds reach the VPC's data; deploy and smoke-test builds only call public,
+    # IAM-authorised AWS APIs (deploy_pipeline's docstring): they run outside the VPC
+    outside = {"usecase-remedy-deploy", "usecase-remedy-smoke-test"}
     for project in projects:
-        assert project.inputs["vpcConfig"]["vpcId"] == "vpc-0a1b2c3d", project
+        if project.name in outside:
+            assert project.inputs.get("vpcConfig") is None, project
+        else:
+            assert project.inputs["vpcConfig"]["vpcId"] == "vpc-0a1b2c3d", project
         assert project.inputs["encryptionKey"] == key, project
+    assert outside <= {p.name for p in projects}
     training = _one(
         pulumi_mocks, "aws:codebuild/project:Project", "usecase-remedy-training-pipeline"
     )

@@ -1,0 +1,66 @@
+"""The promotion flow's hand-offs (issue 17): deploy builds that reach what they call, a stack
+created with a KMS secrets provider, a smoke test after every stage whose expectations match the
+decision API's answer."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from mlops.rehearsal.scenarios import declared_actors, run_declared
+
+pytestmark = pytest.mark.xdist_group("rehearsal")
+STAGES = ("dev", "staging", "prod")
+
+
+@pytest.fixture(scope="module")
+def promotion(estate):
+    from mlops.rehearsal.runner import Runner
+
+    return run_declared(Runner(estate), "promotion")
+
+
+def _actor(estate, step: str):
+    return next(a for a in declared_actors(estate, "promotion") if a.step == step)
+
+
+def test_deploy_builds_reach_every_api_they_call_from_outside_the_vpc(estate, runner):
+    for env in STAGES:
+        for step in (f"Deploy{env.capitalize()} build", f"SmokeTest{env.capitalize()} build"):
+            actor = _actor(estate, step)
+            results = runner.run_actor("promotion", actor)
+            unreachable = [(r.action, r.verdict.reason) for r in results if r.verdict.outcome
+                           == "unreachable"]  # fmt: skip
+            assert not unreachable, (step, unreachable)
+
+
+def test_a_deploy_build_moved_back_into_the_vpc_cannot_reach_the_package_index(estate, runner):
+    """Regression: in the no-NAT VPC, the deploy build reached neither PyPI nor CodePipeline."""
+    deploy = _actor(estate, "DeployDev build")
+    vpc = next(a.origin for a in declared_actors(estate, "training") if a.origin.kind == "vpc")
+    results = runner.run_actor("promotion", dataclasses.replace(deploy, origin=vpc))
+    unreachable = {r.resource for r in results if r.verdict.outcome == "unreachable"}
+    assert "https://pypi.org/simple/" in unreachable, unreachable
+
+
+def test_every_stage_is_deployed_with_a_kms_secrets_provider_and_smoke_tested(promotion):
+    for env in STAGES:
+        secrets = [s for s in promotion.steps
+                   if s.step == f"deploy {env}: the stack's secrets provider"]  # fmt: skip
+        assert {s.action for s in secrets} == {"kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"}
+        assert all(s.ok for s in secrets), [(s.action, s.verdict.reason) for s in secrets]
+        smoke = [s for s in promotion.steps if s.step.startswith(f"smoke test {env}:")]
+        assert {s.action for s in smoke} == {"execute-api:Invoke", "contract"}, env
+        assert all(s.ok for s in smoke), [(s.step, s.verdict.reason) for s in smoke]
+
+
+def test_the_secrets_key_refuses_a_build_without_the_grant(estate, runner):
+    """Regression: with `kms:ResourceAliases` naming another alias, the build may not use it."""
+    from mlops.rehearsal.model import Call
+
+    build = _actor(estate, "DeployDev build")
+    key = str(estate.program("bootstrap/dev").exports["secrets_key_arn"])
+    call = Call("kms:Decrypt", key, {"kms:ResourceAliases": ["alias/mlops-dev-pulumi-state"]})
+    verdict = runner.evaluate_call(build.principal, build.origin, build.account, call)
+    assert verdict.outcome == "denied", verdict
