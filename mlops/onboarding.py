@@ -424,7 +424,9 @@ def build_manifest(
         "evaluation": {
             "metric": answers["eval_metric"],
             "threshold": answers["eval_threshold"],
-            "direction": answers.get("eval_direction", "maximize"),
+            "direction": answers.get(
+                "eval_direction", info.gate_metrics.get(answers["eval_metric"], "maximize")
+            ),
         },
         "tuning": {
             "max_jobs": answers["tuning_max_jobs"],
@@ -455,10 +457,12 @@ def build_manifest(
     return data
 
 
-def _manifest_text(data: dict[str, Any], source: str) -> str:
+def _manifest_text(data: dict[str, Any], source: str, info: TemplateInfo) -> str:
     from mlops.usecases import dump_manifest, parse_manifest
 
-    return dump_manifest(parse_manifest(data, source))
+    manifest = parse_manifest(data, source)
+    manifest.check_against_template(info.gate_metrics, source)
+    return dump_manifest(manifest)
 
 
 # --- onboard ------------------------------------------------------------------------------------
@@ -549,7 +553,9 @@ def onboard(
     full = validate_answers(info, given)
     usecases_dir = usecases_dir or USECASES_DIR
     manifest_path = usecases_dir / f"{name}.yaml"
-    manifest_text = _manifest_text(build_manifest(info, full, overrides), f"usecases/{name}.yaml")
+    manifest_text = _manifest_text(
+        build_manifest(info, full, overrides), f"usecases/{name}.yaml", info
+    )
 
     out = out.resolve()
     targets = {kind: out / f"{name}-{kind}" for kind in REPO_KINDS}

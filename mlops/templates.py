@@ -31,6 +31,10 @@ from mlops.config import REPO_ROOT
 from mlops.errors import MlopsError
 
 METADATA_KEYS = ("template_name", "template_description", "template_version")
+GATE_METRICS_KEY = "template_gate_metrics"
+"""Hidden question (type yaml): {metric: maximize|minimize} for every metric the template's
+evaluation step reports with a one-sided "better" — the only metrics a manifest may gate on."""
+DIRECTIONS = ("maximize", "minimize")
 # Answers every template must ask: onboarding maps them into the use-case manifest.
 PLATFORM_QUESTIONS = (
     "repo_kind",
@@ -92,6 +96,8 @@ class TemplateInfo:
     path: Path
     settings: dict[str, Any] = field(repr=False)
     questions: tuple[Question, ...] = field(repr=False)
+    gate_metrics: dict[str, str] = field(default_factory=dict, repr=False)
+    """{metric: maximize|minimize} the template's evaluation reports (``template_gate_metrics``)."""
 
     @property
     def visible_questions(self) -> tuple[Question, ...]:
@@ -185,7 +191,26 @@ def load_template(path: Path) -> TemplateInfo:
         path=path,
         settings=settings,
         questions=questions,
+        gate_metrics=_gate_metrics(by_name.get(GATE_METRICS_KEY), source),
     )
+
+
+def _gate_metrics(question: Question | None, source: str) -> dict[str, str]:
+    fix = (
+        f"declare {GATE_METRICS_KEY}: {{type: yaml, when: false, default: {{<metric>: "
+        "maximize|minimize, ...}}}} listing the metrics the evaluation step reports"
+    )
+    if question is None:
+        raise TemplateError(f"{source} lacks the question {GATE_METRICS_KEY}", fix)
+    metrics = question.default
+    if not isinstance(metrics, dict) or not metrics:
+        raise TemplateError(f"{source}: {GATE_METRICS_KEY} must be a non-empty mapping", fix)
+    bad = {k: v for k, v in metrics.items() if v not in DIRECTIONS}
+    if bad:
+        raise TemplateError(
+            f"{source}: {GATE_METRICS_KEY} has directions other than maximize/minimize: {bad}", fix
+        )
+    return {str(k): str(v) for k, v in metrics.items()}
 
 
 def discover(directory: Path | None = None) -> list[TemplateInfo]:

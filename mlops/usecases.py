@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -156,6 +156,32 @@ class UseCaseManifest(_Model):
                 f"use one of {', '.join(leads)}, or add the person to "
                 f"mlops-platform:people.leadDataScientists in Pulumi.{cfg.environment}.yaml",
             )
+
+    def check_against_template(self, gate_metrics: Mapping[str, str], source: str = "") -> None:
+        """The gate must use a metric the template's evaluation reports, in its direction:
+        `gate_metrics` is the template's ``template_gate_metrics`` ({metric: direction})."""
+        source = source or f"usecases/{self.name}.yaml"
+        metric, direction = self.evaluation.metric, self.evaluation.direction
+        known = ", ".join(f"{m} ({d})" for m, d in sorted(gate_metrics.items()))
+        if metric not in gate_metrics:
+            raise ManifestError(
+                f"{source}: evaluation.metric {metric!r} is not reported by template "
+                f"{self.template!r}, so the gate could never pass",
+                f"gate on one of the metrics the template reports: {known}",
+            )
+        if gate_metrics[metric] != direction:
+            raise ManifestError(
+                f"{source}: evaluation.direction is {direction!r} but {metric} is better when "
+                f"it is {'higher' if gate_metrics[metric] == 'maximize' else 'lower'}",
+                f"set evaluation.direction: {gate_metrics[metric]}",
+            )
+
+
+def check_manifest_against_template(manifest: UseCaseManifest, source: str = "") -> None:
+    """`check_against_template` with the template named by the manifest (templates/<name>)."""
+    from mlops.templates import get_template
+
+    manifest.check_against_template(get_template(manifest.template).gate_metrics, source)
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -309,6 +335,7 @@ __all__ = [
     "StackSettings",
     "Tuning",
     "UseCaseManifest",
+    "check_manifest_against_template",
     "dump_manifest",
     "load_manifest",
     "load_manifests",

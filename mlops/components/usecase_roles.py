@@ -104,7 +104,9 @@ def sagemaker_pipeline_policy(
     sm = f"arn:aws:sagemaker:{cfg.region}:{cfg.account_id}"
     mine = a.n("")
     self_arn = f"arn:aws:iam::{cfg.account_id}:role/{a.n('sm-pipeline', kind='role')}"
-    job_logs = f"arn:aws:logs:{cfg.region}:{cfg.account_id}:log-group:/aws/sagemaker/*"
+    logs = f"arn:aws:logs:{cfg.region}:{cfg.account_id}:log-group:/aws/sagemaker"
+    job_logs = [f"{logs}/{kind}{tail}" for kind in JOB_LOG_KINDS for tail in ("", ":*")]
+    pipeline = a.n("training", kind="sagemaker")
 
     packages_arn = docs.model_packages_arn(cfg.region, cfg.account_id, group_name)
 
@@ -164,6 +166,7 @@ def sagemaker_pipeline_policy(
                 "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                 "Resource": job_logs,
             },
+            *job_runtime_statements(cfg.region, cfg.account_id, key, pipeline),
             {
                 "Sid": "EcrLogin",
                 "Effect": "Allow",
@@ -221,6 +224,65 @@ def sagemaker_pipeline_policy(
         data_key=data_key_arn,
         models=model_artifacts_bucket,
     )
+
+
+JOB_LOG_KINDS = ("ProcessingJobs", "TrainingJobs")
+"""The log groups SageMaker writes the jobs' logs to (`/aws/sagemaker/<kind>`)."""
+TRAINING_METRICS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
+"""Where training jobs publish the metric definitions the tuner optimises."""
+
+
+def job_runtime_statements(
+    region: str, account: str, key_arn: str, pipeline: str
+) -> list[dict[str, Any]]:
+    """What the pipeline role needs while its jobs run, beyond creating them: a KMS grant on the
+    stack key so SageMaker can encrypt the job volumes (only for an AWS resource, only through
+    SageMaker), the pipeline's experiment with one trial per execution and its trial components,
+    and the training metrics in SageMaker's namespace only."""
+    sm = f"arn:aws:sagemaker:{region}:{account}"
+    return [
+        {
+            "Sid": "VolumeKeyGrants",
+            "Effect": "Allow",
+            "Action": "kms:CreateGrant",
+            "Resource": key_arn,
+            "Condition": {
+                "Bool": {"kms:GrantIsForAWSResource": "true"},
+                "StringEquals": {"kms:ViaService": f"sagemaker.{region}.amazonaws.com"},
+            },
+        },
+        {
+            "Sid": "PipelineExperiment",
+            "Effect": "Allow",
+            "Action": [
+                "sagemaker:CreateExperiment",
+                "sagemaker:DescribeExperiment",
+                "sagemaker:AddTags",
+            ],
+            "Resource": f"{sm}:experiment/{pipeline}",
+        },
+        {
+            "Sid": "ExecutionTrials",
+            "Effect": "Allow",
+            "Action": [
+                "sagemaker:CreateTrial",
+                "sagemaker:DescribeTrial",
+                "sagemaker:AssociateTrialComponent",
+                "sagemaker:CreateTrialComponent",
+                "sagemaker:DescribeTrialComponent",
+                "sagemaker:UpdateTrialComponent",
+                "sagemaker:AddTags",
+            ],
+            "Resource": [f"{sm}:experiment-trial/*", f"{sm}:experiment-trial-component/*"],
+        },
+        {
+            "Sid": "TrainingMetrics",
+            "Effect": "Allow",
+            "Action": "cloudwatch:PutMetricData",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"cloudwatch:namespace": TRAINING_METRICS_NAMESPACE}},
+        },
+    ]
 
 
 def codebuild_policy(

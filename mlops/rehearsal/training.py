@@ -94,7 +94,8 @@ def pipeline_definition(estate: Estate) -> tuple[dict[str, Any], dict[str, str]]
 
 # --- expressions of the definition -----------------------------------------------------------
 class _Resolver:
-    def __init__(self, definition: dict[str, Any]) -> None:
+    def __init__(self, definition: dict[str, Any], pipeline_name: str = "pipeline") -> None:
+        self.pipeline_name = pipeline_name
         self.params = {p["Name"]: p.get("DefaultValue") for p in definition.get("Parameters", [])}
         self.steps = {s["Name"]: s for s in _all_steps(definition.get("Steps", []))}
 
@@ -112,7 +113,7 @@ class _Resolver:
         if ref == "Execution.PipelineExecutionId":
             return EXECUTION_ID
         if ref == "Execution.PipelineName":
-            return "pipeline"
+            return self.pipeline_name
         m = re.match(r"Steps\.([^.]+)\.ProcessingOutputConfig\.Outputs\['([^']+)'\]", ref)
         if m and m.group(1) in self.steps:
             outputs = self.steps[m.group(1)]["Arguments"]["ProcessingOutputConfig"]["Outputs"]
@@ -158,7 +159,7 @@ def _ecr_arn(image: str) -> str:
 # --- actors -------------------------------------------------------------------------------------
 def pipeline_actors(estate: Estate) -> list[Actor]:
     definition, env = pipeline_definition(estate)
-    resolve = _Resolver(definition)
+    resolve = _Resolver(definition, env.get("SM_PIPELINE_NAME", "pipeline"))
     cfg = estate.runs.configs["dev"]
     region, acct = cfg.region, cfg.account_id
     sm = f"arn:aws:sagemaker:{region}:{acct}"
@@ -166,13 +167,16 @@ def pipeline_actors(estate: Estate) -> list[Actor]:
     program = "platform/dev"
     actors: list[Actor] = []
     create: list[Call] = []
-    if definition.get("PipelineExperimentConfig"):
+    experiment_config = definition.get("PipelineExperimentConfig")
+    if experiment_config:
+        experiment = str(resolve(experiment_config.get("ExperimentName"))).lower()
+        trial = str(resolve(experiment_config.get("TrialName"))).lower()
         create += [
-            Call("sagemaker:CreateExperiment", f"{sm}:experiment/pipeline", why="experiment"),
-            Call("sagemaker:CreateTrial", f"{sm}:experiment-trial/{EXECUTION_ID}", why="trial"),
+            Call("sagemaker:CreateExperiment", f"{sm}:experiment/{experiment}", why="experiment"),
+            Call("sagemaker:CreateTrial", f"{sm}:experiment-trial/{trial}", why="trial"),
             Call(
                 "sagemaker:AssociateTrialComponent",
-                f"{sm}:experiment-trial/{EXECUTION_ID}",
+                f"{sm}:experiment-trial/{trial}",
                 why="group each job under the execution's trial",
             ),
         ]

@@ -1,0 +1,74 @@
+"""The SageMaker pipeline role (which its jobs also run as) may do what the jobs of the real
+pipeline definition do — volume-key grants, the execution's experiment and trial, training
+metrics, job logs — and nothing wider (issue 16.4)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlops.rehearsal.model import AWS_SERVICE, Call
+from mlops.rehearsal.runner import Runner
+from mlops.rehearsal.training import pipeline_actors, pipeline_definition
+
+pytestmark = pytest.mark.xdist_group("rehearsal")
+ACCOUNT = "111111111111"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/mlops-dev-remedy-sm-pipeline"
+SM = f"arn:aws:sagemaker:eu-west-2:{ACCOUNT}"
+NEEDED = {
+    "kms:CreateGrant",
+    "sagemaker:CreateExperiment",
+    "sagemaker:CreateTrial",
+    "sagemaker:AssociateTrialComponent",
+    "cloudwatch:PutMetricData",
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+}
+
+
+def test_the_jobs_of_the_pipeline_definition_get_what_they_use(estate) -> None:
+    runner = Runner(estate)
+    steps = [s for a in pipeline_actors(estate) for s in runner.run_actor("training", a)]
+    used = [s for s in steps if s.action in NEEDED]
+    assert {s.action for s in used} == NEEDED
+    denied = [(s.step, s.action, s.verdict.reason) for s in used if not s.ok]
+    assert denied == []
+    experiment = next(s for s in used if s.action == "sagemaker:CreateExperiment")
+    assert experiment.resource == f"{SM}:experiment/mlops-dev-remedy-training"
+
+
+def _key(estate) -> str:
+    """The key the jobs' volumes are encrypted with (as the platform gives it to the build)."""
+    _, env = pipeline_definition(estate)
+    return env["KMS_KEY_ARN"]
+
+
+def _verdict(estate, call: Call) -> str:
+    return Runner(estate).evaluate_call(ROLE, AWS_SERVICE, ACCOUNT, call).outcome
+
+
+def test_grants_only_for_aws_resources_through_sagemaker(estate) -> None:
+    key = _key(estate)
+    via = {"kms:ViaService": "sagemaker.eu-west-2.amazonaws.com"}
+    allowed = Call("kms:CreateGrant", key, {**via, "kms:GrantIsForAWSResource": True})
+    assert _verdict(estate, allowed) == "allowed"
+    assert _verdict(estate, Call("kms:CreateGrant", key, via)) == "denied"
+    direct = {"kms:GrantIsForAWSResource": True, "kms:ViaService": "ec2.eu-west-2.amazonaws.com"}
+    assert _verdict(estate, Call("kms:CreateGrant", key, direct)) == "denied"
+
+
+def test_metrics_only_in_the_training_jobs_namespace(estate) -> None:
+    ns = "cloudwatch:namespace"
+    ok = Call("cloudwatch:PutMetricData", "*", {ns: "/aws/sagemaker/TrainingJobs"})
+    assert _verdict(estate, ok) == "allowed"
+    other = Call("cloudwatch:PutMetricData", "*", {ns: "AWS/Billing"})
+    assert _verdict(estate, other) == "denied"
+
+
+def test_experiments_only_of_the_use_cases_pipeline(estate) -> None:
+    own = Call("sagemaker:CreateExperiment", f"{SM}:experiment/mlops-dev-remedy-training")
+    assert _verdict(estate, own) == "allowed"
+    other = Call("sagemaker:CreateExperiment", f"{SM}:experiment/mlops-dev-peercase-training")
+    assert _verdict(estate, other) == "denied"
+    logs = f"arn:aws:logs:eu-west-2:{ACCOUNT}:log-group:/aws/lambda/anything"
+    assert _verdict(estate, Call("logs:CreateLogGroup", logs)) == "denied"
