@@ -292,6 +292,7 @@ def load_manifests(directory: Path | None = None) -> list[UseCaseManifest]:
         seen[manifest.name] = path
         manifests.append(manifest)
     check_prefix_free([m.name for m in manifests])
+    check_artifact_prefixes([m.name for m in manifests])
     return sorted(manifests, key=lambda m: m.name)
 
 
@@ -341,3 +342,24 @@ __all__ = [
     "load_manifests",
     "parse_manifest",
 ]
+
+
+def check_artifact_prefixes(names: Iterable[str]) -> None:
+    """The key prefixes use cases own in the shared pipeline-artifacts bucket are distinct
+    (CodePipeline keeps only the first 20 characters of a pipeline's name: `mlops-dev-` and ten of
+    `<usecase>-build` / `<usecase>-deploy`), so one use case's builds never reach another's."""
+    from mlops.components.usecase_roles import artifact_prefixes
+    from mlops.naming import NameContext
+
+    ctx = NameContext("dev", "000000000000", "eu-west-2")  # prefixes depend on the name only
+    owner: dict[str, str] = {}
+    for name in sorted(names):
+        for prefix in artifact_prefixes(ctx, name):
+            other = owner.setdefault(prefix, name)
+            if other != name:
+                raise ManifestError(
+                    f"use cases {other!r} and {name!r} would share the artifact prefix "
+                    f"{prefix!r} (CodePipeline keeps 20 characters of a pipeline's name), so "
+                    "each could read and overwrite the other's build artifacts",
+                    f"rename {name!r} so its first ten characters differ from {other!r}'s",
+                )

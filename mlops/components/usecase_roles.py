@@ -60,19 +60,47 @@ def _json(build, **values: Any) -> pulumi.Output[str]:
     return pulumi.Output.all(**values).apply(lambda v: json.dumps(build(**v), sort_keys=True))
 
 
-def _artifacts(bucket: str, key: str) -> list[dict[str, Any]]:
+def artifact_prefixes(ctx: NameContext, usecase: str) -> list[str]:
+    """The key prefixes a use case owns in the shared pipeline-artifacts bucket (issue 23.4):
+    `<usecase>/` (its code and outputs) and the prefixes CodePipeline writes its pipelines'
+    artifacts under (the first 20 characters of each pipeline's name,
+    `usecase_builds.artifact_key`). `mlops.usecases.check_artifact_prefixes` keeps them distinct
+    between use cases."""
+    pipelines = [naming.usecase_name(ctx, usecase, p) for p in ("build", "deploy")]
+    return [f"{usecase}/", *(f"{p[:20]}/" for p in pipelines)]
+
+
+def _artifacts(
+    bucket: str, key: str, prefixes: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """Read and write in the pipeline-artifacts bucket: under `prefixes` only (a use case's
+    builds), or the whole bucket (None)."""
+    objects = (
+        [f"arn:aws:s3:::{bucket}/{p}*" for p in prefixes]
+        if prefixes
+        else [f"arn:aws:s3:::{bucket}/*"]
+    )
+    listing: dict[str, Any] = {
+        "Sid": "ListArtifacts",
+        "Effect": "Allow",
+        "Action": "s3:ListBucket",
+        "Resource": f"arn:aws:s3:::{bucket}",
+    }
+    if prefixes:
+        listing["Condition"] = {"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}}
     return [
         {
             "Sid": "Artifacts",
             "Effect": "Allow",
-            "Action": [
-                "s3:GetObject",
-                "s3:PutObject",
-                "s3:GetObjectVersion",
-                "s3:GetBucketLocation",
-                "s3:ListBucket",
-            ],
-            "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:GetObjectVersion"],
+            "Resource": objects,
+        },
+        listing,
+        {
+            "Sid": "ArtifactsBucketLocation",
+            "Effect": "Allow",
+            "Action": "s3:GetBucketLocation",
+            "Resource": f"arn:aws:s3:::{bucket}",
         },
         {
             "Sid": "ArtifactKey",
@@ -293,7 +321,7 @@ def codebuild_policy(
 
     def build(bucket: str, key: str, logs: str, roles: list[str]) -> dict[str, Any]:
         return docs.doc(
-            *_artifacts(bucket, key),
+            *_artifacts(bucket, key, artifact_prefixes(a.ctx, a.usecase)),
             _logs(logs),
             *docs.vpc_network_interfaces(cfg.region, cfg.account_id, "codebuild"),
             {
@@ -354,7 +382,7 @@ def codepipeline_policy(
         bucket: str, key: str, projects: list[str], connection: str | None, repos: list[str]
     ) -> dict[str, Any]:
         statements = [
-            *_artifacts(bucket, key),
+            *_artifacts(bucket, key, artifact_prefixes(a.ctx, a.usecase)),
             {
                 "Sid": "RunOwnBuilds",
                 "Effect": "Allow",
@@ -423,7 +451,7 @@ def deploy_build_policy(
 
     def build(bucket: str, key: str, logs: str, group_arn: str) -> dict[str, Any]:
         return docs.doc(
-            *_artifacts(bucket, key),
+            *_artifacts(bucket, key, artifact_prefixes(a.ctx, a.usecase)),
             _logs(logs),
             # no VPC statements: the deploy and smoke-test builds run outside the VPC
             {

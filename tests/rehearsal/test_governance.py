@@ -32,7 +32,7 @@ def _steps(attacks, step: str, action: str, principal: str | None = None, resour
         s
         for s in attacks
         if s.step == step
-        and s.action == action
+        and s.action.startswith(action)
         and (principal is None or s.principal == principal)
         and resource in s.resource
     ]
@@ -103,3 +103,23 @@ def test_the_lead_still_approves_and_the_pipeline_still_registers_pending(estate
     verdict = _verdict(estate, scientist, register)
     assert "OnlyTheLeadSetsApprovalStatus" not in verdict.reason
     assert "NoApprovalStatusByDataScientists" not in verdict.reason
+
+
+# --- 23.4 isolation between use cases ---------------------------------------------------------
+@pytest.mark.parametrize("role", ["build", "deploy-build"])
+def test_a_use_cases_builds_never_reach_another_use_cases_artifacts(attacks, role):
+    steps = _steps(attacks, f"the remedy {role} role reaches another use case's artifacts", "")
+    assert len(steps) == 6
+    for s in steps:
+        assert s.verdict.outcome == "denied", (s.action, s.resource, s.verdict.reason)
+
+
+def test_a_use_cases_builds_still_reach_their_own_artifacts(estate):
+    bucket = next(b for b in estate.buckets if b.startswith("mlops-dev-pipeline-artifacts-"))
+    for role, key in [
+        ("mlops-dev-remedy-build", "mlops-dev-remedy-bui/training_s/x.zip"),
+        ("mlops-dev-remedy-build", "remedy/code/source.tar.gz"),
+        ("mlops-dev-remedy-deploy-build", "mlops-dev-remedy-dep/inference_/x.zip"),
+    ]:
+        call = Call("s3:PutObject", f"arn:aws:s3:::{bucket}/{key}", expect="deny")
+        assert _verdict(estate, _role(role), call, AWS_SERVICE).outcome == "allowed", key
