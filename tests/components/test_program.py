@@ -173,6 +173,12 @@ SUPPRESSIONS: dict[tuple[str, str, str, str], str] = {
         "the CloudWatch Logs statement is AWS's documented key policy for encrypted log groups "
         "(Encrypt*/Decrypt*/ReEncrypt*/GenerateDataKey*/Describe* under the logs-ARN context)"
     ),
+    ("aws:iam/rolePolicy:RolePolicy", "policy", "UNKNOWN_CONDITION_FOR_ACTION",
+     r"^Unknown condition kms:ResourceAliases for action kms:(Encrypt|Decrypt|GenerateDataKey)$"): (
+        "kms:ResourceAliases is AWS KMS's documented condition key for the aliases of the key a "
+        "request uses (KMS developer guide 'kms:ResourceAliases', 2021), newer than parliament's "
+        "catalogue: the deploy build may use the Pulumi secrets key by its alias only"
+    ),
     ("aws:iam/role:Role", "assumeRolePolicy", "MALFORMED", "neither Resource nor NotResource"): (
         "trust policies must not have a Resource element (IAM rejects it); parliament lints "
         "them as identity policies"
