@@ -54,13 +54,14 @@ for sub in (
 ):
     sys.path.insert(0, str(ROOT / sub))
 
+from remedy_core.batch import claim_columns, decide_batch  # noqa: E402
 from remedy_core.bundle import HEADS, load_bundle, to_outputs  # noqa: E402
 from remedy_core.claims import Claim  # noqa: E402
 from remedy_core.decision import decide  # noqa: E402
-from remedy_core.features import encode_claim, encode_frame  # noqa: E402
-from remedy_core.rules import RECOMMENDATIONS, RuleConfig, economic_batch  # noqa: E402
+from remedy_core.features import encode_claim  # noqa: E402
+from remedy_core.rules import RECOMMENDATIONS, RuleConfig  # noqa: E402
 from remedy_core.synthetic import REQUEST_COLUMNS, frame_to_claims, generate_claims  # noqa: E402
-from remedy_core.valuation import ValuationRequest, choose_pav  # noqa: E402
+from remedy_core.valuation import ValuationRequest  # noqa: E402
 from remedy_inference.compiled import CompiledBundle  # noqa: E402
 
 CONFIG = RuleConfig()
@@ -239,42 +240,12 @@ def single(bundle, compiled, claims: list[Claim], markets: list, repeats: int) -
 
 # --- 2. batch ---------------------------------------------------------------------------------
 def batch_columns(claims: list[Claim], markets: list) -> dict[str, np.ndarray]:
-    """Per-claim facts the rules need that do not come from the models (fetched beforehand)."""
-    pav = []
-    for m in markets:
-        p = choose_pav(m, None, min_comparables=CONFIG.min_comparables,
-                       model_max_spread=CONFIG.model_pav_max_spread,
-                       disagreement_flag=CONFIG.pav_disagreement_flag)  # fmt: skip
-        pav.append(np.nan if p.value is None else p.value)
-    acc = [c.accident for c in claims]
-    return {
-        "pav": np.asarray(pav, dtype=float),
-        "drivable": np.array([a.drivable for a in acc]),
-        "fire": np.array([a.fire for a in acc]),
-        "flood": np.array([a.flood for a in acc]),
-        "special": np.array([c.vehicle.classic or c.vehicle.modified for c in claims]),
-        "missing": np.array([not a.zones_hit for a in acc]),
-    }
+    return claim_columns(claims, markets, CONFIG)
 
 
 def batch_decide(model, frame, cols: dict[str, np.ndarray], chunk: int) -> np.ndarray:
-    """Features (vectorised), every head, rules: one recommendation index per claim."""
-    out = np.empty(len(frame), dtype=np.int8)
-    for start in range(0, len(frame), chunk):
-        sl = slice(start, start + chunk)
-        X = encode_frame(frame.iloc[sl])
-        v = model.predict_raw(X)
-        cat = v["salvage_category"]
-        p_ab = (cat[:, 0] + cat[:, 1]) / cat.sum(1)
-        p10, p50, p90 = np.sort(np.stack([v["repair_cost_p10"], v["repair_cost_p50"],
-                                          v["repair_cost_p90"]], 1), 1).T  # fmt: skip
-        out[sl] = economic_batch(
-            CONFIG, p10=p10, p50=p50, p90=p90, supplement_rate=v["supplement_rate"],
-            hire_days=v["hire_days"], salvage_value=v["salvage_value"], pav=cols["pav"][sl],
-            drivable=cols["drivable"][sl], p_ab=p_ab, fire=cols["fire"][sl],
-            flood=cols["flood"][sl], special=cols["special"][sl], missing=cols["missing"][sl],
-        )  # fmt: skip
-    return out
+    """Features (vectorised), every head, rules: the backtest's path (remedy_core.batch)."""
+    return decide_batch(model, frame, cols, CONFIG, chunk)
 
 
 def _worker(args: tuple) -> tuple[int, float, float]:

@@ -54,3 +54,9 @@ def claims():
     from remedy_core.synthetic import frame_to_claims, generate_claims
 
     return frame_to_claims(generate_claims(200, seed=11))
+
+
+@pytest.fixture(scope="session")
+def build_tiny_bundle():
+    """The inference repo's tiny-bundle builder (another seed gives another real model)."""
+    return _tiny_bundle_module().build_tiny_bundle

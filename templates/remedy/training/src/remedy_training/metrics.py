@@ -13,10 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from remedy_core.outcomes import decision_metrics
 from remedy_core.synthetic import DEFAULT_COSTS, CostAssumptions
 
-TRUTH = ("repair", "write_off")
-DECISIONS = ("repair", "write_off", "investigate")
 
 #: metric name -> direction of "better" (the gate uses it)
 METRIC_DIRECTIONS: dict[str, str] = {
@@ -125,51 +124,6 @@ class EconomicRule:
         band = self.margin * v["pav_p50"]
         out = np.where(gap > band, "write_off", np.where(gap < -band, "repair", "investigate"))
         return np.where(safety, "write_off", out)
-
-
-def decision_metrics(
-    decision: np.ndarray, frame: pd.DataFrame, costs: CostAssumptions = DEFAULT_COSTS
-) -> dict:
-    """Confusion matrix (truth x recommendation) in counts and GBP, and headline rates."""
-    truth = frame["t_decision"].to_numpy()
-    repair_path = frame["t_repair_path_cost"].to_numpy(float)
-    wo_path = frame["t_writeoff_path_cost"].to_numpy(float)
-    safety = frame["t_salvage_category"].isin(["A", "B"]).to_numpy()
-    hire = frame["region"].map(costs.hire_rate).to_numpy(float)
-    # regret of each cell, per claim
-    wrong_write_off = np.maximum(wo_path - repair_path, 0.0)
-    wrong_repair = np.where(
-        safety,
-        0.5 * frame["t_estimate"].to_numpy(float) + 7 * (hire + costs.storage_per_day),
-        np.maximum(repair_path - wo_path, 0.0),
-    )
-    investigate = costs.inspection_fee + costs.investigation_delay_days * (
-        hire + costs.storage_per_day
-    )
-    cost = np.zeros(len(frame))
-    cost = np.where((truth == "repair") & (decision == "write_off"), wrong_write_off, cost)
-    cost = np.where((truth == "write_off") & (decision == "repair"), wrong_repair, cost)
-    cost = np.where(decision == "investigate", investigate, cost)
-    counts = {t: {d: int(np.sum((truth == t) & (decision == d))) for d in DECISIONS} for t in TRUTH}
-    gbp = {
-        t: {d: float(cost[(truth == t) & (decision == d)].sum()) for d in DECISIONS} for t in TRUTH
-    }
-    n = len(frame)
-    return {
-        "confusion_counts": counts,
-        "confusion_cost_gbp": gbp,
-        "decision_cost_per_claim": float(cost.mean()),
-        "wrong_write_off_rate": counts["repair"]["write_off"] / n,
-        "wrong_repair_rate": counts["write_off"]["repair"] / n,
-        "investigate_rate": float(np.mean(decision == "investigate")),
-        "write_off_rate": float(np.mean(decision == "write_off")),
-        "true_write_off_rate": float(np.mean(truth == "write_off")),
-        "accuracy_decided": float(
-            np.mean(truth[decision != "investigate"] == decision[decision != "investigate"])
-        )
-        if np.any(decision != "investigate")
-        else 0.0,
-    }
 
 
 def evaluate_predictions(
