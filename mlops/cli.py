@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from mlops import console
-from mlops.errors import MlopsError
+from mlops.errors import MlopsError, UsageError
 
 app = typer.Typer(
     name="mlops",
@@ -339,6 +339,63 @@ def backtest(
             f"{o['candidate']['wrong_write_offs']}"
         )
     console.success(f"report: {paths['html']} (figures: {paths['json']})")
+
+
+@app.command()
+def offboard(
+    usecase: Annotated[
+        str | None, typer.Argument(help="The use case to retire (a manifest in usecases/).")
+    ] = None,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Remove the manifest (default: show the plan only).")
+    ] = False,
+    check_orphans: Annotated[
+        bool,
+        typer.Option("--check-orphans", help="Fail if a removed use case's stacks remain."),
+    ] = False,
+    endpoint_url: Annotated[
+        str | None, typer.Option("--endpoint-url", help="S3 endpoint (e.g. the embedded AWS).")
+    ] = None,
+) -> None:
+    """Retire a use case: refused while its inference stacks exist (destroy them, prod first);
+    keeps its registry, data and audit; its CI/CD, roles and catalogue entries go with the
+    manifest. `--check-orphans` finds stacks whose manifest was removed too early."""
+    import boto3
+
+    from mlops import offboard as off
+
+    s3 = boto3.client("s3", endpoint_url=endpoint_url)
+    if check_orphans:
+        orphans = off.orphaned_stacks(s3)
+        if orphans:
+            listing = ", ".join(f"{p}/{st} ({n} resources)" for p, st, n in orphans)
+            raise off.OffboardRefused(
+                f"stacks of use cases with no manifest remain: {listing}",
+                "restore the manifest, destroy those stacks (prod first), then remove it again",
+            )
+        console.success("no inference stack outlives its use case's manifest")
+        return
+    if usecase is None:
+        raise UsageError("name the use case to offboard (or pass --check-orphans)", "see --help")
+    with console.status(f"reading {usecase}'s stacks and diffing the platform program"):
+        plan = off.plan(usecase, s3)
+    off.refuse_if_stacks_remain(plan)
+    console.info(
+        f"the platform's next `pulumi up` deletes {len(plan.removed)} resources of {usecase}:"
+    )
+    for kind in sorted({t for t, _ in plan.removed}):
+        names = [n for t, n in plan.removed if t == kind]
+        console.info(f"  {kind.rsplit(':', 1)[-1]} x{len(names)}: {', '.join(names[:3])}"
+                     + (" ..." if len(names) > 3 else ""))  # fmt: skip
+    for _kind, name, why in plan.kept:
+        console.info(f"  kept in AWS: {name} ({why})")
+    console.info("  kept: its objects in the shared data, artifacts and audit buckets (lifecycle "
+                 "and Object Lock retention)")  # fmt: skip
+    if not apply:
+        console.success(f"plan only; `mlops offboard {usecase} --apply` removes the manifest")
+        return
+    path = off.apply(plan)
+    console.success(f"removed {path}: open a pull request; the platform pipeline applies it")
 
 
 analytics_app = typer.Typer(

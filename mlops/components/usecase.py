@@ -202,7 +202,10 @@ class UseCase(pulumi.ComponentResource):
             model_package_group_name=self.group_name,
             model_package_group_description=f"Model registry of use case {self.usecase}",
             tags=self._tags,
-            opts=self._child,
+            # offboarding keeps it: its packages are the record of what was approved and deployed
+            opts=pulumi.ResourceOptions.merge(
+                self._child, pulumi.ResourceOptions(retain_on_delete=True)
+            ),
         )
         lead = (
             pulumi.Output.concat(
