@@ -60,7 +60,8 @@ def upsert_and_start_pipeline() -> str:
                 "pip install -e .",
                 'pip install "$MLOPS_PLATFORM_PIP_SPEC"',
             ],
-            "build": ["python -m mlops.delivery.run_pipeline --upsert --start"],
+            # src/ goes to <bucket>/<usecase>/code/<sha256>/ first; the pipeline reads that version
+            "build": ["python -m mlops.delivery.run_pipeline --upload-code --upsert --start"],
         }
     )
 

@@ -1,5 +1,6 @@
 """Upsert and start a use case's SageMaker Pipeline from its training repo (the build pipeline's
-`TrainingPipeline` stage runs ``python -m mlops.delivery.run_pipeline --upsert --start``).
+`TrainingPipeline` stage runs ``python -m mlops.delivery.run_pipeline --upload-code --upsert
+--start``: upload ``src/`` content-addressed, point the pipeline at that version, upsert, start).
 
 Contract with the rendered training repos (templates/*/training): a package ``src/<pkg>/`` whose
 ``pipeline`` module has a ``PipelineSettings`` dataclass and ``build_pipeline(settings)`` returning
@@ -29,6 +30,7 @@ FIELDS = {
     "subnet_ids": "SUBNET_IDS",
     "security_group_ids": "SECURITY_GROUP_IDS",
     "image_uri": "TRAINING_IMAGE_URI",
+    "code_prefix": "CODE_PREFIX",
 }
 _LISTS = {"subnet_ids", "security_group_ids"}
 
@@ -76,17 +78,48 @@ def run(module: Any, env: Mapping[str, str], *, upsert: bool, start: bool) -> di
     return result
 
 
+def upload_code(repo: Path, env: Mapping[str, str], s3: Any = None) -> Any:
+    """Upload the repo's `src/` to `<bucket>/<usecase>/code/<sha256>/` (mlops.delivery.
+    training_code) with the platform's key; the pipeline then reads exactly that version."""
+    from mlops.delivery.training_code import upload
+
+    missing = [v for v in ("ARTIFACT_BUCKET", "USECASE", "KMS_KEY_ARN") if not env.get(v)]
+    if missing:
+        raise MlopsError(
+            f"cannot upload the training code: {', '.join(missing)} not set",
+            "run in the use case's TrainingPipeline build (the platform sets them)",
+        )
+    if s3 is None:
+        import boto3
+
+        s3 = boto3.client("s3")
+    return upload(
+        s3,
+        repo,
+        bucket=env["ARTIFACT_BUCKET"],
+        usecase=env["USECASE"],
+        kms_key_arn=env["KMS_KEY_ARN"],
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, str]:
     import os
 
     p = argparse.ArgumentParser(prog="python -m mlops.delivery.run_pipeline")
     p.add_argument("--repo", type=Path, default=Path())
+    p.add_argument("--upload-code", action="store_true", help="upload src/ content-addressed")
     p.add_argument("--upsert", action="store_true")
     p.add_argument("--start", action="store_true")
     a = p.parse_args(argv)
     sys.path.insert(0, str((a.repo / "src").resolve()))
     module = importlib.import_module(find_pipeline_module(a.repo))
-    result = run(module, os.environ, upsert=a.upsert, start=a.start)
+    env = dict(os.environ)
+    code = {}
+    if a.upload_code:
+        location = upload_code(a.repo, env)
+        env["CODE_PREFIX"] = location.prefix
+        code = {"code": f"s3://{env['ARTIFACT_BUCKET']}/{location.tarball_key}"}
+    result = {**code, **run(module, env, upsert=a.upsert, start=a.start)}
     print(" ".join(f"{k}={v}" for k, v in result.items()))
     return result
 

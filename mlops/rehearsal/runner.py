@@ -187,8 +187,12 @@ class Runner:
         import fnmatch
         import posixpath
 
+        # a read of a whole prefix (`<prefix>/object`, training._object_in) needs an object under it
+        prefix = obj.removesuffix("/object") + "/" if obj.endswith("/object") else None
         for w in self.object_writers:
             if w == obj or fnmatch.fnmatchcase(obj, w):
+                return True
+            if prefix and w.startswith(prefix):
                 return True
             if posixpath.dirname(w) == posixpath.dirname(obj):
                 return True

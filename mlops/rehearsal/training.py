@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops.rehearsal.estate import Estate
-from mlops.rehearsal.model import AWS_SERVICE, Actor, Call, Origin
+from mlops.rehearsal.model import AWS_SERVICE, PUBLIC, Actor, Call, Origin
 from mlops.rehearsal.programs import CACHE_DIR
 
 EXECUTION_ID = "rehearsal0001"
@@ -32,14 +32,19 @@ sys.path.insert(0, os.path.join(sys.argv[1], "src"))
 import importlib
 from pathlib import Path
 from mlops.delivery.run_pipeline import find_pipeline_module, settings_from_env
+from mlops.delivery.training_code import locate
 module = importlib.import_module(find_pipeline_module(Path(sys.argv[1])))
+code, _ = locate(Path(sys.argv[1]), os.environ["USECASE"])  # what --upload-code uploads
+os.environ["CODE_PREFIX"] = code.prefix
 settings = settings_from_env(module.PipelineSettings, os.environ)
 print(json.dumps({"definition": json.loads(module.build_pipeline(settings).definition()),
-                  "pipeline_name": getattr(settings, "pipeline_name", "")}))
+                  "pipeline_name": getattr(settings, "pipeline_name", ""),
+                  "code_keys": code.keys(), "code_prefix": code.prefix}))
 """
 
 
-def _project_env(estate: Estate, project_suffix: str) -> dict[str, str]:
+def _project(estate: Estate, project_suffix: str) -> dict[str, Any]:
+    """The recorded inputs of the use case's CodeBuild project `mlops-dev-<usecase><suffix>`."""
     from mlops.naming import NameContext, usecase_name
 
     run = estate.program("platform/dev")
@@ -47,9 +52,14 @@ def _project_env(estate: Estate, project_suffix: str) -> dict[str, str]:
     wanted = usecase_name(ctx, estate.runs.usecase, project_suffix.lstrip("-"))
     for r in run.resources:
         if r.type == "aws:codebuild/project:Project" and r.inputs.get("name") == wanted:
-            variables = (r.inputs.get("environment") or {}).get("environmentVariables") or []
-            return {v["name"]: str(v["value"]) for v in variables}
+            return r.inputs
     raise LookupError(f"no CodeBuild project *{project_suffix} in platform/dev")
+
+
+def _project_env(estate: Estate, project_suffix: str) -> dict[str, str]:
+    inputs = _project(estate, project_suffix)
+    variables = (inputs.get("environment") or {}).get("environmentVariables") or []
+    return {v["name"]: str(v["value"]) for v in variables}
 
 
 def render_training_repo(estate: Estate) -> Path:
@@ -83,13 +93,56 @@ def _definition(repo: str, env_json: str) -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def pipeline_definition(estate: Estate) -> tuple[dict[str, Any], dict[str, str]]:
-    """(definition, build environment) of the use case's training pipeline."""
+def _built(estate: Estate) -> tuple[dict[str, Any], dict[str, str]]:
     env = _project_env(estate, "-training-pipeline")
     env.setdefault("AWS_REGION", estate.runs.configs["dev"].region)
     repo = render_training_repo(estate)
-    built = _definition(str(repo), json.dumps(env, sort_keys=True))
-    return built["definition"], env
+    return _definition(str(repo), json.dumps(env, sort_keys=True)), env
+
+
+def pipeline_definition(estate: Estate) -> tuple[dict[str, Any], dict[str, str]]:
+    """(definition, build environment) of the use case's training pipeline, pointed at the code
+    version the TrainingPipeline build uploads (`CODE_PREFIX` in the returned environment)."""
+    built, env = _built(estate)
+    return built["definition"], {**env, "CODE_PREFIX": built["code_prefix"]}
+
+
+def code_upload_actor(estate: Estate) -> Actor:
+    """The TrainingPipeline build uploading the rendered repo's `src/` content-addressed
+    (`mlops.delivery.training_code`: exactly the keys `--upload-code` writes), SSE-KMS with the
+    platform key, from wherever the build runs (its project's VPC, or CodeBuild's network)."""
+    built, env = _built(estate)
+    project = _project(estate, "-training-pipeline")
+    vpc = project.get("vpcConfig") or {}
+    origin = (
+        Origin(
+            "vpc",
+            subnet_ids=tuple(vpc.get("subnets") or ()),
+            security_group_ids=tuple(vpc.get("securityGroupIds") or ()),
+        )
+        if vpc
+        else PUBLIC
+    )
+    bucket, key = env["ARTIFACT_BUCKET"], env["KMS_KEY_ARN"]
+    sse = {
+        "s3:x-amz-server-side-encryption": "aws:kms",
+        "s3:x-amz-server-side-encryption-aws-kms-key-id": key,
+    }
+    calls = tuple(
+        Call("s3:PutObject", f"arn:aws:s3:::{bucket}/{k}", context=sse, why="training code")
+        for k in built["code_keys"]
+    )
+    return Actor(
+        flow="training",
+        step="TrainingPipeline build: upload the training code (content-addressed)",
+        principal=str(project.get("serviceRole", "")),
+        account=estate.runs.configs["dev"].account_id,
+        origin=origin,
+        calls=calls,
+        order=33,
+        source="mlops/delivery/training_code.py (keys of the rendered training repo)",
+        program="platform/dev",
+    )
 
 
 # --- expressions of the definition -----------------------------------------------------------
@@ -204,8 +257,9 @@ def pipeline_actors(estate: Estate) -> list[Actor]:
                     why=f"register the bundle ({status})",
                 )
             )
+    actors.insert(0, code_upload_actor(estate))
     actors.insert(
-        0,
+        1,
         Actor(
             flow="training",
             step="SageMaker pipeline: the pipeline role creates the jobs and registers the model",

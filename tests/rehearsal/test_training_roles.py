@@ -72,3 +72,29 @@ def test_experiments_only_of_the_use_cases_pipeline(estate) -> None:
     assert _verdict(estate, other) == "denied"
     logs = f"arn:aws:logs:eu-west-2:{ACCOUNT}:log-group:/aws/lambda/anything"
     assert _verdict(estate, Call("logs:CreateLogGroup", logs)) == "denied"
+
+
+def test_the_jobs_read_the_code_version_the_build_uploads(estate) -> None:
+    import re
+
+    _, env = pipeline_definition(estate)
+    prefix = env["CODE_PREFIX"]
+    assert re.fullmatch(r"remedy/code/[0-9a-f]{64}", prefix), prefix
+    runner = Runner(estate)
+    actors = pipeline_actors(estate)
+    upload = next(a for a in actors if a.step.startswith("TrainingPipeline build: upload"))
+    assert upload.principal == f"arn:aws:iam::{ACCOUNT}:role/mlops-dev-remedy-build"
+    assert any(c.resource.endswith(f"{prefix}/source.tar.gz") for c in upload.calls)
+    steps = [s for a in actors for s in runner.run_actor("training", a)]
+    reads = [s for s in steps if s.action == "s3:GetObject" and f"/{prefix}/" in s.resource]
+    assert {s.step for s in reads} >= {
+        "SageMaker pipeline: Preprocess (processing job)",
+        "SageMaker pipeline: Tune (tuning: training jobs)",
+        "SageMaker pipeline: Evaluate (processing job)",
+    }
+    assert [(s.resource, s.verdict.reason) for s in reads if not s.ok] == []
+    # without the upload nothing would write what the jobs read
+    uploaded = {c.resource for c in upload.calls}
+    runner.object_writers[:] = [w for w in runner.object_writers if w not in uploaded]
+    tarball = Call("s3:GetObject", f"arn:aws:s3:::{env['ARTIFACT_BUCKET']}/{prefix}/source.tar.gz")
+    assert runner.missing(tarball).startswith("nothing writes")
