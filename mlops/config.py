@@ -40,6 +40,11 @@ LOG_RETENTION_DAYS = (
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+SSO_ADMIN = "AWSReservedSSO_PlatformAdministrator"
+"""The landing zone's administrator permission set role (docs/deploy.md, prerequisites): runs
+`pulumi up` where no deployRoleArn is configured."""
+
+
 class FieldError(ValueError):
     """A validation error about a nested setting: `path` (camelCase keys) is appended to the
     location pydantic reports, so the message names the exact key."""
@@ -174,6 +179,11 @@ class StackConfig(_Model):
     deploy_role_arn: str | None = Field(
         None, pattern=r"^arn:aws:iam::\d{12}:role/", description="role to assume for this account"
     )
+    break_glass_role_arn: str | None = Field(
+        None,
+        pattern=r"^arn:aws:iam::\d{12}:role/",
+        description="role that may administer the KMS keys in an MFA session (staging, prod)",
+    )
 
     @field_validator("retention")
     @classmethod
@@ -188,9 +198,30 @@ class StackConfig(_Model):
             )
         return v
 
+    @model_validator(mode="after")
+    def _break_glass(self) -> StackConfig:
+        arn = self.break_glass_role_arn
+        if arn is None and self.environment != "dev":
+            raise FieldError(
+                "breakGlassRoleArn",
+                f"is required in {self.environment}: the role that may repair the KMS key "
+                "policies when the deployer is gone (docs/security.md, 'Keys'); e.g. "
+                f"arn:aws:iam::{self.account_id}:role/mlops-break-glass",
+            )
+        return self
+
     @property
     def account_id(self) -> str:
         return self.accounts.for_env(self.environment)
+
+    @property
+    def key_admin_arns(self) -> list[str]:
+        """Who administers this stack's KMS keys: the deploy role, else the landing zone's
+        administrator SSO permission set (its role has a generated suffix, hence a pattern);
+        never the bare account root (issue 23.5)."""
+        if self.deploy_role_arn:
+            return [self.deploy_role_arn]
+        return [f"arn:aws:iam::{self.account_id}:role/aws-reserved/sso.amazonaws.com/*{SSO_ADMIN}*"]
 
     @property
     def audit_lock_mode(self) -> LockMode:

@@ -250,7 +250,7 @@ def bucket_policy(
 
 # --- KMS key policies ------------------------------------------------------------------------
 KEY_ADMIN_ACTIONS = (
-    "kms:Create*",
+    "kms:CreateAlias",  # not kms:Create*: that includes kms:CreateGrant (granting oneself use)
     "kms:Describe*",
     "kms:Enable*",
     "kms:List*",
@@ -276,6 +276,51 @@ KEY_USE_ACTIONS = (
 KEY_DECRYPT_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
 
 
+KEY_SELF_USE_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*")
+
+
+def key_admin_guard(admin_arns: Sequence[str]) -> list[Statement]:
+    """Key administrators never use the key themselves and never grant its use (issue 23.5).
+
+    Explicit denies, so no IAM policy (AdministratorAccess included) and no later key-policy
+    statement can give it back: direct cryptographic calls (no `kms:ViaService`: through S3 or
+    Lambda the deployer's writes stay possible, `deployer_use_via`) and grants that are not for an
+    AWS resource. Changing the key policy itself stays with the administrators: every
+    PutKeyPolicy is a CloudTrail management event (docs/security.md, "Keys").
+    """
+    admins = {"aws:PrincipalArn": _one_or_many(list(admin_arns))}
+    return [
+        statement(
+            "KeyAdminsNeverUseTheKey",
+            list(KEY_SELF_USE_ACTIONS),
+            effect="Deny",
+            principal={"AWS": "*"},
+            condition={"ArnLike": admins, "Null": {"kms:ViaService": "true"}},
+        ),
+        statement(
+            "KeyAdminsGrantNothing",
+            "kms:CreateGrant",
+            effect="Deny",
+            principal={"AWS": "*"},
+            condition={"ArnLike": admins, "BoolIfExists": {"kms:GrantIsForAWSResource": "false"}},
+        ),
+    ]
+
+
+def break_glass_administration(account_id: str, break_glass_arns: Sequence[str]) -> Statement:
+    """The break-glass role may administer the key (to repair its policy when the deployer is
+    gone), only in a session signed in with MFA; like the administrators it never uses it."""
+    return statement(
+        "BreakGlassAdministration",
+        list(KEY_ADMIN_ACTIONS),
+        principal={"AWS": account_root(account_id)},
+        condition={
+            "ArnEquals": {"aws:PrincipalArn": _one_or_many(list(break_glass_arns))},
+            "Bool": {"aws:MultiFactorAuthPresent": "true"},
+        },
+    )
+
+
 def key_policy(
     account_id: str,
     *,
@@ -283,10 +328,13 @@ def key_policy(
     user_arn_patterns: Sequence[str],
     services: Sequence[Statement] = (),
     cross_account_decrypt: Mapping[str, Sequence[str]] | None = None,
+    break_glass_arns: Sequence[str] = (),
 ) -> dict[str, Any]:
     """A key policy that names who may administer and who may use the key.
 
-    - admins: the named deployer principals (administration only, no data use);
+    - admins: ARNs or ARN patterns of the deploying principals (administration only: explicitly
+      denied direct use and grants, `key_admin_guard`); never the bare account root;
+    - break_glass_arns: roles that may administer the key in an MFA session (staging, prod);
     - users: principals of this account whose ARN matches the named patterns (our roles, all
       named through `mlops.naming`); their IAM policies must also grant the key;
     - services: statements for AWS services (CloudWatch Logs, CloudTrail, S3 log delivery);
@@ -294,13 +342,33 @@ def key_policy(
       read dev artifacts (the EMF's open bug #4 was exactly this grant missing).
     """
     root = account_root(account_id)
+    if root in admin_arns:
+        raise ValueError(
+            "key_policy: the account root is not a key administrator (it would let every "
+            "principal of the account administer the key); name the deploying role"
+        )
     statements: list[Statement] = [
-        # The admin principals are named directly: they exist before the key (the deployer role
-        # Pulumi assumes, or the account root = IAM delegation where no deployer is configured).
+        # The account delegates administration to the named deploying principals only (by ARN
+        # or pattern: an SSO permission set's role has a generated suffix); their IAM policies
+        # must also allow it.
         statement(
             "KeyAdministration",
             list(KEY_ADMIN_ACTIONS),
-            principal={"AWS": _one_or_many(list(admin_arns))},
+            principal={"AWS": root},
+            condition={"ArnLike": {"aws:PrincipalArn": _one_or_many(list(admin_arns))}},
+        ),
+        *key_admin_guard(admin_arns),
+        # What AWS services do with the deployer's credentials while it creates resources (a
+        # Studio domain's volumes, a Lambda function's environment): grants for AWS resources
+        # only, never a grant to a principal of its choosing.
+        statement(
+            "KeyAdminGrantsForAwsResources",
+            ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+            principal={"AWS": root},
+            condition={
+                "ArnLike": {"aws:PrincipalArn": _one_or_many(list(admin_arns))},
+                "Bool": {"kms:GrantIsForAWSResource": "true"},
+            },
         ),
         statement(
             "KeyUseByNamedRoles",
@@ -319,6 +387,8 @@ def key_policy(
         ),
         *services,
     ]
+    if break_glass_arns:
+        statements.append(break_glass_administration(account_id, break_glass_arns))
     # Staging/prod roles are created after dev, and a key policy naming a role that does not
     # exist yet is rejected; so the principal is the account and the roles are named by ARN.
     for other_account, roles in sorted((cross_account_decrypt or {}).items()):
@@ -357,14 +427,16 @@ def deployer_use_via(
 ) -> Statement:
     """The deploying identity may use the key only through the named AWS services (S3 writing an
     SSE-KMS object it uploads, Lambda encrypting a function's environment), never directly."""
+    account = deployer_arns[0].split(":")[4]
     return statement(
         "KeyUseByDeployerViaServices",
         list(KEY_USE_ACTIONS),
-        principal={"AWS": _one_or_many(list(deployer_arns))},
+        principal={"AWS": account_root(account)},
         condition={
+            "ArnLike": {"aws:PrincipalArn": _one_or_many(list(deployer_arns))},
             "StringEquals": {
                 "kms:ViaService": _one_or_many([f"{s}.{region}.amazonaws.com" for s in services])
-            }
+            },
         },
     )
 

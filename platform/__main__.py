@@ -50,7 +50,7 @@ pulumi.export("region", cfg.region)
 # --- platform core (issue 3): keys, network, storage, audit, Studio (dev), cross-account -------
 names = NameContext(environment=cfg.environment, account_id=cfg.account_id, region=cfg.region)
 accounts = cfg.accounts.model_dump()
-key_admins = [cfg.deploy_role_arn] if cfg.deploy_role_arn else [iam.account_root(cfg.account_id)]
+key_admins = cfg.key_admin_arns  # never the bare account root (issue 23.5)
 model_execution_role_arn = iam.role_arn(cfg.account_id, naming.model_execution_role_name(names))
 
 keys = Keys(
@@ -59,6 +59,7 @@ keys = Keys(
         names=names,
         tags=tags,
         admin_arns=key_admins,
+        break_glass_arns=[cfg.break_glass_role_arn] if cfg.break_glass_role_arn else [],
         cross_account_artifact_readers=(
             target_reader_roles(names, accounts) if cfg.is_governance else {}
         ),

@@ -23,6 +23,7 @@ import pulumi_aws as aws
 
 from mlops import iam
 from mlops.naming import NameContext, key_alias, log_group_name, name, role_arn_pattern
+from mlops.rehearsal import declare
 from mlops.tags import with_component
 
 PURPOSES: tuple[str, ...] = ("data", "artifacts", "logs", "studio")
@@ -40,7 +41,11 @@ class KeysArgs:
     names: NameContext
     tags: Mapping[str, str]
     admin_arns: Sequence[str]
-    """Principals that administer the keys (the deployer role, or the account root)."""
+    """ARNs or patterns of the principals that administer the keys (the deploy role, or the
+    landing zone's administrator SSO role: `StackConfig.key_admin_arns`); never the account root.
+    They are denied using the keys directly and granting their use."""
+    break_glass_arns: Sequence[str] = ()
+    """Roles that may administer the keys in an MFA session (staging, prod: breakGlassRoleArn)."""
     cross_account_artifact_readers: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """{account_id: [role ARNs]} allowed to decrypt dev artifacts (dev stack only)."""
     deletion_window_days: int = 30
@@ -48,6 +53,16 @@ class KeysArgs:
     def __post_init__(self) -> None:
         if not self.admin_arns:
             raise ValueError("KeysArgs.admin_arns: name at least one key administrator")
+        if iam.account_root(self.names.account_id) in self.admin_arns:
+            raise ValueError(
+                "KeysArgs.admin_arns: the account root would let every principal of the account "
+                "administer the keys; name the deploying role (StackConfig.key_admin_arns)"
+            )
+        if self.names.environment != "dev" and not self.break_glass_arns:
+            raise ValueError(
+                f"KeysArgs.break_glass_arns: {self.names.environment} keys need a break-glass "
+                "role (mlops-platform:breakGlassRoleArn)"
+            )
         if not 7 <= self.deletion_window_days <= 30:
             raise ValueError("KeysArgs.deletion_window_days must be between 7 and 30")
         if self.names.account_id in self.cross_account_artifact_readers:
@@ -92,6 +107,7 @@ def key_policy_for(purpose: str, args: KeysArgs) -> dict:
         cross_account_decrypt=(
             args.cross_account_artifact_readers if purpose == "artifacts" else None
         ),
+        break_glass_arns=args.break_glass_arns,
     )
 
 
@@ -125,7 +141,42 @@ class Keys(pulumi.ComponentResource):
                 target_key_id=key.key_id,
                 opts=child,
             )
+        self._declare_attacks(args)
         self.register_outputs({f"{p}_key_arn": k.arn for p, k in self.keys.items()})
+
+    def _declare_attacks(self, args: KeysArgs) -> None:
+        """23.5: a key administrator (the identity that runs `pulumi up`) uses a key or grants
+        itself its use: must be refused (no-op outside `mlops rehearse`)."""
+        account = args.names.account_id
+        for admin in args.admin_arns:
+            principal = admin.replace("*", "")  # the pattern's role as the landing zone names it
+            for purpose, key in self.keys.items():
+                declare.actor(
+                    flow="attacks",
+                    step=f"a key administrator uses the {purpose} key",
+                    principal=principal,
+                    account=account,
+                    origin=declare.PUBLIC,
+                    calls=[
+                        declare.call(
+                            "kms:Decrypt", key.arn, expect="deny", why="decrypt data directly"
+                        ),
+                        declare.call(
+                            "kms:GenerateDataKey", key.arn, expect="deny",
+                            why="encrypt data directly",
+                        ),
+                        declare.call(
+                            "kms:CreateGrant", key.arn, expect="deny",
+                            context={
+                                "kms:GrantIsForAWSResource": False,
+                                "kms:GranteePrincipal": principal,
+                                "kms:GrantOperations": ["Decrypt", "GenerateDataKey"],
+                            },
+                            why="grant itself use of the key",
+                        ),
+                    ],
+                    order=960,
+                )  # fmt: skip
 
     @property
     def data(self) -> aws.kms.Key:

@@ -14,9 +14,10 @@ STAGING_ROLE = "arn:aws:iam::222222222222:role/mlops-staging-model-execution"
 
 
 def _args(cfg: StackConfig, **kw) -> KeysArgs:
-    return KeysArgs(
-        names=ctx_of(cfg), tags=tags_of(cfg), admin_arns=[account_root(cfg.account_id)], **kw
-    )
+    glass = [cfg.break_glass_role_arn] if cfg.break_glass_role_arn else []
+    kw.setdefault("break_glass_arns", glass)
+    kw.setdefault("admin_arns", cfg.key_admin_arns)
+    return KeysArgs(names=ctx_of(cfg), tags=tags_of(cfg), **kw)
 
 
 def test_one_rotating_key_per_purpose(stack_config: StackConfig, pulumi_mocks: RecordingMocks):
@@ -39,8 +40,9 @@ def test_key_policies_name_principals(stack_config: StackConfig, pulumi_mocks: R
         assert use["Condition"]["ArnLike"]["aws:PrincipalArn"] == (
             f"arn:aws:iam::{stack_config.account_id}:role/mlops-{stack_config.environment}-*"
         ), key.name
-        for st in sts.values():
-            assert st["Principal"] != "*" and st["Principal"] != {"AWS": "*"}, (key.name, st)
+        for st in sts.values():  # only an explicit Deny may name every principal
+            if st["Principal"] in ("*", {"AWS": "*"}):
+                assert st["Effect"] == "Deny" and st["Condition"], (key.name, st)
 
 
 def test_logs_key_allows_logs_trail_and_access_logs(
@@ -102,3 +104,51 @@ def test_args_are_validated(stack_config: StackConfig):
     with pytest.raises(ValueError, match="other accounts"):
         _args(stack_config, cross_account_artifact_readers={stack_config.account_id: ["x"]})
     assert key_policy_for("studio", _args(stack_config))["Version"] == "2012-10-17"
+    with pytest.raises(ValueError, match="account root"):
+        _args(stack_config, admin_arns=[account_root(stack_config.account_id)])
+    if stack_config.environment != "dev":
+        with pytest.raises(ValueError, match="break-glass"):
+            _args(stack_config, break_glass_arns=[])
+
+
+# --- 23.5: administration without use, break-glass, no bare root ---------------------------
+def test_key_admins_never_use_or_grant_the_keys(
+    stack_config: StackConfig, pulumi_mocks: RecordingMocks
+):
+    run(lambda: Keys("keys", _args(stack_config)))
+    admins = stack_config.key_admin_arns
+    for key in of_type(pulumi_mocks, "aws:kms/key:Key"):
+        sts = statements(policy(key))
+        admin = sts["KeyAdministration"]
+        assert admin["Principal"] == {"AWS": account_root(stack_config.account_id)}, key.name
+        assert admin["Condition"] == {"ArnLike": {"aws:PrincipalArn": admins[0]}}, key.name
+        assert not any(a.startswith(("kms:Create*", "kms:CreateGrant")) for a in admin["Action"])
+        use = sts["KeyAdminsNeverUseTheKey"]
+        assert use["Effect"] == "Deny" and {"kms:Decrypt", "kms:Encrypt"} <= set(use["Action"])
+        assert use["Condition"]["ArnLike"] == {"aws:PrincipalArn": admins[0]}, key.name
+        grant = sts["KeyAdminsGrantNothing"]
+        assert grant["Effect"] == "Deny" and grant["Action"] == "kms:CreateGrant", key.name
+
+
+def test_dev_key_admin_is_not_the_account_root(stack_config: StackConfig):
+    [admin] = stack_config.key_admin_arns
+    assert admin != account_root(stack_config.account_id)
+    assert admin.startswith(f"arn:aws:iam::{stack_config.account_id}:role/")
+
+
+def test_break_glass_administers_staging_and_prod_keys_only_with_mfa(
+    stack_config: StackConfig, pulumi_mocks: RecordingMocks
+):
+    run(lambda: Keys("keys", _args(stack_config)))
+    for key in of_type(pulumi_mocks, "aws:kms/key:Key"):
+        sts = statements(policy(key))
+        if stack_config.environment == "dev":
+            assert "BreakGlassAdministration" not in sts, key.name
+            continue
+        st = sts["BreakGlassAdministration"]
+        assert st["Condition"] == {
+            "ArnEquals": {"aws:PrincipalArn": stack_config.break_glass_role_arn},
+            "Bool": {"aws:MultiFactorAuthPresent": "true"},
+        }, key.name
+        assert "kms:PutKeyPolicy" in st["Action"] or "kms:Put*" in st["Action"]
+        assert not {"kms:Decrypt", "kms:Encrypt", "kms:CreateGrant"} & set(st["Action"])

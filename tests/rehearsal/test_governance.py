@@ -123,3 +123,51 @@ def test_a_use_cases_builds_still_reach_their_own_artifacts(estate):
     ]:
         call = Call("s3:PutObject", f"arn:aws:s3:::{bucket}/{key}", expect="deny")
         assert _verdict(estate, _role(role), call, AWS_SERVICE).outcome == "allowed", key
+
+
+# --- 23.5 keys: administration without use; break-glass -------------------------------------
+@pytest.mark.parametrize("program", ["platform/dev", "platform/staging", "platform/prod"])
+def test_a_key_administrator_never_uses_a_key_or_grants_itself_its_use(attacks, program):
+    steps = [s for s in attacks if s.program == program and s.step.startswith("a key admin")]
+    assert len(steps) == 12, program  # four keys x (Decrypt, GenerateDataKey, CreateGrant)
+    _denied_by([s for s in steps if s.action != "kms:CreateGrant"], "KeyAdminsNeverUseTheKey")
+    _denied_by([s for s in steps if s.action == "kms:CreateGrant"], "KeyAdminsGrantNothing")
+
+
+def _key_request(cfg, principal_name, action, context=None):
+    from mlops.components.keys import KeysArgs, key_policy_for
+    from mlops.naming import NameContext
+    from mlops.rehearsal.evaluator import evaluate
+    from mlops.rehearsal.model import Policy
+
+    from .iam_fixtures import allow, policy, req, role
+
+    ctx = NameContext(cfg.environment, cfg.account_id, cfg.region)
+    args = KeysArgs(
+        names=ctx, tags={}, admin_arns=cfg.key_admin_arns,
+        break_glass_arns=[cfg.break_glass_role_arn],
+    )  # fmt: skip
+    doc = key_policy_for("data", args)
+    admin = role(principal_name, policy("AdministratorAccess", allow("*")), account=cfg.account_id)
+    key = f"arn:aws:kms:{cfg.region}:{cfg.account_id}:key/k"
+    return evaluate(
+        req(admin, action, key, cfg.account_id, context=context or {}, kind="kms",
+            resource_policy=Policy("key policy", doc))
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_break_glass_repairs_a_key_policy_only_with_mfa_and_never_uses_the_key(env):
+    from mlops.config import load_stack_config
+
+    cfg = load_stack_config(env)
+    name = cfg.break_glass_role_arn.split(":role/")[1]
+    mfa = {"aws:MultiFactorAuthPresent": True}
+    assert _key_request(cfg, name, "kms:PutKeyPolicy", mfa).allowed
+    assert not _key_request(cfg, name, "kms:PutKeyPolicy").allowed
+    assert not _key_request(cfg, name, "kms:Decrypt", mfa).allowed
+    # and the deployer administers, but never decrypts directly
+    deployer = cfg.deploy_role_arn.split(":role/")[1]
+    assert _key_request(cfg, deployer, "kms:PutKeyPolicy").allowed
+    denied = _key_request(cfg, deployer, "kms:Decrypt")
+    assert not denied.allowed and "KeyAdminsNeverUseTheKey" in denied.reason

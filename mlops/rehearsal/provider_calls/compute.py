@@ -12,6 +12,7 @@ from .base import (
     block,
     c,
     eni,
+    grant_for_service,
     kms_via,
     pass_role,
     policy_principals,
@@ -161,9 +162,10 @@ def _function(r: RecordedResource, v: ProgramView) -> list[Call]:
     key = v.key_arn(str(value(r, "kmsKeyArn"))) if value(r, "kmsKeyArn") else None
     if key:
         calls += [
-            c(
-                "kms:CreateGrant",
+            *grant_for_service(
                 key,
+                "lambda",
+                v,
                 "customer managed key for the environment: Lambda creates a grant as the caller",
             ),
             *kms_via(
