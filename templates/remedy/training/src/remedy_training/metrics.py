@@ -16,7 +16,6 @@ import pandas as pd
 from remedy_core.outcomes import decision_metrics
 from remedy_core.synthetic import DEFAULT_COSTS, CostAssumptions
 
-
 #: metric name -> direction of "better" (the gate uses it)
 METRIC_DIRECTIONS: dict[str, str] = {
     "repair_cost_mae": "lower",
