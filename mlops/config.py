@@ -159,6 +159,94 @@ class Retention(_Model):
         return v
 
 
+# --- landing-zone coexistence (issue 15.5) -----------------------------------------------------
+ServiceMode = Literal["create", "adopt", "organization"]
+"""create: this stack creates it (a fresh account); adopt: this stack imports the existing one
+(pulumi `import_`) and manages it from then on; organization: Control Tower or a delegated
+administrator owns it, this stack creates nothing for it."""
+
+
+class _LandingZoneService(_Model):
+    mode: ServiceMode = "create"
+
+    def _ids(self) -> dict[str, str | None]:
+        """The settings that identify the existing resource (camelCase key -> value)."""
+        return {}
+
+    @model_validator(mode="after")
+    def _ids_only_when_adopting(self) -> _LandingZoneService:
+        for key, value in self._ids().items():
+            if self.mode == "adopt" and not value:
+                raise FieldError(
+                    key,
+                    f"is required with mode: adopt (the existing resource to import); "
+                    f"{self._where(key)}",
+                )
+            if self.mode != "adopt" and value:
+                raise FieldError(
+                    key, f"is only used with mode: adopt (mode is {self.mode}); remove it"
+                )
+        return self
+
+    def _where(self, key: str) -> str:
+        return "see docs/deploy.md, 'Landing zone'"
+
+
+class GuardDutyLandingZone(_LandingZoneService):
+    detector_id: str | None = Field(None, pattern=r"^[0-9a-f]{32}$")
+
+    def _ids(self) -> dict[str, str | None]:
+        return {"detectorId": self.detector_id}
+
+    def _where(self, key: str) -> str:
+        return "find it with `aws guardduty list-detectors`"
+
+
+class ConfigLandingZone(_LandingZoneService):
+    recorder_name: str | None = Field(None, min_length=1, max_length=256)
+    delivery_channel_name: str | None = Field(None, min_length=1, max_length=256)
+
+    def _ids(self) -> dict[str, str | None]:
+        return {
+            "recorderName": self.recorder_name,
+            "deliveryChannelName": self.delivery_channel_name,
+        }
+
+    def _where(self, key: str) -> str:
+        if key == "recorderName":
+            return "find it with `aws configservice describe-configuration-recorders`"
+        return "find it with `aws configservice describe-delivery-channels`"
+
+
+class CloudTrailLandingZone(_LandingZoneService):
+    trail_arn: str | None = Field(
+        None, pattern=r"^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:trail/[A-Za-z0-9._-]{3,128}$"
+    )
+
+    def _ids(self) -> dict[str, str | None]:
+        return {"trailArn": self.trail_arn}
+
+    def _where(self, key: str) -> str:
+        return "find it with `aws cloudtrail describe-trails` (trailARN)"
+
+    @property
+    def trail_name(self) -> str | None:
+        return self.trail_arn.rsplit("/", 1)[1] if self.trail_arn else None
+
+
+class InspectorLandingZone(_LandingZoneService):
+    """Adopting Inspector needs no id: the enabler is identified by account and resource types."""
+
+
+class LandingZone(_Model):
+    """Per account-and-region singleton service: who owns it (default: this stack creates it)."""
+
+    guardduty: GuardDutyLandingZone = GuardDutyLandingZone()
+    config: ConfigLandingZone = ConfigLandingZone()
+    cloudtrail: CloudTrailLandingZone = CloudTrailLandingZone()
+    inspector: InspectorLandingZone = InspectorLandingZone()
+
+
 class Tags(_Model):
     owner: str = Field(min_length=1)
     cost_centre: str = Field(min_length=1)
@@ -184,6 +272,21 @@ class StackConfig(_Model):
         pattern=r"^arn:aws:iam::\d{12}:role/",
         description="role that may administer the KMS keys in an MFA session (staging, prod)",
     )
+    landing_zone: LandingZone = LandingZone()
+
+    @field_validator("landing_zone")
+    @classmethod
+    def _adopted_trail_in_this_account(cls, v: LandingZone, info: ValidationInfo) -> LandingZone:
+        accounts, env = info.data.get("accounts"), info.data.get("environment")
+        arn = v.cloudtrail.trail_arn
+        if arn and accounts and env and arn.split(":")[4] != accounts.for_env(env):
+            raise FieldError(
+                "cloudtrail.trailArn",
+                f"is in account {arn.split(':')[4]}, not this stack's {accounts.for_env(env)}: "
+                "only a trail of this account can be adopted (an organisation trail of the "
+                "management account is mode: organization)",
+            )
+        return v
 
     @field_validator("retention")
     @classmethod
@@ -246,6 +349,8 @@ _FIXES = {
     "tags": "set owner, costCentre and dataClassification",
     "people": "list at least one lead data scientist with user and email",
     "retention": "see Pulumi.prod.yaml for a complete retention block",
+    "landingZone": "per service (guardduty, config, cloudtrail, inspector) give mode: create, "
+    "adopt (with the existing resource's id) or organization; see docs/deploy.md",
 }
 
 

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops import iam, naming
+from mlops.components.account import AccountSettings, AccountSettingsArgs
 from mlops.components.audit import Audit, AuditArgs
 from mlops.components.catalog import ServiceCatalog, ServiceCatalogArgs, discover_templates
 from mlops.components.crossaccount import (
@@ -128,9 +129,14 @@ audit = Audit(
         log_retention_days=cfg.retention.log_days,
         audit_years=cfg.retention.audit_years,
         lock_mode=cfg.audit_lock_mode,
+        landing_zone=cfg.landing_zone,
         data_event_bucket_arns=[storage.data.arn, storage.analytics_landing.arn],
     ),
     opts=opts,
+)
+# Account-level singletons (issue 15.6): API Gateway's CloudWatch role, once per account.
+account_settings = AccountSettings(
+    "account", AccountSettingsArgs(names=names, tags=tags), opts=opts
 )
 
 pulumi.export("vpc_id", network.vpc_id)
@@ -149,6 +155,7 @@ pulumi.export("pipeline_artifacts_bucket", storage.pipeline_artifacts.name)
 pulumi.export("analytics_landing_bucket", storage.analytics_landing.name)
 pulumi.export("access_logs_bucket", storage.access_logs.name)
 pulumi.export("audit_bucket", audit.bucket.name)
+pulumi.export("apigateway_cloudwatch_role_arn", account_settings.apigateway_logs_role.arn)
 
 if cfg.is_governance:
     studio_roles = StudioRoles(

@@ -63,3 +63,65 @@ def test_unknown_lock_mode_is_named(stack_dir: Path) -> None:
     message = str(_error(stack_dir, "dev"))
     assert "mlops-platform:retention.auditLockMode:" in message
     assert "'GOVERNANCE' or 'COMPLIANCE'" in message
+
+
+# --- landing-zone coexistence (15.5) -----------------------------------------------------------
+LZ = "mlops-platform:landingZone"
+
+
+def _zone(root: Path, stack: str, zone: dict) -> None:
+    _edit(root, stack, lambda c: c.update({LZ: zone}))
+
+
+def test_every_service_defaults_to_create() -> None:
+    for cfg in load_all_stack_configs().values():
+        zone = cfg.landing_zone
+        modes = {zone.guardduty.mode, zone.config.mode, zone.cloudtrail.mode, zone.inspector.mode}
+        assert modes == {"create"}
+
+
+def test_each_service_chooses_its_own_mode(stack_dir: Path) -> None:
+    _zone(stack_dir, "prod", {
+        "guardduty": {"mode": "adopt", "detectorId": "00b00fd5aecc0ab60a708659477e9617"},
+        "config": {"mode": "organization"},
+        "cloudtrail": {"mode": "adopt",
+                       "trailArn": "arn:aws:cloudtrail:eu-west-2:333333333333:trail/acme"},
+    })  # fmt: skip
+    zone = load_stack_config("prod", stack_dir).landing_zone
+    assert (zone.guardduty.mode, zone.config.mode, zone.cloudtrail.mode, zone.inspector.mode) == (
+        "adopt", "organization", "adopt", "create"
+    )  # fmt: skip
+    assert zone.cloudtrail.trail_name == "acme"
+
+
+@pytest.mark.parametrize(
+    ("zone", "key", "hint"),
+    [
+        ({"guardduty": {"mode": "adopt"}}, "landingZone.guardduty.detectorId",
+         "is required with mode: adopt (the existing resource to import); find it with "
+         "`aws guardduty list-detectors`"),
+        ({"config": {"mode": "adopt", "recorderName": "r"}},
+         "landingZone.config.deliveryChannelName", "describe-delivery-channels"),
+        ({"cloudtrail": {"mode": "create", "trailArn":
+                         "arn:aws:cloudtrail:eu-west-2:111111111111:trail/t01"}},
+         "landingZone.cloudtrail.trailArn", "is only used with mode: adopt (mode is create)"),
+        ({"guardduty": {"mode": "adopt", "detectorId": "abc"}},
+         "landingZone.guardduty.detectorId", "should match pattern"),
+        ({"inspector": {"mode": "leave"}}, "landingZone.inspector.mode",
+         "'create', 'adopt' or 'organization'"),
+        ({"cloudtrail": {"mode": "adopt", "trailArn":
+                         "arn:aws:cloudtrail:eu-west-2:999999999999:trail/org"}},
+         "landingZone.cloudtrail.trailArn", "is in account 999999999999, not this stack's"),
+        ({"securityhub": {"mode": "create"}}, "landingZone.securityhub", "not a known setting"),
+    ],
+    ids=["adopt-without-id", "adopt-config-half", "id-without-adopt", "bad-detector-id",
+         "unknown-mode", "trail-of-another-account", "unknown-service"],
+)  # fmt: skip
+def test_bad_landing_zone_names_the_key_and_the_fix(
+    stack_dir: Path, zone: dict, key: str, hint: str
+) -> None:
+    _zone(stack_dir, "dev", zone)
+    error = _error(stack_dir, "dev")
+    assert f"mlops-platform:{key}: " in str(error), str(error)
+    assert hint in str(error), str(error)
+    assert "mode: create" in error.fix and "docs/deploy.md" in error.fix

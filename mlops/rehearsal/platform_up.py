@@ -179,11 +179,27 @@ def resource_steps(runner: Runner, run: ProgramRun, deployer: str, origin: Origi
                    scenario: str) -> list[StepResult]:  # fmt: skip
     from mlops.rehearsal import provider_calls as pc
 
-    view = pc.ProgramView(account=run.account, region=run.region, resources=run.resources)
+    view = pc.ProgramView(
+        account=run.account,
+        region=run.region,
+        resources=run.resources,
+        account_settings=deployed_before(runner.estate, run),
+    )
     results: list[StepResult] = []
     for r in run.custom_resources():
         results += steps_for_resource(runner, run, r, view, deployer, origin, account, scenario)
     return results
+
+
+def deployed_before(estate: Estate, run: ProgramRun) -> list[tuple[str, RecordedResource]]:
+    """What the programs deployed before `run` into the same account and region recorded."""
+    out: list[tuple[str, RecordedResource]] = []
+    for other in estate.runs.runs.values():
+        if other.name == run.name:
+            break
+        if (other.account, other.region) == (run.account, run.region):
+            out += [(other.name, r) for r in other.custom_resources()]
+    return out
 
 
 def steps_for_resource(runner: Runner, run: ProgramRun, r: RecordedResource, view: object,
@@ -194,6 +210,19 @@ def steps_for_resource(runner: Runner, run: ProgramRun, r: RecordedResource, vie
     from mlops.rehearsal import provider_calls as pc
 
     estate = runner.estate
+    if r.import_id:
+        # Adopted (pulumi `import_`): the provider only reads the existing resource; properties
+        # that differ from the declaration make Pulumi refuse the import at preview, before any
+        # AWS call, and the ones in ignore_changes keep the existing values. Nothing is created,
+        # passed or named, so only the adoption itself is a step.
+        step = f"{run.name}: import {_short_type(r.type)} {r.name}"
+        call = Call("provider:import", r.import_id, why="adopt the existing resource")
+        verdict = Verdict(
+            "allowed",
+            f"adopts the existing {_short_type(r.type)} {r.import_id} (landing zone: adopt); "
+            "the deployer reads it",
+        )
+        return [_step(scenario, run, step, deployer, call, verdict)]
     step = f"{run.name}: create {_short_type(r.type)} {r.name}"
     results: list[StepResult] = []
     try:

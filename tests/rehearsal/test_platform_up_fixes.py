@@ -116,3 +116,32 @@ def test_build_logs_with_a_key_cloudwatch_logs_may_not_use(rehearsal_runs, estat
     bad = [s for s in _steps_of(changed, "platform/dev", "usecase-remedy-build-logs") if not s.ok]
     assert bad and all(s.principal == logs for s in bad), [(s.principal, s.action) for s in bad]
     assert "key policy of alias/mlops-dev-artifacts" in bad[0].verdict.reason
+
+
+def test_stage_logging_relies_on_the_platform_stacks_account_setting(rehearsal_runs, estate):
+    """Issue 15.6: every stage's access logging is satisfied by the API Gateway account setting
+    the platform stack of the same account deployed earlier; without it the stage fails."""
+    from mlops.rehearsal import provider_calls as pc
+
+    for env in ("dev", "staging", "prod"):
+        run = estate.program(f"remedy-inference/{env}")
+        (stage,) = [r for r in run.resources if r.type == "aws:apigateway/stage:Stage"]
+        view = ProgramView(run.account, run.region, run.resources,
+                           account_settings=platform_up.deployed_before(estate, run))  # fmt: skip
+        (present,) = pc.prerequisites(stage, view)
+        assert present.satisfied, present.detail
+        assert present.detail == f"set by account-apigateway (platform/{env})"
+        alone = ProgramView(run.account, run.region, run.resources)
+        (missing,) = pc.prerequisites(stage, alone)
+        assert not missing.satisfied
+
+    changed, _ = mutated(rehearsal_runs, "platform/prod", "account-apigateway",
+                         lambda r: r.inputs.pop("cloudwatchRoleArn"))  # fmt: skip
+    steps = platform_up.deploy_steps(
+        Runner(changed), "remedy-inference/prod",
+        landing_zone_deployer(changed.program("remedy-inference/prod"), changed),
+        PUBLIC, changed.program("remedy-inference/prod").account, "regression",
+    )  # fmt: skip
+    prereqs = [s for s in steps if s.action == "account:prerequisite"]
+    assert prereqs and all(not s.ok for s in prereqs), [s.verdict.reason for s in prereqs]
+    assert "the program sets none" in prereqs[0].verdict.reason

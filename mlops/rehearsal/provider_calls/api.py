@@ -200,10 +200,12 @@ def _integration(r: RecordedResource, v: ProgramView) -> list[Call]:
     ]
 
 
-def _account_setting(v: ProgramView) -> RecordedResource | None:
-    for r in v.of_type("aws:apigateway/account:Account"):
+def _account_setting(v: ProgramView) -> str | None:
+    """Who sets the account's CloudWatch role: this program's resource, or one an earlier
+    program of the same account and region deployed (the platform stack)."""
+    for program, r in v.in_account("aws:apigateway/account:Account"):
         if value(r, "cloudwatchRoleArn"):
-            return r
+            return f"{r.name} ({program})" if program else r.name
     return None
 
 
@@ -222,7 +224,7 @@ def _account_prereq(r: RecordedResource, v: ProgramView) -> list[Prerequisite]:
     if acct is None:
         detail = "the program sets none: stage logging fails unless the account already has one"
         return [Prerequisite(what, False, detail)]
-    return [Prerequisite(what, True, f"set by {acct.name}")]
+    return [Prerequisite(what, True, f"set by {acct}")]
 
 
 def _stage_arn(r: RecordedResource, v: ProgramView) -> str:
@@ -271,11 +273,16 @@ def _account_service(r: RecordedResource, v: ProgramView) -> list[ServiceCall]:
     out = assume(
         "apigateway.amazonaws.com", role, "UpdateAccount checks API Gateway can assume the role"
     )
+    groups = v.arn("logs", "log-group:*")
+    streams = v.arn("logs", "log-group:*:log-stream:*")
+    where = {"logs:DescribeLogGroups": "*", "logs:CreateLogStream": streams,
+             "logs:PutLogEvents": streams, "logs:GetLogEvents": streams}  # fmt: skip
     return out + as_role(
         role,
-        [c(a, "*", "API Gateway writes execution and access logs") for a in PUSH_TO_LOGS],
+        [c(a, where.get(a, groups), "API Gateway writes execution and access logs")
+         for a in PUSH_TO_LOGS],
         "runtime",
-    )
+    )  # fmt: skip
 
 
 @register(

@@ -234,6 +234,9 @@ class ProgramView:
     region: str
     resources: Sequence[RecordedResource]
     partition: str = "aws"
+    account_settings: Sequence[tuple[str, RecordedResource]] = ()
+    """Resources other programs deployed earlier in the same account and region, with the
+    program's name: where account-level settings (API Gateway's CloudWatch role) come from."""
     by_urn: dict[str, RecordedResource] = field(init=False, repr=False)
     _by_arn: dict[str, RecordedResource] = field(init=False, repr=False)
     _keys: dict[str, RecordedResource] = field(init=False, repr=False)
@@ -325,6 +328,12 @@ class ProgramView:
 
     def of_type(self, typ: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == typ]
+
+    def in_account(self, typ: str) -> list[tuple[str, RecordedResource]]:
+        """Resources of ``typ`` in this account and region: this program's ("" as the program)
+        first, then those earlier programs deployed."""
+        own = [("", r) for r in self.of_type(typ)]
+        return own + [(p, r) for p, r in self.account_settings if r.type == typ]
 
     def find(self, typ: str, **match: Any) -> RecordedResource | None:
         """The first resource of ``typ`` whose values (state, then inputs) equal ``match``."""

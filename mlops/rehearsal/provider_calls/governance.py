@@ -168,6 +168,30 @@ def _recorder(v: ProgramView) -> RecordedResource | None:
     return found[0] if found else None
 
 
+def _organisation_owns(v: ProgramView, service: str) -> bool:
+    """The program declares `service` (guardduty, config, cloudtrail, inspector) as the
+    organisation's (the Audit component's `landing_zone` output: `organization`)."""
+    for r in v.resources:
+        zone = r.registered_outputs.get("landing_zone") if not r.custom else None
+        if isinstance(zone, dict) and zone.get(service) == "organization":
+            return True
+    return False
+
+
+def _recorder_prereq(r: RecordedResource, v: ProgramView, call: str) -> list[Prerequisite]:
+    what = "AWS Config configuration recorder"
+    rec = _recorder(v)
+    if rec is not None:
+        return [Prerequisite(what, True, f"{rec.name} of this program")]
+    if _organisation_owns(v, "config"):
+        return [Prerequisite(what, True, "the organisation's (landingZone.config: organization)")]
+    return [
+        Prerequisite(
+            what, False, f"{call} needs a recorder (NoAvailableConfigurationRecorderException)"
+        )
+    ]
+
+
 def _config_role(v: ProgramView) -> str | None:
     rec = _recorder(v)
     return (
@@ -236,13 +260,7 @@ def _channel_service(r: RecordedResource, v: ProgramView) -> list[ServiceCall]:
 @register(
     "aws:cfg/deliveryChannel:DeliveryChannel",
     service=_channel_service,
-    prerequisites=lambda r, v: [
-        Prerequisite(
-            "AWS Config configuration recorder",
-            _recorder(v) is not None,
-            "PutDeliveryChannel needs a recorder (NoAvailableConfigurationRecorderException)",
-        )
-    ],
+    prerequisites=lambda r, v: _recorder_prereq(r, v, "PutDeliveryChannel"),
     source=(
         CONFIG,
         "terraform-provider-aws internal/service/configservice/delivery_channel.go",
@@ -279,13 +297,7 @@ def _cfg_status(r: RecordedResource, v: ProgramView) -> list[Call]:
 @register(
     "aws:cfg/rule:Rule",
     arn=lambda r, v: v.arn("config", "config-rule/*"),
-    prerequisites=lambda r, v: [
-        Prerequisite(
-            "AWS Config configuration recorder",
-            _recorder(v) is not None,
-            "PutConfigRule needs a recorder (NoAvailableConfigurationRecorderException)",
-        )
-    ],
+    prerequisites=lambda r, v: _recorder_prereq(r, v, "PutConfigRule"),
     source=("terraform-provider-aws internal/service/configservice/config_rule.go", SAR),
 )
 def _cfg_rule(r: RecordedResource, v: ProgramView) -> list[Call]:
