@@ -144,12 +144,30 @@ def onboard(
 
 @app.command()
 def update(
-    repo: Annotated[Path, typer.Argument(help="A rendered training or inference repo.")],
+    repo: Annotated[
+        Path | None, typer.Argument(help="A rendered training or inference repo.")
+    ] = None,
+    all_repos: Annotated[
+        bool, typer.Option("--all", help="Every onboarded repo (from usecases/).")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="With --all: report, change nothing.")
+    ] = False,
+    repos_dir: Annotated[
+        Path, typer.Option("--repos-dir", help="With --all: where the repos are checked out.")
+    ] = Path(),
 ) -> None:
-    """Update a rendered repo to its template's current version, keeping local changes."""
-    from mlops.onboarding import update_command
+    """Update rendered repos to their template's current version, keeping local changes."""
+    from mlops.onboarding import update_all_command, update_command
 
-    update_command(repo)
+    if all_repos == (repo is not None):
+        raise UsageError("pass a repo or --all (not both)", "see `mlops update --help`")
+    if dry_run and not all_repos:
+        raise UsageError("--dry-run goes with --all", "mlops update --all --dry-run")
+    if all_repos:
+        update_all_command(repos_dir, dry_run)
+    else:
+        update_command(repo)
 
 
 @app.command("templates")

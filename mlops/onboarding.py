@@ -723,10 +723,105 @@ def update(
     return UpdateResult(repo, info.name, from_tag, to_tag, changed, _conflicts(repo, changed))
 
 
+@dataclass
+class RepoUpdate:
+    """One onboarded repo in `mlops update --all`: updated, conflicts, current, missing, failed."""
+
+    usecase: str
+    kind: str  # training | inference
+    repo: Path
+    status: str
+    result: UpdateResult | None = None
+    error: str = ""
+
+
+def _clone_for_dry_run(repo: Path, into: Path) -> Path:
+    """A throw-away clone (with the repo's answers and history) to run the update in."""
+    clone = into / repo.name
+    git("clone", "--quiet", "--no-hardlinks", str(repo), str(clone), cwd=into)
+    return clone
+
+
+def update_all(
+    repos_dir: Path,
+    *,
+    dry_run: bool = False,
+    usecases_dir: Path | None = None,
+    templates_root: Path | None = None,
+    platform_repo: Path = REPO_ROOT,
+) -> list[RepoUpdate]:
+    """Update every onboarded repo (manifests in usecases/; repos at `repos_dir/<repo name>` as
+    the manifests' git settings name them) to its template's current version. With `dry_run` each
+    update runs in a throw-away clone, so conflicts are found without touching any repo."""
+    from mlops.usecases import load_manifests
+
+    out: list[RepoUpdate] = []
+    for manifest in load_manifests(usecases_dir):
+        for kind, name in (("training", manifest.git.training_repo),
+                           ("inference", manifest.git.inference_repo)):  # fmt: skip
+            repo = repos_dir / name
+            if not (repo / ANSWERS_FILE).is_file():
+                out.append(RepoUpdate(manifest.name, kind, repo, "missing",
+                                      error=f"no rendered repo at {repo}"))  # fmt: skip
+                continue
+            try:
+                with tempfile.TemporaryDirectory(prefix="mlops-update-") as tmp:
+                    target = _clone_for_dry_run(repo, Path(tmp)) if dry_run else repo
+                    result = update(target, templates_root=templates_root,
+                                    platform_repo=platform_repo)  # fmt: skip
+                    result = UpdateResult(repo, result.template, result.from_tag, result.to_tag,
+                                          result.changed, result.conflicts)  # fmt: skip
+            except OnboardingError as exc:
+                out.append(RepoUpdate(manifest.name, kind, repo, "failed", error=exc.message))
+                continue
+            status = ("conflicts" if result.conflicts else
+                      "current" if result.up_to_date else "updated")  # fmt: skip
+            out.append(RepoUpdate(manifest.name, kind, repo, status, result))
+    return out
+
+
+def update_all_command(repos_dir: Path, dry_run: bool) -> list[RepoUpdate]:
+    from rich.table import Table
+
+    from mlops import console
+
+    with console.status(f"updating every onboarded repo under {repos_dir}"
+                        + (" (dry run, in clones)" if dry_run else "")):  # fmt: skip
+        results = update_all(repos_dir, dry_run=dry_run)
+    table = Table(title="mlops update --all" + (" --dry-run" if dry_run else ""))
+    for col in ("use case", "repo", "status", "version", "files", "conflicts"):
+        table.add_column(col)
+    for r in results:
+        res = r.result
+        conflicts = "" if res is None else "; ".join(
+            f"{path}: " + (f"lines {', '.join(map(str, marks))}" if marks else "rejected")
+            for path, marks in sorted(res.conflicts.items())
+        )  # fmt: skip
+        table.add_row(
+            r.usecase, f"{r.repo.name} ({r.kind})",
+            r.status if dry_run or r.status != "updated" else "updated (review, commit)",
+            "" if res is None else f"{res.from_tag} -> {res.to_tag}",
+            "" if res is None else str(len(res.changed)),
+            conflicts or r.error,
+        )  # fmt: skip
+    console.out.print(table)
+    if dry_run:
+        console.info("dry run: no repo was changed (each update ran in a throw-away clone)")
+    failed = [r for r in results if r.status in ("missing", "failed")]
+    if failed or (not dry_run and any(r.status == "conflicts" for r in results)):
+        raise OnboardingError(
+            f"{len(failed)} repo(s) could not be updated"
+            + (", and some updates left conflict markers" if not dry_run else ""),
+            "pass --repos-dir where the repos are checked out; resolve conflicts, then commit",
+        )
+    return results
+
+
 __all__ = [
     "ANSWERS_FILE",
     "OnboardResult",
     "OnboardingError",
+    "RepoUpdate",
     "TemplateStore",
     "UpdateConflictError",
     "UpdateResult",
@@ -736,6 +831,8 @@ __all__ = [
     "onboard_command",
     "render_repo",
     "update",
+    "update_all",
+    "update_all_command",
     "update_command",
 ]
 

@@ -184,3 +184,55 @@ def test_update_on_a_machine_without_the_store(tmp_path, monkeypatch) -> None:
         "v1.0.0",
         "v1.1.0",
     }
+
+
+def test_update_all_dry_run_reports_each_repo_and_changes_none(tmp_path, monkeypatch) -> None:
+    """Three onboarded repos checked out (two use cases; a fourth repo is not): two update
+    cleanly, one conflicts (a local edit of the line the template changes), the missing one is
+    named; the dry run leaves every repo exactly as it was. A real update afterwards finds the
+    churn repos current."""
+    from mlops.onboarding import update_all
+
+    root = tmp_path / "templates"
+    folder = copy_template("tabular-classification", root)
+    monkeypatch.setenv("MLOPS_TEMPLATES_DIR", str(root))
+    store = TemplateStore(str(tmp_path / "store"))
+    usecases, out = tmp_path / "usecases", tmp_path / "repos"
+    repos = {}
+    for name in ("churn", "fraud"):
+        result = onboard(name, "tabular-classification", answers={"owner_email": OWNER},
+                         out=out, usecases_dir=usecases, store=store)  # fmt: skip
+        repos[name] = result.repos
+    ours = repos["fraud"]["training"] / "README.md"
+    ours.write_text(ours.read_text().replace("## Run locally", "## Run locally (our way)"))
+    _git(repos["fraud"]["training"], "commit", "-qam", "ours")
+    subprocess.run(["rm", "-rf", str(repos["fraud"]["inference"])], check=True)
+    heads = {r: _git(r, "rev-parse", "HEAD") for r in (repos["churn"]["training"],
+                                                      repos["churn"]["inference"],
+                                                      repos["fraud"]["training"])}  # fmt: skip
+    _bump(folder, "1.1.0")
+    tpl = folder / "training" / "README.md.jinja"
+    tpl.write_text(tpl.read_text().replace("## Run locally", "## Run locally (template way)"))
+
+    results = update_all(out, dry_run=True, usecases_dir=usecases)
+
+    seen = {(r.usecase, r.kind): r for r in results}
+    assert seen["churn", "training"].status == "updated"
+    assert "README.md" in seen["churn", "training"].result.changed
+    fraud = seen["fraud", "training"]
+    assert fraud.status == "conflicts" and list(fraud.result.conflicts) == ["README.md"]
+    assert fraud.result.conflicts["README.md"]  # the line numbers of the markers
+    assert seen["fraud", "inference"].status == "missing"
+    assert seen["churn", "inference"].status == "updated"
+    assert seen["churn", "inference"].result.to_tag == "v1.1.0"
+    for repo, head in heads.items():  # a dry run changed nothing
+        assert _git(repo, "rev-parse", "HEAD") == head
+        assert _git(repo, "status", "--porcelain") == ""
+    assert "(our way)" in ours.read_text() and "<<<<<<<" not in ours.read_text()
+    for repo in (repos["churn"]["training"], repos["churn"]["inference"]):  # now for real
+        update(repo)
+        _git(repo, "add", "-A")
+        _git(repo, "commit", "-qm", "template 1.1.0")
+    again = {(r.usecase, r.kind): r.status for r in update_all(out, usecases_dir=usecases)
+             if r.usecase == "churn"}  # fmt: skip
+    assert again == {("churn", "training"): "current", ("churn", "inference"): "current"}
