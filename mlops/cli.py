@@ -78,6 +78,37 @@ def check(
 
 
 @app.command()
+def quotas(
+    stack: Annotated[
+        str | None, typer.Option("--stack", "-s", help="Stack to check: dev, staging or prod.")
+    ] = None,
+    all_stacks: Annotated[bool, typer.Option("--all", help="Check every stack.")] = False,
+    usecases: Annotated[
+        int | None,
+        typer.Option(help="Build with this many generated use cases instead of usecases/."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """AWS quotas and naming rules over every resource of a stack, offline; exit 1 on a breach."""
+    from mlops.config import ENVIRONMENTS
+    from mlops.quotas import check_stack, format_reports
+
+    if not stack and not all_stacks:
+        raise MlopsError("give --stack NAME or --all", "e.g. mlops quotas --all --usecases 75")
+    stacks = list(ENVIRONMENTS) if all_stacks else [stack or ""]
+    reports = []
+    for name in stacks:
+        with console.status(f"building {name} offline and measuring its quotas"):
+            reports.append(check_stack(name, usecases))
+    if as_json:
+        print(json.dumps([r.as_dict() for r in reports], indent=2))
+    else:
+        console.out.print(format_reports(reports), markup=False, highlight=False)
+    if any(r.violations for r in reports):
+        raise typer.Exit(1)
+
+
+@app.command()
 def rehearse(
     scenario: Annotated[
         list[str] | None,

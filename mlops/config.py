@@ -126,9 +126,19 @@ class Person(_Model):
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+class IdentityCenter(_Model):
+    """The organisation's IAM Identity Center: with an instance, the dev stack creates the persona
+    permission sets (docs/identity.md); without, they are created from the docs."""
+
+    instance_arn: str = Field(pattern=r"^arn:aws:sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}$")
+    data_scientist_group_id: str | None = Field(None, min_length=1)
+    lead_data_scientist_group_id: str | None = Field(None, min_length=1)
+
+
 class People(_Model):
     data_scientists: list[Person] = Field(default_factory=list)
     lead_data_scientists: list[Person] = Field(min_length=1)
+    identity_center: IdentityCenter | None = None
 
     @model_validator(mode="after")
     def _unique_users(self) -> People:

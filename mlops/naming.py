@@ -109,6 +109,11 @@ def deployer_role_name(ctx: NameContext, usecase: str) -> str:
     return usecase_name(ctx, usecase, "deployer", kind="role")
 
 
+def approver_role_name(ctx: NameContext, usecase: str) -> str:
+    """A use case's approver: the role its leads assume (from Identity Center) to pass its gates."""
+    return usecase_name(ctx, usecase, "approver", kind="role")
+
+
 def model_package_group_name(ctx: NameContext, usecase: str) -> str:
     """The use case's model package group in the registry (dev/governance account, and local)."""
     return usecase_name(ctx, usecase, "models", kind="sagemaker")

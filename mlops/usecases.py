@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from mlops.config import ENVIRONMENTS, REPO_ROOT, StackConfig
+from mlops.config import ENVIRONMENTS, REPO_ROOT, Person, StackConfig
 from mlops.errors import ManifestError
 
 USECASES_DIR = REPO_ROOT / "usecases"
@@ -41,7 +41,15 @@ class Owners(_Model):
     lead_data_scientist: str = Field(
         pattern=_USER, description="Studio user of the accountable lead"
     )
+    deputy_leads: list[Annotated[str, Field(pattern=_USER)]] = Field(
+        default_factory=list, description="further leads who may approve this use case"
+    )
     members: list[Annotated[str, Field(pattern=_USER)]] = Field(default_factory=list)
+
+    @property
+    def leads(self) -> list[str]:
+        """Everyone who may pass this use case's gates: the accountable lead, then deputies."""
+        return list(dict.fromkeys([self.lead_data_scientist, *self.deputy_leads]))
 
 
 class GitSettings(_Model):
@@ -145,17 +153,25 @@ class UseCaseManifest(_Model):
     stacks: PerStack
 
     def check_against_stack(self, cfg: StackConfig, source: str = "") -> None:
-        """Rules that need the stack: the lead must be one of the stack's lead data scientists."""
+        """Rules that need the stack: every lead must be one of the stack's lead data scientists."""
         leads = [p.user for p in cfg.people.lead_data_scientists]
         source = source or f"usecases/{self.name}.yaml"
-        if self.owners.lead_data_scientist not in leads:
-            lead = self.owners.lead_data_scientist
-            raise ManifestError(
-                f"{source}: owners.lead_data_scientist {lead!r} is not a "
-                f"lead data scientist of stack {cfg.environment} ({', '.join(leads)})",
-                f"use one of {', '.join(leads)}, or add the person to "
-                f"mlops-platform:people.leadDataScientists in Pulumi.{cfg.environment}.yaml",
-            )
+        fields = [("owners.lead_data_scientist", self.owners.lead_data_scientist)]
+        fields += [("owners.deputy_leads", u) for u in self.owners.deputy_leads]
+        for field, lead in fields:
+            if lead not in leads:
+                raise ManifestError(
+                    f"{source}: {field} {lead!r} is not a "
+                    f"lead data scientist of stack {cfg.environment} ({', '.join(leads)})",
+                    f"use one of {', '.join(leads)}, or add the person to "
+                    f"mlops-platform:people.leadDataScientists in Pulumi.{cfg.environment}.yaml",
+                )
+
+    def lead_people(self, cfg: StackConfig) -> list[Person]:
+        """The use case's leads as the stack's people (user and e-mail)."""
+        self.check_against_stack(cfg)
+        by_user = {p.user: p for p in cfg.people.lead_data_scientists}
+        return [by_user[u] for u in self.owners.leads]
 
     def check_against_template(self, gate_metrics: Mapping[str, str], source: str = "") -> None:
         """The gate must use a metric the template's evaluation reports, in its direction:
@@ -190,7 +206,8 @@ _FIXES = {
     "(e.g. remedy or fraud-triage), and name the file <name>.yaml",
     "template": "use the name of a folder in templates/ (e.g. remedy)",
     "template_version": "use a semantic version such as 0.1.0",
-    "owners": "set owners.lead_data_scientist to a Studio user listed as a lead data scientist",
+    "owners": "set owners.lead_data_scientist (and any owners.deputy_leads) to Studio users "
+    "listed as lead data scientists",
     "git": "set git.provider (github, gitlab, bitbucket or codecommit), git.training_repo and "
     "git.inference_repo (two different repository names)",
     "evaluation": "set evaluation.metric (snake_case), evaluation.threshold (a number) and "

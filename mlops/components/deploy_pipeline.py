@@ -4,10 +4,11 @@ An EventBridge rule: a package of *this* group becomes Approved (and was never d
 deploy pipeline: DeployDev → SmokeTestDev → ApproveStaging → DeployStaging → SmokeTestStaging →
 ApproveProd → DeployProd → SmokeTestProd. Each deploy stage runs the inference repo's `pulumi up`
 as that stage's per-use-case deployer (`DeploymentTarget`), and each smoke test checks the
-stage's answer against the repo's response schema; only the use case's lead may pass a gate (IAM on
-codepipeline:PutApprovalResult, data scientists explicitly denied), and the approver is read back
-from CodePipeline and recorded on the model package (`mlops.delivery.promotion`). The runtime
-actors, including the bypasses that must be refused, are declared here.
+stage's answer against the repo's response schema; only the use case's leads may pass a gate —
+through the use case's approver role, which they assume from IAM Identity Center
+(`mlops.components.approvers`) — and the approver is read back from CodePipeline and recorded on
+the model package (`mlops.delivery.promotion`). The runtime actors of the flow are declared here;
+the people and the bypasses that must be refused in `mlops.components.usecase_actors`.
 
 The deploy and smoke-test builds run outside the VPC, in CodeBuild's own network: they touch
 nothing VPC-private — only public, IAM-authorised AWS APIs (STS, SageMaker's registry,
@@ -29,6 +30,9 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops.components import usecase_roles as roles
+from mlops.components.approvers import APPROVAL_ACTION, UseCaseApprovers, UseCaseApproversArgs
+from mlops.components.approvers import GATES as _GATES
+from mlops.components.usecase_actors import People, declare_people
 from mlops.components.usecase_builds import (
     PULUMI_DOWNLOAD,
     PYPI,
@@ -39,10 +43,8 @@ from mlops.components.usecase_builds import (
     codebuild_project,
     declare_codebuild,
     declare_pipeline_source,
-    json_doc,
     role,
     source_action,
-    vpc_origin,
 )
 from mlops.components.usecase_roles import deploy_build_role_name, deployer_role_arn
 from mlops.config import ENVIRONMENTS
@@ -53,8 +55,7 @@ from mlops.delivery.deployer import inference_secrets_provider
 from mlops.delivery.events import approved_package_pattern
 from mlops.rehearsal import declare
 
-APPROVAL_ACTION = "LeadDataScientistApproval"
-GATES = {"staging": "ApproveStaging", "prod": "ApproveProd"}
+GATES = {"staging": _GATES[0], "prod": _GATES[1]}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -275,50 +276,22 @@ class DeployPipeline(pulumi.ComponentResource):
 
     # --- who may approve ------------------------------------------------------------------------
     def _build_approvals(self) -> None:
+        """The use case's own approver role (mlops.components.approvers): its leads assume it from
+        Identity Center; nothing is attached to the shared Studio roles."""
         args, a = self._args, self._args.delivery
-        self.approver_policy = aws.iam.Policy(
-            f"{self._name}-approver-policy",
-            name=a.n("approver", kind="policy"),
-            description=f"Approve {a.usecase} promotions (lead data scientist only)",
-            policy=json_doc(
-                lambda arn: docs.approver_policy(arn, list(GATES.values())), arn=self.pipeline.arn
+        self.approvers = UseCaseApprovers(
+            f"{self._name}-approvers",
+            UseCaseApproversArgs(
+                names=a.ctx,
+                usecase=a.usecase,
+                leads=tuple(a.manifest.lead_people(a.config)),
+                pipeline_name=self.pipeline_name,
+                group_name=args.group_name,
+                tags=self._tags,
             ),
-            tags=self._tags,
             opts=self._child,
         )
-        self.approval_deny_policy = aws.iam.Policy(
-            f"{self._name}-approval-deny-policy",
-            name=a.n("approval-deny", kind="policy"),
-            # (IAM cannot update a policy's description: keep it, the policy is replaced otherwise)
-            description=f"Data scientists can never pass a {a.usecase} promotion gate",
-            policy=json_doc(
-                roles.data_scientist_deny_policy,
-                deploy_pipeline_arn=self.pipeline.arn,
-                training_pipeline_arn=(
-                    f"arn:aws:sagemaker:{a.config.region}:{a.config.account_id}:"
-                    f"pipeline/{a.n('training', kind='sagemaker')}"
-                ),
-                packages_arn=docs.model_packages_arn(
-                    a.config.region, a.config.account_id, args.group_name
-                ),
-            ),
-            tags=self._tags,
-            opts=self._child,
-        )
-        if args.lead_data_scientist_role_name is not None:
-            aws.iam.RolePolicyAttachment(
-                f"{self._name}-lead-approver",
-                role=args.lead_data_scientist_role_name,
-                policy_arn=self.approver_policy.arn,
-                opts=self._child,
-            )
-        if args.data_scientist_role_name is not None:
-            aws.iam.RolePolicyAttachment(
-                f"{self._name}-ds-approval-deny",
-                role=args.data_scientist_role_name,
-                policy_arn=self.approval_deny_policy.arn,
-                opts=self._child,
-            )
+        self.approver_role = self.approvers.role
 
     # --- runtime actors: the promotion flow -----------------------------------------------------
     def _declare_promotion(self) -> None:
@@ -443,107 +416,16 @@ class DeployPipeline(pulumi.ComponentResource):
 
     # --- people: approvals, and what they must never be able to do ---------------------------
     def _declare_people(self) -> None:
-        """The lead passes the gates; data scientists (and builds) are refused every bypass."""
         args, a = self._args, self._args.delivery
-        cfg = a.config
-        region, acct = cfg.region, cfg.account_id
-        if args.lead_data_scientist_role_name is None or args.data_scientist_role_name is None:
-            return
-        lead = pulumi.Output.concat(
-            f"arn:aws:iam::{acct}:role/", args.lead_data_scientist_role_name
-        )
-        scientist = pulumi.Output.concat(
-            f"arn:aws:iam::{acct}:role/", args.data_scientist_role_name
-        )
-        pipeline_arn = f"arn:aws:codepipeline:{region}:{acct}:{self.pipeline_name}"
-        gates = {env: f"{pipeline_arn}/{gate}/{APPROVAL_ACTION}" for env, gate in GATES.items()}
-        for i, (env, gate) in enumerate(gates.items()):
-            declare.actor(
-                flow="promotion",
-                step=f"the lead approves {env}",
-                principal=lead,
-                account=acct,
-                origin=declare.PUBLIC,
-                calls=[
-                    declare.call("codepipeline:GetPipelineState", pipeline_arn),
-                    declare.call("codepipeline:PutApprovalResult", gate, why=f"approve {env}"),
-                ],
-                order=190 + 100 * i,
+        declare_people(
+            People(
+                delivery=a,
+                pipeline_name=self.pipeline_name,
+                group_name=args.group_name,
+                group_arn=args.group_arn,
+                deploy_project_arn=self.deploy_project.arn,
+                leads=tuple(a.manifest.lead_people(a.config)),
+                lead_studio_role_name=args.lead_data_scientist_role_name,
+                data_scientist_role_name=args.data_scientist_role_name,
             )
-        sm = f"arn:aws:sagemaker:{region}:{acct}"
-        package = f"{sm}:model-package/{args.group_name}/99"
-        training = f"{sm}:pipeline/{a.n('training', kind='sagemaker')}"
-        deployers = [deployer_role_arn(cfg, a.usecase, env) for env in ENVIRONMENTS]
-        build_role = f"arn:aws:iam::{acct}:role/{a.n('build', kind='role')}"
-        deny = "deny"
-        declare.actor(
-            flow="attacks",
-            step="a data scientist bypasses the lead",
-            principal=scientist,
-            account=acct,
-            origin=declare.PUBLIC,
-            calls=[
-                declare.call(
-                    "codepipeline:PutApprovalResult", gates["staging"], expect=deny,
-                    why="approve a promotion gate",
-                ),
-                declare.call(
-                    "sagemaker:CreateModelPackage", package, expect=deny,
-                    context={"sagemaker:ModelApprovalStatus": "Approved"},
-                    why="register a package as Approved (fires the deploy to dev)",
-                ),
-                declare.call(
-                    "sagemaker:UpdateModelPackage", package, expect=deny,
-                    context={"sagemaker:ModelApprovalStatus": "Approved"},
-                    why="approve a package in the registry",
-                ),
-                declare.call(
-                    "sagemaker:UpdatePipeline", training, expect=deny,
-                    why="change the governed pipeline outside CI",
-                ),
-                declare.call(
-                    "sagemaker:StartPipelineExecution", training, expect=deny,
-                    why="start the governed pipeline with parameters of their choosing",
-                ),
-                declare.call(
-                    "codebuild:StartBuild", self.deploy_project.arn, expect=deny,
-                    why="run a deploy build with an overridden buildspec or environment",
-                ),
-                *[
-                    declare.call(
-                        "iam:PassRole", d, expect=deny,
-                        context={"iam:PassedToService": "codebuild.amazonaws.com"},
-                        why="pass a deployer role to a job of their own",
-                    )
-                    for d in deployers
-                ],
-                *[
-                    declare.call("sts:AssumeRole", d, expect=deny, why="act as a deployer")
-                    for d in deployers
-                ],
-            ],
-            order=900,
-        )  # fmt: skip
-        declare.actor(
-            flow="attacks",
-            step="a training build is turned against the platform",
-            principal=build_role,
-            account=acct,
-            origin=vpc_origin(a),
-            calls=[
-                declare.call(
-                    "codebuild:StartBuild", self.deploy_project.arn, expect=deny,
-                    why="start a deploy build",
-                ),
-                *[
-                    declare.call("sts:AssumeRole", d, expect=deny, why="act as a deployer")
-                    for d in deployers
-                ],
-                declare.call(
-                    "sagemaker:CreateModelPackage", package, expect=deny,
-                    context={"sagemaker:ModelApprovalStatus": "Approved"},
-                    why="register a package as Approved",
-                ),
-            ],
-            order=910,
-        )  # fmt: skip
+        )

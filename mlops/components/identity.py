@@ -4,13 +4,15 @@ No AWS-managed full-access policy is attached (no `AmazonSageMakerFullAccess`); 
 written out in `studio_policy()` (pure, unit-tested and linted with parliament).
 
 - `studio-execution`: the domain's default execution role (spaces, jobs started from Studio);
-- `data-scientist`: execution role of data scientists' user profiles; explicitly DENIED approving
-  model packages (`sagemaker:UpdateModelPackage`) and creating projects;
-- `lead-data-scientist`: like a data scientist, plus approving model packages and creating
-  SageMaker Projects (Service Catalog products).
+- `data-scientist`: execution role of data scientists' user profiles; explicitly DENIED creating
+  projects;
+- `lead-data-scientist`: like a data scientist, plus creating SageMaker Projects (Service Catalog
+  products).
 
-Humans sign in with IAM (the domain uses IAM auth); the permission sets they sign in with should
-reuse `studio_policy()` for the same split.
+No Studio role approves anything: every persona is explicitly denied `sagemaker:UpdateModelPackage`
+and the CodePipeline gate actions. Approvals are made by people signed in with IAM Identity Center
+(persona permission sets) who assume the use case's approver role (`mlops.components.approvers`,
+docs/identity.md): Studio roles run notebooks and jobs, and an approval must name a person.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops import iam
+from mlops.components.usecase_roles import data_scientist_deny_policy
 from mlops.naming import NameContext, role_name
 from mlops.tags import with_component
 
@@ -84,6 +87,10 @@ _VPC_JOBS = [
     "sagemaker:CreateHyperParameterTuningJob",
 ]  # fmt: skip
 APPROVE_ACTIONS = ["sagemaker:UpdateModelPackage"]
+GATE_ACTIONS = [
+    "codepipeline:PutApprovalResult", "codepipeline:RetryStageExecution",
+    "codepipeline:DisableStageTransition", "codepipeline:EnableStageTransition",
+]  # fmt: skip
 PROJECT_ACTIONS = ["sagemaker:CreateProject", "servicecatalog:ProvisionProduct"]
 
 
@@ -144,9 +151,20 @@ def studio_policy(
         iam.statement("VpcDescribe", _EC2_DESCRIBE, "*"),
         iam.pass_role("PassStudioRoles", passable_role_arns, "sagemaker.amazonaws.com"),
     ]
+    # No Studio role approves: approvals are a person's Identity Center session assuming the use
+    # case's approver role (mlops.components.approvers). Explicit denies win over any allow added
+    # later (e.g. by another policy).
+    statements += [
+        iam.statement("DenyApproveModelPackages", APPROVE_ACTIONS, "*", effect="Deny"),
+        iam.statement(
+            "DenyPromotionGates",
+            GATE_ACTIONS,
+            f"arn:aws:codepipeline:{region}:{account_id}:*",
+            effect="Deny",
+        ),
+    ]
     if persona == "lead-data-scientist":
         statements += [
-            iam.statement("ApproveModelPackages", APPROVE_ACTIONS, f"{sm}:model-package/*"),
             iam.statement(
                 "CreateProjects",
                 ["sagemaker:CreateProject", "sagemaker:DeleteProject", "sagemaker:UpdateProject"],
@@ -169,9 +187,19 @@ def studio_policy(
             ),
         ]
     else:
-        # Explicit denies win over any allow added later (e.g. by another policy).
+        # Issue 23.1, for every use case at once (one statement, not one policy per use case):
+        # no package status but PendingManualApproval, the governed pipeline only through CI.
+        governed = data_scientist_deny_policy(
+            deploy_pipeline_arn=f"arn:aws:codepipeline:{region}:{account_id}:*",
+            training_pipeline_arn=f"{sm}:pipeline/mlops-*-training",
+            packages_arn=f"{sm}:model-package/*",
+        )["Statement"]
         statements += [
-            iam.statement("DenyApproveModelPackages", APPROVE_ACTIONS, "*", effect="Deny"),
+            st
+            for st in governed
+            if st["Sid"] in ("NoApprovalStatusByDataScientists", "GovernedPipelineOnlyThroughCi")
+        ]
+        statements += [
             iam.statement(
                 "DenyCreateProjects",
                 [*PROJECT_ACTIONS, "sagemaker:DeleteProject", "sagemaker:UpdateProject"],

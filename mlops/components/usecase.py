@@ -25,6 +25,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from mlops.components.approvers import approver_role_arn
 from mlops.components.audit import encrypted_log_group
 from mlops.components.build_pipeline import BuildPipeline, BuildPipelineArgs
 from mlops.components.deploy_pipeline import DeployPipeline, DeployPipelineArgs
@@ -196,7 +197,6 @@ class UseCase(pulumi.ComponentResource):
 
     # --- dev: registry ---------------------------------------------------------------------------
     def _build_registry(self) -> None:
-        cfg = self._args.config
         self.registry = aws.sagemaker.ModelPackageGroup(
             f"{self._name}-registry",
             model_package_group_name=self.group_name,
@@ -207,13 +207,8 @@ class UseCase(pulumi.ComponentResource):
                 self._child, pulumi.ResourceOptions(retain_on_delete=True)
             ),
         )
-        lead = (
-            pulumi.Output.concat(
-                f"arn:aws:iam::{cfg.account_id}:role/", self._args.lead_data_scientist_role_name
-            )
-            if self._args.lead_data_scientist_role_name is not None
-            else None
-        )
+        # the leads approve as the use case's approver role (mlops.components.approvers)
+        lead = approver_role_arn(self._ctx, self.usecase)
         self.registry_policy = aws.sagemaker.ModelPackageGroupPolicy(
             f"{self._name}-registry-policy",
             model_package_group_name=self.registry.model_package_group_name,

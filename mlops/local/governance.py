@@ -1,10 +1,12 @@
 """Model approval on the embedded AWS, under the platform's real IAM policies.
 
 moto does not enforce IAM by default, so local mode evaluates the same identity policies the
-platform attaches to Studio personas (`mlops.components.identity.studio_policy`) with moto's
-IAM policy engine before it calls `UpdateModelPackage`. A data scientist is refused by the
-explicit `DenyApproveModelPackages` statement; a lead data scientist is allowed. The approval
-records who approved, as which persona and when, on the package (customer metadata).
+platform gives each persona with moto's IAM policy engine before it calls `UpdateModelPackage`: a
+data scientist acts with their Studio role's policy (`mlops.components.identity.studio_policy`) and
+is refused by its explicit `DenyApproveModelPackages` statement; a lead acts as the use case's
+approver role (`mlops.components.approvers.approver_policy`, the role leads assume from IAM
+Identity Center), which may approve this use case's packages only. The approval records who
+approved, as which persona and when, on the package (customer metadata).
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from mlops.components.approvers import approver_policy
 from mlops.components.identity import APPROVE_ACTIONS, studio_policy
 from mlops.errors import MlopsError
 from mlops.local.environment import LOCAL_ACCOUNT, LocalPlatform
+from mlops.naming import usecase_name
 
 
 class ApprovalDenied(MlopsError):
@@ -33,6 +37,12 @@ class ApprovalResult:
 
 
 def persona_policy(platform: LocalPlatform, persona: str) -> dict[str, Any]:
+    if persona == "lead-data-scientist":
+        return approver_policy(
+            platform.ctx,
+            usecase_name(platform.ctx, platform.usecase, "deploy"),
+            platform.model_package_group,
+        )
     return studio_policy(
         persona,
         region=platform.ctx.region,

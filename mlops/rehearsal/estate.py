@@ -468,6 +468,49 @@ def _add_prerequisites(estate: Estate) -> None:
         estate.prerequisites[arn] = "landing-zone deployer role (docs/deploy.md, prerequisites)"
 
 
+def _add_people(estate: Estate) -> None:
+    """The persona roles people sign in with (IAM Identity Center permission sets): their policy
+    is the one the dev stack created (aws.ssoadmin) or, when the organisation creates them, the
+    documented one (mlops.components.approvers, docs/identity.md)."""
+    from mlops.components.approvers import (
+        PERMISSION_SETS,
+        persona_permission_set_policy,
+        sso_role_arn,
+    )
+    from mlops.naming import NameContext
+
+    for run in estate.runs.runs.values():
+        cfg = estate.runs.configs.get(run.environment)
+        if not run.name.startswith("platform/") or cfg is None or not cfg.is_governance:
+            continue
+        created: dict[str, dict] = {}
+        arns = {
+            str(r.state.get("arn")): _state(r, "name")
+            for r in run.resources
+            if r.type == "aws:ssoadmin/permissionSet:PermissionSet"
+        }
+        for r in run.resources:
+            if r.type == "aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy":
+                doc = _doc(r.inputs.get("inlinePolicy"))
+                name = arns.get(str(r.inputs.get("permissionSetArn")))
+                if doc is not None and name:
+                    created[str(name)] = doc
+        ctx = NameContext(run.environment, run.account, run.region)
+        for persona, ps_name in PERMISSION_SETS.items():
+            arn = sso_role_arn(run.account, run.region, persona)
+            if ps_name in created:
+                policy = Policy(f"permission set {ps_name} inline policy", created[ps_name])
+                why = f"Identity Center role of permission set {ps_name} (created by {run.name})"
+            else:
+                doc = persona_permission_set_policy(persona, ctx)
+                policy = Policy(f"permission set {ps_name} inline policy (documented)", doc)
+                why = f"Identity Center role of permission set {ps_name} (docs/identity.md)"
+            estate.principals[arn] = Principal(
+                arn=arn, kind="role", account=run.account, identity_policies=(policy,)
+            )
+            estate.prerequisites[arn] = why
+
+
 def build_estate(runs: EstateRuns) -> Estate:
     estate = Estate(runs=runs)
     for run in runs.runs.values():
@@ -476,6 +519,7 @@ def build_estate(runs: EstateRuns) -> Estate:
         _add_keys(estate, run)
         _add_resource_policies(estate, run)
     _add_prerequisites(estate)
+    _add_people(estate)
     return estate
 
 

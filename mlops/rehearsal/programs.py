@@ -326,6 +326,13 @@ PEER = "peercase"
 one use case's builds and roles cannot reach another's artifacts."""
 
 
+def _common_leads() -> set[str]:
+    """Lead data scientists of every stack (a manifest's leads must be leads everywhere)."""
+    configs = load_all_stack_configs()
+    sets = [{p.user for p in c.people.lead_data_scientists} for c in configs.values()]
+    return set.intersection(*sets) if sets else set()
+
+
 @contextlib.contextmanager
 def _with_peer(manifest: UseCaseManifest) -> Iterator[None]:
     """The platform reads `usecases/` plus a peer manifest (a copy of `manifest` renamed)."""
@@ -344,6 +351,11 @@ def _with_peer(manifest: UseCaseManifest) -> Iterator[None]:
     data["description"] = f"Rehearsal peer of {manifest.name}"
     data["git"] = {**data["git"], "training_repo": f"{PEER}-training",
                    "inference_repo": f"{PEER}-inference"}  # fmt: skip
+    # led by another lead of the stacks when there is one, so one use case's lead can be shown
+    # unable to approve the other's promotions
+    others = sorted(_common_leads() - set(manifest.owners.leads))
+    if others:
+        data["owners"] = {**data["owners"], "lead_data_scientist": others[0], "deputy_leads": []}
     (folder / f"{PEER}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     previous = os.environ.get(USECASES_DIR_ENV)
     os.environ[USECASES_DIR_ENV] = str(folder)

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from mlops.rehearsal.estate import Estate
-from mlops.rehearsal.model import AWS_SERVICE, Actor, Call
+from mlops.rehearsal.model import AWS_SERVICE, PUBLIC, Actor, Call
 from mlops.rehearsal.runner import ExpectedFailure, Runner, StepResult, Verdict
 
 DECLARED = ("onboarding", "training", "promotion", "decision", "analytics", "audit", "attacks")
@@ -114,6 +114,7 @@ def declared_actors(estate: Estate, flow: str) -> list[Actor]:
     ]
     if flow == "attacks":
         actors += isolation_attacks(estate)
+        actors += approver_attacks(estate)
     return sorted(actors, key=lambda a: (order.get(a.program, 99), a.order))
 
 
@@ -165,6 +166,57 @@ def isolation_attacks(estate: Estate) -> list[Actor]:
             )
         )
     return actors
+
+
+def approver_attacks(estate: Estate) -> list[Actor]:
+    """One use case's approver role (held by its leads) passing another use case's gates or
+    approving its model packages."""
+    from mlops.components.approvers import APPROVAL_ACTION, GATES, approver_role_arn
+    from mlops.naming import NameContext, model_package_group_name, usecase_name
+    from mlops.rehearsal.programs import PEER
+
+    cfg = estate.runs.configs["dev"]
+    ctx = NameContext("dev", cfg.accounts.dev, cfg.region)
+    me, peer = estate.runs.usecase, PEER
+    principal = approver_role_arn(ctx, me)
+    if principal not in estate.principals:
+        return []
+    pipeline = f"arn:aws:codepipeline:{cfg.region}:{cfg.accounts.dev}:" + usecase_name(
+        ctx, peer, "deploy"
+    )
+    group = model_package_group_name(ctx, peer)
+    package = f"arn:aws:sagemaker:{cfg.region}:{cfg.accounts.dev}:model-package/{group}/1"
+    calls = [
+        *[
+            Call(
+                "codepipeline:PutApprovalResult",
+                f"{pipeline}/{gate}/{APPROVAL_ACTION}",
+                expect="deny",
+                why=f"pass {peer}'s {gate} gate",
+            )
+            for gate in GATES
+        ],
+        Call(
+            "sagemaker:UpdateModelPackage",
+            package,
+            {"sagemaker:ModelApprovalStatus": "Approved"},
+            expect="deny",
+            why=f"approve {peer}'s model package",
+        ),
+    ]
+    return [
+        Actor(
+            flow="attacks",
+            step=f"the {me} approver role approves another use case",
+            principal=principal,
+            account=cfg.accounts.dev,
+            origin=PUBLIC,
+            calls=tuple(calls),
+            order=955,
+            source="mlops/rehearsal/scenarios.py (cross-use-case join)",
+            program="platform/dev",
+        )
+    ]
 
 
 def package_contract(estate: Estate) -> dict[str, str]:

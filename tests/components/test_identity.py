@@ -58,15 +58,17 @@ def test_data_scientists_cannot_approve_or_create_projects(
 
 
 @dev_only
-def test_leads_can_approve_and_create_projects(
+def test_leads_create_projects_but_their_studio_role_never_approves(
     stack_config: StackConfig, pulumi_mocks: RecordingMocks
 ):
     run(lambda: _build(stack_config))
     lead = statements(policy(pulumi_mocks.named("studio-roles-lead-data-scientist-policy")))
     assert not [s for s in lead.values() if s["Effect"] == "Deny" and "Project" in s["Sid"]]
-    assert "sagemaker:UpdateModelPackage" in _actions(lead["ApproveModelPackages"])
-    assert lead["ApproveModelPackages"]["Resource"].endswith(":model-package/*")
     assert "sagemaker:CreateProject" in _actions(lead["CreateProjects"])
+    # approvals are people's Identity Center sessions (mlops.components.approvers), not Studio
+    assert "ApproveModelPackages" not in lead
+    assert lead["DenyApproveModelPackages"]["Effect"] == "Deny"
+    assert "codepipeline:PutApprovalResult" in _actions(lead["DenyPromotionGates"])
 
 
 def test_jobs_outside_the_vpc_are_denied() -> None:

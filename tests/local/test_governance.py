@@ -54,9 +54,13 @@ def test_lead_data_scientist_approves_and_is_recorded(registry) -> None:
 
 def test_evaluation_uses_the_real_persona_policies(registry) -> None:
     _, platform = registry
-    resource = "arn:aws:sagemaker:eu-west-2:123456789012:model-package/x/1"
+    sm = f"arn:aws:sagemaker:{platform.ctx.region}:{platform.ctx.account_id}"
+    own = f"{sm}:model-package/{platform.model_package_group}/1"
+    other = f"{sm}:model-package/mlops-local-othercase-models/1"
     lead = persona_policy(platform, "lead-data-scientist")
     ds = persona_policy(platform, "data-scientist")
-    assert evaluate(lead, "sagemaker:UpdateModelPackage", resource) == "allowed"
-    assert evaluate(ds, "sagemaker:UpdateModelPackage", resource) == "explicitly denied"
+    assert evaluate(lead, "sagemaker:UpdateModelPackage", own) == "allowed"
+    # the lead acts as the use case's approver role: another use case's packages are out of reach
+    assert evaluate(lead, "sagemaker:UpdateModelPackage", other) == "not allowed"
+    assert evaluate(ds, "sagemaker:UpdateModelPackage", own) == "explicitly denied"
     assert evaluate(ds, "iam:CreateUser", "*") == "not allowed"

@@ -92,9 +92,12 @@ def test_no_role_but_the_lead_sets_an_approval_status(attacks, step, role, actio
 
 
 def test_the_lead_still_approves_and_the_pipeline_still_registers_pending(estate):
-    lead = _role("mlops-dev-lead-data-scientist")
+    # the leads approve as the use case's approver role (docs/identity.md), never as Studio
+    lead = _role("mlops-dev-remedy-approver")
     approve = Call("sagemaker:UpdateModelPackage", PACKAGE, APPROVED, expect="deny")
     assert _verdict(estate, lead, approve).outcome == "allowed"
+    studio_lead = _role("mlops-dev-lead-data-scientist")
+    assert _verdict(estate, studio_lead, approve).outcome == "denied"
     register = Call("sagemaker:CreateModelPackage", PACKAGE, PENDING, expect="deny")
     pipeline = _role("mlops-dev-remedy-sm-pipeline")
     assert _verdict(estate, pipeline, register, AWS_SERVICE).outcome == "allowed"
