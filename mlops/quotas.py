@@ -362,23 +362,24 @@ _WORDS = (
 
 
 def usecase_names(count: int) -> list[str]:
-    """`count` realistic, prefix-free use-case names; the first ones as long as a manifest allows
-    (32 characters), so the longest physical names are measured."""
-    from mlops.usecases import NAME_MAX, check_prefix_free, is_valid_name
+    """`count` realistic use-case names that pass every manifest rule (prefix-free, distinct first
+    ten characters); every third one as long as a manifest allows (32 characters), so the longest
+    physical names are measured."""
+    from mlops.usecases import NAME_MAX, check_artifact_prefixes, check_prefix_free, is_valid_name
 
     names: list[str] = []
     for i in range(count):
         a, b = _WORDS[i % len(_WORDS)], _WORDS[(i * 7 + 3) % len(_WORDS)]
-        base = f"{a}-{b}"
+        name = f"{a[:5]}-{i:03d}-{b}"  # the first ten characters are unique
         if i % 3 == 0:  # long: pad with further words up to the limit
             for w in _WORDS:
-                if len(f"{base}-{w}") + 3 <= NAME_MAX:
-                    base = f"{base}-{w}"
-        name = f"{base}-{i:02d}"
+                if len(f"{name}-{w}") <= NAME_MAX:
+                    name = f"{name}-{w}"
         if not is_valid_name(name):
             name = f"uc{i:03d}"
         names.append(name)
     check_prefix_free(names)
+    check_artifact_prefixes(names)
     return names
 
 
