@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from mlops import iam, naming
 from mlops.components.account import AccountSettings, AccountSettingsArgs
+from mlops.components.approvers import PersonaPermissionSets, PersonaPermissionSetsArgs
 from mlops.components.audit import Audit, AuditArgs
 from mlops.components.catalog import ServiceCatalog, ServiceCatalogArgs, discover_templates
 from mlops.components.crossaccount import (
@@ -193,6 +194,27 @@ if cfg.is_governance:
     pulumi.export("studio_execution_role_arn", studio_roles.execution.arn)
     pulumi.export("data_scientist_role_arn", studio_roles.data_scientist.arn)
     pulumi.export("lead_data_scientist_role_arn", studio_roles.lead_data_scientist.arn)
+    # People sign in with IAM Identity Center permission sets per persona (docs/identity.md):
+    # created here when the config names the instance, otherwise by the organisation from the docs.
+    sso = cfg.people.identity_center
+    if sso is not None:
+        permission_sets = PersonaPermissionSets(
+            "people",
+            PersonaPermissionSetsArgs(
+                names=names,
+                instance_arn=sso.instance_arn,
+                tags=tags,
+                group_ids={
+                    persona: group
+                    for persona, group in (
+                        ("data-scientist", sso.data_scientist_group_id),
+                        ("lead-data-scientist", sso.lead_data_scientist_group_id),
+                    )
+                    if group
+                },
+            ),
+            opts=opts,
+        )
     # The model registry (model package groups) lives in dev, the governance account.
     pulumi.export("registry_account_id", cfg.account_id)
 else:

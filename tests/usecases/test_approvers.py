@@ -188,3 +188,36 @@ def test_permission_sets_are_created_for_an_identity_center_instance(
     assert [(a.inputs["principalId"], a.inputs["targetId"]) for a in assignments] == [
         ("g-lead", ACCT)
     ]
+
+
+def test_the_dev_program_creates_the_permission_sets_when_config_names_the_instance() -> None:
+    import json
+    import runpy
+
+    from mlops.config import flatten_for_mocks, read_stack_file
+    from mlops.program import PROGRAM
+    from mlops.testing.mocks import install
+
+    config = flatten_for_mocks(read_stack_file("dev"))
+    people = json.loads(config["mlops-platform:people"])
+    people["identityCenter"] = {
+        "instanceArn": "arn:aws:sso:::instance/ssoins-0123456789abcdef",
+        "leadDataScientistGroupId": "g-lead",
+    }
+    config["mlops-platform:people"] = json.dumps(people)
+    mocks = RecordingMocks(account_id=ACCT, region=REGION, az_count=3)
+    install(mocks, "dev", config)
+    run(lambda: runpy.run_path(str(PROGRAM), run_name="__main__"))
+    sets = mocks.of_type("aws:ssoadmin/permissionSet:PermissionSet")
+    assert sorted(r.inputs["name"] for r in sets) == sorted(PERMISSION_SETS.values())
+    assignments = mocks.of_type("aws:ssoadmin/accountAssignment:AccountAssignment")
+    assert [a.inputs["principalId"] for a in assignments] == ["g-lead"]
+
+
+def test_identity_center_config_names_the_bad_field() -> None:
+    from pydantic import ValidationError
+
+    from mlops.config import IdentityCenter
+
+    with pytest.raises(ValidationError, match="instance_arn"):
+        IdentityCenter(instance_arn="ssoins-123")
