@@ -285,7 +285,8 @@ def _table(rows: list[dict], money: tuple[str, ...] = ()) -> str:
         cells = []
         for k, v in r.items():
             if isinstance(v, float):
-                text = f"£{v:,.0f}" if k in money or k.startswith("cost") else f"{v:.1%}"
+                is_money = k in money or k.startswith("cost")
+                text = f"{'-' if v < 0 else ''}£{abs(v):,.0f}" if is_money else f"{v:.1%}"
             else:
                 text = f"{v:,}" if isinstance(v, int) else str(v)
             cells.append(f"<td>{html.escape(text)}</td>")
@@ -319,7 +320,7 @@ def render_html(result: dict) -> str:
         impact = result["cost_impact"]
         parts += [
             "<h2>Against known outcomes</h2>",
-            f"<p>Cost impact: <b>£{impact:+,.0f}</b> "
+            f"<p>Cost impact: <b>{'+' if impact >= 0 else '-'}£{abs(impact):,.0f}</b> "
             f"({'the candidate costs more' if impact > 0 else 'the candidate saves'}).</p>",
             _table(
                 [{"side": n, **o[n]} for n in SIDES],
