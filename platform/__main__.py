@@ -20,6 +20,7 @@ from mlops.components.crossaccount import (
 from mlops.components.identity import StudioRoles, StudioRolesArgs
 from mlops.components.keys import Keys, KeysArgs
 from mlops.components.network import Network, NetworkArgs
+from mlops.components.packages import PackageRepository, PackageRepositoryArgs
 from mlops.components.storage import Storage, StorageArgs
 from mlops.components.studio import Studio, StudioArgs
 from mlops.components.usecase import UseCase, UseCaseArgs
@@ -190,6 +191,15 @@ if cfg.is_governance:
         ),
         opts=opts,
     )
+    # Python packages for builds, Studio and developers: CodeArtifact, upstream the public index.
+    packages = PackageRepository(
+        "packages",
+        PackageRepositoryArgs(
+            names=names, tags=tags, kms_key_arn=keys.artifacts.arn, publisher_arns=key_admins
+        ),
+        opts=opts,
+    )
+    pulumi.export("package_index_url", packages.package_names.index_url)
     pulumi.export("studio_domain_id", studio.domain.id)
     pulumi.export("studio_execution_role_arn", studio_roles.execution.arn)
     pulumi.export("data_scientist_role_arn", studio_roles.data_scientist.arn)

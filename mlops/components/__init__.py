@@ -5,6 +5,7 @@
 - storage.py: SecureBucket (`mlops:storage:SecureBucket`), Storage (`mlops:storage:Storage`)
 - identity.py: StudioRoles (`mlops:identity:StudioRoles`)
 - studio.py: Studio (`mlops:studio:Studio`)
+- packages.py: PackageRepository (`mlops:packages:PackageRepository`), dev: the CodeArtifact index
 - audit.py: Audit (`mlops:audit:Audit`)
 - crossaccount.py: DeploymentAccess in staging/prod (`mlops:crossaccount:DeploymentAccess`): the
   model-execution role

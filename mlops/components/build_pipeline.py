@@ -18,7 +18,6 @@ import pulumi_aws as aws
 
 from mlops.components import usecase_roles as roles
 from mlops.components.usecase_builds import (
-    PYPI,
     DeliveryArgs,
     artifact_key,
     artifact_store,
@@ -26,6 +25,7 @@ from mlops.components.usecase_builds import (
     codebuild_project,
     declare_codebuild,
     declare_pipeline_source,
+    install_calls,
     role,
     source_action,
 )
@@ -120,6 +120,7 @@ class BuildPipeline(pulumi.ComponentResource):
             {"USECASE": m.name},
             self._tags,
             self._child,
+            in_vpc=False,  # tests and lint: nothing VPC-private
         )
         self.training_project = codebuild_project(
             f"{name}-training-pipeline",
@@ -130,6 +131,7 @@ class BuildPipeline(pulumi.ComponentResource):
             env,
             self._tags,
             self._child,
+            in_vpc=False,  # SageMaker and S3 APIs only; the jobs themselves run in the VPC
         )
         self.pipeline_role = role(
             f"{name}-build-pipeline",
@@ -271,7 +273,7 @@ class BuildPipeline(pulumi.ComponentResource):
             a.n("tests"),
             self.build_role,
             [
-                declare.call("https", PYPI, network_only=True, why="pip install the repo's deps"),
+                *install_calls(a, "pip install the repo's deps"),
                 declare.call("codebuild:CreateReportGroup", reports),
                 declare.call("codebuild:CreateReport", reports),
                 declare.call("codebuild:BatchPutTestCases", reports),
@@ -279,11 +281,12 @@ class BuildPipeline(pulumi.ComponentResource):
             ],
             order=20,
             source_artifact=source,
+            in_vpc=False,
         )
         sm = f"arn:aws:sagemaker:{region}:{acct}"
         sm_pipeline = f"{sm}:pipeline/{self.sm_pipeline_name}"
         calls: list[dict[str, Any]] = [
-            declare.call("https", PYPI, network_only=True, why="pip install mlops-platform"),
+            *install_calls(a, "pip install the repo and mlops-platform"),
             declare.call("sagemaker:DescribePipeline", sm_pipeline),
             declare.call("sagemaker:CreatePipeline", sm_pipeline),
             declare.call("sagemaker:UpdatePipeline", sm_pipeline),
@@ -306,6 +309,7 @@ class BuildPipeline(pulumi.ComponentResource):
             calls,
             order=30,
             source_artifact=source,
+            in_vpc=False,
         )
         declare.service_assumes(
             flow="training",

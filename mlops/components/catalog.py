@@ -4,7 +4,9 @@
 - one product per template in ``templates/`` (tagged ``sagemaker:studio-visibility=true``), whose
   CloudFormation template (``mlops.delivery.cfn``) only calls the onboarding hook;
 - the onboarding hook: a Lambda (custom-resource handler, in the VPC, with a KMS-encrypted
-  dead-letter queue) that starts a CodeBuild project running ``mlops onboard`` (the CLI path);
+  dead-letter queue; it reaches CodeBuild through the VPC's `codebuild` endpoint) that starts a
+  CodeBuild project running ``mlops onboard`` (the CLI path) outside the VPC: the build reaches
+  only GitHub and the platform's CodeArtifact repository, nothing VPC-private;
 - a least-privilege launch role (CloudFormation on Service Catalog stacks, read the product
   templates, invoke the hook — nothing else), used by the launch constraints and by S3-provisioned
   SageMaker project templates, which reuse the same template objects.
@@ -22,6 +24,7 @@ import pulumi
 import pulumi_aws as aws
 import yaml
 
+from mlops.components import packages
 from mlops.components.audit import encrypted_log_group
 from mlops.config import REPO_ROOT, StackConfig
 from mlops.delivery import buildspecs, cfn
@@ -149,7 +152,8 @@ class ServiceCatalog(pulumi.ComponentResource):
                     "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                     "Resource": key,
                 },
-                *docs.vpc_network_interfaces(cfg.region, cfg.account_id, "codebuild"),
+                # the onboarding build runs outside the VPC (GitHub and the package index only)
+                *packages.reader_statements(packages.package_names(ctx)),
             ]
             if secret:
                 statements.append(
@@ -175,6 +179,7 @@ class ServiceCatalog(pulumi.ComponentResource):
             for k, v in (
                 ("PLATFORM_REPO_URL", a.platform_repo_url),
                 ("MLOPS_PLATFORM_PIP_SPEC", a.platform_pip_spec),
+                *packages.package_names(ctx).environment().items(),
             )
         ]
         if a.git_token_secret_arn is not None:
@@ -200,9 +205,7 @@ class ServiceCatalog(pulumi.ComponentResource):
                 type="LINUX_CONTAINER",
                 environment_variables=env,
             ),
-            vpc_config=aws.codebuild.ProjectVpcConfigArgs(
-                vpc_id=a.vpc_id, subnets=a.subnet_ids, security_group_ids=a.security_group_ids
-            ),
+            # no vpc_config: it reaches nothing VPC-private (docs/deploy.md, "Egress")
             logs_config=aws.codebuild.ProjectLogsConfigArgs(
                 cloudwatch_logs=aws.codebuild.ProjectLogsConfigCloudwatchLogsArgs(
                     group_name=logs.name, status="ENABLED"
@@ -535,12 +538,12 @@ class ServiceCatalog(pulumi.ComponentResource):
         logs = self.onboarding_logs.arn.apply(lambda arn: f"{arn}:log-stream:rehearsal")
         declare.actor(
             flow="onboarding", step="the onboarding build renders and opens the PR", order=41,
-            principal=self.onboard_project.service_role, account=acct, origin=vpc,
+            principal=self.onboard_project.service_role, account=acct, origin=declare.PUBLIC,
             calls=[
                 declare.call("logs:CreateLogStream", logs),
                 declare.call("logs:PutLogEvents", logs),
-                declare.call("https", "https://pypi.org/simple/", network_only=True,
-                             why="pip install mlops-platform"),
+                *packages.install_calls(packages.package_names(self._ctx),
+                                        "pip install mlops-platform"),
                 declare.call("https", a.platform_repo_url, network_only=True,
                              why="git clone the platform repo"),
                 declare.call("https", "https://api.github.com/", network_only=True,

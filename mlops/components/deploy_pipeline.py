@@ -35,7 +35,6 @@ from mlops.components.approvers import GATES as _GATES
 from mlops.components.usecase_actors import People, declare_people
 from mlops.components.usecase_builds import (
     PULUMI_DOWNLOAD,
-    PYPI,
     DeliveryArgs,
     artifact_key,
     artifact_store,
@@ -43,6 +42,7 @@ from mlops.components.usecase_builds import (
     codebuild_project,
     declare_codebuild,
     declare_pipeline_source,
+    install_calls,
     role,
     source_action,
 )
@@ -362,7 +362,7 @@ class DeployPipeline(pulumi.ComponentResource):
                 a.n("deploy"),
                 self.deploy_build_role,
                 [
-                    declare.call("https", PYPI, network_only=True, why="pip install mlops"),
+                    *install_calls(a, "pip install the inference repo and mlops-platform"),
                     declare.call(
                         "https", PULUMI_DOWNLOAD, network_only=True, why="install the Pulumi CLI"
                     ),

@@ -52,8 +52,9 @@ _COMMON = (
 _DEV = (
     Endpoint("studio", "SageMaker Studio UI in VpcOnly mode (aws.sagemaker.<region>.studio)"),
     Endpoint("servicecatalog", "SageMaker Projects: Studio lists and launches products"),
-    Endpoint("codeartifact.api", "pip install from CodeArtifact in jobs and Studio: auth token"),
+    Endpoint("codeartifact.api", "pip install from CodeArtifact in Studio and VPC builds: token"),
     Endpoint("codeartifact.repositories", "pip install from CodeArtifact: package downloads"),
+    Endpoint("codebuild", "the onboarding hook (a Lambda in the VPC) starts the onboarding build"),
 )
 _GIT = {
     "codecommit": (

@@ -16,6 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from mlops.components import packages
 from mlops.components.usecase_roles import names_for
 from mlops.config import StackConfig
 from mlops.naming import NameContext, log_group_name, usecase_name
@@ -23,7 +24,6 @@ from mlops.rehearsal import declare
 from mlops.usecases import UseCaseManifest
 
 BUILD_IMAGE = "aws/codebuild/amazonlinux-x86_64-standard:5.0"
-PYPI = "https://pypi.org/simple/"
 PULUMI_DOWNLOAD = "https://get.pulumi.com/"
 
 
@@ -64,6 +64,11 @@ class DeliveryArgs:
     @property
     def log_group(self) -> str:
         return log_group_name(self.ctx, self.usecase, "codebuild")
+
+    @property
+    def packages(self) -> packages.PackageNames:
+        """The platform's CodeArtifact domain and repository every build installs from."""
+        return packages.package_names(self.ctx)
 
 
 def json_doc(build: Callable[..., dict[str, Any]], **values: Any) -> pulumi.Output[str]:
@@ -114,7 +119,10 @@ def codebuild_project(
     *,
     in_vpc: bool = True,
 ) -> aws.codebuild.Project:
-    """A CodeBuild project of the use case (`project` is the physical-name part)."""
+    """A CodeBuild project of the use case (`project` is the physical-name part). Every project
+    knows the platform's package index (CODEARTIFACT_* variables, `packages.login_commands`);
+    `in_vpc=False` for builds that touch nothing VPC-private (docs/deploy.md, "Egress")."""
+    env = {**a.packages.environment(), **env}
     vpc = (
         aws.codebuild.ProjectVpcConfigArgs(
             vpc_id=a.vpc_id, subnets=a.subnet_ids, security_group_ids=a.security_group_ids
@@ -224,6 +232,11 @@ def build_action(
 # --- runtime actors ---------------------------------------------------------------------------
 def vpc_origin(a: DeliveryArgs) -> dict[str, Any]:
     return declare.vpc(a.vpc_id, a.subnet_ids, a.security_group_ids)
+
+
+def install_calls(a: DeliveryArgs, why: str) -> list[dict[str, Any]]:
+    """A build's `pip install` from the platform's CodeArtifact repository (runtime calls)."""
+    return packages.install_calls(a.packages, why)
 
 
 def bucket_object(a: DeliveryArgs, key: str) -> pulumi.Output[str]:

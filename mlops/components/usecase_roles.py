@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 
 from mlops import naming
+from mlops.components import packages
 from mlops.config import StackConfig
 from mlops.delivery import iam as docs
 from mlops.delivery.deployer import inference_secrets_alias
@@ -323,7 +324,8 @@ def codebuild_policy(
         return docs.doc(
             *_artifacts(bucket, key, artifact_prefixes(a.ctx, a.usecase)),
             _logs(logs),
-            *docs.vpc_network_interfaces(cfg.region, cfg.account_id, "codebuild"),
+            # Test and TrainingPipeline builds run outside the VPC: no network-interface rights
+            *packages.reader_statements(a.packages),
             {
                 "Sid": "UpsertAndStartOwnPipeline",
                 "Effect": "Allow",
@@ -454,6 +456,7 @@ def deploy_build_policy(
             *_artifacts(bucket, key, artifact_prefixes(a.ctx, a.usecase)),
             _logs(logs),
             # no VPC statements: the deploy and smoke-test builds run outside the VPC
+            *packages.reader_statements(a.packages),
             {
                 "Sid": "AssumeOwnDeployers",
                 "Effect": "Allow",

@@ -60,6 +60,20 @@ def _ecr(resources: Sequence[RecordedResource], ctx: Context) -> list[LineItem]:
     )]  # fmt: skip
 
 
+@prices("aws:codeartifact/domain:Domain")
+def _codeartifact(resources: Sequence[RecordedResource], ctx: Context) -> list[LineItem]:
+    """Storage is billed per domain (assets are shared by its repositories), plus requests."""
+    n, u, p = len(resources), ctx.usage, ctx.prices
+    gb, requests = n * u.codeartifact_gb, n * u.codeartifact_requests
+    return [LineItem(
+        resources[0].type, f"{n} CodeArtifact domain(s): packages and requests", n, "GB-month", gb,
+        gb * p.get("codeartifact.storage_gb_month")
+        + requests / 10_000 * p.get("codeartifact.requests_per_10k"),
+        f"{u.codeartifact_gb:g} GB cached; {_n(u.codeartifact_requests)} requests "
+        "(package index + downloads of every build's install)",
+    )]  # fmt: skip
+
+
 @prices("aws:secretsmanager/secret:Secret")
 def _secrets(resources: Sequence[RecordedResource], ctx: Context) -> list[LineItem]:
     n, u, p = len(resources), ctx.usage, ctx.prices

@@ -51,6 +51,10 @@ class Usage(BaseModel):
     ecr_gb_per_repository: float = Field(3, ge=0, description="image storage per repository")
     ecr_images_pushed: float = Field(20, ge=0, description="images scanned by Inspector a month")
     secret_requests: float = Field(10_000, ge=0, description="GetSecretValue per secret-month")
+    codeartifact_gb: float = Field(5, ge=0, description="packages cached per CodeArtifact domain")
+    codeartifact_requests: float = Field(
+        150_000, ge=0, description="CodeArtifact requests a month (~300 per install x builds)"
+    )
     # network
     endpoint_gb_per_month: float = Field(10, ge=0, description="data per interface endpoint")
     nat_gb_per_month: float = Field(50, ge=0, description="data per NAT gateway")

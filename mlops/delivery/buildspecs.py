@@ -14,7 +14,12 @@ from typing import Any
 
 import yaml
 
+from mlops.components.packages import login_commands
+
 PYTHON = "3.11"
+# Every install goes to the platform's CodeArtifact repository (mlops.components.packages), never
+# to the public index: the token and index URL come first in each install phase.
+PACKAGE_INDEX = login_commands()
 
 
 def _spec(
@@ -43,7 +48,11 @@ def training_tests() -> str:
     """Stage 'Test' of the build pipeline: the training repo's unit tests and lint."""
     return _spec(
         {
-            "install": ["pip install --upgrade pip", "pip install -e . --group dev"],
+            "install": [
+                *PACKAGE_INDEX,
+                "pip install --upgrade pip",
+                "pip install -e . --group dev",
+            ],
             "build": ["ruff check .", "pytest -q --junitxml=reports/junit.xml"],
         },
         reports={"unit-tests": {"files": ["reports/junit.xml"], "file-format": "JUNITXML"}},
@@ -56,6 +65,7 @@ def upsert_and_start_pipeline() -> str:
     return _spec(
         {
             "install": [
+                *PACKAGE_INDEX,
                 "pip install --upgrade pip",
                 "pip install -e .",
                 'pip install "$MLOPS_PLATFORM_PIP_SPEC"',
@@ -72,6 +82,7 @@ PULUMI_INSTALL = [
     'pulumi login "$PULUMI_BACKEND_URL"',
 ]
 _INSTALL = [
+    *PACKAGE_INDEX,
     "pip install --upgrade pip",
     "pip install -e .",
     'pip install "$MLOPS_PLATFORM_PIP_SPEC"',
@@ -137,7 +148,11 @@ def onboard() -> str:
     )
     return _spec(
         {
-            "install": ["pip install --upgrade pip", 'pip install "$MLOPS_PLATFORM_PIP_SPEC"'],
+            "install": [
+                *PACKAGE_INDEX,
+                "pip install --upgrade pip",
+                'pip install "$MLOPS_PLATFORM_PIP_SPEC"',
+            ],
             "build": [
                 'git clone --depth 1 "$PLATFORM_REPO_URL" platform',
                 "cd platform",

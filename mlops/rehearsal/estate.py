@@ -188,6 +188,15 @@ class Estate:
         if parts and parts["service"] == "lambda":
             base = ":".join(resource.split(":")[:7])
             return self.resource_policies.get(base), "generic", []
+        if parts and parts["service"] == "codeartifact":
+            # a package is governed by its repository's policy
+            m = re.match(r"package/([^/]+)/([^/]+)/", parts["rest"])
+            if m:
+                repo = (
+                    f"arn:aws:codeartifact:{parts['region']}:{parts['account']}:"
+                    f"repository/{m.group(1)}/{m.group(2)}"
+                )
+                return self.resource_policies.get(repo), "generic", []
         return self.resource_policies.get(resource), "generic", []
 
 
@@ -368,6 +377,17 @@ _POLICY_RESOURCES = {
 }
 
 
+_CODEARTIFACT_POLICIES = {
+    "aws:codeartifact/domainPermissions:DomainPermissions": lambda run, i: (
+        f"arn:aws:codeartifact:{run.region}:{run.account}:domain/{i.get('domain')}"
+    ),
+    "aws:codeartifact/repositoryPermissionsPolicy:RepositoryPermissionsPolicy": lambda run, i: (
+        f"arn:aws:codeartifact:{run.region}:{run.account}:repository/"
+        f"{i.get('domain')}/{i.get('repository')}"
+    ),
+}
+
+
 def _add_resource_policies(estate: Estate, run: ProgramRun) -> None:
     urls: dict[str, str] = {}
     apis: dict[str, str] = {}
@@ -406,6 +426,11 @@ def _add_resource_policies(estate: Estate, run: ProgramRun) -> None:
             target = apis.get(str(r.inputs.get("restApiId")))
             doc = _doc(r.inputs.get("policy"))
             if target and doc is not None:
+                estate.resource_policies[target] = Policy(f"resource policy of {r.name}", doc)
+        elif r.type in _CODEARTIFACT_POLICIES:
+            target = _CODEARTIFACT_POLICIES[r.type](run, r.inputs)
+            doc = _doc(r.inputs.get("policyDocument"))
+            if doc is not None:
                 estate.resource_policies[target] = Policy(f"resource policy of {r.name}", doc)
         elif r.type == "aws:lambda/permission:Permission":
             target = functions.get(str(r.inputs.get("function")))

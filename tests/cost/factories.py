@@ -68,6 +68,7 @@ PRICE_DOC: dict[str, Any] = {
     "codepipeline": {"v2_action_minute": 0.002, "v1_pipeline_month": 1.0},
     "codebuild": {"build_minute": {"BUILD_GENERAL1_SMALL": 0.005}},
     "ecr": {"storage_gb_month": 0.1},
+    "codeartifact": {"storage_gb_month": 0.05, "requests_per_10k": 0.05},
     "secretsmanager": {"secret_month": 0.4, "requests_per_10k": 0.05},
     "efs": {"standard_gb_month": 0.3},
 }

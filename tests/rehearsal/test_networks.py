@@ -115,7 +115,15 @@ def test_dev_network_is_read_from_the_program(dev: RecordingMocks) -> None:
 
 def test_a_build_in_the_dev_vpc_cannot_reach_the_package_index(dev: RecordingMocks) -> None:
     net = from_mocks(dev)
-    build = _vpc_origin(dev.named("usecase-remedy-tests").inputs["vpcConfig"])
+    # no build runs in the VPC any more (docs/deploy.md, "Egress"); one placed in its private
+    # subnets with the SageMaker group would see this:
+    exports = dev.stack_exports
+    build = Origin(
+        "vpc",
+        exports["vpc_id"],
+        tuple(exports["private_subnet_ids"]),
+        (exports["sagemaker_security_group_id"],),
+    )
     result = reach(build, "https://pypi.org", net)
     assert not result.reachable and not result.unknown
     subnets = sorted(build.subnet_ids)

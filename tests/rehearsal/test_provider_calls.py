@@ -3,6 +3,7 @@ asserted on the real platform, bootstrap and inference programs built under the 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import runpy
 from collections.abc import Iterator
@@ -432,7 +433,15 @@ def test_a_pipeline_with_a_connection_source_passes_the_connection_and_its_role(
 
 def test_a_codebuild_project_in_the_vpc_lets_codebuild_attach_its_eni() -> None:
     mocks, v = program("platform/dev"), view("platform/dev")
-    project = by_value(mocks, "aws:codebuild/project:Project", "name", "mlops-dev-remedy-tests")
+    # no build of the platform runs in the VPC (docs/deploy.md, "Egress"): put one there
+    tests = by_value(mocks, "aws:codebuild/project:Project", "name", "mlops-dev-remedy-tests")
+    exports = mocks.stack_exports
+    vpc = {
+        "vpcId": exports["vpc_id"],
+        "subnets": list(exports["private_subnet_ids"]),
+        "securityGroupIds": [exports["sagemaker_security_group_id"]],
+    }
+    project = dataclasses.replace(tests, inputs={**tests.inputs, "vpcConfig": vpc})
     role = f"arn:aws:iam::{mocks.account_id}:role/mlops-dev-remedy-build"
     created = [(p, c.action) for p, c in pc.service_calls(project, v, when="create")]
     assert ("service:codebuild.amazonaws.com", "sts:AssumeRole") in created

@@ -161,7 +161,14 @@ def test_onboarding_hook_is_private_and_has_a_dead_letter_queue(catalog: Recordi
     assert fn.inputs["kmsKeyArn"].endswith(":key/artifacts")
     project = catalog.named("catalog-onboard")
     assert "mlops onboard" in project.inputs["source"]["buildspec"]
-    assert project.inputs["vpcConfig"]["vpcId"] == "vpc-0a"
+    # the build reaches GitHub and CodeArtifact only: outside the VPC, no ENI rights, packages
+    # from the platform's index (docs/deploy.md, "Egress")
+    assert "vpcConfig" not in project.inputs
+    assert "aws codeartifact get-authorization-token" in project.inputs["source"]["buildspec"]
+    role_policy = json.loads(catalog.named("catalog-onboard-build-policy").inputs["policy"])
+    actions = {a for st in role_policy["Statement"] for a in _listed(st["Action"])}
+    assert "ec2:CreateNetworkInterface" not in actions
+    assert "codeartifact:ReadFromRepository" in actions
 
 
 @pytest.mark.parametrize("stack_config", ["staging", "prod"], indirect=True)
@@ -275,3 +282,7 @@ def test_lambda_handler_starts_codebuild_and_answers_cloudformation(monkeypatch)
         "req-1",
         "Onboarding",
     )
+
+
+def _listed(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)

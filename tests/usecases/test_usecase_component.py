@@ -249,16 +249,20 @@ def test_pipelines_are_v2_in_the_vpc_and_kms_encrypted(
     assert source["configuration"]["FullRepositoryId"] == "acme-insurance-ml/remedy-training"
     projects = pulumi_mocks.of_type("aws:codebuild/project:Project")
     assert len(projects) == 4
-    # training builds reach the VPC's data; deploy and smoke-test builds only call public,
-    # IAM-authorised AWS APIs (deploy_pipeline's docstring): they run outside the VPC
-    outside = {"usecase-remedy-deploy", "usecase-remedy-smoke-test"}
+    # egress design (docs/deploy.md): no build touches anything VPC-private, so none runs in the
+    # VPC; every one installs from the platform's CodeArtifact index
+    assert {p.name for p in projects} == {
+        "usecase-remedy-tests",
+        "usecase-remedy-training-pipeline",
+        "usecase-remedy-deploy",
+        "usecase-remedy-smoke-test",
+    }
     for project in projects:
-        if project.name in outside:
-            assert project.inputs.get("vpcConfig") is None, project
-        else:
-            assert project.inputs["vpcConfig"]["vpcId"] == "vpc-0a1b2c3d", project
+        assert project.inputs.get("vpcConfig") is None, project
         assert project.inputs["encryptionKey"] == key, project
-    assert outside <= {p.name for p in projects}
+        env = {v["name"]: v["value"] for v in project.inputs["environment"]["environmentVariables"]}
+        assert env["CODEARTIFACT_DOMAIN"] == "mlops-dev-packages", project.name
+        assert env["CODEARTIFACT_REPOSITORY"] == "mlops-dev-pypi", project.name
     training = _one(
         pulumi_mocks, "aws:codebuild/project:Project", "usecase-remedy-training-pipeline"
     )

@@ -349,7 +349,8 @@ def _domain_service(r: RecordedResource, v: ProgramView) -> list[ServiceCall]:
 )
 def _ca_domain(r: RecordedResource, v: ProgramView) -> list[Call]:
     arn = _domain_arn(r, v)
-    calls = [c("codeartifact:CreateDomain", arn, "create the domain", tag_context(r))]
+    # the Service Authorization Reference lists no resource type for CreateDomain: "*"
+    calls = [c("codeartifact:CreateDomain", "*", f"create the domain {arn}", tag_context(r))]
     calls += tagged(r, "codeartifact:TagResource", arn)
     return calls + reads(arn, "codeartifact:DescribeDomain", "codeartifact:ListTagsForResource")
 
@@ -366,7 +367,8 @@ def _ca_repo_arn(r: RecordedResource, v: ProgramView) -> str:
 )
 def _ca_repo(r: RecordedResource, v: ProgramView) -> list[Call]:
     arn = _ca_repo_arn(r, v)
-    calls = [c("codeartifact:CreateRepository", arn, "create the repository", tag_context(r))]
+    # no resource type for CreateRepository in the Service Authorization Reference: "*"
+    calls = [c("codeartifact:CreateRepository", "*", f"create {arn}", tag_context(r))]
     for up in as_json(r.inputs.get("upstreams")) or []:
         up_arn = v.arn(
             "codeartifact", f"repository/{value(r, 'domain')}/{up.get('repositoryName')}"
