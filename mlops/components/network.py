@@ -52,7 +52,7 @@ _COMMON = (
 _DEV = (
     Endpoint("studio", "SageMaker Studio UI in VpcOnly mode (aws.sagemaker.<region>.studio)"),
     Endpoint("servicecatalog", "SageMaker Projects: Studio lists and launches products"),
-    Endpoint("codeartifact.api", "pip install from CodeArtifact in Studio and VPC builds: token"),
+    Endpoint("codeartifact.api", "pip install from CodeArtifact in Studio (VpcOnly): auth token"),
     Endpoint("codeartifact.repositories", "pip install from CodeArtifact: package downloads"),
     Endpoint("codebuild", "the onboarding hook (a Lambda in the VPC) starts the onboarding build"),
 )

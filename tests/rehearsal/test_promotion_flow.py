@@ -36,12 +36,21 @@ def test_deploy_builds_reach_every_api_they_call_from_outside_the_vpc(estate, ru
 
 
 def test_a_deploy_build_moved_back_into_the_vpc_cannot_reach_the_package_index(estate, runner):
-    """Regression: in the no-NAT VPC, the deploy build reached neither PyPI nor CodePipeline."""
+    """Regression: in the no-NAT VPC, the deploy build reached neither the Pulumi CLI download nor
+    CodePipeline (its packages would come through the codeartifact endpoints)."""
+    from mlops.rehearsal.model import Origin
+
     deploy = _actor(estate, "DeployDev build")
-    vpc = next(a.origin for a in declared_actors(estate, "training") if a.origin.kind == "vpc")
+    exports = estate.program("platform/dev").exports  # no build runs in the VPC any more
+    vpc = Origin(
+        "vpc",
+        exports["vpc_id"],
+        tuple(exports["private_subnet_ids"]),
+        (exports["sagemaker_security_group_id"],),
+    )
     results = runner.run_actor("promotion", dataclasses.replace(deploy, origin=vpc))
     unreachable = {r.resource for r in results if r.verdict.outcome == "unreachable"}
-    assert "https://pypi.org/simple/" in unreachable, unreachable
+    assert "https://get.pulumi.com/" in unreachable, unreachable
 
 
 def test_every_stage_is_deployed_with_a_kms_secrets_provider_and_smoke_tested(promotion):

@@ -270,7 +270,8 @@ def test_pipelines_are_v2_in_the_vpc_and_kms_encrypted(
     assert env["SUBNET_IDS"] == "subnet-0a,subnet-0b" and env["SECURITY_GROUP_IDS"] == "sg-0build"
     assert env["SM_PIPELINE_NAME"] == "mlops-dev-remedy-training"
     assert env["MODEL_PACKAGE_GROUP"] == "mlops-dev-remedy-models"
-    assert "mlops.delivery.run_pipeline --upsert --start" in training.inputs["source"]["buildspec"]
+    spec = training.inputs["source"]["buildspec"]
+    assert "mlops.delivery.run_pipeline" in spec and "--upsert --start" in spec
     logs = _one(pulumi_mocks, "aws:cloudwatch/logGroup:LogGroup", "usecase-remedy-build-logs")
     assert logs.inputs["kmsKeyId"] == key
 
