@@ -123,10 +123,18 @@ class RealtimeEndpoint(_Model):
 Endpoint = Annotated[ServerlessEndpoint | RealtimeEndpoint, Field(discriminator="mode")]
 
 
+FUNCTION_CONCURRENCY_MAX = 900
+"""Reserved concurrency per serving function: AWS keeps 100 of an account's default 1,000
+concurrent executions unreserved."""
+
+
 class StackSettings(_Model):
     training_instance_type: str = Field("ml.m5.xlarge", pattern=_INSTANCE)
     processing_instance_type: str = Field("ml.m5.large", pattern=_INSTANCE)
     endpoint: Endpoint
+    function_concurrency: int = Field(10, ge=1, le=FUNCTION_CONCURRENCY_MAX)
+    """Reserved concurrency of each serving Lambda (encode, market, decide) in this stage: caps
+    what one use case can take from the account's pool and guarantees it that much."""
 
 
 class PerStack(_Model):

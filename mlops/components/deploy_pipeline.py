@@ -155,13 +155,18 @@ class DeployPipeline(pulumi.ComponentResource):
         )
 
         def stage_env(env_name: str, gate: str | None) -> list[dict[str, str]]:
-            endpoint = m.stacks.for_env(env_name).endpoint.model_dump(mode="json")
+            stack = m.stacks.for_env(env_name)
+            endpoint = stack.endpoint.model_dump(mode="json")
+            serving = {  # the manifest is the one source of each stage's serving settings
+                **endpoint_config(endpoint),
+                "functionConcurrency": str(stack.function_concurrency),
+            }
             return [
                 {"name": "STAGE", "value": env_name},
                 {"name": "TARGET_ROLE_ARN", "value": deployer_role_arn(cfg, m.name, env_name)},
                 {"name": "APPROVAL_ACTION", "value": f"{gate}/{APPROVAL_ACTION}" if gate else ""},
                 {"name": "PIPELINE_EXECUTION_ID", "value": "#{codepipeline.PipelineExecutionId}"},
-                {"name": "ENDPOINT_CONFIG", "value": config_args(endpoint_config(endpoint))},
+                {"name": "ENDPOINT_CONFIG", "value": config_args(serving)},
             ]
 
         def approval(env_name: str) -> aws.codepipeline.PipelineStageArgs:

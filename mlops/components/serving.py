@@ -99,6 +99,9 @@ class InferenceServiceArgs:
     capacity); counted from the decide step's audit events. None: no alarm."""
     alarm_topic_arn: pulumi.Input[str] | None = None
     runtime: str = "python3.12"
+    reserved_concurrency: int = 10
+    """Reserved concurrency of each workflow Lambda (the manifest's
+    stacks.<env>.function_concurrency): a burst of one use case never starves the account."""
 
     def __post_init__(self) -> None:
         roles = sorted(f.role for f in self.functions)
@@ -111,6 +114,11 @@ class InferenceServiceArgs:
             raise ValueError("data_capture_percent must be within 1..100")
         if self.throttle_rate <= 0 or self.throttle_burst <= 0:
             raise ValueError("throttle_rate and throttle_burst must be positive")
+        if not 1 <= self.reserved_concurrency <= 900:
+            raise ValueError(
+                f"reserved_concurrency {self.reserved_concurrency} must be within 1..900 "
+                "(stacks.<env>.function_concurrency in the use-case manifest)"
+            )
         realtime = isinstance(self.endpoint, RealtimeEndpoint)
         if realtime and self.model_package_arn is not None and self.data_capture_bucket is None:
             raise ValueError(
@@ -212,11 +220,21 @@ class InferenceService(pulumi.ComponentResource):
         physical = usecase_name(n, a.usecase, spec.role, kind="lambda")
         log_group = self._log_group(spec.role, f"/aws/lambda/{physical}")
         policy = pulumi.Output.all(
-            lg=log_group.arn, key=a.kms_key_arn, secrets=list(spec.secret_arns)
+            lg=log_group.arn,
+            key=a.kms_key_arn,
+            secrets=list(spec.secret_arns),
+            subnets=a.subnet_ids,
+            groups=a.security_group_ids,
         ).apply(
             lambda v: iam.dumps(
                 docs.lambda_policy(
-                    log_group_arn=v["lg"], kms_key_arn=v["key"], secret_arns=v["secrets"]
+                    log_group_arn=v["lg"],
+                    kms_key_arn=v["key"],
+                    secret_arns=v["secrets"],
+                    region=n.region,
+                    account_id=n.account_id,
+                    subnet_ids=v["subnets"],
+                    security_group_ids=v["groups"],
                 )
             )
         )
@@ -240,6 +258,7 @@ class InferenceService(pulumi.ComponentResource):
             layers=list(a.layers),
             memory_size=spec.memory_mb,
             timeout=spec.timeout_s,
+            reserved_concurrent_executions=a.reserved_concurrency,
             architectures=["arm64"],
             kms_key_arn=a.kms_key_arn,
             environment={"variables": env},
@@ -441,6 +460,27 @@ class InferenceService(pulumi.ComponentResource):
             )
         if self.model_endpoint is not None:
             self.model_endpoint.declare_runtime(order=90)
+        # 23.7: a serving role cannot put network interfaces outside its own subnets and groups
+        ec2 = f"arn:aws:ec2:{n.region}:{acct}"
+        for spec in a.functions:
+            declare.actor(
+                flow="attacks",
+                step=f"the {a.usecase} {spec.role} function's role attaches elsewhere",
+                principal=self.function_roles[spec.role].arn,
+                account=acct,
+                origin=declare.AWS_SERVICE,
+                calls=[
+                    declare.call(
+                        "ec2:CreateNetworkInterface", f"{ec2}:subnet/subnet-0elsewhere",
+                        expect="deny", why="an interface in a subnet the function does not use",
+                    ),
+                    declare.call(
+                        "ec2:CreateNetworkInterface", f"{ec2}:security-group/sg-0elsewhere",
+                        expect="deny", why="an interface in a security group of its choosing",
+                    ),
+                ],
+                order=970,
+            )  # fmt: skip
 
     # --- alarms -------------------------------------------------------------------------------
     def _alarm(self, role: str, **kw: Any) -> aws.cloudwatch.MetricAlarm:

@@ -86,12 +86,18 @@ class ModelEndpoint(pulumi.ComponentResource):
                 keys=[a.kms_key_arn, capture_key],
                 artifacts=a.model_artifact_bucket_arn,
                 capture=capture_arn,
+                subnets=a.subnet_ids if a.realtime else [],
+                groups=a.security_group_ids if a.realtime else [],
             ).apply(
                 lambda v: iam.dumps(
                     docs.model_policy(
                         kms_key_arns=v["keys"],
                         artifact_bucket_arn=v["artifacts"],
                         capture_bucket_arn=v["capture"],
+                        region=n.region,
+                        account_id=n.account_id,
+                        subnet_ids=v["subnets"],
+                        security_group_ids=v["groups"],
                     )
                 )
             ),

@@ -13,28 +13,66 @@ from typing import Any
 
 from mlops import iam
 
-
 # --- IAM ----------------------------------------------------------------------------------------
+ENI_DESCRIBE = (
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeVpcs",
+)
+LAMBDA_ENI = ("ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
+              "ec2:UnassignPrivateIpAddresses")  # fmt: skip
+SAGEMAKER_ENI = ("ec2:DeleteNetworkInterface", "ec2:CreateNetworkInterfacePermission",
+                 "ec2:DeleteNetworkInterfacePermission")  # fmt: skip
+
+
+def vpc_network_interfaces(
+    *,
+    region: str,
+    account_id: str,
+    subnet_ids: Sequence[str],
+    security_group_ids: Sequence[str],
+    eni_actions: Sequence[str],
+) -> list[iam.Statement]:
+    """Network interfaces of a serving role, scoped like the platform's roles (issue 23.7): only
+    Describe on "*"; an interface is created only in the service's own subnets with its own
+    security groups; deleted, re-addressed or shared (`eni_actions`) only among this account's
+    interfaces in this region (the services check these at creation with no subnet in the
+    request, so `ec2:Subnet` cannot narrow them further)."""
+    ec2 = f"arn:aws:ec2:{region}:{account_id}"
+    enis = f"{ec2}:network-interface/*"
+    subnets = [f"{ec2}:subnet/{s}" for s in subnet_ids]
+    groups = [f"{ec2}:security-group/{g}" for g in security_group_ids]
+    if not subnets or not groups:
+        raise ValueError("vpc_network_interfaces needs the subnet and security group ids")
+    return [
+        iam.statement("VpcAttach", "ec2:CreateNetworkInterface", [enis, *subnets, *groups]),
+        iam.statement("VpcOwnInterfaces", list(eni_actions), enis),
+        iam.statement("VpcDescribe", list(ENI_DESCRIBE), "*"),
+    ]
+
+
 def lambda_policy(
     *,
     log_group_arn: str,
     kms_key_arn: str,
     secret_arns: Sequence[str] = (),
+    region: str,
+    account_id: str,
+    subnet_ids: Sequence[str],
+    security_group_ids: Sequence[str],
 ) -> dict[str, Any]:
-    """A workflow Lambda: its own log group, VPC ENIs, X-Ray, the stack key, named secrets."""
+    """A workflow Lambda: its own log group, ENIs in its own subnets, X-Ray, the stack key, named
+    secrets."""
     statements = [
         iam.statement("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"], f"{log_group_arn}:*"),
-        # ENI actions do not support resource-level permissions (AWSLambdaVPCAccessExecutionRole)
-        iam.statement(
-            "VpcNetworkInterfaces",
-            [
-                "ec2:CreateNetworkInterface",
-                "ec2:DescribeNetworkInterfaces",
-                "ec2:DeleteNetworkInterface",
-                "ec2:AssignPrivateIpAddresses",
-                "ec2:UnassignPrivateIpAddresses",
-            ],
-            "*",
+        *vpc_network_interfaces(
+            region=region,
+            account_id=account_id,
+            subnet_ids=subnet_ids,
+            security_group_ids=security_group_ids,
+            eni_actions=LAMBDA_ENI,
         ),
         iam.statement("Tracing", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"),
         iam.kms_use("StackKey", [kms_key_arn], decrypt_only=True),
@@ -110,6 +148,10 @@ def model_policy(
     kms_key_arns: Sequence[str],
     artifact_bucket_arn: str | None,
     capture_bucket_arn: str | None,
+    region: str,
+    account_id: str,
+    subnet_ids: Sequence[str] = (),
+    security_group_ids: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The SageMaker model's execution role: read artifacts, pull images, write data capture."""
     statements = [
@@ -130,23 +172,13 @@ def model_policy(
             "arn:aws:logs:*:*:log-group:/aws/sagemaker/Endpoints/*",
         ),
         iam.statement("Metrics", "cloudwatch:PutMetricData", "*"),
-        iam.statement(
-            "VpcNetworkInterfaces",
-            [
-                "ec2:CreateNetworkInterface",
-                "ec2:CreateNetworkInterfacePermission",
-                "ec2:DeleteNetworkInterface",
-                "ec2:DeleteNetworkInterfacePermission",
-                "ec2:DescribeNetworkInterfaces",
-                "ec2:DescribeVpcs",
-                "ec2:DescribeDhcpOptions",
-                "ec2:DescribeSubnets",
-                "ec2:DescribeSecurityGroups",
-            ],
-            "*",
-        ),
         iam.kms_use("Keys", list(dict.fromkeys(kms_key_arns))),
     ]
+    if subnet_ids:  # a real-time endpoint in the VPC (serverless endpoints attach no ENIs)
+        statements += vpc_network_interfaces(
+            region=region, account_id=account_id, subnet_ids=subnet_ids,
+            security_group_ids=security_group_ids, eni_actions=SAGEMAKER_ENI,
+        )  # fmt: skip
     if artifact_bucket_arn:
         statements.append(iam.s3_read("ReadModelArtifacts", [artifact_bucket_arn]))
     if capture_bucket_arn:

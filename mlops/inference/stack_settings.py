@@ -25,6 +25,9 @@ class InferenceStackSettings:
     instance_type: str = "ml.c6i.large"
     min_instances: int = 1
     max_instances: int = 2
+    function_concurrency: int = 10
+    """Reserved concurrency of each serving Lambda (the manifest's
+    stacks.<env>.function_concurrency, set by the deploy build as `functionConcurrency`)."""
     lambda_layer_arns: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
@@ -36,6 +39,10 @@ class InferenceStackSettings:
             raise ValueError(f"endpointMode must be serverless or realtime: {self.endpoint_mode!r}")
         if not 1 <= self.min_instances <= self.max_instances:
             raise ValueError("need 1 <= minInstances <= maxInstances")
+        if not 1 <= self.function_concurrency <= 900:
+            raise ValueError(
+                f"functionConcurrency must be within 1..900, got {self.function_concurrency}"
+            )
         if self.model_package_arn is not None and ":model-package/" not in self.model_package_arn:
             raise ValueError(
                 f"modelPackageArn {self.model_package_arn!r} is not a model package ARN "
@@ -81,5 +88,6 @@ def common_settings(
         "instance_type": config.get("instanceType") or instance_type,
         "min_instances": config.get_int("minInstances") or (prod_instances[0] if prod else 1),
         "max_instances": config.get_int("maxInstances") or (prod_instances[1] if prod else 2),
+        "function_concurrency": config.get_int("functionConcurrency") or 10,
         "lambda_layer_arns": tuple(config.get_object("lambdaLayerArns") or ()),
     }

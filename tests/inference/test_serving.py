@@ -55,6 +55,7 @@ def build(cfg: StackConfig, model: bool) -> InferenceService:
             log_kms_key_arn=LOG_KEY,
             request_schema=SCHEMA,
             log_retention_days=cfg.retention.log_days,
+            reserved_concurrency=manifest.stacks.for_env(cfg.environment).function_concurrency,
         ),
     )
 
@@ -213,3 +214,32 @@ def test_args_are_validated():
         )  # fmt: skip
     with pytest.raises(ValueError, match="memory_mb"):
         FunctionSpec(role="encode", handler="h", memory_mb=64)
+
+
+# --- issue 23.7 ---------------------------------------------------------------------------------
+def test_each_serving_function_has_the_manifests_reserved_concurrency(pulumi_mocks, stack_config):
+    manifest = load_manifest(USECASES_DIR / "remedy.yaml")
+    expected = manifest.stacks.for_env(stack_config.environment).function_concurrency
+    run(lambda: build(stack_config, True))
+    functions = of(pulumi_mocks, "lambda/function:Function")
+    assert len(functions) == 3
+    for fn in functions:
+        assert fn.inputs["reservedConcurrentExecutions"] == expected, fn.name
+    with pytest.raises(ValueError, match=r"reserved_concurrency 0 must be within 1\.\.900"):
+        InferenceServiceArgs(
+            usecase="remedy", names=NameContext("dev", "111111111111", "eu-west-2"), tags={},
+            endpoint=manifest.stacks.dev.endpoint, functions=functions_specs(), code=None,
+            kms_key_arn=KEY, subnet_ids=[], security_group_ids=[], reserved_concurrency=0,
+        )  # fmt: skip
+
+
+def functions_specs() -> list[FunctionSpec]:
+    return functions()
+
+
+def test_the_decision_api_logs_errors_and_never_request_bodies(pulumi_mocks, stack_config):
+    run(lambda: build(stack_config, True))
+    [settings] = of(pulumi_mocks, "apigateway/methodSettings:MethodSettings")
+    assert settings.inputs["methodPath"] == "*/*"
+    assert settings.inputs["settings"]["loggingLevel"] == "ERROR"
+    assert settings.inputs["settings"]["dataTraceEnabled"] is False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Literal
 
+import pytest
 from pydantic import BaseModel, Field
 
 from mlops.inference import serving_docs as docs
@@ -48,8 +49,41 @@ def test_response_template_maps_invalid_requests_to_422_and_never_5xx():
     assert '"recommendation": "investigate"' in t and "500" not in t
 
 
+VPC = {
+    "region": "eu-west-2",
+    "account_id": "111111111111",
+    "subnet_ids": ["subnet-a", "subnet-b"],
+    "security_group_ids": ["sg-1"],
+}
+EC2 = "arn:aws:ec2:eu-west-2:111111111111"
+
+
+@pytest.mark.parametrize("which", ["lambda", "model"])
+def test_serving_roles_scope_network_interfaces_like_the_platform(which):
+    """Issue 23.7: only Describe on "*"; interfaces created in the service's own subnets with its
+    own security groups, deleted / re-addressed / shared only in this account and region."""
+    if which == "lambda":
+        doc = docs.lambda_policy(log_group_arn="arn:lg", kms_key_arn="arn:k", **VPC)
+    else:
+        doc = docs.model_policy(kms_key_arns=["arn:k"], artifact_bucket_arn=None,
+                                capture_bucket_arn=None, **VPC)  # fmt: skip
+    for st in doc["Statement"]:
+        actions = [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
+        if st["Resource"] == "*":
+            assert not [a for a in actions if a.startswith("ec2:") and "Describe" not in a], st
+    by_sid = {s["Sid"]: s for s in doc["Statement"]}
+    assert by_sid["VpcAttach"]["Resource"] == [
+        f"{EC2}:network-interface/*", f"{EC2}:subnet/subnet-a", f"{EC2}:subnet/subnet-b",
+        f"{EC2}:security-group/sg-1",
+    ]  # fmt: skip
+    own = by_sid["VpcOwnInterfaces"]
+    assert own["Resource"] == f"{EC2}:network-interface/*"
+    assert "ec2:DeleteNetworkInterface" in own["Action"]
+
+
 def test_iam_documents_are_scoped():
-    lam = docs.lambda_policy(log_group_arn="arn:lg", kms_key_arn="arn:k", secret_arns=["arn:s"])
+    lam = docs.lambda_policy(log_group_arn="arn:lg", kms_key_arn="arn:k", secret_arns=["arn:s"],
+                             **VPC)  # fmt: skip
     by_sid = {s["Sid"]: s for s in lam["Statement"]}
     assert by_sid["Logs"]["Resource"] == "arn:lg:*"
     assert by_sid["Secrets"] == {
@@ -62,7 +96,8 @@ def test_iam_documents_are_scoped():
                                             kms_key_arn="arn:k")  # fmt: skip
     assert "InvokeEndpoint" not in {s["Sid"] for s in no_endpoint["Statement"]}
     model = docs.model_policy(kms_key_arns=["arn:k", "arn:k"], artifact_bucket_arn="arn:aws:s3:::b",
-                              capture_bucket_arn=None)  # fmt: skip
+                              capture_bucket_arn=None, region="eu-west-2",
+                              account_id="111111111111")  # fmt: skip
     sids = {s["Sid"]: s for s in model["Statement"]}
     assert sids["Keys"]["Resource"] == "arn:k"  # de-duplicated
     assert sids["PullImages"]["Resource"] == "arn:aws:ecr:*:*:repository/*"

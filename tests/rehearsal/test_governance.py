@@ -174,3 +174,16 @@ def test_break_glass_repairs_a_key_policy_only_with_mfa_and_never_uses_the_key(e
     assert _key_request(cfg, deployer, "kms:PutKeyPolicy").allowed
     denied = _key_request(cfg, deployer, "kms:Decrypt")
     assert not denied.allowed and "KeyAdminsNeverUseTheKey" in denied.reason
+
+
+# --- 23.7 serving roles ---------------------------------------------------------------------------
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_serving_roles_cannot_attach_interfaces_outside_their_subnets(attacks, env):
+    steps = [
+        s
+        for s in attacks
+        if s.program == f"remedy-inference/{env}" and s.step.endswith("role attaches elsewhere")
+    ]
+    assert len(steps) == 6, env  # three functions x (subnet, security group)
+    for s in steps:
+        assert s.verdict.outcome == "denied", (s.principal, s.resource, s.verdict.reason)

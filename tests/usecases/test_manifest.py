@@ -171,3 +171,13 @@ def test_overlapping_names_rejected(tmp_path: Path) -> None:
         load_manifests(tmp_path)
     assert "'remedy' and 'remedy-v2' overlap" in info.value.message
     assert "rename 'remedy-v2'" in info.value.fix
+
+
+def test_function_concurrency_is_validated_per_stack() -> None:
+    """Issue 23.7: each stage's reserved concurrency of the serving Lambdas comes from the
+    manifest, within what an account can reserve."""
+    assert parse_manifest(REMEDY, SOURCE).stacks.prod.function_concurrency >= 1
+    with pytest.raises(ManifestError, match="function_concurrency"):
+        parse_manifest(_with("stacks.prod.function_concurrency", 901), SOURCE)
+    with pytest.raises(ManifestError, match="function_concurrency"):
+        parse_manifest(_with("stacks.dev.function_concurrency", 0), SOURCE)

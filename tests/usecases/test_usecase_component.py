@@ -346,11 +346,12 @@ def test_each_deploy_stage_targets_its_account_and_records_its_gates_approver(
         config = json.loads(stages[stage]["configuration"]["EnvironmentVariables"])
         return next(v["value"] for v in config if v["name"] == "ENDPOINT_CONFIG")
 
-    assert (
-        endpoint("DeployDev") == "endpointMode=serverless serverlessMemoryMb=2048 maxConcurrency=5"
+    assert endpoint("DeployDev") == (
+        "endpointMode=serverless serverlessMemoryMb=2048 maxConcurrency=5 functionConcurrency=5"
     )
     assert endpoint("DeployProd") == (
-        "endpointMode=realtime instanceType=ml.c6i.large minInstances=2 maxInstances=6"
+        "endpointMode=realtime instanceType=ml.c6i.large minInstances=2 maxInstances=6 "
+        "functionConcurrency=50"
     )
 
 

@@ -12,6 +12,7 @@ Config (``Pulumi.<stack>.yaml``):
   modelPackageArn         approved model package (optional)
   endpointMode            serverless | realtime     (+ serverlessMemoryMb, maxConcurrency |
                           instanceType, minInstances, maxInstances)
+  functionConcurrency     reserved concurrency of each serving Lambda (manifest, default 10)
   lambdaLayerArns         layer(s) carrying the Python dependencies (built by CI)
   valuationUrl, valuationSecretId, pseudonymisationSecretId, alarmTopicArn (optional)
 """
@@ -141,6 +142,7 @@ def build(settings: InferenceSettings, code: Any = None) -> Any:
             request_schema=Claim.model_json_schema(),
             alarm_topic_arn=settings.alarm_topic_arn,
             log_retention_days=settings.log_retention_days,
+            reserved_concurrency=settings.function_concurrency,
         ),
     )
     # Decision monitoring: the decide Lambda's audit events (its log group) -> subscription ->

@@ -101,5 +101,6 @@ def build(settings: ServiceSettings, code: Any = None) -> Any:
             data_capture_bucket=platform.require_output("data_bucket"),
             layers=list(settings.lambda_layer_arns),
             request_schema=PredictRequest.model_json_schema(),
+            reserved_concurrency=settings.function_concurrency,
         ),
     )
