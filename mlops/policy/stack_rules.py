@@ -275,3 +275,45 @@ def approval_rules(
             continue  # a part of a use case; the top-level component is checked
         if usecase.urn in registries and usecase.urn not in approved_under:
             yield f"use case {usecase.name!r} has no Approved-only approval rule", usecase.urn
+
+
+# --- IAM -----------------------------------------------------------------------------------------
+IAM_ROLE = "aws:iam/role:Role"
+IAM_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+IAM_ATTACHMENTS_EXCLUSIVE = "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive"
+
+
+@stack_rule(
+    "iam-role-managed-policy-limit",
+    description="No role has more managed policies attached than IAM allows (10 per role by "
+    "default): per-use-case permissions live in the use case's own roles, never in one attachment "
+    "per use case to a shared role.",
+    fix="give each use case its own role with an inline policy (as "
+    "mlops.components.approvers.UseCaseApprovers does) instead of attaching a policy per use case "
+    "to a shared role; if the account's quota was raised, set maximumPerRole",
+    options={
+        "maximumPerRole": Option(
+            10, {"type": "integer"}, "managed policies per role (IAM default quota 10, at most 20)"
+        )
+    },
+)
+def iam_role_managed_policy_limit(
+    resources: Sequence[PolicyResource], cfg: Mapping[str, Any]
+) -> Iterator[Finding]:
+    maximum = int(cfg["maximumPerRole"])
+    roles = _of_type(resources, (IAM_ROLE,))
+    counts = {r.urn: len(as_list(_props(r).get("managedPolicyArns"))) for r in roles}
+    refs = {ref: r.urn for r in roles for ref in _identifiers(r, "name", "id", "arn")}
+    for attachment in _of_type(resources, (IAM_ATTACHMENT, IAM_ATTACHMENTS_EXCLUSIVE)):
+        props = _props(attachment)
+        urn = refs.get(str(props.get("role") or props.get("roleName")))
+        if urn is not None:
+            n = len(as_list(props.get("policyArns"))) if "policyArns" in props else 1
+            counts[urn] = counts.get(urn, 0) + n
+    for role in roles:
+        if counts[role.urn] > maximum:
+            yield (
+                f"role {role.name!r} has {counts[role.urn]} managed policies attached; IAM allows "
+                f"{maximum}",
+                role.urn,
+            )

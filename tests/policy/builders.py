@@ -290,6 +290,20 @@ def role_with_inline(statement: dict[str, Any]) -> None:
     )
 
 
+def role_with_attachments(count: int) -> None:
+    """A role with `count` customer managed policies attached (one attachment each)."""
+    trust = doc({"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
+                 "Action": "sts:AssumeRole"})  # fmt: skip
+    role = aws.iam.Role("subject", name="mlops-dev-shared", assume_role_policy=trust, tags=TAGS)
+    for i in range(count):
+        aws.iam.RolePolicyAttachment(
+            f"subject-{i}",
+            role=role.name,
+            policy_arn=f"arn:aws:iam::111111111111:policy/mlops-dev-uc{i}",
+            opts=pulumi.ResourceOptions(parent=role),
+        )
+
+
 def role_policy(statement: dict[str, Any]) -> None:
     aws.iam.RolePolicy("subject", role="mlops-dev-worker", policy=doc(statement))
 

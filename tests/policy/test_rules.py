@@ -109,6 +109,11 @@ CASES: dict[str, tuple[Callable[[], Any], Callable[[], Any], str]] = {
         ),
         "missing tags: cost-centre, data-classification, environment",
     ),
+    "iam-role-managed-policy-limit": (
+        lambda: b.role_with_attachments(10),
+        lambda: b.role_with_attachments(11),
+        "role 'subject' has 11 managed policies attached; IAM allows 10",
+    ),
     "approval-rule-approved-only": (
         lambda: b.UseCase("remedy", ("Approved",)),
         lambda: b.UseCase("remedy", ("Approved", "PendingManualApproval")),
