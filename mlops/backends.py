@@ -17,7 +17,9 @@ BOOTSTRAP_BACKEND = "file://bootstrap/.state"
 
 def _ctx(cfg: StackConfig, environment: str) -> NameContext:
     return NameContext(
-        environment=environment, account_id=cfg.accounts.for_env(environment), region=cfg.region
+        environment=environment,
+        account_id=cfg.accounts.for_env(environment),
+        region=cfg.region_of(environment),
     )
 
 
@@ -38,7 +40,7 @@ def platform_backend_url(cfg: StackConfig) -> str:
 def inference_backend_url(cfg: StackConfig) -> str:
     """Backend the deploy builds `pulumi login` to for every stage of every inference repo: the
     dev (governance) account's state bucket, where the deploy builds run."""
-    return s3_url(state_bucket(cfg, "dev"), cfg.region)
+    return s3_url(state_bucket(cfg, "dev"), cfg.region_of("dev"))
 
 
 def stack_fqn(project: str, stack: str) -> str:

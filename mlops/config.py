@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -30,7 +31,12 @@ from mlops.errors import ConfigError
 
 PROJECT = "mlops-platform"
 ENVIRONMENTS: tuple[str, ...] = ("dev", "staging", "prod")
+"""The environment kinds. A stack's kind (`mlops-platform:environment`) is separate from its name:
+`Pulumi.dev.yaml`, `Pulumi.staging.yaml` and `Pulumi.prod.yaml` are the canonical stacks, and any
+other `Pulumi.<name>.yaml` (a prod stack in another region, a business unit's own accounts) is
+just another stack of one of these kinds."""
 Environment = Literal["dev", "staging", "prod"]
+STACK_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 # CloudWatch Logs accepts only these retention values (days).
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -282,7 +288,24 @@ class StackConfig(_Model):
         pattern=r"^arn:aws:iam::\d{12}:role/",
         description="role that may administer the KMS keys in an MFA session (staging, prod)",
     )
+    governance_stack: str | None = Field(None, pattern=STACK_NAME.pattern)
+    """staging/prod kinds: the dev-kind stack whose registry, artifacts and deploy builds this
+    stack serves (default `dev`). A dev stack is its own governance stack."""
+    governance_region: str | None = Field(None, pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    """staging/prod kinds in another region than their governance stack: its region (where the
+    registry, the artifacts and the inference stacks' state live); default this stack's region."""
     landing_zone: LandingZone = LandingZone()
+
+    @field_validator("governance_stack", "governance_region")
+    @classmethod
+    def _governance_of_targets_only(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is not None and info.data.get("environment") == "dev":
+            key = _KEYS_OF.get(info.field_name or "", info.field_name)
+            raise ValueError(
+                f"a dev stack is its own governance stack: remove {key} (it says which dev "
+                "stack a staging or prod stack belongs to, and where that stack is)"
+            )
+        return v
 
     @field_validator("landing_zone")
     @classmethod
@@ -348,6 +371,20 @@ class StackConfig(_Model):
         """The dev account also hosts governance: registry, CI/CD, Service Catalog, Studio."""
         return self.environment == "dev"
 
+    @property
+    def governance(self) -> str | None:
+        """Name of the governance (dev-kind) stack this stack reads; None for a dev stack."""
+        return None if self.is_governance else (self.governance_stack or "dev")
+
+    def region_of(self, kind: str) -> str:
+        """Region of the `kind` account as this stack sees it: its own for its own kind, the
+        governance stack's for the others (the canonical stacks share one region)."""
+        if kind == self.environment:
+            return self.region
+        return self.governance_region or self.region
+
+
+_KEYS_OF = {"governance_stack": "governanceStack", "governance_region": "governanceRegion"}
 
 # Top-level config keys in the stack file (under the project namespace), camelCase.
 _KEYS = {name: (field.alias or name) for name, field in StackConfig.model_fields.items()}
@@ -359,6 +396,8 @@ _FIXES = {
     "tags": "set owner, costCentre and dataClassification",
     "people": "list at least one lead data scientist with user and email",
     "retention": "see Pulumi.prod.yaml for a complete retention block",
+    "governanceStack": "name the dev stack this stack belongs to (default dev)",
+    "governanceRegion": "give the region of the governance stack, e.g. eu-west-2",
     "landingZone": "per service (guardduty, config, cloudtrail, inspector) give mode: create, "
     "adopt (with the existing resource's id) or organization; see docs/deploy.md",
 }
@@ -397,13 +436,23 @@ def stack_file(stack: str, root: Path = REPO_ROOT) -> Path:
     return root / f"Pulumi.{stack}.yaml"
 
 
+def stack_names(root: Path = REPO_ROOT) -> list[str]:
+    """Every stack of the project: one `Pulumi.<name>.yaml` each, canonical names first."""
+    names = [p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml")]
+    names = [n for n in names if STACK_NAME.match(n)]
+    return sorted(names, key=lambda n: (ENVIRONMENTS.index(n) if n in ENVIRONMENTS else 3, n))
+
+
 def read_stack_file(stack: str, root: Path = REPO_ROOT) -> dict[str, Any]:
     """The raw `config:` block of Pulumi.<stack>.yaml (namespaced keys, as Pulumi stores them)."""
-    if stack not in ENVIRONMENTS:
-        raise ConfigError(
-            f"unknown stack {stack!r}", f"use one of {', '.join(ENVIRONMENTS)} (--stack dev)"
-        )
     path = stack_file(stack, root)
+    if stack not in ENVIRONMENTS and not (STACK_NAME.match(stack) and path.is_file()):
+        known = stack_names(root) or list(ENVIRONMENTS)
+        raise ConfigError(
+            f"unknown stack {stack!r}",
+            f"use one of {', '.join(known)} (--stack dev), or add Pulumi.{stack}.yaml "
+            "(docs/deploy.md, 'More stacks')",
+        )
     if not path.exists():
         raise ConfigError(f"stack file {path.name} not found in {root}", "run from the repo root")
     try:
@@ -427,42 +476,104 @@ def split_namespaced(raw: Mapping[str, Any], source: str) -> tuple[dict[str, Any
     return ours, others
 
 
+def _check_kind(cfg: StackConfig, stack: str, source: str) -> None:
+    """A canonical stack name (dev, staging, prod) is its kind; any other name may be any kind."""
+    if stack in ENVIRONMENTS and cfg.environment != stack:
+        raise ConfigError(
+            f"{PROJECT}:environment is {cfg.environment!r} in {source}",
+            f"set {PROJECT}:environment: {stack} (the {stack} stack is of kind {stack}; a stack of "
+            f"another kind gets its own name, e.g. Pulumi.{cfg.environment}-eu-west-1.yaml)",
+        )
+
+
 def load_stack_config(stack: str, root: Path = REPO_ROOT) -> StackConfig:
-    """Load and validate one stack file; the stack name must match its environment."""
+    """Load and validate one stack file (canonical stacks: the name must match the kind)."""
     source = f"Pulumi.{stack}.yaml"
     ours, _ = split_namespaced(read_stack_file(stack, root), source)
     cfg = parse_stack_config(ours, source)
-    if cfg.environment != stack:
-        raise ConfigError(
-            f"{PROJECT}:environment is {cfg.environment!r} in {source}",
-            f"set {PROJECT}:environment: {stack} (a stack file configures its own environment)",
-        )
+    _check_kind(cfg, stack, source)
     return cfg
 
 
-def check_stack_set(configs: Iterable[StackConfig]) -> None:
-    """Rules that span stacks: same account map everywhere, VPC CIDRs that never overlap."""
-    configs = list(configs)
-    for a_index, a in enumerate(configs):
-        for b in configs[a_index + 1 :]:
-            if a.accounts != b.accounts:
+def _named(configs: Mapping[str, StackConfig] | Iterable[StackConfig]) -> dict[str, StackConfig]:
+    if isinstance(configs, Mapping):
+        return dict(configs)
+    return {c.environment: c for c in configs}
+
+
+def check_stack_set(configs: Mapping[str, StackConfig] | Iterable[StackConfig]) -> None:
+    """Rules that span stacks (given by name): each governance stack exists and is a dev stack;
+    a stack's accounts agree with its governance stack's (but for its own kind, which is its own
+    account); one stack per account; VPC CIDRs that never overlap."""
+    named = _named(configs)
+    for name, cfg in named.items():
+        gov_name = cfg.governance
+        if gov_name is None:
+            continue
+        gov = named.get(gov_name)
+        if gov is None:
+            raise ConfigError(
+                f"{PROJECT}:governanceStack of {name} is {gov_name!r}, which has no stack file",
+                f"add Pulumi.{gov_name}.yaml or set governanceStack to one of the dev stacks: "
+                + ", ".join(n for n, c in named.items() if c.is_governance),
+            )
+        if not gov.is_governance:
+            raise ConfigError(
+                f"{PROJECT}:governanceStack of {name} is {gov_name!r}, a {gov.environment} stack",
+                "name a stack of kind dev (it hosts the registry, artifacts and deploy builds)",
+            )
+        if cfg.region_of("dev") != gov.region:
+            raise ConfigError(
+                f"{PROJECT}:governanceRegion of {name} is {cfg.region_of('dev')} (default: its own "
+                f"region) but {gov_name} is in {gov.region}",
+                f"set {PROJECT}:governanceRegion: {gov.region} in Pulumi.{name}.yaml",
+            )
+        for kind in ENVIRONMENTS:
+            mine, theirs = cfg.accounts.for_env(kind), gov.accounts.for_env(kind)
+            if kind != cfg.environment and mine != theirs:
                 raise ConfigError(
-                    f"{PROJECT}:accounts differs between {a.environment} and {b.environment}",
-                    "every stack file must list the same dev, staging and prod account ids",
+                    f"{PROJECT}:accounts.{kind} differs between {gov_name} ({theirs}) and "
+                    f"{name} ({mine})",
+                    f"a stack lists its governance stack's accounts ({gov_name}) and only its own "
+                    f"kind ({cfg.environment}) may name a different account: its own",
+                )
+    items = list(named.items())
+    for a_index, (a_name, a) in enumerate(items):
+        for b_name, b in items[a_index + 1 :]:
+            if a.account_id == b.account_id:
+                raise ConfigError(
+                    f"{PROJECT}:accounts.{b.environment} of {b_name} is {b.account_id}, the "
+                    f"account of {a_name}",
+                    "one platform stack per account (role names and the account's singletons "
+                    f"would collide): give {b_name} its own {b.environment} account",
                 )
             if a.network.vpc_cidr.overlaps(b.network.vpc_cidr):
                 raise ConfigError(
-                    f"{PROJECT}:network.vpcCidr {a.network.vpc_cidr} ({a.environment}) overlaps "
-                    f"{b.network.vpc_cidr} ({b.environment})",
+                    f"{PROJECT}:network.vpcCidr {a.network.vpc_cidr} ({a_name}) overlaps "
+                    f"{b.network.vpc_cidr} ({b_name})",
                     "give each stack its own range (e.g. 10.10.0.0/16, 10.20.0.0/16, 10.30.0.0/16)"
                     " so the VPCs can be peered or joined to a transit gateway later",
                 )
 
 
+def deployment_order(configs: Mapping[str, StackConfig]) -> list[str]:
+    """Stack names in the order they are deployed: governance (dev) stacks first, then staging,
+    then prod; canonical names before the others of their kind."""
+    return sorted(
+        configs,
+        key=lambda n: (ENVIRONMENTS.index(configs[n].environment), n not in ENVIRONMENTS, n),
+    )
+
+
 def load_all_stack_configs(root: Path = REPO_ROOT) -> dict[str, StackConfig]:
-    configs = {env: load_stack_config(env, root) for env in ENVIRONMENTS}
-    check_stack_set(configs.values())
-    return configs
+    """Every stack file of the project, validated together, by name in deployment order."""
+    names = stack_names(root)
+    for env in ENVIRONMENTS:  # the canonical stacks must exist (a clear message if not)
+        if env not in names:
+            read_stack_file(env, root)
+    configs = {name: load_stack_config(name, root) for name in names}
+    check_stack_set(configs)
+    return {name: configs[name] for name in deployment_order(configs)}
 
 
 def load_from_pulumi() -> StackConfig:
@@ -486,12 +597,7 @@ def load_from_pulumi() -> StackConfig:
         values["region"] = region
     source = f"Pulumi.{pulumi.get_stack()}.yaml"
     parsed = parse_stack_config(values, source)
-    if parsed.environment != pulumi.get_stack():
-        raise ConfigError(
-            f"{PROJECT}:environment is {parsed.environment!r} but the stack is "
-            f"{pulumi.get_stack()!r}",
-            f"set {PROJECT}:environment: {pulumi.get_stack()} in {source}",
-        )
+    _check_kind(parsed, pulumi.get_stack(), source)
     return parsed
 
 

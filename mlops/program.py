@@ -14,7 +14,6 @@ from typing import Any
 
 from mlops.backends import platform_backend_url, platform_stack_fqn
 from mlops.config import (
-    ENVIRONMENTS,
     REPO_ROOT,
     flatten_for_mocks,
     load_stack_config,
@@ -28,11 +27,10 @@ _exports: dict[tuple[str, Path], dict[str, Any]] = {}
 
 
 def referenced_stacks(stack: str, root: Path = REPO_ROOT) -> list[str]:
-    """Platform stacks whose outputs this stack's program may read: the governance stack(s), for
-    every other stack (staging and prod read dev's registry, artifacts and roles)."""
-    if load_stack_config(stack, root).is_governance:
-        return []
-    return [e for e in ENVIRONMENTS if e != stack and load_stack_config(e, root).is_governance]
+    """Platform stacks whose outputs this stack's program may read: its governance stack, for
+    every staging or prod stack (they read dev's registry, artifacts and roles)."""
+    governance = load_stack_config(stack, root).governance
+    return [governance] if governance else []
 
 
 def stack_exports(stack: str, root: Path = REPO_ROOT) -> dict[str, Any]:

@@ -229,7 +229,7 @@ if cfg.is_governance:
     pulumi.export("registry_account_id", cfg.account_id)
 else:
     # What staging/prod need from dev: its model-artifacts bucket and artifacts key.
-    dev_stack = pulumi.StackReference(f"organization/{PROJECT}/dev")
+    dev_stack = pulumi.StackReference(f"organization/{PROJECT}/{cfg.governance}")
     deployment = DeploymentAccess(
         "deployment",
         DeploymentAccessArgs(

@@ -55,8 +55,9 @@ class DeploymentTarget(pulumi.ComponentResource):
             or f"arn:aws:iam::{cfg.accounts.dev}:role/{deploy_build_role_name(cfg, usecase)}"
         )
         dev_group = model_package_group_name(names_for(cfg, "dev"), usecase)
-        dev_group_arn = docs.model_package_group_arn(cfg.region, cfg.accounts.dev, dev_group)
-        dev_packages_arn = docs.model_packages_arn(cfg.region, cfg.accounts.dev, dev_group)
+        dev_region = cfg.region_of("dev")
+        dev_group_arn = docs.model_package_group_arn(dev_region, cfg.accounts.dev, dev_group)
+        dev_packages_arn = docs.model_packages_arn(dev_region, cfg.accounts.dev, dev_group)
         pass_roles = [args.model_execution_role_arn] if args.model_execution_role_arn else []
         policy = pulumi.Output.all(
             extra=pulumi.Output.all(*pass_roles), key=args.kms_key_arn

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 # --- names other stacks rely on (cross-account trust is by exact role ARN) ----------------------
 def names_for(cfg: StackConfig, environment: str | None = None) -> NameContext:
     env = environment or cfg.environment
-    return NameContext(environment=env, account_id=cfg.accounts.for_env(env), region=cfg.region)
+    return NameContext(
+        environment=env, account_id=cfg.accounts.for_env(env), region=cfg.region_of(env)
+    )
 
 
 def pulumi_state_bucket(cfg: StackConfig) -> str:
@@ -33,7 +35,7 @@ def pulumi_state_bucket(cfg: StackConfig) -> str:
 
 
 def pulumi_backend_url(cfg: StackConfig) -> str:
-    return f"s3://{pulumi_state_bucket(cfg)}?region={cfg.region}"
+    return f"s3://{pulumi_state_bucket(cfg)}?region={cfg.region_of('dev')}"
 
 
 model_package_group_name = naming.model_package_group_name

@@ -325,7 +325,7 @@ def run_check_command(
     """`mlops check`: print results grouped by rule; the exit code is 1 on a mandatory violation
     or a failed lint, else 0."""
     from mlops import console
-    from mlops.config import ENVIRONMENTS
+    from mlops.config import stack_names
     from mlops.errors import UsageError
 
     if list_rules:
@@ -337,7 +337,7 @@ def run_check_command(
         raise UsageError("give exactly one of --stack <name> and --all", "mlops check --all")
     config = load_policy_config(config_path) if config_path else None
     resolve(config)  # a bad config fails before any stack is built
-    stacks = list(ENVIRONMENTS) if all_stacks else [stack or ""]
+    stacks = stack_names() if all_stacks else [stack or ""]
     results = []
     for name in stacks:
         if as_json:

@@ -469,7 +469,7 @@ def landing_zone_deployer(run: ProgramRun, estate: Estate) -> str:
     """The identity that runs `pulumi up` of a platform or bootstrap stack (created by the
     landing zone, not by this repository): the configured deploy role, else an administrator
     SSO role of the account (docs/deploy.md, prerequisites)."""
-    cfg = estate.runs.configs[run.environment]
+    cfg = estate.runs.configs[run.stack]
     if cfg.deploy_role_arn:
         return cfg.deploy_role_arn
     return f"arn:aws:iam::{run.account}:role/{SSO_ADMIN_ROLE}"

@@ -1,7 +1,8 @@
 """Run every program of one use case's estate under the recording mocks, in deployment order.
 
 The estate of a use case is: the bootstrap program (state backend) and the platform program for
-dev, staging and prod, and the use case's rendered inference repo for each stage, deployed with
+every stack file (dev, staging, prod and any other), and the use case's rendered inference repo for
+each stage (dev, staging, prod), deployed with
 an approved model package (what the promotion flow deploys). Each run records its resources, its
 exports, the runtime actors its components declared (`mlops.rehearsal.declare`) and the
 StackReferences it read — with the backend each one was looked up in.
@@ -178,12 +179,14 @@ def run_program(
 
 
 # --- the estate's programs -------------------------------------------------------------------
-def bootstrap_run(cfg: StackConfig, root: Path = REPO_ROOT) -> ProgramRun:
+def bootstrap_run(cfg: StackConfig, root: Path = REPO_ROOT, stack: str | None = None) -> ProgramRun:
+    """`stack`: the stack's name (default: its kind, for the canonical stacks)."""
     env = cfg.environment
+    stack = stack or env
     return run_program(
-        name=f"bootstrap/{env}",
+        name=f"bootstrap/{stack}",
         project=backends.BOOTSTRAP_PROJECT,
-        stack=env,
+        stack=stack,
         environment=env,
         account=cfg.account_id,
         region=cfg.region,
@@ -194,22 +197,27 @@ def bootstrap_run(cfg: StackConfig, root: Path = REPO_ROOT) -> ProgramRun:
 
 
 def platform_run(
-    cfg: StackConfig, earlier: Mapping[str, ProgramRun], root: Path = REPO_ROOT
+    cfg: StackConfig,
+    earlier: Mapping[str, ProgramRun],
+    root: Path = REPO_ROOT,
+    stack: str | None = None,
 ) -> ProgramRun:
+    """`stack`: the stack's name (default: its kind, for the canonical stacks)."""
     env = cfg.environment
+    stack = stack or env
     refs = {
         run_.fqn: (run_.name, run_.exports) for run_ in earlier.values() if run_.project == PROJECT
     }
     return run_program(
-        name=f"platform/{env}",
+        name=f"platform/{stack}",
         project=PROJECT,
-        stack=env,
+        stack=stack,
         environment=env,
         account=cfg.account_id,
         region=cfg.region,
         backend_url=backends.platform_backend_url(cfg),
         program=root / "platform" / "__main__.py",
-        config=flatten_for_mocks(read_stack_file(env, root)),
+        config=flatten_for_mocks(read_stack_file(stack, root)),
         references=refs,
         az_count=max(3, cfg.network.az_count),
     )
@@ -310,12 +318,14 @@ class EstateRuns:
     usecase: str
     manifest: UseCaseManifest
     configs: dict[str, StackConfig]
+    """Every stack by name (dev, staging, prod and any other stack file), in deployment order."""
     runs: dict[str, ProgramRun]
-    """In deployment order: bootstrap/*, platform/dev, platform/staging, platform/prod,
-    <usecase>-inference/dev, .../staging, .../prod."""
+    """In deployment order: bootstrap/<stack> and platform/<stack> for every stack,
+    <usecase>-inference/dev, .../staging, .../prod (the use case's stages)."""
 
     def by_environment(self, kind: str) -> dict[str, ProgramRun]:
-        return {r.environment: r for r in self.runs.values() if r.name.startswith(kind + "/")}
+        """Runs of `kind` (bootstrap, platform, ...) by stack name."""
+        return {r.stack: r for r in self.runs.values() if r.name.startswith(kind + "/")}
 
     def platform(self, env: str) -> ProgramRun:
         return self.runs[f"platform/{env}"]
@@ -380,11 +390,12 @@ def build_estate_runs(usecase: str = "remedy", root: Path = REPO_ROOT) -> Estate
         )
     manifest = manifests[usecase]
     runs: dict[str, ProgramRun] = {}
-    for env in ENVIRONMENTS:
-        runs[f"bootstrap/{env}"] = bootstrap_run(configs[env], root)
+    # every stack file (in deployment order): the canonical three and any other of the project
+    for stack, cfg in configs.items():
+        runs[f"bootstrap/{stack}"] = bootstrap_run(cfg, root, stack)
     with _with_peer(manifest):
-        for env in ENVIRONMENTS:
-            runs[f"platform/{env}"] = platform_run(configs[env], runs, root)
+        for stack, cfg in configs.items():
+            runs[f"platform/{stack}"] = platform_run(cfg, runs, root, stack)
     repo = render_inference_repo(manifest, configs["dev"])
     package = approved_package_arn(configs["dev"], usecase)
     for env in ENVIRONMENTS:

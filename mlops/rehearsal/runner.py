@@ -84,8 +84,9 @@ class Runner:
             from mlops.rehearsal.networks import network_model
 
             runs = [r for r in self.estate.runs.runs.values() if r.account == account]
+            region = runs[0].region if runs else self.region  # a stack in another region
             self._networks[account] = network_model(
-                [res for run in runs for res in run.resources], account, self.region
+                [res for run in runs for res in run.resources], account, region
             )
         return self._networks[account]
 
@@ -253,8 +254,9 @@ class Runner:
         key = self.estate.key(bucket.kms_key)
         key_arn = key.arn if key else bucket.kms_key
         encryption_context = bucket.arn if bucket.bucket_key else call.resource
+        region = self.estate.program(bucket.program).region  # S3 calls KMS in its own region
         base = {
-            "kms:ViaService": f"s3.{self.region}.amazonaws.com",
+            "kms:ViaService": f"s3.{region}.amazonaws.com",
             "kms:CallerAccount": self._account_of(principal),
             "kms:EncryptionContext:aws:s3:arn": encryption_context,
             "kms:EncryptionContextKeys": ["aws:s3:arn"],

@@ -259,10 +259,11 @@ def _promotion_joins(runner: Runner, actor: Actor) -> list[StepResult]:
     """After a stage's deploy build: the deployer's `pulumi up`; after its smoke-test build: the
     signed request to the stage's decision API."""
     from mlops.components.usecase_roles import deployer_role_arn
+    from mlops.config import ENVIRONMENTS
 
     estate = runner.estate
     cfg = estate.runs.configs["dev"]
-    for env in estate.runs.configs:
+    for env in ENVIRONMENTS:  # the use case's stages (other stack files are not stages)
         title = env.capitalize()
         deployer = deployer_role_arn(cfg, estate.runs.usecase, env)
         program = f"{estate.runs.usecase}-inference/{env}"

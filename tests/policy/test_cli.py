@@ -69,7 +69,7 @@ def test_check_all_json(bad_program) -> None:
     result = runner.invoke(app, ["check", "--all", "--json"])
     assert result.exit_code == 1
     doc = json.loads(result.stdout)
-    assert [d["stack"] for d in doc] == ["dev", "staging", "prod"]
+    assert [d["stack"] for d in doc] == ["dev", "staging", "prod", "prod-eu-west-1"]
     assert all({v["rule"] for v in d["violations"]} == set(EXPECTED) for d in doc)
 
 
