@@ -129,3 +129,20 @@ def test_quotas_hold_at_75_usecases_in_dev() -> None:
     assert 75 < figures["iam.roles-per-account"]["value"] < 1_000  # one approver per use case
     assert report.resources > 2_000
     assert cpu < 120, f"75 use cases took {cpu:.0f} s of CPU"
+
+
+def test_cli_needs_a_stack_and_reports_json() -> None:
+    from typer.testing import CliRunner
+
+    from mlops.cli import app
+    from mlops.errors import MlopsError
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["quotas", "--stack", "staging", "--usecases", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    [report] = json.loads(result.output)
+    assert report["stack"] == "staging" and report["violations"] == []
+    assert report["figures"]["iam.role-name"]["maximum"] == 64
+    missing = runner.invoke(app, ["quotas"])
+    assert isinstance(missing.exception, MlopsError)
+    assert missing.exception.message == "give --stack NAME or --all"
