@@ -1,11 +1,229 @@
-"""SageMaker SDK pieces every use-case training pipeline shares.
+"""The governed training pipeline every use case runs (sagemaker v3 SDK), as `InferenceService` is
+for serving: one definition, with the network, encryption and isolation settings in one place.
 
-Imported only by rendered training repos (lazily: the platform program never imports sagemaker).
+    Preprocess (processing) -> Tune (Bayesian, rounds x parallel from the manifest)
+      -> Evaluate (processing on the best job's model, writes evaluation.json)
+      -> Gate (the manifest's metric vs its threshold, in its direction)
+      -> Register (PendingManualApproval, fixed here) | GateFailed (FailStep)
+
+Two inputs, kept apart:
+- `PipelineSettings`: what the platform decides — names, role, bucket, key, subnets, security
+  groups, image digests, the code version, and the use case's manifest settings (instance types,
+  tuning budget, gate metric/threshold/direction). The TrainingPipeline build reads them from the
+  environment the platform sets on its CodeBuild project (`PipelineSettings.from_env`).
+- `TrainingRecipe`: what a template decides — its scripts and their arguments, the search space,
+  the tuner's objective and metric definitions, the serving program, and the metrics it reports.
+
+Every job runs in the use case's VPC subnets and security groups with network isolation,
+inter-container traffic encryption and KMS-encrypted volumes and outputs; the code arrives as S3
+inputs at the content-addressed version the build uploaded (`mlops.delivery.training_code`); trials
+are grouped under an experiment per pipeline and a trial per execution. Imported only by the
+training build and rendered repos (lazily: the platform program never imports sagemaker).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from mlops.naming import NameContext, usecase_name
+
+APPROVAL_STATUS = "PendingManualApproval"
+"""Every registered model waits for the lead's approval: fixed in the definition, no parameter."""
+PROCESSING = "/opt/ml/processing"
+CODE_CHANNEL = "/opt/ml/input/data/code"
+SPLITS = ("train", "validation", "test")
+SYNTHETIC_MARKER = "SYNTHETIC"
+"""Object the build writes under `<code version>/input/`: a S3 input needs one object; templates
+that can generate data (`TrainingRecipe.synthetic_input`) read it as "no claims given"."""
+_DIRECTIONS = ("maximize", "minimize")
+
+
+@dataclass(frozen=True)
+class Param:
+    """A reference to a pipeline parameter in a script's arguments (`TrainingRecipe.parameters`)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Range:
+    """One tuned hyperparameter."""
+
+    name: str
+    kind: Literal["continuous", "integer"]
+    low: float
+    high: float
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("continuous", "integer"):
+            raise ValueError(f"{self.name}: kind must be continuous or integer")
+        if not self.low < self.high:
+            raise ValueError(f"{self.name}: low must be below high")
+
+
+Argument = str | Param
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingRecipe:
+    """What a template passes: scripts (paths inside its `src/`), search space and objective.
+
+    Strings in `preprocess_arguments`/`evaluate_arguments` may use `{eval_metric}`,
+    `{eval_threshold}` and `{processing}` (the processing base folder); `Param(name)` stands for
+    one of `parameters` (extra pipeline parameters, typed by their default).
+    """
+
+    package: str
+    search_space: Sequence[Range]
+    objective_metric: str
+    objective_type: Literal["Minimize", "Maximize"]
+    metric_definitions: Sequence[Mapping[str, str]]
+    serving_program: str
+    gate_metrics: Mapping[str, str]
+    """{metric: maximize|minimize} the evaluation reports (= copier.yml template_gate_metrics)."""
+    preprocess_script: str = "preprocess.py"
+    train_program: str = "train.py"
+    evaluate_script: str = "evaluate.py"
+    preprocess_arguments: Sequence[Argument] = ()
+    evaluate_arguments: Sequence[Argument] = ()
+    parameters: Mapping[str, int | float | str] = field(default_factory=dict)
+    synthetic_input: bool = False
+    inference_instances: Sequence[str] = ("ml.m5.large", "ml.c5.large")
+    description: str = ""
+    customer_metadata: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.search_space:
+            raise ValueError("search_space: give at least one Range to tune")
+        bad = {k: v for k, v in self.gate_metrics.items() if v not in _DIRECTIONS}
+        if not self.gate_metrics or bad:
+            raise ValueError(f"gate_metrics: give {{metric: maximize|minimize}}, got {bad or {}}")
+        for arg in (*self.preprocess_arguments, *self.evaluate_arguments):
+            if isinstance(arg, Param) and arg.name not in self.parameters:
+                raise ValueError(f"argument Param({arg.name!r}) is not one of parameters")
+
+
+# the build's environment variable of each field (set by mlops.components.build_pipeline)
+SETTINGS_ENV: dict[str, str] = {
+    "usecase": "USECASE",
+    "environment": "ENVIRONMENT",
+    "account_id": "ACCOUNT_ID",
+    "region": "AWS_REGION",
+    "role_arn": "SM_PIPELINE_ROLE_ARN",
+    "bucket": "ARTIFACT_BUCKET",
+    "kms_key_id": "KMS_KEY_ARN",
+    "subnet_ids": "SUBNET_IDS",
+    "security_group_ids": "SECURITY_GROUP_IDS",
+    "code_prefix": "CODE_PREFIX",
+    "eval_metric": "EVAL_METRIC",
+    "eval_threshold": "EVAL_THRESHOLD",
+    "eval_direction": "EVAL_DIRECTION",
+    "tuning_max_jobs": "TUNING_MAX_JOBS",
+    "tuning_max_parallel": "TUNING_MAX_PARALLEL",
+    "training_instance_type": "TRAINING_INSTANCE_TYPE",
+    "processing_instance_type": "PROCESSING_INSTANCE_TYPE",
+    "image_uri": "TRAINING_IMAGE_URI",
+    "inference_image_uri": "INFERENCE_IMAGE_URI",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelineSettings:
+    """What the platform gives the pipeline (the TrainingPipeline build's environment)."""
+
+    usecase: str
+    environment: str
+    account_id: str
+    region: str
+    role_arn: str
+    bucket: str
+    kms_key_id: str
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+    code_prefix: str
+    """`<usecase>/code/<sha256>`: the version the build uploaded."""
+    eval_metric: str
+    eval_threshold: float
+    eval_direction: Literal["maximize", "minimize"] = "maximize"
+    tuning_max_jobs: int = 100
+    tuning_max_parallel: int = 20
+    training_instance_type: str = "ml.m5.xlarge"
+    processing_instance_type: str = "ml.m5.large"
+    image_uri: str | None = None
+    """Training/processing image, pinned by digest (`<repo>@sha256:...`) by the image build."""
+    inference_image_uri: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.subnet_ids or not self.security_group_ids:
+            raise ValueError(
+                "subnet_ids and security_group_ids are required: every job runs in the VPC "
+                "(the platform sets SUBNET_IDS and SECURITY_GROUP_IDS on the build)"
+            )
+        if not self.kms_key_id:
+            raise ValueError("kms_key_id is required: volumes and outputs are KMS-encrypted")
+        if self.eval_direction not in _DIRECTIONS:
+            raise ValueError(f"eval_direction must be maximize or minimize: {self.eval_direction}")
+        if not 1 <= self.tuning_max_parallel <= self.tuning_max_jobs:
+            raise ValueError("keep 1 <= tuning_max_parallel <= tuning_max_jobs")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> PipelineSettings:
+        import dataclasses
+
+        types = {f.name: f.type for f in dataclasses.fields(cls)}
+        values: dict[str, Any] = {}
+        for name, variable in SETTINGS_ENV.items():
+            raw = env.get(variable) or (env.get("AWS_DEFAULT_REGION") if name == "region" else None)
+            if not raw:
+                continue
+            kind = str(types[name])
+            if "tuple" in kind:
+                values[name] = tuple(v for v in raw.split(",") if v)
+            elif kind == "int":
+                values[name] = int(raw)
+            elif kind == "float":
+                values[name] = float(raw)
+            else:
+                values[name] = raw
+        try:
+            return cls(**values)
+        except TypeError as exc:
+            missing = [SETTINGS_ENV[f] for f in types if f in str(exc)]
+            raise ValueError(f"the build environment lacks {', '.join(missing) or exc}") from None
+
+    @property
+    def names(self) -> NameContext:
+        return NameContext(self.environment, self.account_id, self.region)
+
+    @property
+    def pipeline_name(self) -> str:
+        return usecase_name(self.names, self.usecase, "training", kind="sagemaker")
+
+    @property
+    def model_package_group(self) -> str:
+        return usecase_name(self.names, self.usecase, "models", kind="sagemaker")
+
+    def _ecr(self, role: str) -> str:
+        repo = usecase_name(self.names, self.usecase, role)
+        return f"{self.account_id}.dkr.ecr.{self.region}.amazonaws.com/{repo}:latest"
+
+    @property
+    def image(self) -> str:
+        return self.image_uri or self._ecr("training")
+
+    @property
+    def inference_image(self) -> str:
+        return self.inference_image_uri or self._ecr("inference")
+
+    def s3(self, *parts: str) -> str:
+        return "/".join([f"s3://{self.bucket}", *parts])
+
+    def code(self, *parts: str) -> str:
+        return self.s3(self.code_prefix, *parts)
 
 
 def secure_tuner(*, volume_kms_key_id: Any, **tuner_args: Any) -> Any:
@@ -26,3 +244,312 @@ def secure_tuner(*, volume_kms_key_id: Any, **tuner_args: Any) -> Any:
             return definition
 
     return SecureTuner(**tuner_args)
+
+
+def _session(settings: PipelineSettings) -> Any:
+    from sagemaker.core.workflow.pipeline_context import PipelineSession
+
+    class _Session(PipelineSession):
+        """Never looks up or creates a default bucket: the platform owns the bucket."""
+
+        def default_bucket(self) -> str:
+            return settings.bucket
+
+    return _Session()
+
+
+def gate_condition(direction: str, left: Any, right: Any) -> Any:
+    from sagemaker.core.workflow.conditions import (
+        ConditionGreaterThanOrEqualTo,
+        ConditionLessThanOrEqualTo,
+    )
+
+    if direction == "maximize":
+        return ConditionGreaterThanOrEqualTo(left=left, right=right)
+    return ConditionLessThanOrEqualTo(left=left, right=right)
+
+
+def check_gate(settings: PipelineSettings, recipe: TrainingRecipe) -> None:
+    """The manifest's gate must be a metric the template reports, in its direction."""
+    metric = settings.eval_metric
+    if metric not in recipe.gate_metrics:
+        raise ValueError(
+            f"gate metric {metric!r} is not reported by {recipe.package} "
+            f"(it reports {', '.join(sorted(recipe.gate_metrics))}): fix evaluation.metric in "
+            f"usecases/{settings.usecase}.yaml"
+        )
+    if recipe.gate_metrics[metric] != settings.eval_direction:
+        raise ValueError(
+            f"{metric} is better when {recipe.gate_metrics[metric]}d, the manifest says "
+            f"{settings.eval_direction}: fix evaluation.direction"
+        )
+
+
+def governed_pipeline(
+    settings: PipelineSettings, recipe: TrainingRecipe, session: Any = None
+) -> Any:
+    """The Pipeline object (`.definition()` for JSON, `.upsert()` to deploy)."""
+    from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+    from sagemaker.core.network import NetworkConfig
+    from sagemaker.core.parameter import ContinuousParameter, IntegerParameter
+    from sagemaker.core.processing import ScriptProcessor
+    from sagemaker.core.shapes import (
+        ProcessingInput,
+        ProcessingOutput,
+        ProcessingS3Input,
+        ProcessingS3Output,
+    )
+    from sagemaker.core.training.configs import Networking, OutputDataConfig
+    from sagemaker.core.workflow.execution_variables import ExecutionVariables
+    from sagemaker.core.workflow.functions import Join, JsonGet
+    from sagemaker.core.workflow.parameters import (
+        ParameterFloat,
+        ParameterInteger,
+        ParameterString,
+    )
+    from sagemaker.core.workflow.properties import PropertyFile
+    from sagemaker.mlops.workflow.condition_step import ConditionStep
+    from sagemaker.mlops.workflow.fail_step import FailStep
+    from sagemaker.mlops.workflow.model_step import ModelStep
+    from sagemaker.mlops.workflow.pipeline import Pipeline
+    from sagemaker.mlops.workflow.pipeline_experiment_config import PipelineExperimentConfig
+    from sagemaker.mlops.workflow.steps import ProcessingStep, TuningStep
+    from sagemaker.serve.model_builder import ModelBuilder
+    from sagemaker.train import ModelTrainer
+    from sagemaker.train.configs import Compute, InputData
+
+    check_gate(settings, recipe)
+    session = session or _session(settings)
+    image, kms, pkg = settings.image, settings.kms_key_id, recipe.package
+    subnets, groups = list(settings.subnet_ids), list(settings.security_group_ids)
+    metric, threshold = settings.eval_metric, settings.eval_threshold
+
+    default_input = (
+        settings.code("input/")
+        if recipe.synthetic_input
+        else settings.s3(settings.usecase, "input/")
+    )
+    input_data = ParameterString("InputDataUri", default_value=default_input)
+    extra = {}
+    for name, default in recipe.parameters.items():
+        kind = (
+            ParameterInteger
+            if isinstance(default, int)
+            else ParameterFloat
+            if isinstance(default, float)
+            else ParameterString
+        )
+        extra[name] = kind(name, default_value=default)
+
+    def args(items: Sequence[Argument]) -> list[Any]:
+        values = {"eval_metric": metric, "eval_threshold": str(threshold), "processing": PROCESSING}
+        return [
+            extra[a.name].to_string() if isinstance(a, Param) else a.format(**values) for a in items
+        ]
+
+    def s3_input(name: str, uri: Any, path: str) -> Any:
+        return ProcessingInput(
+            input_name=name,
+            s3_input=ProcessingS3Input(s3_uri=uri, local_path=path, s3_data_type="S3Prefix"),
+        )
+
+    def s3_output(name: str) -> Any:
+        uri = Join(
+            on="/",
+            values=[
+                settings.s3(settings.usecase, "pipeline"),
+                ExecutionVariables.PIPELINE_EXECUTION_ID,
+                name,
+            ],
+        )
+        return ProcessingOutput(
+            output_name=name,
+            s3_output=ProcessingS3Output(
+                s3_uri=uri, local_path=f"{PROCESSING}/{name}", s3_upload_mode="EndOfJob"
+            ),
+        )
+
+    def processor(job: str) -> Any:
+        return ScriptProcessor(
+            role=settings.role_arn,
+            image_uri=image,
+            command=["python3"],
+            instance_count=1,
+            instance_type=settings.processing_instance_type,
+            volume_kms_key=kms,
+            output_kms_key=kms,
+            base_job_name=f"{settings.usecase}-{job}",
+            sagemaker_session=session,
+            env={"PYTHONPATH": f"{PROCESSING}/src"},
+            # inputs are fetched by SageMaker, so the container needs no network at all
+            network_config=NetworkConfig(
+                enable_network_isolation=True,
+                subnets=subnets,
+                security_group_ids=groups,
+                encrypt_inter_container_traffic=True,
+            ),
+        )
+
+    code = s3_input("src", settings.code("src/"), f"{PROCESSING}/src")
+    preprocess = ProcessingStep(
+        name="Preprocess",
+        step_args=processor("preprocess").run(
+            code=settings.code("src", pkg, recipe.preprocess_script),
+            inputs=[code, s3_input("input", input_data, f"{PROCESSING}/input")],
+            outputs=[s3_output(name) for name in SPLITS],
+            arguments=args(recipe.preprocess_arguments),
+            kms_key=kms,
+        ),
+    )
+    split_uri = {
+        name: preprocess.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
+        for name in SPLITS
+    }
+
+    trainer = ModelTrainer(
+        training_image=image,
+        compute=Compute(
+            instance_type=settings.training_instance_type, instance_count=1, volume_kms_key_id=kms
+        ),
+        networking=Networking(
+            subnets=subnets,
+            security_group_ids=groups,
+            enable_network_isolation=True,
+            enable_inter_container_traffic_encryption=True,
+        ),
+        output_data_config=OutputDataConfig(
+            s3_output_path=settings.s3(settings.usecase, "tuning"), kms_key_id=kms
+        ),
+        role=settings.role_arn,
+        base_job_name=f"{settings.usecase}-train",
+        sagemaker_session=session,
+        # Script mode: the code arrives as the `code` channel (the network-isolated container
+        # cannot download it); tuned hyperparameters come as `--name value` arguments.
+        hyperparameters={
+            "sagemaker_program": f"{pkg}/{recipe.train_program}",
+            "sagemaker_submit_directory": f"{CODE_CHANNEL}/source.tar.gz",
+        },
+        environment={"PYTHONPATH": "/opt/ml/code"},
+    )
+    ranges = {
+        r.name: (ContinuousParameter if r.kind == "continuous" else IntegerParameter)(
+            r.low if r.kind == "continuous" else int(r.low),
+            r.high if r.kind == "continuous" else int(r.high),
+            scaling_type="Logarithmic" if r.log else "Linear",
+        )
+        for r in recipe.search_space
+    }
+    tuner = secure_tuner(
+        volume_kms_key_id=kms,
+        model_trainer=trainer,
+        objective_metric_name=recipe.objective_metric,
+        hyperparameter_ranges=ranges,
+        metric_definitions=[dict(m) for m in recipe.metric_definitions],
+        strategy="Bayesian",
+        objective_type=recipe.objective_type,
+        # the manifest's budget: rounds of `max_parallel` jobs (plain ints, not parameters)
+        max_jobs=settings.tuning_max_jobs,
+        max_parallel_jobs=settings.tuning_max_parallel,
+    )
+    tune = TuningStep(
+        name="Tune",
+        step_args=tuner.tune(
+            inputs=[
+                InputData(channel_name="train", data_source=split_uri["train"]),
+                InputData(channel_name="validation", data_source=split_uri["validation"]),
+                InputData(channel_name="code", data_source=settings.code("source.tar.gz")),
+            ],
+        ),
+    )
+    best_model = tune.get_top_model_s3_uri(
+        top_k=0, s3_bucket=settings.bucket, prefix=f"{settings.usecase}/tuning"
+    )
+
+    report = PropertyFile(name="Evaluation", output_name="evaluation", path="evaluation.json")
+    evaluate = ProcessingStep(
+        name="Evaluate",
+        step_args=processor("evaluate").run(
+            code=settings.code("src", pkg, recipe.evaluate_script),
+            inputs=[
+                code,
+                s3_input("model", best_model, f"{PROCESSING}/model"),
+                s3_input("test", split_uri["test"], f"{PROCESSING}/test"),
+            ],
+            outputs=[s3_output("evaluation")],
+            arguments=args(recipe.evaluate_arguments),
+            kms_key=kms,
+        ),
+        property_files=[report],
+    )
+    report_uri = Join(
+        on="/",
+        values=[
+            evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri,
+            "evaluation.json",
+        ],
+    )
+    builder = ModelBuilder(
+        s3_model_data_url=best_model,
+        image_uri=settings.inference_image,
+        role_arn=settings.role_arn,
+        sagemaker_session=session,
+        env_vars={"SAGEMAKER_PROGRAM": recipe.serving_program},
+    )
+    register = ModelStep(
+        name="Register",
+        step_args=builder.register(
+            model_package_group_name=settings.model_package_group,
+            content_types=["application/json"],
+            response_types=["application/json"],
+            inference_instances=list(recipe.inference_instances),
+            approval_status=APPROVAL_STATUS,
+            description=recipe.description or f"{settings.usecase} model",
+            model_metrics=ModelMetrics(
+                model_statistics=MetricsSource(s3_uri=report_uri, content_type="application/json")
+            ),
+            customer_metadata_properties={
+                "usecase": settings.usecase,
+                "eval_metric": metric,
+                "eval_threshold": str(threshold),
+                "code": settings.code("source.tar.gz"),
+                **recipe.customer_metadata,
+            },
+        ),
+    )
+    word = "reach" if settings.eval_direction == "maximize" else "stay under"
+    fail = FailStep(
+        name="GateFailed",
+        error_message=f"{metric} did not {word} the registration threshold {threshold}",
+    )
+    gate = ConditionStep(
+        name="Gate",
+        conditions=[
+            gate_condition(
+                settings.eval_direction,
+                JsonGet(
+                    step_name=evaluate.name,
+                    property_file=report,
+                    json_path=f"metrics.{metric}.value",
+                ),
+                threshold,
+            )
+        ],
+        if_steps=[register],
+        else_steps=[fail],
+    )
+    return Pipeline(
+        name=settings.pipeline_name,
+        parameters=[input_data, *extra.values()],
+        steps=[preprocess, tune, evaluate, gate],
+        pipeline_experiment_config=PipelineExperimentConfig(
+            ExecutionVariables.PIPELINE_NAME, ExecutionVariables.PIPELINE_EXECUTION_ID
+        ),
+        sagemaker_session=session,
+    )
+
+
+def pipeline_definition(
+    settings: PipelineSettings, recipe: TrainingRecipe, session: Any = None
+) -> dict[str, Any]:
+    """The pipeline definition as JSON data (what `upsert` would send)."""
+    return json.loads(governed_pipeline(settings, recipe, session).definition())

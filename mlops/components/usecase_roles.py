@@ -39,8 +39,8 @@ def pulumi_backend_url(cfg: StackConfig) -> str:
 
 
 model_package_group_name = naming.model_package_group_name
-"""`mlops-<env>-<usecase>-models`: the same expression the rendered training repos register into
-(templates/*/training/.../pipeline.py `PipelineSettings.model_package_group`)."""
+"""`mlops-<env>-<usecase>-models`: the same expression the governed training pipeline registers
+into (`mlops.sagemaker_pipelines.PipelineSettings.model_package_group`)."""
 
 
 def deploy_build_role_name(cfg: StackConfig, usecase: str) -> str:

@@ -1,8 +1,9 @@
 """CodeBuild buildspecs for the use-case pipelines (plain data → YAML text).
 
 Contracts with the rendered repositories (templates/<name>):
-- training repo: ``pytest`` and ``ruff`` run its tests; ``src/<pkg>/pipeline.py`` has
-  ``PipelineSettings`` + ``build_pipeline`` (``mlops.delivery.run_pipeline`` upserts and starts it).
+- training repo: ``pytest`` and ``ruff`` run its tests; ``src/<pkg>_training/recipe.py`` has the
+  ``RECIPE`` of the platform's governed pipeline (``mlops.delivery.run_pipeline`` uploads the code,
+  upserts and starts it).
 - inference repo: a Pulumi program (``Pulumi.<stage>.yaml``, config ``modelPackageArn``) exporting
   ``invoke_url``, and ``tests/smoke/request.json``; the deploy stages run it (``deploy()``).
 Every value a build needs arrives as an environment variable set by the platform.

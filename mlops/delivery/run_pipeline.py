@@ -2,72 +2,71 @@
 `TrainingPipeline` stage runs ``python -m mlops.delivery.run_pipeline --upload-code --upsert
 --start``: upload ``src/`` content-addressed, point the pipeline at that version, upsert, start).
 
-Contract with the rendered training repos (templates/*/training): a package ``src/<pkg>/`` whose
-``pipeline`` module has a ``PipelineSettings`` dataclass and ``build_pipeline(settings)`` returning
-a SageMaker ``Pipeline``. Settings come from the environment the platform sets on the CodeBuild
-project; the pipeline's name must be the one the platform's IAM allows (``SM_PIPELINE_NAME``).
+Contract with the rendered training repos (templates/*/training): a package ``src/<pkg>_training/``
+whose ``recipe`` module has ``RECIPE``, a ``mlops.sagemaker_pipelines.TrainingRecipe`` (scripts,
+search space, objective); the pipeline itself is the platform's governed one. Settings come from
+the environment the platform sets on the CodeBuild project (the manifest's instance types, tuning
+budget and gate included); the pipeline's name must be the one the platform's IAM allows
+(``SM_PIPELINE_NAME``).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from mlops.errors import MlopsError
 
-# PipelineSettings field -> environment variable set by the UseCase component
-FIELDS = {
-    "environment": "ENVIRONMENT",
-    "account_id": "ACCOUNT_ID",
-    "role_arn": "SM_PIPELINE_ROLE_ARN",
-    "bucket": "ARTIFACT_BUCKET",
-    "kms_key_id": "KMS_KEY_ARN",
-    "subnet_ids": "SUBNET_IDS",
-    "security_group_ids": "SECURITY_GROUP_IDS",
-    "image_uri": "TRAINING_IMAGE_URI",
-    "code_prefix": "CODE_PREFIX",
-}
-_LISTS = {"subnet_ids", "security_group_ids"}
-
 
 def find_pipeline_module(root: Path) -> str:
-    """`<pkg>.pipeline` for the one `src/*_training/pipeline.py` of a training repo."""
-    found = sorted(root.glob("src/*_training/pipeline.py"))
+    """`<pkg>.recipe` for the one `src/*_training/recipe.py` of a training repo."""
+    found = sorted(root.glob("src/*_training/recipe.py"))
     if len(found) != 1:
         raise MlopsError(
-            f"expected one src/*_training/pipeline.py in {root}, found {len(found)}",
+            f"expected one src/*_training/recipe.py in {root}, found {len(found)}",
             "run from the root of a training repo rendered from a platform template",
         )
-    return f"{found[0].parent.name}.pipeline"
+    return f"{found[0].parent.name}.recipe"
 
 
-def settings_from_env(settings_cls: type, env: Mapping[str, str]) -> Any:
-    names = {f.name for f in dataclasses.fields(settings_cls)}
-    values: dict[str, Any] = {}
-    for field, variable in FIELDS.items():
-        if field not in names or not env.get(variable):
-            continue
-        raw = env[variable]
-        values[field] = tuple(v for v in raw.split(",") if v) if field in _LISTS else raw
-    return settings_cls(**values)
+def settings_from_env(env: Mapping[str, str]) -> Any:
+    """The governed pipeline's `PipelineSettings` from the build's environment."""
+    from mlops.sagemaker_pipelines import PipelineSettings
+
+    try:
+        return PipelineSettings.from_env(env)
+    except ValueError as exc:
+        raise MlopsError(
+            f"invalid training pipeline settings: {exc}",
+            "run in the use case's TrainingPipeline build (the platform sets them)",
+        ) from None
 
 
-def run(module: Any, env: Mapping[str, str], *, upsert: bool, start: bool) -> dict[str, str]:
-    settings = settings_from_env(module.PipelineSettings, env)
+def run(
+    module: Any,
+    env: Mapping[str, str],
+    *,
+    upsert: bool,
+    start: bool,
+    build: Callable[[Any, Any], Any] | None = None,
+) -> dict[str, str]:
+    """Build the governed pipeline from the platform's settings and the repo's `RECIPE`
+    (`build`: `mlops.sagemaker_pipelines.governed_pipeline`), then upsert and start it."""
+    settings = settings_from_env(env)
     expected = env.get("SM_PIPELINE_NAME", "")
-    actual = getattr(settings, "pipeline_name", "")
+    actual = settings.pipeline_name
     if expected and actual != expected:
         raise MlopsError(
             f"the training repo builds pipeline {actual!r}, the platform allows {expected!r}",
-            "name the pipeline with mlops.naming.usecase_name(ctx, <usecase>, 'training', "
-            "kind='sagemaker') as the templates do",
+            "keep USECASE, ENVIRONMENT and ACCOUNT_ID as the platform sets them on the build",
         )
-    pipeline = module.build_pipeline(settings)
+    if build is None:
+        from mlops.sagemaker_pipelines import governed_pipeline as build
+    pipeline = build(settings, module.RECIPE)
     result = {"pipeline": actual}
     if upsert:
         pipeline.upsert(role_arn=env["SM_PIPELINE_ROLE_ARN"])

@@ -4,6 +4,8 @@ starts the pipeline, and points the pipeline at exactly that version).
 
     <usecase>/code/<sha256 of source.tar.gz>/source.tar.gz   training jobs (the `code` channel)
     <usecase>/code/<sha256 of source.tar.gz>/src/<path>      processing jobs (scripts + packages)
+    <usecase>/code/<sha256 of source.tar.gz>/input/SYNTHETIC the default input (templates that
+                                                             generate data when given none)
 
 The tarball is deterministic (sorted members, no timestamps or owners), so the same `src/` always
 gets the same key: a re-run uploads nothing new, and a changed line gets a new version that an
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 TARBALL = "source.tar.gz"
+SYNTHETIC_MARKER = "SYNTHETIC"  # = mlops.sagemaker_pipelines.SYNTHETIC_MARKER
 _SKIP_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache"}
 _SKIP_SUFFIXES = (".pyc", ".pyo")
 
@@ -72,9 +75,15 @@ class CodeLocation:
     def tarball_key(self) -> str:
         return f"{self.prefix}/{TARBALL}"
 
+    @property
+    def synthetic_input_key(self) -> str:
+        """The version's default input: one marker object (an S3 input needs one object)."""
+        return f"{self.prefix}/input/{SYNTHETIC_MARKER}"
+
     def keys(self) -> list[str]:
         """Every object the build writes, the tarball last (its presence means complete)."""
-        return [*(f"{self.prefix}/src/{f}" for f in self.files), self.tarball_key]
+        files = [f"{self.prefix}/src/{f}" for f in self.files]
+        return [*files, self.synthetic_input_key, self.tarball_key]
 
 
 def locate(repo: Path, usecase: str) -> tuple[CodeLocation, bytes]:
@@ -96,6 +105,7 @@ def upload(s3: Any, repo: Path, *, bucket: str, usecase: str, kms_key_arn: str) 
             Body=(repo / "src" / rel).read_bytes(),
             **encryption,
         )
+    s3.put_object(Bucket=bucket, Key=location.synthetic_input_key, Body=b"", **encryption)
     s3.put_object(
         Bucket=bucket,
         Key=location.tarball_key,

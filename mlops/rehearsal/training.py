@@ -34,10 +34,12 @@ from pathlib import Path
 from mlops.delivery.run_pipeline import find_pipeline_module, settings_from_env
 from mlops.delivery.training_code import locate
 module = importlib.import_module(find_pipeline_module(Path(sys.argv[1])))
+from mlops.sagemaker_pipelines import governed_pipeline
 code, _ = locate(Path(sys.argv[1]), os.environ["USECASE"])  # what --upload-code uploads
 os.environ["CODE_PREFIX"] = code.prefix
-settings = settings_from_env(module.PipelineSettings, os.environ)
-print(json.dumps({"definition": json.loads(module.build_pipeline(settings).definition()),
+settings = settings_from_env(os.environ)
+pipeline = governed_pipeline(settings, module.RECIPE)
+print(json.dumps({"definition": json.loads(pipeline.definition()),
                   "pipeline_name": getattr(settings, "pipeline_name", ""),
                   "code_keys": code.keys(), "code_prefix": code.prefix}))
 """

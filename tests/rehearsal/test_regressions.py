@@ -124,7 +124,9 @@ def test_codebuild_in_a_vpc_without_a_route_to_the_internet(estate, url):
 def test_model_read_from_a_bucket_whose_cross_account_grant_names_another_role(estate):
     # the model data as the training pipeline writes it today: in the pipeline-artifacts bucket
     bucket = next(b for b in estate.buckets if b.startswith("mlops-dev-pipeline-artifacts"))
-    call = Call("s3:GetObject", f"arn:aws:s3:::{bucket}/tuning/{BEST_JOB}/output/model.tar.gz")
+    call = Call(
+        "s3:GetObject", f"arn:aws:s3:::{bucket}/remedy/tuning/{BEST_JOB}/output/model.tar.gz"
+    )
     model_role = "arn:aws:iam::222222222222:role/mlops-staging-remedy-model"
     verdict = Runner(estate).evaluate_call(model_role, PUBLIC, "222222222222", call)
     assert verdict.outcome == "denied", verdict

@@ -39,7 +39,7 @@ def test_rendered_training_repo_is_complete_and_clean(repo: Path):
         assert rendered.read_bytes() == module.read_bytes(), f"{module.name} differs from core"
     for path in (
         "pyproject.toml", "src/remedy_training/preprocess.py", "src/remedy_training/train.py",
-        "src/remedy_training/evaluate.py", "src/remedy_training/pipeline.py",
+        "src/remedy_training/evaluate.py", "src/remedy_training/recipe.py",
         "src/remedy_training/run_local.py", "tests/test_pipeline.py",
     ):  # fmt: skip
         assert (repo / path).is_file(), path

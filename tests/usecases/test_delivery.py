@@ -468,25 +468,12 @@ def test_promotions_cli_rejects_an_unknown_usecase() -> None:
 
 
 # --- build pipeline: upsert + start the training repo's SageMaker Pipeline --------------------
-def _fake_training_module(pipeline_name: str) -> Any:
-    import dataclasses
+def _fake_training_module() -> Any:
+    """A rendered repo's `recipe` module (templates/*/training/.../recipe.py) and a stand-in for
+    the governed pipeline builder that records what it was given."""
     import types
 
     calls: list[tuple[str, Any]] = []
-
-    @dataclasses.dataclass(frozen=True)
-    class PipelineSettings:  # the shape of templates/*/training/.../pipeline.py
-        environment: str
-        account_id: str
-        role_arn: str
-        bucket: str
-        kms_key_id: str
-        subnet_ids: tuple[str, ...]
-        security_group_ids: tuple[str, ...]
-
-        @property
-        def pipeline_name(self) -> str:
-            return pipeline_name
 
     class Pipeline:
         def upsert(self, role_arn: str) -> None:
@@ -496,23 +483,29 @@ def _fake_training_module(pipeline_name: str) -> Any:
             calls.append(("start", None))
             return types.SimpleNamespace(arn="arn:aws:sagemaker:eu-west-2:1:pipeline/p/execution/e")
 
-    def build_pipeline(settings: PipelineSettings) -> Pipeline:
-        calls.append(("build", settings))
+    def build(settings: Any, recipe: Any) -> Pipeline:
+        calls.append(("build", (settings, recipe)))
         return Pipeline()
 
-    return types.SimpleNamespace(
-        PipelineSettings=PipelineSettings, build_pipeline=build_pipeline, calls=calls
-    )
+    return types.SimpleNamespace(RECIPE="the recipe", build=build, calls=calls)
 
 
 BUILD_ENV = {
+    "USECASE": "remedy",
     "ENVIRONMENT": "dev",
     "ACCOUNT_ID": "111111111111",
+    "AWS_REGION": "eu-west-2",
     "SM_PIPELINE_ROLE_ARN": "arn:r",
     "ARTIFACT_BUCKET": "b",
     "KMS_KEY_ARN": "arn:k",
     "SUBNET_IDS": "subnet-a,subnet-b",
     "SECURITY_GROUP_IDS": "sg-a",
+    "CODE_PREFIX": "remedy/code/" + "0" * 64,
+    "EVAL_METRIC": "total_loss_auc",
+    "EVAL_THRESHOLD": "0.8",
+    "EVAL_DIRECTION": "maximize",
+    "TUNING_MAX_JOBS": "100",
+    "TUNING_MAX_PARALLEL": "20",
     "SM_PIPELINE_NAME": "mlops-dev-remedy-training",
 }
 
@@ -520,10 +513,12 @@ BUILD_ENV = {
 def test_run_pipeline_upserts_and_starts_with_platform_settings() -> None:
     from mlops.delivery.run_pipeline import run
 
-    module = _fake_training_module("mlops-dev-remedy-training")
-    result = run(module, BUILD_ENV, upsert=True, start=True)
-    (_, settings), *rest = module.calls
+    module = _fake_training_module()
+    result = run(module, BUILD_ENV, upsert=True, start=True, build=module.build)
+    (_, (settings, recipe)), *rest = module.calls
     assert settings.subnet_ids == ("subnet-a", "subnet-b") and settings.kms_key_id == "arn:k"
+    assert (settings.eval_metric, settings.tuning_max_parallel) == ("total_loss_auc", 20)
+    assert recipe == "the recipe"
     assert rest == [("upsert", "arn:r"), ("start", None)]
     assert result["execution"].endswith("/execution/e")
 
@@ -532,9 +527,10 @@ def test_run_pipeline_refuses_a_pipeline_the_platform_did_not_allow() -> None:
     from mlops.delivery.run_pipeline import run
     from mlops.errors import MlopsError
 
-    module = _fake_training_module("someone-elses-pipeline")
-    with pytest.raises(MlopsError, match="the platform allows 'mlops-dev-remedy-training'"):
-        run(module, BUILD_ENV, upsert=True, start=True)
+    module = _fake_training_module()
+    env = {**BUILD_ENV, "SM_PIPELINE_NAME": "mlops-dev-other-training"}
+    with pytest.raises(MlopsError, match="the platform allows 'mlops-dev-other-training'"):
+        run(module, env, upsert=True, start=True, build=module.build)
     assert module.calls == []
 
 
@@ -542,26 +538,28 @@ def test_pipeline_module_is_found_in_a_rendered_training_repo(tmp_path: Any) -> 
     from mlops.delivery.run_pipeline import find_pipeline_module
 
     (tmp_path / "src" / "remedy_training").mkdir(parents=True)
-    (tmp_path / "src" / "remedy_training" / "pipeline.py").write_text("")
-    assert find_pipeline_module(tmp_path) == "remedy_training.pipeline"
+    (tmp_path / "src" / "remedy_training" / "recipe.py").write_text("")
+    assert find_pipeline_module(tmp_path) == "remedy_training.recipe"
 
 
 def test_templates_register_into_the_group_the_platform_creates() -> None:
-    """Contract: both sides name the group with usecase_name(ctx, name, 'models', 'sagemaker')."""
+    """Contract: both sides name the group with usecase_name(ctx, name, 'models', 'sagemaker');
+    the templates only pass a recipe to the platform's governed pipeline."""
     from mlops.components.usecase_roles import model_package_group_name
     from mlops.config import REPO_ROOT
     from mlops.naming import NameContext
+    from mlops.sagemaker_pipelines import PipelineSettings
 
     ctx = NameContext("dev", "111111111111", "eu-west-2")
     assert model_package_group_name(ctx, "remedy") == "mlops-dev-remedy-models"
-    sources = sorted((REPO_ROOT / "templates").glob("*/training/src/*_training/pipeline.py"))
-    assert len(sources) >= 2
-    for source in sources:
-        text = source.read_text()
-        assert 'usecase_name(self.names, usecase.USECASE_NAME, "models", kind="sagemaker")' in text
-        assert (
-            'usecase_name(self.names, usecase.USECASE_NAME, "training", kind="sagemaker")' in text
-        )
+    settings = PipelineSettings.from_env(BUILD_ENV)
+    assert settings.model_package_group == model_package_group_name(ctx, "remedy")
+    assert settings.pipeline_name == "mlops-dev-remedy-training"
+    assert not list((REPO_ROOT / "templates").glob("*/training/src/*_training/pipeline.py"))
+    recipes = sorted((REPO_ROOT / "templates").glob("*/training/src/*_training/recipe.py"))
+    assert len(recipes) == 2
+    for recipe in recipes:
+        assert "RECIPE = TrainingRecipe(" in recipe.read_text()
 
 
 def test_config_args_refuse_values_that_would_split() -> None:

@@ -81,48 +81,57 @@ def test_upload_writes_every_file_with_the_platform_key_then_skips_the_same_vers
 def test_the_build_points_the_pipeline_at_the_uploaded_version(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import mlops.sagemaker_pipelines as governed
+
     repo = _repo(tmp_path / "repo")
-    (repo / "src" / "demo_training" / "pipeline.py").write_text(
-        "import dataclasses\n"
-        "BUILT = []\n"
-        "@dataclasses.dataclass(frozen=True)\n"
-        "class PipelineSettings:\n"
-        "    bucket: str\n"
-        "    code_prefix: str = 'code'\n"
-        "    pipeline_name = 'mlops-dev-demo-training'\n"
-        "class _P:\n"
-        "    def upsert(self, role_arn): BUILT.append(('upsert', role_arn))\n"
-        "    def start(self): return 'arn:execution'\n"
-        "def build_pipeline(settings):\n"
-        "    BUILT.append(settings)\n"
-        "    return _P()\n"
-    )
+    (repo / "src" / "demo_training" / "recipe.py").write_text("RECIPE = 'demo recipe'\n")
     uploaded: list[Path] = []
+    built: list[Any] = []
+
+    class Pipeline:
+        def upsert(self, role_arn: str) -> None:
+            built.append(("upsert", role_arn))
+
+        def start(self) -> str:
+            return "arn:execution"
 
     def fake_upload(repo_: Path, env: Any, s3: Any = None) -> Any:
         uploaded.append(repo_)
         return locate(repo_, env["USECASE"])[0]
 
+    def fake_build(settings: Any, recipe: Any) -> Pipeline:
+        built.append((settings, recipe))
+        return Pipeline()
+
     monkeypatch.setattr(run_pipeline, "upload_code", fake_upload)
+    monkeypatch.setattr(governed, "governed_pipeline", fake_build)
     env = {
         "USECASE": "demo",
+        "ENVIRONMENT": "dev",
+        "ACCOUNT_ID": "111111111111",
+        "AWS_REGION": "eu-west-2",
         "ARTIFACT_BUCKET": BUCKET,
         "KMS_KEY_ARN": "arn:k",
+        "SUBNET_IDS": "subnet-a",
+        "SECURITY_GROUP_IDS": "sg-a",
+        "EVAL_METRIC": "auc",
+        "EVAL_THRESHOLD": "0.7",
         "SM_PIPELINE_ROLE_ARN": "arn:r",
         "SM_PIPELINE_NAME": "mlops-dev-demo-training",
     }
+    monkeypatch.delenv("CODE_PREFIX", raising=False)
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     monkeypatch.syspath_prepend(str(repo / "src"))
     result = run_pipeline.main(["--repo", str(repo), "--upload-code", "--upsert", "--start"])
-    import demo_training.pipeline as built
 
     location = locate(repo, "demo")[0]
-    settings = built.BUILT[0]
-    assert uploaded == [repo]
+    settings, recipe = built[0]
+    assert uploaded == [repo] and recipe == "demo recipe"
     assert settings.code_prefix == f"demo/code/{location.digest}"
+    assert settings.code("source.tar.gz") == f"s3://{BUCKET}/{location.tarball_key}"
     assert result["code"] == f"s3://{BUCKET}/{location.tarball_key}"
-    assert built.BUILT[1:] == [("upsert", "arn:r")] and result["execution"] == "arn:execution"
+    assert built[1:] == [("upsert", "arn:r")] and result["execution"] == "arn:execution"
 
 
 def test_upload_needs_the_platform_settings(tmp_path: Path) -> None:

@@ -1,4 +1,6 @@
-"""The SageMaker pipeline definition, built fully offline (no AWS calls)."""
+"""This repo's recipe in the platform's governed SageMaker pipeline, built fully offline (no AWS
+calls). The pipeline itself (VPC, KMS, isolation, gate, registration) is the platform's
+(`mlops.sagemaker_pipelines`); these tests check what this template adds to it."""
 
 import os
 
@@ -13,22 +15,41 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ["SAGEMAKER_VALIDATE_ROLE"] = "false"
 
 KMS = "arn:aws:kms:eu-west-2:111111111111:key/1234"
+CODE = f"{usecase.USECASE_NAME}/code/{'0' * 64}"
+
+
+def _settings(**changes):
+    from mlops.sagemaker_pipelines import PipelineSettings
+
+    from remedy_training.recipe import RECIPE
+
+    values = dict(
+        usecase=usecase.USECASE_NAME,
+        environment="dev",
+        account_id="111111111111",
+        region=usecase.AWS_REGION,
+        role_arn="arn:aws:iam::111111111111:role/mlops-dev-claims-sm-pipeline",
+        bucket="mlops-dev-pipeline-artifacts-111111111111-eu-west-2",
+        kms_key_id=KMS,
+        subnet_ids=("subnet-0abc", "subnet-0def"),
+        security_group_ids=("sg-0abc",),
+        code_prefix=CODE,
+        eval_metric=usecase.EVAL_METRIC,
+        eval_threshold=usecase.EVAL_THRESHOLD,
+        eval_direction=RECIPE.gate_metrics[usecase.EVAL_METRIC],
+        tuning_max_jobs=usecase.TUNING_MAX_JOBS,
+        tuning_max_parallel=usecase.TUNING_MAX_PARALLEL,
+    )
+    return PipelineSettings(**{**values, **changes})
 
 
 @pytest.fixture(scope="module")
 def definition() -> dict:
-    from remedy_training.pipeline import PipelineSettings, pipeline_definition
+    from mlops.sagemaker_pipelines import pipeline_definition
 
-    settings = PipelineSettings(
-        environment="dev",
-        account_id="111111111111",
-        role_arn="arn:aws:iam::111111111111:role/mlops-dev-claims-pipeline",
-        bucket="mlops-dev-data-111111111111-eu-west-2",
-        kms_key_id=KMS,
-        subnet_ids=("subnet-0abc", "subnet-0def"),
-        security_group_ids=("sg-0abc",),
-    )
-    return pipeline_definition(settings)
+    from remedy_training.recipe import RECIPE
+
+    return pipeline_definition(_settings(), RECIPE)
 
 
 def _steps(definition: dict) -> dict[str, dict]:
@@ -41,88 +62,54 @@ def _steps(definition: dict) -> dict[str, dict]:
     return steps
 
 
-def test_steps_and_branches(definition):
-    assert [s["Name"] for s in definition["Steps"]] == ["Preprocess", "Tune", "Evaluate", "Gate"]
+def test_the_scripts_of_this_repo_run_from_the_uploaded_code_version(definition):
     steps = _steps(definition)
-    gate = steps["Gate"]["Arguments"]
-    assert [s["Name"] for s in gate["IfSteps"]] == ["Register"]
-    assert [s["Name"] for s in gate["ElseSteps"]] == ["GateFailed"]
-    assert steps["GateFailed"]["Type"] == "Fail"
-    cond = gate["Conditions"][0]
-    assert cond["LeftValue"]["Std:JsonGet"]["Path"] == f"metrics.{usecase.EVAL_METRIC}.value"
-    assert cond["RightValue"] == {"Get": "Parameters.EvalThreshold"}
+    prefix = f"s3://mlops-dev-pipeline-artifacts-111111111111-eu-west-2/{CODE}"
+    for step, script in (("Preprocess", "preprocess.py"), ("Evaluate", "evaluate.py")):
+        inputs = {i["InputName"]: i for i in steps[step]["Arguments"]["ProcessingInputs"]}
+        assert inputs["code"]["S3Input"]["S3Uri"] == f"{prefix}/src/remedy_training/{script}"
+        assert inputs["src"]["S3Input"]["S3Uri"] == f"{prefix}/src/"
+    job = steps["Tune"]["Arguments"]["TrainingJobDefinition"]
+    assert job["StaticHyperParameters"]["sagemaker_program"].strip('"') == (
+        "remedy_training/train.py"
+    )
+    channels = {c["ChannelName"]: c for c in job["InputDataConfig"]}
+    assert channels["code"]["DataSource"]["S3DataSource"]["S3Uri"] == f"{prefix}/source.tar.gz"
 
 
-def test_bayesian_tuning_with_use_case_limits_and_the_search_space(definition):
+def test_bayesian_tuning_over_this_search_space_and_objective(definition):
     config = _steps(definition)["Tune"]["Arguments"]["HyperParameterTuningJobConfig"]
     assert config["Strategy"] == "Bayesian"
-    assert config["ResourceLimits"] == {
-        "MaxParallelTrainingJobs": usecase.TUNING_MAX_PARALLEL,
-        "MaxNumberOfTrainingJobs": usecase.TUNING_MAX_JOBS,
-    }
     objective = config["HyperParameterTuningJobObjective"]
     assert objective == {"Type": "Minimize", "MetricName": "validation:repair_mdape"}
-    ranges = config["ParameterRanges"]
-    names = {r["Name"] for kind in ranges.values() for r in kind}
+    names = {r["Name"] for kind in config["ParameterRanges"].values() for r in kind}
     assert names == {p.name for p in SEARCH_SPACE}
     job = _steps(definition)["Tune"]["Arguments"]["TrainingJobDefinition"]
     regexes = {m["Name"] for m in job["AlgorithmSpecification"]["MetricDefinitions"]}
     assert "validation:repair_mdape" in regexes
 
 
-def test_every_job_is_in_the_vpc_encrypted_and_isolated(definition):
-    steps = _steps(definition)
-    for name in ("Preprocess", "Evaluate"):
-        args = steps[name]["Arguments"]
-        net = args["NetworkConfig"]
-        assert net["EnableNetworkIsolation"] is True, name
-        assert net["EnableInterContainerTrafficEncryption"] is True, name
-        assert net["VpcConfig"]["Subnets"] == ["subnet-0abc", "subnet-0def"], name
-        assert net["VpcConfig"]["SecurityGroupIds"] == ["sg-0abc"], name
-        assert args["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == KMS, name
-        assert args["ProcessingOutputConfig"]["KmsKeyId"] == KMS, name
-    job = steps["Tune"]["Arguments"]["TrainingJobDefinition"]
-    assert job["VpcConfig"]["Subnets"] == ["subnet-0abc", "subnet-0def"]
-    assert job["VpcConfig"]["SecurityGroupIds"] == ["sg-0abc"]
-    assert job["ResourceConfig"]["VolumeKmsKeyId"] == KMS
-    assert job["OutputDataConfig"]["KmsKeyId"] == KMS
-    assert job["EnableNetworkIsolation"] is True
-    assert job["EnableInterContainerTrafficEncryption"] is True
-
-
-def test_register_is_pending_manual_approval_with_metrics(definition):
-    reg = _steps(definition)["Register"]["Arguments"]
-    assert reg["ModelPackageGroupName"] == f"mlops-dev-{usecase.USECASE_NAME}-models"
-    assert reg["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
+def test_synthetic_claims_by_default_and_the_gate_passed_to_evaluate(definition):
     params = {p["Name"]: p for p in definition["Parameters"]}
-    assert params["ModelApprovalStatus"]["DefaultValue"] == "PendingManualApproval"
-    assert params["EvalThreshold"]["DefaultValue"] == usecase.EVAL_THRESHOLD
-    stats = reg["ModelMetrics"]["ModelQuality"]["Statistics"]
-    assert stats["ContentType"] == "application/json"
+    assert params["InputDataUri"]["DefaultValue"].endswith(f"{CODE}/input/")
+    assert params["SyntheticClaims"]["DefaultValue"] == 200_000
+    args = _steps(definition)["Evaluate"]["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert args[args.index("--eval-metric") + 1] == usecase.EVAL_METRIC
+    assert float(args[args.index("--eval-threshold") + 1]) == usecase.EVAL_THRESHOLD
+
+
+def test_registers_for_the_inference_repo_handler(definition):
+    reg = _steps(definition)["Register"]["Arguments"]
+    assert reg["ModelApprovalStatus"] == "PendingManualApproval"
     container = reg["InferenceSpecification"]["Containers"][0]
-    assert container["Image"].endswith(f"mlops-dev-{usecase.USECASE_NAME}-inference:latest")
     assert container["Environment"]["SAGEMAKER_PROGRAM"] == "remedy_inference/inference.py"
-    model_url = container["ModelDataUrl"]["Std:Join"]
-    assert {"Get": "Steps.Tune.TrainingJobSummaries[0].TrainingJobName"} in model_url["Values"]
+    assert reg["CustomerMetadataProperties"]["jurisdiction"] == usecase.JURISDICTION
 
 
-def test_trials_are_grouped_under_an_experiment(definition):
-    assert definition["PipelineExperimentConfig"] == {
-        "ExperimentName": {"Get": "Execution.PipelineName"},
-        "TrialName": {"Get": "Execution.PipelineExecutionId"},
-    }
+def test_a_gate_on_a_metric_remedy_does_not_report_is_refused():
+    from mlops.sagemaker_pipelines import governed_pipeline
 
+    from remedy_training.recipe import RECIPE
 
-def test_settings_without_vpc_are_refused():
-    from remedy_training.pipeline import PipelineSettings
-
-    with pytest.raises(ValueError, match="subnet_ids"):
-        PipelineSettings(
-            environment="dev",
-            account_id="1",
-            role_arn="r",
-            bucket="b",
-            kms_key_id=KMS,
-            subnet_ids=(),
-            security_group_ids=(),
-        )
+    with pytest.raises(ValueError, match="'macro_f1' is not reported by remedy_training"):
+        governed_pipeline(_settings(eval_metric="macro_f1"), RECIPE)

@@ -1,11 +1,12 @@
-"""The SageMaker pipeline definition, built offline (no AWS calls)."""
+"""This repo's recipe in the platform's governed SageMaker pipeline, built offline (no AWS calls).
+The pipeline itself (VPC, KMS, isolation, gate, registration) is the platform's
+(`mlops.sagemaker_pipelines`); these tests check what this template adds to it."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
-from mlops.naming import usecase_name
 
 from tabular_core import usecase
 from tabular_training import estimator
@@ -15,22 +16,32 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ["SAGEMAKER_VALIDATE_ROLE"] = "false"
 
-from tabular_training.pipeline import PipelineSettings, pipeline_definition
+from mlops.sagemaker_pipelines import PipelineSettings, pipeline_definition
 
+from tabular_training.recipe import RECIPE
+
+CODE = f"{usecase.USECASE_NAME}/code/{'0' * 64}"
 SETTINGS = PipelineSettings(
+    usecase=usecase.USECASE_NAME,
     environment="dev",
     account_id="111111111111",
+    region=usecase.AWS_REGION,
     role_arn="arn:aws:iam::111111111111:role/mlops-dev-pipeline",
-    bucket="mlops-dev-111111111111-euw2-data",
+    bucket="mlops-dev-pipeline-artifacts-111111111111-eu-west-2",
     kms_key_id="arn:aws:kms:eu-west-2:111111111111:key/1234",
     subnet_ids=("subnet-0abc",),
     security_group_ids=("sg-0abc",),
+    code_prefix=CODE,
+    eval_metric=usecase.EVAL_METRIC,
+    eval_threshold=usecase.EVAL_THRESHOLD,
+    tuning_max_jobs=usecase.TUNING_MAX_JOBS,
+    tuning_max_parallel=usecase.TUNING_MAX_PARALLEL,
 )
 
 
 @pytest.fixture(scope="module")
 def definition() -> dict:
-    return pipeline_definition(SETTINGS)
+    return pipeline_definition(SETTINGS, RECIPE)
 
 
 def _steps(definition: dict) -> dict[str, dict]:
@@ -43,63 +54,40 @@ def _steps(definition: dict) -> dict[str, dict]:
     return steps
 
 
-def test_steps_and_order(definition) -> None:
-    assert [s["Name"] for s in definition["Steps"]] == ["Preprocess", "Tune", "Evaluate", "Gate"]
+def test_the_scripts_of_this_repo_run_from_the_uploaded_code_version(definition) -> None:
     steps = _steps(definition)
-    assert steps["Register"]["Type"] == "RegisterModel"
-    assert steps["GateFailed"]["Type"] == "Fail"
+    for step, script in (("Preprocess", "preprocess.py"), ("Evaluate", "evaluate.py")):
+        inputs = {i["InputName"]: i for i in steps[step]["Arguments"]["ProcessingInputs"]}
+        uri = inputs["code"]["S3Input"]["S3Uri"]
+        assert uri == SETTINGS.code("src", "tabular_training", script)
+    job = steps["Tune"]["Arguments"]["TrainingJobDefinition"]
+    assert "tabular_training/train.py" in job["StaticHyperParameters"]["sagemaker_program"]
 
 
-def test_tuning_uses_the_use_case_limits_and_search_space(definition) -> None:
+def test_tuning_optimises_the_validation_metric_over_this_search_space(definition) -> None:
     config = _steps(definition)["Tune"]["Arguments"]["HyperParameterTuningJobConfig"]
-    assert config["ResourceLimits"] == {
-        "MaxParallelTrainingJobs": usecase.TUNING_MAX_PARALLEL,
-        "MaxNumberOfTrainingJobs": usecase.TUNING_MAX_JOBS,
+    assert config["HyperParameterTuningJobObjective"] == {
+        "Type": "Maximize",
+        "MetricName": f"validation:{usecase.EVAL_METRIC}",
     }
-    assert config["HyperParameterTuningJobObjective"]["MetricName"] == (
-        f"validation:{usecase.EVAL_METRIC}"
-    )
-    ranges = config["ParameterRanges"]
-    names = {r["Name"] for kind in ranges.values() for r in kind}
+    names = {r["Name"] for kind in config["ParameterRanges"].values() for r in kind}
     assert names == set(estimator.SEARCH_SPACE)
 
 
-def test_gate_compares_the_metric_with_the_threshold(definition) -> None:
-    params = {p["Name"]: p for p in definition["Parameters"]}
-    assert params["EvalThreshold"]["DefaultValue"] == usecase.EVAL_THRESHOLD
-    (condition,) = _steps(definition)["Gate"]["Arguments"]["Conditions"]
-    assert condition["Type"] == "GreaterThanOrEqualTo"
-    assert condition["LeftValue"]["Std:JsonGet"]["Path"] == f"metrics.{usecase.EVAL_METRIC}.value"
-    assert condition["RightValue"] == {"Get": "Parameters.EvalThreshold"}
-
-
-def test_registration_uses_the_platform_name_and_waits_for_approval(definition) -> None:
-    register = _steps(definition)["Register"]["Arguments"]
-    expected = usecase_name(SETTINGS.names, usecase.USECASE_NAME, "models", kind="sagemaker")
-    assert register["ModelPackageGroupName"] == expected
-    assert expected.startswith("mlops-dev-")
-    assert register["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
-    assert params_default(definition, "ModelApprovalStatus") == "PendingManualApproval"
-    assert "ModelQuality" in register["ModelMetrics"]
-
-
-def test_jobs_run_in_the_vpc_with_kms(definition) -> None:
+def test_the_scripts_write_where_the_pipeline_collects(definition) -> None:
     steps = _steps(definition)
-    training = steps["Tune"]["Arguments"]["TrainingJobDefinition"]
-    assert training["VpcConfig"]["Subnets"] == ["subnet-0abc"]
-    assert training["OutputDataConfig"]["KmsKeyId"] == SETTINGS.kms_key_id
-    assert training["ResourceConfig"]["VolumeKmsKeyId"] == SETTINGS.kms_key_id
-    assert training["EnableNetworkIsolation"] is True
-    assert training["EnableInterContainerTrafficEncryption"] is True
-    channels = {c["ChannelName"] for c in training["InputDataConfig"]}
-    assert channels == {"train", "validation", "code"}
-    for name in ("Preprocess", "Evaluate"):
-        args = steps[name]["Arguments"]
-        assert args["NetworkConfig"]["VpcConfig"]["Subnets"] == ["subnet-0abc"]
-        assert args["NetworkConfig"]["EnableNetworkIsolation"] is True
-        assert args["NetworkConfig"]["EnableInterContainerTrafficEncryption"] is True
-        assert args["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == SETTINGS.kms_key_id
+    outputs = steps["Preprocess"]["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+    assert {o["S3Output"]["LocalPath"] for o in outputs} == {
+        f"/opt/ml/processing/{s}" for s in ("train", "validation", "test")
+    }
+    preprocess = steps["Preprocess"]["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert preprocess == ["--output-dir", "/opt/ml/processing"]
+    evaluate = steps["Evaluate"]["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert evaluate == ["--output-dir", "/opt/ml/processing/evaluation"]
 
 
-def params_default(definition: dict, name: str):
-    return next(p["DefaultValue"] for p in definition["Parameters"] if p["Name"] == name)
+def test_registers_for_the_inference_repo_handler(definition) -> None:
+    reg = _steps(definition)["Register"]["Arguments"]
+    assert reg["ModelApprovalStatus"] == "PendingManualApproval"
+    container = reg["InferenceSpecification"]["Containers"][0]
+    assert container["Environment"]["SAGEMAKER_PROGRAM"] == "tabular_inference/serve.py"
