@@ -370,6 +370,16 @@ def key_policy(
                 "Bool": {"kms:GrantIsForAWSResource": "true"},
             },
         ),
+        # ECR (a KMS-encrypted repository) retires its grant with the deployer's credentials
+        statement(
+            "KeyAdminRetiresServiceGrants",
+            "kms:RetireGrant",
+            principal={"AWS": root},
+            condition={
+                "ArnLike": {"aws:PrincipalArn": _one_or_many(list(admin_arns))},
+                "StringLike": {"kms:ViaService": "*.amazonaws.com"},
+            },
+        ),
         statement(
             "KeyUseByNamedRoles",
             list(KEY_USE_ACTIONS),

@@ -5,6 +5,7 @@
 - storage.py: SecureBucket (`mlops:storage:SecureBucket`), Storage (`mlops:storage:Storage`)
 - identity.py: StudioRoles (`mlops:identity:StudioRoles`)
 - studio.py: Studio (`mlops:studio:Studio`)
+- images.py: UseCaseImages (`mlops:images:UseCaseImages`), dev, per use case: ECR repositories
 - packages.py: PackageRepository (`mlops:packages:PackageRepository`), dev: the CodeArtifact index
 - audit.py: Audit (`mlops:audit:Audit`)
 - crossaccount.py: DeploymentAccess in staging/prod (`mlops:crossaccount:DeploymentAccess`): the

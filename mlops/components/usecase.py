@@ -30,6 +30,7 @@ from mlops.components.audit import encrypted_log_group
 from mlops.components.build_pipeline import BuildPipeline, BuildPipelineArgs
 from mlops.components.deploy_pipeline import DeployPipeline, DeployPipelineArgs
 from mlops.components.deployment_target import DeploymentTarget, DeploymentTargetArgs
+from mlops.components.images import UseCaseImages, UseCaseImagesArgs, model_execution_pullers
 from mlops.components.usecase_actors import declare_registry_attacks
 from mlops.components.usecase_builds import DeliveryArgs, json_doc
 from mlops.components.usecase_roles import (
@@ -111,6 +112,19 @@ class UseCase(pulumi.ComponentResource):
         outputs: dict[str, Any] = {}
         if cfg.is_governance:
             self._build_registry()
+            self.images = UseCaseImages(
+                f"{name}-images",
+                UseCaseImagesArgs(
+                    names=self._ctx,
+                    usecase=m.name,
+                    tags=self._tags,
+                    kms_key_arn=args.kms_key_arn,
+                    inference_pullers=model_execution_pullers(
+                        self._ctx, m.name, cfg.accounts.model_dump()
+                    ),
+                ),
+                opts=self._child,
+            )
             self._build_sources()
             self._build_logs()
             delivery = DeliveryArgs(

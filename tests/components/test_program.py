@@ -179,6 +179,10 @@ SUPPRESSIONS: dict[tuple[str, str, str, str], str] = {
         "request uses (KMS developer guide 'kms:ResourceAliases', 2021), newer than parliament's "
         "catalogue: the deploy build may use the Pulumi secrets key by its alias only"
     ),
+    ("aws:ecr/repositoryPolicy:RepositoryPolicy", "policy", "MALFORMED",
+     "neither Resource nor NotResource"): (
+        "an ECR repository policy applies to its repository and has no Resource element"
+    ),
     ("aws:iam/role:Role", "assumeRolePolicy", "MALFORMED", "neither Resource nor NotResource"): (
         "trust policies must not have a Resource element (IAM rejects it); parliament lints "
         "them as identity policies"

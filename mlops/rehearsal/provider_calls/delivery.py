@@ -273,7 +273,14 @@ def _repo_service(r: RecordedResource, v: ProgramView) -> list[ServiceCall]:
     if key:
         out.append(
             ServiceCall(
-                CALLER, c("kms:RetireGrant", key, "ECR retires its grant on delete"), "create"
+                CALLER,
+                c(
+                    "kms:RetireGrant",
+                    key,
+                    "ECR retires its grant on delete",
+                    {"kms:ViaService": f"ecr.{v.region}.amazonaws.com"},
+                ),
+                "create",
             )
         )
     return out
