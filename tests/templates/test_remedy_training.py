@@ -41,6 +41,7 @@ def test_rendered_training_repo_is_complete_and_clean(repo: Path):
         "pyproject.toml", "src/remedy_training/preprocess.py", "src/remedy_training/train.py",
         "src/remedy_training/evaluate.py", "src/remedy_training/recipe.py",
         "src/remedy_training/run_local.py", "tests/test_pipeline.py",
+        "Dockerfile", "tests/test_dockerfile.py",
     ):  # fmt: skip
         assert (repo / path).is_file(), path
     assert not (repo / "src" / "remedy_inference").exists()
