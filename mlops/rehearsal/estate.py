@@ -505,7 +505,7 @@ def _add_people(estate: Estate) -> None:
     from mlops.naming import NameContext
 
     for run in estate.runs.runs.values():
-        cfg = estate.runs.configs.get(run.environment)
+        cfg = estate.runs.configs.get(run.stack)
         if not run.name.startswith("platform/") or cfg is None or not cfg.is_governance:
             continue
         created: dict[str, dict] = {}
