@@ -600,7 +600,7 @@ def test_stack_outputs_shorthand_is_the_same_backend() -> None:
 
 
 def test_platform_backend_is_the_one_bootstrap_creates(stack_config: StackConfig) -> None:
-    exported = build_bootstrap(stack_config).stack_exports["backend_url"]
+    exported = build_bootstrap(load_stack_config("dev")).stack_exports["backend_url"]
     assert exported == platform_backend_url(stack_config)
 
 

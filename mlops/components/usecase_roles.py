@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from mlops import naming
+from mlops import backends, naming
 from mlops.components import packages
-from mlops.config import StackConfig
+from mlops.config import PROJECT, StackConfig
 from mlops.delivery import iam as docs
 from mlops.delivery.deployer import inference_secrets_alias
-from mlops.naming import NameContext, bucket_name
+from mlops.naming import NameContext
 
 if TYPE_CHECKING:
     from mlops.components.usecase_builds import DeliveryArgs
@@ -29,13 +29,13 @@ def names_for(cfg: StackConfig, environment: str | None = None) -> NameContext:
 
 
 def pulumi_state_bucket(cfg: StackConfig) -> str:
-    """The dev account's Pulumi state bucket (docs/deploy.md bootstrap): the deploy builds keep the
-    inference repos' stack state there."""
-    return bucket_name(names_for(cfg, "dev"), "pulumi-state")
+    """The shared Pulumi state bucket (mlops/backends.py): the deploy builds keep the inference
+    repos' stack state there, next to the platform stacks they reference."""
+    return backends.state_bucket(cfg)
 
 
 def pulumi_backend_url(cfg: StackConfig) -> str:
-    return f"s3://{pulumi_state_bucket(cfg)}?region={cfg.region_of('dev')}"
+    return backends.inference_backend_url(cfg)
 
 
 model_package_group_name = naming.model_package_group_name
@@ -449,6 +449,9 @@ def deploy_build_policy(
 ) -> pulumi.Output[str]:
     cfg = a.config
     state = pulumi_state_bucket(cfg)
+    own_state = [
+        f"arn:aws:s3:::{state}/{k}" for k in backends.stack_object_keys(f"{a.usecase}-inference")
+    ]
     pipeline_arn = f"arn:aws:codepipeline:{cfg.region}:{cfg.account_id}:{deploy_pipeline}"
 
     packages_arn = docs.model_packages_arn(cfg.region, cfg.account_id, group_name)
@@ -488,11 +491,29 @@ def deploy_build_policy(
                 ],
                 "Resource": pipeline_arn,
             },
+            # the shared backend also holds the platform's stacks and other use cases': write
+            # only this use case's inference stacks, read the platform stacks they reference
             {
-                "Sid": "PulumiState",
+                "Sid": "PulumiStateList",
                 "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"],
-                "Resource": [f"arn:aws:s3:::{state}", f"arn:aws:s3:::{state}/*"],
+                "Action": "s3:ListBucket",
+                "Resource": f"arn:aws:s3:::{state}",
+            },
+            {
+                "Sid": "PulumiStateRead",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+                "Resource": [
+                    f"arn:aws:s3:::{state}/{backends.META_KEY}",
+                    f"arn:aws:s3:::{state}/{backends.state_object_key(PROJECT, '*')}",
+                    *own_state,
+                ],
+            },
+            {
+                "Sid": "PulumiStateWriteOwn",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:DeleteObject"],
+                "Resource": own_state,
             },
             {
                 "Sid": "PulumiStateKey",

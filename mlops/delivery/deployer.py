@@ -8,7 +8,7 @@ from typing import Any
 
 from mlops.config import StackConfig
 from mlops.delivery import iam as docs
-from mlops.naming import NameContext, key_alias, log_group_name, usecase_name
+from mlops.naming import NameContext, log_group_name, usecase_name
 
 SECRETS_KEY_PURPOSE = "pulumi-secrets"
 """The bootstrap's secrets key (`alias/mlops-<env>-pulumi-secrets`, bootstrap/__main__.py)."""
@@ -21,8 +21,9 @@ def names_for(cfg: StackConfig) -> NameContext:
 def inference_secrets_alias(cfg: StackConfig) -> str:
     """Alias of the key that encrypts the inference stacks' secrets: the bootstrap's secrets key of
     the account whose backend holds those stacks (dev, `mlops.backends.inference_backend_url`)."""
-    dev = NameContext(environment="dev", account_id=cfg.accounts.dev, region=cfg.region)
-    return key_alias(dev, SECRETS_KEY_PURPOSE)
+    from mlops import backends
+
+    return backends.secrets_key_alias(cfg)
 
 
 def inference_secrets_provider(cfg: StackConfig) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from mlops import backends
+from mlops.config import PROJECT
 from mlops.rehearsal.estate import Estate, account_of_arn, landing_zone_deployer
 from mlops.rehearsal.model import AWS_SERVICE, PUBLIC, Call, Origin
 from mlops.rehearsal.programs import ProgramRun
@@ -53,44 +54,94 @@ def _state_bucket(url: str) -> str | None:
     return url.removeprefix("s3://").split("?", 1)[0]
 
 
+def _secrets_key(runner: Runner, run: ProgramRun) -> tuple[str, Verdict | None]:
+    """The secrets key of `run`'s stack (every stack in the shared backend uses the state
+    account's, mlops/backends.py) as a key ARN, or why it does not exist."""
+    cfg = runner.estate.runs.configs[run.stack]
+    alias = backends.secrets_key_alias_arn(cfg)
+    key = runner.estate.key(alias)
+    if key is None:
+        return alias, Verdict(
+            "invalid", f"secrets key {alias} does not exist: no bootstrap creates it"
+        )
+    return key.arn, None
+
+
+def _secrets_call(runner: Runner, run: ProgramRun, deployer: str, origin: Origin, account: str,
+                  why: str) -> tuple[Call, Verdict]:  # fmt: skip
+    key, missing = _secrets_key(runner, run)
+    call = Call("kms:Decrypt", key, why=why)
+    return call, missing or runner.evaluate_call(deployer, origin, account, call)
+
+
 def state_steps(runner: Runner, run: ProgramRun, deployer: str, origin: Origin, account: str,
                 scenario: str) -> list[StepResult]:  # fmt: skip
+    """Log in, read and write the stack's own state, open its secrets manager; read every
+    StackReference (same backend, the referenced checkpoint, and the referenced stack's secrets
+    key: the engine opens its secrets manager even for plain outputs, pulumi/pulumi#11109); and,
+    as attacks, overwrite a stack that is not the deployer's own."""
     estate = runner.estate
     results: list[StepResult] = []
     bucket = _state_bucket(run.backend_url)
+
+    def add(step: str, call: Call, verdict: Verdict) -> None:
+        results.append(_step(scenario, run, step, deployer, call, verdict, "mlops/backends.py"))
+
     if bucket is not None:
         prefix = f"arn:aws:s3:::{bucket}"
         own = f"{prefix}/{backends.state_object_key(run.project, run.stack)}"
         for call in (
             Call("s3:ListBucket", prefix, why=f"pulumi login {run.backend_url}"),
-            Call("s3:GetObject", f"{prefix}/.pulumi/meta.yaml", why="backend layout"),
+            Call("s3:GetObject", f"{prefix}/{backends.META_KEY}", why="backend layout"),
             Call("s3:PutObject", own, why=f"write the state of {run.fqn}"),
             Call("s3:GetObject", own, why=f"read the state of {run.fqn}"),
         ):
-            verdict = _state_call(runner, deployer, origin, account, call)
-            results.append(_step(scenario, run, f"{run.name}: state backend", deployer, call,
-                                 verdict, "mlops/backends.py"))  # fmt: skip
+            add(
+                f"{run.name}: state backend",
+                call,
+                _state_call(runner, deployer, origin, account, call),
+            )
+        add(f"{run.name}: state backend",
+            *_secrets_call(runner, run, deployer, origin, account,
+                           f"open the secrets manager of {run.fqn} (awskms data key)"))  # fmt: skip
+        cfg = estate.runs.configs[run.stack]
+        # the state account's administrator owns the bucket: everyone else is held to its stack
+        owner_admin = run.project == PROJECT and run.account == backends.state_account(cfg)
+        for other in () if owner_admin else estate.runs.runs.values():
+            # a deployer must not be able to overwrite another stack's state in the shared bucket
+            if other.backend_url != run.backend_url or other.name == run.name:
+                continue
+            if other.project == run.project and run.project != PROJECT:
+                continue  # one use case's stages share the deploy build (their one writer)
+            target = f"{prefix}/{backends.state_object_key(other.project, other.stack)}"
+            call = Call("s3:PutObject", target, expect="deny",
+                        why=f"{run.name}'s deployer overwrites {other.fqn}'s state")  # fmt: skip
+            add(f"{run.name}: state backend, another stack's state", call,
+                _state_call(runner, deployer, origin, account, call))  # fmt: skip
     for ref in run.references:
         call = Call("pulumi:StackReference", ref.name, why=f"read {ref.name}'s outputs")
         owner = estate.runs.runs.get(ref.resolved_from or "")
+        step = f"{run.name}: StackReference {ref.name}"
         if owner is None:
-            verdict = Verdict("invalid", f"{ref.name}: no program of the estate is that stack")
-        elif owner.backend_url != run.backend_url:
-            verdict = Verdict(
+            add(
+                step,
+                call,
+                Verdict("invalid", f"{ref.name}: no program of the estate is that stack"),
+            )
+            continue
+        if owner.backend_url != run.backend_url:
+            add(step, call, Verdict(
                 "denied",
                 f"{ref.name}'s state is in {owner.backend_url}, but {run.name} runs against "
                 f"{run.backend_url}: a self-managed backend cannot read another backend's "
                 "stacks, so the reference does not resolve",
-            )
-        else:
-            target = (
-                f"arn:aws:s3:::{bucket}/{backends.state_object_key(owner.project, owner.stack)}"
-            )
-            verdict = _state_call(
-                runner, deployer, origin, account, Call("s3:GetObject", target, why="read")
-            )
-        results.append(_step(scenario, run, f"{run.name}: StackReference {ref.name}", deployer,
-                             call, verdict, "mlops/backends.py"))  # fmt: skip
+            ))  # fmt: skip
+            continue
+        target = f"arn:aws:s3:::{bucket}/{backends.state_object_key(owner.project, owner.stack)}"
+        read = Call("s3:GetObject", target, why=f"read {ref.name}'s checkpoint")
+        add(step, read, _state_call(runner, deployer, origin, account, read))
+        why = f"open the secrets manager of {ref.name} (its awskms data key)"
+        add(step, *_secrets_call(runner, owner, deployer, origin, account, why))
     return results
 
 

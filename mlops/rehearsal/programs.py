@@ -1,8 +1,8 @@
 """Run every program of one use case's estate under the recording mocks, in deployment order.
 
-The estate of a use case is: the bootstrap program (state backend) and the platform program for
-every stack file (dev, staging, prod and any other), and the use case's rendered inference repo for
-each stage (dev, staging, prod), deployed with
+The estate of a use case is: the bootstrap program (the one state backend, in the governance
+account) and the platform program for every stack file (dev, staging, prod and any other), and the
+use case's rendered inference repo for each stage (dev, staging, prod), deployed with
 an approved model package (what the promotion flow deploys). Each run records its resources, its
 exports, the runtime actors its components declared (`mlops.rehearsal.declare`) and the
 StackReferences it read — with the backend each one was looked up in.
@@ -320,8 +320,8 @@ class EstateRuns:
     configs: dict[str, StackConfig]
     """Every stack by name (dev, staging, prod and any other stack file), in deployment order."""
     runs: dict[str, ProgramRun]
-    """In deployment order: bootstrap/<stack> and platform/<stack> for every stack,
-    <usecase>-inference/dev, .../staging, .../prod (the use case's stages)."""
+    """In deployment order: bootstrap/<stack> of each governance (dev) stack (the shared state
+    backend), platform/<stack> for every stack, <usecase>-inference/dev, .../staging, .../prod."""
 
     def by_environment(self, kind: str) -> dict[str, ProgramRun]:
         """Runs of `kind` (bootstrap, platform, ...) by stack name."""
@@ -390,9 +390,10 @@ def build_estate_runs(usecase: str = "remedy", root: Path = REPO_ROOT) -> Estate
         )
     manifest = manifests[usecase]
     runs: dict[str, ProgramRun] = {}
-    # every stack file (in deployment order): the canonical three and any other of the project
+    # the one state backend of each governance stack, in the account that holds it
     for stack, cfg in configs.items():
-        runs[f"bootstrap/{stack}"] = bootstrap_run(cfg, root, stack)
+        if backends.holds_state(cfg):
+            runs[f"bootstrap/{stack}"] = bootstrap_run(cfg, root, stack)
     with _with_peer(manifest):
         for stack, cfg in configs.items():
             runs[f"platform/{stack}"] = platform_run(cfg, runs, root, stack)

@@ -1,15 +1,27 @@
-"""State bootstrap: a secure, versioned S3 state bucket + a KMS key for Pulumi secrets."""
+"""State bootstrap: the one shared state backend (mlops/backends.py), in the governance account.
+
+A secure, versioned S3 state bucket and a KMS key for Pulumi secrets, both used by every stack:
+the other accounts' deployers reach only their own stack's state, and every StackReference of
+the platform resolves in that one backend.
+"""
 
 from __future__ import annotations
 
+import fnmatch
 import runpy
+
+import pytest
 
 from components._helpers import of_type, policy, statements
 from components.test_storage import assert_secure_buckets
-from mlops.config import REPO_ROOT, StackConfig
+from mlops import backends
+from mlops.config import ENVIRONMENTS, PROJECT, REPO_ROOT, StackConfig, load_stack_config
+from mlops.errors import ConfigError
+from mlops.program import build_stack
 from mlops.testing.mocks import RecordingMocks, install, run
 
 BOOTSTRAP = REPO_ROOT / "bootstrap" / "__main__.py"
+DEV = pytest.mark.parametrize("stack_config", ["dev"], indirect=True)
 
 
 def _build(cfg: StackConfig) -> RecordingMocks:
@@ -19,6 +31,40 @@ def _build(cfg: StackConfig) -> RecordingMocks:
     return mocks
 
 
+def _state_cfg() -> StackConfig:
+    return load_stack_config(backends.STATE_ENVIRONMENT)
+
+
+def _bucket_policy(mocks: RecordingMocks, bucket: str) -> dict:
+    [found] = [
+        r
+        for r in of_type(mocks, "aws:s3/bucketPolicy:BucketPolicy")
+        if r.inputs["bucket"] == bucket
+    ]
+    return policy(found)
+
+
+def _key_policies(mocks: RecordingMocks) -> dict[str, dict]:
+    return {k.name: policy(k) for k in of_type(mocks, "aws:kms/key:Key")}
+
+
+def _allows(doc: dict, principal: str, action: str, resource: str) -> bool:
+    """Whether an Allow statement names `principal` for `action` on `resource` (no conditions
+    evaluated: the tests below check the statements that carry none)."""
+    for st in doc["Statement"]:
+        if st["Effect"] != "Allow":
+            continue
+        names = st.get("Principal", {}).get("AWS", [])
+        names = [names] if isinstance(names, str) else names
+        actions = [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
+        resources = [st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"]
+        matched = any(fnmatch.fnmatchcase(resource, r) for r in resources)
+        if principal in names and action in actions and matched:
+            return True
+    return False
+
+
+@DEV
 def test_bootstrap_creates_a_secure_state_backend(stack_config: StackConfig) -> None:
     mocks = _build(stack_config)
     env, acct = stack_config.environment, stack_config.account_id
@@ -33,3 +79,81 @@ def test_bootstrap_creates_a_secure_state_backend(stack_config: StackConfig) -> 
     expected = stack_config.deploy_role_arn or f"arn:aws:iam::{acct}:root"
     assert runners == expected
     assert not mocks.duplicate_keys()
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_stack_logs_in_to_the_one_backend_the_bootstrap_creates(env: str) -> None:
+    """#15 item 4: platform and inference stacks of every environment share one backend (a
+    self-managed backend reads only its own stacks), and it is the bucket the bootstrap makes."""
+    exports = _build(_state_cfg()).stack_exports
+    cfg = load_stack_config(env)
+    assert backends.platform_backend_url(cfg) == exports["backend_url"]
+    assert backends.inference_backend_url(cfg) == exports["backend_url"]
+    assert backends.secrets_provider(cfg) == exports["secrets_provider"]
+    assert exports["secrets_provider"].startswith(
+        f"awskms:///arn:aws:kms:{cfg.region}:{cfg.accounts.dev}:alias/"
+    )
+
+
+@pytest.mark.parametrize("env", [e for e in ENVIRONMENTS if e != backends.STATE_ENVIRONMENT])
+def test_bootstrap_refuses_a_stack_that_does_not_hold_the_state(env: str) -> None:
+    with pytest.raises(ConfigError, match="only in the account that holds the state"):
+        _build(load_stack_config(env))
+
+
+@pytest.mark.parametrize("env", [e for e in ENVIRONMENTS if e != backends.STATE_ENVIRONMENT])
+def test_other_accounts_deployers_reach_only_their_own_state(env: str) -> None:
+    cfg = load_stack_config(env)
+    mocks = _build(_state_cfg())
+    bucket = backends.state_bucket(cfg)
+    doc = _bucket_policy(mocks, bucket)
+    who = cfg.deploy_role_arn
+    assert who, f"Pulumi.{env}.yaml names its deployer (deployRoleArn)"
+    arn = f"arn:aws:s3:::{bucket}"
+    own = backends.state_object_key(PROJECT, env)
+    assert _allows(doc, who, "s3:ListBucket", arn)
+    assert _allows(doc, who, "s3:GetObject", f"{arn}/{backends.META_KEY}")
+    for key in (own, f"{own}.bak", f".pulumi/history/{PROJECT}/{env}/{env}-1.history.json",
+                f".pulumi/locks/{PROJECT}/{env}/x.json"):  # fmt: skip
+        assert _allows(doc, who, "s3:PutObject", f"{arn}/{key}"), key
+    # it reads the governance stack it references, and writes no other stack
+    assert _allows(doc, who, "s3:GetObject", f"{arn}/{backends.state_object_key(PROJECT, 'dev')}")
+    for other in [e for e in ENVIRONMENTS if e != env]:
+        key = backends.state_object_key(PROJECT, other)
+        assert not _allows(doc, who, "s3:PutObject", f"{arn}/{key}"), other
+        assert not _allows(doc, who, "s3:DeleteObject", f"{arn}/{key}"), other
+    assert not _allows(doc, who, "s3:PutObject", f"{arn}/.pulumi/stacks/remedy-inference/dev.json")
+    keys = _key_policies(mocks)
+    state_key = statements(keys["pulumi-state-key"])["StateKeyUseByOtherAccountsDeployers"]
+    assert who in state_key["Principal"]["AWS"]
+    assert state_key["Condition"] == {
+        "StringEquals": {"kms:ViaService": f"s3.{cfg.region}.amazonaws.com"}
+    }
+    secrets = statements(keys["pulumi-secrets-key"])["SecretsKeyUseByOtherAccountsDeployers"]
+    assert who in secrets["Principal"]["AWS"] and "kms:Decrypt" in secrets["Action"]
+
+
+def test_deploy_builds_may_open_every_stacks_secrets_without_being_named() -> None:
+    """The deploy-build roles are created after the bootstrap (by the dev stack): the secrets key
+    admits them by ARN pattern, so its policy never names a principal that does not exist yet."""
+    cfg = _state_cfg()
+    st = statements(_key_policies(_build(cfg))["pulumi-secrets-key"])["SecretsKeyUseByDeployBuilds"]
+    assert st["Principal"] == {"AWS": "*"}
+    assert st["Condition"]["StringEquals"] == {"aws:PrincipalAccount": cfg.accounts.dev}
+    pattern = st["Condition"]["ArnLike"]["aws:PrincipalArn"]
+    assert fnmatch.fnmatchcase(
+        f"arn:aws:iam::{cfg.accounts.dev}:role/mlops-dev-remedy-deploy-build", pattern
+    )
+    assert not fnmatch.fnmatchcase(
+        f"arn:aws:iam::{cfg.accounts.dev}:role/mlops-dev-remedy-x", pattern
+    )
+
+
+@pytest.mark.parametrize("env", [e for e in ENVIRONMENTS if e != backends.STATE_ENVIRONMENT])
+def test_platform_stack_references_resolve_in_the_shared_backend(env: str) -> None:
+    """strict: a StackReference the engine could not read raises (before #15 item 4: "unknown
+    stack", dev's state being in another bucket)."""
+    mocks = build_stack(env, strict_references=True)
+    refs = mocks.of_type("pulumi:pulumi:StackReference")
+    assert [r.inputs.get("name") or r.name for r in refs] == ["organization/mlops-platform/dev"]
+    assert mocks.reference_failures == []

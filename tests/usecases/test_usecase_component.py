@@ -441,6 +441,13 @@ def test_deploy_builds_run_the_inference_stack_with_the_target_role(
     state = f"mlops-dev-pulumi-state-{stack_config.account_id}-{stack_config.region}"
     assert env["PULUMI_BACKEND_URL"] == f"s3://{state}?region={stack_config.region}"
     build_docs = _docs_of(pulumi_mocks, "usecase-remedy-deploy-build-policy")
-    assert decide(build_docs, "s3:PutObject", f"arn:aws:s3:::{state}/.pulumi/stacks/x.json") == (
-        "Allow"
-    )
+    own = f"arn:aws:s3:::{state}/.pulumi/stacks/remedy-inference/prod.json"
+    assert decide(build_docs, "s3:PutObject", own) == "Allow"
+    assert decide(build_docs, "s3:GetObject", own) == "Allow"
+    # the backend is shared (#15 item 4): the platform's stacks and other use cases' are read-only
+    # or out of reach for this use case's deploy builds
+    platform = f"arn:aws:s3:::{state}/.pulumi/stacks/mlops-platform/prod.json"
+    assert decide(build_docs, "s3:GetObject", platform) == "Allow"
+    for other in (platform, f"arn:aws:s3:::{state}/.pulumi/stacks/fraud-inference/prod.json"):
+        assert decide(build_docs, "s3:PutObject", other) == "ImplicitDeny", other
+        assert decide(build_docs, "s3:DeleteObject", other) == "ImplicitDeny", other
