@@ -268,7 +268,8 @@ def _inference_and_bootstrap_types(cfg: StackConfig) -> set[str]:
     args = _args(cfg, transform_lambda=True, snowflake=_snowflake(), monitoring=_monitoring(cfg))
     run(lambda: DecisionAnalytics("analytics", args))
     types |= {r.type for r in mocks.resources}
-    mocks = fresh(cfg.environment, project="mlops-bootstrap", account_id=cfg.account_id)
+    state = load_stack_config("dev")  # the bootstrap runs only in the account holding the state
+    mocks = fresh(state.environment, project="mlops-bootstrap", account_id=state.account_id)
     run(lambda: runpy.run_path(str(REPO_ROOT / "bootstrap" / "__main__.py"), run_name="__main__"))
     return types | {r.type for r in mocks.resources}
 
