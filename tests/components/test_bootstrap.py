@@ -133,22 +133,6 @@ def test_other_accounts_deployers_reach_only_their_own_state(env: str) -> None:
     assert who in secrets["Principal"]["AWS"] and "kms:Decrypt" in secrets["Action"]
 
 
-def test_deploy_builds_may_open_every_stacks_secrets_without_being_named() -> None:
-    """The deploy-build roles are created after the bootstrap (by the dev stack): the secrets key
-    admits them by ARN pattern, so its policy never names a principal that does not exist yet."""
-    cfg = _state_cfg()
-    st = statements(_key_policies(_build(cfg))["pulumi-secrets-key"])["SecretsKeyUseByDeployBuilds"]
-    assert st["Principal"] == {"AWS": "*"}
-    assert st["Condition"]["StringEquals"] == {"aws:PrincipalAccount": cfg.accounts.dev}
-    pattern = st["Condition"]["ArnLike"]["aws:PrincipalArn"]
-    assert fnmatch.fnmatchcase(
-        f"arn:aws:iam::{cfg.accounts.dev}:role/mlops-dev-remedy-deploy-build", pattern
-    )
-    assert not fnmatch.fnmatchcase(
-        f"arn:aws:iam::{cfg.accounts.dev}:role/mlops-dev-remedy-x", pattern
-    )
-
-
 @pytest.mark.parametrize("env", [e for e in ENVIRONMENTS if e != backends.STATE_ENVIRONMENT])
 def test_platform_stack_references_resolve_in_the_shared_backend(env: str) -> None:
     """strict: a StackReference the engine could not read raises (before #15 item 4: "unknown

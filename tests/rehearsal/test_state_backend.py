@@ -110,11 +110,25 @@ def test_without_the_state_key_grant_staging_cannot_write_its_state(rehearsal_ru
 def test_without_the_secrets_key_grant_no_deploy_build_reads_a_platform_stack(
     rehearsal_runs, estate
 ):
+    """The engine opens the referenced stack's secrets manager (kms:Decrypt of its data key):
+    without the deploy build's grant on the shared secrets key the reference fails."""
+
     def drop(statements):
-        return [s for s in statements if s["Sid"] != "SecretsKeyUseByDeployBuilds"]
+        return [s for s in statements if s["Sid"] != "PulumiSecretsKey"]
+
+    policy = "usecase-remedy-deploy-build-policy"
+    changed, _ = mutated(rehearsal_runs, "platform/dev", policy, _edit("policy", drop))
+    bad = _bad(_inference_state_steps(changed, "remedy-inference/prod"))
+    refs = [b for b in bad if "StackReference" in b[0]]
+    assert refs and refs[0][1] == "kms:Decrypt", bad
+
+
+def test_without_the_secrets_key_grant_staging_cannot_read_dev(rehearsal_runs, estate):
+    def drop(statements):
+        return [s for s in statements if s["Sid"] != "SecretsKeyUseByOtherAccountsDeployers"]
 
     bootstrap = f"bootstrap/{backends.STATE_ENVIRONMENT}"
     changed, _ = mutated(rehearsal_runs, bootstrap, "pulumi-secrets-key", _edit("policy", drop))
-    bad = _bad(_inference_state_steps(changed, "remedy-inference/prod"))
+    bad = _bad(_platform_state_steps(changed, "platform/staging"))
     refs = [b for b in bad if "StackReference" in b[0]]
     assert refs and refs[0][1] == "kms:Decrypt", bad
