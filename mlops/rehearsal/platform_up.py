@@ -54,23 +54,23 @@ def _state_bucket(url: str) -> str | None:
     return url.removeprefix("s3://").split("?", 1)[0]
 
 
-def _secrets_key(runner: Runner, run: ProgramRun) -> tuple[str, Verdict | None]:
+def _secrets_key(runner: Runner, run: ProgramRun) -> tuple[str, list[str], Verdict | None]:
     """The secrets key of `run`'s stack (every stack in the shared backend uses the state
-    account's, mlops/backends.py) as a key ARN, or why it does not exist."""
+    account's, mlops/backends.py) as a key ARN with its aliases, or why it does not exist."""
     cfg = runner.estate.runs.configs[run.stack]
     alias = backends.secrets_key_alias_arn(cfg)
     key = runner.estate.key(alias)
     if key is None:
-        return alias, Verdict(
-            "invalid", f"secrets key {alias} does not exist: no bootstrap creates it"
-        )
-    return key.arn, None
+        why = f"secrets key {alias} does not exist: no bootstrap creates it"
+        return alias, [], Verdict("invalid", why)
+    return key.arn, list(key.aliases), None
 
 
 def _secrets_call(runner: Runner, run: ProgramRun, deployer: str, origin: Origin, account: str,
                   why: str) -> tuple[Call, Verdict]:  # fmt: skip
-    key, missing = _secrets_key(runner, run)
-    call = Call("kms:Decrypt", key, why=why)
+    key, aliases, missing = _secrets_key(runner, run)
+    # AWS sets kms:ResourceAliases from the key's aliases (policies may scope by alias)
+    call = Call("kms:Decrypt", key, {"kms:ResourceAliases": aliases}, why=why)
     return call, missing or runner.evaluate_call(deployer, origin, account, call)
 
 
