@@ -39,7 +39,14 @@ import yaml
 
 from mlops.config import REPO_ROOT
 from mlops.errors import MlopsError
-from mlops.templates import AnswersError, TemplateInfo, get_template, validate_answers
+from mlops.templates import (
+    PLATFORM_CONFIG_QUESTIONS,
+    AnswersError,
+    TemplateInfo,
+    get_template,
+    platform_answers,
+    validate_answers,
+)
 
 ANSWERS_FILE = ".copier-answers.yml"
 REPO_KINDS = ("training", "inference")
@@ -696,6 +703,11 @@ def update(
             "render a fresh repo with `mlops onboard --force` and port your changes",
         )
     to_tag = store.snapshot(info)
+    # questions added since the repo was rendered that the platform's config answers (accounts)
+    missing = [
+        k for k in PLATFORM_CONFIG_QUESTIONS if k not in recorded and info.question(k) is not None
+    ]
+    new_answers = {k: platform_answers(platform_repo)[k] for k in missing} if missing else {}
     try:
         with (
             _git_identity_for_copier(),
@@ -703,6 +715,7 @@ def update(
                 dst_path=repo,
                 src_path=store.url(info.name),
                 vcs_ref=to_tag,
+                data=new_answers,
                 defaults=True,
                 overwrite=True,
                 unsafe=True,

@@ -42,6 +42,9 @@ PLATFORM_QUESTIONS = (
     "description",
     "owner_email",
     "aws_region",
+    "dev_account_id",
+    "staging_account_id",
+    "prod_account_id",
     "eval_metric",
     "eval_threshold",
     "tuning_max_jobs",
@@ -271,6 +274,28 @@ def _cast(q: Question, value: Any) -> Any:
     return value
 
 
+PLATFORM_CONFIG_QUESTIONS = (
+    "aws_region",
+    "dev_account_id",
+    "staging_account_id",
+    "prod_account_id",
+)
+"""Answers that default to the platform's own configuration (its `Pulumi.<stack>.yaml` files):
+the rendered inference repo's stack files name the accounts and region the platform runs in."""
+
+
+def platform_answers(root: Path = REPO_ROOT) -> dict[str, str]:
+    """The platform's region and account ids, from its governance stack file (the accounts are the
+    same in every stack file; `mlops.config` checks it)."""
+    from mlops.config import load_stack_config
+
+    cfg = load_stack_config("dev", root)
+    return {
+        "aws_region": cfg.region,
+        **{f"{env}_account_id": cfg.accounts.for_env(env) for env in ("dev", "staging", "prod")},
+    }
+
+
 def validate_answers(
     info: TemplateInfo, answers: dict[str, Any], *, repo_kind: str = "training"
 ) -> dict[str, Any]:
@@ -291,6 +316,11 @@ def validate_answers(
             )
             problems.append(f"{key}: {reason}")
     context: dict[str, Any] = {}
+    platform = (
+        platform_answers()
+        if any(q.name in PLATFORM_CONFIG_QUESTIONS for q in info.questions)
+        else {}
+    )
     for q in info.questions:
         if q.hidden:
             context[q.name] = info.render_value(q.default, context)
@@ -300,6 +330,8 @@ def validate_answers(
             continue
         if q.name in answers:
             raw = answers[q.name]
+        elif q.name in platform:
+            raw = platform[q.name]
         elif q.default is not None:
             raw = info.render_value(q.default, context)
         else:
@@ -335,7 +367,9 @@ def validate_answers(
 
 __all__ = [
     "METADATA_KEYS",
+    "PLATFORM_CONFIG_QUESTIONS",
     "PLATFORM_QUESTIONS",
+    "platform_answers",
     "REPO_KINDS",
     "AnswersError",
     "Question",

@@ -245,7 +245,12 @@ def render_repo_for(manifest: UseCaseManifest, cfg: StackConfig, kind: str) -> P
     )
     answers = validate_answers(
         info,
-        {"usecase_name": manifest.name, "owner_email": lead.email, "aws_region": cfg.region},
+        {
+            "usecase_name": manifest.name,
+            "owner_email": lead.email,
+            "aws_region": cfg.region,
+            **{f"{env}_account_id": cfg.accounts.for_env(env) for env in ENVIRONMENTS},
+        },
         repo_kind=kind,
     )
     key = content_hash(info.path) + "-" + _digest(answers)
