@@ -117,3 +117,13 @@ def approver_role_name(ctx: NameContext, usecase: str) -> str:
 def model_package_group_name(ctx: NameContext, usecase: str) -> str:
     """The use case's model package group in the registry (dev/governance account, and local)."""
     return usecase_name(ctx, usecase, "models", kind="sagemaker")
+
+
+def boundary_policy_name(ctx: NameContext, usecase: str) -> str:
+    """`mlops-<env>-<usecase>-boundary`: the permissions boundary every role of the use case's
+    inference stack carries (created by the platform's `DeploymentTarget`; issue 23.3)."""
+    return usecase_name(ctx, usecase, "boundary", kind="policy")
+
+
+def boundary_policy_arn(ctx: NameContext, usecase: str) -> str:
+    return f"arn:aws:iam::{ctx.account_id}:policy/{boundary_policy_name(ctx, usecase)}"

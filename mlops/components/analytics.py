@@ -248,6 +248,7 @@ class DecisionAnalytics(pulumi.ComponentResource):
         self.firehose_role = aws.iam.Role(
             f"{name}-firehose-role",
             name=naming.role_name(ctx, uc, "analytics-firehose"),
+            permissions_boundary=naming.boundary_policy_arn(ctx, uc),
             assume_role_policy=iam.dumps(
                 iam.service_trust("firehose.amazonaws.com", ctx.account_id)
             ),
@@ -336,6 +337,7 @@ class DecisionAnalytics(pulumi.ComponentResource):
         self.logs_role = aws.iam.Role(
             f"{name}-logs-role",
             name=naming.role_name(ctx, uc, "analytics-logs"),
+            permissions_boundary=naming.boundary_policy_arn(ctx, uc),
             assume_role_policy=iam.dumps(
                 iam.service_trust(f"logs.{ctx.region}.amazonaws.com", ctx.account_id)
             ),
@@ -472,6 +474,7 @@ class DecisionAnalytics(pulumi.ComponentResource):
         self.transform_role = aws.iam.Role(
             f"{name}-transform-role",
             name=naming.role_name(ctx, uc, "analytics-transform"),
+            permissions_boundary=naming.boundary_policy_arn(ctx, uc),
             assume_role_policy=iam.dumps(iam.service_trust("lambda.amazonaws.com", ctx.account_id)),
             tags=tags,
             opts=child,

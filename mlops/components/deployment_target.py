@@ -15,11 +15,16 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from mlops.components.usecase_roles import deploy_build_role_name, deployer_role_name, names_for
+from mlops.components.usecase_roles import (
+    boundary_policy,
+    deploy_build_role_name,
+    deployer_role_name,
+    names_for,
+)
 from mlops.config import StackConfig
 from mlops.delivery import iam as docs
 from mlops.delivery.deployer import deployer_policy
-from mlops.naming import model_package_group_name
+from mlops.naming import boundary_policy_name, model_package_group_name
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,4 +87,15 @@ class DeploymentTarget(pulumi.ComponentResource):
             policy=policy,
             opts=pulumi.ResourceOptions(parent=self.role),
         )
-        self.register_outputs({"deployer_role_arn": self.role.arn})
+        # governance (23.3): the boundary every role this deployer creates must carry
+        self.boundary = aws.iam.Policy(
+            f"{name}-boundary",
+            name=boundary_policy_name(names_for(cfg), usecase),
+            description=f"Permissions boundary of every role {usecase}'s deployer creates",
+            policy=json.dumps(boundary_policy(), sort_keys=True),
+            tags=dict(args.tags),
+            opts=child,
+        )
+        self.register_outputs(
+            {"deployer_role_arn": self.role.arn, "boundary_arn": self.boundary.arn}
+        )

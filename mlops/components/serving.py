@@ -34,7 +34,7 @@ from mlops.components.serving_api import DecisionApi, DecisionApiArgs
 from mlops.components.serving_endpoint import VARIANT, ModelEndpoint, ModelEndpointArgs
 from mlops.inference import serving_docs as docs
 from mlops.inference.workflow import WorkflowSpec, decision_workflow
-from mlops.naming import NameContext, usecase_name
+from mlops.naming import NameContext, boundary_policy_arn, usecase_name
 from mlops.rehearsal import declare
 from mlops.tags import with_component
 from mlops.usecases import RealtimeEndpoint, ServerlessEndpoint
@@ -177,6 +177,7 @@ class InferenceService(pulumi.ComponentResource):
         r = aws.iam.Role(
             f"{self._name}-{role}-role",
             name=usecase_name(n, self._args.usecase, role, kind="role"),
+            permissions_boundary=boundary_policy_arn(n, self._args.usecase),
             assume_role_policy=iam.dumps(iam.service_trust(service, n.account_id)),
             tags=self._tags,
             opts=self._child,

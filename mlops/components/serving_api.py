@@ -21,7 +21,7 @@ import pulumi_aws as aws
 from mlops import iam
 from mlops.components.audit import encrypted_log_group
 from mlops.inference import serving_docs as docs
-from mlops.naming import NameContext, log_group_name, usecase_name
+from mlops.naming import NameContext, boundary_policy_arn, log_group_name, usecase_name
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,6 +108,7 @@ class DecisionApi(pulumi.ComponentResource):
         self.role = aws.iam.Role(
             f"{name}-role",
             name=usecase_name(n, a.usecase, "api", kind="role"),
+            permissions_boundary=boundary_policy_arn(n, a.usecase),
             assume_role_policy=iam.dumps(
                 iam.service_trust("apigateway.amazonaws.com", n.account_id)
             ),

@@ -20,7 +20,7 @@ import pulumi_aws as aws
 
 from mlops import iam
 from mlops.inference import serving_docs as docs
-from mlops.naming import NameContext, usecase_name
+from mlops.naming import NameContext, boundary_policy_arn, usecase_name
 from mlops.rehearsal import declare
 from mlops.usecases import RealtimeEndpoint, ServerlessEndpoint
 
@@ -73,6 +73,7 @@ class ModelEndpoint(pulumi.ComponentResource):
         self.role = aws.iam.Role(
             f"{name}-role",
             name=usecase_name(n, a.usecase, "model", kind="role"),
+            permissions_boundary=boundary_policy_arn(n, a.usecase),
             assume_role_policy=iam.dumps(
                 iam.service_trust("sagemaker.amazonaws.com", n.account_id)
             ),

@@ -31,7 +31,7 @@ from mlops.components.build_pipeline import BuildPipeline, BuildPipelineArgs
 from mlops.components.deploy_pipeline import DeployPipeline, DeployPipelineArgs
 from mlops.components.deployment_target import DeploymentTarget, DeploymentTargetArgs
 from mlops.components.images import UseCaseImages, UseCaseImagesArgs, model_execution_pullers
-from mlops.components.usecase_actors import declare_registry_attacks
+from mlops.components.usecase_actors import declare_deployer_attacks, declare_registry_attacks
 from mlops.components.usecase_builds import DeliveryArgs, json_doc
 from mlops.components.usecase_roles import (
     model_package_group_name,
@@ -203,6 +203,7 @@ class UseCase(pulumi.ComponentResource):
             opts=self._child,
         )
         self.deployer_role = self.target.role
+        declare_deployer_attacks(cfg, m.name, self.deployer_role.arn)
         outputs["deployer_role_arn"] = self.deployer_role.arn
         self.register_outputs(outputs)
 

@@ -32,8 +32,9 @@ from mlops.components.approvers import (
     sso_user,
 )
 from mlops.components.usecase_builds import DeliveryArgs, vpc_origin
-from mlops.components.usecase_roles import deployer_role_arn
-from mlops.config import ENVIRONMENTS, Person
+from mlops.components.usecase_roles import deployer_role_arn, names_for
+from mlops.config import ENVIRONMENTS, Person, StackConfig
+from mlops.naming import boundary_policy_arn, usecase_name
 from mlops.rehearsal import declare
 
 DENY = "deny"
@@ -360,4 +361,39 @@ def _declare_bypasses(p: People, gates: dict[str, str], package: str) -> None:
             ),
         ],
         order=910,
+    )  # fmt: skip
+
+
+def declare_deployer_attacks(
+    cfg: StackConfig, usecase: str, deployer_arn: pulumi.Input[str]
+) -> None:
+    """23.3: a stage's deployer never creates or widens a role without the use case's permissions
+    boundary (it could otherwise mint a role more powerful than itself)."""
+    ctx = names_for(cfg)
+    acct = cfg.account_id
+    mine = f"arn:aws:iam::{acct}:role/{usecase_name(ctx, usecase, 'escalate', kind='role')}"
+    other = f"arn:aws:iam::{acct}:policy/AdministratorAccess-lookalike"
+    declare.actor(
+        flow="attacks",
+        step=f"the {cfg.environment} deployer creates a role without the boundary",
+        principal=deployer_arn,
+        account=acct,
+        origin=declare.PUBLIC,
+        calls=[
+            declare.call("iam:CreateRole", mine, expect=DENY, why="a role with no boundary"),
+            declare.call(
+                "iam:CreateRole", mine, expect=DENY,
+                context={"iam:PermissionsBoundary": other}, why="a role with a boundary of its own",
+            ),
+            declare.call(
+                "iam:PutRolePolicy", mine, expect=DENY,
+                why="widen a role that has no boundary",
+            ),
+            declare.call(
+                "iam:DeleteRolePermissionsBoundary", mine, expect=DENY,
+                context={"iam:PermissionsBoundary": boundary_policy_arn(ctx, usecase)},
+                why="take the boundary off a role",
+            ),
+        ],
+        order=940,
     )  # fmt: skip

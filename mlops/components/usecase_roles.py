@@ -623,3 +623,67 @@ def data_scientist_deny_policy(
             "Resource": [training_pipeline_arn, f"{training_pipeline_arn}/*"],
         },
     )
+
+
+# --- the permissions boundary of a use case's inference roles (issue 23.3) --------------------
+# What the inference stack's roles (serving Lambdas, workflow, API, model, analytics) may use at
+# most; each role's own policy narrows it to its resources.
+BOUNDARY_SERVICES = [
+    "logs:*",
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:Describe*",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+    "ec2:CreateNetworkInterfacePermission",
+    "ec2:DeleteNetworkInterfacePermission",
+    "xray:*",
+    "kms:Decrypt",
+    "kms:Encrypt",
+    "kms:GenerateDataKey*",
+    "kms:ReEncrypt*",
+    "kms:DescribeKey",
+    "secretsmanager:GetSecretValue",
+    "sagemaker:InvokeEndpoint",
+    "states:StartSyncExecution",
+    "states:StartExecution",
+    "lambda:InvokeFunction",
+    "lambda:GetFunctionConfiguration",
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "s3:PutObject",
+    "s3:ListBucket",
+    "s3:GetBucketLocation",
+    "s3:AbortMultipartUpload",
+    "ecr:GetAuthorizationToken",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:BatchCheckLayerAvailability",
+    "cloudwatch:PutMetricData",
+    "firehose:*",
+]
+BOUNDARY_DENIED = [
+    "iam:*",
+    "sts:AssumeRole",
+    "sts:AssumeRoleWithWebIdentity",
+    "sts:AssumeRoleWithSAML",
+    "organizations:*",
+    "account:*",
+    "kms:CreateGrant",
+    "kms:PutKeyPolicy",
+    "kms:ScheduleKeyDeletion",
+    "kms:DisableKey",
+    "cloudtrail:StopLogging",
+    "cloudtrail:DeleteTrail",
+    "cloudtrail:UpdateTrail",
+]
+
+
+def boundary_policy() -> dict[str, Any]:
+    """The boundary every role a use case's deployer creates must carry: whatever the role's own
+    policy grants, it never manages IAM, assumes another role, administers or grants keys, or
+    stops the audit trail (so a deployer cannot mint a role more powerful than itself)."""
+    return docs.doc(
+        {"Sid": "ServingServices", "Effect": "Allow", "Action": BOUNDARY_SERVICES, "Resource": "*"},
+        {"Sid": "NoEscalation", "Effect": "Deny", "Action": BOUNDARY_DENIED, "Resource": "*"},
+    )

@@ -8,7 +8,7 @@ from typing import Any
 
 from mlops.config import StackConfig
 from mlops.delivery import iam as docs
-from mlops.naming import NameContext, log_group_name, usecase_name
+from mlops.naming import NameContext, boundary_policy_arn, log_group_name, usecase_name
 
 SECRETS_KEY_PURPOSE = "pulumi-secrets"
 """The bootstrap's secrets key (`alias/mlops-<env>-pulumi-secrets`, bootstrap/__main__.py)."""
@@ -45,6 +45,7 @@ def deployer_policy(
     mine = usecase_name(names_for(cfg), usecase)
     sm = f"arn:aws:sagemaker:{region}:{acct}"
     own_roles = f"arn:aws:iam::{acct}:role/{mine}-*"
+    boundary = boundary_policy_arn(names_for(cfg), usecase)
     logs = f"arn:aws:logs:{region}:{acct}:log-group:"
     log_groups = [
         f"{logs}/aws/lambda/{mine}-*",
@@ -102,14 +103,12 @@ def deployer_policy(
             "Sid": "OwnServiceRoles",
             "Effect": "Allow",
             "Action": [
-                "iam:CreateRole",
                 "iam:DeleteRole",
                 "iam:GetRole",
                 "iam:UpdateRole",
                 "iam:UpdateAssumeRolePolicy",
                 "iam:TagRole",
                 "iam:UntagRole",
-                "iam:PutRolePolicy",
                 "iam:GetRolePolicy",
                 "iam:DeleteRolePolicy",
                 "iam:ListRolePolicies",
@@ -117,6 +116,25 @@ def deployer_policy(
                 "iam:ListInstanceProfilesForRole",
             ],
             "Resource": own_roles,
+        },
+        {
+            # governance (23.3): every role it creates or grants carries the use case's boundary
+            "Sid": "OwnServiceRolesWithBoundary",
+            "Effect": "Allow",
+            "Action": [
+                "iam:CreateRole",
+                "iam:PutRolePolicy",
+                "iam:AttachRolePolicy",
+                "iam:PutRolePermissionsBoundary",
+            ],
+            "Resource": own_roles,
+            "Condition": {"ArnEquals": {"iam:PermissionsBoundary": boundary}},
+        },
+        {
+            "Sid": "BoundaryStays",
+            "Effect": "Deny",
+            "Action": "iam:DeleteRolePermissionsBoundary",
+            "Resource": "*",
         },
         {
             "Sid": "PassOwnServiceRoles",

@@ -361,6 +361,47 @@ def required_tags(props: dict[str, Any], cfg: Mapping[str, Any], args: Any) -> I
         yield f"missing tags: {', '.join(missing)}"
 
 
+# --- Roles a use case's deployer creates (issue 23.3) -------------------------------------------
+def _project_of(urn: str) -> str:
+    """`urn:pulumi:<stack>::<project>::<type>::<name>` -> project."""
+    parts = urn.split("::")
+    return parts[1] if len(parts) > 2 else ""
+
+
+@resource_rule(
+    "iam-role-permissions-boundary",
+    description="Every IAM role a use case's deployer creates (any program but the platform's "
+    "and the bootstrap's) carries the use case's permissions boundary.",
+    types=("aws:iam/role:Role",),
+    fix="set permissions_boundary=mlops.naming.boundary_policy_arn(ctx, usecase) (the platform's "
+    "components do); the deployer may only create roles with that boundary",
+    severity=Severity.CRITICAL,
+    options={
+        "platformProjects": Option(
+            ["mlops-platform", "mlops-bootstrap"],
+            {"type": "array", "items": {"type": "string"}},
+            "projects deployed by the landing zone's deployer, whose roles need no boundary",
+        ),
+        "boundaryPattern": Option(
+            "arn:aws:iam::*:policy/mlops-*-boundary",
+            {"type": "string"},
+            "glob every boundary ARN must match (the use cases' boundary policies)",
+        ),
+    },
+    pass_args=True,
+)
+def iam_role_boundary(props: dict[str, Any], cfg: Mapping[str, Any], args: Any) -> Iterator[str]:
+    import fnmatch
+
+    if _project_of(str(args.urn)) in cfg["platformProjects"]:
+        return
+    boundary = props.get("permissionsBoundary")
+    if not boundary:
+        yield "no permissionsBoundary: a deployer-created role could exceed the deployer itself"
+    elif not fnmatch.fnmatchcase(str(boundary), cfg["boundaryPattern"]):
+        yield f"permissionsBoundary {boundary!r} is not a use case's boundary policy"
+
+
 # --- Advisory ------------------------------------------------------------------------------------
 # Advisory on purpose: these are good practice with legitimate exceptions, so they inform the PR
 # without blocking it.

@@ -94,6 +94,9 @@ class Estate:
     aliases: dict[str, str] = field(default_factory=dict)
     """alias ARN and ``alias/<name>@<account>`` -> key ARN."""
     resource_policies: dict[str, Policy] = field(default_factory=dict)
+    managed_policies: dict[str, Policy] = field(default_factory=dict)
+    """Customer-managed policies by ARN, of every program built so far (a permissions boundary
+    is created by the platform program and set on roles of the inference programs)."""
     """Resource ARN (group, topic, queue, repository, API, function, secret) -> its policy."""
 
     # --- lookups ----------------------------------------------------------------------------
@@ -222,7 +225,7 @@ def _role_arn(r: RecordedResource, account: str) -> str:
 
 def _add_roles(estate: Estate, run: ProgramRun) -> None:
     refs = _roles(run)
-    managed: dict[str, Policy] = {}
+    managed = estate.managed_policies
     for r in run.resources:
         if r.type == "aws:iam/policy:Policy":
             doc = _doc(r.inputs.get("policy"))

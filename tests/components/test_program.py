@@ -183,6 +183,12 @@ SUPPRESSIONS: dict[tuple[str, str, str, str], str] = {
      "neither Resource nor NotResource"): (
         "an ECR repository policy applies to its repository and has no Resource element"
     ),
+    ("aws:iam/policy:Policy", "policy", "RESOURCE_STAR",
+     r"^\['ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', "): (
+        "the use cases' permissions boundary (usecase_roles.boundary_policy, issue 23.3) caps the "
+        "services a deployer-created role may use; its Resource is '*' by design, each role's "
+        "own policy names the resources"
+    ),
     ("aws:iam/role:Role", "assumeRolePolicy", "MALFORMED", "neither Resource nor NotResource"): (
         "trust policies must not have a Resource element (IAM rejects it); parliament lints "
         "them as identity policies"

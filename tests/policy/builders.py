@@ -441,3 +441,22 @@ class UseCase(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         self.register_outputs({})
+
+
+def inference_role(boundary: str | None) -> Any:
+    """A role of a use case's inference program (project remedy-inference), with or without the
+    use case's permissions boundary (issue 23.3)."""
+
+    def build() -> None:
+        trust = doc({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                     "Action": "sts:AssumeRole"})  # fmt: skip
+        aws.iam.Role(
+            "subject",
+            name="mlops-dev-remedy-decide",
+            assume_role_policy=trust,
+            permissions_boundary=boundary,
+            tags=TAGS,
+        )
+
+    build.project = "remedy-inference"  # type: ignore[attr-defined]
+    return build

@@ -14,9 +14,11 @@ Checker = Callable[..., CheckResult]
 
 
 def record(build: Callable[[], Any], stack: str = "dev") -> RecordingMocks:
-    """Run `build` as a Pulumi program under fresh recording mocks."""
+    """Run `build` as a Pulumi program under fresh recording mocks (in the project the build
+    names with a `project` attribute, e.g. a use case's inference program; else the platform)."""
     mocks = RecordingMocks()
-    install(mocks, stack)
+    project = getattr(build, "project", None)
+    install(mocks, stack, project=project) if project else install(mocks, stack)
     run(build)
     return mocks
 

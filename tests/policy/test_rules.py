@@ -86,6 +86,11 @@ CASES: dict[str, tuple[Callable[[], Any], Callable[[], Any], str]] = {
         "statement Public allows Principal '*'",
     ),
     "apigateway-method-authorized": (b.method, lambda: b.method("NONE"), "'NONE'"),
+    "iam-role-permissions-boundary": (
+        b.inference_role("arn:aws:iam::111111111111:policy/mlops-dev-remedy-boundary"),
+        b.inference_role(None),
+        "no permissionsBoundary",
+    ),
     "apigateway-stage-access-logs": (b.stage, lambda: b.stage(logs=False), "no accessLogSettings"),
     "sfn-logs-execution-data": (
         b.state_machine,

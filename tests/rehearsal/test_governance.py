@@ -187,3 +187,30 @@ def test_serving_roles_cannot_attach_interfaces_outside_their_subnets(attacks, e
     assert len(steps) == 6, env  # three functions x (subnet, security group)
     for s in steps:
         assert s.verdict.outcome == "denied", (s.principal, s.resource, s.verdict.reason)
+
+
+# --- 23.3 deployers: every role they create carries the boundary ----------------------------
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_a_deployer_never_creates_or_widens_a_role_without_the_boundary(attacks, env):
+    steps = [
+        s
+        for s in attacks
+        if s.step == f"the {env} deployer creates a role without the boundary"
+        and "-remedy-" in s.principal
+    ]
+    assert {s.action for s in steps} == {
+        "iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePermissionsBoundary"
+    }, env  # fmt: skip
+    for s in steps:
+        assert s.verdict.outcome == "denied", (s.action, s.verdict.reason)
+        if s.action == "iam:DeleteRolePermissionsBoundary":
+            assert "BoundaryStays" in s.verdict.reason
+
+
+def test_inference_roles_carry_the_boundary_and_it_forbids_escalation(estate):
+    roles = [p for a, p in estate.principals.items() if ":role/mlops-prod-remedy-" in a]
+    inference = [p for p in roles if estate.created_by.get(p.arn) == "remedy-inference/prod"]
+    assert len(inference) >= 5
+    for p in inference:
+        assert p.boundary is not None and "mlops-prod-remedy-boundary" in p.boundary.name, p.arn
+        assert any(s.get("Sid") == "NoEscalation" for s in p.boundary.document["Statement"])

@@ -410,7 +410,7 @@ def test_deployer_can_run_the_inference_stack_but_only_for_its_use_case(
     for action, template in [
         ("lambda:CreateFunction", "arn:aws:lambda:{r}:{a}:function:{n}-decide"),
         ("states:CreateStateMachine", "arn:aws:states:{r}:{a}:stateMachine:{n}-decision-workflow"),
-        ("iam:CreateRole", "arn:aws:iam::{a}:role/{n}-decide"),
+        ("iam:GetRole", "arn:aws:iam::{a}:role/{n}-decide"),
         ("sagemaker:CreateEndpoint", "arn:aws:sagemaker:{r}:{a}:endpoint/{n}-endpoint"),
         ("cloudwatch:PutMetricAlarm", "arn:aws:cloudwatch:{r}:{a}:alarm:{n}-alarm-5xx"),
         ("logs:CreateLogGroup", "arn:aws:logs:{r}:{a}:log-group:/aws/lambda/{n}-decide"),
@@ -420,6 +420,13 @@ def test_deployer_can_run_the_inference_stack_but_only_for_its_use_case(
             "ImplicitDeny"
         ), (action, "another use case's resource")
     assert decide([deployer], "iam:CreateRole", f"arn:aws:iam::{acct}:role/admin") == "ImplicitDeny"
+    # 23.3: roles are created (and widened) only with the use case's permissions boundary
+    [create] = [s for s in deployer["Statement"] if "iam:CreateRole" in s["Action"]]
+    assert create["Resource"] == f"arn:aws:iam::{acct}:role/{mine}-*"
+    assert create["Condition"] == {
+        "ArnEquals": {"iam:PermissionsBoundary": f"arn:aws:iam::{acct}:policy/{mine}-boundary"}
+    }
+    assert {"iam:PutRolePolicy", "iam:AttachRolePolicy"} <= set(create["Action"])
 
 
 @DEV
