@@ -8,7 +8,9 @@
 - With no approved model yet (``model_package_arn=None``) no model/endpoint is created and the
   workflow answers ``investigate`` (MODEL_NOT_DEPLOYED).
 - Three Lambdas (encode, market data, decide) in the VPC, environment encrypted with the stack
-  key, X-Ray, each with its own KMS-encrypted log group (retention from config) and role.
+  key, X-Ray, each with its own KMS-encrypted log group (retention from config) and role; one
+  architecture for all three, and the use case's dependency layer (``layer_code``: manylinux
+  wheels for that architecture, built by the deploy build) published as ``<usecase>-deps``.
 - Step Functions **Express** workflow (``mlops.inference.workflow``), logging ALL with execution
   data to a KMS-encrypted log group, X-Ray, encrypted with the stack key.
 - API Gateway REST: ``POST /v1/decisions`` with AWS_IAM auth, a request validator and JSON-Schema
@@ -41,6 +43,8 @@ from mlops.usecases import RealtimeEndpoint, ServerlessEndpoint
 
 COMPONENT = "serving"
 STEPS = ("encode", "market", "decide")
+LAMBDA_ARCHITECTURES = ("arm64", "x86_64")
+MAX_LAYERS = 5  # Lambda's limit per function
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,6 +91,12 @@ class InferenceServiceArgs:
     log_kms_key_arn: pulumi.Input[str] | None = None
     """Key for the log groups (its policy must allow the logs service); default ``kms_key_arn``."""
     layers: Sequence[pulumi.Input[str]] = ()
+    """Extra layer version ARNs (after the dependency layer)."""
+    layer_code: pulumi.Input[pulumi.Archive] | None = None
+    """The dependency layer's content (``python/...``), built for ``architecture`` and
+    ``runtime``; published as a layer version every function uses. None: ``layers`` only."""
+    architecture: str = "arm64"
+    """Lambda architecture of every function (and of the dependency layer's wheels)."""
     request_schema: Mapping[str, Any] | None = None
     """JSON Schema (pydantic) of the request body; enforced by API Gateway's validator."""
     log_retention_days: int = 365
@@ -107,6 +117,13 @@ class InferenceServiceArgs:
         roles = sorted(f.role for f in self.functions)
         if roles != sorted(STEPS):
             raise ValueError(f"functions must define exactly the steps {STEPS}, got {roles}")
+        if self.architecture not in LAMBDA_ARCHITECTURES:
+            raise ValueError(
+                f"InferenceServiceArgs.architecture {self.architecture!r} must be one of "
+                f"{LAMBDA_ARCHITECTURES}"
+            )
+        if len(self.layers) + (self.layer_code is not None) > MAX_LAYERS:
+            raise ValueError(f"a Lambda function takes at most {MAX_LAYERS} layers")
         share = self.investigate_alarm_share
         if share is not None and not 0 < share < 1:
             raise ValueError("investigate_alarm_share must be within (0, 1)")
@@ -139,6 +156,17 @@ class InferenceService(pulumi.ComponentResource):
         self.model_endpoint: ModelEndpoint | None = None
         if args.model_package_arn is not None:
             self._build_endpoint(n)
+        self.layer: aws.lambda_.LayerVersion | None = None
+        if args.layer_code is not None:
+            self.layer = aws.lambda_.LayerVersion(
+                f"{name}-deps-layer",
+                layer_name=usecase_name(n, args.usecase, "deps", kind="lambda"),
+                code=args.layer_code,
+                compatible_runtimes=[args.runtime],
+                compatible_architectures=[args.architecture],
+                description=f"{args.usecase} handler dependencies ({args.architecture} wheels)",
+                opts=self._child,
+            )
         self.functions: dict[str, aws.lambda_.Function] = {}
         self.function_log_groups: dict[str, aws.cloudwatch.LogGroup] = {}
         self.function_roles: dict[str, aws.iam.Role] = {}
@@ -256,11 +284,11 @@ class InferenceService(pulumi.ComponentResource):
             runtime=a.runtime,
             handler=spec.handler,
             code=a.code,
-            layers=list(a.layers),
+            layers=[*([self.layer.arn] if self.layer else []), *a.layers],
             memory_size=spec.memory_mb,
             timeout=spec.timeout_s,
             reserved_concurrent_executions=a.reserved_concurrency,
-            architectures=["arm64"],
+            architectures=[a.architecture],
             kms_key_arn=a.kms_key_arn,
             environment={"variables": env},
             vpc_config={"subnet_ids": a.subnet_ids, "security_group_ids": a.security_group_ids},

@@ -6,6 +6,8 @@ Contracts with the rendered repositories (templates/<name>):
   upserts and starts it).
 - inference repo: a Pulumi program (``Pulumi.<stage>.yaml``, config ``modelPackageArn``) exporting
   ``invoke_url``, and ``tests/smoke/request.json``; the deploy stages run it (``deploy()``).
+  A repo whose program publishes its Lambda dependency layer provides a ``lambda-package OUT``
+  command (console script): the deploy runs it before ``pulumi up`` (``LAMBDA_PACKAGE``).
 Every value a build needs arrives as an environment variable set by the platform.
 """
 
@@ -90,6 +92,10 @@ _INSTALL = [
 ]
 
 
+#: builds the function package and the manylinux dependency layer the inference program publishes
+LAMBDA_PACKAGE = "if command -v lambda-package >/dev/null; then lambda-package build/lambda; fi"
+
+
 def deploy() -> str:
     """Deploy stage $STAGE: select the package, `pulumi up` the inference repo's stack with it (the
     AWS provider assumes $TARGET_ROLE_ARN, the stage's per-use-case deployer), record the promotion.
@@ -111,6 +117,7 @@ def deploy() -> str:
                 'pulumi config set modelPackageArn "$ARN"',
                 'for kv in $ENDPOINT_CONFIG; do pulumi config set "${kv%%=*}" "${kv#*=}"; done',
                 "pulumi config set --path 'aws:assumeRoles[0].roleArn' \"$TARGET_ROLE_ARN\"",
+                LAMBDA_PACKAGE,
                 # the platform's CrossGuard pack blocks unsafe inference infrastructure too
                 "pulumi up --yes --non-interactive --skip-preview"
                 ' --policy-pack "$(python -m mlops.policy.pack /tmp/mlops-policy-pack)"',

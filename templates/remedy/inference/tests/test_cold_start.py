@@ -83,9 +83,12 @@ def test_layer_holds_the_handlers_dependencies_and_not_the_infrastructure_ones()
     assert not names & {"boto3", "botocore", "pulumi", "pulumi-aws", "pandas", "onnxruntime"}
 
 
-def test_function_package_is_byte_compiled(tmp_path):
-    root = package.build_function(tmp_path / "function")
+def test_function_package_is_byte_compiled_for_the_runtime_python(tmp_path):
+    here = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    root = package.build_function(tmp_path / "function", runtime=here)
     assert (root / "remedy_inference" / "handlers" / "decide.py").is_file()
     assert (root / "remedy_core" / "forest.py").is_file()
     assert list((root / "remedy_core" / "__pycache__").glob("decision.*.pyc"))
     assert package.size_mb(root) < 5
+    other = package.build_function(tmp_path / "other", runtime="python3.99")
+    assert not list(other.rglob("*.pyc"))  # another Python's pycs would be dead weight

@@ -9,7 +9,13 @@ import pytest
 from mlops.testing.mocks import RecordingMocks, install, run
 
 from remedy_inference import usecase
-from remedy_inference.infra import InferenceSettings, build, settings_from_config
+from remedy_inference.infra import (
+    LAMBDA_ARCHITECTURE,
+    LAMBDA_RUNTIME,
+    InferenceSettings,
+    build,
+    settings_from_config,
+)
 
 ACCOUNTS = {"dev": "111111111111", "staging": "222222222222", "prod": "333333333333"}
 PACKAGE = "arn:aws:sagemaker:eu-west-2:111111111111:model-package/remedy-models/4"
@@ -76,7 +82,12 @@ def test_stack_builds(env, model):
     assert first == ("Predict" if model else "ModelNotDeployed")
     fns = mocks.of_type("aws:lambda/function:Function")
     assert sorted(f.inputs["handler"].split(".")[-2] for f in fns) == ["decide", "encode", "market"]
+    (layer,) = mocks.of_type("aws:lambda/layerVersion:LayerVersion")
+    assert layer.inputs["compatibleArchitectures"] == [LAMBDA_ARCHITECTURE]
+    assert layer.inputs["compatibleRuntimes"] == [LAMBDA_RUNTIME]
     for f in fns:
+        assert f.inputs["architectures"] == [LAMBDA_ARCHITECTURE], f.name
+        assert f.inputs["runtime"] == LAMBDA_RUNTIME and f.inputs["layers"] == [layer.state["arn"]]
         assert f.inputs["environment"]["variables"]["REMEDY_JURISDICTION"] == usecase.JURISDICTION
         assert f.inputs["kmsKeyArn"].endswith(":key/artifacts")
     schema = json.loads(mocks.of_type("aws:apigateway/model:Model")[0].inputs["schema"])

@@ -13,7 +13,7 @@ Config (``Pulumi.<stack>.yaml``):
   endpointMode            serverless | realtime     (+ serverlessMemoryMb, maxConcurrency |
                           instanceType, minInstances, maxInstances)
   functionConcurrency     reserved concurrency of each serving Lambda (manifest, default 10)
-  lambdaLayerArns         layer(s) carrying the Python dependencies (built by CI)
+  lambdaLayerArns         extra layers (optional; the dependency layer is this program's own)
   valuationUrl, valuationSecretId, pseudonymisationSecretId, alarmTopicArn (optional)
 """
 
@@ -26,6 +26,12 @@ from mlops.inference.stack_settings import InferenceStackSettings, common_settin
 
 from remedy_core.claims import Claim
 from remedy_inference import usecase
+
+#: what the functions run on; the dependency layer is built for exactly this (handlers/package.py)
+LAMBDA_ARCHITECTURE = "arm64"
+LAMBDA_RUNTIME = "python3.12"
+#: where ``lambda-package build/lambda`` (the deploy build, before ``pulumi up``) writes the layer
+LAYER_DIR = "build/lambda/layer"
 
 HANDLERS = {
     "encode": "remedy_inference.handlers.encode.handler",
@@ -79,7 +85,15 @@ def lambda_code(src_dir: str = "src") -> Any:
     )
 
 
-def build(settings: InferenceSettings, code: Any = None) -> Any:
+def lambda_layer(layer_dir: str = LAYER_DIR) -> Any:
+    """The dependency layer: manylinux wheels for ``LAMBDA_ARCHITECTURE``, built by the deploy
+    build (``lambda-package build/lambda``); ``pulumi up`` fails naming the path when absent."""
+    import pulumi
+
+    return pulumi.FileArchive(layer_dir)
+
+
+def build(settings: InferenceSettings, code: Any = None, layer: Any = None) -> Any:
     """Create the use case's decision service (the platform component does the work)."""
     import pulumi
     from mlops.components.analytics import DecisionAnalytics, DecisionAnalyticsArgs
@@ -126,6 +140,9 @@ def build(settings: InferenceSettings, code: Any = None) -> Any:
             endpoint=settings.endpoint(),
             functions=functions,
             code=code if code is not None else lambda_code(),
+            layer_code=layer if layer is not None else lambda_layer(),
+            architecture=LAMBDA_ARCHITECTURE,
+            runtime=LAMBDA_RUNTIME,
             kms_key_arn=platform.require_output("artifacts_key_arn"),
             subnet_ids=platform.require_output("private_subnet_ids"),
             security_group_ids=platform.require_output("sagemaker_security_group_id").apply(

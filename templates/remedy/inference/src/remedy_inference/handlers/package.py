@@ -1,19 +1,25 @@
-"""What the workflow Lambdas are deployed with, built from the installed environment.
+"""What the workflow Lambdas are deployed with (``lambda-package OUT``, run by the deploy build).
 
-* the function package: this repo's ``remedy_inference`` and ``remedy_core`` (``infra.lambda_code``)
-* the dependency layer (``lambdaLayerArns``, built by CI): ``LAYER_REQUIREMENTS`` and everything
-  they require, copied file by file from their installed distributions (what
-  ``pip install --target`` would write, at the locked versions) under ``python/``.
-  The platform library goes in without its own dependencies (Pulumi and friends are for
-  infrastructure code, never imported by a handler). ``boto3``/``botocore`` come with the
-  Lambda runtime and are left out.
+* the function package (``OUT/function``): this repo's ``remedy_inference`` and ``remedy_core``
+  (the same two packages as ``infra.lambda_code``);
+* the dependency layer (``OUT/layer/python``, published by the program as the
+  ``<usecase>-deps`` layer version): ``LAYER_REQUIREMENTS`` and what they require, installed from
+  **manylinux wheels for the functions' architecture and runtime** (``infra.LAMBDA_ARCHITECTURE``,
+  ``infra.LAMBDA_RUNTIME``) — ``pip install --platform manylinux2014_<arch> --platform
+  manylinux_2_28_<arch> --only-binary=:all: --target`` (or ``uv pip install --python-platform``),
+  never copied from the build machine, whose CPU and Python may differ (CodeBuild runs x86_64
+  Python 3.11; the functions run arm64 Python 3.12). Versions are pinned to what is installed
+  here (what the tests ran). The platform library goes in as source without its own
+  dependencies (Pulumi and friends are for infrastructure code, never imported by a handler);
+  ``boto3``/``botocore`` come with the Lambda runtime and are left out.
 
-Both are byte-compiled (``compileall``, unchecked-hash pycs): Lambda's file system is read-only,
-so a package without ``__pycache__`` is compiled from source again on every cold start.
+Both are byte-compiled (``compileall``, unchecked-hash pycs) when the building Python is the
+runtime's: Lambda's file system is read-only, so a package without ``__pycache__`` is compiled
+from source again on every cold start (pycs of another Python version would only be dead weight).
 
-``python -m remedy_inference.handlers.package OUT`` writes ``OUT/function`` and
-``OUT/layer/python`` and prints the unpacked size of each (Lambda's limit: 250 MB for the
-function and its layers together, unzipped).
+``lambda-package OUT`` (``python -m remedy_inference.handlers.package OUT``) writes both, prints
+their sizes and fails when they exceed Lambda's limits: 250 MB for the function and its layers
+together unzipped, 50 MB for a zip uploaded directly (``PublishLayerVersion``/``CreateFunction``).
 """
 
 from __future__ import annotations
@@ -22,6 +28,11 @@ import argparse
 import importlib.metadata as md
 import re
 import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 #: what the handlers import (directly or through remedy_core / the platform library)
@@ -34,7 +45,13 @@ LAYER_REQUIREMENTS: tuple[str, ...] = (
 PLATFORM_LIBRARY = "mlops-platform"
 #: provided by the Lambda Python runtime
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer"})
+#: Lambda architecture -> the machine name in manylinux platform tags
+MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}
+#: manylinux tags the Lambda Python runtimes (Amazon Linux 2023, glibc 2.34) load; numpy >= 2.3
+#: publishes only manylinux_2_28 wheels for aarch64, most others manylinux2014 (= 2_17)
+MANYLINUX = ("manylinux2014", "manylinux_2_28")
 LIMIT_MB = 250.0
+ZIP_LIMIT_MB = 50.0
 
 _SKIP = frozenset({"__pycache__", "tests"})
 
@@ -73,16 +90,49 @@ def closure(requirements: tuple[str, ...] = LAYER_REQUIREMENTS) -> list[md.Distr
     return sorted(seen.values(), key=lambda d: _norm(d.metadata["Name"]))
 
 
-def _copy_distribution(dist: md.Distribution, target: Path) -> None:
-    for file in dist.files or []:
-        parts = Path(str(file)).parts
-        if not parts or parts[0] == ".." or _SKIP.intersection(parts) or file.suffix == ".pyc":
-            continue  # console scripts, caches and a package's own test suite stay out
-        src = Path(str(dist.locate_file(file)))
-        if src.is_file():
-            dest = target / file
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest)
+def runtime_version(runtime: str) -> str:
+    """``python3.12`` -> ``3.12`` (the Lambda runtime's Python)."""
+    match = re.fullmatch(r"python(3\.\d+)", runtime)
+    if not match:
+        raise ValueError(f"runtime {runtime!r} is not a Lambda Python runtime (python3.N)")
+    return match.group(1)
+
+
+def pins(requirements: tuple[str, ...] = LAYER_REQUIREMENTS) -> list[str]:
+    """``name==version`` for the layer's distributions, at the versions installed here."""
+    return [f"{d.metadata['Name']}=={d.version}" for d in closure(requirements)]
+
+
+def installer_command(
+    target: Path,
+    architecture: str,
+    python_version: str,
+    constraints: Path,
+    cache_dir: Path | None = None,
+    installer: str | None = None,
+) -> list[str]:
+    """The pip (or uv) command that installs the layer's wheels for ``architecture``."""
+    if architecture not in MACHINES:
+        raise ValueError(f"architecture {architecture!r} must be one of {sorted(MACHINES)}")
+    machine = MACHINES[architecture]
+    installer = installer or ("uv" if shutil.which("uv") else "pip")
+    if installer == "uv":
+        cmd = ["uv", "pip", "install", "--quiet", "--target", str(target),
+               "--python-platform", f"{machine}-manylinux_2_28", "--python-version",
+               python_version, "--only-binary", ":all:", "-c", str(constraints)]  # fmt: skip
+        if cache_dir is not None:
+            cmd += ["--cache-dir", str(cache_dir)]
+    else:
+        abi = "cp" + python_version.replace(".", "")
+        cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+               "--no-compile", "--target", str(target), "--implementation", "cp",
+               "--python-version", python_version, "--abi", abi, "--only-binary=:all:",
+               "-c", str(constraints)]  # fmt: skip
+        for tag in MANYLINUX:
+            cmd += ["--platform", f"{tag}_{machine}"]
+        if cache_dir is not None:
+            cmd += ["--cache-dir", str(cache_dir)]
+    return [*cmd, *LAYER_REQUIREMENTS]
 
 
 def _byte_compile(root: Path) -> None:
@@ -98,23 +148,60 @@ def _copy_tree(src: Path, dest: Path) -> None:
                     dirs_exist_ok=True)  # fmt: skip
 
 
-def build_layer(target: str | Path) -> Path:
-    """Write the dependency layer under ``target/python`` (as Lambda unpacks it to /opt)."""
+def _host_python() -> str:
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def _defaults() -> tuple[str, str]:
+    from remedy_inference import infra
+
+    return infra.LAMBDA_ARCHITECTURE, infra.LAMBDA_RUNTIME
+
+
+def build_layer(
+    target: str | Path,
+    architecture: str | None = None,
+    runtime: str | None = None,
+    *,
+    cache_dir: str | Path | None = None,
+    installer: str | None = None,
+) -> Path:
+    """Write the dependency layer under ``target/python`` (as Lambda unpacks it to /opt) from
+    manylinux wheels for ``architecture`` and ``runtime`` (default: what the functions declare)."""
     import mlops
 
+    arch_default, runtime_default = _defaults()
+    architecture, runtime = architecture or arch_default, runtime or runtime_default
+    python_version = runtime_version(runtime)
     root = Path(target) / "python"
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
-    for dist in closure():
-        _copy_distribution(dist, root)
+    with tempfile.TemporaryDirectory() as tmp:
+        constraints = Path(tmp) / "constraints.txt"
+        constraints.write_text("\n".join(pins()) + "\n")
+        cmd = installer_command(
+            root, architecture, python_version, constraints,
+            Path(cache_dir) if cache_dir else None, installer,
+        )  # fmt: skip
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=900)  # noqa: S603 (our argv)
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"installing the layer's wheels for {architecture}/{runtime} failed "
+            f"({' '.join(cmd[:3])}): {proc.stderr.strip()[-2000:]}"
+        )
+    for extra in ("bin", *RUNTIME_PROVIDED):  # console scripts; the runtime's own SDK
+        shutil.rmtree(root / extra, ignore_errors=True)
     # the platform library without its dependencies (it may be an editable install)
     _copy_tree(Path(mlops.__file__).parent, root / "mlops")
-    _byte_compile(root)
+    if python_version == _host_python():
+        _byte_compile(root)
     return root
 
 
-def build_function(target: str | Path, src_dir: str | Path | None = None) -> Path:
+def build_function(
+    target: str | Path, src_dir: str | Path | None = None, runtime: str | None = None
+) -> Path:
     """Write the function package (the same two packages as ``infra.lambda_code``)."""
     import remedy_core
     import remedy_inference
@@ -128,7 +215,8 @@ def build_function(target: str | Path, src_dir: str | Path | None = None) -> Pat
             Path(src_dir) / package.__name__ if src_dir else Path(package.__file__).parent
         )  # fmt: skip
         _copy_tree(src, root / package.__name__)
-    _byte_compile(root)
+    if runtime_version(runtime or _defaults()[1]) == _host_python():
+        _byte_compile(root)
     return root
 
 
@@ -138,16 +226,81 @@ def size_mb(path: str | Path) -> float:
     return total / 1e6
 
 
-def main(argv: list[str] | None = None) -> None:
+def zipped_mb(path: str | Path) -> float:
+    """Size in MB of the tree zipped as Pulumi uploads it (deflate)."""
+    root = Path(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "package.zip"
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+            for file in sorted(root.rglob("*")):
+                if file.is_file():
+                    zf.write(file, file.relative_to(root))
+        return out.stat().st_size / 1e6
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """What counts against Lambda's limits, in MB."""
+
+    function: float
+    layer: float
+    function_zipped: float
+    layer_zipped: float
+
+    @property
+    def total(self) -> float:
+        return self.function + self.layer
+
+
+def measure(function: Path, layer: Path) -> Sizes:
+    return Sizes(size_mb(function), size_mb(layer), zipped_mb(function), zipped_mb(layer))
+
+
+def check_limits(sizes: Sizes) -> list[str]:
+    """What exceeds Lambda's limits (empty when both packages fit)."""
+    problems = []
+    if sizes.total > LIMIT_MB:
+        problems.append(f"function + layer unzipped {sizes.total:.1f} MB > {LIMIT_MB:.0f} MB")
+    for label, zipped in (("function", sizes.function_zipped), ("layer", sizes.layer_zipped)):
+        if zipped > ZIP_LIMIT_MB:
+            problems.append(f"{label} zipped {zipped:.1f} MB > {ZIP_LIMIT_MB:.0f} MB direct upload")
+    return problems
+
+
+def build(
+    out: Path,
+    architecture: str | None = None,
+    runtime: str | None = None,
+    cache_dir: Path | None = None,
+) -> Sizes:
+    """``out/function`` and ``out/layer`` (the layer zip's root), measured."""
+    function = build_function(out / "function", runtime=runtime)
+    layer = build_layer(out / "layer", architecture, runtime, cache_dir=cache_dir)
+    return measure(function, layer.parent)
+
+
+def main(argv: list[str] | None = None) -> Sizes:
+    arch_default, runtime_default = _defaults()
     p = argparse.ArgumentParser(description="Build the Lambda function package and layer")
     p.add_argument("out", type=Path)
+    p.add_argument("--architecture", default=arch_default, choices=sorted(MACHINES))
+    p.add_argument("--runtime", default=runtime_default)
+    p.add_argument("--cache-dir", type=Path, default=None)
     a = p.parse_args(argv)
-    function = build_function(a.out / "function")
-    layer = build_layer(a.out / "layer")
-    f, lay = size_mb(function), size_mb(layer)
-    print(f"function {function}: {f:.1f} MB unpacked")
-    print(f"layer    {layer}: {lay:.1f} MB unpacked ({len(closure())} distributions + mlops)")
-    print(f"together {f + lay:.1f} MB of Lambda's {LIMIT_MB:.0f} MB")
+    sizes = build(a.out, a.architecture, a.runtime, a.cache_dir)
+    print(
+        f"function {a.out / 'function'}: {sizes.function:.1f} MB unpacked, "
+        f"{sizes.function_zipped:.1f} MB zipped"
+    )
+    print(
+        f"layer    {a.out / 'layer'}: {sizes.layer:.1f} MB unpacked, "
+        f"{sizes.layer_zipped:.1f} MB zipped ({a.architecture}, {a.runtime})"
+    )
+    print(f"together {sizes.total:.1f} MB of Lambda's {LIMIT_MB:.0f} MB")  # fmt: skip
+    problems = check_limits(sizes)
+    if problems:
+        sys.exit("error: over Lambda's limits: " + "; ".join(problems))
+    return sizes
 
 
 if __name__ == "__main__":

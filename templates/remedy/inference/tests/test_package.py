@@ -1,0 +1,125 @@
+"""The Lambda packages as the deploy build makes them (``lambda-package``): the dependency layer
+from manylinux wheels for the functions' architecture, under Lambda's size limits, and every
+handler importable from nothing but the unpacked function and layer.
+
+Downloads wheels from PyPI on the first run (the installer's cache keeps later runs offline and
+short); CI has PyPI.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from remedy_inference import infra
+from remedy_inference.handlers import package
+
+pytestmark = pytest.mark.network
+
+ELF_MACHINE = {"arm64": 183, "x86_64": 62}  # e_machine of EM_AARCH64, EM_X86_64
+HOST_ARCH = {"aarch64": "arm64", "arm64": "arm64", "x86_64": "x86_64", "amd64": "x86_64"}
+
+
+def _elf_machine(path: Path) -> int:
+    head = path.read_bytes()[:20]
+    assert head[:4] == b"\x7fELF", path
+    return int.from_bytes(head[18:20], "little")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Path, package.Sizes]:
+    """What the deploy build publishes: the layer for the functions' own architecture/runtime."""
+    out = tmp_path_factory.mktemp("lambda")
+    return out, package.main([str(out)])
+
+
+@pytest.fixture(scope="module")
+def declared(built) -> Path:
+    return built[0]
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory) -> Path:
+    """The same build for this machine's CPU and Python, so it can be imported here."""
+    out = tmp_path_factory.mktemp("lambda-host")
+    runtime = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    package.build_function(out / "function", runtime=runtime)
+    package.build_layer(out / "layer", HOST_ARCH[platform.machine().lower()], runtime)
+    return out
+
+
+def test_layer_holds_wheels_for_the_functions_architecture_and_runtime(declared):
+    assert infra.LAMBDA_ARCHITECTURE in ("arm64", "x86_64")
+    root = declared / "layer" / "python"
+    binaries = sorted(root.rglob("*.so"))
+    assert {p.relative_to(root).parts[0] for p in binaries} >= {"pydantic_core", "numpy"}
+    py = package.runtime_version(infra.LAMBDA_RUNTIME).replace(".", "")
+    for so in binaries:
+        assert _elf_machine(so) == ELF_MACHINE[infra.LAMBDA_ARCHITECTURE], so
+    core = next(root.glob("pydantic_core/_pydantic_core.*.so"))
+    assert f"cpython-{py}-" in core.name, core.name
+    for wheel in root.glob("*.dist-info/WHEEL"):
+        tags = [t for t in wheel.read_text().splitlines() if t.startswith("Tag: ")]
+        binary = [t for t in tags if not t.endswith("-none-any")]
+        assert all("manylinux" in t for t in binary), (wheel, tags)
+    names = {package._norm(p.name.split("-")[0]) for p in root.glob("*.dist-info")}
+    assert {"aws-lambda-powertools", "pydantic", "pydantic-core", "numpy", "httpx"} <= names
+    assert not names & {"boto3", "botocore", "pulumi", "pulumi-aws", "onnxruntime"}
+    assert (root / "mlops" / "inference" / "valuation_client.py").is_file()
+
+
+def test_function_and_layer_fit_lambdas_limits(built):
+    out, sizes = built
+    assert package.check_limits(sizes) == []
+    assert sizes.total < package.LIMIT_MB and sizes.layer_zipped < package.ZIP_LIMIT_MB
+    assert sizes.layer == pytest.approx(package.size_mb(out / "layer"))
+
+
+def test_a_package_over_the_limits_is_reported(built, monkeypatch):
+    monkeypatch.setattr(package, "LIMIT_MB", 1.0)
+    monkeypatch.setattr(package, "ZIP_LIMIT_MB", 1.0)
+    problems = package.check_limits(built[1])
+    assert any(p.startswith("function + layer unzipped") for p in problems), problems
+    assert any(p.startswith("layer zipped") for p in problems), problems
+
+
+def test_every_handler_imports_from_the_unpacked_function_and_layer_alone(host):
+    dirs = [str(host / "function"), str(host / "layer" / "python")]
+    handlers = sorted(infra.HANDLERS.values())
+    code = (
+        "import json, sys\n"
+        f"sys.path[:0] = {dirs!r}\n"
+        "import importlib, sysconfig\n"
+        "stdlib = (sysconfig.get_paths()['stdlib'], sysconfig.get_paths()['platstdlib'])\n"
+        f"for h in {handlers!r}:\n"
+        "    mod, fn = h.rsplit('.', 1)\n"
+        "    assert callable(getattr(importlib.import_module(mod), fn)), h\n"
+        "import numpy, pydantic_core  # the binaries the steps use\n"
+        "files = [getattr(m, '__file__', None) for m in list(sys.modules.values())]\n"
+        "roots = tuple(sys.path[:2]) + stdlib\n"
+        "print(json.dumps(sorted({f for f in files if f and not f.startswith(roots)})))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code],
+        capture_output=True, text=True, timeout=120, check=False, cwd=host,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+
+
+def test_clean_interpreter_sees_no_site_packages(host):
+    """The import test above proves something: without the layer the handlers do not import."""
+    code = (
+        f"import sys; sys.path[:0] = [{str(host / 'function')!r}]\n"
+        "import remedy_inference.handlers.encode\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode != 0 and "ModuleNotFoundError" in proc.stderr, proc.stderr
