@@ -107,8 +107,11 @@ def cold_start(runs: int, out_dir: Path) -> dict:
     """Build the Lambda package + layer, import each entry point in clean interpreters."""
     from remedy_inference.handlers import package
 
-    function = package.build_function(out_dir / "function")
-    layer = package.build_layer(out_dir / "layer")
+    # built for this machine (imported here); the deploy builds the same for the functions' arch
+    here = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    arch = "arm64" if platform.machine().lower() in ("aarch64", "arm64") else "x86_64"
+    function = package.build_function(out_dir / "function", runtime=here)
+    layer = package.build_layer(out_dir / "layer", arch, here)
     result: dict = {
         "function_mb": package.size_mb(function),
         "layer_mb": package.size_mb(layer),
