@@ -165,6 +165,7 @@ def build_layer(
     *,
     cache_dir: str | Path | None = None,
     installer: str | None = None,
+    byte_compile: bool = True,
 ) -> Path:
     """Write the dependency layer under ``target/python`` (as Lambda unpacks it to /opt) from
     manylinux wheels for ``architecture`` and ``runtime`` (default: what the functions declare)."""
@@ -194,7 +195,7 @@ def build_layer(
         shutil.rmtree(root / extra, ignore_errors=True)
     # the platform library without its dependencies (it may be an editable install)
     _copy_tree(Path(mlops.__file__).parent, root / "mlops")
-    if python_version == _host_python():
+    if byte_compile and python_version == _host_python():
         _byte_compile(root)
     return root
 
