@@ -5,8 +5,10 @@ Pure pydantic, camelCase keys like the rest of the stack config, e.g.::
     mlops-platform:analytics:
       transformLambda: true
       dataRetentionDays: 2557
-      snowflake:
-        enabled: true
+      snowflake:                 # on when an account is named (off by default)
+        account: MYORG-ANALYTICS # <organisation>-<account> (SNOWFLAKE_PRIVATE_KEY: key-pair auth)
+        user: MLOPS_INGEST
+        role: MLOPS_INGEST
         database: MLOPS
         schema: ANALYTICS
         awsIamUserArn: arn:aws:iam::123456789012:user/abc0-s-xyz
@@ -30,17 +32,40 @@ class _Model(BaseModel):
 
 
 class SnowflakeSettings(_Model):
-    enabled: bool = False
+    enabled: bool | None = None
+    """Defaults to on when ``account`` is given; ``false`` keeps a configured account off."""
+    account: str | None = Field(None, pattern=r"^[A-Za-z0-9]+-[A-Za-z0-9_]+$")
+    """The Snowflake account, ``<organisation>-<account>`` (as in its account URL)."""
+    user: str = Field("MLOPS_INGEST", pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    role: str = Field("MLOPS_INGEST", pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    warehouse: str | None = Field(None, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
     database: str = Field("MLOPS", pattern=r"^[A-Z][A-Z0-9_]*$")
     schema_: str = Field("ANALYTICS", alias="schema", pattern=r"^[A-Z][A-Z0-9_]*$")
     aws_iam_user_arn: str | None = Field(None, pattern=r"^arn:aws:iam::\d{12}:user/")
     external_id: str | None = Field(None, min_length=8)
 
+    @property
+    def on(self) -> bool:
+        return self.account is not None and self.enabled is not False
+
+    @property
+    def organization_name(self) -> str:
+        return (self.account or "").split("-", 1)[0].upper()
+
+    @property
+    def account_name(self) -> str:
+        return (self.account or "").split("-", 1)[-1].upper()
+
     @model_validator(mode="after")
     def _complete_when_enabled(self) -> SnowflakeSettings:
-        if self.enabled and not (self.aws_iam_user_arn and self.external_id):
+        if self.enabled and not self.account:
             raise ValueError(
-                "snowflake.enabled needs awsIamUserArn (DESC INTEGRATION … "
+                "snowflake.account: name the Snowflake account (<organisation>-<account>) to "
+                "turn the ingest on"
+            )
+        if self.on and not (self.aws_iam_user_arn and self.external_id):
+            raise ValueError(
+                "snowflake.account needs awsIamUserArn (DESC INTEGRATION … "
                 "STORAGE_AWS_IAM_USER_ARN) and externalId"
             )
         return self
@@ -64,9 +89,9 @@ class AnalyticsSettings(_Model):
 
     @model_validator(mode="after")
     def _snowflake_needs_flat_rows(self) -> AnalyticsSettings:
-        if self.snowflake.enabled and not self.transform_lambda:
+        if self.snowflake.on and not self.transform_lambda:
             raise ValueError(
-                "snowflake.enabled needs transformLambda: true (Snowpipe loads the flat rows "
+                "snowflake.account needs transformLambda: true (Snowpipe loads the flat rows "
                 "the transformation Lambda writes)"
             )
         return self

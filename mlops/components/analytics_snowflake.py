@@ -22,9 +22,51 @@ from mlops import iam, naming
 from mlops.analytics.views import load_views
 from mlops.events import TABLES
 from mlops.naming import NameContext
+from mlops.rehearsal import declare
 
 if TYPE_CHECKING:
+    from mlops.analytics.settings import SnowflakeSettings
     from mlops.components.analytics import SnowflakeArgs
+
+#: pulumi-snowflake 2.x resources still behind its preview-features switch
+PREVIEW_FEATURES = (
+    "snowflake_file_format_resource",
+    "snowflake_pipe_resource",
+    "snowflake_stage_external_s3_resource",
+    "snowflake_storage_integration_aws_resource",
+    "snowflake_table_resource",
+)
+
+
+def snowflake_args(
+    name: str, settings: SnowflakeSettings, opts: pulumi.ResourceOptions | None = None
+) -> SnowflakeArgs | None:
+    """The Snowflake side from validated stack settings: None unless an account is named; else
+    a provider for that account (key-pair auth: the private key comes from the environment,
+    ``SNOWFLAKE_PRIVATE_KEY``, never from config) and the ingest's arguments."""
+    from mlops.components.analytics import SnowflakeArgs
+
+    if not settings.on:
+        return None
+    assert settings.aws_iam_user_arn and settings.external_id  # validated at the edge
+    provider = snowflake.Provider(
+        f"{name}-snowflake-provider",
+        organization_name=settings.organization_name,
+        account_name=settings.account_name,
+        user=settings.user,
+        role=settings.role,
+        warehouse=settings.warehouse,
+        authenticator="SNOWFLAKE_JWT",
+        preview_features_enabled=list(PREVIEW_FEATURES),
+        opts=opts,
+    )
+    return SnowflakeArgs(
+        database=settings.database,
+        schema=settings.schema_,
+        aws_iam_user_arn=settings.aws_iam_user_arn,
+        external_id=settings.external_id,
+        provider=provider,
+    )
 
 
 def snowflake_role_policy(bucket_arn: str, prefix: str, key_arn: str) -> dict:
@@ -208,6 +250,7 @@ class SnowflakeIngest(pulumi.ComponentResource):
                     parent=self, provider=s.provider, depends_on=list(self.tables.values())
                 ),
             )
+        self._declare_ingest(args, role_name)
         self.register_outputs(
             {
                 "integration": self.integration.name,
@@ -215,3 +258,51 @@ class SnowflakeIngest(pulumi.ComponentResource):
                 "pipes": {k: p.name for k, p in self.pipes.items()},
             }
         )
+
+    def _declare_ingest(self, args: SnowflakeIngestArgs, role_name: str) -> None:
+        """Runtime actors (mlops rehearse): Snowflake assumes the role with the external id and
+        reads what Firehose delivered; without the external id it must be refused."""
+        s, ctx = args.settings, args.names
+        snowflake_account = s.aws_iam_user_arn.split(":")[4]
+        role_arn = iam.role_arn(ctx.account_id, role_name)
+        assume = "Snowflake's storage integration assumes the ingest role"
+        declare.actor(
+            flow="analytics",
+            step=assume,
+            principal=s.aws_iam_user_arn,
+            account=snowflake_account,
+            origin=declare.PUBLIC,
+            order=40,
+            calls=[
+                declare.call(
+                    "sts:AssumeRole", role_arn, context={"sts:ExternalId": s.external_id},
+                    why="with the integration's external id",
+                )
+            ],
+        )  # fmt: skip
+        declare.actor(
+            flow="attacks",
+            step=f"{assume} without the external id (confused deputy)",
+            principal=s.aws_iam_user_arn,
+            account=snowflake_account,
+            origin=declare.PUBLIC,
+            order=90,
+            calls=[declare.call("sts:AssumeRole", role_arn, expect="deny",
+                                why="another Snowflake customer's integration, same IAM user")],
+        )  # fmt: skip
+        obj = pulumi.Output.from_input(args.bucket_arn).apply(
+            lambda arn: f"{arn}/{args.prefix}rehearsal/part-0000.gz"
+        )
+        declare.actor(
+            flow="analytics",
+            step="Snowpipe loads the delivered events (as the ingest role)",
+            principal=role_arn,
+            account=ctx.account_id,
+            origin=declare.PUBLIC,
+            order=41,
+            calls=[
+                declare.call("s3:ListBucket", args.bucket_arn, context={"s3:prefix": args.prefix},
+                             why="the stage lists the landing prefix"),
+                declare.call("s3:GetObject", obj, why="COPY INTO reads a delivered batch"),
+            ],
+        )  # fmt: skip

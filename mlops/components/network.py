@@ -47,6 +47,8 @@ _COMMON = (
     Endpoint("ecr.api", "authenticate to ECR and read image manifests for jobs and endpoints"),
     Endpoint("ecr.dkr", "pull training and inference container images from ECR"),
     Endpoint("states", "Step Functions: start executions and send task callbacks from the VPC"),
+    Endpoint("xray", "active tracing from the VPC Lambdas (Lambda's X-Ray daemon sends segments)"),
+    Endpoint("secretsmanager", "the decide Lambda reads its pseudonymisation key secret"),
 )
 # Dev (data science + governance) only.
 _DEV = (

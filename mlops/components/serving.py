@@ -7,10 +7,14 @@
   decide step's audit event (inputs + every model output) is the capture record.
 - With no approved model yet (``model_package_arn=None``) no model/endpoint is created and the
   workflow answers ``investigate`` (MODEL_NOT_DEPLOYED).
-- Three Lambdas (encode, market data, decide) in the VPC, environment encrypted with the stack
-  key, X-Ray, each with its own KMS-encrypted log group (retention from config) and role; one
-  architecture for all three, and the use case's dependency layer (``layer_code``: manylinux
-  wheels for that architecture, built by the deploy build) published as ``<usecase>-deps``.
+- Three Lambdas (encode, market data, decide) in the VPC — a function may run on Lambda's own
+  network instead (``FunctionSpec.in_vpc=False``: the market-data step, whose only job is an
+  external API and whose role reaches no customer data store) — environment encrypted with the
+  stack key, X-Ray (through the VPC's X-Ray endpoint), secrets the component creates
+  (``managed_secrets``: KMS, value set out of band, read through the Secrets Manager endpoint),
+  each with its own KMS-encrypted log group (retention from config) and role; one architecture
+  for all three, and the use case's dependency layer (``layer_code``: manylinux wheels for that
+  architecture, built by the deploy build) published as ``<usecase>-deps``.
 - Step Functions **Express** workflow (``mlops.inference.workflow``), logging ALL with execution
   data to a KMS-encrypted log group, X-Ray, encrypted with the stack key.
 - API Gateway REST: ``POST /v1/decisions`` with AWS_IAM auth, a request validator and JSON-Schema
@@ -57,6 +61,14 @@ class FunctionSpec:
     timeout_s: int = 10
     environment: Mapping[str, str] = field(default_factory=dict)
     secret_arns: Sequence[pulumi.Input[str]] = ()
+    """Existing secrets the function may read (their ids are in ``environment``)."""
+    managed_secrets: Mapping[str, str] = field(default_factory=dict)
+    """Secrets the component creates for this function: ``{environment variable: purpose}``;
+    the secret ``mlops-<env>-<usecase>-<purpose>`` (stack key, no value: set out of band) is
+    created once per purpose, its ARN put in the variable, and the function may read it."""
+    in_vpc: bool = True
+    """False only for a function that must reach the internet and touches no customer data
+    store (the market-data step calling an external valuation API): Lambda's own network."""
 
     def __post_init__(self) -> None:
         if self.role not in STEPS:
@@ -65,6 +77,12 @@ class FunctionSpec:
             raise ValueError(f"FunctionSpec.memory_mb {self.memory_mb} must be 128..10240")
         if not 1 <= self.timeout_s <= 60:
             raise ValueError(f"FunctionSpec.timeout_s {self.timeout_s}: Express steps are short")
+        for var, purpose in self.managed_secrets.items():
+            if not var.isupper() or not purpose.replace("-", "").isalnum() or not purpose.islower():
+                raise ValueError(
+                    f"FunctionSpec.managed_secrets {var!r}: {purpose!r}: give an upper-case "
+                    "environment variable and a lower-case kebab purpose (pseudonymisation-key)"
+                )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -167,6 +185,11 @@ class InferenceService(pulumi.ComponentResource):
                 description=f"{args.usecase} handler dependencies ({args.architecture} wheels)",
                 opts=self._child,
             )
+        self.secrets: dict[str, aws.secretsmanager.Secret] = {}
+        for spec in args.functions:
+            for purpose in spec.managed_secrets.values():
+                if purpose not in self.secrets:
+                    self.secrets[purpose] = self._secret(n, purpose)
         self.functions: dict[str, aws.lambda_.Function] = {}
         self.function_log_groups: dict[str, aws.cloudwatch.LogGroup] = {}
         self.function_roles: dict[str, aws.iam.Role] = {}
@@ -218,6 +241,22 @@ class InferenceService(pulumi.ComponentResource):
         )
         return r
 
+    def _secret(self, n: NameContext, purpose: str) -> aws.secretsmanager.Secret:
+        """A secret whose value is set out of band (never in code, config or Pulumi state)."""
+        physical = usecase_name(n, self._args.usecase, purpose)
+        return aws.secretsmanager.Secret(
+            f"{self._name}-{purpose}-secret",
+            name=physical,
+            description=(
+                f"{self._args.usecase} {purpose}: value set out of band "
+                f"(aws secretsmanager put-secret-value --secret-id {physical})"
+            ),
+            kms_key_id=self._args.kms_key_arn,
+            recovery_window_in_days=7,
+            tags=self._tags,
+            opts=self._child,
+        )
+
     # --- endpoint -----------------------------------------------------------------------------
     def _build_endpoint(self, n: NameContext) -> None:
         a = self._args
@@ -248,10 +287,11 @@ class InferenceService(pulumi.ComponentResource):
         a = self._args
         physical = usecase_name(n, a.usecase, spec.role, kind="lambda")
         log_group = self._log_group(spec.role, f"/aws/lambda/{physical}")
+        managed = {var: self.secrets[p].arn for var, p in spec.managed_secrets.items()}
         policy = pulumi.Output.all(
             lg=log_group.arn,
             key=a.kms_key_arn,
-            secrets=list(spec.secret_arns),
+            secrets=[*spec.secret_arns, *managed.values()],
             subnets=a.subnet_ids,
             groups=a.security_group_ids,
         ).apply(
@@ -272,6 +312,7 @@ class InferenceService(pulumi.ComponentResource):
             "POWERTOOLS_SERVICE_NAME": f"{a.usecase}-{spec.role}",
             "USECASE": a.usecase,
             **spec.environment,
+            **managed,
         }
         if self.endpoint is not None:
             env["ENDPOINT_NAME"] = self.endpoint.name  # type: ignore[assignment]
@@ -291,7 +332,11 @@ class InferenceService(pulumi.ComponentResource):
             architectures=[a.architecture],
             kms_key_arn=a.kms_key_arn,
             environment={"variables": env},
-            vpc_config={"subnet_ids": a.subnet_ids, "security_group_ids": a.security_group_ids},
+            vpc_config=(
+                {"subnet_ids": a.subnet_ids, "security_group_ids": a.security_group_ids}
+                if spec.in_vpc
+                else None
+            ),
             tracing_config={"mode": "Active"},
             logging_config={"log_format": "Text", "log_group": log_group.name},
             tags=self._tags,
@@ -473,6 +518,26 @@ class InferenceService(pulumi.ComponentResource):
                     for s in spec.secret_arns
                 ],
             ]
+            for purpose in spec.managed_secrets.values():
+                secret_arn = self.secrets[purpose].arn
+                code_calls += [
+                    declare.call(
+                        "secretsmanager:GetSecretValue",
+                        secret_arn,
+                        why=f"{purpose} (secret created here, value set out of band)",
+                    ),
+                    declare.call(
+                        "kms:Decrypt",
+                        a.kms_key_arn,
+                        why=f"Secrets Manager decrypts {purpose} as the caller",
+                        context={
+                            "kms:ViaService": f"secretsmanager.{n.region}.amazonaws.com",
+                            "kms:EncryptionContext:SecretARN": secret_arn,
+                            "aws:ViaAWSService": True,
+                        },
+                        destination="secretsmanager",
+                    ),
+                ]
             code_calls += [
                 declare.call("https", url, network_only=True, why=f"external service ({key})")
                 for key, url in sorted(spec.environment.items())
@@ -483,7 +548,7 @@ class InferenceService(pulumi.ComponentResource):
                 step=f"{spec.role} function code",
                 principal=role.arn,
                 account=acct,
-                origin=vpc,
+                origin=vpc if spec.in_vpc else declare.PUBLIC,
                 order=32 + 10 * i,
                 calls=code_calls,
             )

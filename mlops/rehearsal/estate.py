@@ -539,6 +539,40 @@ def _add_people(estate: Estate) -> None:
             estate.prerequisites[arn] = why
 
 
+def _add_third_parties(estate: Estate) -> None:
+    """IAM users of accounts outside the estate that a role's trust policy names (a vendor's
+    integration user, e.g. Snowflake's storage integration): their own account's policy is
+    unknown, so it is taken to let them assume roles; our trust policy (and its conditions,
+    such as the external id) is still evaluated."""
+    accounts = {run.account for run in estate.runs.runs.values()}
+    for principal in list(estate.principals.values()):
+        doc = principal.trust_policy.document if principal.trust_policy else {}
+        statements = doc.get("Statement") or []
+        for st in statements if isinstance(statements, list) else [statements]:
+            names = (st.get("Principal") or {}) if isinstance(st, dict) else {}
+            aws_names = names.get("AWS", []) if isinstance(names, dict) else []
+            for arn in [aws_names] if isinstance(aws_names, str) else aws_names:
+                parts = str(arn).split(":")
+                if len(parts) < 6 or not parts[5].startswith("user/") or parts[4] in accounts:
+                    continue
+                if arn in estate.principals:
+                    continue
+                estate.principals[arn] = Principal(
+                    arn=arn,
+                    kind="user",
+                    account=parts[4],
+                    identity_policies=(
+                        Policy(
+                            "third party's own policy (assumed: may assume roles)",
+                            {"Version": "2012-10-17", "Statement": [
+                                {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}
+                            ]},
+                        ),
+                    ),
+                )  # fmt: skip
+                estate.prerequisites[arn] = "third-party user named in a trust policy"
+
+
 def build_estate(runs: EstateRuns) -> Estate:
     estate = Estate(runs=runs)
     for run in runs.runs.values():
@@ -548,6 +582,7 @@ def build_estate(runs: EstateRuns) -> Estate:
         _add_resource_policies(estate, run)
     _add_prerequisites(estate)
     _add_people(estate)
+    _add_third_parties(estate)
     return estate
 
 

@@ -383,6 +383,25 @@ def _with_peer(manifest: UseCaseManifest) -> Iterator[None]:
             os.environ[USECASES_DIR_ENV] = previous
 
 
+#: off-by-default features the rehearsal turns on (stack config on top of the rendered stack
+#: file) so their runtime paths are evaluated too: the Snowflake ingest in prod.
+OPTIONAL_FEATURES: dict[str, dict[str, str]] = {
+    "prod": {
+        "analytics": json.dumps(
+            {
+                "transformLambda": True,
+                "snowflake": {
+                    "account": "REHEARSAL-ANALYTICS",
+                    "database": "MLOPS",
+                    "awsIamUserArn": "arn:aws:iam::999999999999:user/rehearsal-snowflake",
+                    "externalId": "mlops-prod-rehearsal-ingest",
+                },
+            }
+        )
+    }
+}
+
+
 def build_estate_runs(usecase: str = "remedy", root: Path = REPO_ROOT) -> EstateRuns:
     configs = load_all_stack_configs(root)
     manifests = {m.name: m for m in load_manifests()}
@@ -405,6 +424,9 @@ def build_estate_runs(usecase: str = "remedy", root: Path = REPO_ROOT) -> Estate
     repo = render_inference_repo(manifest, configs["dev"])
     package = approved_package_arn(configs["dev"], usecase)
     for env in ENVIRONMENTS:
-        result = inference_run(manifest, configs[env], repo, runs[f"platform/{env}"], package)
+        options = OPTIONAL_FEATURES.get(env)
+        result = inference_run(
+            manifest, configs[env], repo, runs[f"platform/{env}"], package, options
+        )
         runs[result.name] = result
     return EstateRuns(usecase=usecase, manifest=manifest, configs=configs, runs=runs)

@@ -312,17 +312,30 @@ def test_stack_settings_validate_with_field_names():
 
     from mlops.analytics.settings import AnalyticsSettings
 
+    user, ext = "arn:aws:iam::123456789012:user/sf", "ext-id-123"
+    assert AnalyticsSettings().snowflake.on is False  # off by default
     ok = AnalyticsSettings.model_validate(
-        {"transformLambda": True, "snowflake": {"enabled": True, "database": "MLOPS",
-         "awsIamUserArn": "arn:aws:iam::123456789012:user/sf", "externalId": "ext-id-123"}}
+        {"transformLambda": True, "snowflake": {"account": "myorg-analytics", "database": "MLOPS",
+         "awsIamUserArn": user, "externalId": ext}}
     )  # fmt: skip
-    assert ok.snowflake.schema_ == "ANALYTICS" and ok.monitoring.enabled is False
+    assert ok.snowflake.on and ok.snowflake.schema_ == "ANALYTICS"
+    assert (ok.snowflake.organization_name, ok.snowflake.account_name) == ("MYORG", "ANALYTICS")
+    assert ok.monitoring.enabled is False
+    off = AnalyticsSettings.model_validate(
+        {"snowflake": {"account": "myorg-analytics", "enabled": False}}
+    )
+    assert off.snowflake.on is False
     with pytest.raises(ValidationError, match="needs transformLambda: true"):
         AnalyticsSettings.model_validate(
-            {"snowflake": {"enabled": True, "awsIamUserArn": "arn:aws:iam::123456789012:user/sf",
-                           "externalId": "ext-id-123"}}
-        )  # fmt: skip
+            {"snowflake": {"account": "myorg-a", "awsIamUserArn": user, "externalId": ext}}
+        )
     with pytest.raises(ValidationError, match="awsIamUserArn"):
-        AnalyticsSettings.model_validate({"transformLambda": True, "snowflake": {"enabled": True}})
+        AnalyticsSettings.model_validate(
+            {"transformLambda": True, "snowflake": {"account": "myorg-a"}}
+        )
+    with pytest.raises(ValidationError, match=r"snowflake\.account: name the Snowflake account"):
+        AnalyticsSettings.model_validate({"snowflake": {"enabled": True}})
+    with pytest.raises(ValidationError, match=r"snowflake\.account"):
+        AnalyticsSettings.model_validate({"snowflake": {"account": "no org"}})
     with pytest.raises(ValidationError, match=r"snowflake\.database"):
         AnalyticsSettings.model_validate({"snowflake": {"database": "lower"}})

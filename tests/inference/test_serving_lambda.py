@@ -75,3 +75,44 @@ def test_deploy_build_makes_the_lambda_packages_before_pulumi_up():
     up = next(i for i, c in enumerate(build) if c.startswith("pulumi up"))
     assert package < up
     assert "lambda-package build/lambda" in buildspecs.LAMBDA_PACKAGE
+
+
+def test_managed_secrets_are_created_once_and_read_only_by_their_functions(pulumi_mocks):
+    specs = [
+        FunctionSpec(role="encode", handler="h.encode"),
+        FunctionSpec(role="market", handler="h.market", in_vpc=False,
+                     managed_secrets={"API_KEY_SECRET": "valuation-api-key"}),
+        FunctionSpec(role="decide", handler="h.decide",
+                     managed_secrets={"PSEUDO_SECRET": "pseudonymisation-key"}),
+    ]  # fmt: skip
+    run(lambda: InferenceService("remedy-serving", args(functions=specs)))
+    secrets = {
+        s.inputs["name"]: s for s in pulumi_mocks.of_type("aws:secretsmanager/secret:Secret")
+    }
+    assert set(secrets) == {
+        "mlops-dev-remedy-valuation-api-key",
+        "mlops-dev-remedy-pseudonymisation-key",
+    }
+    for secret in secrets.values():
+        assert secret.inputs["kmsKeyId"] == KEY, secret.name
+        assert "out of band" in secret.inputs["description"], secret.name
+    assert not pulumi_mocks.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+    fns = {
+        f.inputs["handler"]: f.inputs for f in pulumi_mocks.of_type("aws:lambda/function:Function")
+    }
+    api_key = secrets["mlops-dev-remedy-valuation-api-key"].state["arn"]
+    assert fns["h.market"]["environment"]["variables"]["API_KEY_SECRET"] == api_key
+    assert fns["h.market"].get("vpcConfig") is None
+    assert fns["h.decide"]["vpcConfig"]["subnetIds"] == ["subnet-a"]
+    assert "API_KEY_SECRET" not in fns["h.decide"]["environment"]["variables"]
+    policies = {
+        p.name: p.inputs["policy"] for p in pulumi_mocks.of_type("aws:iam/rolePolicy:RolePolicy")
+    }
+    assert api_key in policies["remedy-serving-market-policy"]
+    assert api_key not in policies["remedy-serving-decide-policy"]
+    assert "secretsmanager" not in policies["remedy-serving-encode-policy"]
+
+
+def test_managed_secret_names_are_validated():
+    with pytest.raises(ValueError, match="managed_secrets"):
+        FunctionSpec(role="decide", handler="h", managed_secrets={"lower": "Key"})

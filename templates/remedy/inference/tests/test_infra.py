@@ -58,11 +58,16 @@ def platform_outputs(env: str) -> dict:
     }
 
 
-def deploy(env: str, model: str | None) -> RecordingMocks:
+VALUATION = "https://valuation-api.example.com"
+
+
+def deploy(env: str, model: str | None, **extra: str) -> RecordingMocks:
     ref = f"organization/mlops-platform/{env}"
     mocks = RecordingMocks(account_id=ACCOUNTS[env], stack_outputs={ref: platform_outputs(env)})
     install(mocks, env, {}, project=f"{usecase.USECASE_NAME}-inference")
-    config = {"accountId": ACCOUNTS[env], "platformStack": ref}
+    config = {"accountId": ACCOUNTS[env], "platformStack": ref, **extra}
+    if env != "dev":
+        config.setdefault("valuationUrl", VALUATION)
     if model:
         config["modelPackageArn"] = model
     settings = settings_from_config(FakeConfig(config), env)
@@ -115,7 +120,9 @@ def test_stack_builds(env, model):
 
 def test_settings_defaults_per_stack():
     dev = settings_from_config(FakeConfig({"accountId": "1" * 12, "platformStack": "p"}), "dev")
-    prod = settings_from_config(FakeConfig({"accountId": "3" * 12, "platformStack": "p"}), "prod")
+    prod = settings_from_config(
+        FakeConfig({"accountId": "3" * 12, "platformStack": "p", "valuationUrl": VALUATION}), "prod"
+    )
     assert dev.endpoint_mode == "serverless" and prod.endpoint_mode == "realtime"
     assert (prod.min_instances, prod.max_instances) == (2, 6)
     assert dev.model_package_arn is None
@@ -134,3 +141,115 @@ def test_bad_settings_name_the_setting(kwargs, message):
     base = {"environment": "dev", "account_id": "111111111111", "platform_stack": "p"}
     with pytest.raises(ValueError, match=message):
         InferenceSettings(**{**base, **kwargs})
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_outside_dev_a_missing_valuation_url_fails_the_deploy(env):
+    config = FakeConfig({"accountId": ACCOUNTS[env], "platformStack": "p"})
+    with pytest.raises(ValueError, match=f"valuationUrl is required in {env}.*synthetic"):
+        settings_from_config(config, env)
+    with pytest.raises(ValueError, match="must be an https:// URL"):
+        settings_from_config(
+            FakeConfig({**config.values, "valuationUrl": "http://plain.example.com"}), env
+        )
+    # dev may run on the synthetic market
+    dev = FakeConfig({"accountId": ACCOUNTS["dev"], "platformStack": "p"})
+    assert settings_from_config(dev, "dev").valuation_url is None
+
+
+def _functions(mocks: RecordingMocks) -> dict[str, dict]:
+    return {
+        f.inputs["handler"].split(".")[-2]: f.inputs
+        for f in mocks.of_type("aws:lambda/function:Function")
+    }
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_market_data_egress_and_the_secrets_the_program_creates(env):
+    mocks = deploy(env, None)
+    fns = _functions(mocks)
+    # the market-data step reaches the valuation API from Lambda's network, nothing else in VPC
+    assert fns["market"].get("vpcConfig") is None
+    assert fns["encode"]["vpcConfig"]["subnetIds"] and fns["decide"]["vpcConfig"]["subnetIds"]
+    secrets = {s.inputs["name"]: s for s in mocks.of_type("aws:secretsmanager/secret:Secret")}
+    uc = usecase.USECASE_NAME
+    pseudo = f"mlops-{env}-{uc}-pseudonymisation-key"
+    expected = {pseudo} | ({f"mlops-{env}-{uc}-valuation-api-key"} if env != "dev" else set())
+    assert set(secrets) == expected
+    for secret in secrets.values():
+        assert secret.inputs["kmsKeyId"].endswith(":key/artifacts"), secret.name
+    assert not mocks.of_type("aws:secretsmanager/secretVersion:SecretVersion")  # out of band
+    variables = {role: f["environment"]["variables"] for role, f in fns.items()}
+    assert all(v["REMEDY_STAGE"] == env for v in variables.values())
+    assert variables["decide"]["REMEDY_PSEUDONYMISATION_SECRET_ID"] == secrets[pseudo].state["arn"]
+    assert "REMEDY_VALUATION_URL" not in variables["encode"] | variables["decide"]
+    policies = {
+        p.name: json.loads(p.inputs["policy"])
+        for p in mocks.of_type("aws:iam/rolePolicy:RolePolicy")
+    }
+    decide = next(d for n, d in policies.items() if n.endswith("-decide-policy"))
+    read = next(s for s in decide["Statement"] if s["Sid"] == "Secrets")
+    assert read["Resource"] in (secrets[pseudo].state["arn"], [secrets[pseudo].state["arn"]])
+    if env != "dev":
+        key = secrets[f"mlops-{env}-{uc}-valuation-api-key"].state["arn"]
+        assert variables["market"]["REMEDY_VALUATION_URL"] == VALUATION
+        assert variables["market"]["REMEDY_VALUATION_SECRET_ID"] == key
+        market = next(d for n, d in policies.items() if n.endswith("-market-policy"))
+        assert next(s for s in market["Statement"] if s["Sid"] == "Secrets")["Resource"] in (
+            key,
+            [key],
+        )
+
+
+def test_a_configured_secret_replaces_the_one_the_program_creates():
+    arn = "arn:aws:secretsmanager:eu-west-2:222222222222:secret:shared-pseudo-AbCdEf"
+    mocks = deploy("staging", None, pseudonymisationSecretId=arn)
+    names = {s.inputs["name"] for s in mocks.of_type("aws:secretsmanager/secret:Secret")}
+    assert names == {f"mlops-staging-{usecase.USECASE_NAME}-valuation-api-key"}
+    variables = _functions(mocks)["decide"]["environment"]["variables"]
+    assert variables["REMEDY_PSEUDONYMISATION_SECRET_ID"] == arn
+
+
+SNOWFLAKE = {
+    "transformLambda": True,
+    "snowflake": {
+        "account": "myorg-analytics",
+        "database": "MLOPS",
+        "awsIamUserArn": "arn:aws:iam::999999999999:user/abc0-s-xyz",
+        "externalId": "mlops-prod-claims-ingest",
+    },
+}
+
+
+def test_snowflake_ingest_is_off_by_default():
+    mocks = deploy("prod", None)
+    assert not [r for r in mocks.resources if r.type.startswith("snowflake:")]
+
+
+def test_naming_a_snowflake_account_wires_the_ingest():
+    mocks = deploy("prod", None, analytics=json.dumps(SNOWFLAKE))
+    (provider,) = mocks.of_type("pulumi:providers:snowflake")
+    assert (provider.inputs["organizationName"], provider.inputs["accountName"]) == (
+        "MYORG",
+        "ANALYTICS",
+    )
+    (integration,) = mocks.of_type("snowflake:index/storageIntegrationAws:StorageIntegrationAws")
+    assert integration.inputs["storageAwsExternalId"] == "mlops-prod-claims-ingest"
+    role = next(r for r in mocks.of_type("aws:iam/role:Role") if r.name.endswith("snowflake-role"))
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"] == {"AWS": "arn:aws:iam::999999999999:user/abc0-s-xyz"}
+    assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": "mlops-prod-claims-ingest"}}
+    assert mocks.of_type("snowflake:index/pipe:Pipe") and mocks.of_type("snowflake:index/view:View")
+    assert mocks.of_type("aws:lambda/function:Function")  # the transformation Lambda too
+    assert any("analytics-transform" in f.inputs["name"]
+               for f in mocks.of_type("aws:lambda/function:Function"))  # fmt: skip
+
+
+def test_analytics_config_errors_name_the_key():
+    bad = {"transformLambda": True, "snowflake": {"account": "myorg-analytics"}}
+    config = FakeConfig(
+        {"accountId": ACCOUNTS["prod"], "platformStack": "p", "valuationUrl": VALUATION,
+         "analytics": json.dumps(bad)}
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=r"analytics\.snowflake: .*awsIamUserArn"):
+        settings_from_config(config, "prod")

@@ -60,3 +60,27 @@ def test_endpoint_name_selects_the_sagemaker_predictor(monkeypatch):
     service = build_service(load_settings({"REMEDY_ENDPOINT_NAME": "mlops-dev-remedy-endpoint"}))
     assert isinstance(service.predictor, EndpointPredictor)
     assert service.predictor.endpoint_name == "mlops-dev-remedy-endpoint"
+
+
+@pytest.mark.parametrize("stage", ["staging", "prod"])
+def test_outside_dev_no_synthetic_market_and_no_local_key(stage, monkeypatch):
+    from remedy_inference.handlers import runtime
+    from remedy_inference.settings import MissingConfiguration, build_valuation, load_settings
+
+    with pytest.raises(MissingConfiguration, match="refusing to serve synthetic market"):
+        build_valuation(load_settings({"REMEDY_STAGE": stage}))
+    monkeypatch.delenv("REMEDY_PSEUDONYMISATION_SECRET_ID", raising=False)
+    monkeypatch.setenv("REMEDY_STAGE", stage)
+    runtime.pseudonymisation_key.cache_clear()
+    try:
+        with pytest.raises(MissingConfiguration, match="refusing the local pseudonymisation key"):
+            runtime.pseudonymisation_key()
+    finally:
+        runtime.pseudonymisation_key.cache_clear()
+
+
+def test_dev_and_local_may_use_the_synthetic_market():
+    from remedy_inference.settings import build_valuation, load_settings
+
+    for stage in ("local", "dev"):
+        assert isinstance(build_valuation(load_settings({"REMEDY_STAGE": stage})), SyntheticMarket)

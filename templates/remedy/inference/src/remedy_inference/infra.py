@@ -14,7 +14,19 @@ Config (``Pulumi.<stack>.yaml``):
                           instanceType, minInstances, maxInstances)
   functionConcurrency     reserved concurrency of each serving Lambda (manifest, default 10)
   lambdaLayerArns         extra layers (optional; the dependency layer is this program's own)
-  valuationUrl, valuationSecretId, pseudonymisationSecretId, alarmTopicArn (optional)
+  valuationUrl            the external valuation API (https); required in staging and prod:
+                          without it the deploy fails (dev without it: synthetic market)
+  valuationSecretId, pseudonymisationSecretId   existing secrets to use instead of the ones
+                          this program creates (mlops-<env>-<usecase>-valuation-api-key,
+                          mlops-<env>-<usecase>-pseudonymisation-key; values set out of band)
+  alarmTopicArn (optional)
+  analytics               decision analytics (mlops.analytics.settings.AnalyticsSettings, e.g.
+                          {transformLambda: true, snowflake: {account: MYORG-ANALYTICS, ...}}):
+                          naming a Snowflake account wires the Snowflake ingest (off by default)
+
+Egress: the market-data function runs on Lambda's own network (outside the VPC) so it can reach
+the valuation API with no NAT; its role may only log, decrypt its environment and read the
+valuation key secret. Encode and decide stay in the VPC (X-Ray and Secrets Manager endpoints).
 """
 
 from __future__ import annotations
@@ -50,6 +62,20 @@ class InferenceSettings(InferenceStackSettings):
     valuation_secret_id: str | None = None
     pseudonymisation_secret_id: str | None = None
     alarm_topic_arn: str | None = None
+    analytics: Any = None
+    """``mlops.analytics.settings.AnalyticsSettings`` (validated in ``settings_from_config``)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        url = self.valuation_url
+        if url is not None and not url.startswith("https://"):
+            raise ValueError(f"valuationUrl {url!r} must be an https:// URL")
+        if url is None and self.environment != "dev":
+            raise ValueError(
+                f"valuationUrl is required in {self.environment}: without it the market-data "
+                "step would serve synthetic values; fix: pulumi config set valuationUrl "
+                "https://<valuation-api> (and put the API key in the valuation-api-key secret)"
+            )
 
 
 def settings_from_config(config: Any, environment: str) -> InferenceSettings:
@@ -62,7 +88,23 @@ def settings_from_config(config: Any, environment: str) -> InferenceSettings:
         valuation_secret_id=config.get("valuationSecretId"),
         pseudonymisation_secret_id=config.get("pseudonymisationSecretId"),
         alarm_topic_arn=config.get("alarmTopicArn"),
+        analytics=analytics_settings(config.get_object("analytics")),
     )
+
+
+def analytics_settings(raw: Any) -> Any:
+    """The ``analytics`` config object, validated; errors name the key (analytics.<field>)."""
+    from mlops.analytics.settings import AnalyticsSettings
+    from pydantic import ValidationError
+
+    try:
+        return AnalyticsSettings.model_validate(raw or {})
+    except ValidationError as exc:
+        problems = "; ".join(
+            "analytics." + ".".join(str(p) for p in e["loc"]) + ": " + e["msg"]
+            for e in exc.errors()
+        )
+        raise ValueError(f"invalid analytics config: {problems}") from None
 
 
 def response_schema() -> dict[str, Any]:
@@ -85,6 +127,43 @@ def lambda_code(src_dir: str = "src") -> Any:
     )
 
 
+def function_settings(settings: InferenceSettings, role: str) -> dict[str, Any]:
+    """Each step's environment, secrets and network (pure).
+
+    market: the valuation URL and API key secret, outside the VPC (its only egress is the
+    valuation API); decide: the pseudonymisation key secret. A configured secret id replaces the
+    secret this program would create. ``REMEDY_STAGE`` makes the handlers refuse, outside dev,
+    to fall back to the synthetic market or the local pseudonymisation key.
+    """
+    env = {"REMEDY_JURISDICTION": usecase.JURISDICTION, "REMEDY_STAGE": settings.environment}
+    managed: dict[str, str] = {}
+    arns: list[str] = []
+
+    def secret(var: str, configured: str | None, purpose: str) -> None:
+        if configured:
+            env[var] = configured
+            arns.extend([configured] if configured.startswith("arn:") else [])
+        else:
+            managed[var] = purpose
+
+    if role == "market" and settings.valuation_url:
+        env["REMEDY_VALUATION_URL"] = settings.valuation_url
+        secret("REMEDY_VALUATION_SECRET_ID", settings.valuation_secret_id, "valuation-api-key")
+    if role == "decide":
+        secret(
+            "REMEDY_PSEUDONYMISATION_SECRET_ID",
+            settings.pseudonymisation_secret_id,
+            "pseudonymisation-key",
+        )
+    return {
+        "memory_mb": 1024 if role == "encode" else 512,
+        "environment": env,
+        "secret_arns": tuple(arns),
+        "managed_secrets": managed,
+        "in_vpc": role != "market",
+    }
+
+
 def lambda_layer(layer_dir: str = LAYER_DIR) -> Any:
     """The dependency layer: manylinux wheels for ``LAMBDA_ARCHITECTURE``, built by the deploy
     build (``lambda-package build/lambda``); ``pulumi up`` fails naming the path when absent."""
@@ -96,7 +175,9 @@ def lambda_layer(layer_dir: str = LAYER_DIR) -> Any:
 def build(settings: InferenceSettings, code: Any = None, layer: Any = None) -> Any:
     """Create the use case's decision service (the platform component does the work)."""
     import pulumi
+    from mlops.analytics.settings import AnalyticsSettings
     from mlops.components.analytics import DecisionAnalytics, DecisionAnalyticsArgs
+    from mlops.components.analytics_snowflake import snowflake_args
     from mlops.components.serving import FunctionSpec, InferenceService, InferenceServiceArgs
     from mlops.naming import NameContext
 
@@ -110,25 +191,8 @@ def build(settings: InferenceSettings, code: Any = None, layer: Any = None) -> A
     }
     # physical names are needed while building, so the account id is plain config
     names = NameContext(settings.environment, settings.account_id, usecase.AWS_REGION)
-    env = {"REMEDY_JURISDICTION": usecase.JURISDICTION}
-    if settings.valuation_url:
-        env["REMEDY_VALUATION_URL"] = settings.valuation_url
-    if settings.valuation_secret_id:
-        env["REMEDY_VALUATION_SECRET_ID"] = settings.valuation_secret_id
-    if settings.pseudonymisation_secret_id:
-        env["REMEDY_PSEUDONYMISATION_SECRET_ID"] = settings.pseudonymisation_secret_id
-    secrets = {
-        "market": [s for s in (settings.valuation_secret_id,) if s and s.startswith("arn:")],
-        "decide": [s for s in (settings.pseudonymisation_secret_id,) if s and s.startswith("arn:")],
-    }
     functions = [
-        FunctionSpec(
-            role=role,
-            handler=handler,
-            memory_mb=1024 if role == "encode" else 512,
-            environment=env,
-            secret_arns=tuple(secrets.get(role, ())),
-        )
+        FunctionSpec(role=role, handler=handler, **function_settings(settings, role))
         for role, handler in HANDLERS.items()
     ]
     service = InferenceService(
@@ -162,6 +226,7 @@ def build(settings: InferenceSettings, code: Any = None, layer: Any = None) -> A
             reserved_concurrency=settings.function_concurrency,
         ),
     )
+    analytics = settings.analytics or AnalyticsSettings()
     # Decision monitoring: the decide Lambda's audit events (its log group) -> subscription ->
     # Firehose -> the platform's analytics landing bucket -> warehouse / Snowflake.
     DecisionAnalytics(
@@ -178,6 +243,10 @@ def build(settings: InferenceSettings, code: Any = None, layer: Any = None) -> A
             ),
             tags=tags,
             log_retention_days=settings.log_retention_days,
+            transform_lambda=analytics.transform_lambda,
+            data_retention_days=analytics.data_retention_days,
+            buffer_interval_seconds=analytics.buffer_interval_seconds,
+            snowflake=snowflake_args(usecase.USECASE_NAME, analytics.snowflake),
         ),
         opts=pulumi.ResourceOptions(depends_on=[service]),
     )

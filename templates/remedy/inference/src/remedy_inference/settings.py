@@ -6,6 +6,8 @@ Environment variables (all optional in local mode):
   REMEDY_VALUATION_URL       valuation API base URL (unset: in-process synthetic market)
   REMEDY_VALUATION_KEY       API key, or REMEDY_VALUATION_SECRET_ID (Secrets Manager id)
   REMEDY_JURISDICTION        uk (default) | us
+  REMEDY_STAGE               local (default) | dev | staging | prod (set by the stack): in
+                             staging and prod there is no synthetic market and no local key
   REMEDY_RULES_FILE          JSON overrides of RuleConfig (e.g. {"borderline_band": 0.03})
   REMEDY_PSEUDONYMISATION_KEY  key for claim-id hashing in audit events (>= 16 bytes)
   REMEDY_HOST / REMEDY_PORT  local API bind address
@@ -46,6 +48,7 @@ class Settings(BaseModel):
     valuation_secret_id: str | None = None
     valuation_timeout_s: float = Field(default=2.0, gt=0)
     jurisdiction: str = "uk"
+    stage: str = Field(default="local", pattern=r"^(local|dev|staging|prod)$")
     pseudonymisation_key: str = Field(default="local-only-pseudonymisation-key", min_length=16)
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
@@ -81,6 +84,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         "valuation_secret_id": "REMEDY_VALUATION_SECRET_ID",
         "valuation_timeout_s": "REMEDY_VALUATION_TIMEOUT_S",
         "jurisdiction": "REMEDY_JURISDICTION",
+        "stage": "REMEDY_STAGE",
         "pseudonymisation_key": "REMEDY_PSEUDONYMISATION_KEY",
         "host": "REMEDY_HOST",
         "port": "REMEDY_PORT",
@@ -117,8 +121,21 @@ def build_predictor(settings: Settings) -> Predictor:
     return BundlePredictor(CompiledBundle(load_bundle(settings.bundle_dir)))
 
 
+#: stages that never fall back to the synthetic market or the local pseudonymisation key
+STRICT_STAGES = frozenset({"staging", "prod"})
+
+
+class MissingConfiguration(RuntimeError):
+    """A staging/prod function lacks what it must never fake (valuation API, real key)."""
+
+
 def build_valuation(settings: Settings) -> ValuationSource:
     if not settings.valuation_url:
+        if settings.stage in STRICT_STAGES:
+            raise MissingConfiguration(
+                f"REMEDY_VALUATION_URL is not set in {settings.stage}: refusing to serve "
+                "synthetic market values (set valuationUrl in the stack config)"
+            )
         return SyntheticMarket()
     config = ValuationClientConfig(
         base_url=settings.valuation_url,

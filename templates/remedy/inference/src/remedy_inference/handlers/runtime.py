@@ -42,15 +42,22 @@ def audit_sink() -> StdoutSink:
 
 @functools.cache
 def pseudonymisation_key() -> str:
-    """From Secrets Manager in the cloud (REMEDY_PSEUDONYMISATION_SECRET_ID), env locally."""
+    """From Secrets Manager in the cloud (REMEDY_PSEUDONYMISATION_SECRET_ID), env locally; in
+    staging and prod never the local default (a missing secret fails the step, loudly)."""
     secret_id = os.environ.get("REMEDY_PSEUDONYMISATION_SECRET_ID")
     if secret_id:
         from aws_lambda_powertools.utilities import parameters
 
         return str(parameters.get_secret(secret_id, max_age=3600))
-    from remedy_inference.settings import load_settings
+    from remedy_inference.settings import STRICT_STAGES, MissingConfiguration, load_settings
 
-    return load_settings().pseudonymisation_key
+    settings = load_settings()
+    if settings.stage in STRICT_STAGES:
+        raise MissingConfiguration(
+            f"REMEDY_PSEUDONYMISATION_SECRET_ID is not set in {settings.stage}: refusing the "
+            "local pseudonymisation key"
+        )
+    return settings.pseudonymisation_key
 
 
 #: X-Ray subsegments from the Powertools Tracer (the aws-xray-sdk costs ~1 s of cold start to
