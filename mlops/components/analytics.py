@@ -112,6 +112,9 @@ class DecisionAnalyticsArgs:
     kms_key_arn: pulumi.Input[str]
     access_logs_bucket: pulumi.Input[str]
     tags: Mapping[str, str]
+    log_kms_key_arn: pulumi.Input[str] | None = None
+    """Key of the transformation Lambda's log group (its policy must admit CloudWatch Logs for
+    ``/aws/lambda/...``, as the platform's logs key does); default ``kms_key_arn``."""
     landing_bucket_name: pulumi.Input[str] | None = None
     landing_bucket_arn: pulumi.Input[str] | None = None
     """The platform's shared analytics landing bucket (``Storage.analytics_landing``); when not
@@ -466,7 +469,7 @@ class DecisionAnalytics(pulumi.ComponentResource):
         self.transform_log_group = encrypted_log_group(
             f"{name}-transform-logs",
             physical_name=f"/aws/lambda/{fn_name}",
-            kms_key_arn=args.kms_key_arn,
+            kms_key_arn=args.log_kms_key_arn or args.kms_key_arn,
             retention_days=args.log_retention_days,
             tags=tags,
             opts=child,

@@ -131,10 +131,8 @@ def test_a_build_in_the_dev_vpc_cannot_reach_the_package_index(dev: RecordingMoc
     assert not reach(build, "https://github.com", net).reachable
     # what it can reach: the endpoints the network creates
     assert reach(build, "codeartifact.repositories", net).reachable
-    assert (
-        "no interface endpoint com.amazonaws.eu-west-2.secretsmanager"
-        in reach(build, "secretsmanager", net).reason
-    )
+    assert reach(build, "secretsmanager", net).reachable  # the decide Lambda's key secret
+    assert "no interface endpoint com.amazonaws.eu-west-2.sns" in reach(build, "sns", net).reason
 
 
 def test_sagemaker_jobs_in_the_dev_vpc_reach_the_api_and_s3(dev: RecordingMocks) -> None:

@@ -52,7 +52,7 @@ def test_rendered_repo_test_suite_passes(uk_repo: Path):
         cwd=uk_repo,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,  # ≈ 200 s alone; the layer build (test_package.py) and a loaded machine
         check=False,
     )
     tail = "\n".join(proc.stdout.splitlines()[-25:])

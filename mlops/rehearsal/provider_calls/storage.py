@@ -259,10 +259,11 @@ def _notification_service(r: RecordedResource, v: ProgramView) -> list[ServiceCa
     src = {"aws:SourceArn": _of_bucket(r, v), "aws:SourceAccount": v.account}
     out: list[ServiceCall] = []
     for q in as_json(r.inputs.get("queues")) or []:
-        # a Snowflake pipe's queue is known only once the pipe exists (another account)
-        arn = v.canonical(q.get("queueArn")) or v.arn(
-            "sqs", "unresolved-destination", account=False
-        )
+        # A Snowflake pipe's queue is known only once the pipe exists, in Snowflake's account,
+        # under Snowflake's queue policy: nothing here can evaluate it (unverified).
+        arn = v.canonical(q.get("queueArn"))
+        if arn is None:
+            continue
         why = "S3 validates the destination with a test message (queue policy must allow S3)"
         out.append(
             ServiceCall("service:s3.amazonaws.com", c("sqs:SendMessage", arn, why, src), "create")

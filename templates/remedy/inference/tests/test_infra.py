@@ -243,6 +243,11 @@ def test_naming_a_snowflake_account_wires_the_ingest():
     assert mocks.of_type("aws:lambda/function:Function")  # the transformation Lambda too
     assert any("analytics-transform" in f.inputs["name"]
                for f in mocks.of_type("aws:lambda/function:Function"))  # fmt: skip
+    transform_logs = next(
+        g for g in mocks.of_type("aws:cloudwatch/logGroup:LogGroup")
+        if g.inputs["name"].endswith("-analytics-transform")
+    )  # fmt: skip
+    assert transform_logs.inputs["kmsKeyId"].endswith(":key/logs")  # admits /aws/lambda groups
 
 
 def test_analytics_config_errors_name_the_key():

@@ -236,6 +236,7 @@ def build(settings: InferenceSettings, code: Any = None, layer: Any = None) -> A
             usecase=usecase.USECASE_NAME,
             log_group_name=service.function_log_groups["decide"].name,
             kms_key_arn=platform.require_output("data_key_arn"),
+            log_kms_key_arn=platform.require_output("logs_key_arn"),
             access_logs_bucket=platform.require_output("access_logs_bucket"),
             landing_bucket_name=platform.require_output("analytics_landing_bucket"),
             landing_bucket_arn=platform.require_output("analytics_landing_bucket").apply(
