@@ -262,7 +262,7 @@ def _notification_service(r: RecordedResource, v: ProgramView) -> list[ServiceCa
         # A Snowflake pipe's queue is known only once the pipe exists, in Snowflake's account,
         # under Snowflake's queue policy: nothing here can evaluate it (unverified).
         arn = v.canonical(q.get("queueArn"))
-        if arn is None:
+        if not arn:
             continue
         why = "S3 validates the destination with a test message (queue policy must allow S3)"
         out.append(
