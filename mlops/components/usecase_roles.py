@@ -304,7 +304,12 @@ def job_runtime_statements(
                 "sagemaker:UpdateTrialComponent",
                 "sagemaker:AddTags",
             ],
-            "Resource": [f"{sm}:experiment-trial/*", f"{sm}:experiment-trial-component/*"],
+            # CreateTrial is also authorised on the experiment the trial joins (the pipeline's)
+            "Resource": [
+                f"{sm}:experiment/{pipeline}",
+                f"{sm}:experiment-trial/*",
+                f"{sm}:experiment-trial-component/*",
+            ],
         },
         {
             "Sid": "TrainingMetrics",

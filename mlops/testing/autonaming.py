@@ -103,6 +103,8 @@ RULES: dict[str, Rule | None] = {
     # Code*
     "aws:codeartifact/domain:Domain": None,
     "aws:codeartifact/repository:Repository": None,
+    "aws:codeartifact/domainPermissions:DomainPermissions": None,
+    "aws:codeartifact/repositoryPermissionsPolicy:RepositoryPermissionsPolicy": None,
     "aws:codebuild/project:Project": _NAME,
     "aws:codecommit/repository:Repository": None,  # repositoryName is required
     "aws:codepipeline/pipeline:Pipeline": _NAME,
@@ -125,6 +127,7 @@ RULES: dict[str, Rule | None] = {
     # ECR
     "aws:ecr/repository:Repository": _NAME,
     "aws:ecr/repositoryPolicy:RepositoryPolicy": None,
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": None,
     # GuardDuty, Inspector
     "aws:guardduty/detector:Detector": None,
     "aws:guardduty/detectorFeature:DetectorFeature": _NAME,

@@ -126,9 +126,13 @@ def test_logs_statement_is_scoped_by_the_log_group_encryption_context() -> None:
 
 
 def test_deployer_key_use_only_through_named_services() -> None:
-    st = iam.deployer_use_via(["arn:aws:iam::1:root"], "eu-west-2", ["s3", "lambda"])
+    role = "arn:aws:iam::1:role/mlops-dev-remedy-deployer"
+    st = iam.deployer_use_via([role], "eu-west-2", ["s3", "lambda"])
+    # the account names the principal (valid before the role exists); the condition picks the role
+    assert st["Principal"] == {"AWS": "arn:aws:iam::1:root"}
     assert st["Condition"] == {
+        "ArnLike": {"aws:PrincipalArn": role},
         "StringEquals": {"kms:ViaService": ["s3.eu-west-2.amazonaws.com",
-                                            "lambda.eu-west-2.amazonaws.com"]}
+                                            "lambda.eu-west-2.amazonaws.com"]},
     }  # fmt: skip
     assert "kms:CreateGrant" not in st["Action"] and "kms:PutKeyPolicy" not in st["Action"]
