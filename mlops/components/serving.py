@@ -58,7 +58,9 @@ class FunctionSpec:
     role: str
     handler: str
     memory_mb: int = 512
-    timeout_s: int = 10
+    timeout_s: int = 3
+    """Also the workflow task's timeout: together they must fit under API Gateway's 29 s
+    (``mlops.inference.workflow.WorkflowSpec``)."""
     environment: Mapping[str, str] = field(default_factory=dict)
     secret_arns: Sequence[pulumi.Input[str]] = ()
     """Existing secrets the function may read (their ids are in ``environment``)."""
@@ -370,7 +372,8 @@ class InferenceService(pulumi.ComponentResource):
                         market_function_arn=v["arns"][1],
                         decide_function_arn=v["arns"][2],
                         endpoint_name=v["endpoint"],
-                        task_timeout_s=max(timeouts.values()),
+                        task_timeout_s=max(timeouts["encode"], timeouts["decide"]),
+                        market_timeout_s=timeouts["market"],
                     )
                 )
             )

@@ -42,25 +42,74 @@ SAGEMAKER_TRANSIENT = [
 ]
 
 
+API_GATEWAY_TIMEOUT_S = 29
+"""API Gateway's integration timeout (REST, the default maximum): past it the caller gets a 504."""
+RESPONSE_MARGIN_S = 4
+"""What StartSyncExecution and the response mapping need after the workflow ends."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class WorkflowSpec:
-    """What the definition needs; ARNs/names may be placeholders filled by ``apply``."""
+    """What the definition needs; ARNs/names may be placeholders filled by ``apply``.
+
+    Timeouts fit under API Gateway's 29 s: the workflow's own ``timeout_s`` leaves
+    ``RESPONSE_MARGIN_S`` for the response, and the slowest path through the states — encode,
+    then the slower of predict and market data, then decide, each with every retry at its full
+    timeout plus the retry waits — fits within ``timeout_s``, so a slow step ends in its Catch
+    (an ``investigate`` answer with the reason) rather than in a timeout the caller never sees.
+    """
 
     encode_function_arn: str
     market_function_arn: str
     decide_function_arn: str
     endpoint_name: str | None  # None: no approved model yet -> MODEL_NOT_DEPLOYED
-    task_timeout_s: int = 10
-    predict_timeout_s: int = 5
-    max_attempts: int = 2
+    task_timeout_s: int = 3
+    """Encode and decide (pure computation)."""
+    market_timeout_s: int | None = None
+    """Market data (the external valuation API, whose client has its own deadline); default
+    ``task_timeout_s``."""
+    predict_timeout_s: int = 3
+    max_attempts: int = 1
     backoff_rate: float = 2.0
     interval_s: int = 1
+    timeout_s: int = API_GATEWAY_TIMEOUT_S - RESPONSE_MARGIN_S
 
     def __post_init__(self) -> None:
-        if self.task_timeout_s < 1 or self.predict_timeout_s < 1:
-            raise ValueError("task_timeout_s and predict_timeout_s must be >= 1 second")
+        if self.task_timeout_s < 1 or self.predict_timeout_s < 1 or self.market_s < 1:
+            raise ValueError("task, market and predict timeouts must be >= 1 second")
         if not 0 <= self.max_attempts <= 5:
             raise ValueError("max_attempts must be within 0..5 (Express workflows are short)")
+        limit = API_GATEWAY_TIMEOUT_S - RESPONSE_MARGIN_S
+        if self.timeout_s > limit:
+            raise ValueError(
+                f"WorkflowSpec.timeout_s {self.timeout_s}: must be <= {limit} s so the decision "
+                f"API answers within API Gateway's {API_GATEWAY_TIMEOUT_S} s"
+            )
+        if self.worst_case_s() > self.timeout_s:
+            task = self.step_worst_case_s(self.task_timeout_s)
+            raise ValueError(
+                f"the slowest path through the workflow takes {self.worst_case_s()} s (encode "
+                f"{task} + enrich {self.enrich_worst_case_s()} + decide {task}), over timeout_s "
+                f"{self.timeout_s}: lower the step timeouts or max_attempts"
+            )
+
+    @property
+    def market_s(self) -> int:
+        return self.market_timeout_s if self.market_timeout_s is not None else self.task_timeout_s
+
+    def step_worst_case_s(self, timeout: int) -> float:
+        """One task with every attempt at its full timeout plus the (un-jittered) retry waits."""
+        waits = sum(self.interval_s * self.backoff_rate**i for i in range(self.max_attempts))
+        return (1 + self.max_attempts) * timeout + waits
+
+    def enrich_worst_case_s(self) -> float:
+        """The parallel predict and market-data branches: the slower of the two."""
+        return max(
+            self.step_worst_case_s(self.predict_timeout_s), self.step_worst_case_s(self.market_s)
+        )
+
+    def worst_case_s(self) -> float:
+        return 2 * self.step_worst_case_s(self.task_timeout_s) + self.enrich_worst_case_s()
 
 
 def _retry(errors: list[str], spec: WorkflowSpec) -> list[dict[str, Any]]:
@@ -79,14 +128,16 @@ def _catch(next_state: str, result_path: str | None = "$.error") -> list[dict[st
     return [{"ErrorEquals": ["States.ALL"], "ResultPath": result_path, "Next": next_state}]
 
 
-def _lambda_task(arn: str, spec: WorkflowSpec, payload: dict[str, Any]) -> dict[str, Any]:
+def _lambda_task(
+    arn: str, spec: WorkflowSpec, payload: dict[str, Any], timeout: int | None = None
+) -> dict[str, Any]:
     return {
         "Type": "Task",
         "Resource": LAMBDA_INVOKE,
         "Parameters": {"FunctionName": arn, "Payload": payload},
         "ResultSelector": {"result.$": "$.Payload"},
         "OutputPath": "$.result",
-        "TimeoutSeconds": spec.task_timeout_s,
+        "TimeoutSeconds": timeout or spec.task_timeout_s,
         "Retry": _retry(LAMBDA_TRANSIENT, spec),
     }
 
@@ -135,7 +186,10 @@ def _predict_branch(spec: WorkflowSpec) -> dict[str, Any]:
 
 def _market_branch(spec: WorkflowSpec) -> dict[str, Any]:
     task = _lambda_task(
-        spec.market_function_arn, spec, {"valuation_request.$": "$.valuation_request"}
+        spec.market_function_arn,
+        spec,
+        {"valuation_request.$": "$.valuation_request"},
+        spec.market_s,
     )
     return {
         "StartAt": "MarketData",
@@ -221,7 +275,7 @@ def decision_workflow(spec: WorkflowSpec) -> dict[str, Any]:
     return {
         "Comment": "Decision workflow: encode -> (predict || market data) -> decide",
         "StartAt": "Encode",
-        "TimeoutSeconds": 4 * spec.task_timeout_s + spec.predict_timeout_s,
+        "TimeoutSeconds": spec.timeout_s,
         "States": states,
     }
 

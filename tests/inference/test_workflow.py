@@ -94,3 +94,59 @@ def test_spec_rejects_bad_numbers():
             encode_function_arn="a", market_function_arn="b", decide_function_arn="c",
             endpoint_name=None, max_attempts=9,
         )  # fmt: skip
+
+
+def _slowest_path_s(definition: dict) -> float:
+    """From the definition itself: each task's attempts at their full timeout plus the retry
+    waits; encode, then the slower Enrich branch, then decide."""
+
+    def task(state: dict) -> float:
+        retry = state.get("Retry", [{}])[0]
+        attempts = retry.get("MaxAttempts", 0)
+        waits = sum(
+            retry.get("IntervalSeconds", 1) * retry.get("BackoffRate", 2.0) ** i
+            for i in range(attempts)
+        )
+        return (1 + attempts) * state["TimeoutSeconds"] + waits
+
+    states = definition["States"]
+    branches = [
+        max((task(s) for s in b["States"].values() if s["Type"] == "Task"), default=0.0)
+        for b in states["Enrich"]["Branches"]
+    ]
+    return task(states["Encode"]) + max(branches) + task(states["Decide"])
+
+
+def test_the_workflow_answers_within_api_gateways_29_seconds():
+    """Issue 17.7: the workflow's own timeout leaves time for the response, and its slowest path
+    (every retry at full timeout) ends in a Catch before that timeout."""
+    from mlops.inference.workflow import API_GATEWAY_TIMEOUT_S
+
+    remedy = WorkflowSpec(
+        encode_function_arn=ARN.format("encode"),
+        market_function_arn=ARN.format("market"),
+        decide_function_arn=ARN.format("decide"),
+        endpoint_name="remedy-dev-endpoint",
+        task_timeout_s=3,
+        market_timeout_s=5,  # the remedy template's market step (valuation deadline 4 s)
+    )
+    for s in (spec(), spec(None), remedy):
+        definition = decision_workflow(s)
+        assert definition["TimeoutSeconds"] < API_GATEWAY_TIMEOUT_S
+        assert _slowest_path_s(definition) <= definition["TimeoutSeconds"], s
+    market = task_states(decision_workflow(remedy))["MarketData"]
+    assert market["TimeoutSeconds"] == 5
+
+
+def test_timeouts_that_cannot_fit_under_api_gateway_are_refused():
+    slowest = r"slowest path through the workflow takes 63.0 s \(encode 21.0"
+    with pytest.raises(ValueError, match=slowest):
+        WorkflowSpec(
+            encode_function_arn="e", market_function_arn="m", decide_function_arn="d",
+            endpoint_name=None, task_timeout_s=10, predict_timeout_s=5, max_attempts=1,
+        )  # fmt: skip
+    with pytest.raises(ValueError, match="timeout_s 45: must be <= 25"):
+        WorkflowSpec(
+            encode_function_arn="e", market_function_arn="m", decide_function_arn="d",
+            endpoint_name=None, timeout_s=45,
+        )  # fmt: skip

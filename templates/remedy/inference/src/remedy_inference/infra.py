@@ -157,6 +157,9 @@ def function_settings(settings: InferenceSettings, role: str) -> dict[str, Any]:
         )
     return {
         "memory_mb": 1024 if role == "encode" else 512,
+        # the valuation client's deadline is 4 s; with one retry per step the workflow's slowest
+        # path (3 + 5 + 3 s, doubled, plus waits: 25 s) fits under API Gateway's 29 s
+        "timeout_s": 5 if role == "market" else 3,
         "environment": env,
         "secret_arns": tuple(arns),
         "managed_secrets": managed,
