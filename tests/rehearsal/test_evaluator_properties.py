@@ -241,15 +241,27 @@ def test_removing_a_deny_never_denies(r, data):
 @given(requests(), policies("new-boundary", "generic", False), policies("new-scp", "kms", False))
 def test_boundaries_and_scps_only_take_away(r, boundary, scp):
     """Permissions boundaries for IAM entities / Policy evaluation logic — a boundary "does not
-    provide permissions on its own" and SCPs "specify the maximum permissions"."""
+    provide permissions on its own" and SCPs "specify the maximum permissions".
+
+    ``Request.scps`` are the SCPs attached at one level (at least one must allow), so a new SCP
+    with an Allow may widen what that level lets through; what can only take away is an SCP's
+    Deny statements (and a boundary)."""
     before = evaluate(r)
     if r.principal.kind in ("role", "user") and r.principal.boundary is None:
         bounded = dataclasses.replace(
             r, principal=dataclasses.replace(r.principal, boundary=boundary)
         )
         assert not (evaluate(bounded).allowed and not before.allowed)
-    with_scp = dataclasses.replace(r, scps=(*r.scps, scp))
-    assert not (evaluate(with_scp).allowed and not before.allowed)
+    denies = [st for st in scp.document["Statement"] if st["Effect"] == "Deny"]
+    if denies:  # Deny statements joined to an SCP already there, or a Deny-only SCP
+        if r.scps:
+            first = r.scps[0]
+            joined = _with_statements(first, [*first.document["Statement"], *denies])
+            scps = (joined, *r.scps[1:])
+        else:
+            scps = (_with_statements(scp, denies),)
+        with_scp = dataclasses.replace(r, scps=scps)
+        assert not (evaluate(with_scp).allowed and not before.allowed)
 
 
 @st.composite
