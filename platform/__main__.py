@@ -98,7 +98,16 @@ need_to_know = (
     {}
     if cfg.is_governance
     else {
-        "data": [model_execution_role_arn],
+        # each use case's endpoint role writes its data capture (data-capture/<usecase>/)
+        "data": [
+            model_execution_role_arn,
+            *(
+                iam.role_arn(
+                    cfg.account_id, naming.usecase_name(names, u.name, "model", kind="role")
+                )
+                for u in load_manifests()
+            ),
+        ],
         "analytics-landing": [
             model_execution_role_arn,
             iam.role_arn(cfg.account_id, f"{naming.PREFIX}-{cfg.environment}-*-analytics-*"),

@@ -73,3 +73,16 @@ def test_the_secrets_key_refuses_a_build_without_the_grant(estate, runner):
     call = Call("kms:Decrypt", key, {"kms:ResourceAliases": ["alias/mlops-dev-pulumi-state"]})
     verdict = runner.evaluate_call(build.principal, build.origin, build.account, call)
     assert verdict.outcome == "denied", verdict
+
+
+def test_prod_data_capture_is_written_by_the_endpoints_own_role(estate, runner):
+    """Issue 17.7: the data bucket's need-to-know admits the use case's model role (it was
+    denied by DenyAllButNamedRoles, which named only the platform's model-execution role)."""
+    endpoint = next(
+        a for a in declared_actors(estate, "decision")
+        if a.step == "the endpoint loads the model and serves" and a.program.endswith("/prod")
+    )  # fmt: skip
+    capture = [c for c in endpoint.calls if c.action == "s3:PutObject"]
+    assert capture and "/data-capture/remedy/" in capture[0].resource
+    results = runner.run_actor("decision", dataclasses.replace(endpoint, calls=tuple(capture)))
+    assert all(r.ok for r in results), [r.verdict.reason for r in results]
