@@ -132,6 +132,7 @@ class SnowflakeIngest(pulumi.ComponentResource):
         self.role = aws.iam.Role(
             f"{name}-role",
             name=role_name,
+            permissions_boundary=naming.boundary_policy_arn(ctx, args.usecase),
             assume_role_policy=iam.dumps(snowflake_trust(s.aws_iam_user_arn, s.external_id)),
             tags=dict(args.tags),
             opts=aws_child,

@@ -115,6 +115,12 @@ def test_a_run_still_in_progress_is_refused(tmp_path: Path) -> None:
     # a live process whose command line is the one recorded: another demo owns the directory
     argv = [sys.executable, "-c", "import time; time.sleep(30)"]
     owner = subprocess.Popen(argv)
+    deadline = time.monotonic() + 10  # until exec: a just-forked child still shows our cmdline
+    while Path(f"/proc/{owner.pid}/cmdline").read_bytes().split(b"\0")[:3] != [
+        a.encode() for a in argv
+    ]:
+        assert time.monotonic() < deadline, "the child did not start"
+        time.sleep(0.01)
     try:
         record = {"version": __version__, "pid": owner.pid, "argv": argv, "status": "running",
                   "phase": "train", "children": []}  # fmt: skip
