@@ -127,3 +127,28 @@ def boundary_policy_name(ctx: NameContext, usecase: str) -> str:
 
 def boundary_policy_arn(ctx: NameContext, usecase: str) -> str:
     return f"arn:aws:iam::{ctx.account_id}:policy/{boundary_policy_name(ctx, usecase)}"
+
+
+# SageMaker serving resources of a use case: inside the deployer's `mlops-<env>-<usecase>-*`
+# scope. A model and an endpoint config are immutable: a new package or new settings replace
+# them, and the replacement must coexist with the one in service until the endpoint has switched
+# (create before delete), so their names end in a per-deploy suffix derived from what they hold.
+def deploy_suffix(*inputs: str) -> str:
+    """8 hex characters of the SHA-256 of `inputs`: the same inputs give the same name (no
+    replacement), different ones a new name that can coexist with the old."""
+    return hashlib.sha256("\0".join(inputs).encode()).hexdigest()[:8]
+
+
+def sagemaker_model_name(ctx: NameContext, usecase: str, suffix: str) -> str:
+    """`mlops-<env>-<usecase>-model-<suffix>`: the SageMaker model of one deploy."""
+    return usecase_name(ctx, usecase, "model", suffix, kind="sagemaker")
+
+
+def endpoint_config_name(ctx: NameContext, usecase: str, suffix: str) -> str:
+    """`mlops-<env>-<usecase>-config-<suffix>`: the endpoint configuration of one deploy."""
+    return usecase_name(ctx, usecase, "config", suffix, kind="sagemaker")
+
+
+def endpoint_name(ctx: NameContext, usecase: str) -> str:
+    """`mlops-<env>-<usecase>-endpoint`: stable, so callers never change (updated in place)."""
+    return usecase_name(ctx, usecase, "endpoint", kind="sagemaker")

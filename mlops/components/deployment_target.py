@@ -33,7 +33,8 @@ class DeploymentTargetArgs:
     config: StackConfig
     tags: Mapping[str, str]
     kms_key_arn: pulumi.Input[str]
-    """The stack's artifacts key (encrypts what the inference program creates)."""
+    """The stack's artifacts key (encrypts what the inference program creates; the deployer uses it
+    only through the services, `deployer_permissions.json`)."""
     model_execution_role_arn: pulumi.Input[str] | None = None
     """Role SageMaker models run as in this stack, when the platform provides it (staging/prod)."""
     deploy_build_role_arn: pulumi.Input[str] | None = None
@@ -60,18 +61,10 @@ class DeploymentTarget(pulumi.ComponentResource):
             or f"arn:aws:iam::{cfg.accounts.dev}:role/{deploy_build_role_name(cfg, usecase)}"
         )
         dev_group = model_package_group_name(names_for(cfg, "dev"), usecase)
-        dev_region = cfg.region_of("dev")
-        dev_group_arn = docs.model_package_group_arn(dev_region, cfg.accounts.dev, dev_group)
-        dev_packages_arn = docs.model_packages_arn(dev_region, cfg.accounts.dev, dev_group)
         pass_roles = [args.model_execution_role_arn] if args.model_execution_role_arn else []
-        policy = pulumi.Output.all(
-            extra=pulumi.Output.all(*pass_roles), key=args.kms_key_arn
-        ).apply(
-            lambda v: json.dumps(
-                deployer_policy(
-                    cfg, usecase, v["extra"], v["key"], dev_group_arn, dev_packages_arn
-                ),
-                sort_keys=True,
+        policy = pulumi.Output.all(*pass_roles).apply(
+            lambda extra: json.dumps(
+                deployer_policy(cfg, usecase, list(extra), dev_group), sort_keys=True
             )
         )
         self.role = aws.iam.Role(

@@ -11,6 +11,7 @@ Built by ``InferenceService``; usable on its own.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,15 @@ import pulumi_aws as aws
 
 from mlops import iam
 from mlops.inference import serving_docs as docs
-from mlops.naming import NameContext, boundary_policy_arn, usecase_name
+from mlops.naming import (
+    NameContext,
+    boundary_policy_arn,
+    deploy_suffix,
+    endpoint_config_name,
+    endpoint_name,
+    sagemaker_model_name,
+    usecase_name,
+)
 from mlops.rehearsal import declare
 from mlops.usecases import RealtimeEndpoint, ServerlessEndpoint
 
@@ -104,8 +113,15 @@ class ModelEndpoint(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self.role),
         )
+        # Physical names inside the deployer's `mlops-<env>-<usecase>-*` scope; the model and the
+        # config end in a suffix of what they hold, so a replacement coexists with the one serving.
+        settings = json.dumps(a.endpoint.model_dump(mode="json"), sort_keys=True)
+        model_suffix = pulumi.Output.all(
+            a.model_package_arn, a.subnet_ids, a.security_group_ids
+        ).apply(lambda v: deploy_suffix(v[0], str(a.realtime), json.dumps(v[1:], sort_keys=True)))
         self.model = aws.sagemaker.Model(
             f"{name}-model",
+            name=model_suffix.apply(lambda sfx: sagemaker_model_name(n, a.usecase, sfx)),
             execution_role_arn=self.role.arn,
             primary_container={"model_package_name": a.model_package_arn},
             enable_network_isolation=a.realtime,  # unsupported on serverless
@@ -139,8 +155,14 @@ class ModelEndpoint(pulumi.ComponentResource):
                 "max_concurrency": a.endpoint.max_concurrency,
                 "memory_size_in_mb": a.endpoint.memory_mb,
             }
+        config_suffix = pulumi.Output.all(
+            model_suffix, a.kms_key_arn, a.data_capture_bucket, capture_key
+        ).apply(
+            lambda v: deploy_suffix(*(str(x) for x in v), settings, str(a.data_capture_percent))
+        )
         self.config = aws.sagemaker.EndpointConfiguration(
             f"{name}-config",
+            name=config_suffix.apply(lambda sfx: endpoint_config_name(n, a.usecase, sfx)),
             kms_key_arn=a.kms_key_arn,
             production_variants=[variant],
             data_capture_config=capture,
@@ -149,7 +171,7 @@ class ModelEndpoint(pulumi.ComponentResource):
         )
         self.endpoint = aws.sagemaker.Endpoint(
             f"{name}-endpoint",
-            name=usecase_name(n, a.usecase, "endpoint", kind="sagemaker"),
+            name=endpoint_name(n, a.usecase),
             endpoint_config_name=self.config.name,
             tags=tags,
             opts=child,
@@ -215,7 +237,7 @@ class ModelEndpoint(pulumi.ComponentResource):
             declare.call(
                 "logs:PutLogEvents",
                 f"arn:aws:logs:{n.region}:{n.account_id}:log-group:/aws/sagemaker/Endpoints/"
-                f"{usecase_name(n, a.usecase, 'endpoint', kind='sagemaker')}:log-stream:r",
+                f"{endpoint_name(n, a.usecase)}:log-stream:r",
                 why="endpoint logs",
             ),
             declare.call(

@@ -1,6 +1,8 @@
 """The per-use-case deployer role's policy (pure): what a stage's `pulumi up` of the inference repo
-(the platform's InferenceService: endpoint, Lambdas, Step Functions workflow, decision API, alarms)
-needs, scoped to the use case's names `mlops-<env>-<usecase>-*` wherever the ARN carries a name."""
+(the platform's InferenceService: endpoint, Lambdas, Step Functions workflow, decision API, alarms,
+decision analytics) needs, scoped to the use case's names `mlops-<env>-<usecase>-*` wherever the
+ARN carries a name. The permissions come from `deployer_permissions.json`, generated from what the
+program registers (`mlops.delivery.deployer_permissions`), so the two cannot drift."""
 
 from __future__ import annotations
 
@@ -31,28 +33,52 @@ def inference_secrets_provider(cfg: StackConfig) -> str:
     return f"awskms://{inference_secrets_alias(cfg)}?region={cfg.region}"
 
 
+def placeholders(cfg: StackConfig, usecase: str, dev_group: str) -> dict[str, str]:
+    """Values of the checked-in permissions' placeholders for one stage's deployer."""
+    ctx = names_for(cfg)
+    return {
+        "Account": cfg.account_id,
+        "DevAccount": cfg.accounts.dev,
+        "DevRegion": cfg.region_of("dev"),
+        "Region": cfg.region,
+        "Prefix": usecase_name(ctx, usecase),
+        "LogPrefix": log_group_name(ctx, usecase),
+        "DevGroup": dev_group,
+        "Boundary": boundary_policy_arn(ctx, usecase),
+    }
+
+
+BOUNDARY_GATED = frozenset(
+    {"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary"}
+)
+"""What creates or widens a role: allowed only with the use case's boundary (governance 23.3)."""
+
+
+def docs_actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement.get("Action", [])
+    return [actions] if isinstance(actions, str) else list(actions)
+
+
+INLINE_POLICY_LIMIT = 10_240
+"""IAM's limit on a role's inline policies (characters, whitespace not counted)."""
+
+
 def deployer_policy(
     cfg: StackConfig,
     usecase: str,
     extra_pass_roles: list[str],
-    key: str,
-    dev_group_arn: str,
-    dev_packages_arn: str,
+    dev_group: str,
 ) -> dict[str, Any]:
-    """The stage's deployer: what the inference repo's Pulumi program (the platform's
-    InferenceService) creates, scoped to this use case's names `mlops-<env>-<usecase>-*`."""
+    """The stage's deployer: exactly what the inference repo's Pulumi program creates, updates and
+    deletes (`deployer_permissions.json`, generated from the program's recorded resources and
+    reviewed), scoped to this use case's names `mlops-<env>-<usecase>-*`, plus what no resource
+    records: the smoke test's signed request, the platform's layers and model role."""
+    from mlops.delivery import deployer_permissions as generated
+
     region, acct = cfg.region, cfg.account_id
-    mine = usecase_name(names_for(cfg), usecase)
-    sm = f"arn:aws:sagemaker:{region}:{acct}"
-    own_roles = f"arn:aws:iam::{acct}:role/{mine}-*"
-    boundary = boundary_policy_arn(names_for(cfg), usecase)
-    logs = f"arn:aws:logs:{region}:{acct}:log-group:"
-    log_groups = [
-        f"{logs}/aws/lambda/{mine}-*",
-        f"{logs}/aws/vendedlogs/states/{mine}-*",
-        f"{logs}{log_group_name(names_for(cfg), usecase)}/*",
-    ]
-    statements: list[dict[str, Any]] = []
+    statements: list[dict[str, Any]] = generated.render(
+        generated.load(), placeholders(cfg, usecase, dev_group)
+    )
     if extra_pass_roles:  # e.g. the platform's model-execution role in staging/prod
         statements.append(
             {
@@ -63,224 +89,39 @@ def deployer_policy(
                 "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             }
         )
+    unbounded = [
+        s["Sid"]
+        for s in statements
+        if s["Effect"] == "Allow"
+        and set(docs_actions(s)) & BOUNDARY_GATED
+        and "iam:PermissionsBoundary" not in s.get("Condition", {}).get("ArnEquals", {})
+    ]
+    if unbounded:  # governance (23.3): a role without the boundary must not be creatable
+        raise ValueError(
+            f"deployer_permissions.json grants role creation/widening without the permissions "
+            f"boundary condition in {unbounded}: every role the inference program creates must "
+            f"set permissions_boundary=boundary_policy_arn(...) (then regenerate)"
+        )
     return docs.doc(
         *statements,
         {
-            "Sid": "OwnEndpoints",
-            "Effect": "Allow",
-            "Action": [
-                "sagemaker:CreateModel",
-                "sagemaker:DescribeModel",
-                "sagemaker:DeleteModel",
-                "sagemaker:CreateEndpointConfig",
-                "sagemaker:DescribeEndpointConfig",
-                "sagemaker:DeleteEndpointConfig",
-                "sagemaker:CreateEndpoint",
-                "sagemaker:UpdateEndpoint",
-                "sagemaker:DeleteEndpoint",
-                "sagemaker:DescribeEndpoint",
-                "sagemaker:InvokeEndpoint",
-                "sagemaker:AddTags",
-                "sagemaker:ListTags",
-            ],
-            "Resource": [
-                f"{sm}:model/{mine}-*",
-                f"{sm}:endpoint-config/{mine}-*",
-                f"{sm}:endpoint/{mine}-*",
-            ],
-        },
-        {
-            "Sid": "ReadDevRegistry",
-            "Effect": "Allow",
-            "Action": [
-                "sagemaker:DescribeModelPackage",
-                "sagemaker:ListModelPackages",
-                "sagemaker:DescribeModelPackageGroup",
-            ],
-            "Resource": [dev_group_arn, dev_packages_arn],
-        },
-        {
-            "Sid": "OwnServiceRoles",
-            "Effect": "Allow",
-            "Action": [
-                "iam:DeleteRole",
-                "iam:GetRole",
-                "iam:UpdateRole",
-                "iam:UpdateAssumeRolePolicy",
-                "iam:TagRole",
-                "iam:UntagRole",
-                "iam:GetRolePolicy",
-                "iam:DeleteRolePolicy",
-                "iam:ListRolePolicies",
-                "iam:ListAttachedRolePolicies",
-                "iam:ListInstanceProfilesForRole",
-            ],
-            "Resource": own_roles,
-        },
-        {
-            # governance (23.3): every role it creates or grants carries the use case's boundary
-            "Sid": "OwnServiceRolesWithBoundary",
-            "Effect": "Allow",
-            "Action": [
-                "iam:CreateRole",
-                "iam:PutRolePolicy",
-                "iam:AttachRolePolicy",
-                "iam:PutRolePermissionsBoundary",
-            ],
-            "Resource": own_roles,
-            "Condition": {"ArnEquals": {"iam:PermissionsBoundary": boundary}},
-        },
-        {
+            # governance (23.3): the boundary, once set, is never removed
             "Sid": "BoundaryStays",
             "Effect": "Deny",
             "Action": "iam:DeleteRolePermissionsBoundary",
             "Resource": "*",
         },
         {
-            "Sid": "PassOwnServiceRoles",
-            "Effect": "Allow",
-            "Action": "iam:PassRole",
-            "Resource": own_roles,
-            "Condition": {
-                "StringEquals": {
-                    "iam:PassedToService": [
-                        "lambda.amazonaws.com",
-                        "states.amazonaws.com",
-                        "apigateway.amazonaws.com",
-                        "sagemaker.amazonaws.com",
-                    ]
-                }
-            },
-        },
-        {
-            "Sid": "OwnFunctions",
-            "Effect": "Allow",
-            "Action": [
-                "lambda:CreateFunction",
-                "lambda:DeleteFunction",
-                "lambda:GetFunction",
-                "lambda:GetFunctionConfiguration",
-                "lambda:UpdateFunctionCode",
-                "lambda:UpdateFunctionConfiguration",
-                "lambda:ListVersionsByFunction",
-                "lambda:GetFunctionCodeSigningConfig",
-                "lambda:TagResource",
-                "lambda:UntagResource",
-                "lambda:ListTags",
-                "lambda:PutFunctionConcurrency",
-                "lambda:DeleteFunctionConcurrency",
-                "lambda:GetPolicy",
-                "lambda:AddPermission",
-                "lambda:RemovePermission",
-            ],
-            "Resource": f"arn:aws:lambda:{region}:{acct}:function:{mine}-*",
-        },
-        {
+            # the stack's `lambdaLayerArns` (built by CI) are read by Lambda as the caller
             "Sid": "UsePlatformLayers",
             "Effect": "Allow",
             "Action": "lambda:GetLayerVersion",
             "Resource": f"arn:aws:lambda:{region}:{acct}:layer:*",
         },
         {
-            "Sid": "OwnWorkflow",
-            "Effect": "Allow",
-            "Action": [
-                "states:CreateStateMachine",
-                "states:DeleteStateMachine",
-                "states:UpdateStateMachine",
-                "states:DescribeStateMachine",
-                "states:TagResource",
-                "states:UntagResource",
-                "states:ListTagsForResource",
-            ],
-            "Resource": f"arn:aws:states:{region}:{acct}:stateMachine:{mine}-*",
-        },
-        {
-            "Sid": "OwnLogs",
-            "Effect": "Allow",
-            "Action": [
-                "logs:CreateLogGroup",
-                "logs:DeleteLogGroup",
-                "logs:PutRetentionPolicy",
-                "logs:AssociateKmsKey",
-                "logs:TagResource",
-                "logs:UntagResource",
-                "logs:ListTagsForResource",
-                "logs:PutMetricFilter",
-                "logs:DeleteMetricFilter",
-                "logs:DescribeMetricFilters",
-            ],
-            "Resource": log_groups,
-        },
-        {
-            "Sid": "OwnAlarms",
-            "Effect": "Allow",
-            "Action": [
-                "cloudwatch:PutMetricAlarm",
-                "cloudwatch:DeleteAlarms",
-                "cloudwatch:DescribeAlarms",
-                "cloudwatch:TagResource",
-                "cloudwatch:ListTagsForResource",
-            ],
-            "Resource": f"arn:aws:cloudwatch:{region}:{acct}:alarm:{mine}-*",
-        },
-        {
-            "Sid": "DecisionApi",
-            "Effect": "Allow",
-            "Action": [
-                "apigateway:GET",
-                "apigateway:POST",
-                "apigateway:PUT",
-                "apigateway:PATCH",
-                "apigateway:DELETE",
-            ],
-            "Resource": [
-                f"arn:aws:apigateway:{region}::/restapis",
-                f"arn:aws:apigateway:{region}::/restapis/*",
-                f"arn:aws:apigateway:{region}::/tags/*",
-            ],
-        },
-        {
             "Sid": "SmokeTest",
             "Effect": "Allow",
             "Action": "execute-api:Invoke",
             "Resource": f"arn:aws:execute-api:{region}:{acct}:*/*/POST/v1/decisions",
-        },
-        {
-            "Sid": "Autoscaling",
-            "Effect": "Allow",
-            "Action": [
-                "application-autoscaling:RegisterScalableTarget",
-                "application-autoscaling:DeregisterScalableTarget",
-                "application-autoscaling:PutScalingPolicy",
-                "application-autoscaling:DeleteScalingPolicy",
-                "application-autoscaling:TagResource",
-            ],
-            "Resource": f"arn:aws:application-autoscaling:{region}:{acct}:scalable-target/*",
-        },
-        {
-            "Sid": "ReadOnlyDescribes",
-            "Effect": "Allow",
-            "Action": [
-                "application-autoscaling:DescribeScalableTargets",
-                "application-autoscaling:DescribeScalingPolicies",
-                "logs:DescribeLogGroups",
-                "ec2:DescribeSubnets",
-                "ec2:DescribeSecurityGroups",
-                "ec2:DescribeVpcs",
-            ],
-            "Resource": "*",
-        },
-        {
-            "Sid": "StackKey",
-            "Effect": "Allow",
-            "Action": [
-                "kms:Decrypt",
-                "kms:Encrypt",
-                "kms:GenerateDataKey",
-                "kms:DescribeKey",
-                "kms:CreateGrant",
-            ],
-            "Resource": key,
         },
     )

@@ -34,7 +34,7 @@ def functions() -> list[FunctionSpec]:
     ]
 
 
-def build(cfg: StackConfig, model: bool) -> InferenceService:
+def build(cfg: StackConfig, model: bool, package: str = PACKAGE) -> InferenceService:
     manifest = load_manifest(USECASES_DIR / "remedy.yaml")
     return InferenceService(
         "remedy-serving",
@@ -48,7 +48,7 @@ def build(cfg: StackConfig, model: bool) -> InferenceService:
             kms_key_arn=KEY,
             subnet_ids=["subnet-a", "subnet-b"],
             security_group_ids=["sg-lambda"],
-            model_package_arn=PACKAGE if model else None,
+            model_package_arn=package if model else None,
             model_artifact_bucket_arn="arn:aws:s3:::mlops-dev-artifacts",
             data_capture_bucket="mlops-prod-capture",
             data_capture_kms_key_arn=DATA_KEY,
@@ -243,3 +243,38 @@ def test_the_decision_api_logs_errors_and_never_request_bodies(pulumi_mocks, sta
     assert settings.inputs["methodPath"] == "*/*"
     assert settings.inputs["settings"]["loggingLevel"] == "ERROR"
     assert settings.inputs["settings"]["dataTraceEnabled"] is False
+
+
+def _serving_names(mocks: RecordingMocks) -> dict[str, str]:
+    return {
+        kind: mocks.of_type(f"aws:sagemaker/{typ}")[0].inputs.get("name", "")
+        for kind, typ in {
+            "model": "model:Model",
+            "config": "endpointConfiguration:EndpointConfiguration",
+            "endpoint": "endpoint:Endpoint",
+        }.items()
+    }
+
+
+def test_sagemaker_names_are_in_the_deployers_scope_and_a_new_package_gets_new_ones(
+    stack_config: StackConfig,
+) -> None:
+    """Issue 17.2: never auto-named (outside `mlops-<env>-<usecase>-*`); the model and config end
+    in a per-deploy suffix, so the next package's can coexist with the serving ones."""
+    from mlops.testing.mocks import install
+
+    env = stack_config.environment
+    seen = []
+    for package in (PACKAGE, PACKAGE.replace("/3", "/4"), PACKAGE):
+        mocks = RecordingMocks(account_id=stack_config.account_id, region=stack_config.region)
+        install(mocks, env, {})
+        run(lambda p=package: build(stack_config, True, p))
+        seen.append(_serving_names(mocks))
+    for names in seen:
+        for kind, name in names.items():
+            assert name.startswith(f"mlops-{env}-remedy-"), (kind, name)
+            assert len(name) <= 63, name
+    first, second, again = seen
+    assert first["endpoint"] == second["endpoint"] == f"mlops-{env}-remedy-endpoint"
+    assert first["model"] != second["model"] and first["config"] != second["config"]
+    assert first == again  # the same package and settings: no replacement

@@ -421,6 +421,8 @@ def _scaling_target(r: RecordedResource, v: ProgramView) -> list[Call]:
     unverified=(
         "whether target tracking's alarms need the caller's cloudwatch:PutMetricAlarm or "
         "only the service-linked role's (modelled: the caller's, as the prerequisites list)",
+        "the alarms' names TargetTracking-<resource id>-AlarmHigh/AlarmLow-<uuid> (as the "
+        "console and CLI show them; the resource form the caller's permission needs)",
     ),
 )
 def _scaling_policy(r: RecordedResource, v: ProgramView) -> list[Call]:
@@ -431,8 +433,11 @@ def _scaling_policy(r: RecordedResource, v: ProgramView) -> list[Call]:
         else v.arn("application-autoscaling", "scalable-target/*")
     )
     calls = [c("application-autoscaling:PutScalingPolicy", arn, "scaling policy", _scaling_ctx(r))]
+    # target tracking names its alarms TargetTracking-<resource id>-AlarmHigh|AlarmLow-<uuid>
+    resource_id = value(r, "resourceId")
+    alarms = f"alarm:TargetTracking-{resource_id}-*" if resource_id else "alarm:*"
     calls += [
-        c(a, v.arn("cloudwatch", "alarm:*"), "target tracking creates its alarms")
+        c(a, v.arn("cloudwatch", alarms), "target tracking creates its alarms")
         for a in ("cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms")
     ]
     return calls + reads("*", "application-autoscaling:DescribeScalingPolicies")

@@ -1,0 +1,108 @@
+"""The deployer's permissions are generated from what the inference program registers and
+checked in (`mlops/delivery/deployer_permissions.json`): they may not drift from the program,
+and each one is needed (issue 17.3)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mlops.delivery import deployer_permissions as gen
+from mlops.delivery.deployer import INLINE_POLICY_LIMIT, deployer_policy
+from mlops.rehearsal import platform_up
+from mlops.rehearsal.catalogue import check_action
+
+pytestmark = pytest.mark.xdist_group("rehearsal")
+STAGES = ("dev", "staging", "prod")
+
+
+def test_the_checked_in_permissions_are_what_the_program_registers(rehearsal_runs):
+    generated = gen.generate(rehearsal_runs)
+    checked_in = json.loads(gen.PERMISSIONS_FILE.read_text())
+    assert generated["Statement"] == checked_in["Statement"], (
+        "the inference program and deployer_permissions.json have drifted: run "
+        "`python -m mlops.delivery.deployer_permissions --write` and review the diff"
+    )
+    assert checked_in["generated_from"] == [f"remedy-inference/{e}" for e in sorted(STAGES)]
+
+
+def test_every_generated_action_exists_and_every_placeholder_is_filled(rehearsal_runs):
+    for statement in gen.load():
+        for action in statement["Action"]:
+            check_action(action)  # raises on an unknown action
+    for env, cfg in rehearsal_runs.configs.items():
+        doc = deployer_policy(cfg, "remedy", [], "mlops-dev-remedy-models")
+        text = json.dumps(doc)
+        assert "${" not in text, env
+        assert f"mlops-{env}-remedy-*" in text, env
+        # IAM counts a role's inline policies without whitespace
+        assert len(json.dumps(doc, separators=(",", ":"))) < INLINE_POLICY_LIMIT, env
+
+
+def test_generalise_keeps_names_in_the_use_cases_scope_and_drops_provider_ids():
+    names = dict(account="333333333333", dev_account="111111111111", region="eu-west-2",
+                 prefix="mlops-prod-remedy", log_prefix="/mlops/prod/remedy",
+                 dev_group="mlops-dev-remedy-models")  # fmt: skip
+    cases = {
+        "arn:aws:sagemaker:eu-west-2:333333333333:model/mlops-prod-remedy-model-1a2b3c4d": (
+            "arn:aws:sagemaker:${Region}:${Account}:model/${Prefix}-*"
+        ),
+        "arn:aws:logs:eu-west-2:333333333333:log-group:/mlops/prod/remedy/decision-api/access": (
+            "arn:aws:logs:${Region}:${Account}:log-group:${LogPrefix}/*"
+        ),
+        "arn:aws:apigateway:eu-west-2::/restapis/hc8odvd3iw/stages/v1": (
+            "arn:aws:apigateway:${Region}::/restapis/*"
+        ),
+        "arn:aws:kms:eu-west-2:333333333333:key/3e018192-fe58-4a08-a5c2-50e7a59b3b7d": (
+            "arn:aws:kms:${Region}:${Account}:key/*"
+        ),
+        "arn:aws:sagemaker:eu-west-2:111111111111:model-package/mlops-dev-remedy-models/1": (
+            "arn:aws:sagemaker:${DevRegion}:${DevAccount}:model-package/${DevGroup}/*"
+        ),
+        # an auto-named model stays literal: the drift test then shows it outside the scope
+        "arn:aws:sagemaker:eu-west-2:333333333333:model/remedy-model-model-ba4950b": (
+            "arn:aws:sagemaker:${Region}:${Account}:model/remedy-model-model-ba4950b"
+        ),
+    }
+    for arn, pattern in cases.items():
+        assert gen.generalise(arn, **names) == pattern, arn
+
+
+def test_the_inference_program_deploys_in_every_stage_as_its_deployer(estate, runner):
+    """The deployer's side of `pulumi up`: every create call of every resource is allowed."""
+    from mlops.components.usecase_roles import deployer_role_arn
+    from mlops.rehearsal.model import PUBLIC
+
+    cfg = estate.runs.configs["dev"]
+    for env in STAGES:
+        deployer = deployer_role_arn(cfg, "remedy", env)
+        run = estate.program(f"remedy-inference/{env}")
+        steps = platform_up.resource_steps(runner, run, deployer, PUBLIC, run.account, "t")
+        denied = [(s.step, s.action, s.verdict.reason[:160]) for s in steps
+                  if s.principal == deployer and s.verdict.outcome == "denied"]  # fmt: skip
+        assert not denied, (env, denied[:5])
+
+
+def test_a_deployer_missing_one_generated_statement_fails_the_deploy(rehearsal_runs):
+    """Regression: the hand-written policy lacked the decision-analytics delivery (Firehose)."""
+    from mlops.components.usecase_roles import deployer_role_arn
+    from mlops.rehearsal.model import PUBLIC
+    from mlops.rehearsal.runner import Runner
+
+    from .conftest import mutated
+
+    def drop_firehose(r):
+        doc = json.loads(r.inputs["policy"])
+        doc["Statement"] = [s for s in doc["Statement"] if not s["Sid"].startswith("Firehose")]
+        r.inputs["policy"] = json.dumps(doc)
+
+    estate, _ = mutated(rehearsal_runs, "platform/prod", "usecase-remedy-deployer-policy",
+                        drop_firehose)  # fmt: skip
+    inference = estate.program("remedy-inference/prod")
+    deployer = deployer_role_arn(rehearsal_runs.configs["prod"], "remedy", "prod")
+    steps = platform_up.resource_steps(
+        Runner(estate), inference, deployer, PUBLIC, inference.account, "t"
+    )
+    denied = {s.action for s in steps if s.verdict.outcome == "denied"}
+    assert "firehose:CreateDeliveryStream" in denied, denied
