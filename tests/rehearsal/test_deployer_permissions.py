@@ -9,7 +9,7 @@ import json
 import pytest
 
 from mlops.delivery import deployer_permissions as gen
-from mlops.delivery.deployer import INLINE_POLICY_LIMIT, deployer_policy
+from mlops.delivery.deployer import INLINE_POLICY_LIMIT, deployer_policy, placeholders
 from mlops.rehearsal import platform_up
 from mlops.rehearsal.catalogue import check_action
 
@@ -35,7 +35,7 @@ def test_every_generated_action_exists_and_every_placeholder_is_filled(rehearsal
         doc = deployer_policy(cfg, "remedy", [], "mlops-dev-remedy-models")
         text = json.dumps(doc)
         assert "${" not in text, env
-        assert f"mlops-{env}-remedy-*" in text, env
+        assert f"{placeholders(cfg, 'remedy', 'g')['Prefix']}-*" in text, env
         # IAM counts a role's inline policies without whitespace
         assert len(json.dumps(doc, separators=(",", ":"))) < INLINE_POLICY_LIMIT, env
 
@@ -106,3 +106,37 @@ def test_a_deployer_missing_one_generated_statement_fails_the_deploy(rehearsal_r
     )
     denied = {s.action for s in steps if s.verdict.outcome == "denied"}
     assert "firehose:CreateDeliveryStream" in denied, denied
+
+
+def test_role_creation_and_widening_need_the_boundary_and_the_boundary_stays(rehearsal_runs):
+    """Governance (23.3) on the generated policy: CreateRole/PutRolePolicy/AttachRolePolicy/
+    PutRolePermissionsBoundary only with `iam:PermissionsBoundary` = the use case's boundary, and
+    the `BoundaryStays` Deny."""
+    from mlops.delivery.deployer import BOUNDARY_GATED, docs_actions
+    from mlops.naming import NameContext, boundary_policy_arn
+
+    for env, cfg in rehearsal_runs.configs.items():
+        doc = deployer_policy(cfg, "remedy", [], "mlops-dev-remedy-models")
+        boundary = boundary_policy_arn(NameContext(cfg.environment, cfg.account_id, cfg.region),
+                                       "remedy")  # fmt: skip
+        gated = [s for s in doc["Statement"]
+                 if s["Effect"] == "Allow" and set(docs_actions(s)) & BOUNDARY_GATED]  # fmt: skip
+        assert gated, env
+        for s in gated:
+            assert s["Condition"]["ArnEquals"] == {"iam:PermissionsBoundary": boundary}, (env, s)
+        stays = [s for s in doc["Statement"] if s.get("Sid") == "BoundaryStays"]
+        assert stays and stays[0]["Effect"] == "Deny", env
+        assert stays[0]["Action"] == "iam:DeleteRolePermissionsBoundary", env
+
+
+def test_a_permissions_file_granting_create_role_without_the_boundary_is_refused(monkeypatch):
+    from mlops.delivery import deployer
+
+    unbounded = [{"Sid": "Iam9", "Effect": "Allow", "Action": ["iam:CreateRole"],
+                  "Resource": ["arn:aws:iam::${Account}:role/${Prefix}-*"]}]  # fmt: skip
+    monkeypatch.setattr(gen, "load", lambda: unbounded)
+    from mlops.config import load_stack_config
+
+    cfg = load_stack_config("dev")
+    with pytest.raises(ValueError, match="without the permissions boundary condition"):
+        deployer.deployer_policy(cfg, "remedy", [], "mlops-dev-remedy-models")
