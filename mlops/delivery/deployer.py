@@ -49,7 +49,12 @@ def placeholders(cfg: StackConfig, usecase: str, dev_group: str) -> dict[str, st
 
 
 BOUNDARY_GATED = frozenset(
-    {"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary"}
+    {
+        "iam:CreateRole",
+        "iam:PutRolePolicy",
+        "iam:AttachRolePolicy",
+        "iam:PutRolePermissionsBoundary",
+    }
 )
 """What creates or widens a role: allowed only with the use case's boundary (governance 23.3)."""
 
