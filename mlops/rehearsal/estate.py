@@ -189,6 +189,8 @@ class Estate:
             prefix = f"arn:aws:execute-api:{parts['region']}:{parts['account']}:{api}"
             return self.resource_policies.get(prefix), "generic", []
         if parts and parts["service"] == "lambda":
+            if parts["account"] in PUBLIC_LAYER_ACCOUNTS and parts["rest"].startswith("layer:"):
+                return _public_layer_policy(resource), "generic", []
             base = ":".join(resource.split(":")[:7])
             return self.resource_policies.get(base), "generic", []
         if parts and parts["service"] == "codeartifact":
@@ -201,6 +203,29 @@ class Estate:
                 )
                 return self.resource_policies.get(repo), "generic", []
         return self.resource_policies.get(resource), "generic", []
+
+
+PUBLIC_LAYER_ACCOUNTS = frozenset({"017000801446"})
+"""Accounts whose layers AWS publishes for everyone (Powertools for AWS Lambda: each version has a
+layer version permission `lambda:GetLayerVersion` for principal `*`); no program records it."""
+
+
+def _public_layer_policy(resource: str) -> Policy:
+    return Policy(
+        f"public layer version permission of {resource}",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "public",
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "lambda:GetLayerVersion",
+                    "Resource": resource,
+                }
+            ],
+        },
+    )
 
 
 # --- building ------------------------------------------------------------------------------------

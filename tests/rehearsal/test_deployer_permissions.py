@@ -140,3 +140,17 @@ def test_a_permissions_file_granting_create_role_without_the_boundary_is_refused
     cfg = load_stack_config("dev")
     with pytest.raises(ValueError, match="without the permissions boundary condition"):
         deployer.deployer_policy(cfg, "remedy", [], "mlops-dev-remedy-models")
+
+
+def test_aws_public_layers_have_a_public_layer_version_permission(estate):
+    """The rehearsal knows AWS's published layers (Powertools) are readable by every account, and
+    only those: another account's layer without a recorded permission has no resource policy."""
+    from mlops.components.analytics import POWERTOOLS_LAYER_VERSION
+
+    layer = "AWSLambdaPowertoolsPythonV3-python312-x86_64"
+    public = f"arn:aws:lambda:eu-west-2:017000801446:layer:{layer}:{POWERTOOLS_LAYER_VERSION}"
+    policy, _, _ = estate.resource_policy_for("lambda:GetLayerVersion", public)
+    assert policy is not None
+    assert policy.document["Statement"][0]["Principal"] == "*"
+    other = "arn:aws:lambda:eu-west-2:444455556666:layer:someone-elses:1"
+    assert estate.resource_policy_for("lambda:GetLayerVersion", other)[0] is None
