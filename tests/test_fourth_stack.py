@@ -46,7 +46,7 @@ def test_names_of_the_governance_stack_use_its_region(fourth: RecordingMocks) ->
     docs = [r.inputs.get("policy", "") for r in fourth.of_type("aws:iam/rolePolicy:RolePolicy")]
     docs += [r.inputs.get("policy", "") for r in fourth.of_type("aws:iam/policy:Policy")]
     text = " ".join(d for d in docs if isinstance(d, str))
-    assert f"arn:aws:sagemaker:eu-west-2:{DEV}:model-package-group/" in text
+    assert f"arn:aws:sagemaker:eu-west-2:{DEV}:model-package/" in text  # dev registry packages
     assert f"arn:aws:sagemaker:eu-west-1:{DEV}:" not in text
     trusts = " ".join(r.inputs["assumeRolePolicy"] for r in fourth.of_type("aws:iam/role:Role"))
     assert f"arn:aws:iam::{DEV}:role/mlops-dev-remedy-deploy-build" in trusts
