@@ -43,6 +43,7 @@ from mlops.components.usecase_builds import (
     declare_codebuild,
     declare_pipeline_source,
     install_calls,
+    moved_children,
     role,
     source_action,
 )
@@ -78,11 +79,7 @@ class DeployPipeline(pulumi.ComponentResource):
     ) -> None:
         super().__init__("mlops:usecase:DeployPipeline", name, None, opts)
         self._name, self._args, a = name, args, args.delivery
-        legacy = opts.parent if opts is not None else None
-        # These resources were direct children of UseCase: aliases keep their URNs (and state).
-        self._child = pulumi.ResourceOptions(
-            parent=self, aliases=[pulumi.Alias(parent=legacy)] if legacy is not None else None
-        )
+        self._child = moved_children(self, opts)
         self._tags = dict(a.tags)
         self.pipeline_name = a.n("deploy")
         self._build_pipeline()

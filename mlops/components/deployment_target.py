@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from mlops.components.usecase_builds import moved_children
 from mlops.components.usecase_roles import (
     boundary_policy,
     deploy_build_role_name,
@@ -51,11 +52,7 @@ class DeploymentTarget(pulumi.ComponentResource):
     ) -> None:
         super().__init__("mlops:usecase:DeploymentTarget", name, None, opts)
         cfg, usecase = args.config, args.usecase
-        legacy = opts.parent if opts is not None else None
-        # The deployer was a direct child of UseCase: the alias keeps its URN (and state).
-        child = pulumi.ResourceOptions(
-            parent=self, aliases=[pulumi.Alias(parent=legacy)] if legacy is not None else None
-        )
+        child = moved_children(self, opts)  # the deployer was a direct child of UseCase
         dev_build_arn = pulumi.Output.from_input(
             args.deploy_build_role_arn
             or f"arn:aws:iam::{cfg.accounts.dev}:role/{deploy_build_role_name(cfg, usecase)}"

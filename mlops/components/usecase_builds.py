@@ -27,6 +27,17 @@ BUILD_IMAGE = "aws/codebuild/amazonlinux-x86_64-standard:5.0"
 PULUMI_DOWNLOAD = "https://get.pulumi.com/"
 
 
+def moved_children(
+    component: pulumi.ComponentResource, opts: pulumi.ResourceOptions | None
+) -> pulumi.ResourceOptions:
+    """Options for a child that used to be a direct child of `UseCase` (the component's parent):
+    the alias keeps its URN, and so its state, across the split into child components."""
+    legacy = opts.parent if opts is not None else None
+    return pulumi.ResourceOptions(
+        parent=component, aliases=[pulumi.Alias(parent=legacy)] if legacy is not None else None
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class DeliveryArgs:
     """What both pipelines of a use case take from the platform (dev stack)."""
