@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from mlops.backends import inference_backend_url, state_object_key
-from mlops.config import ENVIRONMENTS, load_stack_config
+from mlops.config import load_stack_config
 from mlops.errors import MlopsError
 from mlops.usecases import USECASES_DIR_ENV, load_manifests, manifest_paths, usecases_dir
 
@@ -194,4 +194,4 @@ def apply(p: OffboardPlan) -> Path:
     return path
 
 
-__all__ = ["ENVIRONMENTS", "OffboardPlan", "OffboardRefused", "apply", "orphaned_stacks", "plan"]
+__all__ = ["OffboardPlan", "OffboardRefused", "apply", "orphaned_stacks", "plan"]
