@@ -294,7 +294,8 @@ def _stopped_cleanly(command: str, serving: list[bool] | None = None) -> Iterato
         with stop_on_signals():
             yield
     except KeyboardInterrupt as stop:
-        console.info(f"{command}: stopped ({stop or 'SIGINT'}); every service it started is down")
+        signal_name = str(stop) or "SIGINT"  # a plain KeyboardInterrupt prints empty
+        console.info(f"{command}: stopped ({signal_name}); every service it started is down")
         raise typer.Exit(0 if serving and serving[0] else exit_code_for(stop)) from None
 
 
