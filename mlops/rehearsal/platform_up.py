@@ -21,7 +21,7 @@ from mlops.config import PROJECT
 from mlops.rehearsal.estate import Estate, account_of_arn, landing_zone_deployer
 from mlops.rehearsal.model import AWS_SERVICE, PUBLIC, Call, Origin
 from mlops.rehearsal.programs import ProgramRun
-from mlops.rehearsal.runner import Runner, StepResult, Verdict
+from mlops.rehearsal.runner import Runner, ScenarioResult, StepResult, Verdict
 from mlops.testing.mocks import RecordedResource
 
 SCENARIO = "platform-up"
@@ -345,8 +345,6 @@ def platform_programs(estate: Estate) -> Iterable[ProgramRun]:
 
 
 def run_platform_up(runner: Runner):
-    from mlops.rehearsal.scenarios import ScenarioResult
-
     result = ScenarioResult(SCENARIO)
     for run in platform_programs(runner.estate):
         deployer = landing_zone_deployer(run, runner.estate)

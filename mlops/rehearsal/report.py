@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from mlops.rehearsal.runner import ExpectedFailure, StepResult
-from mlops.rehearsal.scenarios import ScenarioResult
+from mlops.rehearsal.runner import ExpectedFailure, ScenarioResult, StepResult
 
 _MARK = {
     "ok": "ok",

@@ -71,6 +71,30 @@ class StepResult:
 
 
 @dataclass
+class ScenarioResult:
+    name: str
+    steps: list[StepResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[StepResult]:
+        return [s for s in self.steps if s.status == "failed"]
+
+    @property
+    def known(self) -> list[StepResult]:
+        return [s for s in self.steps if s.status == "known-failure"]
+
+    @property
+    def stale(self) -> list[StepResult]:
+        return [s for s in self.steps if s.status == "stale-expected"]
+
+    @property
+    def status(self) -> str:
+        if self.failed or self.stale:
+            return "failed"
+        return "known failures" if self.known else "passed"
+
+
+@dataclass
 class Runner:
     estate: Estate
     _networks: dict[str, NetworkModel] = field(default_factory=dict)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,35 +20,11 @@ import yaml
 
 from mlops.rehearsal.estate import Estate
 from mlops.rehearsal.model import AWS_SERVICE, PUBLIC, Actor, Call
-from mlops.rehearsal.runner import ExpectedFailure, Runner, StepResult, Verdict
+from mlops.rehearsal.runner import ExpectedFailure, Runner, ScenarioResult, StepResult, Verdict
 
 DECLARED = ("onboarding", "training", "promotion", "decision", "analytics", "audit", "attacks")
 SCENARIOS = ("platform-up", *DECLARED)
 EXPECTED_FILE = Path(__file__).with_name("expected.yaml")
-
-
-@dataclass
-class ScenarioResult:
-    name: str
-    steps: list[StepResult] = field(default_factory=list)
-
-    @property
-    def failed(self) -> list[StepResult]:
-        return [s for s in self.steps if s.status == "failed"]
-
-    @property
-    def known(self) -> list[StepResult]:
-        return [s for s in self.steps if s.status == "known-failure"]
-
-    @property
-    def stale(self) -> list[StepResult]:
-        return [s for s in self.steps if s.status == "stale-expected"]
-
-    @property
-    def status(self) -> str:
-        if self.failed or self.stale:
-            return "failed"
-        return "known failures" if self.known else "passed"
 
 
 # --- expected failures ---------------------------------------------------------------------------
