@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
@@ -31,10 +32,13 @@ from mlops import iam, naming
 from mlops.components.analytics_monitor import ModelMonitor, ModelMonitorArgs
 from mlops.components.audit import encrypted_log_group
 from mlops.components.storage import SecureBucket, SecureBucketArgs
-from mlops.events import SUBSCRIPTION_FILTER_PATTERN, TABLES, landing_prefix
+from mlops.events import SUBSCRIPTION_FILTER_PATTERN, landing_prefix
 from mlops.naming import NameContext
 from mlops.rehearsal import declare
 from mlops.tags import with_component
+
+if TYPE_CHECKING:
+    from mlops.components.analytics_snowflake import SnowflakeArgs
 
 # Short names for pulumi-aws's long Firehose argument classes.
 _S3 = "FirehoseDeliveryStreamExtendedS3Configuration"
@@ -63,14 +67,6 @@ def error_prefix(usecase: str) -> str:
 JQ_PARTITION_QUERY = (
     "{event_type: .event_type, dt: ((.decided_at // .acted_at // .closed_at) | .[0:10])}"
 )
-SNOWFLAKE_TYPES = {
-    "VARCHAR": "VARCHAR",
-    "TIMESTAMP": "TIMESTAMP_NTZ",
-    "DOUBLE": "FLOAT",
-    "INTEGER": "NUMBER(38,0)",
-    "BIGINT": "NUMBER(38,0)",
-    "BOOLEAN": "BOOLEAN",
-}
 # Powertools v3 layer (bundles pydantic v2) published by AWS in every commercial region.
 POWERTOOLS_LAYER = (
     "arn:aws:lambda:{region}:017000801446:layer:"
@@ -78,29 +74,6 @@ POWERTOOLS_LAYER = (
 )
 POWERTOOLS_LAYER_VERSION = 27  # per the Powertools installation docs; layers are immutable
 _SRC = Path(__file__).resolve().parent.parent
-
-
-@dataclass(frozen=True, kw_only=True)
-class SnowflakeArgs:
-    """Snowflake side (created only when given). Names are Snowflake identifiers (upper case)."""
-
-    database: str
-    schema: str = "ANALYTICS"
-    aws_iam_user_arn: str
-    """The one IAM user Snowflake uses for every storage integration in the Snowflake account
-    (DESC INTEGRATION … STORAGE_AWS_IAM_USER_ARN); stable, so it is configuration."""
-    external_id: str
-    """External id we set on the integration and require in the role's trust policy."""
-    provider: pulumi.ProviderResource | None = None
-
-    def __post_init__(self) -> None:
-        for label, value in (("database", self.database), ("schema", self.schema)):
-            if not value.replace("_", "").isalnum() or not value.isupper():
-                raise ValueError(f"SnowflakeArgs.{label} {value!r}: use an upper-case identifier")
-        if not self.aws_iam_user_arn.startswith("arn:aws:iam::"):
-            raise ValueError("SnowflakeArgs.aws_iam_user_arn must be an IAM user ARN")
-        if len(self.external_id) < 8:
-            raise ValueError("SnowflakeArgs.external_id must be at least 8 characters")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -537,9 +510,3 @@ class DecisionAnalytics(pulumi.ComponentResource):
 
 def _param(name: str, value: pulumi.Input[str]) -> ParamArgs:
     return ParamArgs(parameter_name=name, parameter_value=value)
-
-
-def snowflake_columns(event_type: str) -> list[tuple[str, str]]:
-    """(column, Snowflake type) of the table for one event type (pure; from mlops.events)."""
-    _, columns = TABLES[event_type]
-    return [(c.upper(), SNOWFLAKE_TYPES[t]) for c, t in columns.items()]

@@ -26,7 +26,6 @@ from mlops.rehearsal import declare
 
 if TYPE_CHECKING:
     from mlops.analytics.settings import SnowflakeSettings
-    from mlops.components.analytics import SnowflakeArgs
 
 #: pulumi-snowflake 2.x resources still behind its preview-features switch
 PREVIEW_FEATURES = (
@@ -38,13 +37,45 @@ PREVIEW_FEATURES = (
 )
 
 
+SNOWFLAKE_TYPES = {
+    "VARCHAR": "VARCHAR",
+    "TIMESTAMP": "TIMESTAMP_NTZ",
+    "DOUBLE": "FLOAT",
+    "INTEGER": "NUMBER(38,0)",
+    "BIGINT": "NUMBER(38,0)",
+    "BOOLEAN": "BOOLEAN",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SnowflakeArgs:
+    """Snowflake side (created only when given). Names are Snowflake identifiers (upper case)."""
+
+    database: str
+    schema: str = "ANALYTICS"
+    aws_iam_user_arn: str
+    """The one IAM user Snowflake uses for every storage integration in the Snowflake account
+    (DESC INTEGRATION … STORAGE_AWS_IAM_USER_ARN); stable, so it is configuration."""
+    external_id: str
+    """External id we set on the integration and require in the role's trust policy."""
+    provider: pulumi.ProviderResource | None = None
+
+    def __post_init__(self) -> None:
+        for label, value in (("database", self.database), ("schema", self.schema)):
+            if not value.replace("_", "").isalnum() or not value.isupper():
+                raise ValueError(f"SnowflakeArgs.{label} {value!r}: use an upper-case identifier")
+        if not self.aws_iam_user_arn.startswith("arn:aws:iam::"):
+            raise ValueError("SnowflakeArgs.aws_iam_user_arn must be an IAM user ARN")
+        if len(self.external_id) < 8:
+            raise ValueError("SnowflakeArgs.external_id must be at least 8 characters")
+
+
 def snowflake_args(
     name: str, settings: SnowflakeSettings, opts: pulumi.ResourceOptions | None = None
 ) -> SnowflakeArgs | None:
     """The Snowflake side from validated stack settings: None unless an account is named; else
     a provider for that account (key-pair auth: the private key comes from the environment,
     ``SNOWFLAKE_PRIVATE_KEY``, never from config) and the ingest's arguments."""
-    from mlops.components.analytics import SnowflakeArgs
 
     if not settings.on:
         return None
@@ -194,8 +225,6 @@ class SnowflakeIngest(pulumi.ComponentResource):
         self.tables: dict[str, snowflake.Table] = {}
         self.pipes: dict[str, snowflake.Pipe] = {}
         for event_type, (table, columns) in TABLES.items():
-            from mlops.components.analytics import snowflake_columns
-
             slug = event_type.replace("_", "-")
             self.tables[event_type] = snowflake.Table(
                 f"{name}-table-{slug}",
@@ -307,3 +336,9 @@ class SnowflakeIngest(pulumi.ComponentResource):
                 declare.call("s3:GetObject", obj, why="COPY INTO reads a delivered batch"),
             ],
         )  # fmt: skip
+
+
+def snowflake_columns(event_type: str) -> list[tuple[str, str]]:
+    """(column, Snowflake type) of the table for one event type (pure; from mlops.events)."""
+    _, columns = TABLES[event_type]
+    return [(c.upper(), SNOWFLAKE_TYPES[t]) for c, t in columns.items()]

@@ -12,10 +12,10 @@ from mlops.analytics.views import load_views
 from mlops.components.analytics import (
     DecisionAnalytics,
     DecisionAnalyticsArgs,
-    SnowflakeArgs,
     firehose_policy,
 )
 from mlops.components.analytics_monitor import ModelMonitorArgs, model_monitor_image
+from mlops.components.analytics_snowflake import SnowflakeArgs
 from mlops.config import StackConfig
 from mlops.events import SUBSCRIPTION_FILTER_PATTERN, TABLES
 from mlops.naming import NameContext

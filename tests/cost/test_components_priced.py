@@ -67,8 +67,9 @@ def test_inference_service_is_fully_priced(pulumi_mocks, stack_config) -> None:
 
 
 def test_decision_analytics_is_fully_priced(pulumi_mocks, stack_config) -> None:
-    from mlops.components.analytics import DecisionAnalytics, DecisionAnalyticsArgs, SnowflakeArgs
+    from mlops.components.analytics import DecisionAnalytics, DecisionAnalyticsArgs
     from mlops.components.analytics_monitor import ModelMonitorArgs
+    from mlops.components.analytics_snowflake import SnowflakeArgs
 
     cfg = stack_config
     names = NameContext(cfg.environment, cfg.account_id, cfg.region)

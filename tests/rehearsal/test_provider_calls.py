@@ -11,7 +11,8 @@ from collections.abc import Iterator
 import pulumi
 import pytest
 
-from mlops.components.analytics import DecisionAnalytics, DecisionAnalyticsArgs, SnowflakeArgs
+from mlops.components.analytics import DecisionAnalytics, DecisionAnalyticsArgs
+from mlops.components.analytics_snowflake import SnowflakeArgs
 from mlops.components.serving import FunctionSpec, InferenceService, InferenceServiceArgs
 from mlops.config import REPO_ROOT, load_stack_config
 from mlops.naming import NameContext
