@@ -10,6 +10,10 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlops.config import StackConfig
 
 PREFIX = "mlops"
 
@@ -32,6 +36,14 @@ class NameContext:
     account_id: str
     region: str
     prefix: str = PREFIX
+
+
+def names_for(cfg: StackConfig, environment: str | None = None) -> NameContext:
+    """Naming context of `environment`'s account (default: the stack's own) as `cfg` sees it."""
+    env = environment or cfg.environment
+    return NameContext(
+        environment=env, account_id=cfg.accounts.for_env(env), region=cfg.region_of(env)
+    )
 
 
 def _clean(part: str) -> str:
@@ -69,6 +81,15 @@ def role_name(ctx: NameContext, *parts: str) -> str:
 def usecase_name(ctx: NameContext, usecase: str, *parts: str, kind: str = "generic") -> str:
     """Names of per-use-case resources always contain the use case."""
     return name(ctx, usecase, *parts, kind=kind)
+
+
+def artifact_prefixes(ctx: NameContext, usecase: str) -> list[str]:
+    """The key prefixes a use case owns in the shared pipeline-artifacts bucket: `<usecase>/`
+    (its code and outputs) and the prefixes CodePipeline writes its pipelines' artifacts under (the
+    first 20 characters of each pipeline's name, `mlops.components.usecase_builds.artifact_key`).
+    `mlops.usecases.check_artifact_prefixes` keeps them distinct between use cases."""
+    pipelines = [usecase_name(ctx, usecase, p) for p in ("build", "deploy")]
+    return [f"{usecase}/", *(f"{p[:20]}/" for p in pipelines)]
 
 
 def log_group_name(ctx: NameContext, *parts: str) -> str:

@@ -373,8 +373,7 @@ def check_artifact_prefixes(names: Iterable[str]) -> None:
     """The key prefixes use cases own in the shared pipeline-artifacts bucket are distinct
     (CodePipeline keeps only the first 20 characters of a pipeline's name: `mlops-dev-` and ten of
     `<usecase>-build` / `<usecase>-deploy`), so one use case's builds never reach another's."""
-    from mlops.components.usecase_roles import artifact_prefixes
-    from mlops.naming import NameContext
+    from mlops.naming import NameContext, artifact_prefixes
 
     ctx = NameContext("dev", "000000000000", "eu-west-2")  # prefixes depend on the name only
     owner: dict[str, str] = {}

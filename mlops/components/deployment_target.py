@@ -20,12 +20,11 @@ from mlops.components.usecase_roles import (
     boundary_policy,
     deploy_build_role_name,
     deployer_role_name,
-    names_for,
 )
 from mlops.config import StackConfig
 from mlops.delivery import iam as docs
 from mlops.delivery.deployer import deployer_policy
-from mlops.naming import boundary_policy_name, model_package_group_name
+from mlops.naming import boundary_policy_name, model_package_group_name, names_for
 
 
 @dataclass(frozen=True, kw_only=True)

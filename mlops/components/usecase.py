@@ -35,12 +35,11 @@ from mlops.components.usecase_actors import declare_deployer_attacks, declare_re
 from mlops.components.usecase_builds import DeliveryArgs, json_doc
 from mlops.components.usecase_roles import (
     model_package_group_name,
-    names_for,
     registry_approval_guard,
 )
 from mlops.config import StackConfig
 from mlops.delivery import iam as docs
-from mlops.naming import log_group_name, usecase_name
+from mlops.naming import log_group_name, names_for, usecase_name
 from mlops.tags import with_component
 from mlops.usecases import UseCaseManifest
 

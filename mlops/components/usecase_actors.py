@@ -32,9 +32,9 @@ from mlops.components.approvers import (
     sso_user,
 )
 from mlops.components.usecase_builds import DeliveryArgs, vpc_origin
-from mlops.components.usecase_roles import deployer_role_arn, names_for
+from mlops.components.usecase_roles import deployer_role_arn
 from mlops.config import ENVIRONMENTS, Person, StackConfig
-from mlops.naming import boundary_policy_arn, usecase_name
+from mlops.naming import boundary_policy_arn, names_for, usecase_name
 from mlops.rehearsal import declare
 
 DENY = "deny"

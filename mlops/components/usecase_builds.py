@@ -17,9 +17,8 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops.components import packages
-from mlops.components.usecase_roles import names_for
 from mlops.config import StackConfig
-from mlops.naming import NameContext, log_group_name, usecase_name
+from mlops.naming import NameContext, log_group_name, names_for, usecase_name
 from mlops.rehearsal import declare
 from mlops.usecases import UseCaseManifest
 

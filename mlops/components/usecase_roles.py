@@ -14,20 +14,13 @@ from mlops.components import packages
 from mlops.config import PROJECT, StackConfig
 from mlops.delivery import iam as docs
 from mlops.delivery.deployer import inference_secrets_alias
-from mlops.naming import NameContext
+from mlops.naming import artifact_prefixes, names_for
 
 if TYPE_CHECKING:
     from mlops.components.usecase_builds import DeliveryArgs
 
 
 # --- names other stacks rely on (cross-account trust is by exact role ARN) ----------------------
-def names_for(cfg: StackConfig, environment: str | None = None) -> NameContext:
-    env = environment or cfg.environment
-    return NameContext(
-        environment=env, account_id=cfg.accounts.for_env(env), region=cfg.region_of(env)
-    )
-
-
 def pulumi_state_bucket(cfg: StackConfig) -> str:
     """The shared Pulumi state bucket (mlops/backends.py): the deploy builds keep the inference
     repos' stack state there, next to the platform stacks they reference."""
@@ -61,16 +54,6 @@ def _json(build, **values: Any) -> pulumi.Output[str]:
     import json
 
     return pulumi.Output.all(**values).apply(lambda v: json.dumps(build(**v), sort_keys=True))
-
-
-def artifact_prefixes(ctx: NameContext, usecase: str) -> list[str]:
-    """The key prefixes a use case owns in the shared pipeline-artifacts bucket (issue 23.4):
-    `<usecase>/` (its code and outputs) and the prefixes CodePipeline writes its pipelines'
-    artifacts under (the first 20 characters of each pipeline's name,
-    `usecase_builds.artifact_key`). `mlops.usecases.check_artifact_prefixes` keeps them distinct
-    between use cases."""
-    pipelines = [naming.usecase_name(ctx, usecase, p) for p in ("build", "deploy")]
-    return [f"{usecase}/", *(f"{p[:20]}/" for p in pipelines)]
 
 
 def _artifacts(

@@ -11,8 +11,8 @@ from mlops.errors import UsageError
 
 def group_for(usecase: str) -> tuple[str, str]:
     """(model package group, region) of a use case, from the dev stack file and its manifest."""
-    from mlops.components.usecase_roles import model_package_group_name, names_for
     from mlops.config import load_stack_config
+    from mlops.naming import model_package_group_name, names_for
     from mlops.usecases import is_valid_name, load_manifests
 
     if not is_valid_name(usecase):

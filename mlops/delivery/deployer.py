@@ -10,14 +10,10 @@ from typing import Any
 
 from mlops.config import StackConfig
 from mlops.delivery import iam as docs
-from mlops.naming import NameContext, boundary_policy_arn, log_group_name, usecase_name
+from mlops.naming import boundary_policy_arn, log_group_name, names_for, usecase_name
 
 SECRETS_KEY_PURPOSE = "pulumi-secrets"
 """The bootstrap's secrets key (`alias/mlops-<env>-pulumi-secrets`, bootstrap/__main__.py)."""
-
-
-def names_for(cfg: StackConfig) -> NameContext:
-    return NameContext(environment=cfg.environment, account_id=cfg.account_id, region=cfg.region)
 
 
 def inference_secrets_alias(cfg: StackConfig) -> str:

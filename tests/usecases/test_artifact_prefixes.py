@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mlops.components.usecase_roles import artifact_prefixes
 from mlops.errors import ManifestError
-from mlops.naming import NameContext
+from mlops.naming import NameContext, artifact_prefixes
 from mlops.usecases import check_artifact_prefixes
 
 CTX = NameContext("dev", "111111111111", "eu-west-2")
