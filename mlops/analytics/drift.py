@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ KEY_FEATURES: tuple[str, ...] = (
     "zones_hit_count",
     "max_zone_severity",
 )
+CATEGORICAL_FEATURES: tuple[str, ...] = ("powertrain",)
 DEFAULT_PSI_THRESHOLD = 0.2
 _EPS = 1e-4
 
@@ -62,6 +63,34 @@ class FeatureProfile:
         return float(np.sum((cur - ref) * np.log(cur / ref)))
 
 
+@dataclass(frozen=True)
+class CategoryProfile:
+    """A categorical feature: the share of training rows per level."""
+
+    name: str
+    levels: dict[str, float]
+
+    @classmethod
+    def from_values(cls, name: str, values: Sequence[str | None]) -> CategoryProfile:
+        seen = [str(v) for v in values if v is not None]
+        if not seen:
+            raise DriftError(
+                f"categorical feature {name!r} has no reference values",
+                fix="build the reference profile from the full training set",
+            )
+        levels = sorted(set(seen))
+        return cls(name, {v: seen.count(v) / len(seen) for v in levels})
+
+    def psi(self, values: Iterable[str | None]) -> float:
+        seen = [str(v) for v in values if v is not None]
+        if not seen:
+            return float("nan")
+        levels = sorted(set(self.levels) | set(seen))
+        cur = np.clip(np.asarray([seen.count(v) / len(seen) for v in levels]), _EPS, None)
+        ref = np.clip(np.asarray([self.levels.get(v, 0.0) for v in levels]), _EPS, None)
+        return float(np.sum((cur - ref) * np.log(cur / ref)))
+
+
 def _shares(arr: np.ndarray, edges: list[float]) -> list[float]:
     idx = np.searchsorted(np.asarray(edges), arr, side="left")
     counts = np.bincount(idx, minlength=len(edges) + 1)
@@ -73,16 +102,23 @@ class ReferenceProfile:
     source: str
     rows: int
     features: dict[str, FeatureProfile]
+    categories: dict[str, CategoryProfile] = field(default_factory=dict)
 
     @classmethod
     def from_rows(
-        cls, rows: Sequence[Mapping[str, Any]], source: str, features: Sequence[str] = KEY_FEATURES
+        cls,
+        rows: Sequence[Mapping[str, Any]],
+        source: str,
+        features: Sequence[str] = KEY_FEATURES,
+        categorical: Sequence[str] = (),
     ) -> ReferenceProfile:
         return cls(
             source=source,
             rows=len(rows),
             features={f: FeatureProfile.from_values(f, [r.get(f) for r in rows]) for f in features},
-        )
+            categories={c: CategoryProfile.from_values(c, [r.get(c) for r in rows])
+                        for c in categorical},
+        )  # fmt: skip
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)
@@ -91,6 +127,7 @@ class ReferenceProfile:
             "source": self.source,
             "rows": self.rows,
             "features": {k: asdict(v) for k, v in self.features.items()},
+            "categories": {k: asdict(v) for k, v in self.categories.items()},
         }
         path.write_text(json.dumps(data, indent=2) + "\n")
         return path
@@ -104,6 +141,7 @@ class ReferenceProfile:
                 source=data["source"],
                 rows=int(data["rows"]),
                 features={k: FeatureProfile(**v) for k, v in data["features"].items()},
+                categories={k: CategoryProfile(**v) for k, v in data.get("categories", {}).items()},
             )
         except (OSError, KeyError, TypeError, json.JSONDecodeError) as exc:
             raise DriftError(
@@ -112,9 +150,11 @@ class ReferenceProfile:
             ) from exc
 
 
-def inputs_row(inputs: Any) -> dict[str, float | None]:
-    """Key-feature values of one ``mlops.events.InputsSummary`` (as flattened in the warehouse)."""
-    return {
+def inputs_row(inputs: Any, powertrain: str | None = None) -> dict[str, Any]:
+    """Key-feature values of one ``mlops.events.InputsSummary`` (as flattened in the warehouse),
+    plus the vehicle's powertrain when given."""
+    row: dict[str, Any] = {"powertrain": powertrain} if powertrain is not None else {}
+    return row | {
         "vehicle_age_years": inputs.vehicle_age_years,
         "mileage": float(inputs.mileage),
         "delta_v_kph": inputs.delta_v_kph,
@@ -145,6 +185,17 @@ def psi_by_month(
                         "month_start": month,
                         "feature": name,
                         "psi": profile.psi(values),
+                        "n": int(group[name].notna().sum()),
+                    }
+                )
+        for name, category in reference.categories.items():
+            if name in group:
+                levels = [None if v is None or v != v else str(v) for v in group[name]]
+                out.append(
+                    {
+                        "month_start": month,
+                        "feature": name,
+                        "psi": category.psi(levels),
                         "n": int(group[name].notna().sum()),
                     }
                 )

@@ -96,6 +96,18 @@ CREATE TABLE IF NOT EXISTS rejected_records (
   reason VARCHAR NOT NULL
 )"""
 
+_ALARMS = """
+CREATE TABLE IF NOT EXISTS model_health_alarms (
+  raised_at TIMESTAMP NOT NULL,
+  source VARCHAR NOT NULL,
+  month VARCHAR NOT NULL,
+  metric VARCHAR NOT NULL,
+  value DOUBLE,
+  threshold VARCHAR NOT NULL,
+  message VARCHAR NOT NULL,
+  PRIMARY KEY (source, month, metric)
+)"""
+
 
 class Warehouse:
     """A DuckDB file (or ``:memory:``) holding the event tables, ledger and views."""
@@ -130,6 +142,7 @@ class Warehouse:
             )
         self.con.execute(_LEDGER)
         self.con.execute(_REJECTED)
+        self.con.execute(_ALARMS)
         for statement in create_statements("duckdb"):
             self.con.execute(statement)
 
@@ -233,10 +246,33 @@ class Warehouse:
                 result.rows[table] = result.rows.get(table, 0) + n
         return result
 
+    def record_alarms(self, source: str, alarms: Iterable[Any], raised_at: datetime) -> int:
+        """Store model-health alarms (objects with month, metric, value, threshold, message);
+        one row per (source, month, metric): a re-run updates it. Returns the rows written."""
+        rows = [
+            (raised_at.replace(tzinfo=None), source, a.month, a.metric, a.value, a.threshold,
+             a.message)
+            for a in alarms
+        ]  # fmt: skip
+        if rows:
+            self.con.executemany(
+                "INSERT OR REPLACE INTO model_health_alarms VALUES (?, ?, ?, ?, ?, ?, ?)", rows
+            )
+        return len(rows)
+
+    def alarms(self) -> list[dict[str, Any]]:
+        """Recorded model-health alarms, newest month first."""
+        cursor = self.con.execute(
+            "SELECT * FROM model_health_alarms ORDER BY month DESC, source, metric"
+        )
+        columns = [d[0] for d in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
     # --- reading ----------------------------------------------------------------------------
 
     def count(self, table: str) -> int:
-        if table not in {t for t, _ in TABLES.values()} | {"load_ledger", "rejected_records"}:
+        known = {t for t, _ in TABLES.values()} | {"load_ledger", "rejected_records"}
+        if table not in known | {"model_health_alarms"}:
             raise WarehouseError(f"unknown table {table!r}", fix="use an event table name")
         return self.con.execute(f"SELECT COUNT(*) FROM {table}").fetchall()[0][0]  # noqa: S608
 

@@ -21,6 +21,7 @@ EXPECTED_VIEWS = {
     "pav_vs_settlement",
     "cycle_time",
     "model_error",
+    "model_quality_monthly",
     "decision_mix_monthly",
 }
 
