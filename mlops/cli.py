@@ -225,6 +225,31 @@ def promotions(
         typer.echo(line)  # one line per stage, never wrapped (scripts grep it)
 
 
+@app.command()
+def rollback(
+    usecase: Annotated[str, typer.Argument(help="Use-case name, e.g. remedy.")],
+    stage: Annotated[str, typer.Option("--stage", help="dev, staging or prod.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded in the registry).")],
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="Model package ARN to deploy (default: the previous one)."),
+    ] = None,
+    endpoint_url: Annotated[
+        str | None, typer.Option("--endpoint-url", help="Embedded AWS (moto) URL.")
+    ] = None,
+    local: Annotated[
+        bool, typer.Option("--local", help="Local mode: the embedded registry, no pipeline.")
+    ] = False,
+) -> None:
+    """Redeploy the previous (or a named) approved package to a stage through the deploy
+    pipeline, recording who, when and why in the model registry."""
+    from mlops.delivery.commands import rollback_command, rollback_lines
+
+    result = rollback_command(usecase, stage, reason, to, endpoint_url, local=local)
+    for line in rollback_lines(result):
+        typer.echo(line)
+
+
 @app.command(
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
 )

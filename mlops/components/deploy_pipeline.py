@@ -54,9 +54,27 @@ from mlops.delivery import iam as docs
 from mlops.delivery.deploy import config_args, endpoint_config
 from mlops.delivery.deployer import inference_secrets_provider
 from mlops.delivery.events import approved_package_pattern
+from mlops.delivery.rollback import NONE, PACKAGE_VARIABLE, STAGE_VARIABLE
 from mlops.rehearsal import declare
 
 GATES = {"staging": _GATES[0], "prod": _GATES[1]}
+
+
+def only_in(env_name: str) -> dict[str, Any]:
+    """Enter a stage of `env_name` in an ordinary run and in a rollback of `env_name`; skip it in
+    a rollback of another stage (VariableCheck on ROLLBACK_STAGE; a failed entry check SKIPs)."""
+    rule = {
+        "name": f"RollbackOf{env_name.capitalize()}OrNone",
+        "rule_type_id": {
+            "category": "Rule", "owner": "AWS", "provider": "VariableCheck", "version": "1",
+        },
+        "configuration": {
+            "Variable": f"#{{variables.{STAGE_VARIABLE}}}",
+            "Operator": "MATCHES",
+            "Value": f"^({NONE}|{env_name})$",
+        },
+    }  # fmt: skip
+    return {"condition": {"result": "SKIP", "rules": [rule]}}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -164,11 +182,14 @@ class DeployPipeline(pulumi.ComponentResource):
                 {"name": "APPROVAL_ACTION", "value": f"{gate}/{APPROVAL_ACTION}" if gate else ""},
                 {"name": "PIPELINE_EXECUTION_ID", "value": "#{codepipeline.PipelineExecutionId}"},
                 {"name": "ENDPOINT_CONFIG", "value": config_args(serving)},
+                {"name": PACKAGE_VARIABLE, "value": f"#{{variables.{PACKAGE_VARIABLE}}}"},
+                {"name": STAGE_VARIABLE, "value": f"#{{variables.{STAGE_VARIABLE}}}"},
             ]
 
         def approval(env_name: str) -> aws.codepipeline.PipelineStageArgs:
             return aws.codepipeline.PipelineStageArgs(
                 name=GATES[env_name],
+                before_entry=only_in(env_name),
                 actions=[
                     aws.codepipeline.PipelineStageActionArgs(
                         name=APPROVAL_ACTION,
@@ -192,6 +213,7 @@ class DeployPipeline(pulumi.ComponentResource):
             title = env_name.capitalize()
             return aws.codepipeline.PipelineStageArgs(
                 name=f"SmokeTest{title}",
+                before_entry=only_in(env_name),
                 actions=[
                     build_action(
                         f"SmokeTest{title}",
@@ -206,6 +228,7 @@ class DeployPipeline(pulumi.ComponentResource):
             title = env_name.capitalize()
             return aws.codepipeline.PipelineStageArgs(
                 name=f"Deploy{title}",
+                before_entry=only_in(env_name),
                 actions=[
                     build_action(
                         f"Deploy{title}",
@@ -226,6 +249,19 @@ class DeployPipeline(pulumi.ComponentResource):
             execution_mode="QUEUED",
             role_arn=self.pipeline_role.arn,
             artifact_stores=[artifact_store(a)],
+            # a rollback (mlops.delivery.rollback) names the package and the one stage it deploys
+            variables=[
+                aws.codepipeline.PipelineVariableArgs(
+                    name=PACKAGE_VARIABLE,
+                    default_value=NONE,
+                    description="rollback only: the model package to deploy",
+                ),
+                aws.codepipeline.PipelineVariableArgs(
+                    name=STAGE_VARIABLE,
+                    default_value=NONE,
+                    description="rollback only: the one stage whose gate, deploy and smoke run",
+                ),
+            ],
             stages=[
                 aws.codepipeline.PipelineStageArgs(
                     name="Source",

@@ -102,14 +102,17 @@ def deploy() -> str:
 
     dev deploys the newest Approved, never-deployed package and records the registry approver;
     staging and prod deploy exactly what this execution deployed to dev and record who passed
-    $APPROVAL_ACTION. Build-phase commands share one shell (buildspec 0.2), so ARN carries over.
+    $APPROVAL_ACTION; a rollback ($ROLLBACK_STAGE, $PACKAGE_ARN: pipeline variables) deploys the
+    package its recorded request names. Build-phase commands share one shell (buildspec 0.2),
+    so ARN carries over.
     """
     return _spec(
         {
             "install": [*_INSTALL, *PULUMI_INSTALL],
             "build": [
                 'ARN=$(python -m mlops.delivery.deploy select --stage "$STAGE"'
-                ' --group "$MODEL_PACKAGE_GROUP" --execution-id "$PIPELINE_EXECUTION_ID")',
+                ' --group "$MODEL_PACKAGE_GROUP" --execution-id "$PIPELINE_EXECUTION_ID"'
+                ' --package-arn "$PACKAGE_ARN" --rollback-stage "$ROLLBACK_STAGE")',
                 # a first deploy creates the stage's stack, its secrets under the backend
                 # account's KMS key (awskms://, never a passphrase)
                 'pulumi stack select --create "$STAGE"'

@@ -1,11 +1,12 @@
-"""`mlops promotions <usecase>`: what is deployed in each stage and who approved it, read from the
-model registry (the one source of that answer)."""
+"""`mlops promotions <usecase>`: what is deployed in each stage, who approved it and the stage's
+rollbacks, read from the model registry (the one source of that answer); `mlops rollback`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from mlops.delivery.promotion import STAGES, Promotion, in_stage
+from mlops.delivery.promotion import STAGES, Promotion
+from mlops.delivery.rollback import Rollback, RollbackResult
 from mlops.errors import UsageError
 
 
@@ -26,7 +27,19 @@ def group_for(usecase: str) -> tuple[str, str]:
     return model_package_group_name(names_for(cfg, "dev"), usecase), cfg.region
 
 
-def promotion_lines(found: dict[str, Promotion | None]) -> list[str]:
+def rollback_line(r: Rollback) -> str:
+    state = "done" if r.completed else f"pending: deploy pipeline execution {r.execution_id}"
+    return (
+        f"  rollback {r.stage}: version {r.from_version} -> version {r.to_version} by "
+        f"{r.requested_by} at {r.requested_at} ({state}): {r.reason}"
+    )
+
+
+def promotion_lines(
+    found: dict[str, Promotion | None], rolled: dict[str, list[Rollback]] | None = None
+) -> list[str]:
+    """One line per stage (what is live, who approved it), then that stage's rollbacks indented
+    under it, oldest first."""
     lines = []
     for stage in STAGES:
         p = found.get(stage)
@@ -37,13 +50,85 @@ def promotion_lines(found: dict[str, Promotion | None]) -> list[str]:
                 f"{stage}: version {p.version} ({p.package_arn}) approved by {p.approver}, "
                 f"deployed {p.deployed_at}"
             )
+        lines += [rollback_line(r) for r in (rolled or {}).get(stage, [])]
     return lines
 
 
-def promotions_command(usecase: str, endpoint_url: str | None, client: Any = None) -> list[str]:
-    group, region = group_for(usecase)
-    if client is None:
-        import boto3
+def _sagemaker(region: str, endpoint_url: str | None) -> Any:
+    import boto3
 
-        client = boto3.client("sagemaker", region_name=region, endpoint_url=endpoint_url)
-    return promotion_lines({stage: in_stage(client, group, stage) for stage in STAGES})
+    return boto3.client("sagemaker", region_name=region, endpoint_url=endpoint_url)
+
+
+def promotions_command(usecase: str, endpoint_url: str | None, client: Any = None) -> list[str]:
+    from mlops.delivery.rollback import list_packages, live_in, rollbacks
+
+    group, region = group_for(usecase)
+    client = client or _sagemaker(region, endpoint_url)
+    packages = list_packages(client, group)
+    return promotion_lines(
+        {stage: live_in(packages, stage) for stage in STAGES},
+        {stage: rollbacks(packages, stage) for stage in STAGES},
+    )
+
+
+def rollback_command(
+    usecase: str,
+    stage: str,
+    reason: str,
+    to: str | None,
+    endpoint_url: str | None,
+    local: bool = False,
+) -> RollbackResult:
+    """`mlops rollback`: as the caller's AWS identity (the use case's approver role: a lead),
+    start the deploy pipeline with the previous or named package for `stage` and record it.
+    `local`: the embedded registry (`--endpoint-url`), recorded at once (`LocalDeployer`)."""
+    import boto3
+
+    from mlops.delivery.rollback import LocalDeployer, PipelineDeployer, check_stage, rollback
+
+    check_stage(stage)
+    if local and not endpoint_url:
+        raise UsageError(
+            "--local needs --endpoint-url", "pass the embedded AWS URL that `mlops demo` prints"
+        )
+    if local:
+        from mlops.local.environment import local_context
+        from mlops.naming import model_package_group_name
+        from mlops.usecases import is_valid_name
+
+        if not is_valid_name(usecase):
+            raise UsageError(f"{usecase!r} is not a use-case name", "use e.g. remedy")
+        region = "eu-west-2"
+        group = model_package_group_name(local_context(region), usecase)
+    else:
+        group, region = group_for(usecase)
+    sagemaker = _sagemaker(region, endpoint_url)
+    sts = boto3.client("sts", region_name=region, endpoint_url=endpoint_url)
+    who = sts.get_caller_identity()["Arn"]
+    if local:
+        deployer: Any = LocalDeployer(sagemaker, approver=who)
+    else:
+        deployer = PipelineDeployer(
+            boto3.client("codepipeline", region_name=region, endpoint_url=endpoint_url),
+            deploy_pipeline_for(usecase),
+        )
+    return rollback(sagemaker, deployer, group, stage, reason=reason, requested_by=who, to=to)
+
+
+def deploy_pipeline_for(usecase: str) -> str:
+    """The use case's deploy pipeline (dev account), named as `DeployPipeline` names it."""
+    from mlops.components.usecase_roles import names_for
+    from mlops.config import load_stack_config
+    from mlops.naming import usecase_name
+
+    return usecase_name(names_for(load_stack_config("dev"), "dev"), usecase, "deploy")
+
+
+def rollback_lines(result: RollbackResult) -> list[str]:
+    return [
+        f"{result.stage}: rolling back version {result.live.version} -> version "
+        f"{result.target_version} ({result.target_arn})",
+        f"  deploy pipeline execution {result.execution_id}, requested by {result.requested_by} "
+        f"at {result.requested_at}: {result.reason}",
+    ]

@@ -4,7 +4,9 @@ Each deploy stage (CodeBuild, dev account) runs, in the rendered inference repo:
 
 1. ``select``: which package to deploy — dev: the newest Approved, never-deployed package of the
    group; staging/prod: exactly the package this pipeline execution deployed to dev (what was
-   smoke-tested is what gets promoted);
+   smoke-tested is what gets promoted); a rollback execution (pipeline variables ``PACKAGE_ARN``
+   and ``ROLLBACK_STAGE``, started by ``mlops.delivery.rollback``; every other stage is skipped):
+   the package its recorded rollback request names;
 2. ``pulumi up`` of the inference repo's stack with ``modelPackageArn`` set and the AWS provider
    assuming the stage's per-use-case deployer role (the repo's program builds the platform's
    ``InferenceService``: endpoint, workflow, API);
@@ -32,11 +34,21 @@ from mlops.delivery.promotion import (
     record_promotion,
     registry_approver,
 )
+from mlops.delivery.rollback import NONE, rollback_package
 
 
-def choose_package(packages: Sequence[Mapping[str, Any]], stage: str, execution_id: str) -> str:
+def choose_package(
+    packages: Sequence[Mapping[str, Any]],
+    stage: str,
+    execution_id: str,
+    package_arn: str = NONE,
+    rollback_stage: str = NONE,
+) -> str:
     """dev: the newest Approved package never deployed; staging/prod: exactly the package this
-    pipeline execution deployed to dev."""
+    pipeline execution deployed to dev; a rollback execution (`rollback_stage`, started by
+    `mlops.delivery.rollback`): the package its recorded request names."""
+    if (package_arn or NONE) != NONE or (rollback_stage or NONE) != NONE:
+        return rollback_package(packages, stage, execution_id, package_arn, rollback_stage)
     approved = [p for p in packages if p.get("ModelApprovalStatus") == "Approved"]
     if stage == "dev":
         fresh = [
@@ -78,8 +90,17 @@ def packages(sagemaker: Any, group: str) -> list[dict[str, Any]]:
     ]
 
 
-def select(sagemaker: Any, group: str, stage: str, execution_id: str) -> str:
-    return choose_package(packages(sagemaker, group), stage, execution_id)
+def select(
+    sagemaker: Any,
+    group: str,
+    stage: str,
+    execution_id: str,
+    package_arn: str = NONE,
+    rollback_stage: str = NONE,
+) -> str:
+    return choose_package(
+        packages(sagemaker, group), stage, execution_id, package_arn, rollback_stage
+    )
 
 
 def record(
@@ -235,6 +256,8 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - runs 
     s.add_argument("--stage", required=True, choices=["dev", "staging", "prod"])
     s.add_argument("--group", required=True)
     s.add_argument("--execution-id", required=True)
+    s.add_argument("--package-arn", default=NONE, help="a rollback's package (PACKAGE_ARN)")
+    s.add_argument("--rollback-stage", default=NONE, help="a rollback's stage (ROLLBACK_STAGE)")
     r = sub.add_parser("record")
     r.add_argument("--stage", required=True, choices=["dev", "staging", "prod"])
     r.add_argument("--package-arn", required=True)
@@ -248,7 +271,11 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - runs 
     k.add_argument("--repo", type=Path, default=Path("."), help="the inference repo (its schema)")
     a = p.parse_args(argv)
     if a.command == "select":
-        sys.stdout.write(select(boto3.client("sagemaker"), a.group, a.stage, a.execution_id) + "\n")
+        chosen = select(
+            boto3.client("sagemaker"), a.group, a.stage, a.execution_id, a.package_arn,
+            a.rollback_stage,
+        )  # fmt: skip
+        sys.stdout.write(chosen + "\n")
     elif a.command == "record":
         record(
             boto3.client("sagemaker"),
