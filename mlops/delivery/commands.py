@@ -113,7 +113,10 @@ def rollback_command(
             boto3.client("codepipeline", region_name=region, endpoint_url=endpoint_url),
             deploy_pipeline_for(usecase),
         )
-    return rollback(sagemaker, deployer, group, stage, reason=reason, requested_by=who, to=to)
+    return rollback(
+        sagemaker, deployer, group, stage, reason=reason, requested_by=who, to=to,
+        restate_status=endpoint_url is not None,  # the embedded AWS is moto (rollback._write)
+    )  # fmt: skip
 
 
 def deploy_pipeline_for(usecase: str) -> str:

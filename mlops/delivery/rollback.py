@@ -342,13 +342,17 @@ def list_packages(sagemaker: Any, group: str) -> list[dict[str, Any]]:
     ]
 
 
-def _write(sagemaker: Any, package: Mapping[str, Any], metadata: Mapping[str, str]) -> None:
+def _write(
+    sagemaker: Any, package: Mapping[str, Any], metadata: Mapping[str, str], restate_status: bool
+) -> None:
+    """Metadata only. AWS keeps what an update leaves out, and the group's resource policy
+    refuses an approval status from anyone but the leads (the rollback function is not one), so
+    the status is never sent — except to moto (`restate_status`), which resets what is left out."""
     update: dict[str, Any] = {
         "ModelPackageArn": package["ModelPackageArn"],
         "CustomerMetadataProperties": dict(metadata),
     }
-    if package.get("ModelApprovalStatus"):
-        # restated unchanged: moto resets fields left out (as record_promotion does)
+    if restate_status and package.get("ModelApprovalStatus"):
         update["ModelApprovalStatus"] = package["ModelApprovalStatus"]
     sagemaker.update_model_package(**update)
 
@@ -405,9 +409,11 @@ def rollback(
     requested_by: str,
     to: str | None = None,
     now: datetime | None = None,
+    restate_status: bool = False,
 ) -> RollbackResult:
     """Roll `stage` back to the previous (or the named) Approved package: checks everything,
-    starts the deploy, then records who, when and why on both packages."""
+    starts the deploy, then records who, when and why on both packages. `restate_status`: the
+    registry is moto (local mode, tests; see `_write`)."""
     check_stage(stage)
     reason = check_reason(reason)
     packages = list_packages(sagemaker, group)
@@ -423,8 +429,9 @@ def rollback(
         target, live_package, stage, requested_by=requested_by, requested_at=at, reason=reason,
         execution_id=execution_id,
     )  # fmt: skip
-    _write(sagemaker, target, metadata[target["ModelPackageArn"]])
-    _write(sagemaker, live_package, metadata[live.package_arn])
+    restate = restate_status or isinstance(deployer, LocalDeployer)
+    _write(sagemaker, target, metadata[target["ModelPackageArn"]], restate)
+    _write(sagemaker, live_package, metadata[live.package_arn], restate)
     if isinstance(deployer, LocalDeployer):
         deployer.complete(target["ModelPackageArn"], stage, execution_id, moment)
     return RollbackResult(
@@ -446,6 +453,7 @@ def rollback_rejected(
     group: str,
     package_arn: str,
     now: datetime | None = None,
+    restate_status: bool = False,
 ) -> list[RollbackResult]:
     """A package was rejected in the registry: roll back every stage it is live in (prod first).
     A stage it is not live in, or one whose rollback is already under way, is left alone."""
@@ -462,7 +470,7 @@ def rollback_rejected(
             continue
         results.append(
             rollback(
-                sagemaker, deployer, group, stage, now=now,
+                sagemaker, deployer, group, stage, now=now, restate_status=restate_status,
                 reason=f"version {live.version} rejected in the model registry",
                 requested_by=f"registry rejection by {identity or 'an unknown identity'}",
             )

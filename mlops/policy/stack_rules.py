@@ -233,10 +233,12 @@ MODEL_PACKAGE_GROUP = "aws:sagemaker/modelPackageGroup:ModelPackageGroup"
 @stack_rule(
     "approval-rule-approved-only",
     description="Model-package state-change rules match ModelApprovalStatus Approved only, for "
-    "named model package groups, and every use case that owns a model package group has one.",
+    "named model package groups, and every use case that owns a model package group has one; "
+    "the one other kind, a Rejected-only rule (the rollback trigger), never targets a pipeline.",
     fix='event_pattern detail={"ModelApprovalStatus": ["Approved"], "ModelPackageGroupName": '
     "[<group>]} under the use-case component (a rule matching every status or every group would "
-    "deploy rejected, pending or foreign models)",
+    "deploy rejected, pending or foreign models); a Rejected-only rule targets the rollback "
+    "function, never a deploy pipeline",
     severity=Severity.CRITICAL,
     options={
         "useCaseTypePrefix": Option(
@@ -251,12 +253,24 @@ def approval_rules(
 ) -> Iterator[Finding]:
     prefix = str(cfg["useCaseTypePrefix"])
     approved_under: set[str] = set()
+    targets = _of_type(resources, ("aws:cloudwatch/eventTarget:EventTarget",))
     for rule in _of_type(resources, (EVENT_RULE,)):
         pattern = _props(rule).get("eventPattern")
         if not is_model_package_rule(pattern):
             continue
         statuses = approval_statuses(pattern)
         groups = as_list(get(load_json(pattern) or {}, "detail", "ModelPackageGroupName"))
+        if statuses == ["Rejected"] and groups:
+            ids = _identifiers(rule, "name", "id", "arn")
+            for t in targets:
+                arn = str(_props(t).get("arn") or "")
+                if _refers_to(_props(t).get("rule"), ids) and ":codepipeline:" in arn:
+                    yield (
+                        f"rule {rule.name!r} matches Rejected packages and starts the pipeline "
+                        f"{arn.rsplit(':', 1)[-1]!r} (it would deploy on a rejection)",
+                        rule.urn,
+                    )
+            continue
         if statuses != ["Approved"]:
             yield (
                 f"rule {rule.name!r} matches ModelApprovalStatus {statuses or 'any'}, not "

@@ -423,9 +423,12 @@ def approval_pattern(*statuses: str) -> str:
 
 
 class UseCase(pulumi.ComponentResource):
-    """Stand-in for the use-case component: owns the approval rule like the real one should."""
+    """Stand-in for the use-case component: owns the approval rule like the real one should, and
+    optionally the rollback trigger (a Rejected-only rule) with a target."""
 
-    def __init__(self, name: str, statuses: tuple[str, ...] | None) -> None:
+    def __init__(
+        self, name: str, statuses: tuple[str, ...] | None, rejected_target: str | None = None
+    ) -> None:
         super().__init__("mlops:usecase:UseCase", name)
         self.registry = aws.sagemaker.ModelPackageGroup(
             f"{name}-registry",
@@ -439,6 +442,20 @@ class UseCase(pulumi.ComponentResource):
                 event_pattern=approval_pattern(*statuses),
                 tags=TAGS,
                 opts=pulumi.ResourceOptions(parent=self),
+            )
+        if rejected_target is not None:
+            self.rejected = aws.cloudwatch.EventRule(
+                "rejected",
+                name="remedy-rejected",
+                event_pattern=approval_pattern("Rejected"),
+                tags=TAGS,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            aws.cloudwatch.EventTarget(
+                "rejected-target",
+                rule=self.rejected.name,
+                arn=rejected_target,
+                opts=pulumi.ResourceOptions(parent=self.rejected),
             )
         self.register_outputs({})
 

@@ -120,11 +120,22 @@ CASES: dict[str, tuple[Callable[[], Any], Callable[[], Any], str]] = {
         "role 'subject' has 11 managed policies attached; IAM allows 10",
     ),
     "approval-rule-approved-only": (
-        lambda: b.UseCase("remedy", ("Approved",)),
+        lambda: b.UseCase("remedy", ("Approved",), rejected_target=ROLLBACK_FUNCTION),
         lambda: b.UseCase("remedy", ("Approved", "PendingManualApproval")),
         "not ['Approved'] only",
     ),
 }
+ROLLBACK_FUNCTION = "arn:aws:lambda:eu-west-2:111111111111:function:mlops-dev-remedy-rollback"
+
+
+def test_a_rejected_only_rule_may_start_the_rollback_but_never_a_pipeline(check) -> None:
+    pipeline = "arn:aws:codepipeline:eu-west-2:111111111111:mlops-dev-remedy-deploy"
+    result = check(lambda: b.UseCase("remedy", ("Approved",), rejected_target=pipeline))
+    found = [v.message for v in result.violations if v.rule == "approval-rule-approved-only"]
+    assert found == [
+        "rule 'rejected' matches Rejected packages and starts the pipeline "
+        "'mlops-dev-remedy-deploy' (it would deploy on a rejection)"
+    ]
 
 
 def test_every_rule_has_a_case() -> None:

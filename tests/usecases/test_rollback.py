@@ -139,6 +139,7 @@ def test_rollback_starts_the_pipeline_with_the_previous_package_and_records_it(a
     result = rollback(
         sm, PipelineDeployer(cp, PIPELINE), GROUP, "prod",
         reason="p99 latency doubled after version 2", requested_by=LEAD, now=T[3],
+        restate_status=True,
     )  # fmt: skip
 
     assert (result.target_arn, result.live.package_arn) == (v1, v2)
@@ -205,7 +206,10 @@ def test_a_named_package_must_be_approved_and_have_passed_the_earlier_stages(aws
     deployer = PipelineDeployer(cp, PIPELINE)
 
     def go(to: str) -> Any:
-        return rollback(sm, deployer, GROUP, "prod", reason="test", requested_by=LEAD, to=to)
+        return rollback(
+            sm, deployer, GROUP, "prod", reason="test", requested_by=LEAD, to=to,
+            restate_status=True,
+        )  # fmt: skip
 
     with pytest.raises(RollbackError, match="never deployed to staging"):
         go(dev_only)
@@ -230,11 +234,34 @@ def test_nothing_to_roll_back_to_and_a_second_request_are_refused(aws) -> None:
     with pytest.raises(RollbackError, match="no earlier Approved package was deployed to dev"):
         rollback(sm, deployer, GROUP, "dev", reason="x", requested_by=LEAD)
     _through_prod(sm)
-    rollback(sm, deployer, GROUP, "prod", reason="first", requested_by=LEAD, now=T[5])
+    rollback(sm, deployer, GROUP, "prod", reason="first", requested_by=LEAD, now=T[5],
+             restate_status=True)  # fmt: skip
     with pytest.raises(RollbackError, match="already being rolled back"):
         rollback(sm, deployer, GROUP, "prod", reason="again", requested_by=LEAD, now=T[6])
     started = cp.list_pipeline_executions(pipelineName=PIPELINE)["pipelineExecutionSummaries"]
     assert len(started) == 1
+
+
+def test_the_cloud_path_writes_metadata_only_never_an_approval_status(aws) -> None:
+    """The group's resource policy refuses a status from anyone but the leads: the rollback
+    (function or CLI) never sends one, so it records without touching approvals."""
+    sm, cp = aws["sagemaker"], aws["codepipeline"]
+    _pipeline(aws)
+    _through_prod(sm)
+    updates: list[dict[str, Any]] = []
+
+    class Recording:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(sm, name)
+
+        def update_model_package(self, **kwargs: Any) -> Any:
+            updates.append(kwargs)
+            return sm.update_model_package(**kwargs)
+
+    rollback(Recording(), PipelineDeployer(cp, PIPELINE), GROUP, "prod", reason="r",
+             requested_by=LEAD)  # fmt: skip
+    assert len(updates) == 2
+    assert all(set(u) == {"ModelPackageArn", "CustomerMetadataProperties"} for u in updates)
 
 
 @pytest.mark.parametrize(
@@ -265,7 +292,7 @@ def test_rejecting_the_live_package_rolls_back_every_stage_it_is_live_in(aws) ->
     )
     deployer = PipelineDeployer(cp, PIPELINE)
 
-    results = rollback_rejected(sm, deployer, GROUP, v3, now=T[5])
+    results = rollback_rejected(sm, deployer, GROUP, v3, now=T[5], restate_status=True)
 
     assert [(r.stage, r.target_arn) for r in results] == [("staging", v2), ("dev", v2)]
     for r in results:
@@ -279,9 +306,9 @@ def test_rejecting_the_live_package_rolls_back_every_stage_it_is_live_in(aws) ->
         assert r.reason == "version 3 rejected in the model registry"
         assert r.requested_by.startswith("registry rejection by ")
     # the registry emits another state-change event for the metadata update: nothing new starts
-    assert rollback_rejected(sm, deployer, GROUP, v3, now=T[6]) == []
+    assert rollback_rejected(sm, deployer, GROUP, v3, now=T[6], restate_status=True) == []
     # neither does rejecting a package that is live nowhere, nor an approved one
-    assert rollback_rejected(sm, deployer, GROUP, v1, now=T[6]) == []
+    assert rollback_rejected(sm, deployer, GROUP, v1, now=T[6], restate_status=True) == []
     started = cp.list_pipeline_executions(pipelineName=PIPELINE)["pipelineExecutionSummaries"]
     assert len(started) == 2
 
