@@ -121,9 +121,8 @@ def rollback_command(
 
 def deploy_pipeline_for(usecase: str) -> str:
     """The use case's deploy pipeline (dev account), named as `DeployPipeline` names it."""
-    from mlops.components.usecase_roles import names_for
     from mlops.config import load_stack_config
-    from mlops.naming import usecase_name
+    from mlops.naming import names_for, usecase_name
 
     return usecase_name(names_for(load_stack_config("dev"), "dev"), usecase, "deploy")
 
