@@ -38,7 +38,7 @@ from mlops import iam
 from mlops.components.audit import encrypted_log_group
 from mlops.components.serving_api import DecisionApi, DecisionApiArgs
 from mlops.components.serving_endpoint import VARIANT, ModelEndpoint, ModelEndpointArgs
-from mlops.inference import serving_docs as docs
+from mlops.inference import serving_docs
 from mlops.inference.workflow import WorkflowSpec, decision_workflow
 from mlops.naming import NameContext, boundary_policy_arn, usecase_name
 from mlops.rehearsal import declare
@@ -298,7 +298,7 @@ class InferenceService(pulumi.ComponentResource):
             groups=a.security_group_ids,
         ).apply(
             lambda v: iam.dumps(
-                docs.lambda_policy(
+                serving_docs.lambda_policy(
                     log_group_arn=v["lg"],
                     kms_key_arn=v["key"],
                     secret_arns=v["secrets"],
@@ -356,7 +356,7 @@ class InferenceService(pulumi.ComponentResource):
         endpoint_arn = self.endpoint.arn if self.endpoint else None
         policy = pulumi.Output.all(arns=arns, endpoint=endpoint_arn, key=a.kms_key_arn).apply(
             lambda v: iam.dumps(
-                docs.state_machine_policy(
+                serving_docs.state_machine_policy(
                     function_arns=v["arns"], endpoint_arn=v["endpoint"], kms_key_arn=v["key"]
                 )
             )

@@ -20,7 +20,7 @@ import pulumi_aws as aws
 
 from mlops import iam
 from mlops.components.audit import encrypted_log_group
-from mlops.inference import serving_docs as docs
+from mlops.inference import serving_docs
 from mlops.naming import NameContext, boundary_policy_arn, log_group_name, usecase_name
 
 
@@ -63,7 +63,7 @@ class DecisionApi(pulumi.ComponentResource):
             rest_api_id=api_id,
             policy=self.rest_api.execution_arn.apply(
                 lambda arn: iam.dumps(
-                    docs.api_resource_policy(account_id=n.account_id, api_arn=arn)
+                    serving_docs.api_resource_policy(account_id=n.account_id, api_arn=arn)
                 )
             ),
             opts=child,
@@ -86,7 +86,7 @@ class DecisionApi(pulumi.ComponentResource):
             validate_request_parameters=True,
             opts=child,
         )
-        schema = docs.draft4_schema(dict(a.request_schema or {"type": "object"}))
+        schema = serving_docs.draft4_schema(dict(a.request_schema or {"type": "object"}))
         self.request_model = aws.apigateway.Model(
             f"{name}-request-model",
             rest_api=api_id,
@@ -119,7 +119,7 @@ class DecisionApi(pulumi.ComponentResource):
             f"{name}-role-policy",
             role=self.role.name,
             policy=pulumi.Output.from_input(a.state_machine_arn).apply(
-                lambda arn: iam.dumps(docs.api_policy(state_machine_arn=arn))
+                lambda arn: iam.dumps(serving_docs.api_policy(state_machine_arn=arn))
             ),
             opts=pulumi.ResourceOptions(parent=self.role),
         )
@@ -129,7 +129,7 @@ class DecisionApi(pulumi.ComponentResource):
             rest_api_id=api_id,
             response_type="BAD_REQUEST_BODY",
             status_code="400",
-            response_templates={"application/json": docs.BAD_REQUEST_TEMPLATE},
+            response_templates={"application/json": serving_docs.BAD_REQUEST_TEMPLATE},
             opts=child,
         )
         method = self.post_method.http_method
@@ -146,7 +146,7 @@ class DecisionApi(pulumi.ComponentResource):
             timeout_milliseconds=29_000,
             request_templates={
                 "application/json": pulumi.Output.from_input(a.state_machine_arn).apply(
-                    docs.start_sync_request_template
+                    serving_docs.start_sync_request_template
                 )
             },
             opts=child,
@@ -168,7 +168,7 @@ class DecisionApi(pulumi.ComponentResource):
             resource_id=decisions.id,
             http_method=method,
             status_code=responses["200"].status_code,
-            response_templates={"application/json": docs.START_SYNC_RESPONSE_TEMPLATE},
+            response_templates={"application/json": serving_docs.START_SYNC_RESPONSE_TEMPLATE},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.integration]),
         )
         deployment = aws.apigateway.Deployment(
@@ -195,7 +195,7 @@ class DecisionApi(pulumi.ComponentResource):
             xray_tracing_enabled=True,
             access_log_settings={
                 "destination_arn": self.log_group.arn,
-                "format": docs.ACCESS_LOG_FORMAT,
+                "format": serving_docs.ACCESS_LOG_FORMAT,
             },
             tags=dict(a.tags),
             opts=child,

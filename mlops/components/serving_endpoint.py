@@ -20,7 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops import iam
-from mlops.inference import serving_docs as docs
+from mlops.inference import serving_docs
 from mlops.naming import (
     NameContext,
     boundary_policy_arn,
@@ -100,7 +100,7 @@ class ModelEndpoint(pulumi.ComponentResource):
                 groups=a.security_group_ids if a.realtime else [],
             ).apply(
                 lambda v: iam.dumps(
-                    docs.model_policy(
+                    serving_docs.model_policy(
                         kms_key_arns=v["keys"],
                         artifact_bucket_arn=v["artifacts"],
                         capture_bucket_arn=v["capture"],

@@ -8,7 +8,7 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, Field
 
-from mlops.inference import serving_docs as docs
+from mlops.inference import serving_docs
 
 
 class Vehicle(BaseModel):
@@ -24,7 +24,7 @@ class Request(BaseModel):
 
 
 def test_pydantic_schema_becomes_self_contained_draft4():
-    schema = docs.draft4_schema(Request.model_json_schema())
+    schema = serving_docs.draft4_schema(Request.model_json_schema())
     text = json.dumps(schema)
     assert schema["$schema"] == "http://json-schema.org/draft-04/schema#"
     assert "$ref" not in text and "$defs" not in text and '"title"' not in text
@@ -37,13 +37,15 @@ def test_pydantic_schema_becomes_self_contained_draft4():
 
 
 def test_request_template_passes_the_body_as_execution_input():
-    template = json.loads(docs.start_sync_request_template("arn:aws:states:x:1:stateMachine:m"))
+    template = json.loads(
+        serving_docs.start_sync_request_template("arn:aws:states:x:1:stateMachine:m")
+    )
     assert template["stateMachineArn"].endswith(":m")
     assert template["input"] == "$util.escapeJavaScript($input.json('$'))"
 
 
 def test_response_template_maps_invalid_requests_to_422_and_never_5xx():
-    t = docs.START_SYNC_RESPONSE_TEMPLATE
+    t = serving_docs.START_SYNC_RESPONSE_TEMPLATE
     assert '#elseif($r.error == "InvalidRequest")' in t
     assert "responseOverride.status = 422" in t
     assert '"recommendation": "investigate"' in t and "500" not in t
@@ -63,10 +65,10 @@ def test_serving_roles_scope_network_interfaces_like_the_platform(which):
     """Issue 23.7: only Describe on "*"; interfaces created in the service's own subnets with its
     own security groups, deleted / re-addressed / shared only in this account and region."""
     if which == "lambda":
-        doc = docs.lambda_policy(log_group_arn="arn:lg", kms_key_arn="arn:k", **VPC)
+        doc = serving_docs.lambda_policy(log_group_arn="arn:lg", kms_key_arn="arn:k", **VPC)
     else:
-        doc = docs.model_policy(kms_key_arns=["arn:k"], artifact_bucket_arn=None,
-                                capture_bucket_arn=None, **VPC)  # fmt: skip
+        doc = serving_docs.model_policy(kms_key_arns=["arn:k"], artifact_bucket_arn=None,
+                                        capture_bucket_arn=None, **VPC)  # fmt: skip
     for st in doc["Statement"]:
         actions = [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
         if st["Resource"] == "*":
@@ -82,8 +84,8 @@ def test_serving_roles_scope_network_interfaces_like_the_platform(which):
 
 
 def test_iam_documents_are_scoped():
-    lam = docs.lambda_policy(log_group_arn="arn:lg", kms_key_arn="arn:k", secret_arns=["arn:s"],
-                             **VPC)  # fmt: skip
+    lam = serving_docs.lambda_policy(log_group_arn="arn:lg", kms_key_arn="arn:k",
+                                     secret_arns=["arn:s"], **VPC)  # fmt: skip
     by_sid = {s["Sid"]: s for s in lam["Statement"]}
     assert by_sid["Logs"]["Resource"] == "arn:lg:*"
     assert by_sid["Secrets"] == {
@@ -92,12 +94,13 @@ def test_iam_documents_are_scoped():
         "Action": "secretsmanager:GetSecretValue",
         "Resource": "arn:s",
     }
-    no_endpoint = docs.state_machine_policy(function_arns=["arn:f"], endpoint_arn=None,
-                                            kms_key_arn="arn:k")  # fmt: skip
+    no_endpoint = serving_docs.state_machine_policy(function_arns=["arn:f"], endpoint_arn=None,
+                                                    kms_key_arn="arn:k")  # fmt: skip
     assert "InvokeEndpoint" not in {s["Sid"] for s in no_endpoint["Statement"]}
-    model = docs.model_policy(kms_key_arns=["arn:k", "arn:k"], artifact_bucket_arn="arn:aws:s3:::b",
-                              capture_bucket_arn=None, region="eu-west-2",
-                              account_id="111111111111")  # fmt: skip
+    model = serving_docs.model_policy(kms_key_arns=["arn:k", "arn:k"],
+                                      artifact_bucket_arn="arn:aws:s3:::b",
+                                      capture_bucket_arn=None, region="eu-west-2",
+                                      account_id="111111111111")  # fmt: skip
     sids = {s["Sid"]: s for s in model["Statement"]}
     assert sids["Keys"]["Resource"] == "arn:k"  # de-duplicated
     assert sids["PullImages"]["Resource"] == "arn:aws:ecr:*:*:repository/*"
