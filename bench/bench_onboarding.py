@@ -60,7 +60,7 @@ def _stock_copier_render(work: Path, store: Any, tag: str) -> None:
     """copier's own path: clone the store's tag for the repo, fresh Jinja environment."""
     import copier
 
-    from mlops.templates import get_template, validate_answers
+    from mlops.onboarding import get_template, validate_answers
 
     info = get_template(TEMPLATE)
     answers = validate_answers(info, {"usecase_name": "stock", **ANSWERS})
@@ -78,8 +78,7 @@ def _stock_copier_render(work: Path, store: Any, tag: str) -> None:
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
-    from mlops.onboarding import TemplateStore
-    from mlops.templates import get_template
+    from mlops.onboarding import TemplateStore, get_template
 
     in_a_row = 3 if quick else 20
     rows = []

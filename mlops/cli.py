@@ -206,7 +206,7 @@ def list_templates(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """List use-case templates with description, version and questions."""
-    from mlops.templates import templates_command
+    from mlops.onboarding import templates_command
 
     templates_command(as_json)
 

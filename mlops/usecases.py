@@ -203,7 +203,7 @@ class UseCaseManifest(_Model):
 
 def check_manifest_against_template(manifest: UseCaseManifest, source: str = "") -> None:
     """`check_against_template` with the template named by the manifest (templates/<name>)."""
-    from mlops.templates import get_template
+    from mlops.onboarding.templates import get_template
 
     manifest.check_against_template(get_template(manifest.template).gate_metrics, source)
 

@@ -236,8 +236,13 @@ def approved_package_arn(cfg: StackConfig, usecase: str, version: int = 1) -> st
 def render_repo_for(manifest: UseCaseManifest, cfg: StackConfig, kind: str) -> Path:
     """One of the use case's two repos (`kind`: training or inference) rendered from its template
     (cached by template content and answers), exactly as `mlops onboard` renders it."""
-    from mlops.onboarding import TemplateStore, content_hash, render_repo
-    from mlops.templates import get_template, validate_answers
+    from mlops.onboarding import (
+        TemplateStore,
+        content_hash,
+        get_template,
+        render_repo,
+        validate_answers,
+    )
 
     info = get_template(manifest.template)
     lead = next(

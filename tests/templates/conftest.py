@@ -12,8 +12,13 @@ from typing import Any
 
 import pytest
 
-from mlops.onboarding import TemplateStore, render_repo
-from mlops.templates import TemplateInfo, get_template, validate_answers
+from mlops.onboarding import (
+    TemplateInfo,
+    TemplateStore,
+    get_template,
+    render_repo,
+    validate_answers,
+)
 
 RUFF = Path(sys.executable).with_name("ruff")
 OWNER = "jane.doe@example.com"

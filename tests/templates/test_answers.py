@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from mlops.onboarding import onboard
-from mlops.templates import (
+from mlops.onboarding import (
     AnswersError,
     TemplateError,
     get_template,
     load_template,
+    onboard,
     validate_answers,
 )
 

@@ -11,8 +11,7 @@ import pytest
 
 from mlops.config import REPO_ROOT
 from mlops.errors import ManifestError
-from mlops.onboarding import onboard
-from mlops.templates import get_template
+from mlops.onboarding import get_template, onboard
 from mlops.usecases import (
     check_manifest_against_template,
     load_manifest,

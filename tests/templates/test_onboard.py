@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops import onboarding
-from mlops.onboarding import OnboardingError, onboard
+from mlops.onboarding import OnboardingError, create, onboard
 from mlops.usecases import load_manifest
 
 from .conftest import OWNER
@@ -121,14 +120,14 @@ def test_force_replaces_existing_repos_and_manifest(tmp_path) -> None:
 
 
 def test_failure_half_way_leaves_nothing_behind(tmp_path, monkeypatch) -> None:
-    real = onboarding._first_commit
+    real = create._first_commit
 
     def fail_on_inference(repo: Path, *args, **kwargs) -> None:
         if repo.name == "inference":
             raise OnboardingError("injected failure", "none")
         real(repo, *args, **kwargs)
 
-    monkeypatch.setattr(onboarding, "_first_commit", fail_on_inference)
+    monkeypatch.setattr(create, "_first_commit", fail_on_inference)
     with pytest.raises(OnboardingError, match="injected failure"):
         _onboard(tmp_path)
     assert _leftovers(tmp_path) == []  # no repo, no staging folder, no manifest
@@ -149,7 +148,7 @@ def test_failure_while_installing_restores_what_force_replaced(tmp_path, monkeyp
             raise OSError("injected: disk full")
         real_replace(src, dst)
 
-    monkeypatch.setattr(onboarding.os, "replace", fail_on_manifest)
+    monkeypatch.setattr(create.os, "replace", fail_on_manifest)
     with pytest.raises(OSError, match="injected"):
         _onboard(tmp_path, force=True, answers={"eval_threshold": 0.9})
     assert failures == [manifest]

@@ -9,9 +9,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops import templates
 from mlops.config import REPO_ROOT, load_stack_config
-from mlops.templates import AnswersError, get_template, platform_answers, validate_answers
+from mlops.onboarding import (
+    AnswersError,
+    get_template,
+    platform_answers,
+    templates,
+    validate_answers,
+)
+from mlops.onboarding import answers as answers_module
 
 from .conftest import OWNER, render
 
@@ -50,7 +56,7 @@ def test_rendered_stack_files_name_the_platforms_accounts_and_region(
 ) -> None:
     """With a platform whose accounts differ from every example id, each stage's stack file names
     that platform's account and region (fails with ids fixed in the template)."""
-    monkeypatch.setattr(templates, "platform_answers", lambda root=REPO_ROOT: dict(OTHER))
+    monkeypatch.setattr(answers_module, "platform_answers", lambda root=REPO_ROOT: dict(OTHER))
     repo = render(store, template, {"usecase_name": "claims", "owner_email": OWNER}, "inference",
                   tmp_path / "inference")  # fmt: skip
     for env in STAGES:

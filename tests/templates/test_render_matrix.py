@@ -12,7 +12,7 @@ import itertools
 import pytest
 import yaml
 
-from mlops.templates import discover
+from mlops.onboarding import discover
 
 from .conftest import OWNER, jinja_leftovers, render, ruff, unparsable
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from mlops.onboarding import TemplateStore
-from mlops.templates import load_template
+from mlops.onboarding import TemplateStore, load_template
 
 from .conftest import copy_template
 

@@ -12,8 +12,7 @@ Every template also asks the *platform questions* (``PLATFORM_QUESTIONS``) that 
 to write ``usecases/<name>.yaml``, and ``repo_kind`` (training|inference) used as
 ``_subdirectory: "{{ repo_kind }}"`` so one template renders both repos.
 
-Answers are validated here, before anything is rendered, with the same Jinja environment copier
-uses for its ``validator:`` expressions; copier checks them again while rendering.
+Answers are validated in ``mlops.onboarding.answers``.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from typing import Any
 import yaml
 
 from mlops.config import REPO_ROOT
-from mlops.errors import MlopsError
+from mlops.onboarding.errors import TemplateError
 
 METADATA_KEYS = ("template_name", "template_description", "template_version")
 GATE_METRICS_KEY = "template_gate_metrics"
@@ -55,14 +54,6 @@ _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 _TYPES = ("str", "int", "float", "bool", "yaml", "json")
 # The Jinja extensions copier loads by default (validators may use their filters).
 _COPIER_EXTENSIONS = ("jinja2_ansible_filters.AnsibleCoreFiltersExtension",)
-
-
-class TemplateError(MlopsError):
-    """A template is missing or malformed."""
-
-
-class AnswersError(MlopsError):
-    """Answers given for a template are invalid."""
 
 
 def templates_dir() -> Path:
@@ -233,202 +224,3 @@ def get_template(name: str, directory: Path | None = None) -> TemplateInfo:
             "(list them with `mlops templates`)",
         )
     return load_template(path)
-
-
-# --- answers ------------------------------------------------------------------------------------
-def _cast(q: Question, value: Any) -> Any:
-    """Cast like copier does; raise ValueError with a readable message."""
-    if q.type == "str":
-        if isinstance(value, (dict, list)):
-            raise ValueError(f"must be text, got {type(value).__name__}")
-        return str(value)
-    if q.type == "int":
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise ValueError(f"must be a whole number, got {value!r}")
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"must be a whole number, got {value!r}") from None
-    if q.type == "float":
-        if isinstance(value, bool):
-            raise ValueError(f"must be a number, got {value!r}")
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"must be a number, got {value!r}") from None
-    if q.type == "bool":
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in {"true", "yes", "y", "1", "on"}:
-            return True
-        if text in {"false", "no", "n", "0", "off"}:
-            return False
-        raise ValueError(f"must be true or false, got {value!r}")
-    # yaml / json: structured values, given either as data or as text
-    if isinstance(value, str):
-        try:
-            return yaml.safe_load(value)
-        except yaml.YAMLError as exc:
-            raise ValueError(f"is not valid YAML: {exc}") from None
-    return value
-
-
-PLATFORM_CONFIG_QUESTIONS = (
-    "aws_region",
-    "dev_account_id",
-    "staging_account_id",
-    "prod_account_id",
-)
-"""Answers that default to the platform's own configuration (its `Pulumi.<stack>.yaml` files):
-the rendered inference repo's stack files name the accounts and region the platform runs in."""
-
-
-def platform_answers(root: Path = REPO_ROOT) -> dict[str, str]:
-    """The platform's region and account ids, from its governance stack file (the accounts are the
-    same in every stack file; `mlops.config` checks it)."""
-    from mlops.config import load_stack_config
-
-    cfg = load_stack_config("dev", root)
-    return {
-        "aws_region": cfg.region,
-        **{f"{env}_account_id": cfg.accounts.for_env(env) for env in ("dev", "staging", "prod")},
-    }
-
-
-def validate_answers(
-    info: TemplateInfo, answers: dict[str, Any], *, repo_kind: str = "training"
-) -> dict[str, Any]:
-    """Complete `answers` with defaults, cast and validate them; return the full answer set.
-
-    All problems are collected and raised together as one AnswersError naming each question.
-    """
-    problems: list[str] = []
-    known = {q.name for q in info.visible_questions}
-    for key in answers:
-        if key not in known:
-            reason = (
-                "is template metadata and cannot be answered"
-                if key in METADATA_KEYS
-                else "is set by mlops onboard"
-                if key == "repo_kind"
-                else "is not a question of this template"
-            )
-            problems.append(f"{key}: {reason}")
-    context: dict[str, Any] = {}
-    platform = (
-        platform_answers()
-        if any(q.name in PLATFORM_CONFIG_QUESTIONS for q in info.questions)
-        else {}
-    )
-    for q in info.questions:
-        if q.hidden:
-            context[q.name] = info.render_value(q.default, context)
-            continue
-        if q.name == "repo_kind":
-            context[q.name] = repo_kind
-            continue
-        if q.name in answers:
-            raw = answers[q.name]
-        elif q.name in platform:
-            raw = platform[q.name]
-        elif q.default is not None:
-            raw = info.render_value(q.default, context)
-        else:
-            hint = " or set MLOPS_OWNER_EMAIL" if q.name == "owner_email" else ""
-            problems.append(f"{q.name}: is required ({q.help or 'no default'}){hint}")
-            continue
-        try:
-            value = _cast(q, raw)
-        except ValueError as exc:
-            problems.append(f"{q.name}: {exc}")
-            continue
-        if q.choices and value not in [_cast(q, c) for c in q.choices]:
-            choices = ", ".join(str(c) for c in q.choices)
-            problems.append(f"{q.name}: {value!r} is not one of {choices}")
-            continue
-        context[q.name] = value
-        if q.validator:
-            try:
-                message = str(info.render_value(q.validator, context)).strip()
-            except Exception as exc:
-                # Usually an earlier answer was already wrong (its problem is listed); otherwise
-                # the validator itself is broken, which is a template bug worth showing.
-                message = "" if problems else f"validator failed: {exc}"
-            if message:
-                problems.append(f"{q.name}: {message}")
-    if problems:
-        raise AnswersError(
-            f"invalid answers for template {info.name}:\n  " + "\n  ".join(problems),
-            f"fix the answers (see `mlops templates` for {info.name}'s questions and defaults)",
-        )
-    return {q.name: context[q.name] for q in info.visible_questions}
-
-
-__all__ = [
-    "METADATA_KEYS",
-    "PLATFORM_CONFIG_QUESTIONS",
-    "PLATFORM_QUESTIONS",
-    "REPO_KINDS",
-    "AnswersError",
-    "Question",
-    "TemplateError",
-    "TemplateInfo",
-    "discover",
-    "get_template",
-    "load_template",
-    "platform_answers",
-    "templates_command",
-    "templates_dir",
-    "validate_answers",
-]
-
-
-def templates_command(as_json: bool = False, directory: Path | None = None) -> list[TemplateInfo]:
-    """Print every template with its description, version and questions."""
-    import json
-    import sys
-
-    from mlops import console
-
-    found = discover(directory)
-    if as_json:
-        doc = [
-            {
-                "name": t.name,
-                "version": t.version,
-                "description": t.description,
-                "questions": [
-                    {
-                        "name": q.name,
-                        "type": q.type,
-                        "default": q.default,
-                        "choices": list(q.choices),
-                        "help": q.help,
-                    }
-                    for q in t.visible_questions
-                ],
-            }
-            for t in found
-        ]
-        sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
-        return found
-    from rich.table import Table
-    from rich.text import Text
-
-    summary = Table(title="use-case templates", title_justify="left")
-    for column in ("template", "version", "description"):
-        summary.add_column(column, no_wrap=column != "description")
-    for t in found:
-        summary.add_row(Text(t.name), Text(t.version), Text(t.description))
-    console.out.print(summary)
-    for t in found:
-        questions = Table(title=f"{t.name} {t.version}: questions", title_justify="left")
-        for column in ("question", "type", "default", "choices", "help"):
-            questions.add_column(column, no_wrap=column in ("question", "type"))
-        for q in t.visible_questions:
-            choices = " | ".join(map(str, q.choices))
-            cells = (q.name, q.type, q.describe_default(), choices, q.help)
-            questions.add_row(*(Text(str(c)) for c in cells))
-        console.out.print(questions)
-    return found
