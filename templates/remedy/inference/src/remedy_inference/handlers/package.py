@@ -171,8 +171,9 @@ def build_layer(
     manylinux wheels for ``architecture`` and ``runtime`` (default: what the functions declare)."""
     import mlops
 
-    arch_default, runtime_default = _defaults()
-    architecture, runtime = architecture or arch_default, runtime or runtime_default
+    if architecture is None or runtime is None:
+        arch_default, runtime_default = _defaults()
+        architecture, runtime = architecture or arch_default, runtime or runtime_default
     python_version = runtime_version(runtime)
     root = Path(target) / "python"
     if root.exists():
