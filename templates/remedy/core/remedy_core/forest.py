@@ -65,6 +65,7 @@ GROUP = 8  # trees walked in lock-step; must match the kernel's G
 SLOT_WIDTH = 255  # thresholds per slot (a rank fits a byte); must match the kernel
 LEAF_SLOT = 63  # the slot a leaf reads: its rank is LEAF_RANK, above any threshold rank
 LEAF_RANK = 255  # a row's ranks are bytes; threshold ranks are at most 254
+LEAF_SLOT_MAX_INDEX = 254  # a leaf's index in its tree is byte 0 of its word (below LEAF_RANK)
 CFLAGS = ("-O2", "-fPIC", "-shared", "-std=c99")
 
 KERNEL = r"""
@@ -80,9 +81,12 @@ KERNEL = r"""
 #define HIDDEN __attribute__((visibility("hidden")))
 
 /* split word: byte 0 threshold rank in its slot, byte 1 slot, bytes 2-3 right offset - 1;
-   leaf: marker word (rank 0, slot LEAF_SLOT, offset -1: it points at itself) + float64 value.
-   The words are assembled into the library from a binary file (.incbin, see c_source). */
+   leaf word: byte 0 its index among its tree's leaves, slot LEAF_SLOT, offset -1 (it points at
+   itself); the leaf values (float64) apart. Words and values are assembled into the library
+   from binary files (.incbin, see c_source). */
 extern const uint32_t RF_WORDS[] HIDDEN;
+extern const double RF_VALUES[] HIDDEN;
+extern const int32_t RF_LEAF_BASE[];
 extern const union rf_thr { uint32_t bits; float value; } RF_THRESHOLDS[];
 extern const int32_t RF_THRESHOLD_START[], RF_SLOT_FEATURE[], RF_SLOT_BASE[];
 extern const int32_t RF_ROOTS[];
@@ -115,12 +119,6 @@ static inline uint32_t rf_step(const uint8_t* x, uint32_t n) {
   return n + 1u + (uint32_t)(mask & ((int32_t)w >> 16));
 }
 
-static inline double rf_leaf(uint32_t n) {
-  double v;
-  memcpy(&v, RF_WORDS + n + 1, 8);
-  return v;
-}
-
 /* the words of group g (its trees are stored one after another), into the cache ahead of use */
 static inline void rf_prefetch(int g) {
   if (g >= RF_NGROUPS) return;
@@ -128,6 +126,8 @@ static inline void rf_prefetch(int g) {
   const int32_t hi = g + 1 < RF_NGROUPS ? RF_ROOTS[(g + 1) * G] : RF_NWORDS;
   for (int32_t p = lo; p < hi; p += 16) __builtin_prefetch(RF_WORDS + p, 0, 3);
 }
+
+#define LEAF(j, n) RF_VALUES[base[j] + (RF_WORDS[n] & 0xffu)]
 
 /* raw scores of every output column for n_rows float32 rows (row-major) into out (n_rows x NT) */
 void rf_predict(const float* X, long n_rows, double* out) {
@@ -150,6 +150,7 @@ void rf_predict(const float* X, long n_rows, double* out) {
     for (int g = 0; g < ng; ++g) {
       const int32_t* root = RF_ROOTS + g * G;
       const uint16_t* col = RF_COLUMNS + g * G;
+      const int32_t* base = RF_LEAF_BASE + g * G;
       const int steps = RF_STEPS[g];
       rf_prefetch(g + PF);
       for (long r = 0; r < nb; ++r) {
@@ -161,10 +162,10 @@ void rf_predict(const float* X, long n_rows, double* out) {
           n4 = rf_step(x, n4); n5 = rf_step(x, n5); n6 = rf_step(x, n6); n7 = rf_step(x, n7);
         }
         double* o = out + (r0 + r) * nt;
-        o[col[0]] += rf_leaf(n0); o[col[1]] += rf_leaf(n1);
-        o[col[2]] += rf_leaf(n2); o[col[3]] += rf_leaf(n3);
-        o[col[4]] += rf_leaf(n4); o[col[5]] += rf_leaf(n5);
-        o[col[6]] += rf_leaf(n6); o[col[7]] += rf_leaf(n7);
+        o[col[0]] += LEAF(0, n0); o[col[1]] += LEAF(1, n1);
+        o[col[2]] += LEAF(2, n2); o[col[3]] += LEAF(3, n3);
+        o[col[4]] += LEAF(4, n4); o[col[5]] += LEAF(5, n5);
+        o[col[6]] += LEAF(6, n6); o[col[7]] += LEAF(7, n7);
       }
     }
   }
@@ -190,15 +191,19 @@ class Slot:
 
 @dataclass
 class PackedForest:
-    """All trees as one stream of 32-bit words, in the order the kernel walks them.
+    """All trees as one stream of 32-bit words (one per node), in the order the kernel walks them.
 
     A split is one word: byte 0 its threshold's rank in its slot, byte 1 the slot (an input
     feature, or a 255-threshold chunk of one), bytes 2-3 the offset of its right child - 1 (the
-    left child is the next word). A leaf is three words: a marker that points at itself (slot
-    ``LEAF_SLOT``, whose rank is always above 0; offset -1) and its float64 value.
+    left child is the next word). A leaf is one word that points at itself (slot ``LEAF_SLOT``,
+    whose rank is above any threshold rank; offset -1) with byte 0 its index among its tree's
+    leaves; the float64 values sit apart in ``values`` (a tree's from ``leaf_base``), so a walk
+    streams 4 bytes a node.
     """
 
-    words: np.ndarray  # uint32
+    words: np.ndarray  # uint32, one per node
+    values: np.ndarray  # float64: every tree's leaf values (pre-order), value 0 is node 0's 0.0
+    leaf_base: np.ndarray  # int32 per tree: where its leaf values start (padding: 0)
     roots: np.ndarray  # int32 per tree (word index), grouped by GROUP (padding: word 0, a leaf)
     columns: np.ndarray  # uint16 per tree: output column
     steps: np.ndarray  # uint8 per group: deepest tree of the group
@@ -348,15 +353,19 @@ def _slots(thr32: np.ndarray, features: np.ndarray) -> tuple:
 def _layout(trees: list[tuple[int, int, list]], slots: list[Slot]) -> PackedForest:
     order = sorted(range(len(trees)), key=lambda i: trees[i][1])  # similar depths walk together
     nodes: list[tuple[float, int, int, float]] = [(-np.inf, 0, 0, 0.0)]  # node 0: a zero leaf
-    first_node, columns, depths = [], [], []
+    first_node, columns, depths, leaf_base = [], [], [], []
+    n_leaves = 1
     for i in order:
         col, depth, tree = trees[i]
         first_node.append(len(nodes))
+        leaf_base.append(n_leaves)
         columns.append(col)
         depths.append(depth)
         nodes.extend(tree)
+        n_leaves += sum(1 for n in tree if not np.isfinite(n[0]))
     pad = (-len(first_node)) % GROUP
     first_node += [0] * pad
+    leaf_base += [0] * pad
     columns += [0] * pad
     depths += [0] * pad
     thr32 = np.asarray([n[0] for n in nodes], dtype=np.float32)
@@ -365,25 +374,31 @@ def _layout(trees: list[tuple[int, int, list]], slots: list[Slot]) -> PackedFore
     values = np.asarray([n[3] for n in nodes], dtype=np.float64)
     leaf = ~np.isfinite(thr32)
     slot, rank, thresholds, start, slot_feature, slot_base = _slots(thr32, features)
-    # node -> word position (a split takes 1 word, a leaf 3), offsets in words
-    pos = np.concatenate([[0], np.cumsum(np.where(leaf, 3, 1))[:-1]])
-    n_words = int(pos[-1] + (3 if leaf[-1] else 1))
-    index = np.arange(len(nodes))
-    right_word = pos[np.minimum(index + right, len(nodes) - 1)]
-    offset = np.where(leaf, -1, right_word - pos - 1)
+    # a leaf's index among its tree's leaves (node 0, the padding leaf, is index 0 of base 0)
+    tree_of = np.zeros(len(nodes), dtype=np.int64)
+    tree_of[np.asarray(first_node[: len(order)], dtype=np.int64)] = 1
+    tree_of = np.cumsum(tree_of)  # 0 for node 0, then 1..n_trees
+    leaf_rank = np.cumsum(leaf) - 1  # global leaf number of each leaf node
+    base = np.concatenate([[0], np.asarray(leaf_base[: len(order)], dtype=np.int64)])
+    leaf_index = np.where(leaf, leaf_rank - base[tree_of], 0)
+    if leaf_index.max(initial=0) > LEAF_SLOT_MAX_INDEX:
+        raise ForestError(
+            f"a tree has more than {LEAF_SLOT_MAX_INDEX + 1} leaves; the compiled path packs a "
+            "leaf's index in a byte (use the ONNX fallback)"
+        )
+    offset = np.where(leaf, -1, right - 1)
     if offset.max(initial=0) > 32_767:
-        raise ForestError("a tree is too large to pack (right-child offset above 32767 words)")
-    head = (
-        np.where(leaf, 0, rank) | (np.where(leaf, LEAF_SLOT, slot) << 8) | ((offset & 0xFFFF) << 16)
-    )
-    words = np.zeros(n_words, dtype=np.uint32)
-    words[pos] = head.astype(np.uint32)
-    halves = values.view(np.uint32).reshape(-1, 2)
-    words[pos[leaf] + 1] = halves[leaf, 0]
-    words[pos[leaf] + 2] = halves[leaf, 1]
+        raise ForestError("a tree is too large to pack (right-child offset above 32767 nodes)")
+    words = (
+        np.where(leaf, leaf_index, rank)
+        | (np.where(leaf, LEAF_SLOT, slot) << 8)
+        | ((offset & 0xFFFF) << 16)
+    ).astype(np.uint32)
     return PackedForest(
         words=words,
-        roots=pos[np.asarray(first_node)].astype(np.int32),
+        values=values[leaf],
+        leaf_base=np.asarray(leaf_base, dtype=np.int32),
+        roots=np.asarray(first_node, dtype=np.int32),
         columns=np.asarray(columns, dtype=np.uint16),
         steps=np.asarray(
             [max(depths[g : g + GROUP]) for g in range(0, len(depths), GROUP)], dtype=np.uint8
@@ -420,8 +435,8 @@ def predict_packed(forest: PackedForest, X: np.ndarray) -> np.ndarray:
                 offset = ((word >> 16) ^ 0x8000) - 0x8000
                 go_right = (word & 0xFF) < x[rows, (word >> 8) & 0xFF]
                 n = n + 1 + np.where(go_right, offset, 0)
-            value = (w[n + 1] | (w[n + 2] << 32)).astype(np.uint64).view(np.float64)
-            out[:, forest.columns[g * GROUP + j]] += value
+            base = forest.leaf_base[g * GROUP + j]
+            out[:, forest.columns[g * GROUP + j]] += forest.values[base + (w[n] & 0xFF)]
     return out
 
 
@@ -442,26 +457,30 @@ def _hex(words: np.ndarray, braced: bool = False) -> str:
 
 
 WORDS_FILE = "remedy_forest_words.bin"
+VALUES_FILE = "remedy_forest_values.bin"
 
-# The node words (megabytes) are assembled into the library straight from a binary file: as a
-# C initialiser the compiler spends tens of seconds parsing them. ELF (Linux: Lambda, SageMaker,
-# CodeBuild) and Mach-O spell the read-only section and symbol names differently.
+# The node words and leaf values (megabytes) are assembled into the library straight from binary
+# files: as C initialisers the compiler spends tens of seconds parsing them. ELF (Linux: Lambda,
+# SageMaker, CodeBuild) and Mach-O spell the read-only section and symbol names differently.
 _INCBIN = r"""
 #if defined(__APPLE__)
 #define RF_RODATA ".const_data"
-#define RF_SYM "_RF_WORDS"
+#define RF_SYM(name) "_" name
 #else
 #define RF_RODATA ".section .rodata"
-#define RF_SYM "RF_WORDS"
+#define RF_SYM(name) name
 #endif
-__asm__(RF_RODATA "\n.balign 64\n.globl " RF_SYM "\n.hidden " RF_SYM "\n" RF_SYM ":\n"
-        ".incbin \"WORDS_FILE\"\n.text\n");
-""".replace("WORDS_FILE", WORDS_FILE)
+#define RF_INCBIN(name, file) RF_RODATA "\n.balign 64\n.globl " RF_SYM(name) "\n.hidden " \
+  RF_SYM(name) "\n" RF_SYM(name) ":\n.incbin \"" file "\"\n.text\n"
+__asm__(RF_INCBIN("RF_WORDS", "WORDS_FILE"));
+__asm__(RF_INCBIN("RF_VALUES", "VALUES_FILE"));
+""".replace("WORDS_FILE", WORDS_FILE).replace("VALUES_FILE", VALUES_FILE)
 
 
 def c_source(forest: PackedForest, model_id: str) -> str:
     """The one C translation unit: kernel + the small tables as constant arrays; the node words
-    come from ``WORDS_FILE`` (``words_bytes``) next to it, included by the assembler."""
+    and leaf values come from ``WORDS_FILE``/``VALUES_FILE`` (``blobs``) next to it, included
+    by the assembler."""
     n_targets = forest.slots[-1].start + forest.slots[-1].width
     return "".join(
         [
@@ -474,6 +493,7 @@ def c_source(forest: PackedForest, model_id: str) -> str:
             _c_array("RF_SLOT_FEATURE", "int32_t", forest.slot_feature.tolist()),
             _c_array("RF_SLOT_BASE", "int32_t", forest.slot_base.tolist()),
             _c_array("RF_ROOTS", "int32_t", forest.roots.tolist()),
+            _c_array("RF_LEAF_BASE", "int32_t", forest.leaf_base.tolist()),
             _c_array("RF_COLUMNS", "uint16_t", forest.columns.tolist()),
             _c_array("RF_STEPS", "uint8_t", forest.steps.tolist()),
             f"const int32_t RF_NGROUPS = {len(forest.steps)}, RF_NF = {N_FEATURES}, "
@@ -484,9 +504,11 @@ def c_source(forest: PackedForest, model_id: str) -> str:
     )
 
 
-def words_bytes(forest: PackedForest) -> bytes:
-    """The node words as the library holds them (little-endian uint32: both Lambda targets)."""
-    return forest.words.astype("<u4").tobytes()
+def blobs(forest: PackedForest) -> dict[str, bytes]:
+    """The node words and leaf values as the library holds them (little-endian: both Lambda
+    architectures, x86_64 and arm64)."""
+    return {WORDS_FILE: forest.words.astype("<u4").tobytes(),
+            VALUES_FILE: forest.values.astype("<f8").tobytes()}  # fmt: skip
 
 
 def booster_texts(bundle_dir: str | Path) -> list[tuple[HeadSpec, str]]:
@@ -524,14 +546,15 @@ def build_library(forest: PackedForest, mid: str, target: Path, cc: str) -> Path
     with tempfile.TemporaryDirectory(prefix="remedy-forest-") as tmp:
         src = Path(tmp) / "remedy_forest.c"
         src.write_text(c_source(forest, mid))
-        (Path(tmp) / WORDS_FILE).write_bytes(words_bytes(forest))
+        for name, data in blobs(forest).items():
+            (Path(tmp) / name).write_bytes(data)
         lib_tmp = Path(tmp) / LIBRARY
         proc = subprocess.run(  # noqa: S603 - fixed flags, paths we created
             [cc, *CFLAGS, "-o", str(lib_tmp), str(src)],
             capture_output=True,
             text=True,
             check=False,
-            cwd=tmp,  # the assembler finds WORDS_FILE here
+            cwd=tmp,  # the assembler finds the .incbin files here
         )
         if proc.returncode != 0:
             raise ForestError(f"{cc} failed ({proc.returncode}): {proc.stderr[-2000:]}")
