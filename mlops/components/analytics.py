@@ -30,7 +30,7 @@ import pulumi_aws as aws
 
 from mlops import iam, naming
 from mlops.components.analytics_monitor import ModelMonitor, ModelMonitorArgs
-from mlops.components.audit import encrypted_log_group
+from mlops.components.logs import encrypted_log_group
 from mlops.components.storage import SecureBucket, SecureBucketArgs
 from mlops.events import SUBSCRIPTION_FILTER_PATTERN, landing_prefix
 from mlops.naming import NameContext

@@ -29,6 +29,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops import iam
+from mlops.components.logs import encrypted_log_group
 from mlops.components.storage import SecureBucket, SecureBucketArgs
 from mlops.config import LandingZone
 from mlops.naming import NameContext, bucket_name, log_group_name, name, role_name
@@ -53,26 +54,6 @@ CONFIG_RULES: dict[str, str] = {
     "GUARDDUTY_ENABLED_CENTRALIZED": "GuardDuty is enabled",
 }
 AWS_CONFIG_ROLE_POLICY = "arn:aws:iam::aws:policy/service-role/AWS_ConfigRole"
-
-
-def encrypted_log_group(
-    resource_name: str,
-    *,
-    physical_name: str,
-    kms_key_arn: pulumi.Input[str],
-    retention_days: int,
-    tags: Mapping[str, str],
-    opts: pulumi.ResourceOptions,
-) -> aws.cloudwatch.LogGroup:
-    """A CloudWatch log group with our logs key and the configured retention (reusable)."""
-    return aws.cloudwatch.LogGroup(
-        resource_name,
-        name=physical_name,
-        kms_key_id=kms_key_arn,
-        retention_in_days=retention_days,
-        tags=dict(tags),
-        opts=opts,
-    )
 
 
 def audit_bucket_statements(

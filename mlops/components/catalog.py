@@ -25,7 +25,7 @@ import pulumi_aws as aws
 import yaml
 
 from mlops.components import packages
-from mlops.components.audit import encrypted_log_group
+from mlops.components.logs import encrypted_log_group
 from mlops.config import REPO_ROOT, StackConfig
 from mlops.delivery import buildspecs, cfn
 from mlops.delivery import iam as docs

@@ -22,7 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops import iam
-from mlops.components.audit import encrypted_log_group
+from mlops.components.logs import encrypted_log_group
 from mlops.naming import NameContext, log_group_name, name, role_name
 from mlops.tags import with_component
 

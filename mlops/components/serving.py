@@ -35,7 +35,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops import iam
-from mlops.components.audit import encrypted_log_group
+from mlops.components.logs import encrypted_log_group
 from mlops.components.serving_api import DecisionApi, DecisionApiArgs
 from mlops.components.serving_endpoint import VARIANT, ModelEndpoint, ModelEndpointArgs
 from mlops.inference import serving_docs

@@ -19,7 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops import iam
-from mlops.components.audit import encrypted_log_group
+from mlops.components.logs import encrypted_log_group
 from mlops.inference import serving_docs
 from mlops.naming import NameContext, boundary_policy_arn, log_group_name, usecase_name
 

@@ -26,11 +26,11 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops.components.approvers import approver_role_arn
-from mlops.components.audit import encrypted_log_group
 from mlops.components.build_pipeline import BuildPipeline, BuildPipelineArgs
 from mlops.components.deploy_pipeline import DeployPipeline, DeployPipelineArgs
 from mlops.components.deployment_target import DeploymentTarget, DeploymentTargetArgs
 from mlops.components.images import UseCaseImages, UseCaseImagesArgs, model_execution_pullers
+from mlops.components.logs import encrypted_log_group
 from mlops.components.usecase_actors import declare_deployer_attacks, declare_registry_attacks
 from mlops.components.usecase_builds import DeliveryArgs, json_doc
 from mlops.components.usecase_roles import (
