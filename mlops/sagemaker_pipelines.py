@@ -4,7 +4,14 @@ for serving: one definition, with the network, encryption and isolation settings
     Preprocess (processing) -> Tune (Bayesian, rounds x parallel from the manifest)
       -> Evaluate (processing on the best job's model, writes evaluation.json)
       -> Gate (the manifest's metric vs its threshold, in its direction)
-      -> Register (PendingManualApproval, fixed here) | GateFailed (FailStep)
+      -> Publish (the best model into the registry bucket, with its SHA-256)
+         -> Register (PendingManualApproval, fixed here; records the SHA-256) | GateFailed
+
+Registered models follow the artifact contract (`mlops.delivery.artifacts`, docs/artifacts.md):
+only a model that passed the gate is published, to `s3://<dev model-artifacts>/<usecase>/models/
+<execution>/model.tar.gz`, which the stages' model roles may read; the package records its SHA-256
+(`CustomerMetadataProperties`), which the deploy checks before it serves the model. Tuning jobs
+keep writing their candidates to the pipeline-artifacts bucket.
 
 Two inputs, kept apart:
 - `PipelineSettings`: what the platform decides — names, role, bucket, key, subnets, security
@@ -115,6 +122,7 @@ SETTINGS_ENV: dict[str, str] = {
     "region": "AWS_REGION",
     "role_arn": "SM_PIPELINE_ROLE_ARN",
     "bucket": "ARTIFACT_BUCKET",
+    "model_bucket": "MODEL_ARTIFACT_BUCKET",
     "kms_key_id": "KMS_KEY_ARN",
     "subnet_ids": "SUBNET_IDS",
     "security_group_ids": "SECURITY_GROUP_IDS",
@@ -156,6 +164,8 @@ class PipelineSettings:
     image_uri: str | None = None
     """Training/processing image, pinned by digest (`<repo>@sha256:...`) by the image build."""
     inference_image_uri: str | None = None
+    model_bucket: str | None = None
+    """Where registered models are published (default: the dev model-artifacts bucket's name)."""
 
     def __post_init__(self) -> None:
         if not self.subnet_ids or not self.security_group_ids:
@@ -222,6 +232,18 @@ class PipelineSettings:
     def s3(self, *parts: str) -> str:
         return "/".join([f"s3://{self.bucket}", *parts])
 
+    @property
+    def registry_bucket(self) -> str:
+        from mlops.delivery.artifacts import registry_bucket
+
+        return self.model_bucket or registry_bucket(self.names)
+
+    def models_uri(self) -> str:
+        """`s3://<registry bucket>/<usecase>/models` (an execution's model goes under it)."""
+        from mlops.delivery.artifacts import models_prefix
+
+        return f"s3://{self.registry_bucket}/{models_prefix(self.usecase).rstrip('/')}"
+
     def code(self, *parts: str) -> str:
         return self.s3(self.code_prefix, *parts)
 
@@ -244,6 +266,25 @@ def secure_tuner(*, volume_kms_key_id: Any, **tuner_args: Any) -> Any:
             return definition
 
     return SecureTuner(**tuner_args)
+
+
+def publish_script(base: str = PROCESSING) -> str:
+    """The Publish step's program (the training image's python3): copy the best model from its
+    input to the published output and write its SHA-256 next to it (`checksum.json`)."""
+    from mlops.delivery.artifacts import CHECKSUM_FILE, MODEL_FILE
+
+    return (
+        "import hashlib, json, shutil\n"
+        f"src, out = {base + '/model/' + MODEL_FILE!r}, {base + '/published'!r}\n"
+        "digest, size = hashlib.sha256(), 0\n"
+        "with open(src, 'rb') as f:\n"
+        "    for block in iter(lambda: f.read(1 << 20), b''):\n"
+        "        digest.update(block)\n"
+        "        size += len(block)\n"
+        f"shutil.copyfile(src, out + '/{MODEL_FILE}')\n"
+        f"with open(out + '/{CHECKSUM_FILE}', 'w') as f:\n"
+        "    json.dump({'sha256': digest.hexdigest(), 'bytes': size}, f)\n"
+    )
 
 
 def _session(settings: PipelineSettings) -> Any:
@@ -292,7 +333,7 @@ def governed_pipeline(
     from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
     from sagemaker.core.network import NetworkConfig
     from sagemaker.core.parameter import ContinuousParameter, IntegerParameter
-    from sagemaker.core.processing import ScriptProcessor
+    from sagemaker.core.processing import Processor, ScriptProcessor
     from sagemaker.core.shapes import (
         ProcessingInput,
         ProcessingOutput,
@@ -317,6 +358,8 @@ def governed_pipeline(
     from sagemaker.serve.model_builder import ModelBuilder
     from sagemaker.train import ModelTrainer
     from sagemaker.train.configs import Compute, InputData
+
+    from mlops.delivery.artifacts import CHECKSUM_FILE, CHECKSUM_PROPERTY, MODEL_FILE
 
     check_gate(settings, recipe)
     session = session or _session(settings)
@@ -369,18 +412,17 @@ def governed_pipeline(
             ),
         )
 
-    def processor(job: str) -> Any:
-        return ScriptProcessor(
+    def processor(job: str, **kind: Any) -> Any:
+        kind = kind or {"command": ["python3"], "env": {"PYTHONPATH": f"{PROCESSING}/src"}}
+        return (ScriptProcessor if "command" in kind else Processor)(
             role=settings.role_arn,
             image_uri=image,
-            command=["python3"],
             instance_count=1,
             instance_type=settings.processing_instance_type,
             volume_kms_key=kms,
             output_kms_key=kms,
             base_job_name=f"{settings.usecase}-{job}",
             sagemaker_session=session,
-            env={"PYTHONPATH": f"{PROCESSING}/src"},
             # inputs are fetched by SageMaker, so the container needs no network at all
             network_config=NetworkConfig(
                 enable_network_isolation=True,
@@ -388,6 +430,7 @@ def governed_pipeline(
                 security_group_ids=groups,
                 encrypt_inter_container_traffic=True,
             ),
+            **kind,
         )
 
     code = s3_input("src", settings.code("src/"), f"{PROCESSING}/src")
@@ -488,8 +531,36 @@ def governed_pipeline(
             "evaluation.json",
         ],
     )
+    # Publish: only a model that passed the gate goes to the registry bucket, hashed on the way
+    checksum = PropertyFile(name="Checksum", output_name="model", path=CHECKSUM_FILE)
+    execution = ExecutionVariables.PIPELINE_EXECUTION_ID
+    publish = ProcessingStep(
+        name="Publish",
+        step_args=processor("publish", entrypoint=["python3", "-c", publish_script()]).run(
+            inputs=[s3_input("model", best_model, f"{PROCESSING}/model")],
+            outputs=[
+                ProcessingOutput(
+                    output_name="model",
+                    s3_output=ProcessingS3Output(
+                        s3_uri=Join(on="/", values=[settings.models_uri(), execution]),
+                        local_path=f"{PROCESSING}/published",
+                        s3_upload_mode="EndOfJob",
+                    ),
+                )
+            ],
+            kms_key=kms,
+        ),
+        property_files=[checksum],
+    )
+    published = Join(
+        on="/",
+        values=[
+            publish.properties.ProcessingOutputConfig.Outputs["model"].S3Output.S3Uri,
+            MODEL_FILE,
+        ],
+    )
     builder = ModelBuilder(
-        s3_model_data_url=best_model,
+        s3_model_data_url=published,
         image_uri=settings.inference_image,
         role_arn=settings.role_arn,
         sagemaker_session=session,
@@ -513,6 +584,10 @@ def governed_pipeline(
                 "eval_threshold": str(threshold),
                 "code": settings.code("source.tar.gz"),
                 **recipe.customer_metadata,
+                # last: a template cannot replace the checksum the deploy verifies
+                CHECKSUM_PROPERTY: JsonGet(
+                    step_name=publish.name, property_file=checksum, json_path="sha256"
+                ),
             },
         ),
     )
@@ -534,7 +609,7 @@ def governed_pipeline(
                 threshold,
             )
         ],
-        if_steps=[register],
+        if_steps=[publish, register],
         else_steps=[fail],
     )
     return Pipeline(

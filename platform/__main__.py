@@ -12,11 +12,7 @@ from mlops.components.account import AccountSettings, AccountSettingsArgs
 from mlops.components.approvers import PersonaPermissionSets, PersonaPermissionSetsArgs
 from mlops.components.audit import Audit, AuditArgs
 from mlops.components.catalog import ServiceCatalog, ServiceCatalogArgs, discover_templates
-from mlops.components.crossaccount import (
-    DeploymentAccess,
-    DeploymentAccessArgs,
-    target_reader_roles,
-)
+from mlops.components.crossaccount import DeploymentAccess, DeploymentAccessArgs
 from mlops.components.identity import StudioRoles, StudioRolesArgs
 from mlops.components.keys import Keys, KeysArgs
 from mlops.components.network import Network, NetworkArgs
@@ -25,6 +21,7 @@ from mlops.components.storage import Storage, StorageArgs
 from mlops.components.studio import Studio, StudioArgs
 from mlops.components.usecase import UseCase, UseCaseArgs
 from mlops.config import PROJECT, load_from_pulumi
+from mlops.delivery import artifacts
 from mlops.errors import ConfigError
 from mlops.naming import NameContext
 from mlops.tags import base_tags
@@ -63,9 +60,8 @@ keys = Keys(
         tags=tags,
         admin_arns=key_admins,
         break_glass_arns=[cfg.break_glass_role_arn] if cfg.break_glass_role_arn else [],
-        cross_account_artifact_readers=(
-            target_reader_roles(names, accounts) if cfg.is_governance else {}
-        ),
+        # the artifact contract's key side: staging/prod model roles decrypt registered models
+        model_reader_grants=artifacts.key_grants(names, accounts) if cfg.is_governance else (),
     ),
     opts=opts,
 )
@@ -124,9 +120,8 @@ storage = Storage(
         access_log_days=max(cfg.retention.log_days, 90),
         need_to_know_roles=need_to_know,
         bucket_managers=key_admins,
-        cross_account_artifact_readers=(
-            target_reader_roles(names, accounts) if cfg.is_governance else {}
-        ),
+        # the artifact contract's bucket side: staging/prod model roles read */models/*
+        model_reader_grants=artifacts.bucket_grants(names, accounts) if cfg.is_governance else (),
     ),
     opts=opts,
 )
@@ -234,8 +229,11 @@ if cfg.is_governance:
             ),
             opts=opts,
         )
-    # The model registry (model package groups) lives in dev, the governance account.
+    # The model registry (model package groups) lives in dev, the governance account, and so do
+    # the registered models' artifacts (mlops.delivery.artifacts).
     pulumi.export("registry_account_id", cfg.account_id)
+    pulumi.export("registered_models_bucket", storage.model_artifacts.name)
+    pulumi.export("registered_models_key_arn", keys.artifacts.arn)
 else:
     # What staging/prod need from dev: its model-artifacts bucket and artifacts key.
     dev_stack = pulumi.StackReference(f"organization/{PROJECT}/{cfg.governance}")
@@ -251,6 +249,9 @@ else:
         opts=opts,
     )
     pulumi.export("model_execution_role_arn", deployment.model_execution_role.arn)
+    # where this stage's model roles read registered models from (the artifact contract)
+    pulumi.export("registered_models_bucket", dev_stack.require_output("artifacts_bucket"))
+    pulumi.export("registered_models_key_arn", dev_stack.require_output("artifacts_key_arn"))
 
 # --- use cases (issue 4): one UseCase per usecases/*.yaml; governance parts and catalog in dev ---
 sagemaker_sgs = [network.sagemaker_sg.id]

@@ -46,7 +46,7 @@ class BuildPipelineArgs:
     """Training data; the SageMaker pipeline reads `<usecase>/*` only."""
     data_key_arn: pulumi.Input[str] | None = None
     model_artifacts_bucket: pulumi.Input[str] | None = None
-    """Model artifacts; the SageMaker pipeline writes `<usecase>/*` only."""
+    """Model artifacts; the SageMaker pipeline writes `<usecase>/models/*` only."""
     training_repo_arn: pulumi.Input[str] | None = None
     """CodeCommit training repository (a push starts the pipeline); None with a Git connection."""
     platform_pip_spec: str = "mlops-platform"
@@ -95,6 +95,12 @@ class BuildPipeline(pulumi.ComponentResource):
             "MODEL_PACKAGE_GROUP": args.model_package_group_name,
             "KMS_KEY_ARN": a.kms_key_arn,
             "ARTIFACT_BUCKET": a.artifact_bucket,
+            # registered models are published here (mlops.delivery.artifacts)
+            **(
+                {"MODEL_ARTIFACT_BUCKET": args.model_artifacts_bucket}
+                if args.model_artifacts_bucket is not None
+                else {}
+            ),
             "EVAL_METRIC": m.evaluation.metric,
             "EVAL_THRESHOLD": str(m.evaluation.threshold),
             "EVAL_DIRECTION": m.evaluation.direction,

@@ -1,7 +1,9 @@
 """Cross-account model access in staging and prod (`DeploymentAccess`,
 `mlops:crossaccount:DeploymentAccess`): the `model-execution` role SageMaker models and endpoints
-run as there; it reads dev's model artifacts (bucket + KMS key shared by dev), pulls images from
-dev's ECR, writes its logs and metrics.
+run as there; its policy names dev's model artifacts (bucket + KMS key), images in dev's ECR, its
+logs and metrics. Registered models themselves are read by each use case's model role, as the
+artifact contract says (`mlops.delivery.artifacts`, docs/artifacts.md): dev's bucket and key
+policies admit those roles, not this one.
 
 Deployments themselves go through one path only: each use case's per-stage deployer
 (`mlops.components.deployment_target`), assumed by that use case's dev deploy build.
@@ -16,23 +18,10 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops import iam
-from mlops.naming import NameContext, for_environment, model_execution_role_name
+from mlops.naming import NameContext, model_execution_role_name
 from mlops.tags import with_component
 
 TARGET_ENVIRONMENTS = ("staging", "prod")
-
-
-def target_reader_roles(dev_ctx: NameContext, accounts: Mapping[str, str]) -> dict[str, list[str]]:
-    """{account: [role ARNs]} in staging/prod that read dev artifacts (bucket + key) (pure).
-
-    Only the model execution role: SageMaker reads model data as the model's execution role, so
-    the deployers themselves never need the artifacts.
-    """
-    readers: dict[str, list[str]] = {}
-    for env in TARGET_ENVIRONMENTS:
-        ctx = for_environment(dev_ctx, env, accounts[env])
-        readers[accounts[env]] = [iam.role_arn(accounts[env], model_execution_role_name(ctx))]
-    return readers
 
 
 def model_execution_policy(

@@ -49,7 +49,7 @@ from mlops.components.usecase_builds import (
 )
 from mlops.components.usecase_roles import deploy_build_role_name, deployer_role_arn
 from mlops.config import ENVIRONMENTS
-from mlops.delivery import buildspecs
+from mlops.delivery import artifacts, buildspecs
 from mlops.delivery import iam as docs
 from mlops.delivery.deploy import config_args, endpoint_config
 from mlops.delivery.deployer import inference_secrets_provider
@@ -132,6 +132,7 @@ class DeployPipeline(pulumi.ComponentResource):
             "PULUMI_BACKEND_URL": args.pulumi_backend_url or roles.pulumi_backend_url(cfg),
             "PULUMI_VERSION": args.pulumi_version,
             "PULUMI_SECRETS_PROVIDER": inference_secrets_provider(cfg),
+            "MODEL_ARTIFACT_BUCKET": artifacts.registry_bucket(a.ctx),
         }
         # outside the VPC (module docstring): public AWS APIs and the package index only
         self.deploy_project = codebuild_project(
@@ -407,6 +408,11 @@ class DeployPipeline(pulumi.ComponentResource):
                     *state,
                     declare.call("sagemaker:ListModelPackages", packages, why="select the package"),
                     declare.call("sagemaker:DescribeModelPackage", packages),
+                    declare.call(
+                        "s3:GetObject",
+                        "package:model-data",
+                        why="verify the model data's SHA-256 against the registered one",
+                    ),
                     declare.call(
                         "sts:AssumeRole", deployer, why=f"pulumi up as the {env} deployer"
                     ),

@@ -27,7 +27,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from mlops.naming import NameContext, for_environment, model_execution_role_name, usecase_name
+from mlops.delivery import artifacts
+from mlops.naming import NameContext, usecase_name
 from mlops.tags import with_component
 
 PULL_ACTIONS = (
@@ -101,18 +102,9 @@ def lifecycle_policy(keep_images: int) -> dict[str, Any]:
 def model_execution_pullers(
     ctx: NameContext, usecase: str, accounts: Mapping[str, str]
 ) -> list[str]:
-    """Who runs the inference image in staging and prod (its only pullers outside dev): the use
-    case's endpoint role `mlops-<env>-<usecase>-model` (serving_endpoint.py) and the platform's
-    `mlops-<env>-model-execution` role."""
-    out = []
-    for env in ("staging", "prod"):
-        other = for_environment(ctx, env, accounts[env])
-        for role in (
-            usecase_name(other, usecase, "model", kind="role"),
-            model_execution_role_name(other),
-        ):
-            out.append(f"arn:aws:iam::{accounts[env]}:role/{role}")
-    return sorted(out)
+    """Who runs the inference image in staging and prod (its only pullers outside dev): the
+    artifact contract's image pullers (`mlops.delivery.artifacts.image_pullers`)."""
+    return artifacts.image_pullers(ctx, usecase, accounts)
 
 
 @dataclass(frozen=True, kw_only=True)

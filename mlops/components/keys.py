@@ -16,7 +16,7 @@ Usage::
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -46,8 +46,9 @@ class KeysArgs:
     They are denied using the keys directly and granting their use."""
     break_glass_arns: Sequence[str] = ()
     """Roles that may administer the keys in an MFA session (staging, prod: breakGlassRoleArn)."""
-    cross_account_artifact_readers: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    """{account_id: [role ARNs]} allowed to decrypt dev artifacts (dev stack only)."""
+    model_reader_grants: Sequence[iam.Statement] = ()
+    """Key-policy side of the artifact contract (dev only): who in other accounts may decrypt
+    registered models (`mlops.delivery.artifacts.key_grants`)."""
     deletion_window_days: int = 30
 
     def __post_init__(self) -> None:
@@ -65,8 +66,9 @@ class KeysArgs:
             )
         if not 7 <= self.deletion_window_days <= 30:
             raise ValueError("KeysArgs.deletion_window_days must be between 7 and 30")
-        if self.names.account_id in self.cross_account_artifact_readers:
-            raise ValueError("cross_account_artifact_readers must list other accounts only")
+        own = iam.account_root(self.names.account_id)
+        if any(g.get("Principal") == {"AWS": own} for g in self.model_reader_grants):
+            raise ValueError("KeysArgs.model_reader_grants must admit other accounts only")
 
 
 # Log groups each non-logs key may encrypt (CloudWatch Logs needs the key policy to allow it):
@@ -97,6 +99,8 @@ def key_policy_for(purpose: str, args: KeysArgs) -> dict:
         ]
     elif log_groups_for(purpose, ctx):
         services = [iam.logs_service_use(ctx.region, ctx.account_id, log_groups_for(purpose, ctx))]
+    if purpose == "artifacts":
+        services += list(args.model_reader_grants)
     if purpose in DEPLOYER_VIA:
         services.append(iam.deployer_use_via(args.admin_arns, ctx.region, DEPLOYER_VIA[purpose]))
     return iam.key_policy(
@@ -104,9 +108,6 @@ def key_policy_for(purpose: str, args: KeysArgs) -> dict:
         admin_arns=args.admin_arns,
         user_arn_patterns=[role_arn_pattern(ctx)],
         services=services,
-        cross_account_decrypt=(
-            args.cross_account_artifact_readers if purpose == "artifacts" else None
-        ),
         break_glass_arns=args.break_glass_arns,
     )
 

@@ -103,6 +103,9 @@ class InferenceServiceArgs:
     model_package_arn: pulumi.Input[str] | None = None
     """Approved model package; None: deploy without an endpoint (MODEL_NOT_DEPLOYED)."""
     model_artifact_bucket_arn: pulumi.Input[str] | None = None
+    """Where registered models live (the platform stack's `registered_models_bucket`, as ARN)."""
+    model_artifact_kms_key_arn: pulumi.Input[str] | None = None
+    """Its key (the platform stack's `registered_models_key_arn`)."""
     data_capture_bucket: pulumi.Input[str] | None = None
     """Bucket name for data capture (real-time endpoints only)."""
     data_capture_percent: int = 100
@@ -275,6 +278,7 @@ class InferenceService(pulumi.ComponentResource):
                 subnet_ids=a.subnet_ids,
                 security_group_ids=a.security_group_ids,
                 model_artifact_bucket_arn=a.model_artifact_bucket_arn,
+                model_artifact_kms_key_arn=a.model_artifact_kms_key_arn,
                 data_capture_bucket=a.data_capture_bucket,
                 data_capture_kms_key_arn=a.data_capture_kms_key_arn,
                 data_capture_percent=a.data_capture_percent,

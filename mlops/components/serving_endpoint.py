@@ -47,6 +47,10 @@ class ModelEndpointArgs:
     subnet_ids: pulumi.Input[Sequence[str]]
     security_group_ids: pulumi.Input[Sequence[str]]
     model_artifact_bucket_arn: pulumi.Input[str] | None = None
+    """The registry bucket registered models live in (dev's model-artifacts, the artifact
+    contract: `mlops.delivery.artifacts`); the role reads `<usecase>/models/*` of it only."""
+    model_artifact_kms_key_arn: pulumi.Input[str] | None = None
+    """That bucket's key (dev's artifacts key); required with `model_artifact_bucket_arn`."""
     data_capture_bucket: pulumi.Input[str] | None = None
     data_capture_kms_key_arn: pulumi.Input[str] | None = None
     data_capture_percent: int = 100
@@ -95,6 +99,7 @@ class ModelEndpoint(pulumi.ComponentResource):
             policy=pulumi.Output.all(
                 keys=[a.kms_key_arn, capture_key],
                 artifacts=a.model_artifact_bucket_arn,
+                artifacts_key=a.model_artifact_kms_key_arn,
                 capture=capture_arn,
                 subnets=a.subnet_ids if a.realtime else [],
                 groups=a.security_group_ids if a.realtime else [],
@@ -103,6 +108,8 @@ class ModelEndpoint(pulumi.ComponentResource):
                     serving_docs.model_policy(
                         kms_key_arns=v["keys"],
                         artifact_bucket_arn=v["artifacts"],
+                        artifact_key_arn=v["artifacts_key"],
+                        usecase=a.usecase,
                         capture_bucket_arn=v["capture"],
                         region=n.region,
                         account_id=n.account_id,

@@ -257,7 +257,9 @@ class StorageArgs:
     """{bucket purpose: [role ARNs]}; staging/prod customer-data buckets must have an entry."""
     bucket_managers: Sequence[str] = ()
     """Who deploys the buckets (the deployer role): may list need-to-know buckets, not read them."""
-    cross_account_artifact_readers: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    model_reader_grants: Sequence[iam.Statement] = ()
+    """Bucket-policy side of the artifact contract (dev only): who in other accounts may read
+    registered models in model-artifacts (`mlops.delivery.artifacts.bucket_grants`)."""
 
     def __post_init__(self) -> None:
         missing = {"data", "artifacts", "logs"} - set(self.key_arns)
@@ -317,8 +319,10 @@ class Storage(pulumi.ComponentResource):
                     noncurrent_days=args.noncurrent_days,
                     need_to_know_roles=tuple(args.need_to_know_roles.get(purpose, ())),
                     need_to_know_managers=tuple(args.bucket_managers),
-                    cross_account_readers=(
-                        args.cross_account_artifact_readers if purpose == "model-artifacts" else {}
+                    extra_statements=(
+                        (lambda _arn, grants=tuple(args.model_reader_grants): list(grants))
+                        if purpose == "model-artifacts" and args.model_reader_grants
+                        else None
                     ),
                 ),
                 opts=child,

@@ -12,6 +12,7 @@ import pulumi
 from mlops import backends, naming
 from mlops.components import packages
 from mlops.config import PROJECT, StackConfig
+from mlops.delivery import artifacts
 from mlops.delivery import iam as docs
 from mlops.delivery.deployer import inference_secrets_alias
 from mlops.naming import artifact_prefixes, names_for
@@ -218,15 +219,8 @@ def sagemaker_pipeline_policy(
                     "Resource": data_key,
                 }
             )
-        if models:
-            document["Statement"].append(
-                {
-                    "Sid": "WriteOwnModels",
-                    "Effect": "Allow",
-                    "Action": ["s3:GetObject", "s3:PutObject"],
-                    "Resource": f"arn:aws:s3:::{models}/{mine}/*",
-                }
-            )
+        if models:  # the Publish step writes <usecase>/models/ (the artifact contract)
+            document["Statement"].append(artifacts.writer_statement(models, mine))
         return document
 
     return _json(
@@ -511,6 +505,9 @@ def deploy_build_policy(
                 # only through S3, and S3 access is limited to the state bucket above
                 "Condition": {"StringEquals": {"kms:ViaService": f"s3.{cfg.region}.amazonaws.com"}},
             },
+            # `deploy verify`: the model data's SHA-256 against the one registered (the artifact
+            # contract; the bucket's key is the artifacts key of `ArtifactKey`)
+            artifacts.verifier_statement(artifacts.registry_bucket(a.ctx), a.usecase),
             {
                 # `--secrets-provider awskms://alias/...`: the CLI calls KMS directly
                 "Sid": "PulumiSecretsKey",

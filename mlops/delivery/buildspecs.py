@@ -100,6 +100,8 @@ def deploy() -> str:
     """Deploy stage $STAGE: select the package, `pulumi up` the inference repo's stack with it (the
     AWS provider assumes $TARGET_ROLE_ARN, the stage's per-use-case deployer), record the promotion.
 
+    Before `pulumi up`, ``verify`` checks the package's model data against the SHA-256 recorded at
+    registration (`mlops.delivery.artifacts`): a changed artifact stops the stage.
     dev deploys the newest Approved, never-deployed package and records the registry approver;
     staging and prod deploy exactly what this execution deployed to dev and record who passed
     $APPROVAL_ACTION; a rollback ($ROLLBACK_STAGE, $PACKAGE_ARN: pipeline variables) deploys the
@@ -113,6 +115,9 @@ def deploy() -> str:
                 'ARN=$(python -m mlops.delivery.deploy select --stage "$STAGE"'
                 ' --group "$MODEL_PACKAGE_GROUP" --execution-id "$PIPELINE_EXECUTION_ID"'
                 ' --package-arn "$PACKAGE_ARN" --rollback-stage "$ROLLBACK_STAGE")',
+                # the model data must be the artifact registered (and approved): its SHA-256
+                'python -m mlops.delivery.deploy verify --package-arn "$ARN"'
+                ' --usecase "$USECASE" --bucket "$MODEL_ARTIFACT_BUCKET"',
                 # a first deploy creates the stage's stack, its secrets under the backend
                 # account's KMS key (awskms://, never a passphrase)
                 'pulumi stack select --create "$STAGE"'

@@ -7,11 +7,14 @@ Each deploy stage (CodeBuild, dev account) runs, in the rendered inference repo:
    smoke-tested is what gets promoted); a rollback execution (pipeline variables ``PACKAGE_ARN``
    and ``ROLLBACK_STAGE``, started by ``mlops.delivery.rollback``; every other stage is skipped):
    the package its recorded rollback request names;
-2. ``pulumi up`` of the inference repo's stack with ``modelPackageArn`` set and the AWS provider
+2. ``verify``: the package's model data is the artifact registered and approved — where the
+   artifact contract puts it, with the SHA-256 recorded at registration (`mlops.delivery.
+   artifacts`); anything else stops the stage before ``pulumi up``;
+3. ``pulumi up`` of the inference repo's stack with ``modelPackageArn`` set and the AWS provider
    assuming the stage's per-use-case deployer role (the repo's program builds the platform's
    ``InferenceService``: endpoint, workflow, API);
-3. ``record``: stage, package and approver onto the package (``mlops.delivery.promotion``);
-4. ``smoke`` (after every stage): a SigV4-signed request to the deployed decision API, whose
+4. ``record``: stage, package and approver onto the package (``mlops.delivery.promotion``);
+5. ``smoke`` (after every stage): a SigV4-signed request to the deployed decision API, whose
    answer must be valid against the inference repo's response schema (`answer_problems`).
 
 ``choose_package`` is pure; the rest are thin boto3 adapters.
@@ -101,6 +104,29 @@ def select(
     return choose_package(
         packages(sagemaker, group), stage, execution_id, package_arn, rollback_stage
     )
+
+
+def verify_model_data(
+    sagemaker: Any, s3: Any, package_arn: str, *, bucket: str, usecase: str
+) -> dict[str, str]:
+    """Refuse to deploy a package whose model data is not the artifact it registered: outside
+    the registry bucket's `<usecase>/models/`, without a recorded SHA-256, or whose bytes hash to
+    another SHA-256 (`PromotionError` naming the package, the object and both digests)."""
+    from mlops.delivery import artifacts
+
+    def open_object(b: str, key: str) -> tuple[Any, str]:
+        got = s3.get_object(Bucket=b, Key=key)
+        return got["Body"], got.get("VersionId") or ""
+
+    package = sagemaker.describe_model_package(ModelPackageName=package_arn)
+    try:
+        return artifacts.verify(package, open_object, registry=bucket, usecase=usecase)
+    except artifacts.ArtifactMismatch as exc:
+        raise PromotionError(
+            str(exc),
+            "re-run the training pipeline and approve the new package; never edit a registered "
+            "model's artifacts",
+        ) from None
 
 
 def record(
@@ -258,6 +284,10 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - runs 
     s.add_argument("--execution-id", required=True)
     s.add_argument("--package-arn", default=NONE, help="a rollback's package (PACKAGE_ARN)")
     s.add_argument("--rollback-stage", default=NONE, help="a rollback's stage (ROLLBACK_STAGE)")
+    v = sub.add_parser("verify")
+    v.add_argument("--package-arn", required=True)
+    v.add_argument("--usecase", required=True)
+    v.add_argument("--bucket", required=True, help="the registry's model-artifacts bucket")
     r = sub.add_parser("record")
     r.add_argument("--stage", required=True, choices=["dev", "staging", "prod"])
     r.add_argument("--package-arn", required=True)
@@ -276,6 +306,12 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - runs 
             a.rollback_stage,
         )  # fmt: skip
         sys.stdout.write(chosen + "\n")
+    elif a.command == "verify":
+        checked = verify_model_data(
+            boto3.client("sagemaker"), boto3.client("s3"), a.package_arn,
+            bucket=a.bucket, usecase=a.usecase,
+        )  # fmt: skip
+        sys.stdout.write(f"verified {checked['model_data']} sha256 {checked['sha256']}\n")
     elif a.command == "record":
         record(
             boto3.client("sagemaker"),

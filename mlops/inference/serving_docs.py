@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mlops import iam
+from mlops.delivery import artifacts
 
 # --- IAM ----------------------------------------------------------------------------------------
 ENI_DESCRIBE = (
@@ -152,8 +153,12 @@ def model_policy(
     account_id: str,
     subnet_ids: Sequence[str] = (),
     security_group_ids: Sequence[str] = (),
+    usecase: str = "",
+    artifact_key_arn: str | None = None,
 ) -> dict[str, Any]:
-    """The SageMaker model's execution role: read artifacts, pull images, write data capture."""
+    """The SageMaker model's execution role: read its use case's registered models (the identity
+    side of the artifact contract, `mlops.delivery.artifacts`: `<usecase>/models/*` of the registry
+    bucket, decrypted with its key through S3 only), pull images, write data capture."""
     statements = [
         iam.statement("EcrAuth", "ecr:GetAuthorizationToken", "*"),  # has no resource form
         iam.statement(
@@ -180,7 +185,13 @@ def model_policy(
             security_group_ids=security_group_ids, eni_actions=SAGEMAKER_ENI,
         )  # fmt: skip
     if artifact_bucket_arn:
-        statements.append(iam.s3_read("ReadModelArtifacts", [artifact_bucket_arn]))
+        if not usecase or not artifact_key_arn:
+            raise ValueError("model_policy: registered models need the usecase and their key")
+        bucket = artifact_bucket_arn.removeprefix("arn:aws:s3:::")
+        # S3 calls KMS in the bucket's region: the key's (registered models live in dev's)
+        parts = artifact_key_arn.split(":")
+        key_region = parts[3] if len(parts) > 3 and parts[3] else region
+        statements += artifacts.reader_statements(bucket, artifact_key_arn, usecase, key_region)
     if capture_bucket_arn:
         statements.append(
             iam.statement("WriteDataCapture", "s3:PutObject", f"{capture_bucket_arn}/*")

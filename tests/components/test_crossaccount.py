@@ -6,11 +6,7 @@ from __future__ import annotations
 import pytest
 
 from components._helpers import ctx_of, of_type, policy, statements, tags_of
-from mlops.components.crossaccount import (
-    DeploymentAccess,
-    DeploymentAccessArgs,
-    target_reader_roles,
-)
+from mlops.components.crossaccount import DeploymentAccess, DeploymentAccessArgs
 from mlops.config import StackConfig
 from mlops.testing.mocks import RecordingMocks, run
 
@@ -45,15 +41,6 @@ def test_only_the_model_execution_role(
     assert model["ReadDevModelArtifacts"]["Resource"][0] == (
         "arn:aws:s3:::mlops-dev-model-artifacts-111111111111-eu-west-2"
     )
-
-
-@pytest.mark.parametrize("stack_config", ["dev"], indirect=True)
-def test_dev_artifacts_readers_are_the_model_execution_roles(stack_config: StackConfig) -> None:
-    accounts = stack_config.accounts.model_dump()
-    assert target_reader_roles(ctx_of(stack_config), accounts) == {
-        "222222222222": ["arn:aws:iam::222222222222:role/mlops-staging-model-execution"],
-        "333333333333": ["arn:aws:iam::333333333333:role/mlops-prod-model-execution"],
-    }
 
 
 @pytest.mark.parametrize("stack_config", ["dev"], indirect=True)

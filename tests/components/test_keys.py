@@ -7,10 +7,11 @@ import pytest
 from components._helpers import ctx_of, of_type, policy, statements, tags_of
 from mlops.components.keys import PURPOSES, Keys, KeysArgs, key_policy_for
 from mlops.config import StackConfig
+from mlops.delivery import artifacts
 from mlops.iam import account_root
 from mlops.testing.mocks import RecordingMocks, run
 
-STAGING_ROLE = "arn:aws:iam::222222222222:role/mlops-staging-model-execution"
+STAGING_MODEL_ROLES = "arn:aws:iam::222222222222:role/mlops-staging-*-model"
 
 
 def _args(cfg: StackConfig, **kw) -> KeysArgs:
@@ -87,22 +88,28 @@ def test_the_deployer_uses_the_artifacts_key_only_through_s3_and_lambda(
 
 
 @pytest.mark.parametrize("stack_config", ["dev"], indirect=True)  # only dev shares artifacts
-def test_cross_account_artifact_decrypt(stack_config: StackConfig, pulumi_mocks: RecordingMocks):
-    run(lambda: Keys("keys", _args(stack_config, cross_account_artifact_readers={
-        "222222222222": [STAGING_ROLE]})))  # fmt: skip
-    st = statements(policy(pulumi_mocks.named("keys-artifacts")))["CrossAccountDecrypt222222222222"]
+def test_registered_models_decrypt_for_other_stages(
+    stack_config: StackConfig, pulumi_mocks: RecordingMocks
+):
+    grants = artifacts.key_grants(ctx_of(stack_config), stack_config.accounts.model_dump())
+    run(lambda: Keys("keys", _args(stack_config, model_reader_grants=grants)))
+    st = statements(policy(pulumi_mocks.named("keys-artifacts")))["ModelDecryptStaging"]
     assert st["Principal"] == {"AWS": "arn:aws:iam::222222222222:root"}
-    assert st["Condition"]["ArnLike"]["aws:PrincipalArn"] == STAGING_ROLE
-    assert set(st["Action"]) == {"kms:Decrypt", "kms:DescribeKey"}
+    assert st["Condition"]["ArnLike"]["aws:PrincipalArn"] == STAGING_MODEL_ROLES
+    assert st["Action"] == "kms:Decrypt"
+    via = st["Condition"]["StringEquals"]
+    assert via["kms:ViaService"] == f"s3.{stack_config.region}.amazonaws.com"
+    assert via["kms:EncryptionContext:aws:s3:arn"].startswith("arn:aws:s3:::mlops-dev-model-art")
     data_sids = statements(policy(pulumi_mocks.named("keys-data")))
-    assert not any(s.startswith("CrossAccount") for s in data_sids)
+    assert not any(s.startswith("ModelDecrypt") for s in data_sids)
 
 
 def test_args_are_validated(stack_config: StackConfig):
     with pytest.raises(ValueError, match="admin_arns"):
         KeysArgs(names=ctx_of(stack_config), tags={}, admin_arns=[])
     with pytest.raises(ValueError, match="other accounts"):
-        _args(stack_config, cross_account_artifact_readers={stack_config.account_id: ["x"]})
+        own = {"Sid": "x", "Principal": {"AWS": account_root(stack_config.account_id)}}
+        _args(stack_config, model_reader_grants=[own])
     assert key_policy_for("studio", _args(stack_config))["Version"] == "2012-10-17"
     with pytest.raises(ValueError, match="account root"):
         _args(stack_config, admin_arns=[account_root(stack_config.account_id)])

@@ -102,6 +102,8 @@ def test_no_platform_wide_deployment_role(stack_config: StackConfig, program: Re
 def test_dev_artifacts_are_readable_by_staging_and_prod_model_roles(
     stack_config: StackConfig, program: RecordingMocks
 ) -> None:
+    """The artifact contract's resource side, in dev only: the bucket policy and the key policy
+    admit each other stage's model roles to registered models (`*/models/*`) only."""
     key = next(k for k in program.of_type("aws:kms/key:Key") if k.name == "keys-artifacts")
     key_sids = statements(policy(key))
     bucket_policy = next(
@@ -111,13 +113,17 @@ def test_dev_artifacts_are_readable_by_staging_and_prod_model_roles(
     bucket_sids = statements(policy(bucket_policy))
     for env in ("staging", "prod"):
         account = stack_config.accounts.for_env(env)
-        role = f"arn:aws:iam::{account}:role/mlops-{env}-model-execution"
+        roles = f"arn:aws:iam::{account}:role/mlops-{env}-*-model"
         shared = stack_config.is_governance
-        assert (f"CrossAccountDecrypt{account}" in key_sids) == shared
-        assert (f"CrossAccountRead{account}" in bucket_sids) == shared
+        sid = env.capitalize()
+        assert (f"ModelDecrypt{sid}" in key_sids) == shared
+        assert (f"ModelRead{sid}" in bucket_sids) == shared
         if shared:
-            cond = key_sids[f"CrossAccountDecrypt{account}"]["Condition"]["ArnLike"]
-            assert cond["aws:PrincipalArn"] == role
+            decrypt = key_sids[f"ModelDecrypt{sid}"]["Condition"]
+            assert decrypt["ArnLike"]["aws:PrincipalArn"] == roles
+            read = bucket_sids[f"ModelRead{sid}"]
+            assert read["Condition"]["ArnLike"]["aws:PrincipalArn"] == roles
+            assert read["Resource"].endswith("/*/models/*"), read
 
 
 # --- tags ----------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ def _serving(cfg) -> InferenceService:
         model_package_arn=f"arn:aws:sagemaker:{cfg.region}:{cfg.accounts.dev}:model-package/"
         "mlops-dev-remedy-models/3",
         model_artifact_bucket_arn="arn:aws:s3:::mlops-dev-artifacts",
+        model_artifact_kms_key_arn=f"arn:aws:kms:{cfg.region}:{cfg.accounts.dev}:key/artifacts",
         data_capture_bucket=f"mlops-{cfg.environment}-capture",
         request_schema={"type": "object"},
         log_retention_days=cfg.retention.log_days,

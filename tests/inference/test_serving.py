@@ -50,6 +50,7 @@ def build(cfg: StackConfig, model: bool, package: str = PACKAGE) -> InferenceSer
             security_group_ids=["sg-lambda"],
             model_package_arn=package if model else None,
             model_artifact_bucket_arn="arn:aws:s3:::mlops-dev-artifacts",
+            model_artifact_kms_key_arn="arn:aws:kms:eu-west-2:111111111111:key/dev-artifacts",
             data_capture_bucket="mlops-prod-capture",
             data_capture_kms_key_arn=DATA_KEY,
             log_kms_key_arn=LOG_KEY,

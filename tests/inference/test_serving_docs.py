@@ -100,8 +100,11 @@ def test_iam_documents_are_scoped():
     model = serving_docs.model_policy(kms_key_arns=["arn:k", "arn:k"],
                                       artifact_bucket_arn="arn:aws:s3:::b",
                                       capture_bucket_arn=None, region="eu-west-2",
-                                      account_id="111111111111")  # fmt: skip
+                                      account_id="111111111111", usecase="remedy",
+                                      artifact_key_arn="arn:aws:kms:eu-west-2:1:key/a")  # fmt: skip
     sids = {s["Sid"]: s for s in model["Statement"]}
     assert sids["Keys"]["Resource"] == "arn:k"  # de-duplicated
+    assert sids["ReadRegisteredModels"]["Resource"] == "arn:aws:s3:::b/remedy/models/*"
+    assert sids["DecryptRegisteredModels"]["Resource"] == "arn:aws:kms:eu-west-2:1:key/a"
     assert sids["PullImages"]["Resource"] == "arn:aws:ecr:*:*:repository/*"
     assert "WriteDataCapture" not in sids

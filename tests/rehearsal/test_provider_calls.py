@@ -64,6 +64,7 @@ def _inference(stack: str) -> RecordingMocks:
                 security_group_ids=["sg-lambda"],
                 model_package_arn=package,
                 model_artifact_bucket_arn="arn:aws:s3:::mlops-dev-model-artifacts",
+                model_artifact_kms_key_arn=f"{key}-dev-artifacts",
                 data_capture_bucket=f"mlops-{stack}-data",
                 data_capture_kms_key_arn=f"{key}-data",
                 log_kms_key_arn=f"{key}-logs",

@@ -14,7 +14,6 @@ from mlops.rehearsal.estate import build_estate, landing_zone_deployer
 from mlops.rehearsal.model import PUBLIC, Call, Origin
 from mlops.rehearsal.provider_calls import ProgramView
 from mlops.rehearsal.runner import Runner
-from mlops.rehearsal.training import BEST_JOB
 
 from .conftest import mutated
 
@@ -119,18 +118,6 @@ def test_codebuild_in_a_vpc_without_a_route_to_the_internet(estate, url):
     )
     assert verdict.outcome == "unreachable", verdict
     assert "NAT" in verdict.reason
-
-
-def test_model_read_from_a_bucket_whose_cross_account_grant_names_another_role(estate):
-    # the model data as the training pipeline writes it today: in the pipeline-artifacts bucket
-    bucket = next(b for b in estate.buckets if b.startswith("mlops-dev-pipeline-artifacts"))
-    call = Call(
-        "s3:GetObject", f"arn:aws:s3:::{bucket}/remedy/tuning/{BEST_JOB}/output/model.tar.gz"
-    )
-    model_role = "arn:aws:iam::222222222222:role/mlops-staging-remedy-model"
-    verdict = Runner(estate).evaluate_call(model_role, PUBLIC, "222222222222", call)
-    assert verdict.outcome == "denied", verdict
-    assert "mlops-staging-remedy-model" in verdict.reason
 
 
 def test_auto_named_sagemaker_model_outside_the_deployers_scope(rehearsal_runs, estate):

@@ -104,7 +104,7 @@ def _steps(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_preprocess_tune_evaluate_gate_register_or_fail(definition) -> None:
     assert [s["Name"] for s in definition["Steps"]] == ["Preprocess", "Tune", "Evaluate", "Gate"]
     gate = _steps(definition)["Gate"]["Arguments"]
-    assert [s["Name"] for s in gate["IfSteps"]] == ["Register"]
+    assert [s["Name"] for s in gate["IfSteps"]] == ["Publish", "Register"]
     assert [(s["Name"], s["Type"]) for s in gate["ElseSteps"]] == [("GateFailed", "Fail")]
     assert definition["PipelineExperimentConfig"] == {
         "ExperimentName": {"Get": "Execution.PipelineName"},
@@ -118,6 +118,37 @@ def test_registration_waits_for_approval_and_nobody_can_start_it_otherwise(defin
     assert reg["ModelPackageGroupName"] == "mlops-dev-demo-models"
     # the status, the gate and the budget are not parameters a starter could override
     assert [p["Name"] for p in definition["Parameters"]] == ["InputDataUri", "Rows"]
+
+
+def test_only_a_model_past_the_gate_is_published_to_the_registry_with_its_sha256(definition):
+    """The artifact contract: the Publish step copies the best model into dev's model-artifacts
+    bucket under `<usecase>/models/<execution>/`, hashing it; the package points there and
+    records the hash (the deploy verifies it)."""
+    steps = _steps(definition)
+    publish = steps["Publish"]["Arguments"]
+    (out,) = publish["ProcessingOutputConfig"]["Outputs"]
+    assert out["S3Output"]["S3Uri"]["Std:Join"]["Values"] == [
+        "s3://mlops-dev-model-artifacts-111111111111-eu-west-2/demo/models",
+        {"Get": "Execution.PipelineExecutionId"},
+    ]
+    assert publish["ProcessingOutputConfig"]["KmsKeyId"] == KMS
+    assert publish["NetworkConfig"]["EnableNetworkIsolation"] is True
+    (model_in,) = publish["ProcessingInputs"]
+    assert "demo/tuning" in model_in["S3Input"]["S3Uri"]["Std:Join"]["Values"]
+    assert steps["Publish"]["PropertyFiles"] == [
+        {"PropertyFileName": "Checksum", "OutputName": "model", "FilePath": "checksum.json"}
+    ]
+    register = steps["Register"]["Arguments"]
+    (container,) = register["InferenceSpecification"]["Containers"]
+    assert container["ModelDataUrl"]["Std:Join"]["Values"] == [
+        {"Get": "Steps.Publish.ProcessingOutputConfig.Outputs['model'].S3Output.S3Uri"},
+        "model.tar.gz",
+    ]
+    checksum = register["CustomerMetadataProperties"]["mlops:model-data-sha256"]["Std:JsonGet"]
+    assert checksum == {
+        "PropertyFile": {"Get": "Steps.Publish.PropertyFiles.Checksum"},
+        "Path": "sha256",
+    }
 
 
 def test_the_gate_is_the_manifests_metric_threshold_and_direction(definition) -> None:

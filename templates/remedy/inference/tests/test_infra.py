@@ -52,6 +52,8 @@ def platform_outputs(env: str) -> dict:
         "private_subnet_ids": ["subnet-1", "subnet-2"],
         "sagemaker_security_group_id": "sg-sagemaker",
         "artifacts_bucket": f"mlops-{env}-model-artifacts",
+        "registered_models_bucket": "mlops-dev-model-artifacts-111111111111-eu-west-2",
+        "registered_models_key_arn": "arn:aws:kms:eu-west-2:111111111111:key/artifacts",
         "data_bucket": f"mlops-{env}-data",
         "analytics_landing_bucket": f"mlops-{env}-analytics-landing",
         "access_logs_bucket": f"mlops-{env}-access-logs",

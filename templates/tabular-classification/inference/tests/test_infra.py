@@ -45,6 +45,8 @@ def deploy(env: str, model: str | None) -> RecordingMocks:
         "private_subnet_ids": ["subnet-1", "subnet-2"],
         "sagemaker_security_group_id": "sg-sagemaker",
         "artifacts_bucket": f"mlops-{env}-model-artifacts",
+        "registered_models_bucket": "mlops-dev-model-artifacts-111111111111-eu-west-2",
+        "registered_models_key_arn": "arn:aws:kms:eu-west-2:111111111111:key/artifacts",
         "data_bucket": f"mlops-{env}-data",
     }
     mocks = RecordingMocks(account_id=acct, stack_outputs={ref: outputs})

@@ -216,9 +216,11 @@ def build(settings: InferenceSettings, code: Any = None, layer: Any = None) -> A
                 lambda sg: [sg]
             ),
             model_package_arn=settings.model_package_arn,
-            model_artifact_bucket_arn=platform.require_output("artifacts_bucket").apply(
+            # registered models live in dev's model-artifacts bucket (the artifact contract)
+            model_artifact_bucket_arn=platform.require_output("registered_models_bucket").apply(
                 lambda b: f"arn:aws:s3:::{b}"
             ),
+            model_artifact_kms_key_arn=platform.require_output("registered_models_key_arn"),
             data_capture_bucket=platform.require_output("data_bucket"),
             data_capture_kms_key_arn=platform.require_output("data_key_arn"),
             log_kms_key_arn=platform.require_output("logs_key_arn"),

@@ -95,9 +95,11 @@ def build(settings: ServiceSettings, code: Any = None) -> Any:
                 lambda sg: [sg]
             ),
             model_package_arn=settings.model_package_arn,
-            model_artifact_bucket_arn=platform.require_output("artifacts_bucket").apply(
+            # registered models live in dev's model-artifacts bucket (the artifact contract)
+            model_artifact_bucket_arn=platform.require_output("registered_models_bucket").apply(
                 lambda b: f"arn:aws:s3:::{b}"
             ),
+            model_artifact_kms_key_arn=platform.require_output("registered_models_key_arn"),
             data_capture_bucket=platform.require_output("data_bucket"),
             layers=list(settings.lambda_layer_arns),
             request_schema=PredictRequest.model_json_schema(),
