@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from remedy_core.claims import ZONES
 from remedy_core.features import FEATURE_NAMES, FEATURES_VERSION, INDEX, N_FEATURES
 from remedy_core.outputs import SALVAGE_CATEGORIES, ModelOutputs
+from remedy_core.vocab import ZONES
 
 BUNDLE_FORMAT = "remedy-bundle/1"
 INPUT_NAME = "input"

@@ -13,34 +13,19 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from remedy_core.vocab import (  # noqa: F401 - the vocabularies are part of this module's API
+    BODY_TYPES,
+    IMPACT_POINTS,
+    POWERTRAINS,
+    REGIONS,
+    SEGMENTS,
+    ZONES,
+    ImpactPoint,
+    Powertrain,
+    vehicle_age_years,
+)
+
 SCHEMA_VERSION = "1.0"
-
-Powertrain = Literal["petrol", "diesel", "hybrid", "ev"]
-POWERTRAINS: tuple[str, ...] = ("petrol", "diesel", "hybrid", "ev")
-
-#: Damage zones of a car body. Reported zones come from first notification of loss (photos,
-#: driver account); true damage may include hidden zones (model 1 predicts those).
-ZONES: tuple[str, ...] = ("front", "rear", "left", "right", "roof", "underbody")
-
-ImpactPoint = Literal[
-    "front", "front_left", "front_right", "left", "right", "rear_left", "rear_right", "rear",
-    "rollover",
-]  # fmt: skip
-IMPACT_POINTS: tuple[str, ...] = (
-    "front", "front_left", "front_right", "left", "right", "rear_left", "rear_right", "rear",
-    "rollover",
-)  # fmt: skip
-
-#: UK regions (ONS-style). Labour rates, hire rates and used-car prices differ by region.
-REGIONS: tuple[str, ...] = (
-    "london", "south_east", "south_west", "east", "west_midlands", "east_midlands",
-    "north_west", "north_east", "yorkshire", "wales", "scotland", "northern_ireland",
-)  # fmt: skip
-
-SEGMENTS: tuple[str, ...] = (
-    "city", "supermini", "family", "suv", "executive", "luxury", "sports",
-)  # fmt: skip
-BODY_TYPES: tuple[str, ...] = ("hatchback", "saloon", "estate", "suv", "coupe", "mpv")
 
 
 class _Strict(BaseModel):
@@ -165,8 +150,3 @@ class Claim(_Strict):
     @property
     def vehicle_age_years(self) -> float:
         return vehicle_age_years(self.vehicle.year, self.incident_date)
-
-
-def vehicle_age_years(year: int, incident_date: dt.date) -> float:
-    """Age in years at the incident, taking mid-year (1 July) as first registration."""
-    return max(0.0, (incident_date - dt.date(year, 7, 1)).days / 365.25)

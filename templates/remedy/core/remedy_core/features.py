@@ -21,15 +21,6 @@ import datetime as dt
 from array import array
 from typing import TYPE_CHECKING
 
-from remedy_core.claims import (
-    BODY_TYPES,
-    IMPACT_POINTS,
-    POWERTRAINS,
-    REGIONS,
-    SEGMENTS,
-    ZONES,
-    Claim,
-)
 from remedy_core.market import (
     FIRST_YEAR_DROP,
     PER_10K_MILES,
@@ -40,10 +31,13 @@ from remedy_core.market import (
     market_value,
 )
 from remedy_core.vehicles import CATALOGUE, MAKES, SEGMENT_DEFAULTS, catalogue_index
+from remedy_core.vocab import BODY_TYPES, IMPACT_POINTS, POWERTRAINS, REGIONS, SEGMENTS, ZONES
 
 if TYPE_CHECKING:  # numpy and pandas are imported where used: the Lambdas never load them
     import numpy as np
     import pandas as pd
+
+    from remedy_core.claims import Claim
 
 FEATURES_VERSION = "1.0.0"
 

@@ -15,11 +15,13 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from remedy_core.claims import REGIONS, Claim, vehicle_age_years
 from remedy_core.vehicles import reference_values
+from remedy_core.vocab import REGIONS, vehicle_age_years
 
 if TYPE_CHECKING:
     import numpy as np  # noqa: F401
+
+    from remedy_core.claims import Claim
 
 FIRST_YEAR_DROP = 0.20
 YEARLY_DEPRECIATION = 0.095

@@ -46,6 +46,19 @@ def test_inference_script_imports_no_heavy_library():
     assert _loaded(_probe("remedy_inference.inference", HEAVY)) == []
 
 
+def test_inference_script_builds_no_pydantic_model_until_claims_are_posted():
+    assert _loaded(_probe("remedy_inference.inference", ("pydantic",))) == []
+    body = json.dumps({"claims": [json.loads(_claim_json())]})
+    then = f"remedy_inference.inference.input_fn({body!r})"
+    assert _loaded(_probe("remedy_inference.inference", ("pydantic",), then)) == ["pydantic"]
+
+
+def _claim_json() -> str:
+    from factories import claim
+
+    return claim().model_dump_json()
+
+
 def test_loading_a_native_bundle_needs_no_onnxruntime(bundle_dir):
     load = f"m = remedy_inference.inference.model_fn({str(bundle_dir)!r})"
     code = _probe(

@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from remedy_core.bundle import HEAD_BY_NAME, INPUT_NAME, Bundle, postprocess, to_outputs
-from remedy_core.claims import ZONES
 from remedy_core.features import FEATURES_VERSION, INDEX, N_FEATURES
 from remedy_core.outputs import SALVAGE_CATEGORIES, ModelOutputs
+from remedy_core.vocab import ZONES
 
 if TYPE_CHECKING:  # onnx is needed only by the fallback's one-off compile
     import onnx
@@ -221,6 +221,9 @@ class NativeForest:
         return out[:]
 
 
+_TRANSFORMS = {"identity": 0, "log1p": 1, "log_guide": 2}
+
+
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
 
@@ -272,6 +275,15 @@ class CompiledBundle:
             )
         self._specs = [(s, HEAD_BY_NAME[s.name]) for s in self.slots]
         self._col = {s.name: s.start for s in self.slots}
+        # one claim: what each column needs, resolved once (no attribute or dict look-ups per call)
+        scale = bundle._scale
+        self._plan = [
+            (s.name, s.start, s.link == "logistic", _TRANSFORMS[h.transform], h.clip,
+             scale.get(s.name))
+            for s, h in self._specs if s.link != "softmax"
+        ]  # fmt: skip
+        soft = [s for s in self.slots if s.link == "softmax"]
+        self._softmax = (soft[0].start, soft[0].start + soft[0].width) if soft else (0, 0)
 
     def raw(self, X: np.ndarray) -> np.ndarray:
         if self.native is not None:
@@ -312,28 +324,25 @@ class CompiledBundle:
     def predict_one(self, vec: np.ndarray | list[float]) -> ModelOutputs:
         """One feature vector (numpy array or list of floats) -> ``ModelOutputs``."""
         row, guide = self._raw_row(vec)
-        scale = self.bundle._scale
         v: dict[str, float] = {}
-        cat: list[float] = []
-        for slot, head in self._specs:
-            x = row[slot.start]
-            if slot.link == "softmax":
-                block = row[slot.start : slot.start + slot.width]
-                top = max(block)
-                e = [math.exp(b - top) for b in block]
-                total = sum(e)
-                cat = [p / total for p in e]
-                continue
-            if slot.link == "logistic":
+        exp = math.exp
+        for name, start, logistic, transform, clip, s in self._plan:
+            x = row[start]
+            if logistic:
                 x = _sigmoid(x)
-            if head.transform == "log1p":
+            if transform == 1:
                 x = math.expm1(x)
-            elif head.transform == "log_guide":
-                x = math.exp(x) * guide
-            if head.clip is not None:
-                x = min(max(x, head.clip[0]), head.clip[1])
-            s = scale.get(slot.name)
-            v[slot.name] = x if s is None else x * s
+            elif transform == 2:
+                x = exp(x) * guide
+            if clip is not None:
+                x = min(max(x, clip[0]), clip[1])
+            v[name] = x if s is None else x * s
+        lo, hi = self._softmax
+        block = row[lo:hi]
+        top = max(block, default=0.0)
+        e = [exp(b - top) for b in block]
+        total = sum(e)
+        cat = [p / total for p in e]
         r10, r50, r90 = sorted((v["repair_cost_p10"], v["repair_cost_p50"], v["repair_cost_p90"]))
         p10, p50, p90 = sorted((v["pav_p10"], v["pav_p50"], v["pav_p90"]))
         return ModelOutputs(

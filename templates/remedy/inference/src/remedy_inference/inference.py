@@ -12,16 +12,15 @@ Response (application/json): ``{"bundle_id": ..., "outputs": [ModelOutputs as di
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 
 from remedy_core.bundle import Bundle, load_bundle
-from remedy_core.claims import Claim
 from remedy_core.features import N_FEATURES, encode_claims
 from remedy_core.outputs import ModelOutputs
 from remedy_inference.compiled import CompiledBundle
-from remedy_inference.steps import outputs_body
 
 JSON = "application/json"
 
@@ -45,6 +44,10 @@ def input_fn(request_body: str | bytes, request_content_type: str = JSON) -> np.
     if not isinstance(payload, dict):
         raise InputError('body must be an object with "instances" or "claims"')
     if "claims" in payload:
+        # the request models (pydantic) only for this form of the request: the workflow sends
+        # encoded features, and the script's import stays free of pydantic (cold start)
+        from remedy_core.claims import Claim
+
         return encode_claims([Claim.model_validate(c) for c in payload["claims"]])
     rows = payload.get("instances")
     if not isinstance(rows, list) or not rows:
@@ -69,4 +72,4 @@ def output_fn(prediction: tuple[list[ModelOutputs], str], accept: str = JSON) ->
     if accept not in (JSON, "*/*"):
         raise InputError(f"accept {accept!r} not supported; use {JSON}")
     outputs, bundle_id = prediction
-    return outputs_body(outputs, bundle_id)
+    return json.dumps({"bundle_id": bundle_id, "outputs": [asdict(o) for o in outputs]})

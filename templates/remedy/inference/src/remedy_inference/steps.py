@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -162,8 +161,3 @@ def decide_step(
         )
     )
     return json.loads(decision.model_dump_json())
-
-
-def outputs_body(outputs: list[ModelOutputs], bundle_id: str) -> str:
-    """The endpoint's JSON answer (see ``inference.output_fn``)."""
-    return json.dumps({"bundle_id": bundle_id, "outputs": [asdict(o) for o in outputs]})
