@@ -11,7 +11,8 @@ Contract with ``mlops.inference.workflow`` (the Step Functions definition):
 
 Each Lambda loads only what its own step needs (cold start): the rules, the decision models and
 the audit event are imported for ``decide_step`` (the decide handler loads them at init), never
-by the encode or market Lambdas.
+by the encode or market Lambdas; the claim model and the feature encoding likewise for the encode
+and decide steps (the market Lambda validates a ``ValuationRequest`` only).
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from remedy_core.claims import Claim
-from remedy_core.features import encode_row
 from remedy_core.valuation import (
     MarketEvidence,
     ValuationError,
@@ -68,6 +67,9 @@ def model_input(features: list[list[float]]) -> str:
 
 
 def encode_step(event: EncodeEvent) -> dict[str, Any]:
+    from remedy_core.claims import Claim
+    from remedy_core.features import encode_row
+
     try:
         claim = Claim.model_validate(event.request)
     except ValidationError as exc:
@@ -122,6 +124,7 @@ def decide_step(
     pseudonymisation_key: str,
     now: datetime | None = None,
 ) -> dict[str, Any]:
+    from remedy_core.claims import Claim
     from remedy_core.decision import decide
     from remedy_core.features import FEATURES_VERSION
     from remedy_inference.audit import decision_event
