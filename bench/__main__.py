@@ -102,21 +102,25 @@ def render(results: Sequence[ModuleResult], console, quick: bool) -> None:
     info = machine()
     table = Table(
         title=f"make bench{' --quick' if quick else ''}: {info['cores']} cores, "
-        f"{info['memory_gb']} GB, {info['cpu_model']}, Python {info['python']}"
+        f"{info['memory_gb']} GB, {info['cpu_model']}, Python {info['python']}, "
+        f"load average {' / '.join(map(str, info.get('load_avg') or ['?']))} (1/5/15 min)"
     )
     for col, justify in (("benchmark", "left"), ("measured", "left"), ("compared", "left"),
                          ("value", "right"), ("unit", "left"), ("ratio", "right"),
-                         ("note", "left")):  # fmt: skip
+                         ("target", "left"), ("met", "left"), ("note", "left")):  # fmt: skip
         table.add_column(col, justify=justify, overflow="fold")
     for res in results:
         if not res.ok:
-            table.add_row(res.name, "[red]FAILED[/]", res.error, "", "", "", "", end_section=True)
+            table.add_row(res.name, "[red]FAILED[/]", res.error, "", "", "", "", "", "",
+                          end_section=True)  # fmt: skip
             continue
         for index, r in enumerate(res.rows):
+            met = "" if "met" not in r else ("yes" if r["met"] else "[red]NOT MET[/]")
             table.add_row(
                 res.name if index == 0 else "", str(r["name"]), str(r["compared"]),
                 _fmt(r["value"]), str(r["unit"]),
-                "-" if r["ratio"] is None else f"{r['ratio']:.2f}x", str(r.get("note", "")),
+                "-" if r["ratio"] is None else f"{r['ratio']:.2f}x",
+                str(r.get("target", "")), met, str(r.get("note", "")),
                 end_section=index == len(res.rows) - 1,
             )  # fmt: skip
     console.print(table)

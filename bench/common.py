@@ -35,8 +35,13 @@ def row(
     unit: str,
     ratio: float | None = None,
     note: str = "",
+    target: str = "",
 ) -> dict[str, Any]:
-    """One result row; `ratio` is value / baseline (None on the baseline row)."""
+    """One result row; `ratio` is value / baseline (None on the baseline row).
+
+    ``target`` (``"<= 300"``, ``">= 8"``) is the goal for ``value``: the row then also says
+    whether it was ``met``.
+    """
     out: dict[str, Any] = {
         "name": name,
         "compared": compared,
@@ -46,7 +51,23 @@ def row(
     }
     if note:
         out["note"] = note
+    if target:
+        out["target"] = target
+        out["met"] = target_met(float(value), target)
     return out
+
+
+def target_met(value: float, target: str) -> bool:
+    """Whether ``value`` meets ``target`` (``"<= 300"``, ``">= 1.8"``, ``"< 1"``, ``"> 0"``)."""
+    op, _, number = target.strip().partition(" ")
+    try:
+        goal = float(number.replace(",", ""))
+    except ValueError:
+        raise ValueError(f"target {target!r}: expected '<op> <number>', e.g. '<= 300'") from None
+    checks = {"<=": value <= goal, ">=": value >= goal, "<": value < goal, ">": value > goal}
+    if op not in checks:
+        raise ValueError(f"target {target!r}: the operator must be one of {sorted(checks)}")
+    return checks[op]
 
 
 def check_rows(rows: Any) -> list[dict[str, Any]]:
@@ -118,4 +139,5 @@ def machine() -> dict[str, Any]:
         # Other work on the machine inflates wall times: a 1-minute load above `cores` means the
         # numbers were measured under contention.
         "load_avg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+        "load_avg": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
     }

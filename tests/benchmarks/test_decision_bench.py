@@ -53,3 +53,19 @@ def test_rows_hold_every_measurement_the_issue_asks_for():
     assert models["ratio"] == pytest.approx(0.2 / 1.6)
     scaling = rows["batch decisions, 2 processes, wall"]
     assert scaling["value"] == 15000.0 and scaling["ratio"] == 1.9
+    speedup = rows["models speed-up, native module"]
+    assert speedup["value"] == pytest.approx(8.0) and speedup["met"] is True
+    assert rows["batch scaling, 2 processes"]["met"] is True
+    assert rows["batch decisions, 1 process (features + all heads + rules)"]["met"] is False
+    assert rows["decision p50, native module"]["met"] is True
+    assert rows["decision p99, native module"]["met"] is True  # 0.8 ms
+    targets = {n: r["target"] for n, r in rows.items() if "target" in r}
+    assert targets == {
+        **{f"cold start: {label} import": "<= 300" for label in bench_decision.ENTRY_POINTS},
+        "Lambda function + dependency layer, unpacked": "<= 60",
+        "decision p50, native module": "<= 0.5",
+        "decision p99, native module": "<= 1",
+        "models speed-up, native module": ">= 8",
+        "batch decisions, 1 process (features + all heads + rules)": ">= 20000",
+        "batch scaling, 2 processes": ">= 1.8",
+    }

@@ -17,7 +17,8 @@ from bench.common import row
 
 def run(quick):
     return [row("fast path", "vs slow path", 2.0, "ms", None),
-            row("slow path", "vs fast path", 8.0, "ms", 4.0, note="quick" if quick else "")]
+            row("slow path", "vs fast path", 8.0, "ms", 4.0, note="quick" if quick else ""),
+            row("target row", "goal", 3.0, "ms", target="<= 2.5")]
 """
 BOOM = """
 def run(quick):
@@ -52,7 +53,9 @@ def test_failing_benchmarks_are_reported_and_the_rest_still_run(bench_dir) -> No
     assert "must return a non-empty list" in out
     assert "FAILED: boom, empty" in out
     ok = json.loads((bench_dir / "results" / "ok.quick.json").read_text())
-    assert ok["ok"] and ok["quick"] and len(ok["rows"]) == 2
+    assert ok["ok"] and ok["quick"] and len(ok["rows"]) == 3
+    assert ok["rows"][2]["target"] == "<= 2.5" and ok["rows"][2]["met"] is False
+    assert "NOT MET" in out and "load average" in out
     assert ok["rows"][1]["note"] == "quick"
     expected = {"cores", "memory_gb", "cpu_model", "python", "date", "load_avg_1m"}
     assert expected <= set(ok["machine"])
@@ -84,3 +87,21 @@ def test_machine_description() -> None:
     info = machine()
     assert info["cores"] >= 1 and info["python"].startswith("3.")
     assert info["memory_gb"] is None or info["memory_gb"] > 0
+
+
+@pytest.mark.parametrize(
+    ("value", "target", "met"),
+    [(300.0, "<= 300", True), (300.1, "<= 300", False), (8.0, ">= 8", True),
+     (7.9, ">= 8", False), (20_000, ">= 20,000", True), (0.5, "< 0.5", False)],
+)  # fmt: skip
+def test_a_row_with_a_target_says_whether_it_was_met(value, target, met) -> None:
+    r = row("x", "y", value, "ms", target=target)
+    assert r["target"] == target and r["met"] is met
+    assert "met" not in row("x", "y", value, "ms")
+
+
+def test_a_malformed_target_is_refused_naming_the_form() -> None:
+    with pytest.raises(ValueError, match="expected '<op> <number>'"):
+        row("x", "y", 1.0, "ms", target="<= fast")
+    with pytest.raises(ValueError, match="operator must be one of"):
+        row("x", "y", 1.0, "ms", target="== 1")

@@ -105,3 +105,16 @@ def test_function_package_is_byte_compiled_for_the_runtime_python(tmp_path):
     assert package.size_mb(root) < 5
     other = package.build_function(tmp_path / "other", runtime="python3.99")
     assert not list(other.rglob("*.pyc"))  # another Python's pycs would be dead weight
+
+
+def test_layer_pruning_drops_tests_stubs_and_build_tools_only(tmp_path):
+    kept = ["anyio/_backends/_asyncio.py", "numpy/__init__.py", "numpy/_core/multiarray.py",
+            "pydantic/main.py", "pydantic/py.typed"]  # fmt: skip
+    dropped = ["numpy/_core/tests/test_a.py", "numpy/f2py/__init__.py", "numpy/distutils/core.py",
+               "numpy/__init__.pyi"]  # fmt: skip
+    for rel in kept + dropped:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("")
+    package.prune(tmp_path)
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert left == kept

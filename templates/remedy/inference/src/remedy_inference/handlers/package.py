@@ -54,6 +54,19 @@ LIMIT_MB = 250.0
 ZIP_LIMIT_MB = 50.0
 
 _SKIP = frozenset({"__pycache__", "tests"})
+#: in the installed wheels but never loaded by a handler: test suites, type stubs, and numpy's
+#: build tools (f2py, distutils, the PyInstaller hook); about a quarter of the layer
+PRUNE_DIRS = frozenset({"tests", "f2py", "distutils", "_pyinstaller"})
+PRUNE_SUFFIXES = (".pyi",)
+
+
+def prune(root: Path) -> None:
+    """Drop what the serving path never imports from the installed dependencies under ``root``."""
+    for path in sorted(root.rglob("*"), reverse=True):  # children before their directories
+        if path.is_dir() and path.name in PRUNE_DIRS:
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.is_file() and path.name.endswith(PRUNE_SUFFIXES):
+            path.unlink()
 
 
 def _norm(name: str) -> str:
@@ -194,6 +207,7 @@ def build_layer(
         )
     for extra in ("bin", *RUNTIME_PROVIDED):  # console scripts; the runtime's own SDK
         shutil.rmtree(root / extra, ignore_errors=True)
+    prune(root)
     # the platform library without its dependencies (it may be an editable install)
     _copy_tree(Path(mlops.__file__).parent, root / "mlops")
     if byte_compile and python_version == _host_python():
