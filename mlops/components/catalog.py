@@ -3,10 +3,15 @@
 - a portfolio shared with the lead-data-scientist role, SageMaker Projects enabled;
 - one product per template in ``templates/`` (tagged ``sagemaker:studio-visibility=true``), whose
   CloudFormation template (``mlops.delivery.cfn``) only calls the onboarding hook;
+- the form of each product asks the template's own questions (``mlops.onboarding.form``, from its
+  copier.yml), the platform's region and accounts as defaults;
 - the onboarding hook: a Lambda (custom-resource handler, in the VPC, with a KMS-encrypted
   dead-letter queue; it reaches CodeBuild through the VPC's `codebuild` endpoint) that starts a
-  CodeBuild project running ``mlops onboard`` (the CLI path) outside the VPC: the build reaches
-  only GitHub and the platform's CodeArtifact repository, nothing VPC-private;
+  CodeBuild project running ``mlops onboard`` (the CLI path) outside the VPC, which creates both
+  repos in the Git provider, pushes the rendered code, opens the manifest pull request and answers
+  CloudFormation (``mlops.onboarding.studio``). The build reaches only GitHub, Secrets Manager
+  (its Git token: a secret created here, value set out of band), the platform's CodeArtifact
+  repository and CloudFormation's response URL; nothing VPC-private, no data store;
 - a least-privilege launch role (CloudFormation on Service Catalog stacks, read the product
   templates, invoke the hook — nothing else), used by the launch constraints and by S3-provisioned
   SageMaker project templates, which reuse the same template objects.
@@ -22,7 +27,6 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-import yaml
 
 from mlops.components import packages
 from mlops.components.logs import encrypted_log_group
@@ -30,6 +34,8 @@ from mlops.config import REPO_ROOT, StackConfig
 from mlops.delivery import buildspecs, cfn
 from mlops.delivery import iam as docs
 from mlops.naming import NameContext, log_group_name, name, role_name
+from mlops.onboarding.answers import platform_answers_for
+from mlops.onboarding.form import with_defaults
 from mlops.rehearsal import declare
 from mlops.tags import with_component
 from mlops.usecases import NAME_MAX, NAME_PATTERN
@@ -40,20 +46,20 @@ TRIGGER_SOURCE = Path(__file__).resolve().parent.parent / "delivery" / "onboard_
 
 
 def discover_templates(root: Path = TEMPLATES_DIR) -> list[cfn.TemplateProduct]:
-    """Every copier template (folder with copier.yml) with its declared version and description."""
+    """Every copier template (folder with copier.yml): version, description and its questions as
+    the Studio form (the platform's own answers are filled in per stack by ServiceCatalog)."""
+    from mlops.onboarding import load_template
+    from mlops.onboarding.form import form_fields
+
     products = []
-    for path in sorted(root.glob("*/copier.y*ml")):
-        doc = yaml.safe_load(path.read_text()) or {}
-
-        def default(key: str, fallback: str, doc: dict[str, Any] = doc) -> str:
-            value = doc.get(key)
-            return str(value.get("default", fallback) if isinstance(value, dict) else fallback)
-
+    for path in sorted(root.glob("*/copier.yml")):
+        info = load_template(path.parent)
         products.append(
             cfn.TemplateProduct(
-                name=path.parent.name,
-                version=default("template_version", "0.1.0"),
-                description=" ".join(default("template_description", path.parent.name).split()),
+                name=info.name,
+                version=info.version,
+                description=" ".join(info.description.split()),
+                fields=form_fields(info),
             )
         )
     return products
@@ -76,11 +82,19 @@ class ServiceCatalogArgs:
     vpc_id: pulumi.Input[str]
     platform_repo_url: str = "https://github.com/acme-insurance-ml/mlops-platform.git"
     git_token_secret_arn: pulumi.Input[str] | None = None
+    """The onboarding build's Git token (repo scope on `config.git.owner`); by default a secret
+    created here, KMS-encrypted, whose value is set out of band."""
     platform_pip_spec: str = "mlops-platform"
     enable_projects: bool = True
     """Create the account-level SageMaker Projects switch here (False if Studio already does)."""
 
     def __post_init__(self) -> None:
+        platform_repo(self.platform_repo_url)
+        if self.config.git.provider != "github":
+            raise ValueError(
+                f"ServiceCatalogArgs.config.git.provider: {self.config.git.provider!r} has no "
+                "onboarding adapter yet (GitHub only): set git.provider: github"
+            )
         if not self.config.is_governance:
             raise ValueError("ServiceCatalog belongs to the dev (governance) stack only")
         if not self.templates:
@@ -128,6 +142,24 @@ class ServiceCatalog(pulumi.ComponentResource):
             opts=self._child,
         )
         self.onboarding_logs = logs
+        self.git_token = None
+        if a.git_token_secret_arn is None:
+            physical = self._n("onboarding-git-token")
+            self.git_token = aws.secretsmanager.Secret(
+                f"{self._name}-git-token",
+                name=physical,
+                description=(
+                    f"Git token of the onboarding build (repo scope on {cfg.git.owner}): value set"
+                    f" out of band (aws secretsmanager put-secret-value --secret-id {physical})"
+                ),
+                kms_key_id=a.kms_key_arn,
+                recovery_window_in_days=7,
+                tags=self._tags,
+                opts=self._child,
+            )
+        self.git_token_arn: pulumi.Input[str] = (
+            self.git_token.arn if self.git_token is not None else a.git_token_secret_arn
+        )
         build_role = aws.iam.Role(
             f"{self._name}-onboard-build-role",
             name=role_name(ctx, "onboard-build"),
@@ -138,7 +170,7 @@ class ServiceCatalog(pulumi.ComponentResource):
             opts=self._child,
         )
 
-        def build_policy(logs_arn: str, key: str, secret: str | None) -> dict[str, Any]:
+        def build_policy(logs_arn: str, key: str, secret: str) -> dict[str, Any]:
             statements: list[dict[str, Any]] = [
                 {
                     "Sid": "Logs",
@@ -155,39 +187,36 @@ class ServiceCatalog(pulumi.ComponentResource):
                 # the onboarding build runs outside the VPC (GitHub and the package index only)
                 *packages.reader_statements(packages.package_names(ctx)),
             ]
-            if secret:
-                statements.append(
-                    {
-                        "Sid": "GitToken",
-                        "Effect": "Allow",
-                        "Action": "secretsmanager:GetSecretValue",
-                        "Resource": secret,
-                    }
-                )
+            statements.append(
+                {
+                    "Sid": "GitToken",
+                    "Effect": "Allow",
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": secret,
+                }
+            )
             return docs.doc(*statements)
 
         aws.iam.RolePolicy(
             f"{self._name}-onboard-build-policy",
             role=build_role.name,
             policy=pulumi.Output.all(
-                logs_arn=logs.arn, key=a.kms_key_arn, secret=a.git_token_secret_arn
+                logs_arn=logs.arn, key=a.kms_key_arn, secret=self.git_token_arn
             ).apply(lambda v: json.dumps(build_policy(**v), sort_keys=True)),
             opts=pulumi.ResourceOptions(parent=build_role),
         )
         env = [
             aws.codebuild.ProjectEnvironmentEnvironmentVariableArgs(name=k, value=v)
             for k, v in (
-                ("PLATFORM_REPO_URL", a.platform_repo_url),
+                ("PLATFORM_REPO", platform_repo(a.platform_repo_url)),
+                *git_urls(a.platform_repo_url).items(),
+                ("MLOPS_GIT_PROVIDER", cfg.git.provider),
+                ("MLOPS_GIT_OWNER", cfg.git.owner),
+                ("MLOPS_GIT_TOKEN_SECRET", self.git_token_arn),
                 ("MLOPS_PLATFORM_PIP_SPEC", a.platform_pip_spec),
                 *packages.package_names(ctx).environment().items(),
             )
         ]
-        if a.git_token_secret_arn is not None:
-            env.append(
-                aws.codebuild.ProjectEnvironmentEnvironmentVariableArgs(
-                    name="GH_TOKEN", value=a.git_token_secret_arn, type="SECRETS_MANAGER"
-                )
-            )
         self.onboard_project = aws.codebuild.Project(
             f"{self._name}-onboard",
             name=self._n("onboard"),
@@ -395,9 +424,11 @@ class ServiceCatalog(pulumi.ComponentResource):
         a, cfg = self._args, self._args.config
         self.template_objects: dict[str, aws.s3.BucketObjectv2] = {}
         self.products: dict[str, aws.servicecatalog.Product] = {}
+        platform = platform_answers_for(cfg)
         for product in a.templates:
+            fields = with_defaults(product.fields, platform)
             body = self.trigger.arn.apply(
-                lambda arn, p=product: cfn.render(cfn.product_template(p, arn))
+                lambda arn, p=product, f=fields: cfn.render(cfn.product_template(p, arn, f))
             )
             obj = aws.s3.BucketObjectv2(
                 f"{self._name}-{product.name}-template",
@@ -536,20 +567,87 @@ class ServiceCatalog(pulumi.ComponentResource):
             order=40,
         )
         logs = self.onboarding_logs.arn.apply(lambda arn: f"{arn}:log-stream:rehearsal")
+        urls = git_urls(a.platform_repo_url)
         declare.actor(
-            flow="onboarding", step="the onboarding build renders and opens the PR", order=41,
-            principal=self.onboard_project.service_role, account=acct, origin=declare.PUBLIC,
+            flow="onboarding",
+            step="the onboarding build renders, creates both repos, pushes and opens the PR",
+            order=41,
+            principal=self.onboard_project.service_role,
+            account=acct,
+            origin=declare.PUBLIC,
             calls=[
                 declare.call("logs:CreateLogStream", logs),
                 declare.call("logs:PutLogEvents", logs),
-                *packages.install_calls(packages.package_names(self._ctx),
-                                        "pip install mlops-platform"),
-                declare.call("https", a.platform_repo_url, network_only=True,
-                             why="git clone the platform repo"),
-                declare.call("https", "https://api.github.com/", network_only=True,
-                             why="open the pull request"),
+                *packages.install_calls(
+                    packages.package_names(self._ctx), "pip install mlops-platform"
+                ),
+                declare.call(
+                    "secretsmanager:GetSecretValue",
+                    self.git_token_arn,
+                    why="the Git token (secret created here, value set out of band)",
+                ),
+                declare.call(
+                    "kms:Decrypt",
+                    a.kms_key_arn,
+                    why="Secrets Manager decrypts the Git token as the caller",
+                    context={
+                        "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
+                        "kms:EncryptionContext:SecretARN": self.git_token_arn,
+                        "aws:ViaAWSService": True,
+                    },
+                    destination="secretsmanager",
+                ),
+                declare.call(
+                    "https",
+                    a.platform_repo_url,
+                    network_only=True,
+                    why="git clone the platform repo; push the manifest branch",
+                ),
+                declare.call(
+                    "https",
+                    f"{urls['MLOPS_GIT_API_URL']}/",
+                    network_only=True,
+                    why="create the training and inference repos; open the pull request",
+                ),
+                declare.call(
+                    "https",
+                    f"{urls['MLOPS_GIT_URL']}/{cfg.git.owner}/",
+                    network_only=True,
+                    why="git push the rendered training and inference repos",
+                ),
+                declare.call(
+                    "https",
+                    f"https://cloudformation-custom-resource-response-{region}"
+                    f".s3.{region}.amazonaws.com/",
+                    network_only=True,
+                    destination="s3",
+                    why="answer CloudFormation's pre-signed response URL with the PR and repos",
+                ),
             ],
-        )  # fmt: skip
+        )
+
+
+def platform_repo(url: str) -> str:
+    """`owner/name` of the platform repo from its https clone URL."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    parts = parsed.path.strip("/").removesuffix(".git").split("/")
+    if parsed.scheme != "https" or len(parts) != 2 or not all(parts):
+        raise ValueError(
+            f"ServiceCatalogArgs.platform_repo_url: {url!r} is not https://<host>/<owner>/<repo>"
+            "[.git]: give the platform repo's https clone URL"
+        )
+    return "/".join(parts)
+
+
+def git_urls(platform_repo_url: str) -> dict[str, str]:
+    """The provider's git and REST URLs, from the platform repo's host (GitHub or Enterprise)."""
+    from urllib.parse import urlparse
+
+    host = urlparse(platform_repo_url).hostname or "github.com"
+    api = "https://api.github.com" if host == "github.com" else f"https://{host}/api/v3"
+    return {"MLOPS_GIT_URL": f"https://{host}", "MLOPS_GIT_API_URL": api}
 
 
 def launch_policy(cfg: StackConfig, bucket: str, key: str, fn: str) -> dict[str, Any]:

@@ -155,13 +155,9 @@ def smoke_test() -> str:
 
 def onboard() -> str:
     """The onboarding build started by a Service Catalog / SageMaker Projects launch: the same
-    `mlops onboard` as the CLI (render both repos, write usecases/<name>.yaml), then a branch with
-    the manifest is pushed and a change (pull request) opened for review."""
-    answers = (
-        'python -c \'import os, yaml; a = {"owner_email": os.environ["OWNER_EMAIL"], '
-        '"description": os.environ.get("DESCRIPTION", "")}; '
-        "print(yaml.safe_dump({k: v for k, v in a.items() if v}))' > /tmp/answers.yml"
-    )
+    `mlops onboard` as the CLI, run from a clone of the platform repo (its templates, usecases/ and
+    stack files), then both repos created in the Git provider with the rendered code, the manifest
+    pull request opened and CloudFormation answered (`mlops.onboarding.studio`)."""
     return _spec(
         {
             "install": [
@@ -170,16 +166,11 @@ def onboard() -> str:
                 'pip install "$MLOPS_PLATFORM_PIP_SPEC"',
             ],
             "build": [
-                'git clone --depth 1 "$PLATFORM_REPO_URL" platform',
+                "python -m mlops.onboarding.studio clone platform",
                 "cd platform",
-                answers,
-                'mlops onboard "$USECASE_NAME" --template "$TEMPLATE"'
-                " --answers /tmp/answers.yml --out /tmp/repos",
-                'git checkout -b "onboard/$USECASE_NAME"',
-                'git add "usecases/$USECASE_NAME.yaml"',
-                'git commit -m "onboard $USECASE_NAME from $TEMPLATE $TEMPLATE_VERSION"',
-                'git push origin "onboard/$USECASE_NAME"',
-                'gh pr create --fill --head "onboard/$USECASE_NAME"',
+                "pip install --no-deps -e .",
+                "python -m mlops.onboarding.studio onboard",
             ],
+            "post_build": ["python -m mlops.onboarding.studio answer-if-failed"],
         }
     )

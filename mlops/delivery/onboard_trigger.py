@@ -2,8 +2,12 @@
 
 Stand-alone (shipped as one file; stdlib + boto3 from the Lambda runtime). ``handle`` is pure over
 its two callables and unit-tested; ``lambda_handler`` wires boto3 and the CloudFormation response.
-Delete is a no-op by design: removing the product never removes a use case — offboarding is a
-reviewed change to ``usecases/``.
+
+Create: a quick check of the name and owner (so an obvious typo fails in seconds), then the build
+gets the form's answers and CloudFormation's response coordinates and answers CloudFormation itself
+when the repos and the pull request exist, or with the error (``mlops.onboarding.studio``): the
+hook does not answer a started build. Update and Delete are answered at once and change nothing:
+a use case changes, or is offboarded, by a reviewed change to ``usecases/``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from typing import Any
 NAME_PATTERN = os.environ.get("USECASE_NAME_PATTERN", r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 NAME_MAX = int(os.environ.get("USECASE_NAME_MAX", "32"))
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+PENDING = "PENDING"
+"""The build answers CloudFormation (status of `handle` for a started build)."""
 
 
 def handle(
@@ -27,8 +33,13 @@ def handle(
     props = event.get("ResourceProperties") or {}
     if event.get("RequestType") == "Delete":
         return "SUCCESS", {}, "use cases are offboarded by a change to usecases/, not by delete"
+    if event.get("RequestType") == "Update":
+        return "SUCCESS", {}, "a use case changes by a change to usecases/ (and mlops update)"
     name = str(props.get("UseCaseName", ""))
-    email = str(props.get("OwnerEmail", ""))
+    answers = props.get("Answers") or {}
+    if not isinstance(answers, dict):
+        return "FAILED", {}, "Answers must be a map of question: value"
+    email = str(answers.get("owner_email", ""))
     if len(name) > NAME_MAX or not re.fullmatch(NAME_PATTERN, name):
         return (
             "FAILED",
@@ -38,18 +49,22 @@ def handle(
                 f"at most {NAME_MAX} characters"
             ),
         )
-    if not re.fullmatch(EMAIL_PATTERN, email):
+    if "owner_email" in answers and not re.fullmatch(EMAIL_PATTERN, email):
         return "FAILED", {}, f"OwnerEmail {email!r} is not an e-mail address"
     env = {
         "USECASE_NAME": name,
         "TEMPLATE": str(props.get("Template", "")),
         "TEMPLATE_VERSION": str(props.get("TemplateVersion", "")),
-        "OWNER_EMAIL": email,
-        "DESCRIPTION": str(props.get("Description", "")),
+        "ANSWERS_JSON": json.dumps({str(k): str(v) for k, v in answers.items()}, sort_keys=True),
         "SAGEMAKER_PROJECT_ID": str(props.get("ProjectId", "")),
+        "CFN_RESPONSE_URL": str(event.get("ResponseURL", "")),
+        "CFN_STACK_ID": str(event.get("StackId", "")),
+        "CFN_REQUEST_ID": str(event.get("RequestId", "")),
+        "CFN_LOGICAL_ID": str(event.get("LogicalResourceId", "")),
+        "CFN_PHYSICAL_ID": f"onboarding-{name}",
     }
     build_id = start_build(env)
-    return "SUCCESS", {"BuildId": build_id}, f"onboarding build {build_id} started"
+    return PENDING, {"BuildId": build_id}, f"onboarding build {build_id} started"
 
 
 def respond(
@@ -90,9 +105,11 @@ def lambda_handler(event: dict[str, Any], context: Any) -> None:
         )
         return response["build"]["id"]
 
-    physical = event.get("PhysicalResourceId") or f"onboarding-{event['RequestId']}"
+    name = str((event.get("ResourceProperties") or {}).get("UseCaseName", ""))
+    physical = event.get("PhysicalResourceId") or f"onboarding-{name or event['RequestId']}"
     try:
         status, data, reason = handle(event, start_build)
     except Exception as exc:  # report every failure to CloudFormation instead of hanging the stack
         status, data, reason = "FAILED", {}, f"onboarding could not start: {exc}"
-    respond(event, status, data, reason, physical)
+    if status != PENDING:  # a started build answers when the repos and the PR exist
+        respond(event, status, data, reason, physical)

@@ -9,6 +9,10 @@ One concept per module:
 * ``manifest``: the ``usecases/<name>.yaml`` written from the answers;
 * ``create``: ``mlops onboard``, both repos and the manifest, all or nothing;
 * ``updates``: ``mlops update`` of one repo or of every onboarded repo;
+* ``provider``: the Git provider (``GitProvider``; ``GitHubProvider``: REST + git over HTTPS);
+* ``publish``: both repos and the manifest pull request; one pull request per updated repo;
+* ``form``: a template's questions as its Studio (Service Catalog) form;
+* ``studio``: the onboarding build of a Studio launch (onboard, publish, answer CloudFormation);
 * ``vcs``: git with the platform's identity; ``errors``; ``commands``: the CLI glue.
 """
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from mlops.config import REPO_ROOT
+from mlops.config import REPO_ROOT, StackConfig
 from mlops.onboarding.errors import AnswersError
 from mlops.onboarding.templates import METADATA_KEYS, Question, TemplateInfo
 
@@ -70,7 +70,11 @@ def platform_answers(root: Path = REPO_ROOT) -> dict[str, str]:
     same in every stack file; `mlops.config` checks it)."""
     from mlops.config import load_stack_config
 
-    cfg = load_stack_config("dev", root)
+    return platform_answers_for(load_stack_config("dev", root))
+
+
+def platform_answers_for(cfg: StackConfig) -> dict[str, str]:
+    """`platform_answers` from a loaded stack configuration."""
     return {
         "aws_region": cfg.region,
         **{f"{env}_account_id": cfg.accounts.for_env(env) for env in ("dev", "staging", "prod")},

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from mlops.onboarding.answers import load_answers_file
 from mlops.onboarding.create import OnboardResult, onboard
 from mlops.onboarding.errors import OnboardingError, UpdateConflictError
+from mlops.onboarding.provider import GitProvider, provider_from_env
+from mlops.onboarding.publish import open_update_pull_request
 from mlops.onboarding.templates import TemplateInfo, discover
 from mlops.onboarding.updates import RepoUpdate, UpdateResult, update, update_all
 
@@ -69,15 +72,42 @@ def update_command(repo: Path) -> UpdateResult:
     return result
 
 
-def update_all_command(repos_dir: Path, dry_run: bool) -> list[RepoUpdate]:
+def update_all_command(
+    repos_dir: Path,
+    dry_run: bool,
+    open_prs: bool = False,
+    provider: GitProvider | None = None,
+    usecases_dir: Path | None = None,
+) -> list[RepoUpdate]:
     from rich.table import Table
 
     from mlops import console
 
+    if open_prs and provider is None:
+        from mlops.config import load_stack_config
+
+        provider = provider_from_env(owner=os.environ.get("MLOPS_GIT_OWNER")
+                                     or load_stack_config("dev").git.owner)  # fmt: skip
     with console.status(f"updating every onboarded repo under {repos_dir}"
                         + (" (dry run, in clones)" if dry_run else "")):  # fmt: skip
-        results = update_all(repos_dir, dry_run=dry_run)
-    table = Table(title="mlops update --all" + (" --dry-run" if dry_run else ""))
+        results = update_all(repos_dir, dry_run=dry_run, usecases_dir=usecases_dir,
+                             clone_from=provider if open_prs else None)  # fmt: skip
+        pr_errors = 0
+        for r in results if open_prs else []:
+            if r.status != "updated":
+                continue
+            try:
+                r.pull_request = open_update_pull_request(r, provider).url  # type: ignore[arg-type]
+                r.status = "pull request"
+            except OnboardingError as exc:
+                r.status, r.error = "failed", exc.message
+                pr_errors += 1
+    title = (
+        "mlops update --all"
+        + (" --dry-run" if dry_run else "")
+        + (" --open-prs" if open_prs else "")
+    )
+    table = Table(title=title)
     for col in ("use case", "repo", "status", "version", "files", "conflicts"):
         table.add_column(col)
     for r in results:
@@ -91,7 +121,7 @@ def update_all_command(repos_dir: Path, dry_run: bool) -> list[RepoUpdate]:
             r.status if dry_run or r.status != "updated" else "updated (review, commit)",
             "" if res is None else f"{res.from_tag} -> {res.to_tag}",
             "" if res is None else str(len(res.changed)),
-            conflicts or r.error,
+            conflicts or r.error or r.pull_request,
         )  # fmt: skip
     console.out.print(table)
     if dry_run:

@@ -17,6 +17,7 @@ import yaml
 from mlops.config import REPO_ROOT
 from mlops.onboarding.answers import PLATFORM_CONFIG_QUESTIONS, platform_answers
 from mlops.onboarding.errors import OnboardingError
+from mlops.onboarding.provider import GitProvider
 from mlops.onboarding.render import ANSWERS_FILE
 from mlops.onboarding.store import TemplateStore
 from mlops.onboarding.templates import get_template
@@ -153,6 +154,10 @@ class RepoUpdate:
     status: str
     result: UpdateResult | None = None
     error: str = ""
+    branch: str = "main"
+    """The repo's default branch (the manifest's git.branch): pull requests go there."""
+    pull_request: str = ""
+    """With --open-prs: the pull request opened for this update."""
 
 
 def _clone_for_dry_run(repo: Path, into: Path) -> Path:
@@ -169,10 +174,13 @@ def update_all(
     usecases_dir: Path | None = None,
     templates_root: Path | None = None,
     platform_repo: Path = REPO_ROOT,
+    clone_from: GitProvider | None = None,
 ) -> list[RepoUpdate]:
     """Update every onboarded repo (manifests in usecases/; repos at `repos_dir/<repo name>` as
     the manifests' git settings name them) to its template's current version. With `dry_run` each
-    update runs in a throw-away clone, so conflicts are found without touching any repo."""
+    update runs in a throw-away clone, so conflicts are found without touching any repo. With
+    `clone_from`, a repo not checked out under `repos_dir` is cloned from that provider first
+    (CI starts with none)."""
     from mlops.usecases import load_manifests
 
     out: list[RepoUpdate] = []
@@ -180,8 +188,17 @@ def update_all(
         for kind, name in (("training", manifest.git.training_repo),
                            ("inference", manifest.git.inference_repo)):  # fmt: skip
             repo = repos_dir / name
+            branch = manifest.git.branch
+            if clone_from is not None and not repo.exists():
+                try:
+                    repos_dir.mkdir(parents=True, exist_ok=True)
+                    clone_from.clone(name, repo.resolve(), branch=branch)
+                except OnboardingError as exc:
+                    out.append(RepoUpdate(manifest.name, kind, repo, "missing",
+                                          error=exc.message, branch=branch))  # fmt: skip
+                    continue
             if not (repo / ANSWERS_FILE).is_file():
-                out.append(RepoUpdate(manifest.name, kind, repo, "missing",
+                out.append(RepoUpdate(manifest.name, kind, repo, "missing", branch=branch,
                                       error=f"no rendered repo at {repo}"))  # fmt: skip
                 continue
             try:
@@ -192,9 +209,10 @@ def update_all(
                     result = UpdateResult(repo, result.template, result.from_tag, result.to_tag,
                                           result.changed, result.conflicts)  # fmt: skip
             except OnboardingError as exc:
-                out.append(RepoUpdate(manifest.name, kind, repo, "failed", error=exc.message))
+                out.append(RepoUpdate(manifest.name, kind, repo, "failed", error=exc.message,
+                                      branch=branch))  # fmt: skip
                 continue
             status = ("conflicts" if result.conflicts else
                       "current" if result.up_to_date else "updated")  # fmt: skip
-            out.append(RepoUpdate(manifest.name, kind, repo, status, result))
+            out.append(RepoUpdate(manifest.name, kind, repo, status, result, branch=branch))
     return out

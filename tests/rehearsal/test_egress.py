@@ -30,7 +30,7 @@ def _actors(estate, flow: str):
     [
         ("training", "Test build: unit tests and lint"),
         ("training", "TrainingPipeline build: upsert and start the SageMaker pipeline"),
-        ("onboarding", "the onboarding build renders and opens the PR"),
+        ("onboarding", "the onboarding build renders, creates both repos, pushes and opens the PR"),
     ],
 )
 def test_builds_that_touch_nothing_private_run_outside_the_vpc(estate, flow, step):

@@ -160,7 +160,18 @@ def test_onboarding_hook_is_private_and_has_a_dead_letter_queue(catalog: Recordi
     assert fn.inputs["deadLetterConfig"]["targetArn"].endswith("mlops-dev-onboard-dlq")
     assert fn.inputs["kmsKeyArn"].endswith(":key/artifacts")
     project = catalog.named("catalog-onboard")
-    assert "mlops onboard" in project.inputs["source"]["buildspec"]
+    buildspec = yaml.safe_load(project.inputs["source"]["buildspec"])
+    assert "python -m mlops.onboarding.studio onboard" in buildspec["phases"]["build"]["commands"]
+    assert buildspec["phases"]["post_build"]["commands"] == [
+        "python -m mlops.onboarding.studio answer-if-failed"
+    ]
+    env = {v["name"]: v for v in project.inputs["environment"]["environmentVariables"]}
+    token = catalog.named("catalog-git-token")
+    assert env["MLOPS_GIT_TOKEN_SECRET"]["value"] == token.state["arn"]
+    assert "type" not in env["MLOPS_GIT_TOKEN_SECRET"]  # the ARN only: the build reads the value
+    assert token.inputs["kmsKeyId"].endswith(":key/artifacts")
+    assert env["PLATFORM_REPO"]["value"] == "acme-insurance-ml/mlops-platform"
+    assert env["MLOPS_GIT_OWNER"]["value"] == "acme-insurance-ml"
     # the build reaches GitHub and CodeArtifact only: outside the VPC, no ENI rights, packages
     # from the platform's index (docs/deploy.md, "Egress")
     assert "vpcConfig" not in project.inputs
@@ -169,6 +180,33 @@ def test_onboarding_hook_is_private_and_has_a_dead_letter_queue(catalog: Recordi
     actions = {a for st in role_policy["Statement"] for a in _listed(st["Action"])}
     assert "ec2:CreateNetworkInterface" not in actions
     assert "codeartifact:ReadFromRepository" in actions
+    assert decide([role_policy], "secretsmanager:GetSecretValue", token.state["arn"]) == "Allow"
+    other = "arn:aws:secretsmanager:eu-west-2:111111111111:secret:mlops-dev-other"
+    assert decide([role_policy], "secretsmanager:GetSecretValue", other) == "ImplicitDeny"
+
+
+@DEV
+def test_the_form_asks_the_templates_own_questions(catalog: RecordingMocks) -> None:
+    """Each product's parameters are its template's questions (copier.yml), the platform's
+    accounts and region as defaults, choices as allowed values; every answer reaches the hook."""
+    from mlops.onboarding import get_template
+    from mlops.onboarding.form import parameter_name
+
+    cfg_accounts = {"dev": "111111111111", "staging": "222222222222", "prod": "333333333333"}
+    obj = catalog.named("catalog-remedy-template")
+    template = yaml.safe_load(obj.inputs["content"])
+    params = template["Parameters"]
+    questions = get_template("remedy").visible_questions
+    assert {parameter_name(q.name) for q in questions} | {"SageMakerProjectId"} == set(params)
+    answers = template["Resources"]["Onboarding"]["Properties"]["Answers"]
+    assert answers == {q.name: {"Ref": parameter_name(q.name)} for q in questions}
+    for env, account in cfg_accounts.items():
+        assert params[f"{env.capitalize()}AccountId"]["Default"] == account
+    assert params["AwsRegion"]["Default"] == "eu-west-2"
+    assert "Default" not in params["OwnerEmail"]  # required, as in `mlops onboard`
+    jurisdiction = get_template("remedy").question("jurisdiction")
+    assert params["Jurisdiction"]["AllowedValues"] == [str(c) for c in jurisdiction.choices]
+    assert params["EvalThreshold"]["Type"] == "Number"
 
 
 @pytest.mark.parametrize("stack_config", ["staging", "prod"], indirect=True)
@@ -177,31 +215,37 @@ def test_catalog_is_dev_only(stack_config: StackConfig) -> None:
         _args(stack_config)
 
 
-def _event(kind: str, **props: str) -> dict[str, Any]:
+def _event(kind: str, **props: Any) -> dict[str, Any]:
     base = {
         "UseCaseName": "claims-triage",
-        "OwnerEmail": "ellen.ward@acme.example",
         "Template": "remedy",
         "TemplateVersion": "0.1.0",
         "ProjectId": "p-1",
-    }
-    return {"RequestType": kind, "ResourceProperties": {**base, **props}}
+        "Answers": {"usecase_name": "claims-triage", "owner_email": "ellen.ward@acme.example",
+                    "eval_threshold": "0.8"},
+    }  # fmt: skip
+    return {"RequestType": kind, "ResourceProperties": {**base, **props},
+            "ResponseURL": "https://cfn-response.example/put", "StackId": "stack-1",
+            "RequestId": "req-1", "LogicalResourceId": "Onboarding"}  # fmt: skip
 
 
-def test_hook_starts_the_same_onboarding_as_the_cli() -> None:
+def test_hook_starts_the_same_onboarding_as_the_cli_and_leaves_the_answer_to_it() -> None:
     started: list[dict[str, str]] = []
     status, data, _ = handle(_event("Create"), lambda env: started.append(env) or "build-1")
-    assert (status, data) == ("SUCCESS", {"BuildId": "build-1"})
-    assert started == [
-        {
-            "USECASE_NAME": "claims-triage",
-            "TEMPLATE": "remedy",
-            "TEMPLATE_VERSION": "0.1.0",
-            "OWNER_EMAIL": "ellen.ward@acme.example",
-            "DESCRIPTION": "",
-            "SAGEMAKER_PROJECT_ID": "p-1",
-        }
-    ]
+    assert (status, data) == ("PENDING", {"BuildId": "build-1"})
+    [env] = started
+    assert json.loads(env.pop("ANSWERS_JSON")) == _event("Create")["ResourceProperties"]["Answers"]
+    assert env == {
+        "USECASE_NAME": "claims-triage",
+        "TEMPLATE": "remedy",
+        "TEMPLATE_VERSION": "0.1.0",
+        "SAGEMAKER_PROJECT_ID": "p-1",
+        "CFN_RESPONSE_URL": "https://cfn-response.example/put",
+        "CFN_STACK_ID": "stack-1",
+        "CFN_REQUEST_ID": "req-1",
+        "CFN_LOGICAL_ID": "Onboarding",
+        "CFN_PHYSICAL_ID": "onboarding-claims-triage",
+    }
 
 
 @pytest.mark.parametrize(
@@ -209,13 +253,19 @@ def test_hook_starts_the_same_onboarding_as_the_cli() -> None:
     [
         ({"UseCaseName": "Claims_Triage"}, "UseCaseName 'Claims_Triage' is invalid"),
         ({"UseCaseName": "a" * 33}, "at most 32"),
-        ({"OwnerEmail": "ellen"}, "OwnerEmail 'ellen' is not an e-mail"),
+        ({"Answers": {"owner_email": "ellen"}}, "OwnerEmail 'ellen' is not an e-mail"),
     ],
 )
-def test_hook_rejects_bad_input_without_building(props: dict[str, str], reason: str) -> None:
+def test_hook_rejects_bad_input_without_building(props: dict[str, Any], reason: str) -> None:
     started: list[dict[str, str]] = []
     status, _, message = handle(_event("Create", **props), lambda e: started.append(e) or "b")
     assert status == "FAILED" and reason in message and started == []
+
+
+def test_hook_update_changes_nothing() -> None:
+    started: list[dict[str, str]] = []
+    status, _, message = handle(_event("Update"), lambda e: started.append(e) or "b")
+    assert status == "SUCCESS" and started == [] and "change to usecases/" in message
 
 
 def test_hook_delete_never_offboards() -> None:
@@ -224,8 +274,9 @@ def test_hook_delete_never_offboards() -> None:
     assert status == "SUCCESS" and started == [] and "offboarded by a change" in message
 
 
-def test_lambda_handler_starts_codebuild_and_answers_cloudformation(monkeypatch) -> None:
-    """The adapter: boto3 CodeBuild (moto) + the CloudFormation response PUT (captured)."""
+def test_lambda_handler_starts_codebuild_and_leaves_the_answer_to_the_build(monkeypatch) -> None:
+    """The adapter: boto3 CodeBuild (moto) + the CloudFormation response PUT (captured): a started
+    build answers CloudFormation itself; a build that cannot start is answered FAILED at once."""
 
     import boto3
     from moto import mock_aws
@@ -253,14 +304,9 @@ def test_lambda_handler_starts_codebuild_and_answers_cloudformation(monkeypatch)
         "ONBOARD_PROJECT": "mlops-dev-onboard",
     }.items():
         monkeypatch.setenv(key, value)
-    event = {
-        **_event("Create"),
-        "ResponseURL": "https://cfn-response.example/put",
-        "StackId": "stack-1",
-        "RequestId": "req-1",
-        "LogicalResourceId": "Onboarding",
-    }
+    event = _event("Create")
     with mock_aws():
+        onboard_trigger.lambda_handler(event, None)  # no such project: cannot start
         boto3.client("codebuild").create_project(
             name="mlops-dev-onboard",
             source={"type": "S3", "location": "bucket/source.zip"},  # moto needs a location
@@ -274,14 +320,16 @@ def test_lambda_handler_starts_codebuild_and_answers_cloudformation(monkeypatch)
         )
         onboard_trigger.lambda_handler(event, None)
         builds = boto3.client("codebuild").list_builds_for_project(projectName="mlops-dev-onboard")
-    [(url, body)] = sent
+    assert len(builds["ids"]) == 1
+    [(url, body)] = sent  # only the failed start was answered
     assert url == "https://cfn-response.example/put"
-    assert body["Status"] == "SUCCESS" and body["Data"]["BuildId"] == builds["ids"][0]
+    assert body["Status"] == "FAILED" and "onboarding could not start" in body["Reason"]
     assert (body["StackId"], body["RequestId"], body["LogicalResourceId"]) == (
         "stack-1",
         "req-1",
         "Onboarding",
     )
+    assert body["PhysicalResourceId"] == "onboarding-claims-triage"
 
 
 def _listed(value: str | list[str]) -> list[str]:
