@@ -118,3 +118,17 @@ def test_layer_pruning_drops_tests_stubs_and_build_tools_only(tmp_path):
     package.prune(tmp_path)
     left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
     assert left == kept
+
+
+def test_packages_are_byte_compiled_by_the_runtimes_own_python_when_it_is_here(tmp_path):
+    """The deploy build runs on another Python than the functions (CodeBuild 3.11, Lambda
+    3.12): their pycs come from a python3.N on PATH, or none are written."""
+    other = "3.12" if package._host_python() != "3.12" else "3.11"
+    python = package.runtime_interpreter(other)
+    root = package.build_function(tmp_path / "function", runtime=f"python{other}")
+    pycs = list((root / "remedy_core" / "__pycache__").glob("*.pyc"))
+    if python is None:  # no such interpreter here: nothing compiled (nothing stale either)
+        assert pycs == []
+    else:
+        assert pycs and all(f"cpython-{other.replace('.', '')}" in p.name for p in pycs), pycs
+    assert package.runtime_interpreter("3.99") is None

@@ -13,9 +13,11 @@
   dependencies (Pulumi and friends are for infrastructure code, never imported by a handler);
   ``boto3``/``botocore`` come with the Lambda runtime and are left out.
 
-Both are byte-compiled (``compileall``, unchecked-hash pycs) when the building Python is the
-runtime's: Lambda's file system is read-only, so a package without ``__pycache__`` is compiled
-from source again on every cold start (pycs of another Python version would only be dead weight).
+Both are byte-compiled (``compileall``, unchecked-hash pycs) by the runtime's Python: the
+building one when its version matches, else ``python3.N`` from PATH (CodeBuild images carry
+several); Lambda's file system is read-only, so a package without ``__pycache__`` is compiled
+from source again on every cold start (pycs of another Python version would only be dead weight,
+so without a matching interpreter nothing is compiled and ``lambda-package`` says so).
 
 ``lambda-package OUT`` (``python -m remedy_inference.handlers.package OUT``) writes both, prints
 their sizes and fails when they exceed Lambda's limits: 250 MB for the function and its layers
@@ -148,12 +150,43 @@ def installer_command(
     return [*cmd, *LAYER_REQUIREMENTS]
 
 
-def _byte_compile(root: Path) -> None:
-    import compileall
-    import py_compile
+def runtime_interpreter(python_version: str) -> str | None:
+    """A Python of ``python_version`` (``3.12``) to byte-compile with: this one, or
+    ``python3.12`` on PATH when it really is that version; None when there is none."""
+    if python_version == _host_python():
+        return sys.executable
+    found = shutil.which(f"python{python_version}")
+    if not found:
+        return None
+    probe = subprocess.run(  # noqa: S603 - an interpreter found on PATH, fixed arguments
+        [found, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    return found if probe.returncode == 0 and probe.stdout.strip() == python_version else None
 
-    mode = py_compile.PycInvalidationMode.UNCHECKED_HASH
-    compileall.compile_dir(str(root), quiet=1, workers=1, invalidation_mode=mode)
+
+def _byte_compile(root: Path, python_version: str | None = None) -> bool:
+    """Unchecked-hash pycs for ``python_version`` (default: this Python); False when no
+    interpreter of that version is available (nothing is compiled then)."""
+    version = python_version or _host_python()
+    if version == _host_python():
+        import compileall
+        import py_compile
+
+        mode = py_compile.PycInvalidationMode.UNCHECKED_HASH
+        compileall.compile_dir(str(root), quiet=1, workers=1, invalidation_mode=mode)
+        return True
+    python = runtime_interpreter(version)
+    if python is None:
+        return False
+    proc = subprocess.run(  # noqa: S603 - the runtime's interpreter, fixed arguments
+        [python, "-m", "compileall", "-q", "-j", "1", "--invalidation-mode", "unchecked-hash",
+         str(root)],
+        capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise RuntimeError(f"byte-compiling {root} with {python} failed: {proc.stderr[-2000:]}")
+    return True
 
 
 def _copy_tree(src: Path, dest: Path) -> None:
@@ -210,8 +243,8 @@ def build_layer(
     prune(root)
     # the platform library without its dependencies (it may be an editable install)
     _copy_tree(Path(mlops.__file__).parent, root / "mlops")
-    if byte_compile and python_version == _host_python():
-        _byte_compile(root)
+    if byte_compile:
+        _byte_compile(root, python_version)
     return root
 
 
@@ -231,8 +264,7 @@ def build_function(
             Path(src_dir) / package.__name__ if src_dir else Path(package.__file__).parent
         )  # fmt: skip
         _copy_tree(src, root / package.__name__)
-    if runtime_version(runtime or _defaults()[1]) == _host_python():
-        _byte_compile(root)
+    _byte_compile(root, runtime_version(runtime or _defaults()[1]))
     return root
 
 
@@ -313,6 +345,9 @@ def main(argv: list[str] | None = None) -> Sizes:
         f"{sizes.layer_zipped:.1f} MB zipped ({a.architecture}, {a.runtime})"
     )
     print(f"together {sizes.total:.1f} MB of Lambda's {LIMIT_MB:.0f} MB")  # fmt: skip
+    if not list((a.out / "function").rglob("*.pyc")):
+        print(f"warning: no python{runtime_version(a.runtime)} here: the packages are not "
+              "byte-compiled (every cold start compiles them from source)")  # fmt: skip
     problems = check_limits(sizes)
     if problems:
         sys.exit("error: over Lambda's limits: " + "; ".join(problems))
