@@ -187,6 +187,14 @@ def update(
     repos_dir: Annotated[
         Path, typer.Option("--repos-dir", help="With --all: where the repos are checked out.")
     ] = Path(),
+    open_prs: Annotated[
+        bool,
+        typer.Option(
+            "--open-prs",
+            help="With --all (CI): clone missing repos from the Git provider, open one pull "
+            "request per cleanly updated repo (token: GH_TOKEN or MLOPS_GIT_TOKEN_SECRET).",
+        ),
+    ] = False,
 ) -> None:
     """Update rendered repos to their template's current version, keeping local changes."""
     from mlops.onboarding import update_all_command, update_command
@@ -195,8 +203,12 @@ def update(
         raise UsageError("pass a repo or --all (not both)", "see `mlops update --help`")
     if dry_run and not all_repos:
         raise UsageError("--dry-run goes with --all", "mlops update --all --dry-run")
+    if open_prs and (not all_repos or dry_run):
+        raise UsageError(
+            "--open-prs goes with --all and without --dry-run", "mlops update --all --open-prs"
+        )
     if all_repos:
-        update_all_command(repos_dir, dry_run)
+        update_all_command(repos_dir, dry_run, open_prs=open_prs)
     else:
         update_command(repo)
 

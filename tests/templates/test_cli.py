@@ -181,3 +181,19 @@ def test_update_up_to_date_repo(tmp_path) -> None:
         check=True,
     )
     assert status.stdout == ""  # a no-op update leaves the repo untouched
+
+
+@pytest.mark.parametrize("args", [["x", "--open-prs"], ["--all", "--dry-run", "--open-prs"]])
+def test_update_open_prs_goes_with_all_and_no_dry_run(monkeypatch, capsys, args) -> None:
+    code, err = _main(monkeypatch, capsys, "update", *args)
+    assert code == 2
+    assert err.splitlines()[0] == "error: --open-prs goes with --all and without --dry-run"
+
+
+def test_update_open_prs_without_a_token_says_which_to_set(monkeypatch, capsys, tmp_path) -> None:
+    for key in ("GH_TOKEN", "GITHUB_TOKEN", "MLOPS_GIT_TOKEN_SECRET"):
+        monkeypatch.delenv(key, raising=False)
+    code, err = _main(monkeypatch, capsys, "update", "--all", "--open-prs",
+                      "--repos-dir", str(tmp_path))  # fmt: skip
+    assert code == 1
+    assert "no Git token" in err.splitlines()[0] and "export GH_TOKEN" in err
