@@ -7,6 +7,10 @@ folder, tagged ``v<version>`` (the version declared in copier.yml). Root commits
 history to itself, so copier reads each version exactly. A folder that changed without a version
 bump gets ``v<version>+dev.<n>``. When the store lacks a version (a new machine, CI), it is
 restored from the platform repo's git history (the commit whose copier.yml declares it).
+
+copier includes only files inside a template, so every snapshot also holds the platform's shared
+settings and questions (``templates/platform-questions.yml``, `PLATFORM_FILE`) next to its
+copier.yml, which includes it; its content is part of the snapshot's content hash.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import yaml
 
 from mlops.config import REPO_ROOT
 from mlops.onboarding.errors import OnboardingError
-from mlops.onboarding.templates import TemplateInfo
+from mlops.onboarding.templates import PLATFORM_FILE, TemplateInfo, copier_documents
 from mlops.onboarding.vcs import git
 
 _SKIP_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".git"}
@@ -43,10 +47,23 @@ def template_files(path: Path) -> list[Path]:
     return files
 
 
+def platform_file(path: Path) -> Path | None:
+    """The shared `PLATFORM_FILE` a snapshot of template folder `path` adds (from the folder
+    holding the templates), None when the template has its own or there is none."""
+    shared = path.parent / PLATFORM_FILE
+    return shared if shared.is_file() and not (path / PLATFORM_FILE).exists() else None
+
+
+def snapshot_files(path: Path) -> list[tuple[Path, Path]]:
+    """(path in the snapshot, file on disk) of template folder `path`'s snapshot."""
+    files = [(rel, path / rel) for rel in template_files(path)]
+    shared = platform_file(path)
+    return sorted([*files, (Path(PLATFORM_FILE), shared)] if shared else files)
+
+
 def content_hash(path: Path) -> str:
     digest = hashlib.sha256()
-    for rel in template_files(path):
-        full = path / rel
+    for rel, full in snapshot_files(path):
         digest.update(f"{rel.as_posix()}\0{os.access(full, os.X_OK)}\0".encode())
         digest.update(full.read_bytes())
         digest.update(b"\0")
@@ -98,6 +115,10 @@ class TemplateStore:
         with tempfile.TemporaryDirectory() as tmp:
             env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), "GIT_WORK_TREE": str(source)}
             git("add", "-f", "--pathspec-from-file=-", cwd=repo, env=env, stdin=files)
+            if shared := platform_file(source):
+                blob = git("hash-object", "-w", str(shared), cwd=repo).strip()
+                entry = f"100644,{blob},{PLATFORM_FILE}"
+                git("update-index", "--add", "--cacheinfo", entry, cwd=repo, env=env)
             tree = git("write-tree", cwd=repo, env=env).strip()
         commit = git("commit-tree", tree, "-m", subject, cwd=repo).strip()
         git("tag", tag, commit, cwd=repo)
@@ -156,14 +177,20 @@ class TemplateStore:
             return False
         for commit in log.split():
             try:
-                conf = yaml.safe_load(git("show", f"{commit}:{rel}/copier.yml", cwd=platform_repo))
+                text = git("show", f"{commit}:{rel}/copier.yml", cwd=platform_repo)
+                conf = copier_documents(text, include=lambda _pattern: [])
             except (OnboardingError, yaml.YAMLError):
                 continue
             declared = (conf or {}).get("template_version", {})
             if isinstance(declared, dict) and str(declared.get("default")) == version:
                 with tempfile.TemporaryDirectory() as tmp, self._locked(name) as repo:
                     archive = Path(tmp) / "t.tar"
-                    git("archive", "-o", str(archive), commit, rel, cwd=platform_repo)
+                    paths = [rel]
+                    with contextlib.suppress(OnboardingError):  # older commits lack the file
+                        shared = f"templates/{PLATFORM_FILE}"
+                        git("cat-file", "-e", f"{commit}:{shared}", cwd=platform_repo)
+                        paths.append(shared)
+                    git("archive", "-o", str(archive), commit, *paths, cwd=platform_repo)
                     shutil.unpack_archive(archive, tmp)
                     source = Path(tmp) / rel
                     subject = f"{name} {version} content {content_hash(source)}"

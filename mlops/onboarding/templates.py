@@ -10,7 +10,9 @@ copier carries them into every render:
 
 Every template also asks the *platform questions* (``PLATFORM_QUESTIONS``) that onboarding needs
 to write ``usecases/<name>.yaml``, and ``repo_kind`` (training|inference) used as
-``_subdirectory: "{{ repo_kind }}"`` so one template renders both repos.
+``_subdirectory: "{{ repo_kind }}"`` so one template renders both repos. The platform's copier
+settings and the questions that are the same in every template are defined once, in
+``templates/platform-questions.yml`` (``PLATFORM_FILE``), which each copier.yml includes.
 
 Answers are validated in ``mlops.onboarding.answers``.
 """
@@ -19,6 +21,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections import ChainMap
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -52,6 +56,13 @@ PLATFORM_QUESTIONS = (
 REPO_KINDS = ("training", "inference")
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 _TYPES = ("str", "int", "float", "bool", "yaml", "json")
+PLATFORM_FILE = "platform-questions.yml"
+"""In ``templates/``: the platform's copier settings and the questions every template asks the
+same way. Each copier.yml starts with ``--- !include platform-questions.yml``; copier includes only
+files inside the template, so the template store adds this file to every snapshot (next to
+copier.yml) and `read_copier_config` reads it from ``templates/``."""
+_MERGED_LISTS = ("_exclude", "_jinja_extensions", "_secret_questions", "_skip_if_exists")
+"""Settings copier concatenates across copier.yml's documents (every other key: the last wins)."""
 # The Jinja extensions copier loads by default (validators may use their filters).
 _COPIER_EXTENSIONS = ("jinja2_ansible_filters.AnsibleCoreFiltersExtension",)
 
@@ -139,6 +150,53 @@ def _parse_question(name: str, spec: Any, source: str) -> Question:
     )
 
 
+def copier_documents(text: str, include: Callable[[str], list[Any]]) -> dict[str, Any]:
+    """copier.yml's documents merged as copier merges them (`copier._template.load_template_config`:
+    `!include` documents flattened in place, a later document wins on a key, the `_MERGED_LISTS`
+    settings concatenated); `include(pattern)` returns the documents a `!include` names."""
+
+    class _Loader(yaml.SafeLoader):
+        """A private loader class, so the `!include` constructor stays local."""
+
+    def _include(loader: yaml.SafeLoader, node: yaml.Node) -> list[Any]:
+        if not isinstance(node, yaml.ScalarNode):
+            raise yaml.constructor.ConstructorError(
+                None, None, "!include takes a relative path", node.start_mark
+            )
+        return include(str(loader.construct_scalar(node)))
+
+    _Loader.add_constructor("!include", _include)
+
+    def flat(items: Any) -> list[Any]:
+        if isinstance(items, list):
+            return [d for item in items for d in flat(item)]
+        return [items] if items else []
+
+    documents = flat(list(yaml.load_all(text, Loader=_Loader)))
+    merged = {k: [v for d in documents for v in d.get(k, [])] for k in _MERGED_LISTS}
+    merged = {k: v for k, v in merged.items() if v}
+    return dict(ChainMap(merged, *reversed(documents)))
+
+
+def read_copier_config(path: Path) -> dict[str, Any]:
+    """`path`/copier.yml as copier reads it from the template store's snapshot: an `!include`
+    matches files inside the template folder, and `PLATFORM_FILE` (which the store adds to every
+    snapshot) comes from the folder holding the templates."""
+
+    def include(pattern: str) -> list[Any]:
+        if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
+            raise TemplateError(
+                f"templates/{path.name}/copier.yml includes {pattern!r}",
+                "include files by a relative path inside the template (copier's rule)",
+            )
+        files = sorted(path.glob(pattern))
+        if not files and pattern == PLATFORM_FILE and (path.parent / PLATFORM_FILE).is_file():
+            files = [path.parent / PLATFORM_FILE]
+        return [doc for f in files for doc in yaml.safe_load_all(f.read_text())]
+
+    return copier_documents((path / "copier.yml").read_text(), include)
+
+
 def load_template(path: Path) -> TemplateInfo:
     """Read one template folder; errors name the file and the fix."""
     source = f"templates/{path.name}/copier.yml"
@@ -146,7 +204,7 @@ def load_template(path: Path) -> TemplateInfo:
     if not conf.is_file():
         raise TemplateError(f"{source} not found", "every template folder needs a copier.yml")
     try:
-        data = yaml.safe_load(conf.read_text()) or {}
+        data = read_copier_config(path)
     except yaml.YAMLError as exc:
         raise TemplateError(f"{source} is not valid YAML: {exc}", "fix the YAML syntax") from None
     settings = {k[1:]: v for k, v in data.items() if k.startswith("_")}

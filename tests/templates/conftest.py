@@ -19,6 +19,7 @@ from mlops.onboarding import (
     render_repo,
     validate_answers,
 )
+from mlops.onboarding.templates import PLATFORM_FILE
 
 RUFF = Path(sys.executable).with_name("ruff")
 OWNER = "jane.doe@example.com"
@@ -110,7 +111,8 @@ def ruff(root: Path) -> subprocess.CompletedProcess[str]:
 
 
 def copy_template(name: str, root: Path) -> Path:
-    """A private copy of a template folder (for tests that change the template)."""
+    """A private copy of a template folder (for tests that change the template), next to a copy
+    of the platform questions every template includes (`templates/platform-questions.yml`)."""
     src = get_template(name).path
     dst = root / name
     shutil.copytree(
@@ -118,6 +120,8 @@ def copy_template(name: str, root: Path) -> Path:
         dst,
         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".ruff_cache", ".pytest_cache"),
     )
+    if not (root / PLATFORM_FILE).exists():
+        shutil.copy2(src.parent / PLATFORM_FILE, root / PLATFORM_FILE)
     return dst
 
 

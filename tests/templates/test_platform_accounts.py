@@ -18,6 +18,7 @@ from mlops.onboarding import (
     validate_answers,
 )
 from mlops.onboarding import answers as answers_module
+from mlops.onboarding.templates import PLATFORM_FILE
 
 from .conftest import OWNER, render
 
@@ -85,10 +86,10 @@ def test_update_of_a_repo_rendered_before_the_account_questions(tmp_path, monkey
 
     root = tmp_path / "templates"
     folder = copy_template("tabular-classification", root)
-    conf = folder / "copier.yml"
+    conf = root / PLATFORM_FILE  # the platform questions every template includes
     current = conf.read_text()
-    start, end = current.index("dev_account_id:"), current.index("target_column:")
-    conf.write_text(current[:start] + current[end:])  # the template before the questions
+    start = current.index("dev_account_id:")
+    conf.write_text(current[:start])  # the template before the questions (they come last)
     stacks = {
         p.name: p.read_text()
         for p in (folder / "inference").glob("Pulumi.*.yaml.jinja")

@@ -131,8 +131,8 @@ def test_tabular_renders_clean(store, tmp_path, answers: dict, kind: str) -> Non
     assert ('"lightgbm>=4.5"' in pyproject) == (answers["model_family"] == "lightgbm")
     assert not (root / "mlops").exists()
     # the shared module is byte-for-byte the template's single source
-    shared = store.checkout("tabular-classification", recorded["_commit"]) / "shared/tabular_core"
-    assert (root / "src/tabular_core/schema.py").read_bytes() == (shared / "schema.py").read_bytes()
+    core = store.checkout("tabular-classification", recorded["_commit"]) / "core/tabular_core"
+    assert (root / "src/tabular_core/schema.py").read_bytes() == (core / "schema.py").read_bytes()
     if kind == "training":
         estimator = (root / "src/tabular_training/estimator.py").read_text()
         assert f'FAMILY = "{answers["model_family"]}"' in estimator

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 from mlops.onboarding import TemplateStore, load_template
+from mlops.onboarding.templates import PLATFORM_FILE
 
 from .conftest import copy_template
 
@@ -38,6 +40,17 @@ def test_changed_template_without_version_bump_gets_a_dev_tag(tmp_path) -> None:
     assert store.snapshot(load_template(folder)) == "v1.0.0"  # back to the released content
 
 
+def test_a_change_of_the_shared_platform_questions_is_a_new_snapshot(tmp_path) -> None:
+    folder = copy_template("tabular-classification", tmp_path / "templates")
+    store = TemplateStore(str(tmp_path / "store"))
+    assert store.snapshot(load_template(folder)) == "v1.0.0"
+    shared = folder.parent / PLATFORM_FILE
+    shared.write_text(shared.read_text().replace("(e.g. churn-risk)", "(e.g. fraud-score)"))
+    assert store.snapshot(load_template(folder)) == "v1.0.0+dev.1"
+    checkout = store.checkout("tabular-classification", "v1.0.0+dev.1")
+    assert "(e.g. fraud-score)" in (checkout / PLATFORM_FILE).read_text()
+
+
 def test_checkout_is_exactly_the_tagged_files(tmp_path) -> None:
     folder = copy_template("tabular-classification", tmp_path / "templates")
     (folder / "training" / "__pycache__").mkdir()
@@ -47,9 +60,17 @@ def test_checkout_is_exactly_the_tagged_files(tmp_path) -> None:
     checkout = store.checkout("tabular-classification", tag)
     files = sorted(p.relative_to(checkout) for p in checkout.rglob("*") if p.is_file())
     expected = sorted(
-        p.relative_to(folder)
-        for p in folder.rglob("*")
-        if p.is_file() and not set(p.parts) & {"__pycache__", ".ruff_cache", ".pytest_cache"}
+        [
+            *(
+                p.relative_to(folder)
+                for p in folder.rglob("*")
+                if p.is_file()
+                and not set(p.parts) & {"__pycache__", ".ruff_cache", ".pytest_cache"}
+            ),
+            Path(PLATFORM_FILE),  # the platform questions copier.yml includes, added by the store
+        ]
     )
     assert files == expected
+    shared = (folder.parent / PLATFORM_FILE).read_bytes()
+    assert (checkout / PLATFORM_FILE).read_bytes() == shared
     assert store.checkout("tabular-classification", tag) == checkout  # reused

@@ -3,11 +3,13 @@ reported with files and lines; the store restores old versions from the platform
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from copier._template import load_template_config
 
 from mlops.onboarding import (
     OnboardingError,
@@ -17,6 +19,7 @@ from mlops.onboarding import (
     update,
     update_command,
 )
+from mlops.onboarding.templates import PLATFORM_FILE, read_copier_config
 
 from .conftest import OWNER, copy_template
 
@@ -34,7 +37,7 @@ def _git(repo: Path, *args: str) -> str:
 def _bump(folder: Path, version: str) -> None:
     conf = folder / "copier.yml"
     text = conf.read_text()
-    old = yaml.safe_load(text)["template_version"]["default"]
+    old = read_copier_config(folder)["template_version"]["default"]
     conf.write_text(text.replace(f'default: "{old}"', f'default: "{version}"'))
 
 
@@ -67,7 +70,7 @@ def test_update_applies_template_change_and_keeps_local_edit(project) -> None:
     tpl = folder / "training" / "README.md.jinja"
     tpl.write_text(tpl.read_text().replace("## Run locally", "## Run it locally"))
     (folder / "training" / "CHANGELOG.md").write_text("# Changelog\n\n- 1.1.0\n")
-    schema = folder / "shared" / "tabular_core" / "schema.py"
+    schema = folder / "core" / "tabular_core" / "schema.py"
     schema.write_text(
         schema.read_text().replace(
             'CATEGORY_LEVELS = ("a", "b", "c", "d")', 'CATEGORY_LEVELS = ("a", "b", "c")'
@@ -136,6 +139,7 @@ def test_old_version_is_restored_from_the_platform_history(tmp_path, project) ->
     target = platform / "templates" / "tabular-classification"
     target.parent.mkdir(parents=True)
     subprocess.run(["cp", "-r", str(folder), str(target)], check=True)
+    shutil.copy2(folder.parent / PLATFORM_FILE, target.parent / PLATFORM_FILE)
     _git(platform, "init", "-q")
     _git(platform, "add", "-A")
     _git(platform, "commit", "-qm", "template 1.0.0")
@@ -145,8 +149,9 @@ def test_old_version_is_restored_from_the_platform_history(tmp_path, project) ->
     fresh = TemplateStore(str(tmp_path / "fresh-store"))
     assert fresh.ensure_version("tabular-classification", "v1.0.0", platform_repo=platform)
     restored = fresh.checkout("tabular-classification", "v1.0.0")
-    conf = yaml.safe_load((restored / "copier.yml").read_text())
+    conf = load_template_config(restored / "copier.yml")  # as copier reads the snapshot
     assert conf["template_version"]["default"] == "1.0.0"
+    assert {"usecase_name", "dev_account_id", "_subdirectory"} <= conf.keys()  # the included file
     assert not fresh.ensure_version("tabular-classification", "v0.9.0", platform_repo=platform)
 
 
