@@ -13,6 +13,7 @@ import yaml
 from mlops.onboarding import OnboardingError, TemplateStore, onboard
 from mlops.onboarding.commands import update_all_command
 from mlops.onboarding.provider import GitHubProvider
+from mlops.onboarding.templates import read_copier_config
 from mlops.testing.fake_github import FakeGitHub
 
 from .conftest import OWNER, copy_template
@@ -28,7 +29,7 @@ def _git(repo: Path, *args: str) -> str:
 def _bump(folder: Path, version: str) -> None:
     conf = folder / "copier.yml"
     text = conf.read_text()
-    old = yaml.safe_load(text)["template_version"]["default"]
+    old = read_copier_config(folder)["template_version"]["default"]
     conf.write_text(text.replace(f'default: "{old}"', f'default: "{version}"'))
 
 
