@@ -1,17 +1,38 @@
 """Pulumi building blocks, one module per block. Type tokens never change (renames need aliases).
 
-- network.py: Network (`mlops:network:Network`)
-- keys.py: Keys (`mlops:keys:Keys`)
+Platform (every stack unless noted):
+
+- account.py: AccountSettings (`mlops:account:AccountSettings`): once-per-account settings
+- keys.py: Keys (`mlops:keys:Keys`): customer-managed KMS keys, one per purpose
+- network.py: Network (`mlops:network:Network`): private VPC, endpoints, flow logs
 - storage.py: SecureBucket (`mlops:storage:SecureBucket`), Storage (`mlops:storage:Storage`)
-- identity.py: StudioRoles (`mlops:identity:StudioRoles`)
-- studio.py: Studio (`mlops:studio:Studio`)
-- images.py: UseCaseImages (`mlops:images:UseCaseImages`), dev, per use case: ECR repositories
+- audit.py: Audit (`mlops:audit:Audit`): CloudTrail, GuardDuty, Config, Inspector
+- logs.py: `encrypted_log_group`, the log group every component that writes logs uses (a helper)
+- identity.py: StudioRoles (`mlops:identity:StudioRoles`), dev
+- approvers.py: PersonaPermissionSets (`mlops:identity:PersonaPermissionSets`) and
+  UseCaseApprovers (`mlops:identity:UseCaseApprovers`): who approves, through Identity Center
+- studio.py: Studio (`mlops:studio:Studio`), dev
 - packages.py: PackageRepository (`mlops:packages:PackageRepository`), dev: the CodeArtifact index
-- audit.py: Audit (`mlops:audit:Audit`)
-- crossaccount.py: DeploymentAccess in staging/prod (`mlops:crossaccount:DeploymentAccess`): the
+- catalog.py: ServiceCatalog (`mlops:catalog:ServiceCatalog`), dev: new use cases from Studio
+- crossaccount.py: DeploymentAccess (`mlops:crossaccount:DeploymentAccess`), staging/prod: the
   model-execution role
+
+Per use case (built from `usecases/<name>.yaml`):
+
 - usecase.py: UseCase (`mlops:usecase:UseCase`), composed of deployment_target.py
   (`mlops:usecase:DeploymentTarget`, every stack), build_pipeline.py (`mlops:usecase:BuildPipeline`)
-  and deploy_pipeline.py (`mlops:usecase:DeployPipeline`) in dev; usecase_builds.py and
-  usecase_roles.py hold what those share
+  and deploy_pipeline.py (`mlops:usecase:DeployPipeline`) in dev; usecase_builds.py (shapes both
+  pipelines share, `DeliveryArgs`), usecase_roles.py (the delivery roles' policies and the names
+  other stacks rely on) and usecase_actors.py (the people and the attacks the rehearsal checks)
+  hold what those share
+- images.py: UseCaseImages (`mlops:images:UseCaseImages`), dev: ECR repositories
+
+Inference (built by a use case's inference repo):
+
+- serving.py: InferenceService (`mlops:serving:InferenceService`), composed of
+  serving_endpoint.py (`mlops:serving:ModelEndpoint`) and serving_api.py
+  (`mlops:serving:DecisionApi`)
+- analytics.py: DecisionAnalytics (`mlops:analytics:DecisionAnalytics`), with
+  analytics_monitor.py (`mlops:analytics:ModelMonitor`) and analytics_snowflake.py
+  (`mlops:analytics:SnowflakeIngest`, with `SnowflakeArgs`)
 """
