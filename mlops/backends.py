@@ -1,6 +1,6 @@
 """Where each program's Pulumi state lives (one self-managed S3 backend), in one place.
 
-Design (docs/deploy.md, issue 15 item 4): **one state backend per governance relationship**, in
+Design (docs/deploy.md): **one state backend per governance relationship**, in
 the governance (dev) account. Every platform stack (dev, staging, prod) and every inference stack
 of every use case keeps its state in that one bucket, so every StackReference resolves: a
 self-managed backend can only read stacks in its own bucket (`mlops/testing/references.py`).

@@ -175,7 +175,7 @@ class Retention(_Model):
         return v
 
 
-# --- landing-zone coexistence (issue 15.5) -----------------------------------------------------
+# --- landing-zone coexistence ------------------------------------------------------------------
 ServiceMode = Literal["create", "adopt", "organization"]
 """create: this stack creates it (a fresh account); adopt: this stack imports the existing one
 (pulumi `import_`) and manages it from then on; organization: Control Tower or a delegated
@@ -354,7 +354,7 @@ class StackConfig(_Model):
     def key_admin_arns(self) -> list[str]:
         """Who administers this stack's KMS keys: the deploy role, else the landing zone's
         administrator SSO permission set (its role has a generated suffix, hence a pattern);
-        never the bare account root (issue 23.5)."""
+        never the bare account root."""
         if self.deploy_role_arn:
             return [self.deploy_role_arn]
         return [f"arn:aws:iam::{self.account_id}:role/aws-reserved/sso.amazonaws.com/*{SSO_ADMIN}*"]

@@ -280,7 +280,7 @@ KEY_SELF_USE_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:Gen
 
 
 def key_admin_guard(admin_arns: Sequence[str]) -> list[Statement]:
-    """Key administrators never use the key themselves and never grant its use (issue 23.5).
+    """Key administrators never use the key themselves and never grant its use.
 
     Explicit denies, so no IAM policy (AdministratorAccess included) and no later key-policy
     statement can give it back: direct cryptographic calls (no `kms:ViaService`: through S3 or
@@ -339,7 +339,7 @@ def key_policy(
       named through `mlops.naming`); their IAM policies must also grant the key;
     - services: statements for AWS services (CloudWatch Logs, CloudTrail, S3 log delivery);
     - cross_account_decrypt: {account_id: [role ARNs]} — decrypt-only for staging/prod roles that
-      read dev artifacts (the EMF's open bug #4 was exactly this grant missing).
+      read dev artifacts.
     """
     root = account_root(account_id)
     if root in admin_arns:

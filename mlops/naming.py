@@ -142,7 +142,7 @@ def model_package_group_name(ctx: NameContext, usecase: str) -> str:
 
 def boundary_policy_name(ctx: NameContext, usecase: str) -> str:
     """`mlops-<env>-<usecase>-boundary`: the permissions boundary every role of the use case's
-    inference stack carries (created by the platform's `DeploymentTarget`; issue 23.3)."""
+    inference stack carries (created by the platform's `DeploymentTarget`)."""
     return usecase_name(ctx, usecase, "boundary", kind="policy")
 
 

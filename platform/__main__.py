@@ -47,10 +47,10 @@ pulumi.export("environment", cfg.environment)
 pulumi.export("account_id", cfg.account_id)
 pulumi.export("region", cfg.region)
 
-# --- platform core (issue 3): keys, network, storage, audit, Studio (dev), cross-account -------
+# --- platform core: keys, network, storage, audit, Studio (dev), cross-account -----------------
 names = NameContext(environment=cfg.environment, account_id=cfg.account_id, region=cfg.region)
 accounts = cfg.accounts.model_dump()
-key_admins = cfg.key_admin_arns  # never the bare account root (issue 23.5)
+key_admins = cfg.key_admin_arns  # never the bare account root
 model_execution_role_arn = iam.role_arn(cfg.account_id, naming.model_execution_role_name(names))
 
 keys = Keys(
@@ -140,7 +140,7 @@ audit = Audit(
     ),
     opts=opts,
 )
-# Account-level singletons (issue 15.6): API Gateway's CloudWatch role, once per account.
+# Account-level singletons: API Gateway's CloudWatch role, once per account.
 account_settings = AccountSettings(
     "account", AccountSettingsArgs(names=names, tags=tags), opts=opts
 )
@@ -253,7 +253,7 @@ else:
     pulumi.export("registered_models_bucket", dev_stack.require_output("artifacts_bucket"))
     pulumi.export("registered_models_key_arn", dev_stack.require_output("artifacts_key_arn"))
 
-# --- use cases (issue 4): one UseCase per usecases/*.yaml; governance parts and catalog in dev ---
+# --- use cases: one UseCase per usecases/*.yaml; governance parts and catalog in dev -----------
 sagemaker_sgs = [network.sagemaker_sg.id]
 usecases = {}
 for manifest in load_manifests():

@@ -76,7 +76,7 @@ class DeploymentTarget(pulumi.ComponentResource):
             policy=policy,
             opts=pulumi.ResourceOptions(parent=self.role),
         )
-        # governance (23.3): the boundary every role this deployer creates must carry
+        # the boundary every role this deployer creates must carry
         self.boundary = aws.iam.Policy(
             f"{name}-boundary",
             name=boundary_policy_name(names_for(cfg), usecase),

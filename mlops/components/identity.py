@@ -187,7 +187,7 @@ def studio_policy(
             ),
         ]
     else:
-        # Issue 23.1, for every use case at once (one statement, not one policy per use case):
+        # Approval integrity for every use case at once (one statement, not one per use case):
         # no package status but PendingManualApproval, the governed pipeline only through CI.
         governed = data_scientist_deny_policy(
             deploy_pipeline_arn=f"arn:aws:codepipeline:{region}:{account_id}:*",

@@ -14,7 +14,7 @@ bounded by resource policies: the domain and repository policies deny every prin
 this account, deny tokens to roles that are not the platform's own, and deny publishing,
 deleting or changing package versions to all but the publisher roles.
 
-Egress design (issue 16.1, docs/deploy.md "Egress"): builds that touch nothing VPC-private run
+Egress design (docs/deploy.md "Egress"): builds that touch nothing VPC-private run
 outside the VPC and reach CodeArtifact's public endpoint with a short-lived token
 (`login_commands`); Studio (VpcOnly) reaches it through the `codeartifact.api` and
 `codeartifact.repositories` interface endpoints; SageMaker jobs install nothing (network isolation,

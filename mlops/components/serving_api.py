@@ -210,7 +210,7 @@ class DecisionApi(pulumi.ComponentResource):
                 "throttling_burst_limit": a.throttle_burst,
                 "metrics_enabled": True,
                 # execution logging of errors only; never request or response bodies (claims
-                # carry personal data): data trace stays off (issue 23.7)
+                # carry personal data): data trace stays off
                 "logging_level": "ERROR",
                 "data_trace_enabled": False,
             },

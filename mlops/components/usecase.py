@@ -232,7 +232,7 @@ class UseCase(pulumi.ComponentResource):
 
     def _registry_policy(self, arn: str, lead: str | None) -> dict[str, Any]:
         """Staging and prod may read packages and create models; nobody but the use case's lead
-        sets a status other than PendingManualApproval (issue 23.1)."""
+        sets a status other than PendingManualApproval."""
         cfg = self._args.config
         packages = arn.replace("model-package-group/", "model-package/") + "/*"
         policy = docs.registry_resource_policy(

@@ -12,7 +12,7 @@ the gates (`DeployPipeline` calls `declare_people`):
   execution roles approve (they never may); a data scientist's Identity Center session takes the
   approver role.
 
-`declare_registry_attacks` (declared by `UseCase`, issue 23.1): the roles that legitimately write
+`declare_registry_attacks` (declared by `UseCase`): the roles that legitimately write
 to the registry — the SageMaker pipeline, the training and deploy builds — try to set an approval
 status.
 """

@@ -545,7 +545,7 @@ def start_pipeline_policy(pipeline_arn: pulumi.Input[str]) -> pulumi.Output[str]
     )
 
 
-# --- approval integrity (issue 23.1): explicit denies ---------------------------------------
+# --- approval integrity: explicit denies --------------------------------------------------------
 PENDING = "PendingManualApproval"
 STATUS_KEY = "sagemaker:ModelApprovalStatus"
 PACKAGE_WRITES = ["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"]
@@ -610,7 +610,7 @@ def data_scientist_deny_policy(
     )
 
 
-# --- the permissions boundary of a use case's inference roles (issue 23.3) --------------------
+# --- the permissions boundary of a use case's inference roles -----------------------------------
 # What the inference stack's roles (serving Lambdas, workflow, API, model, analytics) may use at
 # most; each role's own policy narrows it to its resources.
 BOUNDARY_SERVICES = [

@@ -97,7 +97,7 @@ def deployer_policy(
         and set(docs_actions(s)) & BOUNDARY_GATED
         and "iam:PermissionsBoundary" not in s.get("Condition", {}).get("ArnEquals", {})
     ]
-    if unbounded:  # governance (23.3): a role without the boundary must not be creatable
+    if unbounded:  # a role without the boundary must not be creatable
         raise ValueError(
             f"deployer_permissions.json grants role creation/widening without the permissions "
             f"boundary condition in {unbounded}: every role the inference program creates must "
@@ -106,7 +106,7 @@ def deployer_policy(
     return docs.doc(
         *statements,
         {
-            # governance (23.3): the boundary, once set, is never removed
+            # the boundary, once set, is never removed
             "Sid": "BoundaryStays",
             "Effect": "Deny",
             "Action": "iam:DeleteRolePermissionsBoundary",

@@ -46,7 +46,7 @@ BOUNDARY_ACTIONS = frozenset(
         "iam:DetachRolePolicy",
     }
 )
-"""Governance (23.3): the IAM actions whose request carries the role's permissions boundary
+"""The IAM actions whose request carries the role's permissions boundary
 (`iam:PermissionsBoundary`). Recorded with the use case's boundary, they keep it as an `ArnEquals`
 condition (`${Boundary}`), so the deployer creates or widens a role only when it carries the
 boundary; lifecycle actions outside this set (DeleteRole, UpdateRole, ...) drop that key (AWS

@@ -36,7 +36,7 @@ def vpc_network_interfaces(
     security_group_ids: Sequence[str],
     eni_actions: Sequence[str],
 ) -> list[iam.Statement]:
-    """Network interfaces of a serving role, scoped like the platform's roles (issue 23.7): only
+    """Network interfaces of a serving role, scoped like the platform's roles: only
     Describe on "*"; an interface is created only in the service's own subnets with its own
     security groups; deleted, re-addressed or shared (`eni_actions`) only among this account's
     interfaces in this region (the services check these at creation with no subnet in the

@@ -361,7 +361,7 @@ def required_tags(props: dict[str, Any], cfg: Mapping[str, Any], args: Any) -> I
         yield f"missing tags: {', '.join(missing)}"
 
 
-# --- Roles a use case's deployer creates (issue 23.3) -------------------------------------------
+# --- Roles a use case's deployer creates --------------------------------------------------------
 def _project_of(urn: str) -> str:
     """`urn:pulumi:<stack>::<project>::<type>::<name>` -> project."""
     parts = urn.split("::")
