@@ -2,10 +2,12 @@
 for serving: one definition, with the network, encryption and isolation settings in one place.
 
     Preprocess (processing) -> Tune (Bayesian, rounds x parallel from the manifest)
-      -> Evaluate (processing on the best job's model, writes evaluation.json)
+      |                        -> Evaluate (processing on the best job's model, evaluation.json)
+      -> Baseline (processing on the train split: Model Monitor statistics.json + constraints.json)
       -> Gate (the manifest's metric vs its threshold, in its direction)
       -> Publish (the best model into the registry bucket, with its SHA-256)
-         -> Register (PendingManualApproval, fixed here; records the SHA-256) | GateFailed
+         -> Register (PendingManualApproval, fixed here; records the SHA-256; the baseline
+            attached as the package's drift-check baselines and model-data metrics) | GateFailed
 
 Registered models follow the artifact contract (`mlops.delivery.artifacts`, docs/artifacts.md):
 only a model that passed the gate is published, to `s3://<dev model-artifacts>/<usecase>/models/
@@ -95,8 +97,13 @@ class TrainingRecipe:
     preprocess_script: str = "preprocess.py"
     train_program: str = "train.py"
     evaluate_script: str = "evaluate.py"
+    baseline_script: str | None = None
+    """When given, the Baseline step runs it: it writes the data-quality baseline of the model's
+    inputs (``statistics.json`` and ``constraints.json`` in SageMaker Model Monitor's format) from
+    the train split (read from ``{processing}/train``) into ``{processing}/baseline``."""
     preprocess_arguments: Sequence[Argument] = ()
     evaluate_arguments: Sequence[Argument] = ()
+    baseline_arguments: Sequence[Argument] = ()
     parameters: Mapping[str, int | float | str] = field(default_factory=dict)
     synthetic_input: bool = False
     inference_instances: Sequence[str] = ("ml.m5.large", "ml.c5.large")
@@ -109,7 +116,8 @@ class TrainingRecipe:
         bad = {k: v for k, v in self.gate_metrics.items() if v not in _DIRECTIONS}
         if not self.gate_metrics or bad:
             raise ValueError(f"gate_metrics: give {{metric: maximize|minimize}}, got {bad or {}}")
-        for arg in (*self.preprocess_arguments, *self.evaluate_arguments):
+        for arg in (*self.preprocess_arguments, *self.evaluate_arguments,
+                    *self.baseline_arguments):  # fmt: skip
             if isinstance(arg, Param) and arg.name not in self.parameters:
                 raise ValueError(f"argument Param({arg.name!r}) is not one of parameters")
 
@@ -330,6 +338,7 @@ def governed_pipeline(
     settings: PipelineSettings, recipe: TrainingRecipe, session: Any = None
 ) -> Any:
     """The Pipeline object (`.definition()` for JSON, `.upsert()` to deploy)."""
+    from sagemaker.core.drift_check_baselines import DriftCheckBaselines
     from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
     from sagemaker.core.network import NetworkConfig
     from sagemaker.core.parameter import ContinuousParameter, IntegerParameter
@@ -524,6 +533,31 @@ def governed_pipeline(
         ),
         property_files=[report],
     )
+    baseline = None
+    drift_baselines, data_metrics = None, {}
+    if recipe.baseline_script is not None:
+        baseline = ProcessingStep(
+            name="Baseline",
+            step_args=processor("baseline").run(
+                code=settings.code("src", pkg, recipe.baseline_script),
+                inputs=[code, s3_input("train", split_uri["train"], f"{PROCESSING}/train")],
+                outputs=[s3_output("baseline")],
+                arguments=args(recipe.baseline_arguments),
+                kms_key=kms,
+            ),
+        )
+        out = baseline.properties.ProcessingOutputConfig.Outputs["baseline"].S3Output.S3Uri
+
+        def baseline_file(name: str) -> Any:
+            uri = Join(on="/", values=[out, name])
+            return MetricsSource(s3_uri=uri, content_type="application/json")
+
+        data_metrics = {
+            "model_data_statistics": baseline_file("statistics.json"),
+            "model_data_constraints": baseline_file("constraints.json"),
+        }
+        drift_baselines = DriftCheckBaselines(**data_metrics)
+
     report_uri = Join(
         on="/",
         values=[
@@ -576,8 +610,10 @@ def governed_pipeline(
             approval_status=APPROVAL_STATUS,
             description=recipe.description or f"{settings.usecase} model",
             model_metrics=ModelMetrics(
-                model_statistics=MetricsSource(s3_uri=report_uri, content_type="application/json")
+                model_statistics=MetricsSource(s3_uri=report_uri, content_type="application/json"),
+                **data_metrics,
             ),
+            drift_check_baselines=drift_baselines,
             customer_metadata_properties={
                 "usecase": settings.usecase,
                 "eval_metric": metric,
@@ -615,7 +651,7 @@ def governed_pipeline(
     return Pipeline(
         name=settings.pipeline_name,
         parameters=[input_data, *extra.values()],
-        steps=[preprocess, tune, evaluate, gate],
+        steps=[preprocess, tune, evaluate, *([baseline] if baseline else []), gate],
         pipeline_experiment_config=PipelineExperimentConfig(
             ExecutionVariables.PIPELINE_NAME, ExecutionVariables.PIPELINE_EXECUTION_ID
         ),

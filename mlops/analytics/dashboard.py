@@ -42,6 +42,7 @@ class DashboardResult:
     html_path: Path
     png_paths: dict[str, Path] = field(default_factory=dict)
     decisions: int = 0
+    health_path: Path | None = None
 
 
 def _plt():
@@ -335,6 +336,125 @@ def _chart_model_error(wh: Warehouse) -> Chart:
     return Chart("model_error", "Model error", get_view("model_error").description, _png(fig))
 
 
+def _psi_frame(wh: Warehouse, reference: ReferenceProfile) -> Any:
+    import pandas as pd
+
+    cols = [*(f for f in KEY_FEATURES if f in reference.features), *reference.categories]
+    df = wh.frame(
+        "SELECT CAST(DATE_TRUNC('month', decided_at) AS DATE) AS month_start, "  # noqa: S608
+        + ", ".join(cols)
+        + " FROM decision_events"
+    )
+    rows = psi_by_month(df, reference, min_rows=50) if not df.empty else []
+    if not rows:
+        return None
+    return pd.DataFrame(rows).pivot(index="month_start", columns="feature", values="psi")
+
+
+def _chart_health_drift(
+    wh: Warehouse, reference: ReferenceProfile | None, threshold: float
+) -> Chart:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(11, 4.4))
+    caption = (
+        f"PSI of each input against the training reference, per month of decision (numeric "
+        f"inputs on the reference's deciles, the powertrain mix on its levels; months with "
+        f"fewer than 50 decisions left out). Above {threshold:g} the input has shifted."
+    )
+    psi = _psi_frame(wh, reference) if reference is not None else None
+    if psi is None:
+        _empty(ax, "no drift reference or too few decisions")
+    else:
+        months = [str(m)[:7] for m in psi.index]
+        width = 0.8 / max(len(psi.columns), 1)
+        for i, feature in enumerate(psi.columns):
+            xs = [j + i * width for j in range(len(months))]
+            ax.bar(xs, psi[feature].fillna(0), width=width, label=feature)
+        ax.set_xticks([j + 0.4 - width / 2 for j in range(len(months))], months)
+        ax.axhline(threshold, color="#c92a2a", ls="--", lw=1.5, label=f"alarm above {threshold:g}")
+        ax.set_ylabel("PSI")
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.set_title("Drift per feature (PSI vs training data)")
+    return Chart("health_drift", "Drift per feature", caption, _png(fig))
+
+
+def _chart_health_error(wh: Warehouse) -> Chart:
+    plt = _plt()
+    df = wh.frame("SELECT * FROM model_quality_monthly ORDER BY month_start")
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(15, 4.6))
+    if df.empty:
+        _empty(ax1, "no closed claims yet"), _empty(ax2, "no closed claims yet")
+    else:
+        months = [str(m)[:7] for m in df.month_start]
+        ax1.bar(months, df.repair_mae, color="#1c7ed6", label="repair-cost MAE vs final (GBP)")
+        ax1.set_ylabel("GBP")
+        ax1b = ax1.twinx()
+        ax1b.plot(months, (df.repair_bias_ratio - 1) * 100, marker="o", color="#c92a2a",
+                  label="bias % (predicted / final - 1)")  # fmt: skip
+        ax1b.axhline(0, color="#868e96", lw=0.8)
+        ax1b.set_ylabel("bias %")
+        h1, l1 = ax1.get_legend_handles_labels()
+        h2, l2 = ax1b.get_legend_handles_labels()
+        ax1.legend(h1 + h2, l1 + l2, fontsize=8, loc="upper left")
+        ax1.set_title("Repair-cost error against the final cost")
+        for col, label, style in (
+            ("interval_coverage_80", "80% interval coverage", "o-"),
+            ("pav_within_10pct", "PAV within 10% of settlement", "s-"),
+            ("wrong_write_off_rate", "wrong write-offs", "^-"),
+            ("total_loss_ece", "total-loss ECE", "d-"),
+        ):
+            ax2.plot(months, df[col].astype(float) * 100, style, label=label)
+        ax2.axhspan(78, 82, color="#e8590c", alpha=0.12, label="coverage target 78-82%")
+        ax2.set_ylabel("%")
+        ax2.set_ylim(0, 105)
+        ax2.grid(alpha=0.3)
+        ax2.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+        ax2.set_title("Quality against claim outcomes")
+    fig.suptitle("Model error over time (month of decision, closed claims)")
+    return Chart(
+        "health_error", "Error over time", get_view("model_quality_monthly").description, _png(fig)
+    )
+
+
+def _alarms_table(wh: Warehouse) -> str:
+    alarms = wh.alarms()
+    if not alarms:
+        return "<p>No alarms.</p>"
+    head = "".join(f"<th>{c}</th>" for c in ("month", "raised by", "check", "value", "limit",
+                                             "what"))  # fmt: skip
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
+            a["month"], a["source"], a["metric"],
+            f"{a['value']:.3f}" if a["value"] is not None else "", a["threshold"], a["message"],
+        )) + "</tr>"
+        for a in alarms
+    )  # fmt: skip
+    return f"<table id='alarms'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def render_health_html(wh: Warehouse, charts: list[Chart], title: str) -> str:
+    figures = "".join(
+        f'<figure id="chart-{c.slug}"><h2>{html.escape(c.title)}</h2>'
+        f'<img alt="{html.escape(c.title)}" src="data:image/png;base64,'
+        f'{base64.b64encode(c.png).decode()}"><figcaption>{html.escape(c.caption)}</figcaption>'
+        "</figure>"
+        for c in charts
+    )
+    n_alarms = len(wh.alarms())
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p class='meta'>Generated {generated}. "
+        "<a href='index.html'>Decisions and analytics</a></p>"
+        f"<div class='kpis'><div class='kpi'><b>{n_alarms}</b>alarms</div>"
+        f"<div class='kpi'><b>{wh.count('claim_outcomes'):,}</b>closed claims</div></div>"
+        f"<figure id='alarms-section'><h2>Alarms</h2>{_alarms_table(wh)}</figure>{figures}"
+        f"<script>{_SCRIPT}</script></body></html>"
+    )
+
+
 def build_charts(
     wh: Warehouse,
     reference: ReferenceProfile | None = None,
@@ -420,7 +540,8 @@ def render_html(wh: Warehouse, charts: list[Chart], title: str) -> str:
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
         f"<h1>{html.escape(title)}</h1><p class='meta'>Generated {generated} from the analytics "
-        f"warehouse {html.escape(Path(wh.path).name)}. Self-contained: works offline.</p>"
+        f"warehouse {html.escape(Path(wh.path).name)}. Self-contained: works offline. "
+        "<a href='model-health.html'>Model health</a></p>"
         f"<div class='kpis'>{kpis}</div>{''.join(figures)}<script>{_SCRIPT}</script></body></html>"
     )
 
@@ -443,4 +564,13 @@ def render_dashboard(
         path.write_bytes(chart.png)
         result.png_paths[chart.slug] = path
     result.html_path.write_text(render_html(wh, charts, title))
+    health = [_chart_health_drift(wh, reference, psi_threshold), _chart_health_error(wh)]
+    for chart in health:
+        path = out / f"{chart.slug}.png"
+        path.write_bytes(chart.png)
+        result.png_paths[chart.slug] = path
+    result.health_path = out / "model-health.html"
+    result.health_path.write_text(
+        render_health_html(wh, health, "Remedy model health: drift, error, alarms")
+    )
     return result

@@ -10,8 +10,12 @@ Phases (each shows progress; any failure stops every server it started):
  4. approve: refused for a data scientist, granted for the lead data scientist (platform IAM);
  5. deploy: valuation service + decision API (+ claims-handler view) on loopback;
  6. replay synthetic claims through the API, with bad requests and a valuation outage;
- 7. analytics: ship audit events → Logs → Firehose → S3 → DuckDB; write the dashboard;
- 8. summary.
+ 7. analytics: ship audit events → Logs → Firehose → S3 → DuckDB;
+ 8. model health (`mlops.local.monitoring_phase`): a usual and a shifted month (more EVs, parts
+    30% dearer) with their claim outcomes; drift per feature and the quality drop detected by the
+    Remedy health job; a deliberately worse candidate model rolled back; the dashboard (with its
+    model-health page) written;
+ 9. summary.
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ class DemoOptions:
     aws_port: int | None = None
     api_port: int | None = None
     serve: bool = False
+    month_claims: int = 300
+    """Claims per month in the model-health phase (a usual month, then the shifted one)."""
 
 
 @dataclass
@@ -75,6 +81,7 @@ class DemoSummary:
     artefacts: dict[str, str] = field(default_factory=dict)
     work_dir_found: str = "new"
     serving: bool = False
+    health: Any = None
 
 
 # --- preflight ----------------------------------------------------------------------------------
@@ -277,7 +284,7 @@ def run_demo(
     console.print(f"[dim]{work}: {prepared.message}[/]", highlight=False)
     summary = DemoSummary(work_dir=work, work_dir_found=prepared.found)
     record = RunRecord(work)
-    phases = Phases(console, summary, total=7, record=record)
+    phases = Phases(console, summary, total=8, record=record)
     try:
         _run_phases(opts, console, on_ready, work, summary, phases)
     except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM, SIGHUP: every service is stopped by now
@@ -400,27 +407,90 @@ def _run_phases(
         }
         console.print(_decision_table(decided, vehicles))
 
-        with phases.phase("analytics: Logs → Firehose → S3 → DuckDB, dashboard"):
-            from mlops.analytics.dashboard import render_dashboard
+        with phases.phase("analytics: Logs → Firehose → S3 → DuckDB"):
             from mlops.analytics.warehouse import Warehouse
 
             shipped = deployment.ship()
             warehouse_path = work / "analytics" / "warehouse.duckdb"
             with Warehouse(warehouse_path) as wh:
                 refreshed = stream.refresh(wh)
-                dash = render_dashboard(wh, work / "analytics" / "dashboard")
                 summary.analytics = {
                     "events shipped": shipped,
                     "landing objects loaded": refreshed.objects_loaded,
                     "decisions in warehouse": wh.count("decision_events"),
                 }
-            summary.artefacts["dashboard"] = str(dash.html_path)
             summary.artefacts["warehouse"] = str(warehouse_path)
+
+        with phases.phase("model health: a shifted month, drift, quality, rollback; dashboard"):
+            from mlops.analytics.dashboard import render_dashboard
+            from mlops.local.monitoring_phase import run_health_phase
+
+            summary.health = run_health_phase(
+                aws=aws, platform=platform, stream=stream, warehouse_path=warehouse_path,
+                bundle_dir=bundle_dir, live_arn=summary.package_arn, work=work,
+                month_claims=opts.month_claims, seed=opts.seed, lead="ellen-ward",
+            )  # fmt: skip
+            with Warehouse(warehouse_path) as wh:
+                reference = summary.health.reference
+                dash = render_dashboard(wh, work / "analytics" / "dashboard", reference=reference)
+            summary.artefacts["dashboard"] = str(dash.html_path)
+            if dash.health_path is not None:
+                summary.artefacts["model-health page"] = str(dash.health_path)
+        console.print(health_table(summary.health))
 
         if on_ready is not None:
             deployment.ship_in_background()
             summary.serving = True
             on_ready(summary, deployment, stream)
+
+
+def health_table(health: Any) -> Any:
+    """The model-health phase in one table: the usual month against the shifted one."""
+    from rich.table import Table
+
+    table = Table(title="Model health: December 2025 (usual) vs January 2026 (more EVs, parts "
+                  "30% dearer)")  # fmt: skip
+    for col in ("check", "2025-12", "2026-01", "worse candidate, 2026-01"):
+        table.add_column(col)
+    b, s, c = health.baseline, health.shifted, health.candidate
+
+    def pct(row: dict, key: str, minus_one: bool = False) -> str:
+        value = row.get(key)
+        if value is None:
+            return "—"
+        return f"{value - 1:+.1%}" if minus_one else f"{value:.1%}"
+
+    def money(row: dict, key: str) -> str:
+        return f"£{row[key]:,.0f}" if row.get(key) is not None else "—"
+
+    table.add_row("closed claims", *(str(r.get("outcomes", "—")) for r in (b, s, c)))
+    table.add_row("EV share of claims", f"{health.ev_share[0]:.0%}", f"{health.ev_share[1]:.0%}",
+                  f"{health.ev_share[1]:.0%}")  # fmt: skip
+    table.add_row("repair cost MAE (final cost)", *(money(r, "repair_mae") for r in (b, s, c)))
+    table.add_row("repair cost bias", *(pct(r, "repair_bias_ratio", True) for r in (b, s, c)))
+    table.add_row("80% interval coverage", *(pct(r, "interval_coverage_80") for r in (b, s, c)))
+    table.add_row("PAV within 10% of settlement", *(pct(r, "pav_within_10pct") for r in (b, s, c)))
+    table.add_row("wrong write-offs", *(pct(r, "wrong_write_off_rate") for r in (b, s, c)))
+    table.add_row("total-loss ECE", *(
+        f"{r['total_loss_ece']:.3f}" if r.get("total_loss_ece") is not None else "—"
+        for r in (b, s, c)
+    ))  # fmt: skip
+    for feature in sorted(health.psi):
+        cells = [r.get("psi", {}).get(feature) for r in (b, s, c)]
+        table.add_row(f"PSI {feature}", *(f"{v:.3f}" if v is not None else "—" for v in cells))
+    for alarm in health.alarms:
+        table.add_row("ALARM (live model)", alarm, "", "")
+    for alarm in health.candidate_alarms:
+        table.add_row("ALARM (candidate)", alarm, "", "")
+    if health.rollback:
+        r = health.rollback
+        table.add_row(
+            "rollback",
+            f"v{r['from'].rsplit('/', 1)[-1]} → v{r['to'].rsplit('/', 1)[-1]}: {r['reason']}",
+            "",
+            f"live now: v{r['live'].rsplit('/', 1)[-1]}",
+        )
+    return table
 
 
 def print_summary(summary: DemoSummary, console: Any) -> None:
@@ -458,6 +528,12 @@ def print_summary(summary: DemoSummary, console: Any) -> None:
     )
     for k, v in summary.analytics.items():
         table.add_row(f"analytics: {k}", str(v))
+    if summary.health is not None:
+        h = summary.health
+        table.add_row("model health: alarms", f"live model {len(h.alarms)}, candidate "
+                      f"{len(h.candidate_alarms)}")  # fmt: skip
+        if h.rollback:
+            table.add_row("model health: rollback", f"{h.rollback['from']} → {h.rollback['to']}")
     for k, v in summary.artefacts.items():
         if v:
             table.add_row(k, v)

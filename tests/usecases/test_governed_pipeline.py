@@ -244,3 +244,46 @@ def test_a_recipe_cannot_gate_on_what_it_does_not_report() -> None:
     with pytest.raises(ValueError, match="is not one of parameters"):
         TrainingRecipe(**{**RECIPE, "search_space": recipe.search_space,
                           "preprocess_arguments": (Param("Nope"),)})  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def with_baseline() -> dict[str, Any]:
+    recipe = {**RECIPE, "baseline_script": "baseline.py",
+              "baseline_arguments": ["--output", "{processing}/baseline"]}  # fmt: skip
+    return _build(ENV, recipe)
+
+
+def test_the_baseline_is_produced_from_the_train_split_and_attached_to_the_package(
+    with_baseline,
+) -> None:
+    names = [s["Name"] for s in with_baseline["Steps"]]
+    assert names == ["Preprocess", "Tune", "Evaluate", "Baseline", "Gate"]
+    steps = _steps(with_baseline)
+    args = steps["Baseline"]["Arguments"]
+    inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in args["ProcessingInputs"]}
+    assert inputs["train"] == {
+        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
+    }
+    assert args["AppSpecification"]["ContainerArguments"] == [
+        "--output", "/opt/ml/processing/baseline"
+    ]  # fmt: skip
+    net = args["NetworkConfig"]
+    assert net["EnableNetworkIsolation"] is True and args["ProcessingOutputConfig"]["KmsKeyId"]
+    reg = steps["Register"]["Arguments"]
+    out = "Steps.Baseline.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"
+
+    def file_of(source: dict[str, Any]) -> tuple[str, str]:
+        join = source["S3Uri"]["Std:Join"]["Values"]
+        return join[0]["Get"], join[1]
+
+    drift = reg["DriftCheckBaselines"]["ModelDataQuality"]
+    assert file_of(drift["Statistics"]) == (out, "statistics.json")
+    assert file_of(drift["Constraints"]) == (out, "constraints.json")
+    quality = reg["ModelMetrics"]["ModelDataQuality"]
+    assert file_of(quality["Statistics"]) == (out, "statistics.json")
+    assert reg["ModelMetrics"]["ModelQuality"]["Statistics"]["ContentType"] == "application/json"
+
+
+def test_without_a_baseline_script_there_is_no_baseline_step(definition) -> None:
+    assert "Baseline" not in _steps(definition)
+    assert "DriftCheckBaselines" not in _steps(definition)["Register"]["Arguments"]

@@ -1,5 +1,6 @@
 -- Model quality against claim outcomes, by month of decision (closed claims only): repair-cost
--- error against the final cost (MAE, bias, 80% interval coverage), PAV error against the
+-- error against the final cost (MAE and bias of the expected final cost, first estimate p50 x
+-- (1 + expected supplement rate); coverage of the 80% interval), PAV error against the
 -- settlement, wrong write-offs (recommended write-off, repaired in the end) and the calibration
 -- of the total-loss probability (expected calibration error over ten bins).
 WITH joined AS (
@@ -7,7 +8,7 @@ WITH joined AS (
     CAST(DATE_TRUNC('MONTH', d.decided_at) AS DATE) AS month_start,
     d.recommendation AS recommendation,
     d.repair_cost_p10 AS repair_cost_p10,
-    d.repair_cost_p50 AS repair_cost_p50,
+    d.repair_cost_p50 * (1 + COALESCE(d.supplement_rate, 0)) AS expected_final_cost,
     d.repair_cost_p90 AS repair_cost_p90,
     d.pav_used AS pav_used,
     d.total_loss_prob AS total_loss_prob,
@@ -25,9 +26,9 @@ quality AS (
     COUNT(*) AS outcomes,
     SUM(CASE WHEN final_path = 'repaired' AND actual_repair_cost IS NOT NULL THEN 1 ELSE 0 END)
       AS repairs_closed,
-    AVG(CASE WHEN final_path = 'repaired' THEN ABS(repair_cost_p50 - actual_repair_cost) END)
+    AVG(CASE WHEN final_path = 'repaired' THEN ABS(expected_final_cost - actual_repair_cost) END)
       AS repair_mae,
-    SUM(CASE WHEN final_path = 'repaired' THEN repair_cost_p50 END)
+    SUM(CASE WHEN final_path = 'repaired' THEN expected_final_cost END)
       / SUM(CASE WHEN final_path = 'repaired' THEN actual_repair_cost END) AS repair_bias_ratio,
     AVG(CASE
           WHEN final_path <> 'repaired' OR actual_repair_cost IS NULL THEN NULL

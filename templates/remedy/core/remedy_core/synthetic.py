@@ -71,6 +71,8 @@ class CostAssumptions:
     settlement_days: float = 10.0
     claims_inflation: float = 0.05
     base_date: dt.date = dt.date(2024, 7, 1)
+    parts_price_index: float = 1.0
+    """Multiplies every vehicle's parts prices (1.3: parts 30% dearer than the catalogue)."""
 
 
 DEFAULT_COSTS = CostAssumptions()
@@ -185,7 +187,7 @@ def generate_claims(
     classic = (age >= 25) & (rng.random(n) < np.where(sporty, 0.8, 0.15))
     modified = rng.random(n) < 0.03
     new_price = cat["new_price"][vi]
-    parts_index = cat["parts_index"][vi]
+    parts_index = cat["parts_index"][vi] * costs.parts_price_index
 
     # --- accident
     imp_idx = rng.choice(len(IMPACT_POINTS), n, p=IMPACT_WEIGHTS / IMPACT_WEIGHTS.sum())

@@ -4,7 +4,8 @@ network, encryption, isolation, tuning budget, gate and registration come from t
 the use case's manifest (usecases/<name>.yaml), not from here.
 
     Preprocess (preprocess.py: claims, or synthetic ones) -> Tune (train.py, Bayesian)
-      -> Evaluate (evaluate.py through ONNX, as served) -> Gate -> Register | GateFailed
+      -> Evaluate (evaluate.py through ONNX, as served) -> Baseline (baseline.py: the inputs'
+      Model Monitor statistics and constraints) -> Gate -> Register | GateFailed
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ RECIPE = TrainingRecipe(
         "--eval-threshold",
         "{eval_threshold}",
     ),
+    baseline_script="baseline.py",
+    baseline_arguments=("--train", "{processing}/train", "--output", "{processing}/baseline"),
     parameters={"SyntheticClaims": SYNTHETIC_CLAIMS},
     synthetic_input=True,
     description=usecase.DESCRIPTION,
