@@ -432,6 +432,22 @@ def logs_service_use(
     )
 
 
+def cloudwatch_alarms_use(region: str, account_id: str) -> Statement:
+    """CloudWatch alarms of this account publish to SNS topics encrypted with the key (the
+    model-health topic): data keys only through SNS in this region (AWS-documented form)."""
+    return statement(
+        "CloudWatchAlarmsPublishEncrypted",
+        ["kms:Decrypt", "kms:GenerateDataKey*"],
+        principal={"Service": "cloudwatch.amazonaws.com"},
+        condition={
+            "StringEquals": {
+                "aws:SourceAccount": account_id,
+                "kms:ViaService": f"sns.{region}.amazonaws.com",
+            }
+        },
+    )
+
+
 def deployer_use_via(
     deployer_arns: Sequence[str], region: str, services: Sequence[str]
 ) -> Statement:

@@ -114,7 +114,7 @@ class ModelMonitorArgs:
     data_bucket_name: pulumi.Input[str]
     data_bucket_arn: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str]
-    subnet_ids: Sequence[pulumi.Input[str]]
+    subnet_ids: Sequence[pulumi.Input[str]] | pulumi.Output[Sequence[str]]
     security_group_ids: Sequence[pulumi.Input[str]]
     tags: Mapping[str, str]
     features: Sequence[str] = ("vehicle_age_years", "mileage", "delta_v_kph")
@@ -213,7 +213,9 @@ class ModelMonitor(pulumi.ComponentResource):
                 enable_inter_container_traffic_encryption=True,
                 enable_network_isolation=True,
                 vpc_config=aws.sagemaker.DataQualityJobDefinitionNetworkConfigVpcConfigArgs(
-                    subnets=list(args.subnet_ids), security_group_ids=list(args.security_group_ids)
+                    subnets=(args.subnet_ids if isinstance(args.subnet_ids, pulumi.Output)
+                             else list(args.subnet_ids)),
+                    security_group_ids=list(args.security_group_ids),
                 ),
             ),
             stopping_condition=aws.sagemaker.DataQualityJobDefinitionStoppingConditionArgs(

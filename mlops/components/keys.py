@@ -96,6 +96,7 @@ def key_policy_for(purpose: str, args: KeysArgs) -> dict:
             iam.logs_service_use(ctx.region, ctx.account_id),
             *iam.cloudtrail_service_use(ctx.account_id),
             iam.s3_log_delivery_use(ctx.account_id),
+            iam.cloudwatch_alarms_use(ctx.region, ctx.account_id),
         ]
     elif log_groups_for(purpose, ctx):
         services = [iam.logs_service_use(ctx.region, ctx.account_id, log_groups_for(purpose, ctx))]

@@ -260,3 +260,52 @@ def test_analytics_config_errors_name_the_key():
     )  # fmt: skip
     with pytest.raises(ValueError, match=r"analytics\.snowflake: .*awsIamUserArn"):
         settings_from_config(config, "prod")
+
+
+REALTIME = {"endpointMode": "realtime"}
+
+
+@pytest.mark.parametrize("env", ["dev", "staging"])
+def test_only_prod_gets_data_quality_monitoring_and_model_health_alarms(env):
+    mocks = deploy(env, PACKAGE, **REALTIME)
+    assert mocks.of_type("aws:sagemaker/monitoringSchedule:MonitoringSchedule") == []
+    assert [
+        t for t in mocks.of_type("aws:sns/topic:Topic") if "model-health" in t.inputs["name"]
+    ] == []
+
+
+def test_prod_monitors_data_quality_and_notifies_the_lead():
+    mocks = deploy("prod", PACKAGE, **REALTIME)
+    (schedule,) = mocks.of_type("aws:sagemaker/monitoringSchedule:MonitoringSchedule")
+    assert schedule.inputs["monitoringScheduleConfig"]["monitoringType"] == "DataQuality"
+    (job,) = mocks.of_type("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition")
+    (endpoint,) = mocks.of_type("aws:sagemaker/endpoint:Endpoint")
+    assert (
+        job.inputs["dataQualityJobInput"]["endpointInput"]["endpointName"]
+        == (endpoint.inputs["name"])
+    )
+    model_role = next(r for r in mocks.of_type("aws:iam/role:Role")
+                      if r.inputs.get("name", "").endswith("-model"))  # fmt: skip
+    assert job.inputs["roleArn"] == model_role.state["arn"]
+    assert job.inputs["networkConfig"]["vpcConfig"]["subnets"] == ["subnet-1", "subnet-2"]
+    (topic,) = [
+        t for t in mocks.of_type("aws:sns/topic:Topic") if "model-health" in t.inputs["name"]
+    ]
+    assert topic.inputs["kmsMasterKeyId"].endswith(":key/logs")
+    subs = mocks.of_type("aws:sns/topicSubscription:TopicSubscription")
+    assert usecase.OWNER_EMAIL in [s.inputs["endpoint"] for s in subs]
+    drift = [a for a in mocks.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+             if a.inputs.get("metricName", "").startswith("feature_baseline_drift_")]  # fmt: skip
+    assert drift and all(a.inputs["alarmActions"] == [topic.state["arn"]] for a in drift)
+    assert not [
+        r for r in mocks.of_type("aws:cloudwatch/eventRule:EventRule") if "retrain" in r.name
+    ]
+
+
+def test_the_retrain_switch_wires_the_training_pipeline_in_prod():
+    pipeline = "arn:aws:sagemaker:eu-west-2:333333333333:pipeline/mlops-prod-remedy-training"
+    mocks = deploy("prod", PACKAGE, modelHealth=json.dumps({"retrainPipelineArn": pipeline}),
+                   **REALTIME)  # fmt: skip
+    (target,) = [t for t in mocks.of_type("aws:cloudwatch/eventTarget:EventTarget")
+                 if "retrain" in t.name]  # fmt: skip
+    assert target.inputs["arn"] == pipeline

@@ -20,6 +20,9 @@ Config (``Pulumi.<stack>.yaml``):
                           this program creates (mlops-<env>-<usecase>-valuation-api-key,
                           mlops-<env>-<usecase>-pseudonymisation-key; values set out of band)
   alarmTopicArn (optional)
+  modelHealth             prod: {retrainPipelineArn: arn:aws:sagemaker:...:pipeline/...} starts
+                          the training pipeline when a model-health alarm fires (the manifest's
+                          monitoring.retrain_on_breach; the pipeline must be in this account)
   analytics               decision analytics (mlops.analytics.settings.AnalyticsSettings, e.g.
                           {transformLambda: true, snowflake: {account: MYORG-ANALYTICS, ...}}):
                           naming a Snowflake account wires the Snowflake ingest (off by default)
@@ -62,6 +65,7 @@ class InferenceSettings(InferenceStackSettings):
     valuation_secret_id: str | None = None
     pseudonymisation_secret_id: str | None = None
     alarm_topic_arn: str | None = None
+    retrain_pipeline_arn: str | None = None
     analytics: Any = None
     """``mlops.analytics.settings.AnalyticsSettings`` (validated in ``settings_from_config``)."""
 
@@ -88,6 +92,7 @@ def settings_from_config(config: Any, environment: str) -> InferenceSettings:
         valuation_secret_id=config.get("valuationSecretId"),
         pseudonymisation_secret_id=config.get("pseudonymisationSecretId"),
         alarm_topic_arn=config.get("alarmTopicArn"),
+        retrain_pipeline_arn=(config.get_object("modelHealth") or {}).get("retrainPipelineArn"),
         analytics=analytics_settings(config.get_object("analytics")),
     )
 
@@ -231,6 +236,7 @@ def build(settings: InferenceSettings, code: Any = None, layer: Any = None) -> A
             reserved_concurrency=settings.function_concurrency,
         ),
     )
+    health = model_health(settings, names, service, platform, tags)
     analytics = settings.analytics or AnalyticsSettings()
     # Decision monitoring: the decide Lambda's audit events (its log group) -> subscription ->
     # Firehose -> the platform's analytics landing bucket -> warehouse / Snowflake.
@@ -253,7 +259,56 @@ def build(settings: InferenceSettings, code: Any = None, layer: Any = None) -> A
             data_retention_days=analytics.data_retention_days,
             buffer_interval_seconds=analytics.buffer_interval_seconds,
             snowflake=snowflake_args(usecase.USECASE_NAME, analytics.snowflake),
+            monitoring=data_quality_monitor(settings, names, service, platform, tags, health),
         ),
         opts=pulumi.ResourceOptions(depends_on=[service]),
     )
     return service
+
+
+def model_health(settings, names, service, platform, tags) -> Any:
+    """Prod: the model-health alarms (quality against claim outcomes, drift per input) notifying
+    the use case's lead on a KMS-encrypted topic; other stages: none (outcomes are prod's)."""
+    if settings.environment != "prod":
+        return None
+    from mlops.components.analytics_health import ModelHealthAlarms, ModelHealthAlarmsArgs
+
+    return ModelHealthAlarms(
+        f"{usecase.USECASE_NAME}-health",
+        ModelHealthAlarmsArgs(
+            names=names,
+            usecase=usecase.USECASE_NAME,
+            stage=settings.environment,
+            kms_key_arn=platform.require_output("logs_key_arn"),
+            lead_emails=[usecase.OWNER_EMAIL],
+            tags=tags,
+            retrain_pipeline_arn=settings.retrain_pipeline_arn,
+        ),
+    )
+
+
+def data_quality_monitor(settings, names, service, platform, tags, health) -> Any:
+    """Prod real-time endpoints: a Model Monitor data-quality schedule over the captured requests
+    against the training baseline, run as the endpoint's model role (which the data bucket's
+    need-to-know policy admits); its drift alarms notify the model-health topic."""
+    from mlops.components.analytics_monitor import ModelMonitorArgs
+    from mlops.usecases import RealtimeEndpoint
+
+    endpoint = service.model_endpoint
+    if settings.environment != "prod" or endpoint is None:
+        return None
+    if not isinstance(settings.endpoint(), RealtimeEndpoint):
+        return None  # serverless endpoints have no data capture
+    return ModelMonitorArgs(
+        names=names,
+        usecase=usecase.USECASE_NAME,
+        endpoint_name=endpoint.endpoint.name,
+        data_bucket_name=platform.require_output("data_bucket"),
+        data_bucket_arn=platform.require_output("data_bucket").apply(lambda b: f"arn:aws:s3:::{b}"),
+        kms_key_arn=platform.require_output("data_key_arn"),
+        subnet_ids=platform.require_output("private_subnet_ids"),
+        security_group_ids=[platform.require_output("sagemaker_security_group_id")],
+        tags=tags,
+        role_arn=endpoint.role.arn,
+        alarm_topic_arns=[health.topic.arn] if health is not None else [],
+    )
