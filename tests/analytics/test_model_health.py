@@ -204,3 +204,27 @@ def test_the_health_job_reports_drift_per_feature():
         0.1 * math.log(1 / 0.9) + (1e-4 - 0.1) * math.log(1e-4 / 0.1)
     )
     assert {b.metric for b in report.breaches} == {"psi:vehicle_age_years", "psi:powertrain"}
+
+
+def test_the_dashboard_has_a_model_health_page_with_drift_error_and_alarms(tmp_path):
+    from mlops.analytics.dashboard import render_dashboard
+
+    reference = ReferenceProfile(
+        "fixture", 100,
+        features={"vehicle_age_years": FeatureProfile("vehicle_age_years", [5.0], [0.5, 0.5])},
+        categories={"powertrain": CategoryProfile("powertrain", {"petrol": 0.9, "ev": 0.1})},
+    )  # fmt: skip
+    with Warehouse() as w:
+        d = [decision(f"H{i}", decided_at=ts(1, 1 + i % 27), repair_p50=2000) for i in range(60)]
+        w.load_events(d)
+        w.load_events([outcome(x, closed_at=ts(2, 10), final_path="repaired",
+                               actual_repair_cost=5000) for x in d])  # fmt: skip
+        run_health_job(w, reference, min_drift_rows=50, now=ts(3, 1))
+        result = render_dashboard(w, tmp_path / "dash", reference=reference)
+    page = result.health_path.read_text()
+    assert page.count("<img ") == 2 and "Drift per feature" in page and "Error over time" in page
+    assert "<table id='alarms'>" in page
+    assert "2026-01: input powertrain drifted" in page
+    assert "80% repair-cost interval covered 0% of final costs" in page
+    assert "model-health.html" in result.html_path.read_text()
+    assert result.png_paths["health_drift"].stat().st_size > 5_000
