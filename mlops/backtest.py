@@ -4,11 +4,18 @@ progress); the scoring and the report are the inference repo's (``remedy_inferen
 Locally it runs the batch path of the inference code the use case was rendered from: by default
 the template source in this repository (the very files a rendered repo contains), or a rendered
 inference repo given with ``--repo``.
+
+``--candidate`` is a bundle directory or a model package ARN: the package is resolved in the
+registry, its model data must live where the artifact contract says (the dev registry bucket's
+``<usecase>/models/``) and hash to the SHA-256 recorded at registration, and is then unpacked and
+scored locally like a directory.
 """
 
 from __future__ import annotations
 
 import sys
+import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +34,8 @@ class BacktestFailed(MlopsError):
 @dataclass(frozen=True)
 class BacktestRequest:
     usecase: str
-    candidate: Path
+    candidate: Path | str
+    """A bundle directory, or a model package ARN (resolved in the registry)."""
     current: Path | None
     claims: Path | None
     synthetic: int | None
@@ -68,6 +76,65 @@ def _bundle(path: Path, flag: str) -> Any:
         raise UsageError(
             f"{flag} {path}: {exc}", "pass a bundle written by the training pipeline"
         ) from exc
+
+
+def is_model_package_arn(value: str) -> bool:
+    return value.startswith("arn:aws:sagemaker:") and ":model-package/" in value
+
+
+def _registry_bucket() -> str:
+    from mlops.config import load_stack_config
+    from mlops.delivery.artifacts import registry_bucket
+    from mlops.naming import names_for
+
+    return registry_bucket(names_for(load_stack_config("dev"), "dev"))
+
+
+def fetch_model_package(
+    arn: str, usecase: str, into: Path, *, sagemaker: Any = None, s3: Any = None
+) -> Path:
+    """The bundle of a registered model package, verified and unpacked into `into`.
+
+    Refuses (BacktestFailed) a package whose model data is outside the registry's
+    `<usecase>/models/`, records no SHA-256, or whose bytes hash to another one."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from mlops.delivery import artifacts
+
+    region = arn.split(":")[3]
+    sagemaker = sagemaker or boto3.client("sagemaker", region_name=region)
+    s3 = s3 or boto3.client("s3", region_name=region)
+    fix = "pass an approved or pending package of this use case registered by its pipeline"
+    try:
+        package = sagemaker.describe_model_package(ModelPackageName=arn)
+        uri, recorded = artifacts.model_data_of(package)
+        artifacts.check_location(uri, _registry_bucket(), usecase)
+        bucket, key = artifacts.split_s3_uri(uri)
+        into.mkdir(parents=True, exist_ok=True)
+        tar = into / artifacts.MODEL_FILE
+        s3.download_file(bucket, key, str(tar))
+    except ClientError as exc:
+        raise BacktestFailed(f"--candidate {arn}: {exc}", fix) from None
+    except artifacts.ArtifactMismatch as exc:
+        raise BacktestFailed(f"--candidate {arn}: {exc}", fix) from None
+    with tar.open("rb") as stream:
+        actual, size = artifacts.sha256_of(stream)
+    if actual != recorded:
+        raise BacktestFailed(
+            f"--candidate {arn}: model data {uri} ({size} bytes) has SHA-256 {actual}, but the "
+            f"package recorded {recorded} at registration: the artifact changed",
+            "re-run the training pipeline; never edit a registered model's artifacts",
+        )
+    bundle = into / "bundle"
+    try:
+        with tarfile.open(tar) as archive:
+            archive.extractall(bundle, filter="data")
+    except (tarfile.TarError, OSError) as exc:
+        raise BacktestFailed(
+            f"--candidate {arn}: {uri} is not a model.tar.gz: {exc}", fix
+        ) from None
+    return bundle
 
 
 def default_current() -> Path | None:
@@ -117,10 +184,14 @@ def run(request: BacktestRequest, progress: Any = None) -> tuple[dict, dict[str,
     except backtest.BacktestError as exc:
         raise UsageError(*exc.args) from exc
     cur_model = _bundle(current, "--current")
-    cand_model = _bundle(request.candidate, "--candidate")
-    sides = [
-        backtest.Side(cur_model, cur_model.bundle_id, current_rules, current_source),
-        backtest.Side(cand_model, cand_model.bundle_id, candidate_rules, candidate_source),
-    ]
-    result = backtest.run_backtest(frame, *sides, market=SyntheticMarket(), progress=progress)
-    return result, backtest.write_report(result, request.out)
+    with tempfile.TemporaryDirectory(prefix="mlops-backtest-") as tmp:
+        candidate = request.candidate
+        if isinstance(candidate, str) and is_model_package_arn(candidate):
+            candidate = fetch_model_package(candidate, request.usecase, Path(tmp))
+        cand_model = _bundle(Path(candidate), "--candidate")
+        sides = [
+            backtest.Side(cur_model, cur_model.bundle_id, current_rules, current_source),
+            backtest.Side(cand_model, cand_model.bundle_id, candidate_rules, candidate_source),
+        ]
+        result = backtest.run_backtest(frame, *sides, market=SyntheticMarket(), progress=progress)
+        return result, backtest.write_report(result, request.out)

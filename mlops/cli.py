@@ -367,7 +367,10 @@ def serve(
 def backtest(
     usecase: Annotated[str, typer.Argument(help="Onboarded use case (a manifest in usecases/).")],
     candidate: Annotated[
-        Path, typer.Option("--candidate", help="Candidate model: a bundle directory.")
+        str,
+        typer.Option(
+            "--candidate", help="Candidate model: a bundle directory or a model package ARN."
+        ),
     ],
     current: Annotated[
         Path | None,

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+IMAGE = "111111111111.dkr.ecr.eu-west-2.amazonaws.com/remedy:1"
 RULES = "jurisdiction: {kind: uk, max_repair_ratio: 0.55}\nborderline_band: 0.02\n"
 
 
@@ -162,3 +163,79 @@ def test_cli_end_to_end_and_its_usage_errors(bundles, frame, tmp_path, monkeypat
         err = capsys.readouterr().err
         assert stop.value.code == 2 and message in " ".join(err.split()), err
     assert not (tmp_path / "nope").exists()
+
+
+def _register(tmp_path: Path, bundle: Path, *, tamper: bool = False) -> str:
+    """`bundle` published and registered the way the governed pipeline does (model.tar.gz under
+    the registry bucket's remedy/models/, its SHA-256 in CustomerMetadataProperties), on moto."""
+    import hashlib
+    import tarfile
+
+    import boto3
+
+    from mlops.backtest import _registry_bucket
+    from mlops.delivery.artifacts import CHECKSUM_PROPERTY, model_data_key
+
+    tar = tmp_path / "model.tar.gz"
+    with tarfile.open(tar, "w:gz") as t:
+        for item in sorted(bundle.iterdir()):
+            t.add(item, arcname=item.name)
+    data = tar.read_bytes()
+    bucket, key = _registry_bucket(), model_data_key("remedy", "exec-1")
+    s3 = boto3.client("s3", region_name="eu-west-2")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+    s3.put_object(Bucket=bucket, Key=key, Body=data + (b"x" if tamper else b""))
+    sm = boto3.client("sagemaker", region_name="eu-west-2")
+    sm.create_model_package_group(ModelPackageGroupName="mlops-dev-remedy")
+    return sm.create_model_package(
+        ModelPackageGroupName="mlops-dev-remedy",
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification={
+            "Containers": [
+                {
+                    "Image": "111111111111.dkr.ecr.eu-west-2.amazonaws.com/remedy:1",
+                    "ModelDataUrl": f"s3://{bucket}/{key}",
+                }
+            ],
+            "SupportedContentTypes": ["application/json"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+        CustomerMetadataProperties={CHECKSUM_PROPERTY: hashlib.sha256(data).hexdigest()},
+    )["ModelPackageArn"]
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    from moto import mock_aws
+
+    for key, value in {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t",
+                       "AWS_DEFAULT_REGION": "eu-west-2"}.items():  # fmt: skip
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        yield
+
+
+def test_a_registered_model_package_is_fetched_verified_and_scored(bundles, tmp_path, aws):
+    from mlops.backtest import BacktestRequest, run
+
+    arn = _register(tmp_path, bundles["candidate"])
+    request = BacktestRequest("remedy", arn, bundles["current"], None, 300, 7, None, None,
+                              tmp_path / "out", None)  # fmt: skip
+    by_arn, _ = run(request)
+    by_dir, _ = run(BacktestRequest("remedy", bundles["candidate"], bundles["current"], None,
+                                    300, 7, None, None, tmp_path / "out2", None))  # fmt: skip
+    assert by_arn["claims"] == 300
+    assert by_arn["change_matrix"] == by_dir["change_matrix"]  # the same model, fetched
+    assert by_arn["sides"]["candidate"]["model"] == by_dir["sides"]["candidate"]["model"]
+
+
+def test_a_model_package_whose_artifact_changed_is_refused(bundles, tmp_path, aws):
+    from mlops.backtest import BacktestFailed, BacktestRequest, run
+
+    arn = _register(tmp_path, bundles["candidate"], tamper=True)
+    request = BacktestRequest("remedy", arn, bundles["current"], None, 100, 7, None, None,
+                              tmp_path / "out", None)  # fmt: skip
+    with pytest.raises(BacktestFailed, match="the artifact changed") as info:
+        run(request)
+    assert "re-run the training pipeline" in info.value.fix
+    assert not (tmp_path / "out").exists()
