@@ -91,6 +91,19 @@ def test_demo_runs_end_to_end_and_handler_override_reaches_analytics(tmp_path: P
     assert Path(summary.artefacts["dashboard"]).exists()
     assert Path(summary.artefacts["model card"]).exists()
 
+    # model health: the shifted month's drift and quality drop are detected, the worse
+    # candidate is rolled back to the package that was live before it
+    health = summary.health
+    assert health.ev_share[1] > 2 * health.ev_share[0]
+    assert health.psi["powertrain"] > 0.2
+    assert any("input powertrain drifted" in a for a in health.alarms)
+    assert health.shifted["repair_mae"] > health.baseline["repair_mae"]
+    assert health.candidate["worse_checks"], health.candidate_alarms
+    assert health.rollback["to"] == summary.package_arn
+    assert health.rollback["live"] == summary.package_arn
+    assert health.rollback["from"].endswith("/2")
+    assert Path(summary.artefacts["model-health page"]).exists()
+
     # the handler view shows what the API decided, and the override reaches the warehouse
     api, page = seen["api"], seen["page"]
     assert page["recommendation"] == TEXT[api["recommendation"]]
