@@ -124,12 +124,14 @@ def approver_trust_policy(account_id: str, leads: Sequence[Person]) -> dict:
 
 
 def approver_policy(ctx: NameContext, pipeline_name: str, group_name: str) -> dict:
-    """Pass this use case's promotion gates and approve its model packages; nothing else."""
+    """Pass this use case's promotion gates, approve its model packages and roll a stage back
+    (`mlops rollback`: start the deploy pipeline with a package and a stage); nothing else."""
     pipeline = deploy_pipeline_arn(ctx, pipeline_name)
     sm = f"arn:aws:sagemaker:{ctx.region}:{ctx.account_id}"
     gates = docs.approver_policy(pipeline, list(GATES))["Statement"]
     return iam.document(
         *gates,
+        iam.statement("RollBackStages", "codepipeline:StartPipelineExecution", pipeline),
         iam.statement(
             "ApproveOwnModelPackages",
             PACKAGE_APPROVAL_ACTIONS,

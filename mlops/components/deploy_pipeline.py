@@ -30,8 +30,14 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops.components import usecase_roles as roles
-from mlops.components.approvers import APPROVAL_ACTION, UseCaseApprovers, UseCaseApproversArgs
+from mlops.components.approvers import (
+    APPROVAL_ACTION,
+    UseCaseApprovers,
+    UseCaseApproversArgs,
+    deploy_pipeline_arn,
+)
 from mlops.components.approvers import GATES as _GATES
+from mlops.components.rollback_trigger import RollbackTrigger, RollbackTriggerArgs
 from mlops.components.usecase_actors import People, declare_people
 from mlops.components.usecase_builds import (
     PULUMI_DOWNLOAD,
@@ -102,6 +108,18 @@ class DeployPipeline(pulumi.ComponentResource):
         self.pipeline_name = a.n("deploy")
         self._build_pipeline()
         self._build_trigger()
+        self.rollback = RollbackTrigger(
+            f"{name}-rollback",
+            RollbackTriggerArgs(
+                delivery=a,
+                model_package_group_name=args.model_package_group_name,
+                group_name=args.group_name,
+                group_arn=args.group_arn,
+                pipeline_name=self.pipeline_name,
+                pipeline_arn=deploy_pipeline_arn(a.ctx, self.pipeline_name),
+            ),
+            opts=self._child,
+        )
         self._build_approvals()
         self._declare_promotion()
         self._declare_people()

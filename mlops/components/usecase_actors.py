@@ -194,6 +194,23 @@ def declare_people(p: People) -> None:
             order=190 + 100 * i,
         )
 
+    declare.actor(
+        flow="promotion",
+        step="the lead rolls prod back (mlops rollback)",
+        principal=approver,
+        account=acct,
+        origin=declare.PUBLIC,
+        calls=[
+            declare.call("sagemaker:ListModelPackages", f"{sm}:model-package/{p.group_name}/*",
+                         why="the stage history"),
+            declare.call("sagemaker:DescribeModelPackage", package),
+            declare.call("codepipeline:StartPipelineExecution", pipeline_arn,
+                         why="PACKAGE_ARN and ROLLBACK_STAGE=prod"),
+            declare.call("sagemaker:UpdateModelPackage", package, why="record who, when and why"),
+        ],
+        order=400,
+    )  # fmt: skip
+
     # --- attacks: another use case's lead, Studio roles, data scientists' sessions ----------
     deny = "deny"
     others = [x for x in cfg.people.lead_data_scientists if x not in p.leads]

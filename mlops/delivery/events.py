@@ -32,6 +32,22 @@ def approved_package_pattern(model_package_group: str) -> dict[str, Any]:
     }
 
 
+def rejected_package_pattern(model_package_group: str) -> dict[str, Any]:
+    """The EventBridge pattern for "a package of this group that was deployed became Rejected":
+    the rollback trigger (``mlops.delivery.rollback.lambda_handler``), which rolls back every
+    stage the package is live in. Never a deploy pipeline's trigger (policy
+    ``approval-rule-approved-only``)."""
+    return {
+        "source": [SOURCE],
+        "detail-type": [DETAIL_TYPE],
+        "detail": {
+            "ModelPackageGroupName": [model_package_group],
+            "ModelApprovalStatus": ["Rejected"],
+            "CustomerMetadataProperties": {deployed_marker("dev"): [{"exists": True}]},
+        },
+    }
+
+
 def sample_event(
     group: str,
     status: str,
