@@ -94,6 +94,16 @@ class ServerlessEndpoint(_Model):
     memory_mb: int = 2048
     max_concurrency: int = Field(5, ge=1, le=200)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_rollout(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "rollout" in data:
+            raise ValueError(
+                "rollout applies to real-time endpoints only: a serverless endpoint takes a new "
+                "model all at once (SageMaker has no instance capacity to shift in steps there)"
+            )
+        return data
+
     @field_validator("memory_mb")
     @classmethod
     def _memory(cls, v: int) -> int:
@@ -104,11 +114,55 @@ class ServerlessEndpoint(_Model):
         return v
 
 
+class Rollout(_Model):
+    """How a real-time endpoint takes a new model: SageMaker deployment guardrails, blue/green
+    with traffic shifted in steps and rolled back automatically when an alarm fires (the
+    endpoint's errors and latency, and the use case's own alarms such as the investigate share).
+
+    - ``canary``: ``step_percent`` of the capacity first, then after ``wait_seconds`` the rest;
+    - ``linear``: ``step_percent`` more every ``wait_seconds``;
+    - ``all_at_once``: everything at once, then ``wait_seconds`` of baking (alarms still watch).
+    The old fleet stays ``termination_wait_seconds`` after the shift, for an instant rollback.
+    """
+
+    traffic: Literal["canary", "linear", "all_at_once"] = "canary"
+    step_percent: int = Field(10, ge=1, le=50)
+    wait_seconds: int = Field(600, ge=0, le=3600)
+    termination_wait_seconds: int = Field(300, ge=0, le=3600)
+
+    @model_validator(mode="after")
+    def _steps(self) -> Rollout:
+        if self.traffic == "linear" and self.step_percent < 10:
+            raise ValueError(
+                f"a linear step of {self.step_percent}% is below SageMaker's minimum of 10% "
+                "of the new fleet's capacity"
+            )
+        total = self.wait_seconds * self.steps + self.termination_wait_seconds
+        if total > ROLLOUT_MAX_SECONDS:
+            raise ValueError(
+                f"the rollout takes {total} s ({self.steps} steps of {self.wait_seconds} s plus "
+                f"{self.termination_wait_seconds} s), over SageMaker's {ROLLOUT_MAX_SECONDS} s"
+            )
+        return self
+
+    @property
+    def steps(self) -> int:
+        """Traffic-shifting steps, each followed by a wait."""
+        if self.traffic == "linear":
+            return -(-100 // self.step_percent)
+        return 2 if self.traffic == "canary" else 1
+
+
+ROLLOUT_MAX_SECONDS = 28_800
+"""A blue/green deployment's longest execution (MaximumExecutionTimeoutInSeconds)."""
+
+
 class RealtimeEndpoint(_Model):
     mode: Literal["realtime"]
     instance_type: str = Field(pattern=_INSTANCE)
     min_instances: int = Field(1, ge=1, le=100)
     max_instances: int = Field(2, ge=1, le=100)
+    rollout: Rollout = Rollout()
 
     @model_validator(mode="after")
     def _range(self) -> RealtimeEndpoint:
@@ -224,7 +278,9 @@ _FIXES = {
     "data_classification": "use one of public, internal, confidential, restricted",
     "stacks": "give stacks.dev, stacks.staging and stacks.prod, each with instance types like "
     "ml.m5.large and an endpoint: {mode: serverless, memory_mb, max_concurrency} or "
-    "{mode: realtime, instance_type, min_instances, max_instances}",
+    "{mode: realtime, instance_type, min_instances, max_instances, rollout: {traffic: canary "
+    "or linear or all_at_once, step_percent: 1..50 (linear 10..50), wait_seconds: 0..3600, "
+    "termination_wait_seconds: 0..3600}}",
     "description": "keep the description under 256 characters",
 }
 
@@ -357,6 +413,7 @@ __all__ = [
     "GitSettings",
     "Owners",
     "RealtimeEndpoint",
+    "Rollout",
     "ServerlessEndpoint",
     "StackSettings",
     "Tuning",

@@ -40,13 +40,15 @@ from mlops.components.serving_api import DecisionApi, DecisionApiArgs
 from mlops.components.serving_endpoint import VARIANT, ModelEndpoint, ModelEndpointArgs
 from mlops.inference import serving_docs
 from mlops.inference.workflow import WorkflowSpec, decision_workflow
-from mlops.naming import NameContext, boundary_policy_arn, usecase_name
+from mlops.naming import NameContext, boundary_policy_arn, endpoint_name, usecase_name
 from mlops.rehearsal import declare
 from mlops.tags import with_component
 from mlops.usecases import RealtimeEndpoint, ServerlessEndpoint
 
 COMPONENT = "serving"
 STEPS = ("encode", "market", "decide")
+ROLLBACK_ALARMS = ("endpoint-5xx", "model-latency", "investigate-share")
+"""The alarms that roll a real-time rollout back, when they exist."""
 LAMBDA_ARCHITECTURES = ("arm64", "x86_64")
 MAX_LAYERS = 5  # Lambda's limit per function
 
@@ -127,9 +129,10 @@ class InferenceServiceArgs:
     throttle_burst: int = 100
     scale_target_invocations: float = 200.0
     api_latency_alarm_ms: float = 3_000.0
-    investigate_alarm_share: float | None = 0.25
-    """Alarm when more than this share of decisions in an hour is ``investigate`` (handler
-    capacity); counted from the decide step's audit events. None: no alarm."""
+    investigate_alarm_share: float | None = None
+    """A use case whose decisions include ``investigate`` (Remedy) alarms when more than this
+    share of decisions in an hour is ``investigate`` (handler capacity), counted from the decide
+    step's audit events; the alarm also rolls back a real-time rollout. None: no alarm."""
     alarm_topic_arn: pulumi.Input[str] | None = None
     runtime: str = "python3.12"
     reserved_concurrency: int = 10
@@ -177,7 +180,12 @@ class InferenceService(pulumi.ComponentResource):
         n = args.names
         self.endpoint: aws.sagemaker.Endpoint | None = None
         self.model_endpoint: ModelEndpoint | None = None
+        # the alarms a rollout watches exist before the endpoint that names them
+        self.alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
+        if args.investigate_alarm_share is not None:
+            self.alarms["investigate-share"] = self._investigate_alarm(n)
         if args.model_package_arn is not None:
+            self.alarms |= self._endpoint_alarms(n)
             self._build_endpoint(n)
         self.layer: aws.lambda_.LayerVersion | None = None
         if args.layer_code is not None:
@@ -202,7 +210,7 @@ class InferenceService(pulumi.ComponentResource):
             self._build_function(n, spec)
         self._build_state_machine(n)
         self._build_api(n)
-        self.alarms = self._build_alarms(n)
+        self.alarms |= self._build_alarms(n)
         self.metric_filters: dict[str, aws.cloudwatch.LogMetricFilter] = {}
         if args.investigate_alarm_share is not None:
             self._build_decision_metrics(n)
@@ -283,6 +291,9 @@ class InferenceService(pulumi.ComponentResource):
                 data_capture_kms_key_arn=a.data_capture_kms_key_arn,
                 data_capture_percent=a.data_capture_percent,
                 scale_target_invocations=a.scale_target_invocations,
+                rollback_alarm_names=[
+                    self.alarms[k].name for k in ROLLBACK_ALARMS if k in self.alarms
+                ],
             ),
             opts=self._child,
         )
@@ -623,6 +634,12 @@ class InferenceService(pulumi.ComponentResource):
                 },
                 opts=self._child,
             )
+
+    def _investigate_alarm(self, n: NameContext) -> aws.cloudwatch.MetricAlarm:
+        """The share of investigate decisions in an hour (the decide step's audit events, counted
+        by the metric filters of `_build_decision_metrics`) above handler capacity."""
+        a = self._args
+        namespace = f"mlops/{a.usecase}"
         actions = [a.alarm_topic_arn] if a.alarm_topic_arn is not None else []
 
         def query(qid: str, metric: str) -> dict[str, Any]:
@@ -637,7 +654,7 @@ class InferenceService(pulumi.ComponentResource):
                 "return_data": False,
             }
 
-        self.alarms["investigate-share"] = aws.cloudwatch.MetricAlarm(
+        return aws.cloudwatch.MetricAlarm(
             f"{self._name}-alarm-investigate-share",
             name=usecase_name(n, a.usecase, "alarm", "investigate-share"),
             alarm_description=f"{a.usecase}: share of investigate decisions above handler capacity",
@@ -660,6 +677,37 @@ class InferenceService(pulumi.ComponentResource):
             tags=self._tags,
             opts=self._child,
         )
+
+    def _endpoint_alarms(self, n: NameContext) -> dict[str, aws.cloudwatch.MetricAlarm]:
+        """Endpoint 5xx and p99 model latency, on the endpoint's (fixed) name: they exist before
+        the endpoint, whose rollouts they roll back."""
+        a = self._args
+        ep = {"EndpointName": endpoint_name(n, a.usecase), "VariantName": VARIANT}
+        return {
+            "endpoint-5xx": self._alarm(
+                "endpoint-5xx",
+                namespace="AWS/SageMaker",
+                metric_name="Invocation5XXErrors",
+                dimensions=ep,
+                statistic="Sum",
+                comparison_operator="GreaterThanThreshold",
+                threshold=0,
+                period=60,  # SageMaker's 1-minute metrics: a rollout's wait sees it
+                alarm_description=f"{a.usecase} endpoint 5xx",
+            ),
+            "model-latency": self._alarm(
+                "model-latency-p99",
+                namespace="AWS/SageMaker",
+                metric_name="ModelLatency",
+                dimensions=ep,
+                extended_statistic="p99",
+                comparison_operator="GreaterThanThreshold",
+                threshold=1_000_000,  # microseconds: 1 s
+                period=60,
+                evaluation_periods=3,
+                alarm_description=f"{a.usecase} model latency p99 above 1 s",
+            ),
+        }
 
     def _build_alarms(self, n: NameContext) -> dict[str, aws.cloudwatch.MetricAlarm]:
         a = self._args
@@ -709,27 +757,4 @@ class InferenceService(pulumi.ComponentResource):
             evaluation_periods=3,
             alarm_description=f"{a.usecase} decision API p99 latency",
         )
-        if self.endpoint is not None:
-            ep = {"EndpointName": self.endpoint.name, "VariantName": VARIANT}
-            alarms["endpoint-5xx"] = self._alarm(
-                "endpoint-5xx",
-                namespace="AWS/SageMaker",
-                metric_name="Invocation5XXErrors",
-                dimensions=ep,
-                statistic="Sum",
-                comparison_operator="GreaterThanThreshold",
-                threshold=0,
-                alarm_description=f"{a.usecase} endpoint 5xx",
-            )
-            alarms["model-latency"] = self._alarm(
-                "model-latency-p99",
-                namespace="AWS/SageMaker",
-                metric_name="ModelLatency",
-                dimensions=ep,
-                extended_statistic="p99",
-                comparison_operator="GreaterThanThreshold",
-                threshold=1_000_000,  # microseconds: 1 s
-                evaluation_periods=3,
-                alarm_description=f"{a.usecase} model latency p99 above 1 s",
-            )
         return alarms

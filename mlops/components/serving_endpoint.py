@@ -6,6 +6,11 @@
   target-tracking autoscaling on invocations per instance).
 - Real-time only: model in the VPC with network isolation, data capture (input and output,
   KMS-encrypted with the capture bucket's key). SageMaker Serverless supports none of the three.
+- Real-time only: a new model arrives through SageMaker's deployment guardrails — blue/green with
+  the manifest's traffic shifting (``Rollout``: canary, linear or all at once, with waits) and
+  automatic rollback when any of ``rollback_alarm_names`` fires during the rollout. Serverless
+  endpoints update blue/green all at once (SageMaker's default): their traffic cannot be shifted
+  by instance capacity, and rolling updates exclude them.
 Built by ``InferenceService``; usable on its own.
 """
 
@@ -31,9 +36,10 @@ from mlops.naming import (
     usecase_name,
 )
 from mlops.rehearsal import declare
-from mlops.usecases import RealtimeEndpoint, ServerlessEndpoint
+from mlops.usecases import ROLLOUT_MAX_SECONDS, RealtimeEndpoint, Rollout, ServerlessEndpoint
 
 VARIANT = "AllTraffic"
+MAX_ROLLBACK_ALARMS = 10
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,8 +61,19 @@ class ModelEndpointArgs:
     data_capture_kms_key_arn: pulumi.Input[str] | None = None
     data_capture_percent: int = 100
     scale_target_invocations: float = 200.0
+    rollback_alarm_names: Sequence[pulumi.Input[str]] = ()
+    """Alarms that roll a real-time rollout back (endpoint errors and latency, and the use
+    case's own, such as the investigate share); SageMaker takes 1..10."""
 
     def __post_init__(self) -> None:
+        if (
+            isinstance(self.endpoint, RealtimeEndpoint)
+            and not 1 <= len(self.rollback_alarm_names) <= MAX_ROLLBACK_ALARMS
+        ):
+            raise ValueError(
+                f"a real-time endpoint needs 1..{MAX_ROLLBACK_ALARMS} rollback_alarm_names "
+                f"(got {len(self.rollback_alarm_names)}): a rollout without alarms cannot roll back"
+            )
         if not 0 < self.data_capture_percent <= 100:
             raise ValueError("data_capture_percent must be within 1..100")
         if isinstance(self.endpoint, RealtimeEndpoint) and self.data_capture_bucket is None:
@@ -67,6 +84,28 @@ class ModelEndpointArgs:
     @property
     def realtime(self) -> bool:
         return isinstance(self.endpoint, RealtimeEndpoint)
+
+
+def deployment_config(rollout: Rollout, alarm_names: Sequence[pulumi.Input[str]]) -> dict[str, Any]:
+    """SageMaker deployment guardrails for a real-time endpoint (blue/green, traffic shifted as
+    the manifest says, rolled back when an alarm fires)."""
+    routing: dict[str, Any] = {
+        "type": rollout.traffic.upper(),
+        "wait_interval_in_seconds": rollout.wait_seconds,
+    }
+    size = {"type": "CAPACITY_PERCENT", "value": rollout.step_percent}
+    if rollout.traffic == "canary":
+        routing["canary_size"] = size
+    elif rollout.traffic == "linear":
+        routing["linear_step_size"] = size
+    return {
+        "blue_green_update_policy": {
+            "traffic_routing_configuration": routing,
+            "termination_wait_in_seconds": rollout.termination_wait_seconds,
+            "maximum_execution_timeout_in_seconds": ROLLOUT_MAX_SECONDS,
+        },
+        "auto_rollback_configuration": {"alarms": [{"alarm_name": n} for n in alarm_names]},
+    }
 
 
 class ModelEndpoint(pulumi.ComponentResource):
@@ -122,7 +161,9 @@ class ModelEndpoint(pulumi.ComponentResource):
         )
         # Physical names inside the deployer's `mlops-<env>-<usecase>-*` scope; the model and the
         # config end in a suffix of what they hold, so a replacement coexists with the one serving.
-        settings = json.dumps(a.endpoint.model_dump(mode="json"), sort_keys=True)
+        # the rollout is how the endpoint changes, not what it serves: not part of the config
+        settings = json.dumps(a.endpoint.model_dump(mode="json", exclude={"rollout"}),
+                              sort_keys=True)  # fmt: skip
         model_suffix = pulumi.Output.all(
             a.model_package_arn, a.subnet_ids, a.security_group_ids
         ).apply(lambda v: deploy_suffix(v[0], str(a.realtime), json.dumps(v[1:], sort_keys=True)))
@@ -180,6 +221,11 @@ class ModelEndpoint(pulumi.ComponentResource):
             f"{name}-endpoint",
             name=endpoint_name(n, a.usecase),
             endpoint_config_name=self.config.name,
+            deployment_config=(
+                deployment_config(a.endpoint.rollout, a.rollback_alarm_names)
+                if isinstance(a.endpoint, RealtimeEndpoint)
+                else None
+            ),
             tags=tags,
             opts=child,
         )

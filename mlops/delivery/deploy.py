@@ -352,12 +352,23 @@ def endpoint_config(endpoint: Mapping[str, Any]) -> dict[str, str]:
             "serverlessMemoryMb": str(endpoint["memory_mb"]),
             "maxConcurrency": str(endpoint["max_concurrency"]),
         }
+    rollout = endpoint.get("rollout") or {}
     return {
         "endpointMode": "realtime",
         "instanceType": endpoint["instance_type"],
         "minInstances": str(endpoint["min_instances"]),
         "maxInstances": str(endpoint["max_instances"]),
+        **{key: str(rollout[field]) for key, field in ROLLOUT_CONFIG.items() if field in rollout},
     }
+
+
+ROLLOUT_CONFIG = {
+    "rolloutTraffic": "traffic",
+    "rolloutStepPercent": "step_percent",
+    "rolloutWaitSeconds": "wait_seconds",
+    "rolloutTerminationWaitSeconds": "termination_wait_seconds",
+}
+"""The inference repo's Pulumi config keys of a real-time endpoint's rollout (manifest field)."""
 
 
 def config_args(values: Mapping[str, str]) -> str:

@@ -25,6 +25,13 @@ class InferenceStackSettings:
     instance_type: str = "ml.c6i.large"
     min_instances: int = 1
     max_instances: int = 2
+    rollout_traffic: str = "canary"
+    rollout_step_percent: int = 10
+    rollout_wait_seconds: int = 600
+    rollout_termination_wait_seconds: int = 300
+    """A real-time endpoint's rollout (the manifest's stacks.<env>.endpoint.rollout, set by the
+    deploy build as `rolloutTraffic`, `rolloutStepPercent`, ...; validated by the manifest's
+    `Rollout`)."""
     function_concurrency: int = 10
     """Reserved concurrency of each serving Lambda (the manifest's
     stacks.<env>.function_concurrency, set by the deploy build as `functionConcurrency`)."""
@@ -51,7 +58,7 @@ class InferenceStackSettings:
 
     def endpoint(self) -> Any:
         """The endpoint as the use-case manifest models it (what InferenceService takes)."""
-        from mlops.usecases import RealtimeEndpoint, ServerlessEndpoint
+        from mlops.usecases import RealtimeEndpoint, Rollout, ServerlessEndpoint
 
         if self.endpoint_mode == "realtime":
             return RealtimeEndpoint(
@@ -59,6 +66,12 @@ class InferenceStackSettings:
                 instance_type=self.instance_type,
                 min_instances=self.min_instances,
                 max_instances=self.max_instances,
+                rollout=Rollout(
+                    traffic=self.rollout_traffic,  # type: ignore[arg-type]
+                    step_percent=self.rollout_step_percent,
+                    wait_seconds=self.rollout_wait_seconds,
+                    termination_wait_seconds=self.rollout_termination_wait_seconds,
+                ),
             )
         return ServerlessEndpoint(
             mode="serverless",
@@ -88,6 +101,17 @@ def common_settings(
         "instance_type": config.get("instanceType") or instance_type,
         "min_instances": config.get_int("minInstances") or (prod_instances[0] if prod else 1),
         "max_instances": config.get_int("maxInstances") or (prod_instances[1] if prod else 2),
+        "rollout_traffic": config.get("rolloutTraffic") or "canary",
+        "rollout_step_percent": config.get_int("rolloutStepPercent") or 10,
+        "rollout_wait_seconds": _int_or(config.get_int("rolloutWaitSeconds"), 600),
+        "rollout_termination_wait_seconds": _int_or(
+            config.get_int("rolloutTerminationWaitSeconds"), 300
+        ),
         "function_concurrency": config.get_int("functionConcurrency") or 10,
         "lambda_layer_arns": tuple(config.get_object("lambdaLayerArns") or ()),
     }
+
+
+def _int_or(value: int | None, default: int) -> int:
+    """`value` unless unset (0 is a valid wait)."""
+    return default if value is None else value

@@ -34,7 +34,9 @@ def functions() -> list[FunctionSpec]:
     ]
 
 
-def build(cfg: StackConfig, model: bool, package: str = PACKAGE) -> InferenceService:
+def build(
+    cfg: StackConfig, model: bool, package: str = PACKAGE, investigate_share: float | None = 0.25
+) -> InferenceService:
     manifest = load_manifest(USECASES_DIR / "remedy.yaml")
     return InferenceService(
         "remedy-serving",
@@ -57,6 +59,7 @@ def build(cfg: StackConfig, model: bool, package: str = PACKAGE) -> InferenceSer
             request_schema=SCHEMA,
             log_retention_days=cfg.retention.log_days,
             reserved_concurrency=manifest.stacks.for_env(cfg.environment).function_concurrency,
+            investigate_alarm_share=investigate_share,  # Remedy emits investigate decisions
         ),
     )
 

@@ -288,6 +288,8 @@ def _endpoint_service(r: RecordedResource, v: ProgramView) -> list[ServiceCall]:
         "requests') and DataCaptureConfig",
         VPC_ROLE,
         "terraform-provider-aws internal/service/sagemaker/endpoint.go",
+        "SageMaker developer guide 'Auto-Rollback Configuration and Monitoring' (the role must "
+        "be allowed cloudwatch:DescribeAlarms on the auto-rollback alarms)",
         SAR,
     ),
     unverified=(
@@ -306,6 +308,16 @@ def _endpoint(r: RecordedResource, v: ProgramView) -> list[Call]:
             "CreateEndpoint is authorised on the endpoint config too",
         )
     )
+    rollback = (value(r, "deploymentConfig") or {}).get("autoRollbackConfiguration") or {}
+    calls += [
+        c(
+            "cloudwatch:DescribeAlarms",
+            v.arn("cloudwatch", f"alarm:{alarm['alarmName']}"),
+            "deployment guardrails read the auto-rollback alarms as the caller",
+        )
+        for alarm in rollback.get("alarms") or []
+        if isinstance(alarm.get("alarmName"), str)
+    ]
     return calls + reads(arn, "sagemaker:DescribeEndpoint", "sagemaker:ListTags")
 
 

@@ -232,6 +232,9 @@ def build(settings: InferenceSettings, code: Any = None, layer: Any = None) -> A
             layers=list(settings.lambda_layer_arns),
             request_schema=Claim.model_json_schema(),
             alarm_topic_arn=settings.alarm_topic_arn,
+            # Remedy recommends investigate: above this hourly share, handlers cannot keep up;
+            # the alarm also rolls a real-time rollout back
+            investigate_alarm_share=0.25,
             log_retention_days=settings.log_retention_days,
             reserved_concurrency=settings.function_concurrency,
         ),
