@@ -21,7 +21,9 @@
   model, StartSyncExecution integration, throttling, JSON access logs to an encrypted log group,
   and a resource policy limiting callers to this account.
 - CloudWatch alarms: workflow failures/timeouts, Lambda errors, API 5xx and p99 latency, and
-  endpoint 5xx / model latency when an endpoint exists.
+  endpoint 5xx / model latency when an endpoint exists (they, and the use case's investigate
+  share, roll a real-time rollout back: ``ModelEndpoint``).
+- The stage's operations dashboard (``mlops.components.serving_dashboard``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import pulumi_aws as aws
 from mlops import iam
 from mlops.components.logs import encrypted_log_group
 from mlops.components.serving_api import DecisionApi, DecisionApiArgs
+from mlops.components.serving_dashboard import DECISION_MIX_METRIC, operations_dashboard
 from mlops.components.serving_endpoint import VARIANT, ModelEndpoint, ModelEndpointArgs
 from mlops.inference import serving_docs
 from mlops.inference.workflow import WorkflowSpec, decision_workflow
@@ -129,6 +132,9 @@ class InferenceServiceArgs:
     throttle_burst: int = 100
     scale_target_invocations: float = 200.0
     api_latency_alarm_ms: float = 3_000.0
+    decision_events: bool = False
+    """The decide step logs ``mlops.events.DecisionEvent`` lines (a recommendation per decision):
+    metric filters count them per recommendation for the operations dashboard's decision mix."""
     investigate_alarm_share: float | None = None
     """A use case whose decisions include ``investigate`` (Remedy) alarms when more than this
     share of decisions in an hour is ``investigate`` (handler capacity), counted from the decide
@@ -153,6 +159,10 @@ class InferenceServiceArgs:
         share = self.investigate_alarm_share
         if share is not None and not 0 < share < 1:
             raise ValueError("investigate_alarm_share must be within (0, 1)")
+        if share is not None and not self.decision_events:
+            raise ValueError(
+                "investigate_alarm_share counts decision events: set decision_events=True too"
+            )
         if not 0 < self.data_capture_percent <= 100:
             raise ValueError("data_capture_percent must be within 1..100")
         if self.throttle_rate <= 0 or self.throttle_burst <= 0:
@@ -212,8 +222,26 @@ class InferenceService(pulumi.ComponentResource):
         self._build_api(n)
         self.alarms |= self._build_alarms(n)
         self.metric_filters: dict[str, aws.cloudwatch.LogMetricFilter] = {}
-        if args.investigate_alarm_share is not None:
+        if args.decision_events:
             self._build_decision_metrics(n)
+        self.dashboard = operations_dashboard(
+            f"{name}-dashboard",
+            names=n,
+            usecase=args.usecase,
+            api_name=self.api.rest_api.name,
+            api_stage=self.stage.stage_name,
+            state_machine_arn=self.state_machine.arn,
+            function_names={role: fn.name for role, fn in self.functions.items()},
+            endpoint_name=self.endpoint.name if self.endpoint else None,
+            rollback_alarm_arns=(
+                [self.alarms[k].arn for k in ROLLBACK_ALARMS if k in self.alarms]
+                if self.endpoint is not None and isinstance(args.endpoint, RealtimeEndpoint)
+                else []
+            ),
+            decision_events=args.decision_events,
+            investigate_share=args.investigate_alarm_share is not None,
+            opts=self._child,
+        )
         self._declare_decision(n)
         self.register_outputs(
             {
@@ -620,6 +648,23 @@ class InferenceService(pulumi.ComponentResource):
             "decisions": '{ $.event_type = "decision" }',
             "investigations": '{ $.event_type = "decision" && $.recommendation = "investigate" }',
         }
+        # the decision mix: one metric, a dimension per recommendation (no default value: CloudWatch
+        # refuses one on a filter with dimensions)
+        self.metric_filters["decision-mix"] = aws.cloudwatch.LogMetricFilter(
+            f"{self._name}-metric-decision-mix",
+            name=usecase_name(n, a.usecase, "decision-mix"),
+            log_group_name=group,
+            pattern='{ $.event_type = "decision" }',
+            metric_transformation={
+                "name": DECISION_MIX_METRIC,
+                "namespace": namespace,
+                "value": "1",
+                "dimensions": {"Recommendation": "$.recommendation"},
+            },
+            opts=self._child,
+        )
+        if a.investigate_alarm_share is None:
+            return
         for metric, pattern in patterns.items():
             self.metric_filters[metric] = aws.cloudwatch.LogMetricFilter(
                 f"{self._name}-metric-{metric}",

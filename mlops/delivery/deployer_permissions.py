@@ -81,6 +81,7 @@ LIFECYCLE: dict[str, tuple[str, ...]] = {
     "logs:PutMetricFilter": ("logs:DeleteMetricFilter",),
     "logs:PutSubscriptionFilter": ("logs:DeleteSubscriptionFilter",),
     "cloudwatch:PutMetricAlarm": ("cloudwatch:DeleteAlarms",),
+    "cloudwatch:PutDashboard": ("cloudwatch:DeleteDashboards",),
     "cloudwatch:TagResource": ("cloudwatch:UntagResource",),
     "firehose:CreateDeliveryStream": (
         "firehose:DeleteDeliveryStream",

@@ -59,6 +59,7 @@ def build(
             request_schema=SCHEMA,
             log_retention_days=cfg.retention.log_days,
             reserved_concurrency=manifest.stacks.for_env(cfg.environment).function_concurrency,
+            decision_events=True,
             investigate_alarm_share=investigate_share,  # Remedy emits investigate decisions
         ),
     )
@@ -154,7 +155,7 @@ def test_inference_service_is_secure_for_every_stack(pulumi_mocks, stack_config,
     # business metric from the decide step's audit events
     filters = {f.inputs["metricTransformation"]["name"]: f.inputs for f in
                of(m, "cloudwatch/logMetricFilter:LogMetricFilter")}  # fmt: skip
-    assert set(filters) == {"Decisions", "Investigations"}
+    assert set(filters) == {"Decisions", "Investigations", "DecisionsByRecommendation"}
     assert '$.recommendation = "investigate"' in filters["Investigations"]["pattern"]
     assert all(f["logGroupName"].startswith("/aws/lambda/") for f in filters.values())
     share = next(a.inputs for a in of(m, "cloudwatch/metricAlarm:MetricAlarm") if

@@ -231,6 +231,28 @@ def _alarm(r: RecordedResource, v: ProgramView) -> list[Call]:
     ]
 
 
+def _dashboard_arn(r: RecordedResource, v: ProgramView) -> str:
+    # dashboards are global: no region in the ARN
+    return f"arn:aws:cloudwatch::{v.account}:dashboard/{value(r, 'dashboardName')}"
+
+
+@register(
+    "aws:cloudwatch/dashboard:Dashboard",
+    arn=_dashboard_arn,
+    source=(
+        "terraform-provider-aws internal/service/cloudwatch/dashboard.go (PutDashboard, then "
+        "GetDashboard to read it back; DeleteDashboards on delete)",
+        SAR,
+    ),
+)
+def _dashboard(r: RecordedResource, v: ProgramView) -> list[Call]:
+    arn = _dashboard_arn(r, v)
+    return [
+        c("cloudwatch:PutDashboard", arn, "create the dashboard"),
+        *reads(arn, "cloudwatch:GetDashboard"),
+    ]
+
+
 def _rule_arn(r: RecordedResource, v: ProgramView) -> str:
     bus = value(r, "eventBusName")
     name = v.physical_name(r)

@@ -234,6 +234,7 @@ def build(settings: InferenceSettings, code: Any = None, layer: Any = None) -> A
             alarm_topic_arn=settings.alarm_topic_arn,
             # Remedy recommends investigate: above this hourly share, handlers cannot keep up;
             # the alarm also rolls a real-time rollout back
+            decision_events=True,
             investigate_alarm_share=0.25,
             log_retention_days=settings.log_retention_days,
             reserved_concurrency=settings.function_concurrency,
