@@ -24,7 +24,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from mlops.components.audit import encrypted_log_group
+from mlops.components.logs import encrypted_log_group
 from mlops.components.usecase_builds import DeliveryArgs, role
 from mlops.delivery import iam as docs
 from mlops.delivery.events import rejected_package_pattern
