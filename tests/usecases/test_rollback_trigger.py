@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from mlops.components.rollback_trigger import CODE_FILES, HANDLER
 from mlops.config import StackConfig
@@ -111,3 +112,56 @@ def test_the_function_code_imports_on_its_own_as_the_lambda_runtime_does(tmp_pat
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == str(tmp_path / "mlops/delivery/rollback.py")
+
+
+@DEV
+def test_a_rollback_run_deploys_and_smoke_tests_only_its_stage(
+    pulumi_mocks: RecordingMocks, stack_config: StackConfig
+) -> None:
+    """The deploy pipeline's entry conditions, evaluated as CodePipeline does (a VariableCheck
+    MATCHES rule; a failed entry check SKIPs the stage): an ordinary run (ROLLBACK_STAGE=none)
+    runs every stage, a rollback only its stage's gate, deploy and smoke test."""
+    import re
+
+    run(lambda: build(stack_config, [manifest("remedy")]))
+    [pipeline] = [p for p in pulumi_mocks.of_type("aws:codepipeline/pipeline:Pipeline")
+                  if p.inputs["name"] == "mlops-dev-remedy-deploy"]  # fmt: skip
+    variables = {v["name"]: v["defaultValue"] for v in pipeline.inputs["variables"]}
+    assert variables == {"PACKAGE_ARN": "none", "ROLLBACK_STAGE": "none"}
+
+    def stages_run(rollback_stage: str) -> list[str]:
+        ran = []
+        for stage in pipeline.inputs["stages"]:
+            entry = stage.get("beforeEntry")
+            if entry:
+                [rule] = entry["condition"]["rules"]
+                cfg = rule["configuration"]
+                assert rule["ruleTypeId"]["provider"] == "VariableCheck"
+                assert (cfg["Variable"], cfg["Operator"]) == ("#{variables.ROLLBACK_STAGE}",
+                                                              "MATCHES")  # fmt: skip
+                assert entry["condition"]["result"] == "SKIP"
+                if not re.fullmatch(cfg["Value"], rollback_stage):
+                    continue
+            ran.append(stage["name"])
+        return ran
+
+    every = [s["name"] for s in pipeline.inputs["stages"]]
+    assert stages_run("none") == every and len(every) == 9
+    assert stages_run("dev") == ["Source", "DeployDev", "SmokeTestDev"]
+    assert stages_run("staging") == ["Source", "ApproveStaging", "DeployStaging",
+                                     "SmokeTestStaging"]  # fmt: skip
+    assert stages_run("prod") == ["Source", "ApproveProd", "DeployProd", "SmokeTestProd"]
+    deploy = next(s for s in pipeline.inputs["stages"] if s["name"] == "DeployProd")
+    env = json.loads(deploy["actions"][0]["configuration"]["EnvironmentVariables"])
+    assert {e["name"]: e["value"] for e in env if e["name"] in variables} == {
+        "PACKAGE_ARN": "#{variables.PACKAGE_ARN}",
+        "ROLLBACK_STAGE": "#{variables.ROLLBACK_STAGE}",
+    }
+
+
+def test_the_deploy_build_passes_the_rollback_variables_to_select() -> None:
+    from mlops.delivery.buildspecs import deploy
+
+    [select] = [c for c in yaml.safe_load(deploy())["phases"]["build"]["commands"]
+                if "mlops.delivery.deploy select" in c]  # fmt: skip
+    assert '--package-arn "$PACKAGE_ARN" --rollback-stage "$ROLLBACK_STAGE"' in select

@@ -353,7 +353,8 @@ def test_each_deploy_stage_targets_its_account_and_records_its_gates_approver(
     )
     assert endpoint("DeployProd") == (
         "endpointMode=realtime instanceType=ml.c6i.large minInstances=2 maxInstances=6 "
-        "functionConcurrency=50"
+        "rolloutTraffic=canary rolloutStepPercent=10 rolloutWaitSeconds=600 "
+        "rolloutTerminationWaitSeconds=300 functionConcurrency=50"
     )
 
 
