@@ -229,11 +229,17 @@ def promotions(
     endpoint_url: Annotated[
         str | None, typer.Option("--endpoint-url", help="Embedded AWS (moto) URL.")
     ] = None,
+    local: Annotated[
+        bool, typer.Option("--local", help="Local mode: the embedded registry's group.")
+    ] = False,
 ) -> None:
-    """What is deployed in dev, staging and prod, and who approved it (from the model registry)."""
+    """What is deployed in dev, staging and prod, who approved it, and each stage's rollbacks
+    (from the model registry)."""
     from mlops.delivery.commands import promotions_command
 
-    for line in promotions_command(usecase, endpoint_url):
+    if local and not endpoint_url:
+        raise UsageError("--local needs --endpoint-url", "pass the embedded AWS URL")
+    for line in promotions_command(usecase, endpoint_url, local=local):
         typer.echo(line)  # one line per stage, never wrapped (scripts grep it)
 
 

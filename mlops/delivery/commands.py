@@ -60,10 +60,23 @@ def _sagemaker(region: str, endpoint_url: str | None) -> Any:
     return boto3.client("sagemaker", region_name=region, endpoint_url=endpoint_url)
 
 
-def promotions_command(usecase: str, endpoint_url: str | None, client: Any = None) -> list[str]:
+def local_group_for(usecase: str, region: str = "eu-west-2") -> tuple[str, str]:
+    """(model package group, region) of a use case in local mode (`mlops demo`'s registry)."""
+    from mlops.local.environment import local_context
+    from mlops.naming import model_package_group_name
+    from mlops.usecases import is_valid_name
+
+    if not is_valid_name(usecase):
+        raise UsageError(f"{usecase!r} is not a use-case name", "use e.g. remedy")
+    return model_package_group_name(local_context(region), usecase), region
+
+
+def promotions_command(
+    usecase: str, endpoint_url: str | None, client: Any = None, local: bool = False
+) -> list[str]:
     from mlops.delivery.rollback import list_packages, live_in, rollbacks
 
-    group, region = group_for(usecase)
+    group, region = local_group_for(usecase) if local else group_for(usecase)
     client = client or _sagemaker(region, endpoint_url)
     packages = list_packages(client, group)
     return promotion_lines(
@@ -92,17 +105,7 @@ def rollback_command(
         raise UsageError(
             "--local needs --endpoint-url", "pass the embedded AWS URL that `mlops demo` prints"
         )
-    if local:
-        from mlops.local.environment import local_context
-        from mlops.naming import model_package_group_name
-        from mlops.usecases import is_valid_name
-
-        if not is_valid_name(usecase):
-            raise UsageError(f"{usecase!r} is not a use-case name", "use e.g. remedy")
-        region = "eu-west-2"
-        group = model_package_group_name(local_context(region), usecase)
-    else:
-        group, region = group_for(usecase)
+    group, region = local_group_for(usecase) if local else group_for(usecase)
     sagemaker = _sagemaker(region, endpoint_url)
     sts = boto3.client("sts", region_name=region, endpoint_url=endpoint_url)
     who = sts.get_caller_identity()["Arn"]

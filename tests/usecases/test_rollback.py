@@ -28,6 +28,7 @@ from mlops.delivery.rollback import (
     rollback_rejected,
     rollbacks,
 )
+from mlops.errors import UsageError
 
 GROUP = "mlops-dev-remedy-models"
 LEAD = "arn:aws:sts::111111111111:assumed-role/mlops-dev-remedy-approver/ellen-ward"
@@ -377,3 +378,51 @@ def test_rollback_cli_refuses_a_bad_stage_and_a_bad_reason(aws) -> None:
     )
     assert isinstance(bad_reason.exception, RollbackError)
     assert "'?'" in bad_reason.exception.message
+
+
+def test_local_mode_cli_rolls_back_over_the_embedded_registry(monkeypatch) -> None:
+    """`mlops rollback --local` and `mlops promotions --local` on `mlops demo`'s embedded AWS."""
+    from typer.testing import CliRunner
+
+    from mlops.cli import app
+    from mlops.delivery.commands import local_group_for
+    from mlops.local.embedded_aws import FAKE_CREDENTIALS, EmbeddedAWS
+
+    for key, value in FAKE_CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    group, _ = local_group_for("remedy")
+    with EmbeddedAWS() as local:
+        sm = local.client("sagemaker")
+        sm.create_model_package_group(ModelPackageGroupName=group)
+        arns = []
+        for day in (1, 2):
+            arn = sm.create_model_package(
+                ModelPackageGroupName=group, ModelApprovalStatus="Approved",
+                InferenceSpecification={
+                    "Containers": [{"Image": "1.dkr.ecr.eu-west-2.amazonaws.com/r:1"}],
+                    "SupportedContentTypes": ["application/json"],
+                    "SupportedResponseMIMETypes": ["application/json"],
+                },
+            )["ModelPackageArn"]  # fmt: skip
+            record_promotion(sm, arn, "dev", "ellen-ward", execution_id="demo", now=T[day])
+            arns.append(arn)
+        url = local.endpoint_url
+        runner = CliRunner()
+        args = ["--local", "--endpoint-url", url]
+        result = runner.invoke(
+            app, ["rollback", "remedy", "--stage", "dev", *args, "--reason", "worse PAV error"]
+        )
+        assert result.exit_code == 0, result.output
+        assert (
+            result.output.splitlines()[0] == f"dev: rolling back version 2 -> version 1 ({arns[0]})"
+        )
+        shown = runner.invoke(app, ["promotions", "remedy", "--local", "--endpoint-url", url])
+        lines = shown.output.splitlines()
+        assert lines[0].startswith(f"dev: version 1 ({arns[0]})")
+        assert lines[1].startswith("  rollback dev: version 2 -> version 1 by arn:aws:")
+        assert lines[1].endswith("(done): worse PAV error")
+        status = sm.describe_model_package(ModelPackageName=arns[0])["ModelApprovalStatus"]
+        assert status == "Approved"  # moto keeps the status (restated in local mode)
+    no_url = CliRunner().invoke(app, ["rollback", "remedy", "--stage", "dev", "--local",
+                                      "--reason", "x"])  # fmt: skip
+    assert isinstance(no_url.exception, UsageError)
