@@ -21,7 +21,8 @@ Per use case (built from `usecases/<name>.yaml`):
 
 - usecase.py: UseCase (`mlops:usecase:UseCase`), composed of deployment_target.py
   (`mlops:usecase:DeploymentTarget`, every stack), build_pipeline.py (`mlops:usecase:BuildPipeline`)
-  and deploy_pipeline.py (`mlops:usecase:DeployPipeline`) in dev; usecase_builds.py (shapes both
+  and deploy_pipeline.py (`mlops:usecase:DeployPipeline`, with rollback_trigger.py
+  `mlops:usecase:RollbackTrigger`: a rejected live package rolls back) in dev; usecase_builds.py (shapes both
   pipelines share, `DeliveryArgs`), usecase_roles.py (the delivery roles' policies and the names
   other stacks rely on) and usecase_actors.py (the people and the attacks the rehearsal checks)
   hold what those share
@@ -30,8 +31,9 @@ Per use case (built from `usecases/<name>.yaml`):
 Inference (built by a use case's inference repo):
 
 - serving.py: InferenceService (`mlops:serving:InferenceService`), composed of
-  serving_endpoint.py (`mlops:serving:ModelEndpoint`) and serving_api.py
-  (`mlops:serving:DecisionApi`)
+  serving_endpoint.py (`mlops:serving:ModelEndpoint`), serving_api.py
+  (`mlops:serving:DecisionApi`) and serving_dashboard.py (the stage's operations dashboard, a
+  helper)
 - analytics.py: DecisionAnalytics (`mlops:analytics:DecisionAnalytics`), with
   analytics_monitor.py (`mlops:analytics:ModelMonitor`) and analytics_snowflake.py
   (`mlops:analytics:SnowflakeIngest`, with `SnowflakeArgs`)
