@@ -22,10 +22,10 @@ Per use case (built from `usecases/<name>.yaml`):
 - usecase.py: UseCase (`mlops:usecase:UseCase`), composed of deployment_target.py
   (`mlops:usecase:DeploymentTarget`, every stack), build_pipeline.py (`mlops:usecase:BuildPipeline`)
   and deploy_pipeline.py (`mlops:usecase:DeployPipeline`, with rollback_trigger.py
-  `mlops:usecase:RollbackTrigger`: a rejected live package rolls back) in dev; usecase_builds.py (shapes both
-  pipelines share, `DeliveryArgs`), usecase_roles.py (the delivery roles' policies and the names
-  other stacks rely on) and usecase_actors.py (the people and the attacks the rehearsal checks)
-  hold what those share
+  `mlops:usecase:RollbackTrigger`: a rejected live package rolls back) in dev; usecase_builds.py
+  (shapes both pipelines share, `DeliveryArgs`), usecase_roles.py (the delivery roles' policies
+  and the names other stacks rely on) and usecase_actors.py (the people and the attacks the
+  rehearsal checks) hold what those share
 - images.py: UseCaseImages (`mlops:images:UseCaseImages`), dev: ECR repositories
 
 Inference (built by a use case's inference repo):

@@ -132,6 +132,10 @@ class InferenceServiceArgs:
     throttle_burst: int = 100
     scale_target_invocations: float = 200.0
     api_latency_alarm_ms: float = 3_000.0
+    dashboard: bool = False
+    """Create the stage's operations dashboard (``mlops.components.serving_dashboard``). Off by
+    default for now: the deployer's generated inline policy is 126 characters under IAM's
+    10,240-character limit, and the dashboard's statement does not fit (docs/rollout.md)."""
     decision_events: bool = False
     """The decide step logs ``mlops.events.DecisionEvent`` lines (a recommendation per decision):
     metric filters count them per recommendation for the operations dashboard's decision mix."""
@@ -224,8 +228,24 @@ class InferenceService(pulumi.ComponentResource):
         self.metric_filters: dict[str, aws.cloudwatch.LogMetricFilter] = {}
         if args.decision_events:
             self._build_decision_metrics(n)
+        self.dashboard: aws.cloudwatch.Dashboard | None = None
+        if args.dashboard:
+            self._build_dashboard(n)
+        self._declare_decision(n)
+        self.register_outputs(
+            {
+                "api_id": self.api.rest_api.id,
+                "invoke_url": self.invoke_url,
+                "state_machine_arn": self.state_machine.arn,
+                "endpoint_name": self.endpoint.name if self.endpoint else None,
+                "model_deployed": self.endpoint is not None,
+            }
+        )
+
+    def _build_dashboard(self, n: NameContext) -> None:
+        args = self._args
         self.dashboard = operations_dashboard(
-            f"{name}-dashboard",
+            f"{self._name}-dashboard",
             names=n,
             usecase=args.usecase,
             api_name=self.api.rest_api.name,
@@ -241,16 +261,6 @@ class InferenceService(pulumi.ComponentResource):
             decision_events=args.decision_events,
             investigate_share=args.investigate_alarm_share is not None,
             opts=self._child,
-        )
-        self._declare_decision(n)
-        self.register_outputs(
-            {
-                "api_id": self.api.rest_api.id,
-                "invoke_url": self.invoke_url,
-                "state_machine_arn": self.state_machine.arn,
-                "endpoint_name": self.endpoint.name if self.endpoint else None,
-                "model_deployed": self.endpoint is not None,
-            }
         )
 
     # --- helpers ------------------------------------------------------------------------------

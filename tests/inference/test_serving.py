@@ -60,6 +60,7 @@ def build(
             log_retention_days=cfg.retention.log_days,
             reserved_concurrency=manifest.stacks.for_env(cfg.environment).function_concurrency,
             decision_events=True,
+            dashboard=True,
             investigate_alarm_share=investigate_share,  # Remedy emits investigate decisions
         ),
     )
