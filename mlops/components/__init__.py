@@ -35,6 +35,7 @@ Inference (built by a use case's inference repo):
   (`mlops:serving:DecisionApi`) and serving_dashboard.py (the stage's operations dashboard, a
   helper)
 - analytics.py: DecisionAnalytics (`mlops:analytics:DecisionAnalytics`), with
-  analytics_monitor.py (`mlops:analytics:ModelMonitor`) and analytics_snowflake.py
+  analytics_monitor.py (`mlops:analytics:ModelMonitor`), analytics_health.py
+  (`mlops:analytics:ModelHealthAlarms`) and analytics_snowflake.py
   (`mlops:analytics:SnowflakeIngest`, with `SnowflakeArgs`)
 """
