@@ -134,8 +134,8 @@ class InferenceServiceArgs:
     api_latency_alarm_ms: float = 3_000.0
     dashboard: bool = False
     """Create the stage's operations dashboard (``mlops.components.serving_dashboard``). Off by
-    default for now: the deployer's generated inline policy is 126 characters under IAM's
-    10,240-character limit, and the dashboard's statement does not fit (docs/rollout.md)."""
+    default for now: the deployer's generated inline policy is at IAM's 10,240-character limit
+    and the dashboard's statement does not fit (docs/rollout.md)."""
     decision_events: bool = False
     """The decide step logs ``mlops.events.DecisionEvent`` lines (a recommendation per decision):
     metric filters count them per recommendation for the operations dashboard's decision mix."""
