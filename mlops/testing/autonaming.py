@@ -91,6 +91,7 @@ RULES: dict[str, Rule | None] = {
     "aws:cfg/rule:Rule": _NAME,
     # CloudTrail, CloudWatch, EventBridge
     "aws:cloudtrail/trail:Trail": _NAME,
+    "aws:cloudwatch/dashboard:Dashboard": None,  # dashboardName is required, never auto-named
     "aws:cloudwatch/eventBus:EventBus": _NAME,
     "aws:cloudwatch/eventRule:EventRule": Rule("name", maxlen=64),
     "aws:cloudwatch/eventTarget:EventTarget": Rule("targetId", prefix_prop=None),

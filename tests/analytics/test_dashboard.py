@@ -25,6 +25,7 @@ CHARTS = {
     "cycle_time",
     "model_error",
 }
+HEALTH_CHARTS = {"health_drift", "health_error"}  # on model-health.html, not on index.html
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
@@ -64,7 +65,7 @@ def test_reference_profile_round_trips(tmp_path):
 
 
 def test_dashboard_writes_one_png_per_chart_and_a_self_contained_html(dashboard):
-    assert set(dashboard.png_paths) == CHARTS
+    assert set(dashboard.png_paths) == CHARTS | HEALTH_CHARTS
     for path in dashboard.png_paths.values():
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
     page = dashboard.html_path.read_text()

@@ -15,6 +15,7 @@ import yaml
 
 from mlops.config import REPO_ROOT
 from mlops.onboarding import studio
+from mlops.onboarding.templates import PLATFORM_FILE
 from mlops.testing.fake_github import FakeGitHub
 
 OWNER = "jane.doe@example.com"
@@ -27,6 +28,7 @@ def github(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     platform = tmp_path / "platform-src"
     shutil.copytree(REPO_ROOT / "templates" / "tabular-classification",
                     platform / "templates" / "tabular-classification")  # fmt: skip
+    shutil.copy(REPO_ROOT / "templates" / PLATFORM_FILE, platform / "templates" / PLATFORM_FILE)
     (platform / "usecases").mkdir()
     (platform / "usecases" / "README.md").write_text("manifests\n")
     who = ["-c", "user.name=t", "-c", "user.email=t@e.x"]

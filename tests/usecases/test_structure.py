@@ -111,7 +111,11 @@ def test_usecase_is_built_from_child_components(
     types = {r.type for r in pulumi_mocks.resources if r.type.startswith("mlops:usecase:")}
     expected = {"mlops:usecase:UseCase", "mlops:usecase:DeploymentTarget"}
     if stack_config.is_governance:
-        expected |= {"mlops:usecase:BuildPipeline", "mlops:usecase:DeployPipeline"}
+        expected |= {
+            "mlops:usecase:BuildPipeline",
+            "mlops:usecase:DeployPipeline",
+            "mlops:usecase:RollbackTrigger",  # a rejected package rolls its stages back
+        }
     assert types == expected
 
 

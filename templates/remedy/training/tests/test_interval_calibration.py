@@ -7,8 +7,12 @@ import pytest
 
 from remedy_core.monitoring import conformal_interval_factors, interval_coverage
 from remedy_core.synthetic import generate_claims
-from remedy_training.models import apply_calibration, predict_heads, quantile_calibration
-from remedy_training.models import train_bundle
+from remedy_training.models import (
+    apply_calibration,
+    predict_heads,
+    quantile_calibration,
+    train_bundle,
+)
 
 
 @pytest.fixture(scope="module")
