@@ -125,6 +125,11 @@ def deploy_build_role_name(dev_ctx: NameContext, usecase: str) -> str:
     return usecase_name(dev_ctx, usecase, "deploy-build", kind="role")
 
 
+def deployer_policy_name(ctx: NameContext, usecase: str, part: int) -> str:
+    """One of the managed policies holding a use case's deployer permissions in a stage."""
+    return usecase_name(ctx, usecase, "deployer", str(part), kind="policy")
+
+
 def deployer_role_name(ctx: NameContext, usecase: str) -> str:
     """A use case's deployer in one stage: the role its inference program's `pulumi up` runs as."""
     return usecase_name(ctx, usecase, "deployer", kind="role")

@@ -23,8 +23,13 @@ from mlops.components.usecase_roles import (
 )
 from mlops.config import StackConfig
 from mlops.delivery import iam as docs
-from mlops.delivery.deployer import deployer_policy
-from mlops.naming import boundary_policy_name, model_package_group_name, names_for
+from mlops.delivery.deployer import deployer_managed_policies, pass_model_role_statement
+from mlops.naming import (
+    boundary_policy_name,
+    deployer_policy_name,
+    model_package_group_name,
+    names_for,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,11 +63,6 @@ class DeploymentTarget(pulumi.ComponentResource):
         )
         dev_group = model_package_group_name(names_for(cfg, "dev"), usecase)
         pass_roles = [args.model_execution_role_arn] if args.model_execution_role_arn else []
-        policy = pulumi.Output.all(*pass_roles).apply(
-            lambda extra: json.dumps(
-                deployer_policy(cfg, usecase, list(extra), dev_group), sort_keys=True
-            )
-        )
         self.role = aws.iam.Role(
             f"{name}-deployer-role",
             name=deployer_role_name(cfg, usecase, cfg.environment),
@@ -70,12 +70,40 @@ class DeploymentTarget(pulumi.ComponentResource):
             tags=dict(args.tags),
             opts=child,
         )
-        self.policy = aws.iam.RolePolicy(
-            f"{name}-deployer-policy",
-            role=self.role.name,
-            policy=policy,
-            opts=pulumi.ResourceOptions(parent=self.role),
-        )
+        # the generated permissions outgrew a role's 10,240 inline characters: customer managed
+        # policies of at most 6,144 each, attached to the role
+        self.policies: list[aws.iam.Policy] = []
+        self.attachments: list[aws.iam.RolePolicyAttachment] = []
+        for i, document in enumerate(deployer_managed_policies(cfg, usecase, dev_group), 1):
+            policy = aws.iam.Policy(
+                f"{name}-deployer-policy-{i}",
+                name=deployer_policy_name(names_for(cfg), usecase, i),
+                description=f"{usecase}'s deployer in {cfg.environment}, part {i}",
+                policy=json.dumps(document, sort_keys=True),
+                tags=dict(args.tags),
+                opts=child,
+            )
+            self.policies.append(policy)
+            self.attachments.append(
+                aws.iam.RolePolicyAttachment(
+                    f"{name}-deployer-policy-{i}",
+                    role=self.role.name,
+                    policy_arn=policy.arn,
+                    opts=pulumi.ResourceOptions(parent=self.role),
+                )
+            )
+        self.policy: aws.iam.RolePolicy | None = None
+        if pass_roles:  # an ARN known only at deployment: inline
+            self.policy = aws.iam.RolePolicy(
+                f"{name}-deployer-policy",
+                role=self.role.name,
+                policy=pulumi.Output.all(*pass_roles).apply(
+                    lambda extra: json.dumps(
+                        docs.doc(pass_model_role_statement(list(extra))), sort_keys=True
+                    )
+                ),
+                opts=pulumi.ResourceOptions(parent=self.role),
+            )
         # the boundary every role this deployer creates must carry
         self.boundary = aws.iam.Policy(
             f"{name}-boundary",

@@ -28,6 +28,7 @@ from mlops.components.logs import encrypted_log_group
 from mlops.components.usecase_builds import DeliveryArgs, role
 from mlops.delivery import iam as docs
 from mlops.delivery.events import rejected_package_pattern
+from mlops.naming import log_group_name
 from mlops.rehearsal import declare
 
 _ROOT = Path(__file__).resolve().parents[2]
@@ -124,7 +125,8 @@ class RollbackTrigger(pulumi.ComponentResource):
         )
         self.log_group = encrypted_log_group(
             f"{name}-logs",
-            physical_name=f"/aws/lambda/{function_name}",
+            # under the stack's log prefix: the artifacts key admits CloudWatch Logs only there
+            physical_name=log_group_name(a.ctx, a.usecase, "rollback"),
             kms_key_arn=a.kms_key_arn,
             retention_days=cfg.retention.log_days,
             tags=tags,

@@ -6,6 +6,7 @@ program registers (`mlops.delivery.deployer_permissions`), so the two cannot dri
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from mlops.config import StackConfig
@@ -64,32 +65,27 @@ INLINE_POLICY_LIMIT = 10_240
 """IAM's limit on a role's inline policies (characters, whitespace not counted)."""
 
 
-def deployer_policy(
-    cfg: StackConfig,
-    usecase: str,
-    extra_pass_roles: list[str],
-    dev_group: str,
-) -> dict[str, Any]:
-    """The stage's deployer: exactly what the inference repo's Pulumi program creates, updates and
-    deletes (`deployer_permissions.json`, generated from the program's recorded resources and
-    reviewed), scoped to this use case's names `mlops-<env>-<usecase>-*`, plus what no resource
-    records: the smoke test's signed request, the platform's layers and model role."""
+MANAGED_POLICY_LIMIT = 6_144
+"""IAM's limit on one customer managed policy document (characters, whitespace not counted)."""
+
+MANAGED_POLICIES_MAX = 8
+"""Managed policies the deployer may be split into (IAM attaches at most 10 to a role by default;
+two stay free for an operator's break-glass attachment)."""
+
+
+def _size(document: dict[str, Any]) -> int:
+    return len(json.dumps(document, separators=(",", ":"), sort_keys=True))
+
+
+def _deployer_statements(cfg: StackConfig, usecase: str, dev_group: str) -> list[dict[str, Any]]:
+    """Every statement of the stage's deployer that is known before deployment (all but the pass
+    of the platform's model role, whose ARN is another resource's output)."""
     from mlops.delivery import deployer_permissions as generated
 
     region, acct = cfg.region, cfg.account_id
     statements: list[dict[str, Any]] = generated.render(
         generated.load(), placeholders(cfg, usecase, dev_group)
     )
-    if extra_pass_roles:  # e.g. the platform's model-execution role in staging/prod
-        statements.append(
-            {
-                "Sid": "PassPlatformModelRole",
-                "Effect": "Allow",
-                "Action": "iam:PassRole",
-                "Resource": sorted(extra_pass_roles),
-                "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-            }
-        )
     unbounded = [
         s["Sid"]
         for s in statements
@@ -103,7 +99,7 @@ def deployer_policy(
             f"boundary condition in {unbounded}: every role the inference program creates must "
             f"set permissions_boundary=boundary_policy_arn(...) (then regenerate)"
         )
-    return docs.doc(
+    return [
         *statements,
         {
             # the boundary, once set, is never removed
@@ -125,4 +121,57 @@ def deployer_policy(
             "Action": "execute-api:Invoke",
             "Resource": f"arn:aws:execute-api:{region}:{acct}:*/*/POST/v1/decisions",
         },
-    )
+    ]
+
+
+def pass_model_role_statement(extra_pass_roles: list[str]) -> dict[str, Any]:
+    """Passing the platform's model-execution role (staging/prod) to SageMaker: the deployer's
+    inline policy, because the role's ARN is another resource's output."""
+    return {
+        "Sid": "PassPlatformModelRole",
+        "Effect": "Allow",
+        "Action": "iam:PassRole",
+        "Resource": sorted(extra_pass_roles),
+        "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+    }
+
+
+def deployer_managed_policies(
+    cfg: StackConfig, usecase: str, dev_group: str
+) -> list[dict[str, Any]]:
+    """The deployer's permissions as customer managed policy documents, each under IAM's 6,144
+    characters (a role's inline policies share 10,240 characters, which the generated permissions
+    outgrew). Statements keep their order, so a small change moves few statements."""
+    parts: list[list[dict[str, Any]]] = [[]]
+    for statement in _deployer_statements(cfg, usecase, dev_group):
+        if _size(docs.doc(statement)) > MANAGED_POLICY_LIMIT:
+            raise ValueError(
+                f"deployer statement {statement.get('Sid')} alone exceeds IAM's managed policy "
+                f"limit ({MANAGED_POLICY_LIMIT} characters): generalise its resources"
+            )
+        if parts[-1] and _size(docs.doc(*parts[-1], statement)) > MANAGED_POLICY_LIMIT:
+            parts.append([])
+        parts[-1].append(statement)
+    if len(parts) > MANAGED_POLICIES_MAX:
+        raise ValueError(
+            f"the deployer's permissions need {len(parts)} managed policies (at most "
+            f"{MANAGED_POLICIES_MAX}): generalise deployer_permissions.json's resources"
+        )
+    return [docs.doc(*part) for part in parts]
+
+
+def deployer_policy(
+    cfg: StackConfig,
+    usecase: str,
+    extra_pass_roles: list[str],
+    dev_group: str,
+) -> dict[str, Any]:
+    """The stage's deployer, as one document: exactly what the inference repo's Pulumi program
+    creates, updates and deletes (`deployer_permissions.json`, generated from the program's
+    recorded resources and reviewed), scoped to this use case's names `mlops-<env>-<usecase>-*`,
+    plus what no resource records: the smoke test's signed request, the platform's layers and
+    model role. Deployed as `deployer_managed_policies` + `pass_model_role_statement`."""
+    statements = _deployer_statements(cfg, usecase, dev_group)
+    if extra_pass_roles:
+        statements.append(pass_model_role_statement(extra_pass_roles))
+    return docs.doc(*statements)

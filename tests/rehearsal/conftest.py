@@ -39,17 +39,22 @@ def runner(estate: Estate) -> Runner:
 
 
 def mutated(
-    runs: EstateRuns, program: str, resource: str, change: Callable[[RecordedResource], None]
+    runs: EstateRuns,
+    program: str,
+    resource: str | tuple[str, ...],
+    change: Callable[[RecordedResource], None],
 ) -> tuple[Estate, RecordedResource]:
     """A copy of the estate in which `change` was applied to one recorded resource (named by its
-    Pulumi name) of `program`: how the regression tests reintroduce a known failure."""
+    Pulumi name; a tuple names several, the last one is returned) of `program`: how the
+    regression tests reintroduce a known failure."""
+    names = (resource,) if isinstance(resource, str) else resource
     new_runs = copy.copy(runs)
     new_runs.runs = dict(runs.runs)
     run = copy.copy(runs.runs[program])
     target = None
     resources = []
     for r in run.resources:
-        if r.name == resource:
+        if r.name in names:
             r = dataclasses.replace(r, inputs=copy.deepcopy(r.inputs), state=copy.deepcopy(r.state))
             before = copy.deepcopy(r.inputs)
             change(r)
