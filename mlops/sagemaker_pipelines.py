@@ -33,6 +33,7 @@ training build and rendered repos (lazily: the platform program never imports sa
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -225,17 +226,24 @@ class PipelineSettings:
     def model_package_group(self) -> str:
         return usecase_name(self.names, self.usecase, "models", kind="sagemaker")
 
-    def _ecr(self, role: str) -> str:
-        repo = usecase_name(self.names, self.usecase, role)
-        return f"{self.account_id}.dkr.ecr.{self.region}.amazonaws.com/{repo}:latest"
+    def _pinned(self, uri: str | None, variable: str) -> str:
+        """An image URI pinned by digest (`<repo>@sha256:<64 hex>`), never a tag."""
+        if not uri:
+            raise ValueError(
+                f"{variable} is not set: the pipeline runs only digest-pinned images "
+                "(the build pipeline's Images stage pushes them and hands on their digests)"
+            )
+        if not re.fullmatch(r"[^@\s]+@sha256:[0-9a-f]{64}", uri):
+            raise ValueError(f"{variable} must be <repository>@sha256:<64 hex>, got {uri!r}")
+        return uri
 
     @property
     def image(self) -> str:
-        return self.image_uri or self._ecr("training")
+        return self._pinned(self.image_uri, "TRAINING_IMAGE_URI")
 
     @property
     def inference_image(self) -> str:
-        return self.inference_image_uri or self._ecr("inference")
+        return self._pinned(self.inference_image_uri, "INFERENCE_IMAGE_URI")
 
     def s3(self, *parts: str) -> str:
         return "/".join([f"s3://{self.bucket}", *parts])

@@ -1,21 +1,25 @@
 """`mlops:usecase:BuildPipeline` — a use case's training path (dev stack).
 
-Push to the training repo's branch → Test (unit tests, lint) → TrainingPipeline (upsert and start
-the governed SageMaker Pipeline as the use case's pipeline role). CodePipeline V2, CodeBuild in the
-VPC, artifacts encrypted with the stack key; with CodeCommit sources an EventBridge rule starts the
-pipeline on a push. The runtime actors (who calls what, from which network) are declared here,
-next to the resources that create them.
+Push to the training repo's branch → Test (unit tests, lint) → Images (build the training image
+from the training repo and the inference image from the inference repo, push both to the use
+case's ECR repositories, hand on their digests) → TrainingPipeline (upsert and start the governed
+SageMaker Pipeline, pinned to those digests, as the use case's pipeline role). CodePipeline V2,
+CodeBuild in the VPC, artifacts encrypted with the stack key; with CodeCommit sources an
+EventBridge rule starts the pipeline on a push. The runtime actors (who calls what, from which
+network) are declared here, next to the resources that create them.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from mlops.components import images as ecr_images
 from mlops.components import usecase_roles as roles
 from mlops.components.usecase_builds import (
     DeliveryArgs,
@@ -50,6 +54,13 @@ class BuildPipelineArgs:
     training_repo_arn: pulumi.Input[str] | None = None
     """CodeCommit training repository (a push starts the pipeline); None with a Git connection."""
     platform_pip_spec: str = "mlops-platform"
+    image_repository_urls: Mapping[str, pulumi.Input[str]] | None = None
+    """`{training: url, inference: url}` of the use case's ECR repositories (`UseCaseImages`):
+    with them, the Images stage builds and pushes both images."""
+
+
+IMAGES_NAMESPACE = "Images"
+"""The Images action's variable namespace: TrainingPipeline reads `#{Images.TRAINING_IMAGE_URI}`."""
 
 
 class BuildPipeline(pulumi.ComponentResource):
@@ -136,11 +147,39 @@ class BuildPipeline(pulumi.ComponentResource):
             self._child,
             in_vpc=False,  # SageMaker and S3 APIs only; the jobs themselves run in the VPC
         )
+        self.images_project = None
+        if args.image_repository_urls is not None:
+            self.image_build_role = role(
+                f"{name}-image-build",
+                a.n("image-build", kind="role"),
+                docs.trust("codebuild.amazonaws.com", source_account=cfg.account_id),
+                roles.image_build_policy(a),
+                self._tags,
+                self._child,
+            )
+            self.images_project = codebuild_project(
+                f"{name}-images",
+                a,
+                "images",
+                buildspecs.build_and_push_images(),
+                self.image_build_role,
+                {
+                    f"{kind.upper()}_REPOSITORY_URI": url
+                    for kind, url in args.image_repository_urls.items()
+                },
+                self._tags,
+                self._child,
+                in_vpc=False,  # ECR and CodeArtifact APIs only
+                privileged=True,  # docker build needs CodeBuild's privileged mode
+            )
+        projects = [a.n("tests"), a.n("training-pipeline")]
+        if self.images_project is not None:
+            projects.insert(1, a.n("images"))
         self.pipeline_role = role(
             f"{name}-build-pipeline",
             a.n("build-pipeline", kind="role"),
             docs.trust("codepipeline.amazonaws.com"),
-            roles.codepipeline_policy(a, [a.n("tests"), a.n("training-pipeline")]),
+            roles.codepipeline_policy(a, projects),
             self._tags,
             self._child,
         )
@@ -170,6 +209,39 @@ class BuildPipeline(pulumi.ComponentResource):
                     ),
                 )
             ]
+        sources = [source_action(a, git.training_repo, "training_source", detect=True)]
+        stages = [
+            aws.codepipeline.PipelineStageArgs(
+                name="Test",
+                actions=[build_action("RunTests", self.tests_project, "training_source")],
+            )
+        ]
+        image_env: list[dict[str, str]] = []
+        if self.images_project is not None:
+            # the inference image's context; only a push to the training repo starts a run
+            sources.append(
+                source_action(
+                    a, git.inference_repo, "inference_source", detect=False, name="InferenceSource"
+                )
+            )
+            stages.append(
+                aws.codepipeline.PipelineStageArgs(
+                    name="Images",
+                    actions=[
+                        build_action(
+                            "BuildAndPush",
+                            self.images_project,
+                            "training_source",
+                            extra_sources=["inference_source"],
+                            namespace=IMAGES_NAMESPACE,
+                        )
+                    ],
+                )
+            )
+            image_env = [
+                {"name": v, "value": f"#{{{IMAGES_NAMESPACE}.{v}}}"}
+                for v in ecr_images.URI_VARIABLES.values()
+            ]
         return aws.codepipeline.Pipeline(
             f"{self._name}-build-pipeline",
             name=a.n("build"),
@@ -179,18 +251,14 @@ class BuildPipeline(pulumi.ComponentResource):
             artifact_stores=[artifact_store(a)],
             triggers=triggers,
             stages=[
-                aws.codepipeline.PipelineStageArgs(
-                    name="Source",
-                    actions=[source_action(a, git.training_repo, "training_source", detect=True)],
-                ),
-                aws.codepipeline.PipelineStageArgs(
-                    name="Test",
-                    actions=[build_action("RunTests", self.tests_project, "training_source")],
-                ),
+                aws.codepipeline.PipelineStageArgs(name="Source", actions=sources),
+                *stages,
                 aws.codepipeline.PipelineStageArgs(
                     name="TrainingPipeline",
                     actions=[
-                        build_action("UpsertAndStart", self.training_project, "training_source")
+                        build_action(
+                            "UpsertAndStart", self.training_project, "training_source", image_env
+                        )
                     ],
                 ),
             ],
@@ -254,17 +322,28 @@ class BuildPipeline(pulumi.ComponentResource):
             m.git.training_repo,
             "training_source",
         )
+        projects = [self.tests_project, self.training_project]
+        if self.images_project is not None:
+            declare_pipeline_source(
+                a,
+                "training",
+                "the inference repo (the inference image's context)",
+                self.pipeline_role,
+                pipeline,
+                m.git.inference_repo,
+                "inference_source",
+            )
+            projects.insert(1, self.images_project)
         declare.actor(
             flow="training",
-            step="build pipeline starts the Test and TrainingPipeline builds",
+            step="build pipeline starts the Test, Images and TrainingPipeline builds",
             principal=self.pipeline_role.arn,
             account=acct,
             origin=declare.AWS_SERVICE,
             calls=[
-                declare.call("codebuild:StartBuild", self.tests_project.arn),
-                declare.call("codebuild:BatchGetBuilds", self.tests_project.arn),
-                declare.call("codebuild:StartBuild", self.training_project.arn),
-                declare.call("codebuild:BatchGetBuilds", self.training_project.arn),
+                declare.call(action, project.arn)
+                for project in projects
+                for action in ("codebuild:StartBuild", "codebuild:BatchGetBuilds")
             ],
             order=12,
         )
@@ -286,6 +365,8 @@ class BuildPipeline(pulumi.ComponentResource):
             source_artifact=source,
             in_vpc=False,
         )
+        if self.images_project is not None:
+            self._declare_images(source)
         sm = f"arn:aws:sagemaker:{region}:{acct}"
         sm_pipeline = f"{sm}:pipeline/{self.sm_pipeline_name}"
         calls: list[dict[str, Any]] = [
@@ -322,4 +403,43 @@ class BuildPipeline(pulumi.ComponentResource):
             account=acct,
             source_arn=sm_pipeline,
             order=40,
+        )
+
+    def _declare_images(self, source: str) -> None:
+        """The Images build: the BuildKit secret's package index, the registry login, each
+        image's layer upload and manifest put, the digest read back, all under the repositories'
+        KMS key (ECR uses it on the caller's behalf)."""
+        a = self._args.delivery
+        cfg = a.config
+        region, acct = cfg.region, cfg.account_id
+        calls: list[dict[str, Any]] = [
+            *install_calls(a, "pip inside docker build (BuildKit secret)"),
+            declare.call("ecr:GetAuthorizationToken", "*", why="docker login"),
+        ]
+        for kind in ecr_images.KINDS:
+            repo = ecr_images.repository_name(a.ctx, a.usecase, kind)
+            arn = f"arn:aws:ecr:{region}:{acct}:repository/{repo}"
+            calls += [
+                declare.call(action, arn, why=f"push the {kind} image")
+                for action in ecr_images.PUSH_ACTIONS
+            ]
+            calls += [
+                declare.call(
+                    action,
+                    a.kms_key_arn,
+                    context={"kms:ViaService": f"ecr.{region}.amazonaws.com"},
+                    why=f"{kind} image layers under the repository's key",
+                )
+                for action in ("kms:GenerateDataKey", "kms:Decrypt")
+            ]
+        declare_codebuild(
+            a,
+            "training",
+            "Images build: build and push the training and inference images",
+            a.n("images"),
+            self.image_build_role,
+            calls,
+            order=25,
+            source_artifact=source,
+            in_vpc=False,
         )

@@ -37,6 +37,23 @@ PULL_ACTIONS = (
     "ecr:GetDownloadUrlForLayer",
 )
 KINDS = ("training", "inference")
+PUSH_ACTIONS = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:InitiateLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:CompleteLayerUpload",
+    "ecr:PutImage",
+    "ecr:DescribeImages",
+)
+"""What the image build needs on its own two repositories (push, then read the pushed digest)."""
+URI_VARIABLES = {"training": "TRAINING_IMAGE_URI", "inference": "INFERENCE_IMAGE_URI"}
+"""The build pipeline's variables carrying each digest-pinned URI from the Images stage to the
+TrainingPipeline stage (`mlops.sagemaker_pipelines.SETTINGS_ENV`)."""
+EXAMPLE_DIGESTS = {
+    "training": "sha256:" + "7d" * 32,
+    "inference": "sha256:" + "1f" * 32,
+}
+"""Stand-ins for a push's digests offline (rehearsal, `mlops pipeline show`): never pushed."""
 
 
 def repository_name(ctx: NameContext, usecase: str, kind: str) -> str:
@@ -51,6 +68,46 @@ def image_uri(account: str, region: str, repository: str, digest: str) -> str:
     if not digest.startswith("sha256:") or len(digest) != 71:
         raise ValueError(f"digest must be sha256:<64 hex>, got {digest!r}")
     return f"{account}.dkr.ecr.{region}.amazonaws.com/{repository}@{digest}"
+
+
+def example_image_uris(ctx: NameContext, usecase: str) -> dict[str, str]:
+    """`{TRAINING_IMAGE_URI: ..., INFERENCE_IMAGE_URI: ...}` with `EXAMPLE_DIGESTS` (offline)."""
+    return {
+        URI_VARIABLES[kind]: image_uri(
+            ctx.account_id, ctx.region, repository_name(ctx, usecase, kind), EXAMPLE_DIGESTS[kind]
+        )
+        for kind in KINDS
+    }
+
+
+def push_statements(ctx: NameContext, usecase: str, key_arn: str) -> list[dict[str, Any]]:
+    """The image build's ECR rights: a registry token (ECR authorises it on `*` only), push and
+    describe on the use case's two repositories, and the repositories' KMS key through ECR only."""
+    repos = [
+        f"arn:aws:ecr:{ctx.region}:{ctx.account_id}:repository/{repository_name(ctx, usecase, k)}"
+        for k in KINDS
+    ]
+    return [
+        {
+            "Sid": "EcrLogin",
+            "Effect": "Allow",
+            "Action": "ecr:GetAuthorizationToken",
+            "Resource": "*",
+        },
+        {
+            "Sid": "PushOwnImages",
+            "Effect": "Allow",
+            "Action": list(PUSH_ACTIONS),
+            "Resource": repos,
+        },
+        {
+            "Sid": "ImageKeyThroughEcr",
+            "Effect": "Allow",
+            "Action": ["kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey"],
+            "Resource": key_arn,
+            "Condition": {"StringEquals": {"kms:ViaService": f"ecr.{ctx.region}.amazonaws.com"}},
+        },
+    ]
 
 
 def pull_policy(puller_arns: Sequence[str]) -> dict[str, Any]:

@@ -152,6 +152,9 @@ class UseCase(pulumi.ComponentResource):
                     model_artifacts_bucket=args.model_artifacts_bucket,
                     training_repo_arn=training_repo.arn if training_repo else None,
                     platform_pip_spec=args.platform_pip_spec,
+                    image_repository_urls={
+                        kind: repo.repository_url for kind, repo in self.images.repositories.items()
+                    },
                 ),
                 opts=self._child,
             )

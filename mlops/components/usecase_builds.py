@@ -128,10 +128,13 @@ def codebuild_project(
     opts: pulumi.ResourceOptions,
     *,
     in_vpc: bool = True,
+    privileged: bool = False,
 ) -> aws.codebuild.Project:
     """A CodeBuild project of the use case (`project` is the physical-name part). Every project
     knows the platform's package index (CODEARTIFACT_* variables, `packages.login_commands`);
-    `in_vpc=False` for builds that touch nothing VPC-private (docs/deploy.md, "Egress")."""
+    `in_vpc=False` for builds that touch nothing VPC-private (docs/deploy.md, "Egress");
+    `privileged=True` only for the image build (docker needs the daemon CodeBuild starts in
+    privileged mode)."""
     env = {**a.packages.environment(), **env}
     vpc = (
         aws.codebuild.ProjectVpcConfigArgs(
@@ -153,6 +156,7 @@ def codebuild_project(
             compute_type="BUILD_GENERAL1_SMALL",
             image=BUILD_IMAGE,
             type="LINUX_CONTAINER",
+            privileged_mode=privileged or None,
             environment_variables=[
                 aws.codebuild.ProjectEnvironmentEnvironmentVariableArgs(name=k, value=v)
                 for k, v in env.items()
@@ -180,12 +184,12 @@ def artifact_store(a: DeliveryArgs) -> aws.codepipeline.PipelineArtifactStoreArg
 
 
 def source_action(
-    a: DeliveryArgs, repo: str, output: str, detect: bool
+    a: DeliveryArgs, repo: str, output: str, detect: bool, *, name: str = "Source"
 ) -> aws.codepipeline.PipelineStageActionArgs:
     git = a.manifest.git
     if git.provider == "codecommit":
         return aws.codepipeline.PipelineStageActionArgs(
-            name="Source",
+            name=name,
             category="Source",
             owner="AWS",
             provider="CodeCommit",
@@ -199,7 +203,7 @@ def source_action(
             },
         )
     return aws.codepipeline.PipelineStageActionArgs(
-        name="Source",
+        name=name,
         category="Source",
         owner="AWS",
         provider="CodeStarSourceConnection",
@@ -221,8 +225,15 @@ def build_action(
     source: str,
     env: Sequence[Mapping[str, str]] = (),
     run_order: int = 1,
+    *,
+    extra_sources: Sequence[str] = (),
+    namespace: str | None = None,
 ) -> aws.codepipeline.PipelineStageActionArgs:
+    """A CodeBuild action on `source` (the primary source when `extra_sources` are given);
+    `namespace` publishes the build's exported variables as `#{<namespace>.<VARIABLE>}`."""
     config: dict[str, pulumi.Input[str]] = {"ProjectName": project.name}
+    if extra_sources:
+        config["PrimarySource"] = source
     if env:
         config["EnvironmentVariables"] = json.dumps(
             [{"name": e["name"], "value": e["value"], "type": "PLAINTEXT"} for e in env]
@@ -233,9 +244,10 @@ def build_action(
         owner="AWS",
         provider="CodeBuild",
         version="1",
-        input_artifacts=[source],
+        input_artifacts=[source, *extra_sources],
         configuration=config,
         run_order=run_order,
+        namespace=namespace,
     )
 
 

@@ -356,6 +356,23 @@ def codebuild_policy(
     )
 
 
+def image_build_policy(a: DeliveryArgs) -> pulumi.Output[str]:
+    """The Images build's role: read its source artifacts, write its logs, read the package index
+    (for the BuildKit secret), push to the use case's two ECR repositories. It starts nothing and
+    passes no role (the Test and TrainingPipeline builds keep their own role)."""
+    from mlops.components.images import push_statements
+
+    def build(bucket: str, key: str, logs: str) -> dict[str, Any]:
+        return docs.doc(
+            *_artifacts(bucket, key, artifact_prefixes(a.ctx, a.usecase)),
+            _logs(logs),
+            *packages.reader_statements(a.packages),
+            *push_statements(a.ctx, a.usecase, key),
+        )
+
+    return _json(build, bucket=a.artifact_bucket, key=a.kms_key_arn, logs=a.build_logs_arn)
+
+
 def codepipeline_policy(
     a: DeliveryArgs, projects: Sequence[str], notify_topic: str | None = None
 ) -> pulumi.Output[str]:

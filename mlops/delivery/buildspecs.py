@@ -62,6 +62,61 @@ def training_tests() -> str:
     )
 
 
+#: where each image's build context is: the training repo is the primary source, the inference
+#: repo the secondary one (CodeBuild names its directory after the input artifact)
+IMAGE_CONTEXTS = {
+    "training": "$CODEBUILD_SRC_DIR",
+    "inference": "$CODEBUILD_SRC_DIR_inference_source",
+}
+
+
+def push_image(kind: str, context: str) -> list[str]:
+    """Build `<context>/Dockerfile`, push it under a tag that names this build, then take the
+    digest the registry recorded for that tag (`aws ecr describe-images`) and export
+    `<KIND>_IMAGE_URI=<repository>@sha256:<digest>`; a push without a digest fails the build."""
+    from mlops.components.images import URI_VARIABLES
+
+    var, out = f"{kind.upper()}_REPOSITORY_URI", URI_VARIABLES[kind]
+    repo = f"${var}"
+    return [
+        "docker build --secret id=pip_index_url,src=/tmp/pip_index_url"
+        f' -t "{repo}:$TAG" "{context}"',
+        f'docker push "{repo}:$TAG"',
+        f'DIGEST=$(aws ecr describe-images --repository-name "${{{var}#*/}}"'
+        ' --image-ids imageTag="$TAG" --query "imageDetails[0].imageDigest" --output text)',
+        f'case "$DIGEST" in sha256:*) ;; *) echo "no digest for {repo}:$TAG" >&2; exit 1;; esac',
+        f'export {out}="{repo}@$DIGEST"',
+        f'echo "{out}=${out}"',
+    ]
+
+
+def build_and_push_images() -> str:
+    """Stage 'Images' of the build pipeline: the training image from the training repo's
+    Dockerfile, the inference image from the inference repo's, both pushed to the use case's ECR
+    repositories (immutable tags: the commit and build number) and handed on by digest as the
+    action's exported variables. The package index URL (with its token) reaches `pip` inside the
+    build as a BuildKit secret only."""
+    from mlops.components.images import KINDS, URI_VARIABLES
+
+    return _spec(
+        {
+            "pre_build": [
+                *PACKAGE_INDEX,
+                "(umask 077; printf '%s' \"$PIP_INDEX_URL\" > /tmp/pip_index_url)",
+                'aws ecr get-login-password --region "$AWS_REGION"'
+                ' | docker login --username AWS --password-stdin "${TRAINING_REPOSITORY_URI%%/*}"',
+                'TAG="${CODEBUILD_RESOLVED_SOURCE_VERSION:-manual}-${CODEBUILD_BUILD_NUMBER}"',
+            ],
+            "build": [
+                "export DOCKER_BUILDKIT=1",
+                *(line for kind in KINDS for line in push_image(kind, IMAGE_CONTEXTS[kind])),
+            ],
+            "post_build": ["rm -f /tmp/pip_index_url"],
+        },
+        env={"exported-variables": [URI_VARIABLES[k] for k in KINDS]},
+    )
+
+
 def upsert_and_start_pipeline() -> str:
     """Stage 'TrainingPipeline': upsert the repo's SageMaker Pipeline definition and start a run
     (``mlops.delivery.run_pipeline`` reads the settings the platform put in the environment)."""

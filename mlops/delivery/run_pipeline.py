@@ -64,6 +64,12 @@ def run(
             f"the training repo builds pipeline {actual!r}, the platform allows {expected!r}",
             "keep USECASE, ENVIRONMENT and ACCOUNT_ID as the platform sets them on the build",
         )
+    try:  # only digest-pinned images (the Images stage hands them on)
+        settings.image, settings.inference_image  # noqa: B018
+    except ValueError as exc:
+        raise MlopsError(
+            str(exc), "run after the build pipeline's Images stage, which sets the digests"
+        ) from None
     if build is None:
         from mlops.sagemaker_pipelines import governed_pipeline as build
     pipeline = build(settings, module.RECIPE)

@@ -96,8 +96,15 @@ def _definition(repo: str, env_json: str) -> dict[str, Any]:
 
 
 def _built(estate: Estate) -> tuple[dict[str, Any], dict[str, str]]:
+    from mlops.components.images import example_image_uris
+    from mlops.naming import NameContext
+
     env = _project_env(estate, "-training-pipeline")
     env.setdefault("AWS_REGION", estate.runs.configs["dev"].region)
+    # what the Images action hands on (#{Images.*}): the pushed digests, example values offline
+    run = estate.program("platform/dev")
+    ctx = NameContext("dev", run.account, run.region)
+    env = {**example_image_uris(ctx, estate.runs.usecase), **env}
     repo = render_training_repo(estate)
     return _definition(str(repo), json.dumps(env, sort_keys=True)), env
 

@@ -507,6 +507,8 @@ BUILD_ENV = {
     "TUNING_MAX_JOBS": "100",
     "TUNING_MAX_PARALLEL": "20",
     "SM_PIPELINE_NAME": "mlops-dev-remedy-training",
+    "TRAINING_IMAGE_URI": "1.dkr.ecr.eu-west-2.amazonaws.com/t@sha256:" + "a" * 64,
+    "INFERENCE_IMAGE_URI": "1.dkr.ecr.eu-west-2.amazonaws.com/i@sha256:" + "b" * 64,
 }
 
 
@@ -531,6 +533,18 @@ def test_run_pipeline_refuses_a_pipeline_the_platform_did_not_allow() -> None:
     env = {**BUILD_ENV, "SM_PIPELINE_NAME": "mlops-dev-other-training"}
     with pytest.raises(MlopsError, match="the platform allows 'mlops-dev-other-training'"):
         run(module, env, upsert=True, start=True, build=module.build)
+    assert module.calls == []
+
+
+def test_run_pipeline_refuses_to_start_without_the_image_digests() -> None:
+    from mlops.delivery.run_pipeline import run
+    from mlops.errors import MlopsError
+
+    module = _fake_training_module()
+    env = {k: v for k, v in BUILD_ENV.items() if k != "INFERENCE_IMAGE_URI"}
+    with pytest.raises(MlopsError, match=r"^INFERENCE_IMAGE_URI is not set") as caught:
+        run(module, env, upsert=True, start=True, build=module.build)
+    assert "Images stage" in caught.value.fix
     assert module.calls == []
 
 

@@ -20,6 +20,9 @@ from mlops.sagemaker_pipelines import Param, PipelineSettings, Range, TrainingRe
 
 KMS = "arn:aws:kms:eu-west-2:111111111111:key/1234"
 IMAGE = "111111111111.dkr.ecr.eu-west-2.amazonaws.com/mlops-dev-demo-training@sha256:" + "a" * 64
+INFERENCE_IMAGE = (
+    "111111111111.dkr.ecr.eu-west-2.amazonaws.com/mlops-dev-demo-inference@sha256:" + "c" * 64
+)
 CODE = "demo/code/" + "b" * 64
 ENV = {
     "USECASE": "demo",
@@ -40,6 +43,7 @@ ENV = {
     "TRAINING_INSTANCE_TYPE": "ml.c5.2xlarge",
     "PROCESSING_INSTANCE_TYPE": "ml.t3.medium",
     "TRAINING_IMAGE_URI": IMAGE,
+    "INFERENCE_IMAGE_URI": INFERENCE_IMAGE,
 }
 RECIPE = dict(
     package="demo_training",
@@ -140,6 +144,7 @@ def test_only_a_model_past_the_gate_is_published_to_the_registry_with_its_sha256
     ]
     register = steps["Register"]["Arguments"]
     (container,) = register["InferenceSpecification"]["Containers"]
+    assert container["Image"] == INFERENCE_IMAGE  # the package pins the inference digest
     assert container["ModelDataUrl"]["Std:Join"]["Values"] == [
         {"Get": "Steps.Publish.ProcessingOutputConfig.Outputs['model'].S3Output.S3Uri"},
         "model.tar.gz",
@@ -223,6 +228,19 @@ def test_settings_come_from_the_build_environment() -> None:
         PipelineSettings.from_env({k: v for k, v in ENV.items() if k != "CODE_PREFIX"})
     with pytest.raises(ValueError, match="every job runs in the VPC"):
         PipelineSettings.from_env({**ENV, "SUBNET_IDS": ","})
+
+
+@pytest.mark.parametrize("variable", ["TRAINING_IMAGE_URI", "INFERENCE_IMAGE_URI"])
+def test_an_image_without_its_digest_stops_the_build_naming_the_variable(variable) -> None:
+    """No tag fallback: a missing digest, or a tag instead of one, is refused by name."""
+    kind = variable.split("_")[0].lower()
+    image = "image" if kind == "training" else "inference_image"
+    missing = PipelineSettings.from_env({k: v for k, v in ENV.items() if k != variable})
+    with pytest.raises(ValueError, match=f"^{variable} is not set: the pipeline runs only"):
+        getattr(missing, image)
+    tagged = PipelineSettings.from_env({**ENV, variable: ENV[variable].split("@")[0] + ":latest"})
+    with pytest.raises(ValueError, match=f"^{variable} must be <repository>@sha256:<64 hex>"):
+        getattr(tagged, image)
 
 
 def test_a_recipe_cannot_gate_on_what_it_does_not_report() -> None:

@@ -118,6 +118,8 @@ def test_the_build_points_the_pipeline_at_the_uploaded_version(
         "EVAL_THRESHOLD": "0.7",
         "SM_PIPELINE_ROLE_ARN": "arn:r",
         "SM_PIPELINE_NAME": "mlops-dev-demo-training",
+        "TRAINING_IMAGE_URI": "1.dkr.ecr.eu-west-2.amazonaws.com/t@sha256:" + "a" * 64,
+        "INFERENCE_IMAGE_URI": "1.dkr.ecr.eu-west-2.amazonaws.com/i@sha256:" + "b" * 64,
     }
     monkeypatch.delenv("CODE_PREFIX", raising=False)
     for k, v in env.items():

@@ -242,6 +242,7 @@ def test_pipelines_are_v2_in_the_vpc_and_kms_encrypted(
     assert [s["name"] for s in build_pipeline.inputs["stages"]] == [
         "Source",
         "Test",
+        "Images",
         "TrainingPipeline",
     ]
     [trigger] = build_pipeline.inputs["triggers"]
@@ -250,11 +251,12 @@ def test_pipelines_are_v2_in_the_vpc_and_kms_encrypted(
     assert source["provider"] == "CodeStarSourceConnection"
     assert source["configuration"]["FullRepositoryId"] == "acme-insurance-ml/remedy-training"
     projects = pulumi_mocks.of_type("aws:codebuild/project:Project")
-    assert len(projects) == 4
+    assert len(projects) == 5
     # egress design (docs/deploy.md): no build touches anything VPC-private, so none runs in the
     # VPC; every one installs from the platform's CodeArtifact index
     assert {p.name for p in projects} == {
         "usecase-remedy-tests",
+        "usecase-remedy-images",
         "usecase-remedy-training-pipeline",
         "usecase-remedy-deploy",
         "usecase-remedy-smoke-test",

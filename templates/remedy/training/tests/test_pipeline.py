@@ -15,6 +15,7 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ["SAGEMAKER_VALIDATE_ROLE"] = "false"
 
 KMS = "arn:aws:kms:eu-west-2:111111111111:key/1234"
+ECR = f"111111111111.dkr.ecr.{usecase.AWS_REGION}.amazonaws.com/mlops-dev-{usecase.USECASE_NAME}"
 CODE = f"{usecase.USECASE_NAME}/code/{'0' * 64}"
 
 
@@ -39,6 +40,8 @@ def _settings(**changes):
         eval_direction=RECIPE.gate_metrics[usecase.EVAL_METRIC],
         tuning_max_jobs=usecase.TUNING_MAX_JOBS,
         tuning_max_parallel=usecase.TUNING_MAX_PARALLEL,
+        image_uri=f"{ECR}-training@sha256:{'7d' * 32}",
+        inference_image_uri=f"{ECR}-inference@sha256:{'1f' * 32}",
     )
     return PipelineSettings(**{**values, **changes})
 

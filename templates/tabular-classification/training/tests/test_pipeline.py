@@ -21,6 +21,7 @@ from mlops.sagemaker_pipelines import PipelineSettings, pipeline_definition
 from tabular_training.recipe import RECIPE
 
 CODE = f"{usecase.USECASE_NAME}/code/{'0' * 64}"
+ECR = f"111111111111.dkr.ecr.{usecase.AWS_REGION}.amazonaws.com/mlops-dev-{usecase.USECASE_NAME}"
 SETTINGS = PipelineSettings(
     usecase=usecase.USECASE_NAME,
     environment="dev",
@@ -36,6 +37,8 @@ SETTINGS = PipelineSettings(
     eval_threshold=usecase.EVAL_THRESHOLD,
     tuning_max_jobs=usecase.TUNING_MAX_JOBS,
     tuning_max_parallel=usecase.TUNING_MAX_PARALLEL,
+    image_uri=f"{ECR}-training@sha256:{'7d' * 32}",
+    inference_image_uri=f"{ECR}-inference@sha256:{'1f' * 32}",
 )
 
 
