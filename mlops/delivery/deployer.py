@@ -11,7 +11,14 @@ from typing import Any
 
 from mlops.config import StackConfig
 from mlops.delivery import iam as docs
-from mlops.naming import boundary_policy_arn, log_group_name, names_for, usecase_name
+from mlops.naming import (
+    boundary_policy_arn,
+    bucket_name,
+    key_alias,
+    log_group_name,
+    names_for,
+    usecase_name,
+)
 
 SECRETS_KEY_PURPOSE = "pulumi-secrets"
 """The bootstrap's secrets key (`alias/mlops-<env>-pulumi-secrets`, bootstrap/__main__.py)."""
@@ -32,6 +39,9 @@ def inference_secrets_provider(cfg: StackConfig) -> str:
 
 def placeholders(cfg: StackConfig, usecase: str, dev_group: str) -> dict[str, str]:
     """Values of the checked-in permissions' placeholders for one stage's deployer."""
+    from mlops.components.storage import BUCKETS
+    from mlops.delivery.deployer_permissions import bucket_placeholder
+
     ctx = names_for(cfg)
     return {
         "Account": cfg.account_id,
@@ -42,6 +52,9 @@ def placeholders(cfg: StackConfig, usecase: str, dev_group: str) -> dict[str, st
         "LogPrefix": log_group_name(ctx, usecase),
         "DevGroup": dev_group,
         "Boundary": boundary_policy_arn(ctx, usecase),
+        # the stage's own platform keys and buckets (each stage's scope names its own)
+        "KeyAliasPrefix": key_alias(ctx, ""),
+        **{bucket_placeholder(p): bucket_name(ctx, p) for p in (*BUCKETS, "access-logs")},
     }
 
 

@@ -31,10 +31,16 @@ CONDITION_KEYS = (
     "kms:ViaService",
     "kms:GrantIsForAWSResource",
     "iam:PermissionsBoundary",
+    "kms:ResourceAliases",
 )
 """Request context the generated statements keep as conditions (what scopes a PassRole, a
 service-linked role, a key use, or the permissions boundary a role must carry); every other
-context key is left to the resource's policy."""
+context key is left to the resource's policy. A key's ARN holds a provider-made id (`key/*`), so
+a key use also keeps the key's alias (`kms:ResourceAliases`, `${KeyAliasPrefix}-<purpose>`): the
+deployer uses exactly the stage's platform keys the program names, not any key of the account."""
+
+MERGED_OPERATORS = ("StringEquals", "ForAnyValue:StringEquals")
+"""Operators whose values for one action and resource merge into a list (any of them)."""
 
 BOUNDARY_ACTIONS = frozenset(
     {
@@ -99,13 +105,24 @@ LIFECYCLE: dict[str, tuple[str, ...]] = {
 
 
 # --- generalising recorded ARNs --------------------------------------------------------------
+def bucket_placeholder(purpose: str) -> str:
+    """`analytics-landing` -> `AnalyticsLandingBucket` (a platform bucket of the stage)."""
+    return "".join(p.capitalize() for p in purpose.split("-")) + "Bucket"
+
+
 def generalise(arn: str, *, account: str, dev_account: str, region: str, prefix: str,
-               log_prefix: str, dev_group: str) -> str:  # fmt: skip
+               log_prefix: str, dev_group: str,
+               buckets: Mapping[str, str] | None = None) -> str:  # fmt: skip
     """One recorded resource ARN as a pattern with placeholders (`${Account}`, `${DevAccount}`,
-    `${Region}`, `${Prefix}`, `${LogPrefix}`, `${DevGroup}`); provider-made ids become `*`."""
+    `${Region}`, `${Prefix}`, `${LogPrefix}`, `${DevGroup}`, the stage's platform buckets
+    `${<Purpose>Bucket}` from `buckets` {physical name: placeholder}); provider-made ids become
+    `*`."""
     if arn == "*":
         return arn
     out = arn
+    for physical, placeholder in (buckets or {}).items():
+        out = re.sub(rf"^arn:aws:s3:::{re.escape(physical)}(?=/|$)",
+                     f"arn:aws:s3:::${{{placeholder}}}", out)  # fmt: skip
     registry = re.compile(
         rf"^arn:aws:sagemaker:{re.escape(region)}:{dev_account}:model-package(?:-group)?/"
         rf"{re.escape(dev_group)}(?:/.*)?$"
@@ -127,21 +144,58 @@ def generalise(arn: str, *, account: str, dev_account: str, region: str, prefix:
 
 
 def _conditions(
-    context: Mapping[str, Any], region: str, boundary: str = ""
+    context: Mapping[str, Any], region: str, boundary: str = "", alias_prefix: str = ""
 ) -> tuple[tuple[str, str], ...]:
     def text(value: Any) -> str:
         out = str(value).lower() if isinstance(value, bool) else str(value)
         if boundary and out == boundary:
             return "${Boundary}"
+        if alias_prefix and out.startswith(alias_prefix + "-"):
+            return "${KeyAliasPrefix}" + out.removeprefix(alias_prefix)
         return out.replace(f".{region}.", ".${Region}.")
 
-    return tuple(sorted((k, text(context[k])) for k in CONDITION_KEYS if k in context))
+    out = []
+    for k in CONDITION_KEYS:
+        if k in context:
+            values = context[k] if isinstance(context[k], list | tuple) else [context[k]]
+            out += [(k, text(v)) for v in values]
+    return tuple(sorted(out))
 
 
-def program_permissions(run: Any, dev_account: str, dev_group: str) -> set[tuple[str, str, tuple]]:
+def key_aliases(runs: Any) -> dict[str, list[str]]:
+    """{key ARN: its aliases} over every program of the estate (the platform's keys)."""
+    arns: dict[str, str] = {}
+    for run in runs.runs.values():
+        for r in run.resources:
+            if r.type == "aws:kms/key:Key":
+                arn = str(r.state.get("arn", ""))
+                arns[str(r.state.get("keyId") or r.state.get("id") or "")] = arn
+                arns[arn] = arn
+    out: dict[str, list[str]] = {}
+    for run in runs.runs.values():
+        for r in run.resources:
+            if r.type == "aws:kms/alias:Alias":
+                arn = arns.get(str(r.inputs.get("targetKeyId", "")))
+                if arn:
+                    out.setdefault(arn, []).append(str(r.inputs.get("name", "")))
+    return out
+
+
+def program_permissions(
+    run: Any, dev_account: str, dev_group: str, aliases: Mapping[str, list[str]] | None = None
+) -> set[tuple[str, str, tuple]]:
     """`(action, pattern, conditions)` the deployer needs for one recorded inference program
-    (`mlops.rehearsal.programs.ProgramRun`), lifecycle actions included."""
-    from mlops.naming import NameContext, boundary_policy_arn, log_group_name, usecase_name
+    (`mlops.rehearsal.programs.ProgramRun`), lifecycle actions included; `aliases` ({key ARN:
+    aliases}, `key_aliases`) scope each key use to the keys the program names."""
+    from mlops.components.storage import BUCKETS
+    from mlops.naming import (
+        NameContext,
+        boundary_policy_arn,
+        bucket_name,
+        key_alias,
+        log_group_name,
+        usecase_name,
+    )
     from mlops.rehearsal import provider_calls as pc
 
     usecase = run.project.removesuffix("-inference")
@@ -153,8 +207,10 @@ def program_permissions(run: Any, dev_account: str, dev_group: str) -> set[tuple
         "prefix": usecase_name(ctx, usecase),
         "log_prefix": log_group_name(ctx, usecase),
         "dev_group": dev_group,
+        "buckets": {bucket_name(ctx, p): bucket_placeholder(p) for p in (*BUCKETS, "access-logs")},
     }
     boundary = boundary_policy_arn(ctx, usecase)
+    alias_prefix = key_alias(ctx, "")
     view = pc.ProgramView(account=run.account, region=run.region, resources=run.resources)
     found: set[tuple[str, str, tuple]] = set()
     for r in run.custom_resources():
@@ -162,7 +218,10 @@ def program_permissions(run: Any, dev_account: str, dev_group: str) -> set[tuple
         calls += [s.call for s in pc.service_call_records(r, view) if s.principal == pc.CALLER]
         for call in calls:
             pattern = generalise(call.resource, **names)
-            conditions = _conditions(call.context, run.region, boundary)
+            context = dict(call.context)
+            if call.action.startswith("kms:") and (aliases or {}).get(call.resource):
+                context["kms:ResourceAliases"] = aliases[call.resource]  # as AWS sets it
+            conditions = _conditions(context, run.region, boundary, alias_prefix)
             for action in (call.action, *LIFECYCLE.get(call.action, ())):
                 kept = conditions
                 if action not in BOUNDARY_ACTIONS:
@@ -174,10 +233,16 @@ def program_permissions(run: Any, dev_account: str, dev_group: str) -> set[tuple
 def _condition_block(conditions: tuple[tuple[str, str], ...]) -> dict[str, dict[str, Any]]:
     block: dict[str, dict[str, Any]] = {}
     for key, value in conditions:
-        op = {"kms:GrantIsForAWSResource": "Bool", "iam:PermissionsBoundary": "ArnEquals"}.get(
-            key, "StringEquals"
-        )
-        block.setdefault(op, {})[key] = value
+        op = {
+            "kms:GrantIsForAWSResource": "Bool",
+            "iam:PermissionsBoundary": "ArnEquals",
+            "kms:ResourceAliases": "ForAnyValue:StringEquals",
+        }.get(key, "StringEquals")
+        current = block.setdefault(op, {}).get(key)
+        if current is None:
+            block[op][key] = value
+        else:  # several values of one key in one request (a key's aliases): any of them
+            block[op][key] = sorted({*([current] if isinstance(current, str) else current), value})
     return block
 
 
@@ -193,19 +258,23 @@ def statements(permissions: Iterable[tuple[str, str, tuple]]) -> list[dict[str, 
     for action, pattern, block_json in merged:
         block = json.loads(block_json)
         fixed = {op: {k: v for k, v in keys.items()} for op, keys in block.items()}
-        varying = fixed.get("StringEquals", {})
-        shape = json.dumps({**fixed, "StringEquals": sorted(varying)}, sort_keys=True)
+        shape = json.dumps(
+            {**fixed, **{op: sorted(fixed[op]) for op in MERGED_OPERATORS if op in fixed}},
+            sort_keys=True,
+        )
         slot = values.setdefault((action, pattern, shape), {})
-        for key, value in varying.items():
-            slot.setdefault("StringEquals", {}).setdefault(key, set()).add(value)
+        for op in MERGED_OPERATORS:
+            for key, value in fixed.get(op, {}).items():
+                items = [value] if isinstance(value, str) else value
+                slot.setdefault(op, {}).setdefault(key, set()).update(items)
     by_key: dict[tuple[str, str, str], set[str]] = {}
     for (action, pattern, shape), slot in values.items():
-        block = json.loads(shape)
-        equals = {k: sorted(v) if len(v) > 1 else next(iter(v))
-                  for k, v in slot.get("StringEquals", {}).items()}  # fmt: skip
-        block = {op: keys for op, keys in block.items() if op != "StringEquals"}
-        if equals:
-            block["StringEquals"] = equals
+        block = {op: keys for op, keys in json.loads(shape).items() if op not in MERGED_OPERATORS}
+        for op in MERGED_OPERATORS:
+            equals = {k: sorted(v) if len(v) > 1 else next(iter(v))
+                      for k, v in slot.get(op, {}).items()}  # fmt: skip
+            if equals:
+                block[op] = equals
         service = action.split(":", 1)[0]
         condition = json.dumps(block, sort_keys=True)
         by_key.setdefault((service, condition, action), set()).add(pattern)
@@ -240,8 +309,9 @@ def generate(runs: Any) -> dict[str, Any]:
     )
     found: set[tuple[str, str, tuple]] = set()
     programs = []
+    aliases = key_aliases(runs)
     for run in runs.by_environment(f"{runs.usecase}-inference").values():
-        found |= program_permissions(run, dev.accounts.dev, dev_group)
+        found |= program_permissions(run, dev.accounts.dev, dev_group, aliases)
         programs.append(run.name)
     return {
         "generated_from": sorted(programs),

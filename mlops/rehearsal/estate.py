@@ -148,12 +148,16 @@ class Estate:
     ) -> Request:
         """The request AWS evaluates for `principal` calling `action` on `resource`."""
         policy, kind, grants = self.resource_policy_for(action, resource)
+        context = dict(context or {})
+        key = self.key(resource) if action.lower().startswith("kms:") else None
+        if key is not None and key.aliases:  # AWS sets it on every request to a key
+            context.setdefault("kms:ResourceAliases", list(key.aliases))
         return Request(
             principal=self.principal(principal),
             action=action,
             resource=resource,
             resource_account=self.resource_account(resource),
-            context=dict(context or {}),
+            context=context,
             resource_policy=policy,
             resource_kind=kind,
             grants=tuple(grants),

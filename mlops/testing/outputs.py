@@ -395,6 +395,14 @@ def _function(c: Ctx) -> dict[str, Any]:
             "sourceCodeHash": c.hex(44, "code")}  # fmt: skip
 
 
+@_for("aws:lambda/layerVersion:LayerVersion")
+def _layer_version(c: Ctx) -> dict[str, Any]:
+    # a layer version's ARN is the layer's ARN and the version: ...:layer:<name>:<version>
+    layer = c.arn("lambda", f"layer:{c.inputs.get('layerName') or c.pname}")
+    return {"id": f"{layer}:1", "arn": f"{layer}:1", "layerArn": layer, "version": "1",
+            "createdDate": "2026-01-01T00:00:00.000+0000"}  # fmt: skip
+
+
 @_for("aws:lambda/permission:Permission")
 def _permission(c: Ctx) -> dict[str, Any]:
     return {"id": c.pname}

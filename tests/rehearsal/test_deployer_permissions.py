@@ -76,6 +76,38 @@ def test_generalise_keeps_names_in_the_use_cases_scope_and_drops_provider_ids():
     }
     for arn, pattern in cases.items():
         assert gen.generalise(arn, **names) == pattern, arn
+    # the stage's platform buckets by placeholder: each stage's file names its own
+    landing = {"mlops-prod-analytics-landing-333333333333-eu-west-2": "AnalyticsLandingBucket"}
+    assert (
+        gen.generalise(
+            "arn:aws:s3:::mlops-prod-analytics-landing-333333333333-eu-west-2",
+            **names,
+            buckets=landing,
+        )
+        == "arn:aws:s3:::${AnalyticsLandingBucket}"
+    )
+
+
+def test_each_stage_names_only_its_own_keys_buckets_and_layers(rehearsal_runs):
+    """Key uses name the stage's platform keys by alias (a key's ARN holds a provider-made id);
+    buckets and layers are the stage's own; no other account or stage appears."""
+    text = gen.PERMISSIONS_FILE.read_text()
+    assert "333333333333" not in text and "mlops-prod" not in text, "a literal prod name"
+    assert "layerVersion/" not in text, "a layer version ARN is ...:layer:<name>:<version>"
+    envs = {cfg.environment for cfg in rehearsal_runs.configs.values()}
+    for cfg in rehearsal_runs.configs.values():
+        env = cfg.environment
+        doc = deployer_policy(cfg, "remedy", [], "mlops-dev-remedy-models")
+        for s in doc["Statement"]:
+            actions = [s["Action"]] if isinstance(s["Action"], str) else s["Action"]
+            resources = [s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"]
+            foreign = [r for r in resources for o in envs - {env}
+                       if f"mlops-{o}-" in r and ":model-package" not in r]  # fmt: skip
+            assert not foreign, (env, s)
+            if any(a.startswith("kms:") for a in actions) and s["Sid"] != "PulumiSecretsKey":
+                aliases = s["Condition"]["ForAnyValue:StringEquals"]["kms:ResourceAliases"]
+                aliases = [aliases] if isinstance(aliases, str) else aliases
+                assert aliases and all(a.startswith(f"alias/mlops-{env}-") for a in aliases), s
 
 
 def test_the_inference_program_deploys_in_every_stage_as_its_deployer(estate, runner):

@@ -38,6 +38,9 @@ def test_usecase_reuses_the_platform_key_and_model_role(
     for s in kms:
         assert s["Resource"] == f"arn:aws:kms:{stack_config.region}:{acct}:key/*", s
         assert "kms:ViaService" in s["Condition"]["StringEquals"], s
+        aliases = s["Condition"]["ForAnyValue:StringEquals"]["kms:ResourceAliases"]
+        aliases = [aliases] if isinstance(aliases, str) else aliases
+        assert aliases and all(a.startswith(f"alias/mlops-{env}-") for a in aliases), s
     platform_role = statements.get("PassPlatformModelRole", {}).get("Resource")
     if stack_config.is_governance:
         assert platform_role is None  # dev has no platform model-execution role
