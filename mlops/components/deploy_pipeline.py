@@ -57,7 +57,7 @@ from mlops.components.usecase_roles import deploy_build_role_name, deployer_role
 from mlops.config import ENVIRONMENTS
 from mlops.delivery import artifacts, buildspecs
 from mlops.delivery import iam as docs
-from mlops.delivery.deploy import config_args, endpoint_config
+from mlops.delivery.deploy import SNOWFLAKE_KEY_SECRET, config_args, endpoint_config
 from mlops.delivery.deployer import inference_secrets_provider
 from mlops.delivery.events import approved_package_pattern
 from mlops.delivery.rollback import NONE, PACKAGE_VARIABLE, STAGE_VARIABLE
@@ -132,12 +132,33 @@ class DeployPipeline(pulumi.ComponentResource):
         args, a = self._args, self._args.delivery
         m, cfg = a.manifest, a.config
         targets = [deployer_role_arn(cfg, m.name, env) for env in ENVIRONMENTS]
+        # Snowflake's key-pair private key for the inference program's Snowflake provider: a
+        # secret whose value is set out of band; the deploy build reads it only when the stage's
+        # config names a Snowflake account (`deploy snowflake-key`), never from plaintext env.
+        secret_name = a.n(SNOWFLAKE_KEY_SECRET)
+        self.snowflake_key = aws.secretsmanager.Secret(
+            f"{self._name}-snowflake-key",
+            name=secret_name,
+            description=(
+                f"{m.name}: Snowflake private key (PEM) of the ingest user, value set out of band "
+                f"(aws secretsmanager put-secret-value --secret-id {secret_name})"
+            ),
+            kms_key_id=a.kms_key_arn,
+            recovery_window_in_days=7,
+            tags=self._tags,
+            opts=self._child,
+        )
         self.deploy_build_role = role(
             f"{self._name}-deploy-build",
             deploy_build_role_name(cfg, m.name),
             docs.trust("codebuild.amazonaws.com", source_account=cfg.account_id),
             roles.deploy_build_policy(
-                a, targets, self.pipeline_name, args.group_name, args.group_arn
+                a,
+                targets,
+                self.pipeline_name,
+                args.group_name,
+                args.group_arn,
+                secret_arns=[self.snowflake_key.arn],
             ),
             self._tags,
             self._child,
@@ -151,6 +172,7 @@ class DeployPipeline(pulumi.ComponentResource):
             "PULUMI_VERSION": args.pulumi_version,
             "PULUMI_SECRETS_PROVIDER": inference_secrets_provider(cfg),
             "MODEL_ARTIFACT_BUCKET": artifacts.registry_bucket(a.ctx),
+            "SNOWFLAKE_KEY_SECRET_ID": secret_name,  # the secret's name, never its value
         }
         # outside the VPC (module docstring): public AWS APIs and the package index only
         self.deploy_project = codebuild_project(
@@ -430,6 +452,22 @@ class DeployPipeline(pulumi.ComponentResource):
                         "s3:GetObject",
                         "package:model-data",
                         why="verify the model data's SHA-256 against the registered one",
+                    ),
+                    declare.call(
+                        "secretsmanager:GetSecretValue",
+                        self.snowflake_key.arn,
+                        why="Snowflake's private key, when the stage's config names an account",
+                    ),
+                    declare.call(
+                        "kms:Decrypt",
+                        a.kms_key_arn,
+                        why="Secrets Manager decrypts the Snowflake key as the caller",
+                        context={
+                            "kms:ViaService": f"secretsmanager.{cfg.region}.amazonaws.com",
+                            "kms:EncryptionContext:SecretARN": self.snowflake_key.arn,
+                            "aws:ViaAWSService": True,
+                        },
+                        destination="secretsmanager",
                     ),
                     declare.call(
                         "sts:AssumeRole", deployer, why=f"pulumi up as the {env} deployer"

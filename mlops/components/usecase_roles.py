@@ -445,6 +445,7 @@ def deploy_build_policy(
     deploy_pipeline: str,
     group_name: str,
     group_arn: str,
+    secret_arns: Sequence[pulumi.Input[str]] = (),
 ) -> pulumi.Output[str]:
     cfg = a.config
     state = pulumi_state_bucket(cfg)
@@ -455,7 +456,9 @@ def deploy_build_policy(
 
     packages_arn = docs.model_packages_arn(cfg.region, cfg.account_id, group_name)
 
-    def build(bucket: str, key: str, logs: str, group_arn: str) -> dict[str, Any]:
+    def build(
+        bucket: str, key: str, logs: str, group_arn: str, secrets: list[str]
+    ) -> dict[str, Any]:
         return docs.doc(
             *_artifacts(bucket, key, artifact_prefixes(a.ctx, a.usecase)),
             _logs(logs),
@@ -525,6 +528,19 @@ def deploy_build_policy(
             # `deploy verify`: the model data's SHA-256 against the one registered (the artifact
             # contract; the bucket's key is the artifacts key of `ArtifactKey`)
             artifacts.verifier_statement(artifacts.registry_bucket(a.ctx), a.usecase),
+            # `deploy snowflake-key`: only its own secrets (Snowflake's private key), by ARN
+            *(
+                [
+                    {
+                        "Sid": "ReadOwnDeploySecrets",
+                        "Effect": "Allow",
+                        "Action": "secretsmanager:GetSecretValue",
+                        "Resource": sorted(secrets),
+                    }
+                ]
+                if secrets
+                else []
+            ),
             {
                 # `--secrets-provider awskms://alias/...`: the CLI calls KMS directly
                 "Sid": "PulumiSecretsKey",
@@ -545,6 +561,7 @@ def deploy_build_policy(
         key=a.kms_key_arn,
         logs=a.build_logs_arn,
         group_arn=group_arn,
+        secrets=pulumi.Output.all(*secret_arns),
     )
 
 

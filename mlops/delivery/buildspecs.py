@@ -20,6 +20,9 @@ import yaml
 from mlops.components.packages import login_commands
 
 PYTHON = "3.11"
+DEPLOY_PYTHON = "3.12"
+"""The deploy and smoke-test builds run the inference repo (its handlers and the dependency layer
+it builds) on the functions' runtime (`InferenceServiceArgs.runtime`, python3.12)."""
 # Every install goes to the platform's CodeArtifact repository (mlops.components.packages), never
 # to the public index: the token and index URL come first in each install phase.
 PACKAGE_INDEX = login_commands()
@@ -30,13 +33,14 @@ def _spec(
     *,
     env: dict[str, Any] | None = None,
     reports: dict[str, Any] | None = None,
+    python: str = PYTHON,
 ) -> str:
     body: dict[str, Any] = {"version": 0.2}
     if env:
         body["env"] = env
     body["phases"] = {
         name: (
-            {"runtime-versions": {"python": PYTHON}, "commands": cmds}
+            {"runtime-versions": {"python": python}, "commands": cmds}
             if name == "install"
             else {"commands": cmds}
         )
@@ -180,6 +184,11 @@ def deploy() -> str:
                 'pulumi config set modelPackageArn "$ARN"',
                 'for kv in $ENDPOINT_CONFIG; do pulumi config set "${kv%%=*}" "${kv#*=}"; done',
                 "pulumi config set --path 'aws:assumeRoles[0].roleArn' \"$TARGET_ROLE_ARN\"",
+                # Snowflake's private key (the provider reads SNOWFLAKE_PRIVATE_KEY) only when the
+                # stage's config names a Snowflake account, from Secrets Manager
+                "KEY=$(python -m mlops.delivery.deploy snowflake-key"
+                ' --stack-file "Pulumi.$STAGE.yaml" --secret-id "$SNOWFLAKE_KEY_SECRET_ID")',
+                'if [ -n "$KEY" ]; then export SNOWFLAKE_PRIVATE_KEY="$KEY"; fi; unset KEY',
                 LAMBDA_PACKAGE,
                 # the platform's CrossGuard pack blocks unsafe inference infrastructure too
                 "pulumi up --yes --non-interactive --skip-preview"
@@ -188,7 +197,8 @@ def deploy() -> str:
                 ' --execution-id "$PIPELINE_EXECUTION_ID" --pipeline "$DEPLOY_PIPELINE_NAME"'
                 ' --approval-action "$APPROVAL_ACTION"',
             ],
-        }
+        },
+        python=DEPLOY_PYTHON,
     )
 
 
@@ -204,7 +214,8 @@ def smoke_test() -> str:
                 'python -m mlops.delivery.deploy smoke --url "$URL"'
                 ' --request tests/smoke/request.json --role-arn "$TARGET_ROLE_ARN" --repo .',
             ],
-        }
+        },
+        python=DEPLOY_PYTHON,
     )
 
 

@@ -129,6 +129,48 @@ def verify_model_data(
         ) from None
 
 
+SNOWFLAKE_KEY_SECRET = "snowflake-private-key"  # noqa: S105 - a name, not a value
+"""The use case's secret `mlops-dev-<usecase>-snowflake-private-key` (DeployPipeline creates it)."""
+
+
+def snowflake_configured(stack_file_text: str) -> bool:
+    """Does the inference stack's config (`Pulumi.<stage>.yaml`) name a Snowflake account
+    (`<project>:analytics.snowflake.account`)? Only then the deploy build reads the key."""
+    import yaml
+
+    config = (yaml.safe_load(stack_file_text) or {}).get("config") or {}
+    for key, value in config.items():
+        if str(key).endswith(":analytics") and isinstance(value, Mapping):
+            snowflake = value.get("snowflake") or {}
+            if isinstance(snowflake, Mapping) and snowflake.get("account"):
+                return True
+    return False
+
+
+def snowflake_key(secrets: Any, stack_file: Path, secret_id: str) -> str:
+    """Snowflake's private key for the stage's `pulumi up`, from Secrets Manager, when (and only
+    when) the stage's config names a Snowflake account; "" otherwise."""
+    if not stack_file.is_file() or not snowflake_configured(stack_file.read_text()):
+        return ""
+    from botocore.exceptions import ClientError
+
+    try:
+        value = secrets.get_secret_value(SecretId=secret_id).get("SecretString") or ""
+    except ClientError as exc:  # not found, no value set yet, denied
+        raise PromotionError(
+            f"{stack_file.name} names a Snowflake account but the secret {secret_id} has no "
+            f"readable value ({exc.response.get('Error', {}).get('Code', 'error')})",
+            f"set it: aws secretsmanager put-secret-value --secret-id {secret_id} "
+            "--secret-string file://<ingest user's private key>.p8",
+        ) from None
+    if "PRIVATE KEY" not in value:
+        raise PromotionError(
+            f"the secret {secret_id} does not hold a PEM private key",
+            "store the ingest user's key-pair private key, PEM-encoded (a PRIVATE KEY block)",
+        )
+    return value
+
+
 def record(
     sagemaker: Any,
     codepipeline: Any,
@@ -288,6 +330,9 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - runs 
     v.add_argument("--package-arn", required=True)
     v.add_argument("--usecase", required=True)
     v.add_argument("--bucket", required=True, help="the registry's model-artifacts bucket")
+    f = sub.add_parser("snowflake-key")
+    f.add_argument("--stack-file", type=Path, required=True, help="Pulumi.<stage>.yaml")
+    f.add_argument("--secret-id", required=True)
     r = sub.add_parser("record")
     r.add_argument("--stage", required=True, choices=["dev", "staging", "prod"])
     r.add_argument("--package-arn", required=True)
@@ -312,6 +357,8 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - runs 
             bucket=a.bucket, usecase=a.usecase,
         )  # fmt: skip
         sys.stdout.write(f"verified {checked['model_data']} sha256 {checked['sha256']}\n")
+    elif a.command == "snowflake-key":
+        sys.stdout.write(snowflake_key(boto3.client("secretsmanager"), a.stack_file, a.secret_id))
     elif a.command == "record":
         record(
             boto3.client("sagemaker"),
