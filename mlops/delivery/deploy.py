@@ -134,16 +134,18 @@ SNOWFLAKE_KEY_SECRET = "snowflake-private-key"  # noqa: S105 - a name, not a val
 
 
 def snowflake_configured(stack_file_text: str) -> bool:
-    """Does the inference stack's config (`Pulumi.<stage>.yaml`) name a Snowflake account
-    (`<project>:analytics.snowflake.account`)? Only then the deploy build reads the key."""
+    """Does the inference stack's config (`Pulumi.<stage>.yaml`) turn Snowflake on (names
+    `<project>:analytics.snowflake.account`, not `enabled: false`)? Only then the deploy build
+    reads the key."""
     import yaml
 
     config = (yaml.safe_load(stack_file_text) or {}).get("config") or {}
     for key, value in config.items():
         if str(key).endswith(":analytics") and isinstance(value, Mapping):
             snowflake = value.get("snowflake") or {}
+            # on when an account is named, unless `enabled: false` (SnowflakeSettings.on)
             if isinstance(snowflake, Mapping) and snowflake.get("account"):
-                return True
+                return snowflake.get("enabled") is not False
     return False
 
 

@@ -33,6 +33,8 @@ def test_snowflake_is_configured_only_when_the_stage_names_an_account() -> None:
     assert snowflake_configured(yaml.safe_dump(ON))
     assert not snowflake_configured(yaml.safe_dump(OFF))
     assert not snowflake_configured("config: {}\n")
+    kept_off = {"config": {"x:analytics": {"snowflake": {"account": "A-B", "enabled": False}}}}
+    assert not snowflake_configured(yaml.safe_dump(kept_off))
 
 
 class _Refuses:
