@@ -86,7 +86,7 @@ class DeploymentTarget(pulumi.ComponentResource):
             self.policies.append(policy)
             self.attachments.append(
                 aws.iam.RolePolicyAttachment(
-                    f"{name}-deployer-policy-{i}",
+                    f"{name}-deployer-attachment-{i}",
                     role=self.role.name,
                     policy_arn=policy.arn,
                     opts=pulumi.ResourceOptions(parent=self.role),

@@ -25,11 +25,14 @@ def test_usecase_reuses_the_platform_key_and_model_role(
     program: RecordingMocks, stack_config: StackConfig
 ) -> None:
     env, acct = stack_config.environment, stack_config.account_id
-    [deployer] = [
+    # the deployer's managed policies (-1, -2, ...) and its inline policy (dev has none)
+    parts = [
         d
         for n, d in policy_documents(program.resources)
-        if n == "usecase-remedy-deployer-policy.policy"
+        if n.startswith("usecase-remedy-deployer-policy") and n.endswith(".policy")
     ]
+    assert len(parts) >= 2
+    deployer = {"Statement": [s for d in parts for s in d["Statement"]]}
     statements = {s["Sid"]: s for s in deployer["Statement"]}
     # the generated deployer (17.3) uses keys only as AWS services do for it (grants, the
     # functions' environment): in its own account, never directly

@@ -107,6 +107,26 @@ def _docs_of(mocks: RecordingMocks, resource_name: str) -> list[dict]:
     return [d for n, d in policy_documents(mocks.resources) if n.startswith(resource_name + ".")]
 
 
+def _deployer_of(mocks: RecordingMocks, usecase: str = "remedy") -> dict:
+    """The deployer's permissions as one document: its managed policies (-1, -2, ...) and its
+    inline policy (the pass of the platform's model role; none in dev)."""
+    prefix = f"usecase-{usecase}-deployer-policy"
+    parts = [d for n, d in policy_documents(mocks.resources)
+             if n.split(".")[0] == prefix or re.fullmatch(rf"{prefix}-\d+\.policy", n)]  # fmt: skip
+    assert len(parts) >= 2, "the deployer's managed policies"
+    return {"Version": "2012-10-17", "Statement": [s for d in parts for s in d["Statement"]]}
+
+
+def _attached_to_shared_roles(mocks: RecordingMocks) -> list[str]:
+    """Managed policies attached to roles other than a use case's deployer (which carries its
+    own permissions as managed policies)."""
+    return [
+        a.name
+        for a in mocks.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if not re.fullmatch(r"usecase-[a-z0-9-]+-deployer-attachment-\d+", a.name)
+    ]
+
+
 @DEV
 def test_only_the_lead_data_scientist_can_approve(
     pulumi_mocks: RecordingMocks, stack_config: StackConfig
@@ -144,7 +164,7 @@ def test_only_the_lead_data_scientist_can_approve(
     role = _one(pulumi_mocks, "aws:iam/role:Role", "usecase-remedy-approvers-role")
     assert role.inputs["name"] == "mlops-dev-remedy-approver"
     # nothing is attached to the shared Studio roles per use case (IAM: 10 managed policies/role)
-    assert not pulumi_mocks.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert not _attached_to_shared_roles(pulumi_mocks)
     # the deploy builds can read the approver back from CodePipeline to record it
     deploy_build = _docs_of(pulumi_mocks, "usecase-remedy-deploy-build-policy")
     assert decide(deploy_build, "codepipeline:ListActionExecutions", arn) == "Allow"
@@ -167,7 +187,7 @@ def test_deployer_trusts_only_this_usecases_dev_deploy_build(
     assert trust["Principal"] == {
         "AWS": [f"arn:aws:iam::{acc.dev}:role/mlops-dev-remedy-deploy-build"]
     }
-    deployer = _docs_of(pulumi_mocks, "usecase-remedy-deployer-policy")
+    deployer = [_deployer_of(pulumi_mocks)]
     # AWS's published Powertools layer (the analytics transform) is the only other account
     aws_layers = {"017000801446"}
     assert set().union(*map(_accounts_in, deployer)) - aws_layers == {cfg.account_id, acc.dev}
@@ -386,7 +406,7 @@ def test_deployer_passes_only_this_use_cases_roles_and_the_platform_model_role(
 ) -> None:
     acct, env = stack_config.account_id, stack_config.environment
     run(lambda: build(stack_config, [manifest("remedy")]))
-    [deployer] = _docs_of(pulumi_mocks, "usecase-remedy-deployer-policy")
+    deployer = _deployer_of(pulumi_mocks)
     passes = {s["Sid"]: s for s in deployer["Statement"] if "iam:PassRole" in s["Action"]}
     own = next(p for p in passes.values() if p["Sid"] != "PassPlatformModelRole")
     passes = {k: v for k, v in passes.items() if v is not own}
@@ -415,7 +435,7 @@ def test_deployer_can_run_the_inference_stack_but_only_for_its_use_case(
 ) -> None:
     env, acct, region = stack_config.environment, stack_config.account_id, stack_config.region
     run(lambda: build(stack_config, [manifest("remedy")]))
-    [deployer] = _docs_of(pulumi_mocks, "usecase-remedy-deployer-policy")
+    deployer = _deployer_of(pulumi_mocks)
     mine, other = f"mlops-{env}-remedy", f"mlops-{env}-fraud"
     for action, template in [
         ("lambda:CreateFunction", "arn:aws:lambda:{r}:{a}:function:{n}-decide"),
