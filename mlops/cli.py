@@ -494,6 +494,47 @@ def offboard(
     console.success(f"removed {path}: open a pull request; the platform pipeline applies it")
 
 
+pipeline_app = typer.Typer(
+    help="Training pipelines: what a pipeline definition runs.", no_args_is_help=True
+)
+app.add_typer(pipeline_app, name="pipeline")
+
+
+@pipeline_app.command("show")
+def pipeline_show(
+    usecase: Annotated[str, typer.Argument(help="Use case whose pipeline to build offline.")] = (
+        "remedy"
+    ),
+    definition: Annotated[
+        Path | None,
+        typer.Option(
+            "--definition",
+            help="A definition JSON file (or `aws sagemaker describe-pipeline` output) instead.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Print a training pipeline definition's images (with digests), code version, gate and
+    tuning budget; exit 1 when an image is not digest-pinned or the code is not one version."""
+    from mlops.delivery import pipeline_summary as ps
+
+    if definition is not None:
+        data = ps.load_definition(definition)
+    else:
+        with console.status(f"building the {usecase} training pipeline definition offline"):
+            data = ps.offline_definition(usecase)
+    summary = ps.summarize(data)
+    if as_json:
+        sys.stdout.write(json.dumps(summary.to_json(), indent=2) + "\n")
+    else:
+        for line in summary.lines():
+            console.out.print(line, soft_wrap=True, markup=False)
+        for problem in summary.problems:
+            console.error(problem)
+    if summary.problems:
+        raise typer.Exit(1)
+
+
 analytics_app = typer.Typer(
     help="Decision analytics: load the local event stream into the warehouse.",
     no_args_is_help=True,

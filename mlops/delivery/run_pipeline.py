@@ -65,7 +65,7 @@ def run(
             "keep USECASE, ENVIRONMENT and ACCOUNT_ID as the platform sets them on the build",
         )
     try:  # only digest-pinned images (the Images stage hands them on)
-        settings.image, settings.inference_image  # noqa: B018
+        images = {"training_image": settings.image, "inference_image": settings.inference_image}
     except ValueError as exc:
         raise MlopsError(
             str(exc), "run after the build pipeline's Images stage, which sets the digests"
@@ -73,7 +73,8 @@ def run(
     if build is None:
         from mlops.sagemaker_pipelines import governed_pipeline as build
     pipeline = build(settings, module.RECIPE)
-    result = {"pipeline": actual}
+    # the build log's record of what the definition runs (as `mlops pipeline show` prints it)
+    result = {"pipeline": actual, **images}
     if upsert:
         pipeline.upsert(role_arn=env["SM_PIPELINE_ROLE_ARN"])
         result["upserted"] = "yes"

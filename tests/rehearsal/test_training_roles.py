@@ -98,3 +98,21 @@ def test_the_jobs_read_the_code_version_the_build_uploads(estate) -> None:
     runner.object_writers[:] = [w for w in runner.object_writers if w not in uploaded]
     tarball = Call("s3:GetObject", f"arn:aws:s3:::{env['ARTIFACT_BUCKET']}/{prefix}/source.tar.gz")
     assert runner.missing(tarball).startswith("nothing writes")
+
+
+def test_pipeline_show_offline_reports_the_definitions_digests_and_code(estate) -> None:
+    """What `mlops pipeline show remedy` prints: the rehearsal's definition (stand-in digests),
+    one code version, the version the TrainingPipeline build uploads."""
+    from mlops.components.images import EXAMPLE_DIGESTS
+    from mlops.delivery.pipeline_summary import summarize
+
+    definition, env = pipeline_definition(estate)
+    summary = summarize(definition)
+    assert summary.problems == []
+    digests = {i.kind: i.digest for i in summary.images}
+    assert digests == {
+        "training": EXAMPLE_DIGESTS["training"],
+        "processing": EXAMPLE_DIGESTS["training"],
+        "model package": EXAMPLE_DIGESTS["inference"],
+    }
+    assert summary.code_versions == [f"s3://{env['ARTIFACT_BUCKET']}/{env['CODE_PREFIX']}"]

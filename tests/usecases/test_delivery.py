@@ -523,6 +523,9 @@ def test_run_pipeline_upserts_and_starts_with_platform_settings() -> None:
     assert recipe == "the recipe"
     assert rest == [("upsert", "arn:r"), ("start", None)]
     assert result["execution"].endswith("/execution/e")
+    # the build log names the digests the definition runs
+    assert result["training_image"] == BUILD_ENV["TRAINING_IMAGE_URI"]
+    assert result["inference_image"] == BUILD_ENV["INFERENCE_IMAGE_URI"]
 
 
 def test_run_pipeline_refuses_a_pipeline_the_platform_did_not_allow() -> None:
