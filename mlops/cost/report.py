@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mlops.cost.egress import EgressCost, egress_cost
 from mlops.cost.estimator import estimate
 from mlops.cost.model import Estimate
 from mlops.cost.prices import load_prices
@@ -18,9 +19,13 @@ class StackCost:
 
     estimate: Estimate
     by_mode: dict[str, Estimate]
+    egress: EgressCost | None = None
+    """The egress design's cost line (docs/deploy.md "Egress")."""
 
     def to_json(self) -> dict[str, Any]:
         data = self.estimate.to_json()
+        if self.egress is not None:
+            data["egress"] = self.egress.to_json()
         data["endpoint_modes"] = {
             mode: {
                 "monthly_total": round(e.total, 2),
@@ -59,7 +64,9 @@ def stack_cost(
     by_mode = {
         mode: run(usage.with_overrides(endpoint_mode=mode)) for mode in ("serverless", "realtime")
     }
-    return StackCost(estimate=run(usage), by_mode=by_mode)
+    configured = run(usage)
+    egress = egress_cost(configured, mocks.resources, cfg.network.az_count)
+    return StackCost(estimate=configured, by_mode=by_mode, egress=egress)
 
 
 def _money(value: float) -> str:
@@ -86,6 +93,8 @@ def render(costs: Sequence[StackCost], console, show_assumptions: bool = True) -
         table.add_row("[bold]total[/]", "", "", "", "", f"[bold]{_money(e.total)}[/]",
                       f"of which endpoints {_money(e.endpoint_total)}")  # fmt: skip
         console.print(table)
+        if cost.egress is not None:
+            console.print(cost.egress.line(), markup=False)
         if e.free:
             free = ", ".join(f"{t.split(':')[-1]} x{n}" for t, (n, _) in sorted(e.free.items()))
             console.print(f"free ({sum(n for n, _ in e.free.values())} resources): {free}",
