@@ -40,7 +40,6 @@ from mlops.components.approvers import GATES as _GATES
 from mlops.components.rollback_trigger import RollbackTrigger, RollbackTriggerArgs
 from mlops.components.usecase_actors import People, declare_people
 from mlops.components.usecase_builds import (
-    PULUMI_DOWNLOAD,
     DeliveryArgs,
     artifact_key,
     artifact_store,
@@ -55,7 +54,7 @@ from mlops.components.usecase_builds import (
 )
 from mlops.components.usecase_roles import deploy_build_role_name, deployer_role_arn
 from mlops.config import ENVIRONMENTS
-from mlops.delivery import artifacts, buildspecs
+from mlops.delivery import artifacts, buildspecs, toolchain
 from mlops.delivery import iam as docs
 from mlops.delivery.deploy import SNOWFLAKE_KEY_SECRET, config_args, endpoint_config
 from mlops.delivery.deployer import inference_secrets_provider
@@ -442,9 +441,7 @@ class DeployPipeline(pulumi.ComponentResource):
                 self.deploy_build_role,
                 [
                     *install_calls(a, "pip install the inference repo and mlops-platform"),
-                    declare.call(
-                        "https", PULUMI_DOWNLOAD, network_only=True, why="install the Pulumi CLI"
-                    ),
+                    *toolchain.install_calls(a.packages),
                     *state,
                     declare.call("sagemaker:ListModelPackages", packages, why="select the package"),
                     declare.call("sagemaker:DescribeModelPackage", packages),
@@ -485,7 +482,11 @@ class DeployPipeline(pulumi.ComponentResource):
                 f"SmokeTest{env.capitalize()} build",
                 a.n("smoke-test"),
                 self.deploy_build_role,
-                [*state[:2], declare.call("sts:AssumeRole", deployer, why="sign as the deployer")],
+                [
+                    *toolchain.install_calls(a.packages),
+                    *state[:2],
+                    declare.call("sts:AssumeRole", deployer, why="sign as the deployer"),
+                ],
                 # the signed request itself is a join with the stage's inference program:
                 # mlops.rehearsal.scenarios adds it (the API's id is known only there)
                 order=150 + 100 * i,

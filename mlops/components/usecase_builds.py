@@ -23,7 +23,6 @@ from mlops.rehearsal import declare
 from mlops.usecases import UseCaseManifest
 
 BUILD_IMAGE = "aws/codebuild/amazonlinux-x86_64-standard:5.0"
-PULUMI_DOWNLOAD = "https://get.pulumi.com/"
 
 
 def moved_children(

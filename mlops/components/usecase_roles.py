@@ -12,7 +12,7 @@ import pulumi
 from mlops import backends, naming
 from mlops.components import packages
 from mlops.config import PROJECT, StackConfig
-from mlops.delivery import artifacts
+from mlops.delivery import artifacts, toolchain
 from mlops.delivery import iam as docs
 from mlops.delivery.deployer import inference_secrets_alias
 from mlops.naming import artifact_prefixes, names_for
@@ -464,6 +464,7 @@ def deploy_build_policy(
             _logs(logs),
             # no VPC statements: the deploy and smoke-test builds run outside the VPC
             *packages.reader_statements(a.packages),
+            toolchain.reader_statement(a.packages),
             {
                 "Sid": "AssumeOwnDeployers",
                 "Effect": "Allow",

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from mlops.components.packages import login_commands
+from mlops.delivery.toolchain import UV_VERSION
 
 PYTHON = "3.11"
 DEPLOY_PYTHON = "3.12"
@@ -138,9 +139,14 @@ def upsert_and_start_pipeline() -> str:
     )
 
 
+# The toolchain comes from the platform's CodeArtifact repository too (mlops.delivery.toolchain):
+# uv pinned from the index, the Pulumi CLI ($PULUMI_VERSION) and the plugins of the providers just
+# installed as verified generic packages; Pulumi never fetches a plugin itself.
 PULUMI_INSTALL = [
-    'curl -fsSL https://get.pulumi.com | sh -s -- --version "$PULUMI_VERSION"',
+    f'pip install "uv=={UV_VERSION}"',
+    'python -m mlops.delivery.toolchain install --pulumi-version "$PULUMI_VERSION"',
     'export PATH="$HOME/.pulumi/bin:$PATH"',
+    "export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true PULUMI_SKIP_UPDATE_CHECK=true",
     'pulumi login "$PULUMI_BACKEND_URL"',
 ]
 _INSTALL = [

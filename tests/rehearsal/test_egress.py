@@ -76,3 +76,23 @@ def test_only_publishers_write_even_with_a_too_broad_identity_policy(rehearsal_r
         BUILD_ROLE, PUBLIC, ACCT, Call("codeartifact:ReadFromRepository", REPO)
     )
     assert read.outcome == "allowed", read
+
+
+DEPLOY_ROLE = f"arn:aws:iam::{ACCT}:role/mlops-dev-remedy-deploy-build"
+GENERIC = f"arn:aws:codeartifact:eu-west-2:{ACCT}:package/mlops-dev-packages/mlops-dev-pypi/generic"
+
+
+@pytest.mark.parametrize(
+    ("resource", "outcome"),
+    [
+        (f"{GENERIC}/pulumi/pulumi", "allowed"),
+        (f"{GENERIC}/pulumi/pulumi-resource-aws", "allowed"),
+        (f"{GENERIC}/other/pulumi", "denied"),  # only the toolchain's namespace
+    ],
+)
+def test_the_deploy_build_fetches_its_toolchain_from_the_index_only(runner, resource, outcome):
+    """The Pulumi CLI and plugins are generic packages in the platform repository; the deploy
+    build reads them there (no download from the internet), and nothing else of that format."""
+    call = Call("codeartifact:GetPackageVersionAsset", resource)
+    verdict = runner.evaluate_call(DEPLOY_ROLE, PUBLIC, ACCT, call)
+    assert verdict.outcome.startswith(outcome), verdict

@@ -37,7 +37,8 @@ def test_deploy_builds_reach_every_api_they_call_from_outside_the_vpc(estate, ru
 
 def test_a_deploy_build_moved_back_into_the_vpc_cannot_reach_the_package_index(estate, runner):
     """Regression: in the no-NAT VPC, the deploy build reached neither the Pulumi CLI download nor
-    CodePipeline (its packages would come through the codeartifact endpoints)."""
+    CodePipeline. Its packages and its toolchain (the Pulumi CLI and plugins, CodeArtifact generic
+    packages) now come through the codeartifact endpoints; CodePipeline still has none."""
     from mlops.rehearsal.model import Origin
 
     deploy = _actor(estate, "DeployDev build")
@@ -50,7 +51,10 @@ def test_a_deploy_build_moved_back_into_the_vpc_cannot_reach_the_package_index(e
     )
     results = runner.run_actor("promotion", dataclasses.replace(deploy, origin=vpc))
     unreachable = {r.resource for r in results if r.verdict.outcome == "unreachable"}
-    assert "https://get.pulumi.com/" in unreachable, unreachable
+    assert unreachable == {"arn:aws:codepipeline:eu-west-2:111111111111:mlops-dev-remedy-deploy"}
+    toolchain = [r for r in results if r.action == "codeartifact:GetPackageVersionAsset"]
+    assert len(toolchain) == 3, toolchain
+    assert all(r.verdict.outcome == "allowed" for r in toolchain), toolchain
 
 
 def test_every_stage_is_deployed_with_a_kms_secrets_provider_and_smoke_tested(promotion):
