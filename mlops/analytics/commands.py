@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mlops.errors import MlopsError, UsageError
 
@@ -49,12 +50,20 @@ def resolve_endpoint(endpoint_url: str | None) -> str:
     return url
 
 
+def demo_events() -> Any:
+    """The event schema the local analytics commands read with: the local demo's use case,
+    Remedy (``remedy_core.events`` from this checkout's ``templates/remedy``)."""
+    from mlops.analytics.seed import remedy_registry
+
+    return remedy_registry()
+
+
 def refresh_command(
     warehouse: Path, endpoint_url: str | None, usecase: str = "remedy"
 ) -> RefreshSummary:
     from mlops.local.analytics_stream import refresh
 
-    result = refresh(warehouse, resolve_endpoint(endpoint_url), usecase)
+    result = refresh(warehouse, resolve_endpoint(endpoint_url), demo_events(), usecase)
     return RefreshSummary(
         result.objects_seen,
         result.objects_loaded,
@@ -83,6 +92,6 @@ def dashboard_command(
             f"--psi-threshold {psi_threshold} is out of range", fix="use a value such as 0.2"
         )
     profile = ReferenceProfile.load(reference) if reference else None
-    with Warehouse(warehouse) as wh:
+    with Warehouse(warehouse, events=demo_events()) as wh:
         result = render_dashboard(wh, out_dir, reference=profile, psi_threshold=psi_threshold)
     return {"html": result.html_path, **result.png_paths}

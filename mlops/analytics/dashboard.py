@@ -23,7 +23,6 @@ from mlops.analytics.drift import (
     ReferenceProfile,
     psi_by_month,
 )
-from mlops.analytics.views import get_view
 from mlops.analytics.warehouse import Warehouse
 
 REC_COLOURS = {"repair": "#2b8a3e", "write_off": "#c92a2a", "investigate": "#e8a317"}
@@ -111,7 +110,7 @@ def _chart_total_losses(wh: Warehouse) -> Chart:
     return Chart(
         "monthly_total_losses_by_region",
         "Monthly total losses by region",
-        get_view("monthly_total_losses_by_region").description,
+        wh.get_view("monthly_total_losses_by_region").description,
         _png(fig),
     )
 
@@ -153,7 +152,7 @@ def _chart_repair_cost(wh: Warehouse, top: int = 20) -> Chart:
     return Chart(
         "avg_repair_cost_by_make_model",
         "Average repair cost by manufacturer and model",
-        get_view("avg_repair_cost_by_make_model").description,
+        wh.get_view("avg_repair_cost_by_make_model").description,
         _png(fig),
     )
 
@@ -180,7 +179,7 @@ def _chart_decision_mix(wh: Warehouse) -> Chart:
     return Chart(
         "decision_mix",
         "Decision mix over time",
-        get_view("decision_mix_monthly").description,
+        wh.get_view("decision_mix_monthly").description,
         _png(fig),
     )
 
@@ -215,9 +214,9 @@ def _chart_rates(wh: Warehouse) -> Chart:
         _month_axis(ax)
     ax.set_title("Investigate and override rates")
     caption = (
-        get_view("investigate_rate_monthly").description
+        wh.get_view("investigate_rate_monthly").description
         + " "
-        + get_view("override_rate_monthly").description
+        + wh.get_view("override_rate_monthly").description
     )
     return Chart("rates", "Investigate and override rates", caption, _png(fig))
 
@@ -281,7 +280,7 @@ def _chart_pav(wh: Warehouse) -> Chart:
     return Chart(
         "pav_vs_settlement",
         "PAV vs settlement",
-        get_view("pav_vs_settlement").description,
+        wh.get_view("pav_vs_settlement").description,
         _png(fig),
     )
 
@@ -300,7 +299,7 @@ def _chart_cycle(wh: Warehouse) -> Chart:
         ax.legend(fontsize=8)
         _month_axis(ax)
     ax.set_title("Cycle time")
-    return Chart("cycle_time", "Cycle time", get_view("cycle_time").description, _png(fig))
+    return Chart("cycle_time", "Cycle time", wh.get_view("cycle_time").description, _png(fig))
 
 
 def _chart_model_error(wh: Warehouse) -> Chart:
@@ -333,7 +332,7 @@ def _chart_model_error(wh: Warehouse) -> Chart:
         h2, l2 = ax2.get_legend_handles_labels()
         ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="lower left")
     ax.set_title("Repair-cost model error where outcomes are known")
-    return Chart("model_error", "Model error", get_view("model_error").description, _png(fig))
+    return Chart("model_error", "Model error", wh.get_view("model_error").description, _png(fig))
 
 
 def _psi_frame(wh: Warehouse, reference: ReferenceProfile) -> Any:
@@ -413,7 +412,10 @@ def _chart_health_error(wh: Warehouse) -> Chart:
         ax2.set_title("Quality against claim outcomes")
     fig.suptitle("Model error over time (month of decision, closed claims)")
     return Chart(
-        "health_error", "Error over time", get_view("model_quality_monthly").description, _png(fig)
+        "health_error",
+        "Error over time",
+        wh.get_view("model_quality_monthly").description,
+        _png(fig),
     )
 
 

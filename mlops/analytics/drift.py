@@ -151,7 +151,7 @@ class ReferenceProfile:
 
 
 def inputs_row(inputs: Any, powertrain: str | None = None) -> dict[str, Any]:
-    """Key-feature values of one ``mlops.events.InputsSummary`` (as flattened in the warehouse),
+    """Key-feature values of one inputs summary (as flattened in the warehouse),
     plus the vehicle's powertrain when given."""
     row: dict[str, Any] = {"powertrain": powertrain} if powertrain is not None else {}
     return row | {

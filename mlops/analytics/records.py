@@ -21,14 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from mlops.events import (
-    TABLES,
-    PiiError,
-    assert_no_pii,
-    flatten_event,
-    parse_event,
-    selected_by_filter,
-)
+from mlops.events import EventRegistry, PiiError, assert_no_pii
 
 
 @dataclass(frozen=True)
@@ -65,7 +58,7 @@ def _validation_reason(exc: ValidationError) -> str:
     return "invalid event: " + ", ".join(parts)
 
 
-def _candidates(value: Any) -> Iterator[Any]:
+def _candidates(value: Any, events: EventRegistry) -> Iterator[Any]:
     """Event-shaped dicts inside one decoded JSON value."""
     if isinstance(value, dict) and "logEvents" in value:
         if value.get("messageType") != "DATA_MESSAGE":
@@ -74,34 +67,44 @@ def _candidates(value: Any) -> Iterator[Any]:
             # Real AWS applies the subscription filter; moto forwards every line, so apply the
             # same selection here (other application log lines are not analytics records).
             message = log_event.get("message", "")
-            if selected_by_filter(message):
+            if events.selected_by_filter(message):
                 yield json.loads(message)
     else:
         yield value
 
 
-def _to_row(candidate: Any) -> Row:
+def _is_flat_row(candidate: dict[str, Any], columns: dict[str, str], event: type) -> bool:
+    """A flat row from the transformation Lambda: only the table's columns, and not a nested
+    event whose top-level fields happen to be columns too."""
+    keys = set(candidate) - {"event_type"}
+    nested = {
+        name
+        for name, f in event.model_fields.items()
+        if isinstance(f.annotation, type) and hasattr(f.annotation, "model_fields")
+    }
+    return keys <= set(columns) and "event_id" in keys and not keys & nested
+
+
+def _to_row(candidate: Any, events: EventRegistry) -> Row:
     if isinstance(candidate, Exception):
         raise candidate
-    if not isinstance(candidate, dict) or candidate.get("event_type") not in TABLES:
+    if not isinstance(candidate, dict) or candidate.get("event_type") not in events.event_types:
         raise ValueError("not an analytics event (missing or unknown event_type)")
-    table, columns = TABLES[candidate["event_type"]]
-    flat_keys = set(candidate) - {"event_type"}
-    if (
-        flat_keys <= set(columns)
-        and "event_id" in flat_keys
-        and not (candidate["event_type"] == "decision" and "vehicle" in candidate)
-    ):
+    spec = events.by_type(candidate["event_type"])
+    if _is_flat_row(candidate, spec.columns, spec.event):
         # A flat row from the transformation Lambda: check it once more for personal data.
-        assert_no_pii({k: v for k, v in candidate.items() if k not in ("event_id",)})
-        return Row(table, {c: candidate.get(c) for c in columns})
-    event = parse_event(candidate)  # parsing runs the events' own PII check
-    table, values = flatten_event(event)
+        assert_no_pii(
+            {k: v for k, v in candidate.items() if k not in ("event_id",)},
+            exempt=spec.event.PII_EXEMPT,
+        )
+        return Row(spec.table, {c: candidate.get(c) for c in spec.columns})
+    event = events.parse(candidate)  # parsing runs the events' own PII check
+    table, values = events.flatten(event)
     return Row(table, values)
 
 
-def decode_object(data: bytes) -> Iterator[Row | Rejected]:
-    """Rows and rejections, in order, from one S3 object's bytes."""
+def decode_object(data: bytes, events: EventRegistry) -> Iterator[Row | Rejected]:
+    """Rows and rejections, in order, from one S3 object's bytes (a use case's events)."""
     try:
         text = _gunzip_all(data).decode("utf-8")
     except (OSError, UnicodeDecodeError, EOFError) as exc:
@@ -114,9 +117,9 @@ def decode_object(data: bytes) -> Iterator[Row | Rejected]:
         yield Rejected(0, f"malformed JSON at char {exc.pos}")
         return
     for value in values:
-        for candidate in _candidates(value):
+        for candidate in _candidates(value, events):
             try:
-                yield _to_row(candidate)
+                yield _to_row(candidate, events)
             except ValidationError as exc:
                 yield Rejected(position, _validation_reason(exc))
             except PiiError as exc:

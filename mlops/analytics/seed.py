@@ -39,6 +39,14 @@ REMEDY_PATHS = ("templates/remedy/core", "templates/remedy/training/src",
 SEED_CHARTS = ("monthly_total_losses_by_region", "avg_repair_cost_by_make_model")
 
 
+def remedy_registry() -> Any:
+    """Remedy's event registry (``remedy_core.events.REGISTRY``), from the template tree."""
+    remedy_on_path()
+    from remedy_core.events import REGISTRY
+
+    return REGISTRY
+
+
 def remedy_on_path(repo: Path = REPO) -> None:
     for rel in REMEDY_PATHS:
         path = repo / rel
@@ -69,10 +77,10 @@ class SeedSummary:
 
 
 def _training_reference(claims: int, seed: int) -> Any:
+    from remedy_core.events import redact_claim
     from remedy_core.synthetic import generate_claims, row_to_claim
 
     from mlops.analytics.drift import ReferenceProfile, inputs_row
-    from mlops.events import redact_claim
 
     frame = generate_claims(claims, seed=seed)
     rows = [
@@ -112,13 +120,14 @@ def remedy_events(
     import numpy as np
     import pandas as pd
     from remedy_core.bundle import load_bundle
+    from remedy_core.events import ClaimOutcomeEvent, HandlerActionEvent
     from remedy_core.synthetic import row_to_claim
     from remedy_inference.audit import MemorySink
     from remedy_inference.market_data import SyntheticMarket
     from remedy_inference.service import BundlePredictor, DecisionService
     from remedy_training.demo_bundle import build_demo_bundle
 
-    from mlops.events import ClaimOutcomeEvent, HandlerActionEvent, pseudonymise
+    from mlops.events import pseudonymise
 
     bundle = build_demo_bundle(workdir / "bundle", claims=3000, rounds=60, seed=0)
     reference = _training_reference(3000, seed=0)  # the bundle's training data
@@ -194,9 +203,11 @@ def _event_time(event: Any) -> datetime:
 def run(
     n: int, img_dir: Path, out_dir: Path, *, seed: int = 7, shift_from: str = "2025-10-01"
 ) -> SeedSummary:
+    from remedy_core.events import DecisionEvent, HandlerActionEvent
+
     from mlops.analytics.dashboard import render_dashboard
     from mlops.analytics.warehouse import Warehouse
-    from mlops.events import DecisionEvent, HandlerActionEvent, to_log_line
+    from mlops.events import to_log_line
     from mlops.local.analytics_stream import LocalAnalyticsStream, clients
     from mlops.local.embedded_aws import EmbeddedAWS
 
@@ -219,14 +230,14 @@ def run(
 
     t1 = time.perf_counter()
     with EmbeddedAWS() as aws:
-        stream = LocalAnalyticsStream(clients(aws.endpoint_url))
+        stream = LocalAnalyticsStream(clients(aws.endpoint_url), events=remedy_registry())
         stream.provision()
         lines = [to_log_line(e) for e in sorted(events, key=_event_time)]
         summary.log_lines = stream.emit(lines, batch_size=1000)
         summary.landing_objects = sum(1 for _ in stream.store().list_objects())
         warehouse = out_dir / "warehouse.duckdb"
         warehouse.unlink(missing_ok=True)
-        with Warehouse(warehouse) as wh:
+        with Warehouse(warehouse, events=remedy_registry()) as wh:
             first = stream.refresh(wh)
             second = stream.refresh(wh)
             summary.first_refresh_rows = dict(first.rows)

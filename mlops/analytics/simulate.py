@@ -1,4 +1,4 @@
-"""A seeded, self-contained simulator of decision, handler-action and outcome events.
+"""A seeded, self-contained simulator of Remedy's decision, handler-action and outcome events.
 
 Used by tests and as a stand-in event source when no Remedy decision service is running. It is
 not the Remedy decision logic: costs and recommendations follow simple rules over random draws
@@ -14,12 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from mlops.events import (
+from mlops.analytics.seed import remedy_on_path
+from mlops.events import pseudonymise
+
+remedy_on_path()
+
+from remedy_core.events import (  # noqa: E402 - the Remedy template tree is put on the path first
     ClaimOutcomeEvent,
     DecisionEvent,
     HandlerActionEvent,
     build_decision_event,
-    pseudonymise,
 )
 
 REGIONS = ("london", "south_east", "north_west", "scotland", "wales", "yorkshire")

@@ -1,9 +1,10 @@
 """Analytics views written once in SQL and translated with sqlglot to DuckDB and Snowflake.
 
-Each view is one ``sql/<name>.sql`` file holding a single SELECT in sqlglot's neutral dialect over
-the flat event tables (``decision_events``, ``handler_actions``, ``claim_outcomes``; columns in
-:mod:`mlops.events`). The local warehouse runs the DuckDB translation; the Snowflake component
-creates the Snowflake translation. Nothing else writes view SQL by hand.
+Each view is one ``<name>.sql`` file holding a single SELECT in sqlglot's neutral dialect over a
+use case's flat event tables; a use case keeps its views next to its events and names the folder
+in its :class:`mlops.events.EventRegistry` (``views_dir``; Remedy's are in ``remedy_core/sql``).
+The local warehouse runs the DuckDB translation; the Snowflake component creates the Snowflake
+translation. Nothing else writes view SQL by hand.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from sqlglot import exp
 
 from mlops.errors import MlopsError
 
-SQL_DIR = Path(__file__).parent / "sql"
 Dialect = Literal["duckdb", "snowflake"]
 DIALECTS: tuple[Dialect, ...] = ("duckdb", "snowflake")
 
@@ -32,6 +32,7 @@ class View:
     name: str
     source: str  # neutral-dialect SELECT
     description: str
+    path: Path | None = None
 
     def translate(self, dialect: Dialect, qualify: tuple[str, str] | None = None) -> str:
         """The SELECT in ``dialect`` (raises ViewError naming the view if it does not parse).
@@ -50,7 +51,7 @@ class View:
         except (sqlglot.errors.ParseError, ValueError) as exc:
             raise ViewError(
                 f"view {self.name!r} does not translate to {dialect}: {exc}",
-                fix=f"fix {SQL_DIR / (self.name + '.sql')}",
+                fix=f"fix {self.path or self.name + '.sql'}",
             ) from exc
         return sql
 
@@ -70,32 +71,43 @@ def _description(sql: str) -> str:
     return " ".join(lines)
 
 
+def load_views(directory: Path | None) -> tuple[View, ...]:
+    """The views in ``directory`` (a registry's ``views_dir``), sorted by name; none for None."""
+    return () if directory is None else _load(Path(directory).resolve())
+
+
 @cache
-def load_views() -> tuple[View, ...]:
-    """All views, sorted by name."""
-    files = sorted(SQL_DIR.glob("*.sql"))
+def _load(directory: Path) -> tuple[View, ...]:
+    files = sorted(directory.glob("*.sql"))
     if not files:
-        raise ViewError(f"no view SQL found in {SQL_DIR}", fix="reinstall the mlops package")
+        raise ViewError(
+            f"no view SQL found in {directory}",
+            fix="point the registry's views_dir at the use case's sql folder",
+        )
     views = []
     for path in files:
         text = path.read_text()
         statements = [s for s in sqlglot.parse(text, read=None) if s is not None]
         if len(statements) != 1 or not isinstance(statements[0], exp.Query):
             raise ViewError(f"{path.name} must hold exactly one SELECT", fix=f"split or fix {path}")
-        views.append(View(name=path.stem, source=text, description=_description(text)))
+        views.append(View(name=path.stem, source=text, description=_description(text), path=path))
     return tuple(views)
 
 
-def get_view(name: str) -> View:
-    for view in load_views():
+def get_view(name: str, directory: Path | None) -> View:
+    views = load_views(directory)
+    for view in views:
         if view.name == name:
             return view
-    known = ", ".join(v.name for v in load_views())
+    known = ", ".join(v.name for v in views) or "none (the registry has no views)"
     raise ViewError(f"unknown view {name!r}", fix=f"use one of: {known}")
 
 
-def create_statements(dialect: Dialect, schema: str | None = None) -> list[str]:
-    """``CREATE OR REPLACE VIEW`` statements for every view in ``dialect``."""
+def create_statements(
+    dialect: Dialect, directory: Path | None, schema: str | None = None
+) -> list[str]:
+    """``CREATE OR REPLACE VIEW`` statements for every view in ``directory``, in ``dialect``."""
     return [
-        v.create_statement(dialect, f"{schema}.{v.name}" if schema else None) for v in load_views()
+        v.create_statement(dialect, f"{schema}.{v.name}" if schema else None)
+        for v in load_views(directory)
     ]

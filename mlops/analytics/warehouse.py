@@ -19,9 +19,9 @@ import duckdb
 import pandas as pd
 
 from mlops.analytics.records import Rejected, Row, decode_object
-from mlops.analytics.views import create_statements, get_view
+from mlops.analytics.views import View, create_statements, get_view
 from mlops.errors import MlopsError
-from mlops.events import TABLES, flatten_event
+from mlops.events import EventRegistry
 
 
 class WarehouseError(MlopsError):
@@ -110,9 +110,11 @@ CREATE TABLE IF NOT EXISTS model_health_alarms (
 
 
 class Warehouse:
-    """A DuckDB file (or ``:memory:``) holding the event tables, ledger and views."""
+    """A DuckDB file (or ``:memory:``) holding a use case's event tables and views (its
+    :class:`~mlops.events.EventRegistry`), the load ledger and recorded alarms."""
 
-    def __init__(self, path: str | Path = ":memory:") -> None:
+    def __init__(self, path: str | Path = ":memory:", *, events: EventRegistry) -> None:
+        self.events = events
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -135,7 +137,8 @@ class Warehouse:
         self.close()
 
     def _ensure_schema(self) -> None:
-        for table, columns in TABLES.values():
+        for t in self.events.tables:
+            table, columns = t.table, t.columns
             cols = ",\n  ".join(f"{c} {t}" for c, t in columns.items())
             self.con.execute(
                 f"CREATE TABLE IF NOT EXISTS {table} (\n  {cols},\n  PRIMARY KEY (event_id)\n)"
@@ -143,7 +146,7 @@ class Warehouse:
         self.con.execute(_LEDGER)
         self.con.execute(_REJECTED)
         self.con.execute(_ALARMS)
-        for statement in create_statements("duckdb"):
+        for statement in create_statements("duckdb", self.events.views_dir):
             self.con.execute(statement)
 
     # --- loading ----------------------------------------------------------------------------
@@ -156,8 +159,8 @@ class Warehouse:
         for row in rows:
             by_table.setdefault(row.table, []).append(row.values)
         for table, values in by_table.items():
-            columns = next(cols for t, cols in TABLES.values() if t == table)
-            # Table and column names come from mlops.events.TABLES, never from input.
+            columns = self.events.by_table(table).columns
+            # Table and column names come from the event registry, never from input.
             before = self.con.execute(f"SELECT COUNT(*) FROM {table}").fetchall()[0][0]  # noqa: S608
             # Deduplicate within the batch as well: keep the first occurrence of an event id.
             seen: set[str] = set()
@@ -187,7 +190,7 @@ class Warehouse:
 
     def load_events(self, events: Iterable[Any]) -> dict[str, int]:
         """Load already-built events directly (tests, fixtures); returns rows inserted per table."""
-        rows = [Row(*flatten_event(e)) for e in events]
+        rows = [Row(*self.events.flatten(e)) for e in events]
         self.con.execute("BEGIN TRANSACTION")
         try:
             inserted, _ = self._insert(rows)
@@ -212,7 +215,7 @@ class Warehouse:
             if (ref.key, ref.etag) in done:
                 result.objects_skipped += 1
                 continue
-            decoded = list(decode_object(store.read(ref.key)))
+            decoded = list(decode_object(store.read(ref.key), self.events))
             rows = [d for d in decoded if isinstance(d, Row)]
             rejected = [d for d in decoded if isinstance(d, Rejected)]
             self.con.execute("BEGIN TRANSACTION")
@@ -271,19 +274,23 @@ class Warehouse:
     # --- reading ----------------------------------------------------------------------------
 
     def count(self, table: str) -> int:
-        known = {t for t, _ in TABLES.values()} | {"load_ledger", "rejected_records"}
+        known = {t.table for t in self.events.tables} | {"load_ledger", "rejected_records"}
         if table not in known | {"model_health_alarms"}:
             raise WarehouseError(f"unknown table {table!r}", fix="use an event table name")
         return self.con.execute(f"SELECT COUNT(*) FROM {table}").fetchall()[0][0]  # noqa: S608
 
     def view(self, name: str, order_by: str = "1, 2") -> list[dict[str, Any]]:
         """Rows of an analytics view as dicts (ordered by its first two columns by default)."""
-        get_view(name)  # raises a clear error for unknown names
+        self.get_view(name)  # raises a clear error for unknown names
         if not re.fullmatch(r"[A-Za-z0-9_, ]+", order_by):
             raise WarehouseError(f"bad order_by {order_by!r}", fix="give column names or numbers")
         cursor = self.con.execute(f"SELECT * FROM {name} ORDER BY {order_by}")  # noqa: S608
         columns = [d[0] for d in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+    def get_view(self, name: str) -> View:
+        """One of the registry's views (ViewError naming the known ones if unknown)."""
+        return get_view(name, self.events.views_dir)
 
     def frame(self, sql: str, params: list[Any] | None = None) -> Any:
         """A pandas DataFrame for ad-hoc SQL (dashboard)."""

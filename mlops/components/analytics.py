@@ -1,17 +1,19 @@
 """Decision analytics in the cloud: `DecisionAnalytics` (`mlops:analytics:DecisionAnalytics`).
 
-The decision API writes one JSON line per analytics event (:mod:`mlops.events`) to its encrypted
-log group. This component adds, per use case and stack:
+The decision API writes one JSON line per analytics event to its encrypted log group; the use
+case's events, tables and views come in as an :class:`mlops.events.EventRegistry` (``events``).
+This component adds, per use case and stack:
 
     log group ──subscription filter (decision events only)──▶ Firehose (SSE-KMS)
-      ├─ processors: decompress CloudWatch payload → extract messages → [transformation Lambda:
-      │  validate + flatten + partition keys] or [JQ partition keys] → newline delimiter
+      ├─ processors: decompress CloudWatch payload → extract messages → [transformation Lambda
+      │  (packages the registry's module): validate + flatten + partition keys] or [JQ partition
+      │  keys] → newline delimiter
       ├─▶ S3 landing bucket  decision-events/<usecase>/event_type=…/dt=YYYY-MM-DD/
       │                      (dynamic partitioning; the platform's shared bucket or its own)
       └─▶ S3 error prefix    decision-events-errors/<usecase>/<error-type>/dt=…/ (bad records)
     optional Snowflake (pulumi-snowflake): storage integration → external stage → one table per
       event type → Snowpipe (auto-ingest, S3 event notification) → the analytics views
-      (the same SQL files as DuckDB, translated by sqlglot).
+      (the registry's SQL files, as in DuckDB, translated by sqlglot).
 
 Model monitoring (data capture → Model Monitor schedule → drift alarm) is
 :class:`mlops.components.analytics_monitor.ModelMonitor`. The local twin of the stream is
@@ -20,6 +22,7 @@ Model monitoring (data capture → Model Monitor schedule → drift alarm) is
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +35,7 @@ from mlops import iam, naming
 from mlops.components.analytics_monitor import ModelMonitor, ModelMonitorArgs
 from mlops.components.logs import encrypted_log_group
 from mlops.components.storage import SecureBucket, SecureBucketArgs
-from mlops.events import SUBSCRIPTION_FILTER_PATTERN, landing_prefix
+from mlops.events import REGISTRY_ENV, EventRegistry, landing_prefix
 from mlops.naming import NameContext
 from mlops.rehearsal import declare
 from mlops.tags import with_component
@@ -63,10 +66,6 @@ def error_prefix(usecase: str) -> str:
     )
 
 
-# JQ used when no transformation Lambda runs: partition by event type and the event's own date.
-JQ_PARTITION_QUERY = (
-    "{event_type: .event_type, dt: ((.decided_at // .acted_at // .closed_at) | .[0:10])}"
-)
 # Powertools v3 layer (bundles pydantic v2) published by AWS in every commercial region.
 POWERTOOLS_LAYER = (
     "arn:aws:lambda:{region}:017000801446:layer:"
@@ -80,6 +79,8 @@ _SRC = Path(__file__).resolve().parent.parent
 class DecisionAnalyticsArgs:
     names: NameContext
     usecase: str
+    events: EventRegistry
+    """The use case's events, tables and views (e.g. ``remedy_core.events.REGISTRY``)."""
     log_group_name: pulumi.Input[str]
     """The decision API's (KMS-encrypted) log group."""
     kms_key_arn: pulumi.Input[str]
@@ -94,7 +95,7 @@ class DecisionAnalyticsArgs:
     given, the component creates a secure bucket of its own."""
     log_retention_days: int = 90
     data_retention_days: int = 2557
-    """Landing objects expire after this many days (config: retention; claims kept ~7 years)."""
+    """Landing objects expire after this many days (config: retention; default ~7 years)."""
     transform_lambda: bool = False
     lambda_subnet_ids: Sequence[str] = ()
     lambda_security_group_ids: Sequence[str] = ()
@@ -125,10 +126,17 @@ class DecisionAnalyticsArgs:
             raise ValueError("give both landing_bucket_name and landing_bucket_arn, or neither")
         if self.data_retention_days < 1:
             raise ValueError("DecisionAnalyticsArgs.data_retention_days must be >= 1")
+        if self.transform_lambda and self.events.module not in sys.modules:
+            raise ValueError(
+                f"DecisionAnalyticsArgs.events.module {self.events.module!r} is not an imported "
+                "module: the transformation Lambda packages it (set module=__name__ where "
+                "REGISTRY is defined)"
+            )
 
 
-def lambda_code() -> pulumi.AssetArchive:
-    """The transformation Lambda's code: the event schema and the transform, nothing else."""
+def lambda_code(events: EventRegistry) -> pulumi.AssetArchive:
+    """The transformation Lambda's code: the generic event base, the transform and the use
+    case's schema module (``events.module``, its packages as empty ``__init__``), nothing else."""
     files = ["errors.py", "events.py", "analytics/records.py", "analytics/firehose_transform.py"]
     assets: dict[str, pulumi.Asset | pulumi.Archive] = {
         "mlops/__init__.py": pulumi.StringAsset(""),
@@ -136,6 +144,11 @@ def lambda_code() -> pulumi.AssetArchive:
     }
     for f in files:
         assets[f"mlops/{f}"] = pulumi.FileAsset(str(_SRC / f))
+    parts = events.module.split(".")
+    for i in range(1, len(parts)):
+        assets["/".join(parts[:i]) + "/__init__.py"] = pulumi.StringAsset("")
+    module_file = sys.modules[events.module].__file__
+    assets["/".join(parts) + ".py"] = pulumi.FileAsset(str(module_file))
     return pulumi.AssetArchive(assets)
 
 
@@ -271,7 +284,7 @@ class DecisionAnalytics(pulumi.ComponentResource):
                     type="MetadataExtraction",
                     parameters=[
                         _param("JsonParsingEngine", "JQ-1.6"),
-                        _param("MetadataExtractionQuery", JQ_PARTITION_QUERY),
+                        _param("MetadataExtractionQuery", args.events.partition_query),
                     ],
                 )
             )
@@ -340,7 +353,7 @@ class DecisionAnalytics(pulumi.ComponentResource):
             f"{name}-subscription",
             name=naming.usecase_name(ctx, uc, "decision-events"),
             log_group=args.log_group_name,
-            filter_pattern=SUBSCRIPTION_FILTER_PATTERN,
+            filter_pattern=args.events.subscription_filter_pattern,
             destination_arn=self.delivery_stream.arn,
             role_arn=self.logs_role.arn,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.logs_policy]),
@@ -355,6 +368,7 @@ class DecisionAnalytics(pulumi.ComponentResource):
                 SnowflakeIngestArgs(
                     names=ctx,
                     usecase=uc,
+                    events=args.events,
                     settings=args.snowflake,
                     bucket_name=bucket_name,
                     bucket_arn=bucket_arn,
@@ -491,7 +505,10 @@ class DecisionAnalytics(pulumi.ComponentResource):
             name=fn_name,
             runtime="python3.12",
             handler="mlops.analytics.firehose_transform.handler",
-            code=lambda_code(),
+            code=lambda_code(args.events),
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                variables={REGISTRY_ENV: args.events.module}
+            ),
             role=self.transform_role.arn,
             timeout=60,
             memory_size=256,

@@ -3,9 +3,9 @@
 Created by :class:`mlops.components.analytics.DecisionAnalytics` when stack config enables it:
 an IAM role Snowflake assumes (external id, read-only on the landing prefix, KMS decrypt), a
 storage integration, a JSON file format, an external stage (SSE-KMS), one table per event type
-(columns from :mod:`mlops.events`), one auto-ingest Snowpipe per table fed by the bucket's event
-notification, and the analytics views (the same SQL files the local DuckDB warehouse runs,
-translated to Snowflake by sqlglot).
+(columns from the use case's `EventRegistry`), one auto-ingest Snowpipe per table fed by the
+bucket's event notification, and the registry's views (the same SQL files the local DuckDB
+warehouse runs, translated to Snowflake by sqlglot).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pulumi_snowflake as snowflake
 
 from mlops import iam, naming
 from mlops.analytics.views import load_views
-from mlops.events import TABLES
+from mlops.events import EventRegistry
 from mlops.naming import NameContext
 from mlops.rehearsal import declare
 
@@ -44,6 +44,7 @@ SNOWFLAKE_TYPES = {
     "INTEGER": "NUMBER(38,0)",
     "BIGINT": "NUMBER(38,0)",
     "BOOLEAN": "BOOLEAN",
+    "DATE": "DATE",
 }
 
 
@@ -139,6 +140,8 @@ def copy_statement(table_fqn: str, stage_fqn: str, event_type: str, format_fqn: 
 class SnowflakeIngestArgs:
     names: NameContext
     usecase: str
+    events: EventRegistry
+    """The use case's event tables (one Snowflake table and Snowpipe each) and views."""
     settings: SnowflakeArgs
     bucket_name: pulumi.Input[str]
     bucket_arn: pulumi.Input[str]
@@ -224,7 +227,8 @@ class SnowflakeIngest(pulumi.ComponentResource):
         stage_fqn = f"{db}.{schema}.{stage_name}"
         self.tables: dict[str, snowflake.Table] = {}
         self.pipes: dict[str, snowflake.Pipe] = {}
-        for event_type, (table, columns) in TABLES.items():
+        for spec in args.events.tables:
+            event_type, table, columns = spec.event_type, spec.table, spec.columns
             slug = event_type.replace("_", "-")
             self.tables[event_type] = snowflake.Table(
                 f"{name}-table-{slug}",
@@ -233,9 +237,10 @@ class SnowflakeIngest(pulumi.ComponentResource):
                 name=table.upper(),
                 columns=[
                     snowflake.TableColumnArgs(name=c, type=t, nullable=c != "EVENT_ID")
-                    for c, t in snowflake_columns(event_type)
+                    for c, t in snowflake_columns(columns)
                 ],
-                comment=f"{event_type} events (mlops.events schema {len(columns)} columns)",
+                comment=f"{event_type} events (schema {args.events.schema_version}, "
+                f"{len(columns)} columns)",
                 opts=schema_opts,
             )
             self.pipes[event_type] = snowflake.Pipe(
@@ -260,7 +265,7 @@ class SnowflakeIngest(pulumi.ComponentResource):
             queues=[
                 aws.s3.BucketNotificationQueueArgs(
                     id="snowpipe-auto-ingest",
-                    queue_arn=self.pipes["decision"].notification_channel,
+                    queue_arn=next(iter(self.pipes.values())).notification_channel,
                     events=["s3:ObjectCreated:*"],
                     filter_prefix=args.prefix,
                 )
@@ -268,7 +273,7 @@ class SnowflakeIngest(pulumi.ComponentResource):
             opts=aws_child,
         )
         self.views: dict[str, snowflake.View] = {}
-        for view in load_views():
+        for view in load_views(args.events.views_dir):
             self.views[view.name] = snowflake.View(
                 f"{name}-view-{view.name.replace('_', '-')}",
                 database=db,
@@ -338,7 +343,6 @@ class SnowflakeIngest(pulumi.ComponentResource):
         )  # fmt: skip
 
 
-def snowflake_columns(event_type: str) -> list[tuple[str, str]]:
-    """(column, Snowflake type) of the table for one event type (pure; from mlops.events)."""
-    _, columns = TABLES[event_type]
+def snowflake_columns(columns: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(column, Snowflake type) of a table's portable columns (pure; ``EventTable.columns``)."""
     return [(c.upper(), SNOWFLAKE_TYPES[t]) for c, t in columns.items()]

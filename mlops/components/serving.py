@@ -137,7 +137,7 @@ class InferenceServiceArgs:
     default for now: the deployer's generated inline policy is at IAM's 10,240-character limit
     and the dashboard's statement does not fit (docs/rollout.md)."""
     decision_events: bool = False
-    """The decide step logs ``mlops.events.DecisionEvent`` lines (a recommendation per decision):
+    """The decide step logs decision events (``event_type="decision"``, a ``recommendation``):
     metric filters count them per recommendation for the operations dashboard's decision mix."""
     investigate_alarm_share: float | None = None
     """A use case whose decisions include ``investigate`` (Remedy) alarms when more than this
@@ -650,7 +650,7 @@ class InferenceService(pulumi.ComponentResource):
         )
 
     def _build_decision_metrics(self, n: NameContext) -> None:
-        """Business metrics from the audit events (``mlops.events.DecisionEvent`` log lines)."""
+        """Business metrics from the audit events (``event_type="decision"`` log lines)."""
         a = self._args
         namespace = f"mlops/{a.usecase}"
         group = self.function_log_groups["decide"].name

@@ -1,10 +1,10 @@
 """The decision-event stream on embedded AWS (moto): Logs → subscription → Firehose → S3.
 
 The same shape as the cloud component (:mod:`mlops.components.analytics`): the decision API's log
-group, a subscription filter with :data:`mlops.events.SUBSCRIPTION_FILTER_PATTERN`, a Firehose
-delivery stream writing to a KMS-encrypted landing bucket, and `refresh` loading new objects into
-the embedded DuckDB warehouse. Works against moto server (``endpoint_url``) or in-process
-``moto.mock_aws`` (``endpoint_url=None``).
+group, a subscription filter with the use case's ``EventRegistry.subscription_filter_pattern``, a
+Firehose delivery stream writing to a KMS-encrypted landing bucket, and `refresh` loading new
+objects into the embedded DuckDB warehouse. Works against moto server (``endpoint_url``) or
+in-process ``moto.mock_aws`` (``endpoint_url=None``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from mlops import naming
 from mlops.analytics.warehouse import RefreshResult, S3ObjectStore, Warehouse
 from mlops.errors import MlopsError
-from mlops.events import SUBSCRIPTION_FILTER_PATTERN, landing_prefix
+from mlops.events import EventRegistry, landing_prefix
 
 LOCAL_ACCOUNT = "123456789012"  # moto's default account
 LOCAL_REGION = "eu-west-2"
@@ -102,8 +102,11 @@ class LocalAnalyticsStream:
         self,
         aws: dict[str, Any],
         names: StreamNames | None = None,
+        *,
+        events: EventRegistry,
     ) -> None:
         self.aws = aws
+        self.events = events
         self.names = names or stream_names(local_context())
 
     # --- provisioning -----------------------------------------------------------------------
@@ -193,7 +196,7 @@ class LocalAnalyticsStream:
         logs.put_subscription_filter(
             logGroupName=n.log_group,
             filterName=n.filter_name,
-            filterPattern=SUBSCRIPTION_FILTER_PATTERN,
+            filterPattern=self.events.subscription_filter_pattern,
             destinationArn=stream_arn,
             roleArn=logs_role,
         )
@@ -252,9 +255,14 @@ class LocalAnalyticsStream:
 
 
 def refresh(
-    warehouse_path: str | Path, endpoint_url: str | None, usecase: str = "remedy"
+    warehouse_path: str | Path,
+    endpoint_url: str | None,
+    events: EventRegistry,
+    usecase: str = "remedy",
 ) -> RefreshResult:
     """`mlops analytics refresh`: load new landing objects from local S3 into the warehouse."""
-    stream = LocalAnalyticsStream(clients(endpoint_url), stream_names(local_context(), usecase))
-    with Warehouse(warehouse_path) as wh:
+    stream = LocalAnalyticsStream(
+        clients(endpoint_url), stream_names(local_context(), usecase), events=events
+    )
+    with Warehouse(warehouse_path, events=events) as wh:
         return stream.refresh(wh)

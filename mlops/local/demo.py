@@ -308,6 +308,7 @@ def _run_phases(
     summary: DemoSummary,
     phases: Phases,
 ) -> None:
+    from mlops.analytics.seed import remedy_registry
     from mlops.local.analytics_stream import LocalAnalyticsStream, clients, stream_names
     from mlops.local.deployment import LocalDeployment, fetch_bundle
     from mlops.local.embedded_aws import EmbeddedAWS
@@ -322,7 +323,9 @@ def _run_phases(
             )
             platform = provision(aws, USECASE)
             stream = LocalAnalyticsStream(
-                clients(aws.endpoint_url, aws.region), stream_names(platform.ctx, USECASE)
+                clients(aws.endpoint_url, aws.region),
+                stream_names(platform.ctx, USECASE),
+                events=remedy_registry(),
             )
             stream.provision()
             summary.endpoint_url = aws.endpoint_url
@@ -412,7 +415,7 @@ def _run_phases(
 
             shipped = deployment.ship()
             warehouse_path = work / "analytics" / "warehouse.duckdb"
-            with Warehouse(warehouse_path) as wh:
+            with Warehouse(warehouse_path, events=stream.events) as wh:
                 refreshed = stream.refresh(wh)
                 summary.analytics = {
                     "events shipped": shipped,
@@ -430,7 +433,7 @@ def _run_phases(
                 bundle_dir=bundle_dir, live_arn=summary.package_arn, work=work,
                 month_claims=opts.month_claims, seed=opts.seed, lead="ellen-ward",
             )  # fmt: skip
-            with Warehouse(warehouse_path) as wh:
+            with Warehouse(warehouse_path, events=stream.events) as wh:
                 reference = summary.health.reference
                 dash = render_dashboard(wh, work / "analytics" / "dashboard", reference=reference)
             summary.artefacts["dashboard"] = str(dash.html_path)

@@ -27,6 +27,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from mlops.analytics.seed import remedy_registry
+
 BASE_MONTH = ("2025-12-01", "2025-12-24")
 SHIFT_MONTH = ("2026-01-01", "2026-01-24")  # decisions follow within 4 days
 PARTS_PRICE_INDEX = 1.3
@@ -75,8 +77,9 @@ def outcomes(frame: Any, recommendations: dict[str, str], decided_at: dict[str, 
     """Claim outcomes from the ground truth: a recommendation that disagrees with the truth is
     overridden by the handler half the time (otherwise it is what happens)."""
     import numpy as np
+    from remedy_core.events import ClaimOutcomeEvent
 
-    from mlops.events import ClaimOutcomeEvent, pseudonymise
+    from mlops.events import pseudonymise
 
     rng = np.random.default_rng(seed)
     out = []
@@ -109,10 +112,10 @@ def outcomes(frame: Any, recommendations: dict[str, str], decided_at: dict[str, 
 
 def training_reference(n: int, seed: int) -> Any:
     """Drift reference: the key inputs and powertrain mix of training-like claims."""
+    from remedy_core.events import redact_claim
     from remedy_core.synthetic import generate_claims, row_to_claim
 
     from mlops.analytics.drift import KEY_FEATURES, ReferenceProfile, inputs_row
-    from mlops.events import redact_claim
 
     frame = generate_claims(n, seed=seed)
     rows = [
@@ -199,7 +202,7 @@ def _canary(bundle: Path, frame: Any, seed: int, reference: Any, thresholds: Any
     from mlops.analytics.warehouse import Warehouse
 
     events, recs, times = decide(bundle, frame, seed)
-    with Warehouse() as wh:
+    with Warehouse(events=remedy_registry()) as wh:
         wh.load_events([*events, *outcomes(frame, recs, times, seed)])
         return run_health_job(wh, reference, thresholds=thresholds, min_drift_rows=50)
 
@@ -248,7 +251,7 @@ def run_health_phase(
     reference.save(work / "analytics" / "training_reference.json")
     summary.reference = reference
     shift_month, base_month = SHIFT_MONTH[0][:7], BASE_MONTH[0][:7]
-    with Warehouse(warehouse_path) as wh:
+    with Warehouse(warehouse_path, events=remedy_registry()) as wh:
         stream.refresh(wh)
         report = run_health_job(wh, reference, thresholds=thresholds, min_drift_rows=50)
         summary.baseline = report.month(base_month)

@@ -5,13 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from mlops.events import (
+from mlops.analytics.seed import remedy_on_path
+from mlops.events import pseudonymise
+
+remedy_on_path()
+
+from remedy_core.events import (  # noqa: E402 - Remedy's events live in its template
+    REGISTRY,
     ClaimOutcomeEvent,
     DecisionEvent,
     HandlerActionEvent,
     build_decision_event,
-    pseudonymise,
 )
+
+__all__ = ["REGISTRY"]
 
 KEY = b"test-key-0123456789abcdef"
 

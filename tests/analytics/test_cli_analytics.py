@@ -12,7 +12,7 @@ from mlops.events import to_log_line
 from mlops.local.analytics_stream import LocalAnalyticsStream, clients
 from mlops.local.embedded_aws import EmbeddedAWS
 
-from .factories import decision
+from .factories import REGISTRY, decision
 
 runner = CliRunner()
 
@@ -54,7 +54,7 @@ def test_dashboard_without_a_warehouse_says_to_refresh_first(monkeypatch, capsys
 
 
 def test_refresh_twice_then_dashboard(moto_server, tmp_path):
-    stream = LocalAnalyticsStream(clients(moto_server.endpoint_url))
+    stream = LocalAnalyticsStream(clients(moto_server.endpoint_url), events=REGISTRY)
     stream.provision()
     stream.emit([to_log_line(decision(f"CLI-{i}")) for i in range(4)])
     wh = str(tmp_path / "wh.duckdb")

@@ -17,10 +17,11 @@ from mlops.components.analytics import (
 from mlops.components.analytics_monitor import ModelMonitorArgs, model_monitor_image
 from mlops.components.analytics_snowflake import SnowflakeArgs
 from mlops.config import StackConfig
-from mlops.events import SUBSCRIPTION_FILTER_PATTERN, TABLES
 from mlops.naming import NameContext
 from mlops.tags import base_tags
 from mlops.testing.mocks import RecordedResource, RecordingMocks, run
+
+from .factories import REGISTRY
 
 KEY = "arn:aws:kms:eu-west-2:111111111111:key/analytics"
 LOG_GROUP = "/mlops/dev/remedy/decisions"
@@ -41,6 +42,7 @@ def _args(cfg: StackConfig, **kw) -> DecisionAnalyticsArgs:
     return DecisionAnalyticsArgs(
         names=ctx,
         usecase="remedy",
+        events=REGISTRY,
         log_group_name=LOG_GROUP,
         kms_key_arn=KEY,
         access_logs_bucket="mlops-access-logs",
@@ -107,7 +109,7 @@ def test_default_stream_filters_partitions_encrypts_and_keeps_errors(stack_confi
     component = _build(pulumi_mocks, _args(stack_config))
 
     sub = _one(pulumi_mocks, "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter")
-    assert sub.inputs["filterPattern"] == SUBSCRIPTION_FILTER_PATTERN
+    assert sub.inputs["filterPattern"] == REGISTRY.subscription_filter_pattern
     assert sub.inputs["logGroup"] == LOG_GROUP
     stream = _one(pulumi_mocks, FIREHOSE)
     assert sub.inputs["destinationArn"] == stream.state["arn"]
@@ -129,7 +131,9 @@ def test_default_stream_filters_partitions_encrypts_and_keeps_errors(stack_confi
     assert list(procs) == [
         "Decompression", "CloudWatchLogProcessing", "MetadataExtraction", "AppendDelimiterToRecord"
     ]  # fmt: skip
-    assert procs["MetadataExtraction"]["MetadataExtractionQuery"].startswith("{event_type:")
+    assert procs["MetadataExtraction"]["MetadataExtractionQuery"] == (
+        "{event_type: .event_type, dt: ((.decided_at // .acted_at // .closed_at) | .[0:10])}"
+    )
     assert s3["cloudwatchLoggingOptions"]["enabled"] is True
 
     for group in pulumi_mocks.of_type("aws:cloudwatch/logGroup:LogGroup"):
@@ -181,6 +185,8 @@ def test_transform_lambda_validates_flattens_and_partitions(stack_config, pulumi
     _build(pulumi_mocks, _args(stack_config, transform_lambda=True))
     fn = _one(pulumi_mocks, "aws:lambda/function:Function")
     assert fn.inputs["handler"] == "mlops.analytics.firehose_transform.handler"
+    # the Lambda packages Remedy's schema module and is told to import it
+    assert fn.inputs["environment"]["variables"] == {"MLOPS_EVENT_REGISTRY": "remedy_core.events"}
     assert fn.inputs["kmsKeyArn"] == KEY
     assert "AWSLambdaPowertoolsPythonV3" in fn.inputs["layers"][0]
     stream = _one(pulumi_mocks, FIREHOSE)
@@ -209,10 +215,10 @@ def test_snowflake_ingest_tables_pipes_and_views(stack_config, pulumi_mocks):
     assert role.inputs["name"].endswith("-remedy-analytics-snowflake")  # need-to-know pattern
 
     tables = {t.inputs["name"]: t for t in pulumi_mocks.of_type("snowflake:index/table:Table")}
-    assert set(tables) == {t.upper() for t, _ in TABLES.values()}
-    for table, columns in TABLES.values():
-        got = [c["name"] for c in tables[table.upper()].inputs["columns"]]
-        assert got == [c.upper() for c in columns], table
+    assert set(tables) == {t.table.upper() for t in REGISTRY.tables}
+    for spec in REGISTRY.tables:
+        got = [c["name"] for c in tables[spec.table.upper()].inputs["columns"]]
+        assert got == [c.upper() for c in spec.columns], spec.table
     pipes = pulumi_mocks.of_type("snowflake:index/pipe:Pipe")
     assert len(pipes) == 3 and all(p.inputs["autoIngest"] for p in pipes)
     for pipe in pipes:
@@ -223,7 +229,9 @@ def test_snowflake_ingest_tables_pipes_and_views(stack_config, pulumi_mocks):
     assert notif.inputs["queues"][0]["filterPrefix"] == "decision-events/remedy/"
 
     views = pulumi_mocks.of_type("snowflake:index/view:View")
-    assert {v.inputs["name"] for v in views} == {v.name.upper() for v in load_views()}
+    assert {v.inputs["name"] for v in views} == {
+        v.name.upper() for v in load_views(REGISTRY.views_dir)
+    }
     for view in views:
         statement = view.inputs["statement"]
         sqlglot.parse_one(statement, read="snowflake")
@@ -258,8 +266,8 @@ def test_model_monitor_is_vpc_only_encrypted_and_alarmed(stack_config, pulumi_mo
 
 def test_args_validation_names_the_field():
     cfg_ctx = NameContext(environment="dev", account_id="111111111111", region="eu-west-2")
-    base = dict(names=cfg_ctx, usecase="remedy", log_group_name=LOG_GROUP, kms_key_arn=KEY,
-                access_logs_bucket="logs", tags={})  # fmt: skip
+    base = dict(names=cfg_ctx, usecase="remedy", events=REGISTRY, log_group_name=LOG_GROUP,
+                kms_key_arn=KEY, access_logs_bucket="logs", tags={})  # fmt: skip
     with pytest.raises(ValueError, match="snowflake needs transform_lambda=True"):
         DecisionAnalyticsArgs(**base, snowflake=_snowflake())
     with pytest.raises(ValueError, match="buffer_size_mb"):

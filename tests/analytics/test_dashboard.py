@@ -15,6 +15,8 @@ from mlops.analytics.drift import DriftError, FeatureProfile, ReferenceProfile, 
 from mlops.analytics.simulate import reference_rows, simulate_events
 from mlops.analytics.warehouse import Warehouse
 
+from .factories import REGISTRY
+
 CHARTS = {
     "monthly_total_losses_by_region",
     "avg_repair_cost_by_make_model",
@@ -32,7 +34,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory):
     out = tmp_path_factory.mktemp("dash")
-    with Warehouse() as wh:
+    with Warehouse(events=REGISTRY) as wh:
         wh.load_events(simulate_events(520, seed=3, days=120))
         reference = ReferenceProfile.from_rows(reference_rows(600), "simulated training set")
         result = render_dashboard(wh, out, reference=reference)

@@ -9,19 +9,18 @@ import jsonschema
 import pytest
 from pydantic import ValidationError
 
-from mlops.events import (
-    PiiError,
-    assert_no_pii,
+from mlops.events import PiiError, assert_no_pii, pseudonymise, to_log_line
+
+from .factories import KEY, action, decision, outcome
+
+from remedy_core.events import (  # isort: skip - on the path once factories is imported
+    TABLES,
     flatten_event,
     json_schemas,
     parse_event,
-    pseudonymise,
     redact_claim,
-    to_log_line,
     write_json_schemas,
 )
-
-from .factories import KEY, action, decision, outcome
 
 # Known PII values that must never reach the analytics stream.
 PII = {
@@ -203,8 +202,6 @@ def test_naive_timestamps_and_unordered_quantiles_are_rejected():
 
 
 def test_flatten_gives_exactly_the_table_columns():
-    from mlops.events import TABLES
-
     dec = decision()
     table, row = flatten_event(dec)
     assert table == "decision_events"
@@ -225,5 +222,5 @@ def test_committed_json_schemas_match_the_models():
     for kind, schema in json_schemas().items():
         path = committed / f"{kind}.v1.schema.json"
         assert json.loads(path.read_text()) == schema, (
-            f"{path} is stale: run mlops.events.write_json_schemas('docs/schemas')"
+            f"{path} is stale: run remedy_core.events.write_json_schemas('docs/schemas')"
         )

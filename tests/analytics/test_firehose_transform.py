@@ -6,9 +6,11 @@ import base64
 import json
 
 from mlops.analytics.firehose_transform import handler
-from mlops.events import TABLES, to_log_line
+from mlops.events import to_log_line
 
-from .factories import action, decision
+from .factories import REGISTRY, action, decision
+
+TABLES = {t.event_type: (t.table, t.columns) for t in REGISTRY.tables}
 
 
 def _event(*payloads: str) -> dict:
@@ -24,7 +26,8 @@ def _event(*payloads: str) -> dict:
     }  # fmt: skip
 
 
-def test_handler_flattens_valid_events_drops_noise_and_fails_bad_records():
+def test_handler_flattens_valid_events_drops_noise_and_fails_bad_records(monkeypatch):
+    monkeypatch.setenv("MLOPS_EVENT_REGISTRY", "remedy_core.events")
     dec = decision()
     bad = json.loads(to_log_line(dec)) | {"region": "SW1A 1AA"}  # a postcode: personal data
     out = handler(
@@ -46,12 +49,13 @@ def test_handler_flattens_valid_events_drops_noise_and_fails_bad_records():
 
 def test_lambda_archive_holds_everything_the_handler_imports(tmp_path):
     """Unpack the component's code archive alone and run the handler from it."""
+    import os
     import subprocess
     import sys
 
     from mlops.components.analytics import lambda_code
 
-    for rel, asset in lambda_code().assets.items():
+    for rel, asset in lambda_code(REGISTRY).assets.items():
         target = tmp_path / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         text = asset.text if hasattr(asset, "text") else open(asset.path).read()  # noqa: SIM115
@@ -61,6 +65,7 @@ def test_lambda_archive_holds_everything_the_handler_imports(tmp_path):
         "import sys, json, base64; sys.path.insert(0, sys.argv[1]);"
         "import mlops.analytics.firehose_transform as t;"
         "assert t.__file__.startswith(sys.argv[1]), t.__file__;"
+        "import remedy_core.events as r; assert r.__file__.startswith(sys.argv[1]), r.__file__;"
         "ev = {'invocationId': 'i', 'deliveryStreamArn': 'a', 'region': 'eu-west-2', 'records':"
         " [{'recordId': 'r', 'approximateArrivalTimestamp': 1,"
         " 'data': base64.b64encode(sys.argv[2].encode()).decode()}]};"
@@ -68,6 +73,7 @@ def test_lambda_archive_holds_everything_the_handler_imports(tmp_path):
     )
     out = subprocess.run(
         [sys.executable, "-c", script, str(tmp_path), line],
+        env={**os.environ, "MLOPS_EVENT_REGISTRY": "remedy_core.events"},
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr

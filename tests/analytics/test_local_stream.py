@@ -10,7 +10,7 @@ import pytest
 from moto import mock_aws
 
 from mlops.analytics.warehouse import Warehouse
-from mlops.events import SUBSCRIPTION_FILTER_PATTERN, to_log_line
+from mlops.events import to_log_line
 from mlops.local.analytics_stream import (
     LocalAnalyticsStream,
     StreamError,
@@ -19,7 +19,7 @@ from mlops.local.analytics_stream import (
     stream_names,
 )
 
-from .factories import action, decision
+from .factories import REGISTRY, action, decision
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def aws(monkeypatch):
 
 @pytest.fixture
 def stream(aws):
-    s = LocalAnalyticsStream(aws)
+    s = LocalAnalyticsStream(aws, events=REGISTRY)
     s.provision()
     return s
 
@@ -49,7 +49,7 @@ def _decisions(n, start=0):
 
 
 def test_provision_is_idempotent_and_secure(aws):
-    s = LocalAnalyticsStream(aws)
+    s = LocalAnalyticsStream(aws, events=REGISTRY)
     first = s.provision()
     assert s.provision() == first
     n = s.names
@@ -61,7 +61,7 @@ def test_provision_is_idempotent_and_secure(aws):
     (flt,) = aws["logs"].describe_subscription_filters(logGroupName=n.log_group)[
         "subscriptionFilters"
     ]
-    assert flt["filterPattern"] == SUBSCRIPTION_FILTER_PATTERN
+    assert flt["filterPattern"] == REGISTRY.subscription_filter_pattern
     assert flt["destinationArn"] == first["delivery_stream_arn"]
     dest = aws["firehose"].describe_delivery_stream(DeliveryStreamName=n.delivery_stream)[
         "DeliveryStreamDescription"
@@ -91,7 +91,7 @@ def test_events_flow_to_s3_and_refresh_loads_each_object_once(stream):
     payload = json.loads(gzip.decompress(stream.store().read(objects[0].key)))
     assert payload["messageType"] == "DATA_MESSAGE"  # the CloudWatch Logs envelope, as on AWS
 
-    with Warehouse() as wh:
+    with Warehouse(events=REGISTRY) as wh:
         first = stream.refresh(wh)
         assert (first.objects_loaded, first.objects_skipped) == (4, 0)
         assert first.rows == {"decision_events": 7, "handler_actions": 1}
@@ -110,9 +110,9 @@ def test_events_flow_to_s3_and_refresh_loads_each_object_once(stream):
 def test_refresh_is_idempotent_across_processes_with_a_file_warehouse(stream, tmp_path):
     stream.emit([to_log_line(d) for d in _decisions(5)])
     path = tmp_path / "wh" / "analytics.duckdb"
-    with Warehouse(path) as wh:
+    with Warehouse(path, events=REGISTRY) as wh:
         assert stream.refresh(wh).rows_loaded == 5
-    with Warehouse(path) as wh:
+    with Warehouse(path, events=REGISTRY) as wh:
         result = stream.refresh(wh)
         assert result.rows_loaded == 0 and result.objects_skipped == 1
         assert wh.count("decision_events") == 5
@@ -126,7 +126,7 @@ def test_redelivered_events_count_once_and_bad_records_are_rejected_without_pii(
     broken = {"event_type": "decision", "schema_version": "1.0"}
     # Firehose delivers at least once: the same three events arrive again with two bad ones.
     stream.emit([to_log_line(d) for d in decs] + [json.dumps(bad), json.dumps(broken)])
-    with Warehouse() as wh:
+    with Warehouse(events=REGISTRY) as wh:
         result = stream.refresh(wh)
         assert result.rows == {"decision_events": 3}
         assert result.duplicates == 3 and result.rejected == 2
@@ -137,6 +137,9 @@ def test_redelivered_events_count_once_and_bad_records_are_rejected_without_pii(
 
 
 def test_refresh_without_a_provisioned_stream_says_how_to_fix(aws):
-    with Warehouse() as wh, pytest.raises(StreamError, match=r"landing bucket .* not found") as err:
-        LocalAnalyticsStream(aws).refresh(wh)
+    with (
+        Warehouse(events=REGISTRY) as wh,
+        pytest.raises(StreamError, match=r"landing bucket .* not found") as err,
+    ):
+        LocalAnalyticsStream(aws, events=REGISTRY).refresh(wh)
     assert "--endpoint-url" in err.value.fix

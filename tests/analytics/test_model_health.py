@@ -14,7 +14,7 @@ from mlops.analytics.drift import CategoryProfile, FeatureProfile, ReferenceProf
 from mlops.analytics.seed import remedy_on_path
 from mlops.analytics.warehouse import Warehouse
 
-from .factories import decision, outcome
+from .factories import REGISTRY, decision, outcome
 
 remedy_on_path()
 
@@ -85,7 +85,7 @@ def wh():
     d5 = with_prob(decision("Q5", decided_at=ts(1, 9), pav=6000), 0.1)
     d6 = decision("Q6", decided_at=ts(2, 3))  # withdrawn: no quality row for February
     d7 = decision("Q7", decided_at=ts(2, 4))  # still open
-    with Warehouse() as w:
+    with Warehouse(events=REGISTRY) as w:
         w.load_events([d1, d2, d3, d4, d5, d6, d7])
         w.load_events([
             outcome(d1, closed_at=ts(2, 1), final_path="repaired", actual_repair_cost=2500),
@@ -161,7 +161,7 @@ def test_thresholds_refuse_nonsense_naming_the_field(kwargs, field):
 
 @mock_aws
 def test_the_health_job_records_alarms_and_publishes_metrics():
-    with Warehouse() as w:
+    with Warehouse(events=REGISTRY) as w:
         d = [
             with_prob(decision(f"J{i}", decided_at=ts(1, 1 + i % 27), repair_p50=2000), 0.02)
             for i in range(60)
@@ -192,7 +192,7 @@ def test_the_health_job_reports_drift_per_feature():
         features={"vehicle_age_years": FeatureProfile("vehicle_age_years", [5.0], [0.5, 0.5])},
         categories={"powertrain": CategoryProfile("powertrain", {"petrol": 0.9, "ev": 0.1})},
     )  # fmt: skip
-    with Warehouse() as w:
+    with Warehouse(events=REGISTRY) as w:
         w.load_events([decision(f"D{i}", decided_at=ts(1, 1 + i % 27)) for i in range(100)])
         report = run_health_job(w, reference, min_drift_rows=50)
     psi = report.month("2026-01")["psi"]
@@ -214,7 +214,7 @@ def test_the_dashboard_has_a_model_health_page_with_drift_error_and_alarms(tmp_p
         features={"vehicle_age_years": FeatureProfile("vehicle_age_years", [5.0], [0.5, 0.5])},
         categories={"powertrain": CategoryProfile("powertrain", {"petrol": 0.9, "ev": 0.1})},
     )  # fmt: skip
-    with Warehouse() as w:
+    with Warehouse(events=REGISTRY) as w:
         d = [decision(f"H{i}", decided_at=ts(1, 1 + i % 27), repair_p50=2000) for i in range(60)]
         w.load_events(d)
         w.load_events([outcome(x, closed_at=ts(2, 10), final_path="repaired",

@@ -9,9 +9,10 @@ import sqlglot
 
 from mlops.analytics.views import DIALECTS, ViewError, create_statements, get_view, load_views
 from mlops.analytics.warehouse import Warehouse
-from mlops.events import TABLES
 
-from .factories import action, decision, outcome
+from .factories import REGISTRY, action, decision, outcome
+
+VIEWS_DIR = REGISTRY.views_dir
 
 EXPECTED_VIEWS = {
     "monthly_total_losses_by_region",
@@ -78,7 +79,7 @@ def wh():
         outcome(d5, closed_at=ts(2, 10, 12), final_path="written_off", settlement_amount=5500),
         outcome(d3, closed_at=ts(2, 20), final_path="written_off", settlement_amount=7000),
     ]  # fmt: skip
-    w = Warehouse()
+    w = Warehouse(events=REGISTRY)
     inserted = w.load_events(events)
     assert inserted == {"decision_events": 7, "handler_actions": 5, "claim_outcomes": 5}
     yield w
@@ -92,9 +93,9 @@ def approx_rows(rows):
 
 
 def test_every_expected_view_exists_and_reads_only_event_tables():
-    views = {v.name: v for v in load_views()}
+    views = {v.name: v for v in load_views(VIEWS_DIR)}
     assert set(views) == EXPECTED_VIEWS
-    tables = {t for t, _ in TABLES.values()}
+    tables = {t.table for t in REGISTRY.tables}
     for view in views.values():
         assert view.tables() <= tables, view.name
         assert view.description, view.name
@@ -102,17 +103,17 @@ def test_every_expected_view_exists_and_reads_only_event_tables():
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_both_translations_parse_in_their_dialect(dialect):
-    for view in load_views():
+    for view in load_views(VIEWS_DIR):
         sql = view.translate(dialect)
         tree = sqlglot.parse_one(sql, read=dialect)
         assert tree.find(sqlglot.exp.Select) is not None, view.name
-    statements = create_statements(dialect, schema="ANALYTICS")
+    statements = create_statements(dialect, VIEWS_DIR, schema="ANALYTICS")
     assert len(statements) == len(EXPECTED_VIEWS)
     assert all(s.startswith("CREATE OR REPLACE VIEW ANALYTICS.") for s in statements)
 
 
 def test_dialect_specific_functions_are_translated():
-    cycle = get_view("cycle_time")
+    cycle = get_view("cycle_time", VIEWS_DIR)
     assert "DATE_DIFF('HOUR'" in cycle.translate("duckdb")
     assert "TIMESTAMPDIFF(HOUR" in cycle.translate("snowflake")
     assert "DATE_DIFF" not in cycle.translate("snowflake")
@@ -120,7 +121,7 @@ def test_dialect_specific_functions_are_translated():
 
 def test_unknown_view_names_the_known_ones():
     with pytest.raises(ViewError, match="unknown view 'nope'") as err:
-        get_view("nope")
+        get_view("nope", VIEWS_DIR)
     assert "cycle_time" in err.value.fix
 
 
@@ -200,3 +201,11 @@ def test_decision_mix(wh):
         (1, "investigate", 1), (1, "repair", 2), (1, "write_off", 2), (2, "repair", 2)
     ]  # fmt: skip
     assert [r["share"] for r in rows] == pytest.approx([0.2, 0.4, 0.4, 1.0])
+
+
+def test_a_registry_without_views_has_none_and_says_so():
+    assert load_views(None) == ()
+    assert create_statements("duckdb", None) == []
+    with pytest.raises(ViewError, match="unknown view 'cycle_time'") as err:
+        get_view("cycle_time", None)
+    assert "no views" in err.value.fix

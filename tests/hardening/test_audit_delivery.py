@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from mlops.analytics.seed import remedy_registry
 from mlops.analytics.warehouse import Warehouse
 from mlops.local.analytics_stream import LocalAnalyticsStream, stream_names
 from mlops.local.embedded_aws import FAKE_CREDENTIALS, EmbeddedAWS
@@ -23,6 +24,8 @@ from mlops.local.shipper import LogShipper
 from .outage import Outage
 
 USECASE = "remedy"
+
+REGISTRY = remedy_registry()
 
 
 def aws_clients(endpoint_url: str, region: str = "eu-west-2") -> dict:
@@ -54,7 +57,9 @@ def provision_all(aws: EmbeddedAWS) -> LocalAnalyticsStream:
     """What `mlops demo` provisions: platform keys/buckets, then the decision-event stream."""
     platform = provision(aws, USECASE)
     stream = LocalAnalyticsStream(
-        aws_clients(aws.endpoint_url, aws.region), stream_names(platform.ctx, USECASE)
+        aws_clients(aws.endpoint_url, aws.region),
+        stream_names(platform.ctx, USECASE),
+        events=REGISTRY,
     )
     stream.provision()
     return stream
@@ -97,7 +102,9 @@ def test_aws_unreachable_lines_wait_and_arrive_once(aws, decide, caplog) -> None
     direct = provision_all(aws)
     outage = Outage(aws.port).restore()
     try:
-        stream = LocalAnalyticsStream(aws_clients(outage.url, aws.region), direct.names)
+        stream = LocalAnalyticsStream(
+            aws_clients(outage.url, aws.region), direct.names, events=REGISTRY
+        )
         shipper = LogShipper(decide.audit, stream, batch_size=25)
         decide(30)
         assert shipper.ship().shipped == 30
@@ -114,7 +121,7 @@ def test_aws_unreachable_lines_wait_and_arrive_once(aws, decide, caplog) -> None
         outage.restore()
         assert shipper.ship().shipped == 40
         assert shipper.ship().shipped == 0
-        with Warehouse() as wh:
+        with Warehouse(events=REGISTRY) as wh:
             loaded = stream.refresh(wh)
             written = ids_in_file(decide.audit)
             stored = ids_in_warehouse(wh)
@@ -128,7 +135,7 @@ def test_aws_unreachable_lines_wait_and_arrive_once(aws, decide, caplog) -> None
 def test_moto_restart_mid_run_reprovision_and_resume(aws, decide, caplog) -> None:
     stream = provision_all(aws)
     shipper = LogShipper(decide.audit, stream, batch_size=25)
-    with Warehouse() as wh:
+    with Warehouse(events=REGISTRY) as wh:
         decide(40)
         assert shipper.ship().shipped == 40
         assert stream.refresh(wh).rows_loaded == 40

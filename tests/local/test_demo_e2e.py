@@ -67,7 +67,7 @@ def test_demo_runs_end_to_end_and_handler_override_reaches_analytics(tmp_path: P
     def ready(summary, deployment, stream) -> None:
         seen.update(_handler_override(summary.api_url, tmp_path / "handler.png"))
         deployment.ship()
-        with Warehouse(tmp_path / "check.duckdb") as wh:
+        with Warehouse(tmp_path / "check.duckdb", events=stream.events) as wh:
             stream.refresh(wh)
             seen["actions"] = wh.frame(
                 "SELECT decision_event_id, action, override_reason, final_recommendation "

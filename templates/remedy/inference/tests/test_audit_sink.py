@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 
-from mlops import events
-
+from remedy_core import events
 from remedy_inference.audit import JsonLinesSink
 from remedy_inference.settings import build_service, load_settings
 from test_api import BODY

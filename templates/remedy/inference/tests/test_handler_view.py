@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from mlops import events
 
+from remedy_core import events
 from test_api import BODY, make
 
 

@@ -1,4 +1,4 @@
-"""The audit trail: exactly one ``DecisionEvent`` (``mlops.events``) per decision.
+"""The audit trail: exactly one ``DecisionEvent`` (``remedy_core.events``) per decision.
 
 Event emission sits behind ``decision_event`` (build) and an ``EventSink`` (where it goes):
 Lambda and the local API log it as one JSON line (CloudWatch Logs -> subscription -> Firehose ->
@@ -16,8 +16,7 @@ import unicodedata
 from datetime import datetime
 from typing import Protocol
 
-from mlops import events
-
+from remedy_core import events
 from remedy_core.claims import Claim
 from remedy_core.decision import CostPathOut, Decision
 from remedy_core.outputs import ModelOutputs

@@ -22,9 +22,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Form, HTTPException
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from mlops import events
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from remedy_core import events
 from remedy_core.decision import Decision
 from remedy_inference.service import DecisionService
 

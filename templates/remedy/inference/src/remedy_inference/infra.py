@@ -189,6 +189,8 @@ def build(settings: InferenceSettings, code: Any = None, layer: Any = None) -> A
     from mlops.components.serving import FunctionSpec, InferenceService, InferenceServiceArgs
     from mlops.naming import NameContext
 
+    from remedy_core.events import REGISTRY
+
     platform = pulumi.StackReference(settings.platform_stack)
     tags = {
         "owner": usecase.OWNER_EMAIL,
@@ -249,6 +251,7 @@ def build(settings: InferenceSettings, code: Any = None, layer: Any = None) -> A
         DecisionAnalyticsArgs(
             names=names,
             usecase=usecase.USECASE_NAME,
+            events=REGISTRY,  # Remedy's events, tables and views
             log_group_name=service.function_log_groups["decide"].name,
             kms_key_arn=platform.require_output("data_key_arn"),
             log_kms_key_arn=platform.require_output("logs_key_arn"),
