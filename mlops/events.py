@@ -342,21 +342,19 @@ class EventRegistry:
     def event_types(self) -> tuple[str, ...]:
         return tuple(t.event_type for t in self.tables)
 
+    def _find(self, attr: str, label: str, value: str) -> EventTable:
+        known = [getattr(t, attr) for t in self.tables]
+        if value not in known:
+            raise EventSchemaError(
+                f"unknown {label} {value!r}", fix=f"use one of: {', '.join(known)}"
+            )
+        return self.tables[known.index(value)]
+
     def by_type(self, event_type: str) -> EventTable:
-        for t in self.tables:
-            if t.event_type == event_type:
-                return t
-        raise EventSchemaError(
-            f"unknown event type {event_type!r}", fix=f"use one of: {', '.join(self.event_types)}"
-        )
+        return self._find("event_type", "event type", event_type)
 
     def by_table(self, table: str) -> EventTable:
-        for t in self.tables:
-            if t.table == table:
-                return t
-        raise EventSchemaError(
-            f"unknown table {table!r}", fix=f"use one of: {', '.join(t.table for t in self.tables)}"
-        )
+        return self._find("table", "table", table)
 
     @property
     def subscription_filter_pattern(self) -> str:
