@@ -195,6 +195,11 @@ SUPPRESSIONS: dict[tuple[str, str, str, str], str] = {
         "services a deployer-created role may use; its Resource is '*' by design, each role's "
         "own policy names the resources"
     ),
+    ("aws:iam/policy:Policy", "policy", "UNKNOWN_CONDITION_FOR_ACTION",
+     r"^Unknown condition kms:ResourceAliases for action kms:"): (
+        "parliament's action table predates kms:ResourceAliases, which AWS documents for every "
+        "operation on a KMS key; the deployer uses keys only by their platform aliases"
+    ),
     ("aws:iam/role:Role", "assumeRolePolicy", "MALFORMED", "neither Resource nor NotResource"): (
         "trust policies must not have a Resource element (IAM rejects it); parliament lints "
         "them as identity policies"
