@@ -171,6 +171,8 @@ def run_step(
 
 def count_in_warehouse(audit_file: Path, work: Path) -> dict[str, Any]:
     """Ship the audit lines Logs -> Firehose -> S3 on embedded AWS, load DuckDB, count."""
+    from remedy_core.events import REGISTRY
+
     from mlops.analytics.warehouse import Warehouse
     from mlops.local.analytics_stream import LocalAnalyticsStream, clients, stream_names
     from mlops.local.embedded_aws import EmbeddedAWS
@@ -181,11 +183,13 @@ def count_in_warehouse(audit_file: Path, work: Path) -> dict[str, Any]:
     with EmbeddedAWS(log_file=work / "moto.log") as aws:
         platform = provision(aws, USECASE)
         stream = LocalAnalyticsStream(
-            clients(aws.endpoint_url, aws.region), stream_names(platform.ctx, USECASE)
+            clients(aws.endpoint_url, aws.region),
+            stream_names(platform.ctx, USECASE),
+            events=REGISTRY,
         )
         stream.provision()
         shipped = LogShipper(audit_file, stream, batch_size=500).ship()
-        with Warehouse(work / "warehouse.duckdb") as wh:
+        with Warehouse(work / "warehouse.duckdb", events=REGISTRY) as wh:
             loaded = stream.refresh(wh)
             ids = [r[0] for r in wh.con.execute("SELECT event_id FROM decision_events").fetchall()]
     return {

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pulumi
 import pytest
 
+from mlops.analytics.seed import remedy_registry
 from mlops.components.serving import FunctionSpec, InferenceService, InferenceServiceArgs
 from mlops.cost.estimator import estimate
 from mlops.cost.prices import load_prices
@@ -76,7 +77,8 @@ def test_decision_analytics_is_fully_priced(pulumi_mocks, stack_config) -> None:
     names = NameContext(cfg.environment, cfg.account_id, cfg.region)
     key = f"arn:aws:kms:{cfg.region}:{cfg.account_id}:key/analytics"
     args = DecisionAnalyticsArgs(
-        names=names, usecase="remedy", log_group_name=f"/mlops/{cfg.environment}/remedy/decisions",
+        names=names, usecase="remedy", events=remedy_registry(),
+        log_group_name=f"/mlops/{cfg.environment}/remedy/decisions",
         kms_key_arn=key, access_logs_bucket="mlops-access-logs", tags=base_tags(cfg),
         transform_lambda=True, lambda_subnet_ids=["subnet-1"], lambda_security_group_ids=["sg-1"],
         snowflake=SnowflakeArgs(database="MLOPS", external_id="mlops-remedy-ext-id",

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pulumi
 import pytest
 
+from mlops.analytics.seed import remedy_registry
 from mlops.components.analytics import DecisionAnalytics, DecisionAnalyticsArgs
 from mlops.components.analytics_snowflake import SnowflakeArgs
 from mlops.components.serving import FunctionSpec, InferenceService, InferenceServiceArgs
@@ -77,6 +78,7 @@ def _inference(stack: str) -> RecordingMocks:
             DecisionAnalyticsArgs(
                 names=names,
                 usecase="remedy",
+                events=remedy_registry(),
                 log_group_name=service.function_log_groups["decide"].name,
                 kms_key_arn=key,
                 access_logs_bucket="mlops-access-logs",

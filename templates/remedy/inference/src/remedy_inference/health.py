@@ -148,6 +148,7 @@ def _month_timestamp(month_start: Any) -> datetime:
 def main(argv: list[str] | None = None) -> int:
     from mlops.analytics.drift import ReferenceProfile
     from mlops.analytics.warehouse import Warehouse
+    from remedy_core.events import REGISTRY
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--warehouse", required=True)
@@ -161,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         import boto3
 
         publisher = CloudWatchPublisher(boto3.client("cloudwatch"), "remedy", a.stage)
-    with Warehouse(a.warehouse) as wh:
+    with Warehouse(a.warehouse, events=REGISTRY) as wh:
         report = run_health_job(wh, reference, publisher=publisher)
     for breach in report.breaches:
         print(f"ALARM {breach.metric}: {breach.message} (limit {breach.threshold})")
