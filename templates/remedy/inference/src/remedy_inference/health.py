@@ -148,6 +148,7 @@ def _month_timestamp(month_start: Any) -> datetime:
 def main(argv: list[str] | None = None) -> int:
     from mlops.analytics.drift import ReferenceProfile
     from mlops.analytics.warehouse import Warehouse
+
     from remedy_core.events import REGISTRY
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
