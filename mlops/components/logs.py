@@ -13,7 +13,7 @@ import pulumi_aws as aws
 def encrypted_log_group(
     resource_name: str,
     *,
-    physical_name: str,
+    physical_name: pulumi.Input[str],
     kms_key_arn: pulumi.Input[str],
     retention_days: int,
     tags: Mapping[str, str],

@@ -133,9 +133,8 @@ class InferenceServiceArgs:
     scale_target_invocations: float = 200.0
     api_latency_alarm_ms: float = 3_000.0
     dashboard: bool = False
-    """Create the stage's operations dashboard (``mlops.components.serving_dashboard``). Off by
-    default for now: the deployer's generated inline policy is at IAM's 10,240-character limit
-    and the dashboard's statement does not fit (docs/rollout.md)."""
+    """Create the stage's operations dashboard (``mlops.components.serving_dashboard``); the
+    deployer's generated managed policies carry its statement (docs/rollout.md)."""
     decision_events: bool = False
     """The decide step logs decision events (``event_type="decision"``, a ``recommendation``):
     metric filters count them per recommendation for the operations dashboard's decision mix."""

@@ -3,8 +3,9 @@
 ``POST /v1/decisions``: AWS_IAM auth, a request validator with the request's JSON Schema (draft-04,
 from the use case's pydantic model), a StartSyncExecution integration (its own least-privilege
 role), response mapping (execution output; InvalidRequest -> 422 with the field errors; anything
-else -> an ``investigate`` answer, never a 5xx), throttling, X-Ray and JSON access logs to a
-KMS-encrypted log group, and a resource policy limiting callers to this account's principals.
+else -> an ``investigate`` answer, never a 5xx), throttling, X-Ray, JSON access logs to a
+KMS-encrypted log group, execution logs at ERROR (never bodies) to their own encrypted group with
+the retention, and a resource policy limiting callers to this account's principals.
 Built by ``InferenceService``; usable on its own for any decision workflow.
 """
 
@@ -200,6 +201,19 @@ class DecisionApi(pulumi.ComponentResource):
             tags=dict(a.tags),
             opts=child,
         )
+        # Execution logs (ERROR level, below) go to the group API Gateway names after the API and
+        # stage; created here first, with the logs key and the retention, or API Gateway would
+        # create it unencrypted and kept forever on the first error.
+        self.execution_log_group = encrypted_log_group(
+            f"{name}-execution-logs",
+            physical_name=pulumi.Output.concat(
+                "API-Gateway-Execution-Logs_", api_id, "/", a.stage_name
+            ),
+            kms_key_arn=a.kms_key_arn,
+            retention_days=a.log_retention_days,
+            tags=a.tags,
+            opts=child,
+        )
         self.method_settings = aws.apigateway.MethodSettings(
             f"{name}-settings",
             rest_api=api_id,
@@ -214,7 +228,7 @@ class DecisionApi(pulumi.ComponentResource):
                 "logging_level": "ERROR",
                 "data_trace_enabled": False,
             },
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.execution_log_group]),
         )
         self.invoke_url = pulumi.Output.concat(
             "https://", api_id, f".execute-api.{n.region}.amazonaws.com/",

@@ -135,6 +135,12 @@ def generalise(arn: str, *, account: str, dev_account: str, region: str, prefix:
     out = re.sub(r"::/tags/.*$", "::/tags/*", out)
     out = re.sub(r"::/restapis/[^/]+(/.*)?$", "::/restapis/*", out)
     out = re.sub(r":scalable-target/[^/]+$", ":scalable-target/*", out)
+    # the group API Gateway names after the REST API's id and the stage (execution logs)
+    out = re.sub(
+        r":log-group:API-Gateway-Execution-Logs_[^/]+/",
+        ":log-group:API-Gateway-Execution-Logs_*/",
+        out,
+    )
     if log_prefix in out:
         out = out[: out.index(log_prefix)] + "${LogPrefix}/*"
     elif prefix + "-" in out:

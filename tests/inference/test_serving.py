@@ -249,6 +249,15 @@ def test_the_decision_api_logs_errors_and_never_request_bodies(pulumi_mocks, sta
     assert settings.inputs["methodPath"] == "*/*"
     assert settings.inputs["settings"]["loggingLevel"] == "ERROR"
     assert settings.inputs["settings"]["dataTraceEnabled"] is False
+    # the group API Gateway writes those errors to exists first, encrypted and with a retention
+    [api] = of(pulumi_mocks, "apigateway/restApi:RestApi")
+    execution = [
+        g for g in of(pulumi_mocks, "cloudwatch/logGroup:LogGroup")
+        if g.inputs["name"].startswith("API-Gateway-Execution-Logs_")
+    ]  # fmt: skip
+    assert [g.inputs["name"] for g in execution] == [f"API-Gateway-Execution-Logs_{api.id}/v1"]
+    assert execution[0].inputs["kmsKeyId"] == LOG_KEY
+    assert execution[0].inputs["retentionInDays"] == stack_config.retention.log_days
 
 
 def _serving_names(mocks: RecordingMocks) -> dict[str, str]:

@@ -78,6 +78,10 @@ def test_signal_stops_every_service_and_exits_with_its_code(sig, code, tmp_path:
     work = tmp_path / "demo"
     proc = subprocess.Popen(
         [sys.executable, "-c", PROGRAM, str(work)],
+        # as from a terminal: a shell without job control starts background jobs with SIGINT
+        # ignored, and Python then installs no KeyboardInterrupt handler (Ctrl-C rightly does
+        # nothing to a background job)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -51,6 +51,11 @@ def test_interrupted_run_names_its_phase_and_reason(tmp_path: Path) -> None:
     assert not (tmp_path / "training").exists()
 
 
+def _cmdline(pid: int) -> list[str]:
+    raw = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0")
+    return [part.decode() for part in raw.split(b"\0")]
+
+
 def test_sigkilled_run_record_says_running_and_its_leftover_services_are_stopped(
     tmp_path: Path,
 ) -> None:
@@ -59,6 +64,10 @@ def test_sigkilled_run_record_says_running_and_its_leftover_services_are_stopped
     command = [sys.executable, "-c", "import time; time.sleep(120)"]
     leftover = subprocess.Popen(command, start_new_session=True)
     try:
+        # until it has exec'd, /proc shows the forking interpreter's command line, not `command`
+        deadline = time.monotonic() + 10
+        while _cmdline(leftover.pid) != command and time.monotonic() < deadline:
+            time.sleep(0.01)
         record = {
             "version": __version__,
             "pid": 2**22 + 7,  # no such process

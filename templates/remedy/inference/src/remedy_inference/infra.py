@@ -237,6 +237,7 @@ def build(settings: InferenceSettings, code: Any = None, layer: Any = None) -> A
             # Remedy recommends investigate: above this hourly share, handlers cannot keep up;
             # the alarm also rolls a real-time rollout back
             decision_events=True,
+            dashboard=True,  # the stage's operations dashboard (docs/rollout.md)
             investigate_alarm_share=0.25,
             log_retention_days=settings.log_retention_days,
             reserved_concurrency=settings.function_concurrency,
