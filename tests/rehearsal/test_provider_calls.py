@@ -13,6 +13,7 @@ import pytest
 
 from mlops.analytics.seed import remedy_registry
 from mlops.components.analytics import DecisionAnalytics, DecisionAnalyticsArgs
+from mlops.components.analytics_health_job import ModelHealthJob, ModelHealthJobArgs
 from mlops.components.analytics_snowflake import SnowflakeArgs
 from mlops.components.serving import FunctionSpec, InferenceService, InferenceServiceArgs
 from mlops.config import REPO_ROOT, load_stack_config
@@ -93,6 +94,26 @@ def _inference(stack: str) -> RecordingMocks:
                 ),
             ),
         )
+        if stack == "prod":  # the scheduled model-health job (prod only, as Remedy's program)
+            ModelHealthJob(
+                "remedy-health-job",
+                ModelHealthJobArgs(
+                    names=names,
+                    usecase="remedy",
+                    stage=stack,
+                    handler="remedy_inference.handlers.health.handler",
+                    code=pulumi.AssetArchive({"handler.py": pulumi.StringAsset("x = 1\n")}),
+                    layer_code=pulumi.AssetArchive({"python/x.py": pulumi.StringAsset("x = 1\n")}),
+                    layers=[LAYER.format(acct=cfg.account_id)],
+                    landing_bucket_name=f"mlops-{stack}-analytics",
+                    landing_bucket_arn=f"arn:aws:s3:::mlops-{stack}-analytics",
+                    data_kms_key_arn=f"{key}-data",
+                    log_kms_key_arn=f"{key}-logs",
+                    subnet_ids=["subnet-a", "subnet-b"],
+                    security_group_ids=["sg-lambda"],
+                    tags=base_tags(cfg),
+                ),
+            )
 
     run(build)
     return mocks
@@ -612,3 +633,24 @@ def test_required_permissions_are_grouped_and_include_calls_made_with_the_caller
 def _release() -> Iterator[None]:
     yield
     _cache.clear()
+
+
+def test_a_schedule_passes_its_role_to_scheduler_which_invokes_the_health_job() -> None:
+    mocks, v = program("inference/prod"), view("inference/prod")
+    sched = by_value(
+        mocks, "aws:scheduler/schedule:Schedule", "name", "mlops-prod-remedy-model-health-prod"
+    )
+    acct = mocks.account_id
+    arn = f"arn:aws:scheduler:eu-west-2:{acct}:schedule/default/mlops-prod-remedy-model-health-prod"
+    role = f"arn:aws:iam::{acct}:role/mlops-prod-remedy-model-health-scheduler"
+    calls = pc.create_calls(sched, v)
+    assert [(c.action, c.resource) for c in calls] == [
+        ("scheduler:CreateSchedule", arn), ("iam:PassRole", role), ("scheduler:GetSchedule", arn)
+    ]  # fmt: skip
+    assert calls[1].context == {"iam:PassedToService": "scheduler.amazonaws.com"}
+    runtime = [(p, c.action, c.resource) for p, c in pc.service_calls(sched, v, when="runtime")]
+    fn = f"arn:aws:lambda:eu-west-2:{acct}:function:mlops-prod-remedy-model-health"
+    assert runtime == [
+        ("service:scheduler.amazonaws.com", "sts:AssumeRole", role),
+        (role, "lambda:InvokeFunction", fn),
+    ]

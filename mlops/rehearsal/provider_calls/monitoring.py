@@ -329,3 +329,45 @@ def _target(r: RecordedResource, v: ProgramView) -> list[Call]:
         *pass_role(role, "events.amazonaws.com"),
         *reads(rule, "events:ListTargetsByRule"),
     ]
+
+
+def _schedule_arn(r: RecordedResource, v: ProgramView) -> str:
+    group = value(r, "groupName") or "default"
+    return v.arn("scheduler", f"schedule/{group}/{v.physical_name(r)}")
+
+
+def _schedule_target(r: RecordedResource) -> dict:
+    target = value(r, "target")
+    return target if isinstance(target, dict) else {}
+
+
+def _schedule_service(r: RecordedResource, v: ProgramView) -> list[ServiceCall]:
+    target = _schedule_target(r)
+    arn = v.canonical(target.get("arn"))
+    role = v.role_arn(str(target.get("roleArn") or "")) if target.get("roleArn") else None
+    action = TARGET_ACTIONS.get(arn.split(":")[2] if arn.count(":") >= 2 else "")
+    if action is None or not role:
+        return []
+    out = assume("scheduler.amazonaws.com", role, "Scheduler assumes the target role", "runtime")
+    return out + as_role(role, [c(action, arn, "the schedule invokes its target")], "runtime")
+
+
+@register(
+    "aws:scheduler/schedule:Schedule",
+    arn=_schedule_arn,
+    service=_schedule_service,
+    source=(
+        "terraform-provider-aws internal/service/scheduler/schedule.go (CreateSchedule with the "
+        "target's role: iam:PassRole to scheduler.amazonaws.com; no tags on schedules)",
+        "EventBridge Scheduler user guide 'Setting up the execution role'",
+        SAR,
+    ),
+)
+def _schedule(r: RecordedResource, v: ProgramView) -> list[Call]:
+    arn = _schedule_arn(r, v)
+    role = _schedule_target(r).get("roleArn")
+    return [
+        c("scheduler:CreateSchedule", arn, "create the schedule"),
+        *pass_role(v.role_arn(str(role)) if role else None, "scheduler.amazonaws.com"),
+        *reads(arn, "scheduler:GetSchedule"),
+    ]

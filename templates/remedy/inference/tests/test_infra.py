@@ -10,6 +10,7 @@ from mlops.testing.mocks import RecordingMocks, install, run
 
 from remedy_inference import usecase
 from remedy_inference.infra import (
+    HEALTH_HANDLER,
     LAMBDA_ARCHITECTURE,
     LAMBDA_RUNTIME,
     InferenceSettings,
@@ -87,9 +88,14 @@ def test_stack_builds(env, model):
     sm = mocks.of_type("aws:sfn/stateMachine:StateMachine")[0].inputs
     first = json.loads(sm["definition"])["States"]["Enrich"]["Branches"][0]["StartAt"]
     assert first == ("Predict" if model else "ModelNotDeployed")
-    fns = mocks.of_type("aws:lambda/function:Function")
+    fns = [
+        f
+        for f in mocks.of_type("aws:lambda/function:Function")
+        if f.inputs["handler"] != HEALTH_HANDLER
+    ]  # the decide path's functions; the prod health job: its own test
     assert sorted(f.inputs["handler"].split(".")[-2] for f in fns) == ["decide", "encode", "market"]
-    (layer,) = mocks.of_type("aws:lambda/layerVersion:LayerVersion")
+    (layer,) = [layer for layer in mocks.of_type("aws:lambda/layerVersion:LayerVersion")
+                if layer.inputs["layerName"].endswith("-deps")]  # fmt: skip
     assert layer.inputs["compatibleArchitectures"] == [LAMBDA_ARCHITECTURE]
     assert layer.inputs["compatibleRuntimes"] == [LAMBDA_RUNTIME]
     for f in fns:
@@ -160,10 +166,35 @@ def test_outside_dev_a_missing_valuation_url_fails_the_deploy(env):
 
 
 def _functions(mocks: RecordingMocks) -> dict[str, dict]:
+    """The decide path's functions by step (not the prod health job)."""
     return {
         f.inputs["handler"].split(".")[-2]: f.inputs
         for f in mocks.of_type("aws:lambda/function:Function")
+        if f.inputs["handler"] != HEALTH_HANDLER
     }
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_prod_schedules_the_model_health_job_with_both_layers(env):
+    mocks = deploy(env, PACKAGE)
+    jobs = [f for f in mocks.of_type("aws:lambda/function:Function")
+            if f.inputs["handler"] == HEALTH_HANDLER]  # fmt: skip
+    schedules = mocks.of_type("aws:scheduler/schedule:Schedule")
+    if env != "prod":
+        assert (jobs, schedules) == ([], [])
+        return
+    (job,), (schedule,) = jobs, schedules
+    layers = {x.inputs["layerName"]: x.state["arn"]
+              for x in mocks.of_type("aws:lambda/layerVersion:LayerVersion")}  # fmt: skip
+    uc = usecase.USECASE_NAME
+    assert job.inputs["layers"] == [
+        layers[f"mlops-prod-{uc}-deps"],
+        layers[f"mlops-prod-{uc}-analytics"],
+    ]
+    assert job.inputs["vpcConfig"]["subnetIds"] and job.inputs["architectures"] == [
+        LAMBDA_ARCHITECTURE]  # fmt: skip
+    assert job.inputs["environment"]["variables"]["HEALTH_USECASE"] == uc
+    assert schedule.inputs["target"]["arn"] == job.state["arn"]
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])

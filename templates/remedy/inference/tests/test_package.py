@@ -51,6 +51,7 @@ def host(tmp_path_factory) -> Path:
     package.build_function(out / "function", runtime=runtime)
     arch = HOST_ARCH[platform.machine().lower()]
     package.build_layer(out / "layer", arch, runtime, byte_compile=False)  # import test only
+    package.build_health_layer(out / "health-layer", arch, runtime, byte_compile=False)
     return out
 
 
@@ -74,18 +75,34 @@ def test_layer_holds_wheels_for_the_functions_architecture_and_runtime(declared)
     assert (root / "mlops" / "inference" / "valuation_client.py").is_file()
 
 
+def test_health_layer_holds_duckdb_and_pandas_but_nothing_the_dependency_layer_has(declared):
+    root = declared / "health-layer" / "python"
+    names = {package._norm(p.name.split("-")[0]) for p in root.glob("*.dist-info")}
+    assert {"duckdb", "pandas"} <= names, names
+    deps = {package._norm(p.name.split("-")[0]) for p in (declared / "layer" / "python").glob(
+        "*.dist-info")}  # fmt: skip
+    assert not names & deps, names & deps
+    assert not (root / "mlops").exists()
+    for so in root.rglob("*.so"):
+        assert _elf_machine(so) == ELF_MACHINE[infra.LAMBDA_ARCHITECTURE], so
+    assert infra.HEALTH_LAYER_DIR.endswith("health-layer")
+
+
 def test_function_and_layer_fit_lambdas_limits(built):
     out, sizes = built
     assert package.check_limits(sizes) == []
     assert sizes.total < package.LIMIT_MB and sizes.layer_zipped < package.ZIP_LIMIT_MB
     assert sizes.layer == pytest.approx(package.size_mb(out / "layer"))
+    assert sizes.health_layer == pytest.approx(package.size_mb(out / "health-layer"))
+    assert sizes.health_layer > 50  # DuckDB alone: the layer was really built
+    assert sizes.health_layer_zipped < package.ZIP_LIMIT_MB
 
 
 def test_a_package_over_the_limits_is_reported(built, monkeypatch):
     monkeypatch.setattr(package, "LIMIT_MB", 1.0)
     monkeypatch.setattr(package, "ZIP_LIMIT_MB", 1.0)
     problems = package.check_limits(built[1])
-    assert any(p.startswith("function + layer unzipped") for p in problems), problems
+    assert any(p.startswith("function + layers unzipped") for p in problems), problems
     assert any(p.startswith("layer zipped") for p in problems), problems
 
 
@@ -111,6 +128,29 @@ def test_every_handler_imports_from_the_unpacked_function_and_layer_alone(host):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+
+
+def test_the_health_job_imports_from_the_function_and_both_layers_alone(host):
+    dirs = [str(host / "function"), str(host / "layer" / "python"),
+            str(host / "health-layer" / "python")]  # fmt: skip
+    code = (
+        "import sys\n"
+        f"sys.path[:0] = {dirs!r}\n"
+        "import importlib\n"
+        f"mod, fn = {infra.HEALTH_HANDLER!r}.rsplit('.', 1)\n"
+        "assert callable(getattr(importlib.import_module(mod), fn))\n"
+        "from mlops.analytics.warehouse import Warehouse\n"
+        "from remedy_core.events import REGISTRY\n"
+        "with Warehouse(':memory:', events=REGISTRY) as wh:\n"
+        "    pass\n"
+        "import duckdb, pandas\n"
+        "assert all(m.__file__.startswith(tuple(sys.path[:3])) for m in (duckdb, pandas))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code],
+        capture_output=True, text=True, timeout=180, check=False, cwd=host,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
 
 
 def test_clean_interpreter_sees_no_site_packages(host):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -143,6 +144,66 @@ def run_health_job(
 def _month_timestamp(month_start: Any) -> datetime:
     text = str(month_start)[:10]
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def latest_month(metrics: list[dict[str, Any]], at: datetime) -> list[dict[str, Any]]:
+    """The latest month's metrics, stamped ``at``: CloudWatch takes data points at most two weeks
+    old, and the alarms (daily periods) look at the current day only."""
+    if not metrics:
+        return []
+    last = max(m["timestamp"] for m in metrics)
+    return [{**m, "timestamp": at} for m in metrics if m["timestamp"] == last]
+
+
+def run_cloud_job(
+    env: Mapping[str, str] | None = None,
+    *,
+    s3: Any = None,
+    cloudwatch: Any = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The scheduled job (``handlers.health``): load the use case's landed events
+    (``decision-events/<usecase>/`` of ``HEALTH_BUCKET``) into an in-memory warehouse, compute
+    quality and drift (with the reference profile at ``HEALTH_REFERENCE_KEY`` in that bucket, when
+    set) and put the latest month's metrics. Clients default to boto3's."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from mlops.analytics.drift import ReferenceProfile
+    from mlops.analytics.warehouse import S3ObjectStore, Warehouse
+    from mlops.events import landing_prefix
+
+    from remedy_core.events import REGISTRY
+
+    env = os.environ if env is None else env
+    bucket, usecase = env["HEALTH_BUCKET"], env.get("HEALTH_USECASE", "remedy")
+    stage = env.get("HEALTH_STAGE", "prod")
+    if s3 is None or cloudwatch is None:
+        import boto3
+
+        s3 = s3 or boto3.client("s3")
+        cloudwatch = cloudwatch or boto3.client("cloudwatch")
+    reference = None
+    if key := env.get("HEALTH_REFERENCE_KEY"):
+        with tempfile.TemporaryDirectory() as tmp:  # Lambda's only writable place is /tmp
+            path = Path(tmp) / "reference.json"
+            path.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+            reference = ReferenceProfile.load(path)
+    at = now or datetime.now(UTC)
+    with Warehouse(":memory:", events=REGISTRY) as wh:
+        loaded = wh.refresh(S3ObjectStore(s3, bucket), prefix=landing_prefix(usecase))
+        report = run_health_job(wh, reference, now=at)
+    published = latest_month(report.metrics, at)
+    if published:
+        CloudWatchPublisher(cloudwatch, usecase, stage).publish(published)
+    return {
+        "objects_loaded": loaded.objects_loaded,
+        "rows_loaded": loaded.rows_loaded,
+        "months": len(report.quality),
+        "breaches": [b.metric for b in report.breaches],
+        "metrics_published": len(published),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -47,6 +47,9 @@ LAMBDA_ARCHITECTURE = "arm64"
 LAMBDA_RUNTIME = "python3.12"
 #: where ``lambda-package build/lambda`` (the deploy build, before ``pulumi up``) writes the layer
 LAYER_DIR = "build/lambda/layer"
+#: the model-health job's own layer (duckdb, pandas): kept off the decide path's layers
+HEALTH_LAYER_DIR = "build/lambda/health-layer"
+HEALTH_HANDLER = "remedy_inference.handlers.health.handler"
 
 HANDLERS = {
     "encode": "remedy_inference.handlers.encode.handler",
@@ -244,6 +247,7 @@ def build(settings: InferenceSettings, code: Any = None, layer: Any = None) -> A
         ),
     )
     health = model_health(settings, names, service, platform, tags)
+    health_job(settings, names, service, platform, tags, code)
     analytics = settings.analytics or AnalyticsSettings()
     # Decision monitoring: the decide Lambda's audit events (its log group) -> subscription ->
     # Firehose -> the platform's analytics landing bucket -> warehouse / Snowflake.
@@ -291,6 +295,41 @@ def model_health(settings, names, service, platform, tags) -> Any:
             lead_emails=[usecase.OWNER_EMAIL],
             tags=tags,
             retrain_pipeline_arn=settings.retrain_pipeline_arn,
+        ),
+    )
+
+
+def health_job(settings, names, service, platform, tags, code=None) -> Any:
+    """Prod: the scheduled, in-VPC job that computes monthly quality and drift from the landed
+    decision and outcome events and puts the ``mlops/model-health`` metrics the alarms watch."""
+    if settings.environment != "prod":
+        return None
+    import pulumi
+    from mlops.components.analytics_health_job import ModelHealthJob, ModelHealthJobArgs
+
+    landing = platform.require_output("analytics_landing_bucket")
+    return ModelHealthJob(
+        f"{usecase.USECASE_NAME}-health-job",
+        ModelHealthJobArgs(
+            names=names,
+            usecase=usecase.USECASE_NAME,
+            stage=settings.environment,
+            handler=HEALTH_HANDLER,
+            code=code if code is not None else lambda_code(),
+            layer_code=pulumi.FileArchive(HEALTH_LAYER_DIR),
+            layers=[service.layer.arn] if service.layer is not None else [],
+            architecture=LAMBDA_ARCHITECTURE,
+            runtime=LAMBDA_RUNTIME,
+            landing_bucket_name=landing,
+            landing_bucket_arn=landing.apply(lambda b: f"arn:aws:s3:::{b}"),
+            data_kms_key_arn=platform.require_output("data_key_arn"),
+            log_kms_key_arn=platform.require_output("logs_key_arn"),
+            subnet_ids=platform.require_output("private_subnet_ids"),
+            security_group_ids=platform.require_output("sagemaker_security_group_id").apply(
+                lambda sg: [sg]
+            ),
+            tags=tags,
+            log_retention_days=settings.log_retention_days,
         ),
     )
 

@@ -12,6 +12,9 @@
   here (what the tests ran). The platform library goes in as source without its own
   dependencies (Pulumi and friends are for infrastructure code, never imported by a handler);
   ``boto3``/``botocore`` come with the Lambda runtime and are left out.
+* the model-health job's layer (``OUT/health-layer/python``, ``infra.HEALTH_LAYER_DIR``): DuckDB
+  and pandas, the same way, minus what the dependency layer holds; only the scheduled health
+  job's function carries it (next to the dependency layer).
 
 Both are byte-compiled (``compileall``, unchecked-hash pycs) by the runtime's Python: the
 building one when its version matches, else ``python3.N`` from PATH (CodeBuild images carry
@@ -44,6 +47,9 @@ LAYER_REQUIREMENTS: tuple[str, ...] = (
     "numpy",
     "httpx",
 )
+#: the scheduled model-health job's own layer (``OUT/health-layer/python``): DuckDB, pandas, sqlglot
+#: without what the dependency layer already holds (numpy), so the decide path carries none of it
+HEALTH_LAYER_REQUIREMENTS: tuple[str, ...] = ("duckdb", "pandas", "sqlglot")
 PLATFORM_LIBRARY = "mlops-platform"
 #: provided by the Lambda Python runtime
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer"})
@@ -113,9 +119,17 @@ def runtime_version(runtime: str) -> str:
     return match.group(1)
 
 
-def pins(requirements: tuple[str, ...] = LAYER_REQUIREMENTS) -> list[str]:
-    """``name==version`` for the layer's distributions, at the versions installed here."""
-    return [f"{d.metadata['Name']}=={d.version}" for d in closure(requirements)]
+def pins(
+    requirements: tuple[str, ...] = LAYER_REQUIREMENTS, without: tuple[str, ...] = ()
+) -> list[str]:
+    """``name==version`` for the layer's distributions, at the versions installed here, leaving
+    out the closure of ``without`` (what another layer of the same function already holds)."""
+    held = {_norm(d.metadata["Name"]) for d in closure(without)} if without else set()
+    return [
+        f"{d.metadata['Name']}=={d.version}"
+        for d in closure(requirements)
+        if _norm(d.metadata["Name"]) not in held
+    ]
 
 
 def installer_command(
@@ -125,8 +139,11 @@ def installer_command(
     constraints: Path,
     cache_dir: Path | None = None,
     installer: str | None = None,
+    requirements: tuple[str, ...] | list[str] = LAYER_REQUIREMENTS,
+    no_deps: bool = False,
 ) -> list[str]:
-    """The pip (or uv) command that installs the layer's wheels for ``architecture``."""
+    """The pip (or uv) command that installs the layer's wheels for ``architecture``
+    (``no_deps``: exactly ``requirements``, a pinned closure with another layer's part removed)."""
     if architecture not in MACHINES:
         raise ValueError(f"architecture {architecture!r} must be one of {sorted(MACHINES)}")
     machine = MACHINES[architecture]
@@ -147,7 +164,9 @@ def installer_command(
             cmd += ["--platform", f"{tag}_{machine}"]
         if cache_dir is not None:
             cmd += ["--cache-dir", str(cache_dir)]
-    return [*cmd, *LAYER_REQUIREMENTS]
+    if no_deps:
+        cmd.append("--no-deps")
+    return [*cmd, *requirements]
 
 
 def runtime_interpreter(python_version: str) -> str | None:
@@ -212,9 +231,16 @@ def build_layer(
     cache_dir: str | Path | None = None,
     installer: str | None = None,
     byte_compile: bool = True,
+    requirements: tuple[str, ...] = LAYER_REQUIREMENTS,
+    without: tuple[str, ...] = (),
+    platform_library: bool = True,
 ) -> Path:
     """Write the dependency layer under ``target/python`` (as Lambda unpacks it to /opt) from
-    manylinux wheels for ``architecture`` and ``runtime`` (default: what the functions declare)."""
+    manylinux wheels for ``architecture`` and ``runtime`` (default: what the functions declare).
+
+    ``requirements``/``without``: another layer (the health job's) holds the pinned closure of
+    ``requirements`` minus that of ``without``, installed ``--no-deps``; ``platform_library``
+    copies the platform library in (the dependency layer only)."""
     import mlops
 
     if architecture is None or runtime is None:
@@ -227,10 +253,12 @@ def build_layer(
     root.mkdir(parents=True)
     with tempfile.TemporaryDirectory() as tmp:
         constraints = Path(tmp) / "constraints.txt"
-        constraints.write_text("\n".join(pins()) + "\n")
+        pinned = pins(requirements, without)
+        constraints.write_text("\n".join(pinned) + "\n")
         cmd = installer_command(
             root, architecture, python_version, constraints,
             Path(cache_dir) if cache_dir else None, installer,
+            requirements=pinned if without else requirements, no_deps=bool(without),
         )  # fmt: skip
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=900)  # noqa: S603 (our argv)
     if proc.returncode != 0:
@@ -241,11 +269,29 @@ def build_layer(
     for extra in ("bin", *RUNTIME_PROVIDED):  # console scripts; the runtime's own SDK
         shutil.rmtree(root / extra, ignore_errors=True)
     prune(root)
-    # the platform library without its dependencies (it may be an editable install)
-    _copy_tree(Path(mlops.__file__).parent, root / "mlops")
+    if platform_library:  # without its dependencies (it may be an editable install)
+        _copy_tree(Path(mlops.__file__).parent, root / "mlops")
     if byte_compile:
         _byte_compile(root, python_version)
     return root
+
+
+def build_health_layer(
+    target: str | Path,
+    architecture: str | None = None,
+    runtime: str | None = None,
+    *,
+    cache_dir: str | Path | None = None,
+    installer: str | None = None,
+    byte_compile: bool = True,
+) -> Path:
+    """The model-health job's layer (``target/python``): DuckDB and pandas for ``architecture``
+    and ``runtime``, minus what the dependency layer holds (the job's function has both)."""
+    return build_layer(
+        target, architecture, runtime, cache_dir=cache_dir, installer=installer,
+        byte_compile=byte_compile, requirements=HEALTH_LAYER_REQUIREMENTS,
+        without=LAYER_REQUIREMENTS, platform_library=False,
+    )  # fmt: skip
 
 
 def build_function(
@@ -294,22 +340,30 @@ class Sizes:
     layer: float
     function_zipped: float
     layer_zipped: float
+    health_layer: float = 0.0
+    health_layer_zipped: float = 0.0
 
     @property
     def total(self) -> float:
-        return self.function + self.layer
+        """The largest function's share: the health job has the function, both layers."""
+        return self.function + self.layer + self.health_layer
 
 
-def measure(function: Path, layer: Path) -> Sizes:
-    return Sizes(size_mb(function), size_mb(layer), zipped_mb(function), zipped_mb(layer))
+def measure(function: Path, layer: Path, health_layer: Path | None = None) -> Sizes:
+    health = (size_mb(health_layer), zipped_mb(health_layer)) if health_layer else (0.0, 0.0)
+    return Sizes(size_mb(function), size_mb(layer), zipped_mb(function), zipped_mb(layer), *health)
 
 
 def check_limits(sizes: Sizes) -> list[str]:
     """What exceeds Lambda's limits (empty when both packages fit)."""
     problems = []
     if sizes.total > LIMIT_MB:
-        problems.append(f"function + layer unzipped {sizes.total:.1f} MB > {LIMIT_MB:.0f} MB")
-    for label, zipped in (("function", sizes.function_zipped), ("layer", sizes.layer_zipped)):
+        problems.append(f"function + layers unzipped {sizes.total:.1f} MB > {LIMIT_MB:.0f} MB")
+    for label, zipped in (
+        ("function", sizes.function_zipped),
+        ("layer", sizes.layer_zipped),
+        ("health layer", sizes.health_layer_zipped),
+    ):
         if zipped > ZIP_LIMIT_MB:
             problems.append(f"{label} zipped {zipped:.1f} MB > {ZIP_LIMIT_MB:.0f} MB direct upload")
     return problems
@@ -321,10 +375,11 @@ def build(
     runtime: str | None = None,
     cache_dir: Path | None = None,
 ) -> Sizes:
-    """``out/function`` and ``out/layer`` (the layer zip's root), measured."""
+    """``out/function``, ``out/layer``, ``out/health-layer`` (the layer zips' roots), measured."""
     function = build_function(out / "function", runtime=runtime)
     layer = build_layer(out / "layer", architecture, runtime, cache_dir=cache_dir)
-    return measure(function, layer.parent)
+    health = build_health_layer(out / "health-layer", architecture, runtime, cache_dir=cache_dir)
+    return measure(function, layer.parent, health.parent)
 
 
 def main(argv: list[str] | None = None) -> Sizes:
@@ -344,7 +399,11 @@ def main(argv: list[str] | None = None) -> Sizes:
         f"layer    {a.out / 'layer'}: {sizes.layer:.1f} MB unpacked, "
         f"{sizes.layer_zipped:.1f} MB zipped ({a.architecture}, {a.runtime})"
     )
-    print(f"together {sizes.total:.1f} MB of Lambda's {LIMIT_MB:.0f} MB")  # fmt: skip
+    print(
+        f"health   {a.out / 'health-layer'}: {sizes.health_layer:.1f} MB unpacked, "
+        f"{sizes.health_layer_zipped:.1f} MB zipped (the model-health job's function only)"
+    )
+    print(f"together {sizes.total:.1f} MB of Lambda's {LIMIT_MB:.0f} MB (largest function)")
     if not list((a.out / "function").rglob("*.pyc")):
         print(f"warning: no python{runtime_version(a.runtime)} here: the packages are not "
               "byte-compiled (every cold start compiles them from source)")  # fmt: skip
