@@ -78,6 +78,27 @@ def role_name(ctx: NameContext, *parts: str) -> str:
     return name(ctx, *parts, kind="role")
 
 
+SHARED_BUCKET_PURPOSES = ("model-artifacts", "pipeline-artifacts")
+"""Buckets every use case writes under its own prefixes: no S3 Bucket Key, so each object's KMS
+encryption context is its own ARN and a use case's key grant can name its prefix
+(docs/artifacts.md "Per-use-case KMS context")."""
+_SHARED_BUCKET = re.compile(
+    r"^[a-z0-9-]+-(?:" + "|".join(SHARED_BUCKET_PURPOSES) + r")-\d{12}-[a-z]{2}(?:-[a-z]+)+-\d$"
+)
+
+
+def is_shared_bucket(bucket: str) -> bool:
+    """Is this physical bucket name one of the shared multi-tenant buckets (`bucket_name` of a
+    `SHARED_BUCKET_PURPOSES` purpose)?"""
+    return bool(_SHARED_BUCKET.match(bucket or ""))
+
+
+def object_context(bucket: str, prefix: str) -> str:
+    """The `kms:EncryptionContext:aws:s3:arn` of the objects under `prefix` in a bucket without
+    a bucket key (a StringLike pattern)."""
+    return f"arn:aws:s3:::{bucket}/{prefix}*"
+
+
 def usecase_name(ctx: NameContext, usecase: str, *parts: str, kind: str = "generic") -> str:
     """Names of per-use-case resources always contain the use case."""
     return name(ctx, usecase, *parts, kind=kind)

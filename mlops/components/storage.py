@@ -1,6 +1,7 @@
 """S3 storage: `SecureBucket` (one secure bucket, reusable) and `Storage` (the platform's buckets).
 
-Every `SecureBucket` has, as separate pulumi-aws 7 resources: SSE-KMS with a bucket key, versioning,
+Every `SecureBucket` has, as separate pulumi-aws 7 resources: SSE-KMS with a bucket key (not in
+the shared multi-tenant buckets: there each object's encryption context is its ARN), versioning,
 all four public-access blocks, object ownership enforced (ACLs off), a bucket policy (TLS only,
 KMS-only uploads, optional need-to-know and cross-account read), lifecycle rules and server
 access logging to the access-logs bucket.
@@ -26,7 +27,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlops import iam
-from mlops.naming import NameContext, bucket_name
+from mlops.naming import SHARED_BUCKET_PURPOSES, NameContext, bucket_name, is_shared_bucket
 from mlops.tags import with_component
 
 ABORT_MULTIPART_DAYS = 7
@@ -59,6 +60,10 @@ class SecureBucketArgs:
     object_lock_retention_years: int | None = None
     """Object Lock with this default retention (audit bucket), in `object_lock_mode`."""
     object_lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE"
+    bucket_key: bool = True
+    """S3 Bucket Key (fewer KMS requests; the encryption context is then the bucket ARN). False
+    only for the shared multi-tenant buckets (`naming.is_shared_bucket`): each object's context is
+    its own ARN, so key grants can be scoped to a use case's prefix."""
     component: str = "storage"
     force_destroy: bool = False
 
@@ -72,6 +77,11 @@ class SecureBucketArgs:
             )
         if self.noncurrent_days < 1:
             raise ValueError("SecureBucketArgs.noncurrent_days must be >= 1")
+        if not self.bucket_key and not is_shared_bucket(self.bucket_name):
+            raise ValueError(
+                f"SecureBucketArgs.bucket_key=False for {self.bucket_name!r}: only the shared "
+                f"multi-tenant buckets ({', '.join(SHARED_BUCKET_PURPOSES)}) turn it off"
+            )
         lock_days = (self.object_lock_retention_years or 0) * 365
         if self.expire_days is not None and self.expire_days < lock_days:
             raise ValueError("expire_days is shorter than the Object Lock retention")
@@ -115,16 +125,18 @@ class SecureBucket(pulumi.ComponentResource):
         )
         self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
-            bucket=self.bucket.id,
+            # the physical name (the bucket's id), known at preview: CrossGuard's bucket-key rule
+            # admits the shared buckets by it
+            bucket=args.bucket_name,
             rules=[
                 aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
                     apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
                         sse_algorithm="aws:kms", kms_master_key_id=args.kms_key_arn
                     ),
-                    bucket_key_enabled=True,
+                    bucket_key_enabled=args.bucket_key,
                 )
             ],
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.bucket]),
         )
         self.versioning = aws.s3.BucketVersioning(
             f"{name}-versioning",
@@ -319,6 +331,7 @@ class Storage(pulumi.ComponentResource):
                     noncurrent_days=args.noncurrent_days,
                     need_to_know_roles=tuple(args.need_to_know_roles.get(purpose, ())),
                     need_to_know_managers=tuple(args.bucket_managers),
+                    bucket_key=purpose not in SHARED_BUCKET_PURPOSES,
                     extra_statements=(
                         (lambda _arn, grants=tuple(args.model_reader_grants): list(grants))
                         if purpose == "model-artifacts" and args.model_reader_grants

@@ -15,7 +15,7 @@ from mlops.config import PROJECT, StackConfig
 from mlops.delivery import artifacts, toolchain
 from mlops.delivery import iam as docs
 from mlops.delivery.deployer import inference_secrets_alias
-from mlops.naming import artifact_prefixes, names_for
+from mlops.naming import artifact_prefixes, names_for, object_context
 
 if TYPE_CHECKING:
     from mlops.components.usecase_builds import DeliveryArgs
@@ -58,10 +58,17 @@ def _json(build, **values: Any) -> pulumi.Output[str]:
 
 
 def _artifacts(
-    bucket: str, key: str, prefixes: Sequence[str] | None = None
+    bucket: str,
+    key: str,
+    prefixes: Sequence[str] | None = None,
+    *,
+    own_objects: Sequence[str],
 ) -> list[dict[str, Any]]:
     """Read and write in the pipeline-artifacts bucket: under `prefixes` only (a use case's
-    builds), or the whole bucket (None)."""
+    builds), or the whole bucket (None). The key decrypts and encrypts data keys only for the
+    objects `own_objects` (the use case's prefixes, `own_key_context`): the shared buckets have no
+    bucket key, so S3's encryption context is the object's ARN, and another use case's object
+    stays undecryptable even if an S3 grant slips."""
     objects = (
         [f"arn:aws:s3:::{bucket}/{p}*" for p in prefixes]
         if prefixes
@@ -92,10 +99,30 @@ def _artifacts(
         {
             "Sid": "ArtifactKey",
             "Effect": "Allow",
-            "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:DescribeKey"],
+            "Action": ["kms:Encrypt", "kms:DescribeKey"],
             "Resource": key,
         },
+        {
+            "Sid": "ArtifactKeyOwnObjects",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": key,
+            "Condition": {"StringLike": {S3_CONTEXT: sorted(own_objects)}},
+        },
     ]
+
+
+S3_CONTEXT = "kms:EncryptionContext:aws:s3:arn"
+
+
+def own_key_context(a: DeliveryArgs, bucket: str, models_bucket: str | None = None) -> list[str]:
+    """The S3 encryption contexts (object ARN patterns) a use case's roles may use the artifacts
+    key for: its prefixes in pipeline-artifacts and, given its bucket, `<usecase>/` in
+    model-artifacts."""
+    out = [object_context(bucket, p) for p in artifact_prefixes(a.ctx, a.usecase)]
+    if models_bucket:
+        out.append(object_context(models_bucket, f"{a.usecase}/"))
+    return out
 
 
 def _logs(log_group_arn: str) -> dict[str, Any]:
@@ -125,9 +152,9 @@ def sagemaker_pipeline_policy(
 
     packages_arn = docs.model_packages_arn(cfg.region, cfg.account_id, group_name)
 
-    def build(bucket: str, key: str, group_arn: str) -> dict[str, Any]:
+    def build(bucket: str, key: str, group_arn: str, models: str | None) -> dict[str, Any]:
         return docs.doc(
-            *_artifacts(bucket, key),
+            *_artifacts(bucket, key, own_objects=own_key_context(a, bucket, models)),
             {
                 "Sid": "RunOwnJobs",
                 "Effect": "Allow",
@@ -199,7 +226,7 @@ def sagemaker_pipeline_policy(
     def with_data(
         data: str | None, data_key: str | None, models: str | None, **rest: str
     ) -> dict[str, Any]:
-        document = build(**rest)
+        document = build(models=models, **rest)
         mine = a.usecase
         if data:
             document["Statement"].append(
@@ -306,7 +333,12 @@ def codebuild_policy(
 
     def build(bucket: str, key: str, logs: str, roles: list[str]) -> dict[str, Any]:
         return docs.doc(
-            *_artifacts(bucket, key, artifact_prefixes(a.ctx, a.usecase)),
+            *_artifacts(
+                bucket,
+                key,
+                artifact_prefixes(a.ctx, a.usecase),
+                own_objects=own_key_context(a, bucket),
+            ),
             _logs(logs),
             # Test and TrainingPipeline builds run outside the VPC: no network-interface rights
             *packages.reader_statements(a.packages),
@@ -364,7 +396,12 @@ def image_build_policy(a: DeliveryArgs) -> pulumi.Output[str]:
 
     def build(bucket: str, key: str, logs: str) -> dict[str, Any]:
         return docs.doc(
-            *_artifacts(bucket, key, artifact_prefixes(a.ctx, a.usecase)),
+            *_artifacts(
+                bucket,
+                key,
+                artifact_prefixes(a.ctx, a.usecase),
+                own_objects=own_key_context(a, bucket),
+            ),
             _logs(logs),
             *packages.reader_statements(a.packages),
             *push_statements(a.ctx, a.usecase, key),
@@ -385,7 +422,12 @@ def codepipeline_policy(
         bucket: str, key: str, projects: list[str], connection: str | None, repos: list[str]
     ) -> dict[str, Any]:
         statements = [
-            *_artifacts(bucket, key, artifact_prefixes(a.ctx, a.usecase)),
+            *_artifacts(
+                bucket,
+                key,
+                artifact_prefixes(a.ctx, a.usecase),
+                own_objects=own_key_context(a, bucket),
+            ),
             {
                 "Sid": "RunOwnBuilds",
                 "Effect": "Allow",
@@ -403,6 +445,21 @@ def codepipeline_policy(
                     "Effect": "Allow",
                     "Action": "sns:Publish",
                     "Resource": topic,
+                }
+            )
+            # the topic is encrypted with the artifacts key: SNS makes the data key as the caller
+            statements.append(
+                {
+                    "Sid": "NotifyApproversKey",
+                    "Effect": "Allow",
+                    "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                    "Resource": key,
+                    "Condition": {
+                        "StringEquals": {
+                            "kms:ViaService": f"sns.{cfg.region}.amazonaws.com",
+                            "kms:EncryptionContext:aws:sns:topicArn": topic,
+                        }
+                    },
                 }
             )
         if repos:
@@ -460,7 +517,12 @@ def deploy_build_policy(
         bucket: str, key: str, logs: str, group_arn: str, secrets: list[str]
     ) -> dict[str, Any]:
         return docs.doc(
-            *_artifacts(bucket, key, artifact_prefixes(a.ctx, a.usecase)),
+            *_artifacts(
+                bucket,
+                key,
+                artifact_prefixes(a.ctx, a.usecase),
+                own_objects=own_key_context(a, bucket, artifacts.registry_bucket(a.ctx)),
+            ),
             _logs(logs),
             # no VPC statements: the deploy and smoke-test builds run outside the VPC
             *packages.reader_statements(a.packages),
@@ -523,8 +585,15 @@ def deploy_build_policy(
                 "Effect": "Allow",
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                 "Resource": f"arn:aws:kms:{cfg.region}:{cfg.account_id}:key/*",
-                # only through S3, and S3 access is limited to the state bucket above
-                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{cfg.region}.amazonaws.com"}},
+                # only through S3 and only for the state bucket's objects (its encryption context:
+                # the bucket ARN with a bucket key, the object's without): any key by ARN, since
+                # the state key is the bootstrap's, but never another bucket's objects
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": f"s3.{cfg.region}.amazonaws.com"},
+                    "StringLike": {
+                        S3_CONTEXT: [f"arn:aws:s3:::{state}", f"arn:aws:s3:::{state}/*"]
+                    },
+                },
             },
             # `deploy verify`: the model data's SHA-256 against the one registered (the artifact
             # contract; the bucket's key is the artifacts key of `ArtifactKey`)
@@ -537,7 +606,20 @@ def deploy_build_policy(
                         "Effect": "Allow",
                         "Action": "secretsmanager:GetSecretValue",
                         "Resource": sorted(secrets),
-                    }
+                    },
+                    {
+                        # the secrets are encrypted with the artifacts key
+                        "Sid": "ReadOwnDeploySecretsKey",
+                        "Effect": "Allow",
+                        "Action": "kms:Decrypt",
+                        "Resource": key,
+                        "Condition": {
+                            "StringEquals": {
+                                "kms:ViaService": f"secretsmanager.{cfg.region}.amazonaws.com",
+                                "kms:EncryptionContext:SecretARN": sorted(secrets),
+                            }
+                        },
+                    },
                 ]
                 if secrets
                 else []

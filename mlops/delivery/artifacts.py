@@ -4,7 +4,7 @@ every side imports, so the writer, the readers and both halves of each grant can
 
     registered model data  s3://mlops-dev-model-artifacts-<dev acct>-<region>/
                            <usecase>/models/<pipeline execution>/model.tar.gz   (+ checksum.json)
-    encrypted with         dev's artifacts key (SSE-KMS, bucket key: context = the bucket ARN)
+    encrypted with         dev's artifacts key (SSE-KMS, no bucket key: context = the object ARN)
     written by             the use case's SageMaker pipeline role (its Publish step), dev only
     read by                the stage's model role mlops-<env>-<usecase>-model (the endpoint's),
                            in dev, staging and prod; the dev deploy build (checksum check)
@@ -166,19 +166,24 @@ def bucket_grants(dev_ctx: NameContext, accounts: Mapping[str, str]) -> list[iam
     return out
 
 
+S3_CONTEXT = "kms:EncryptionContext:aws:s3:arn"
+
+
 def _via_s3(dev_ctx: NameContext) -> dict[str, dict[str, str]]:
+    """Through S3 of dev's region, for objects under any use case's `models/` (the bucket has no
+    bucket key, so the context is the object's ARN; each model role's own policy names its use
+    case's prefix)."""
     bucket = registry_bucket(dev_ctx)
     return {
-        "StringEquals": {
-            "kms:ViaService": f"s3.{dev_ctx.region}.amazonaws.com",
-            "kms:EncryptionContext:aws:s3:arn": f"arn:aws:s3:::{bucket}",
-        }
+        "StringEquals": {"kms:ViaService": f"s3.{dev_ctx.region}.amazonaws.com"},
+        "StringLike": {S3_CONTEXT: all_models_arn(bucket)},
     }
 
 
 def key_grants(dev_ctx: NameContext, accounts: Mapping[str, str]) -> list[iam.Statement]:
     """Resource side, dev's artifacts key policy: the same model roles decrypt, only through S3
-    and only for the model-artifacts bucket (its bucket key's encryption context)."""
+    and only objects under `*/models/*` of the model-artifacts bucket (the object's encryption
+    context: the bucket has no bucket key)."""
     out = []
     for stage, account in _other_accounts(dev_ctx, accounts):
         ctx = for_environment(dev_ctx, stage, account)
@@ -198,7 +203,8 @@ def key_grants(dev_ctx: NameContext, accounts: Mapping[str, str]) -> list[iam.St
 
 
 def reader_statements(bucket: str, key_arn: str, usecase: str, region: str) -> list[iam.Statement]:
-    """Identity side, each stage's model role: its own use case's models and the key, via S3."""
+    """Identity side, each stage's model role: its own use case's models and the key, via S3, for
+    its own use case's model objects only (their encryption context)."""
     return [
         iam.statement("ReadRegisteredModels", list(READ_ACTIONS), models_arn(bucket, usecase)),
         iam.statement(
@@ -206,10 +212,8 @@ def reader_statements(bucket: str, key_arn: str, usecase: str, region: str) -> l
             "kms:Decrypt",
             key_arn,
             condition={
-                "StringEquals": {
-                    "kms:ViaService": f"s3.{region}.amazonaws.com",
-                    "kms:EncryptionContext:aws:s3:arn": f"arn:aws:s3:::{bucket}",
-                }
+                "StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"},
+                "StringLike": {S3_CONTEXT: models_arn(bucket, usecase)},
             },
         ),
     ]

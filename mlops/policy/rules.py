@@ -14,6 +14,7 @@ from typing import Any
 
 from pulumi_policy import Severity
 
+from mlops.naming import is_shared_bucket
 from mlops.policy.base import ADVISORY, Option, resource_rule
 from mlops.policy.documents import (
     as_list,
@@ -45,7 +46,9 @@ LAMBDA_FUNCTION = "aws:lambda/function:Function"
 
 @resource_rule(
     "s3-sse-kms-bucket-key",
-    description="S3 default encryption is SSE-KMS with a customer-managed key and a bucket key.",
+    description="S3 default encryption is SSE-KMS with a customer-managed key and a bucket key, "
+    "except the shared multi-tenant buckets (mlops-<env>-{model,pipeline}-artifacts-<account>-"
+    "<region>), which must have none (per-object KMS encryption context).",
     types=S3_SSE,
     fix="rules=[{apply_server_side_encryption_by_default: {sse_algorithm: 'aws:kms', "
     "kms_master_key_id: <key arn>}, bucket_key_enabled: True}]",
@@ -53,6 +56,8 @@ LAMBDA_FUNCTION = "aws:lambda/function:Function"
 )
 def s3_sse_kms(props: dict[str, Any], cfg: Mapping[str, Any]) -> Iterator[str]:
     rules = as_list(props.get("rules"))
+    bucket = props.get("bucket")
+    shared = isinstance(bucket, str) and is_shared_bucket(bucket)
     if not rules:
         yield "no encryption rule"
     for rule in rules:
@@ -61,8 +66,15 @@ def s3_sse_kms(props: dict[str, Any], cfg: Mapping[str, Any]) -> Iterator[str]:
             yield f"sseAlgorithm is {algorithm!r}, not 'aws:kms'"
         if not get(rule, "applyServerSideEncryptionByDefault", "kmsMasterKeyId"):
             yield "no kmsMasterKeyId (would fall back to the AWS-managed aws/s3 key)"
-        if algorithm == "aws:kms" and get(rule, "bucketKeyEnabled") is not True:
-            yield "bucketKeyEnabled is not true"
+        if algorithm != "aws:kms":
+            continue
+        if shared and get(rule, "bucketKeyEnabled") is True:
+            yield (
+                f"bucketKeyEnabled is true on the shared bucket {bucket!r}: the KMS context would "
+                "be the bucket ARN, so key grants could not be scoped to a use case's prefix"
+            )
+        elif not shared and get(rule, "bucketKeyEnabled") is not True:
+            yield "bucketKeyEnabled is not true (only the shared multi-tenant buckets turn it off)"
 
 
 @resource_rule(

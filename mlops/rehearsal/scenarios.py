@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from mlops.naming import NameContext
 from mlops.rehearsal.estate import Estate
 from mlops.rehearsal.model import AWS_SERVICE, PUBLIC, Actor, Call
 from mlops.rehearsal.runner import ExpectedFailure, Runner, ScenarioResult, StepResult, Verdict
@@ -138,6 +139,61 @@ def isolation_attacks(estate: Estate) -> list[Actor]:
                 calls=tuple(calls),
                 order=950,
                 source="mlops/rehearsal/scenarios.py (cross-use-case join)",
+                program="platform/dev",
+            )
+        )
+    actors += _key_context_attacks(estate, ctx, me, peer, shared)
+    return actors
+
+
+KEY_CONTEXT_ROLES = ("build", "sm-pipeline", "deploy-build")
+"""The other use case's roles that hold the artifacts key (`ArtifactKeyOwnObjects`)."""
+
+
+def _key_context_attacks(
+    estate: Estate, ctx: NameContext, me: str, peer: str, shared: list[str | None]
+) -> list[Actor]:
+    """The other use case's roles, which may use the artifacts key for their own objects, ask KMS
+    for what S3 would ask it on their behalf had an S3 grant slipped (a GetObject or PutObject of
+    one of `me`'s objects): the shared buckets have no bucket key, so the encryption context is
+    the object's ARN, and the roles' key statements name only their own prefixes."""
+    from mlops.naming import usecase_name
+
+    region = estate.runs.configs["dev"].region
+    targets = [
+        f"arn:aws:s3:::{shared[0]}/{me}/code/source.tar.gz",
+        f"arn:aws:s3:::{shared[1]}/{me}/models/execution/model.tar.gz",
+    ]
+    actors = []
+    for role in KEY_CONTEXT_ROLES:
+        principal = f"arn:aws:iam::{ctx.account_id}:role/{usecase_name(ctx, peer, role)}"
+        if principal not in estate.principals:
+            continue
+        calls = []
+        for target in targets:
+            bucket = estate.bucket_of(target)
+            key = estate.key(bucket.kms_key) if bucket and bucket.kms_key else None
+            if key is None:
+                continue
+            context = {
+                "kms:ViaService": f"s3.{region}.amazonaws.com",
+                "kms:CallerAccount": ctx.account_id,
+                "kms:EncryptionContext:aws:s3:arn": target,
+                "aws:ViaAWSService": True,
+            }
+            for action, verb in (("kms:Decrypt", "read"), ("kms:GenerateDataKey", "overwrite")):
+                calls.append(Call(action, key.arn, context, expect="deny",
+                                  why=f"{verb} {me}'s object (as S3 would ask KMS)"))  # fmt: skip
+        actors.append(
+            Actor(
+                flow="attacks",
+                step=f"the {peer} {role} role uses the artifacts key for {me}'s objects",
+                principal=principal,
+                account=ctx.account_id,
+                origin=AWS_SERVICE,
+                calls=tuple(calls),
+                order=951,
+                source="mlops/rehearsal/scenarios.py (per-use-case KMS context)",
                 program="platform/dev",
             )
         )

@@ -99,7 +99,8 @@ def test_registered_models_decrypt_for_other_stages(
     assert st["Action"] == "kms:Decrypt"
     via = st["Condition"]["StringEquals"]
     assert via["kms:ViaService"] == f"s3.{stack_config.region}.amazonaws.com"
-    assert via["kms:EncryptionContext:aws:s3:arn"].startswith("arn:aws:s3:::mlops-dev-model-art")
+    context = st["Condition"]["StringLike"]["kms:EncryptionContext:aws:s3:arn"]
+    assert context.startswith("arn:aws:s3:::mlops-dev-model-art") and context.endswith("/models/*")
     data_sids = statements(policy(pulumi_mocks.named("keys-data")))
     assert not any(s.startswith("ModelDecrypt") for s in data_sids)
 

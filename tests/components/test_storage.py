@@ -7,7 +7,7 @@ import pytest
 from components._helpers import by_bucket, ctx_of, of_type, policy, statements, tags_of
 from mlops.components.storage import BUCKETS, SecureBucket, SecureBucketArgs, Storage, StorageArgs
 from mlops.config import StackConfig
-from mlops.naming import bucket_name
+from mlops.naming import bucket_name, is_shared_bucket
 from mlops.testing.mocks import RecordingMocks, run
 
 KEYS = {p: f"arn:aws:kms:eu-west-2:111111111111:key/{p}" for p in ("data", "artifacts", "logs")}
@@ -51,7 +51,8 @@ def assert_secure_buckets(mocks: RecordingMocks) -> None:
         rule = sse[name].inputs["rules"][0]
         default = rule["applyServerSideEncryptionByDefault"]
         assert default["sseAlgorithm"] == "aws:kms" and default["kmsMasterKeyId"], b.name
-        assert rule["bucketKeyEnabled"] is True, b.name
+        # the shared multi-tenant buckets have none: each object's KMS context is its own ARN
+        assert rule["bucketKeyEnabled"] is (not is_shared_bucket(name)), b.name
         flags = (
             "blockPublicAcls",
             "blockPublicPolicy",
@@ -173,3 +174,14 @@ def test_object_lock_and_cross_account_read(
 def test_bucket_without_log_target_is_refused() -> None:
     with pytest.raises(ValueError, match="access_logs_bucket is required"):
         SecureBucketArgs(bucket_name="x", purpose="x", kms_key_arn="k", tags={})
+
+
+def test_only_the_shared_buckets_go_without_a_bucket_key(stack_config: StackConfig) -> None:
+    names = {purpose: bucket_name(ctx_of(stack_config), purpose) for purpose in BUCKETS}
+    shared = {p for p, n in names.items() if is_shared_bucket(n)}
+    assert shared == {"model-artifacts", "pipeline-artifacts"}
+    with pytest.raises(ValueError, match=r"bucket_key=False .* only the shared"):
+        SecureBucketArgs(
+            bucket_name=names["data"], purpose="data", kms_key_arn="arn:aws:kms:eu-west-2:1:key/k",
+            tags={}, access_logs_bucket="logs", bucket_key=False,
+        )  # fmt: skip

@@ -31,13 +31,22 @@ def doc(*statements: dict[str, Any]) -> str:
 # --- S3 -------------------------------------------------------------------------------------------
 
 
-def sse(algorithm: str = "aws:kms", bucket_key: bool = True, key: str | None = KEY_ARN) -> None:
+SHARED_BUCKET = "mlops-dev-pipeline-artifacts-111111111111-eu-west-2"
+SINGLE_TENANT_BUCKET = "mlops-dev-data-111111111111-eu-west-2"
+
+
+def sse(
+    algorithm: str = "aws:kms",
+    bucket_key: bool = True,
+    key: str | None = KEY_ARN,
+    bucket: str = "data",
+) -> None:
     default: dict[str, Any] = {"sse_algorithm": algorithm}
     if key:
         default["kms_master_key_id"] = key
     aws.s3.BucketServerSideEncryptionConfiguration(
         "subject",
-        bucket="data",
+        bucket=bucket,
         rules=[
             {"apply_server_side_encryption_by_default": default, "bucket_key_enabled": bucket_key}
         ],

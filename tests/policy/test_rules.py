@@ -138,6 +138,24 @@ def test_a_rejected_only_rule_may_start_the_rollback_but_never_a_pipeline(check)
     ]
 
 
+def _sse_messages(check, **kwargs: Any) -> list[str]:
+    result = check(lambda: b.sse(**kwargs))
+    return [v.message for v in result.violations if v.rule == "s3-sse-kms-bucket-key"]
+
+
+def test_only_the_shared_buckets_turn_the_bucket_key_off(check) -> None:
+    """Shared multi-tenant buckets (by their physical name) must have no bucket key, so each
+    object's KMS context is its ARN; every other bucket must keep it."""
+    assert _sse_messages(check, bucket=b.SHARED_BUCKET, bucket_key=False) == []
+    assert _sse_messages(check, bucket=b.SINGLE_TENANT_BUCKET, bucket_key=True) == []
+    off = _sse_messages(check, bucket=b.SINGLE_TENANT_BUCKET, bucket_key=False)
+    assert off == [
+        "bucketKeyEnabled is not true (only the shared multi-tenant buckets turn it off)"
+    ]
+    on = _sse_messages(check, bucket=b.SHARED_BUCKET, bucket_key=True)
+    assert len(on) == 1 and f"shared bucket {b.SHARED_BUCKET!r}" in on[0], on
+
+
 def test_every_rule_has_a_case() -> None:
     assert sorted(CASES) == sorted(REGISTRY)
 

@@ -50,14 +50,19 @@ def test_both_sides_of_the_cross_account_read_meet_on_one_usecases_models() -> N
     assert key["Condition"]["ArnLike"]["aws:PrincipalArn"] == (
         "arn:aws:iam::333333333333:role/mlops-prod-*-model"
     )
-    assert key["Condition"]["StringEquals"]["kms:EncryptionContext:aws:s3:arn"] == (
-        f"arn:aws:s3:::{BUCKET}"
+    # no bucket key on the shared bucket: the context is the object's ARN, any use case's models
+    # on the resource side, the reader's own use case's on the identity side
+    assert key["Condition"]["StringLike"]["kms:EncryptionContext:aws:s3:arn"] == (
+        f"arn:aws:s3:::{BUCKET}/*/models/*"
     )
     identity = {
         s["Sid"]: s for s in artifacts.reader_statements(BUCKET, KEY_ARN, "remedy", "eu-west-2")
     }
     assert identity["ReadRegisteredModels"]["Resource"] == f"arn:aws:s3:::{BUCKET}/remedy/models/*"
     assert identity["DecryptRegisteredModels"]["Resource"] == KEY_ARN
+    assert identity["DecryptRegisteredModels"]["Condition"]["StringLike"] == {
+        "kms:EncryptionContext:aws:s3:arn": f"arn:aws:s3:::{BUCKET}/remedy/models/*"
+    }
     # the dev account itself needs no resource-side grant (same account)
     sids = [s["Sid"] for s in artifacts.bucket_grants(DEV, {**ACCOUNTS, "staging": "111111111111"})]
     assert sids == ["OnlyPipelinesPublishModels", "ModelReadProd"]
