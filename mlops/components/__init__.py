@@ -36,6 +36,7 @@ Inference (built by a use case's inference repo):
   helper)
 - analytics.py: DecisionAnalytics (`mlops:analytics:DecisionAnalytics`), with
   analytics_monitor.py (`mlops:analytics:ModelMonitor`), analytics_health.py
-  (`mlops:analytics:ModelHealthAlarms`) and analytics_snowflake.py
+  (`mlops:analytics:ModelHealthAlarms`), analytics_health_job.py (`mlops:analytics:ModelHealthJob`,
+  the scheduled prod job publishing what the alarms watch) and analytics_snowflake.py
   (`mlops:analytics:SnowflakeIngest`, with `SnowflakeArgs`)
 """

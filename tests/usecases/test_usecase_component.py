@@ -420,6 +420,7 @@ def test_deployer_passes_only_this_use_cases_roles_and_the_platform_model_role(
         "lambda.amazonaws.com",
         "logs.amazonaws.com",
         "sagemaker.amazonaws.com",
+        "scheduler.amazonaws.com",  # the prod model-health schedule's role
         "states.amazonaws.com",
     ]
     expected = (
