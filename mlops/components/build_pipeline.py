@@ -53,7 +53,6 @@ class BuildPipelineArgs:
     """Model artifacts; the SageMaker pipeline writes `<usecase>/models/*` only."""
     training_repo_arn: pulumi.Input[str] | None = None
     """CodeCommit training repository (a push starts the pipeline); None with a Git connection."""
-    platform_pip_spec: str = "mlops-platform"
     image_repository_urls: Mapping[str, pulumi.Input[str]] | None = None
     """`{training: url, inference: url}` of the use case's ECR repositories (`UseCaseImages`):
     with them, the Images stage builds and pushes both images."""
@@ -123,7 +122,6 @@ class BuildPipeline(pulumi.ComponentResource):
             "ACCOUNT_ID": cfg.account_id,
             "SUBNET_IDS": pulumi.Output.from_input(a.subnet_ids).apply(",".join),
             "SECURITY_GROUP_IDS": pulumi.Output.from_input(a.security_group_ids).apply(",".join),
-            "MLOPS_PLATFORM_PIP_SPEC": args.platform_pip_spec,
         }
         self.tests_project = codebuild_project(
             f"{name}-tests",

@@ -20,8 +20,10 @@
 from __future__ import annotations
 
 import json
+import re
+import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +67,15 @@ def discover_templates(root: Path = TEMPLATES_DIR) -> list[cfn.TemplateProduct]:
     return products
 
 
+EXACT_PIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*==[0-9][A-Za-z0-9.+!-]*")
+
+
+def platform_version() -> str:
+    """The platform's version, from its pyproject.toml (the release the catalog's builds run)."""
+    data = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return data["project"]["version"]
+
+
 @dataclass(frozen=True, kw_only=True)
 class ServiceCatalogArgs:
     config: StackConfig
@@ -84,12 +95,20 @@ class ServiceCatalogArgs:
     git_token_secret_arn: pulumi.Input[str] | None = None
     """The onboarding build's Git token (repo scope on `config.git.owner`); by default a secret
     created here, KMS-encrypted, whose value is set out of band."""
-    platform_pip_spec: str = "mlops-platform"
+    platform_pip_spec: str = field(default_factory=lambda: f"mlops-platform=={platform_version()}")
+    """What the onboarding build's clone step installs: one exact version (`name==version`) from
+    the platform's repository; the onboarding then runs the clone's code on its locked, hashed
+    dependencies."""
     enable_projects: bool = True
     """Create the account-level SageMaker Projects switch here (False if Studio already does)."""
 
     def __post_init__(self) -> None:
         platform_repo(self.platform_repo_url)
+        if not EXACT_PIN.fullmatch(self.platform_pip_spec):
+            raise ValueError(
+                f"ServiceCatalogArgs.platform_pip_spec: {self.platform_pip_spec!r} is not one exact"
+                " version: write it as mlops-platform==<version> (a released version)"
+            )
         if self.config.git.provider != "github":
             raise ValueError(
                 f"ServiceCatalogArgs.config.git.provider: {self.config.git.provider!r} has no "

@@ -90,7 +90,6 @@ class DeployPipelineArgs:
     group_arn: str
     lead_data_scientist_role_name: pulumi.Input[str] | None = None
     data_scientist_role_name: pulumi.Input[str] | None = None
-    platform_pip_spec: str = "mlops-platform"
     pulumi_backend_url: str | None = None
     """Backend the deploy builds `pulumi login` to (default: dev's state bucket, docs/deploy.md)."""
     pulumi_version: str = "3.272.0"
@@ -166,7 +165,6 @@ class DeployPipeline(pulumi.ComponentResource):
             "USECASE": m.name,
             "MODEL_PACKAGE_GROUP": args.model_package_group_name,
             "DEPLOY_PIPELINE_NAME": self.pipeline_name,
-            "MLOPS_PLATFORM_PIP_SPEC": args.platform_pip_spec,
             "PULUMI_BACKEND_URL": args.pulumi_backend_url or roles.pulumi_backend_url(cfg),
             "PULUMI_VERSION": args.pulumi_version,
             "PULUMI_SECRETS_PROVIDER": inference_secrets_provider(cfg),

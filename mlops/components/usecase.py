@@ -67,7 +67,6 @@ class UseCaseArgs:
     """Model artifacts; the SageMaker pipeline writes `<usecase>/*` only."""
     model_execution_role_arn: pulumi.Input[str] | None = None
     """Role SageMaker models/endpoints run as in this stack (PassRole is limited to it)."""
-    platform_pip_spec: str = "mlops-platform"
     pulumi_backend_url: str | None = None
     """Backend the deploy builds `pulumi login` to (default: dev's state bucket, docs/deploy.md)."""
     pulumi_version: str = "3.272.0"
@@ -151,7 +150,6 @@ class UseCase(pulumi.ComponentResource):
                     data_key_arn=args.data_key_arn,
                     model_artifacts_bucket=args.model_artifacts_bucket,
                     training_repo_arn=training_repo.arn if training_repo else None,
-                    platform_pip_spec=args.platform_pip_spec,
                     image_repository_urls={
                         kind: repo.repository_url for kind, repo in self.images.repositories.items()
                     },
@@ -167,7 +165,6 @@ class UseCase(pulumi.ComponentResource):
                     group_arn=self.group_arn,
                     lead_data_scientist_role_name=args.lead_data_scientist_role_name,
                     data_scientist_role_name=args.data_scientist_role_name,
-                    platform_pip_spec=args.platform_pip_spec,
                     pulumi_backend_url=args.pulumi_backend_url,
                     pulumi_version=args.pulumi_version,
                 ),

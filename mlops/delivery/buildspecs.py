@@ -18,14 +18,21 @@ from typing import Any
 import yaml
 
 from mlops.components.packages import login_commands
-from mlops.delivery.toolchain import UV_VERSION
+from mlops.delivery.locked_install import (
+    ONLY_PROJECT,
+    TEST_GROUPS,
+    image_requirements,
+    locked_install,
+    uv_bootstrap,
+)
 
 PYTHON = "3.11"
 DEPLOY_PYTHON = "3.12"
 """The deploy and smoke-test builds run the inference repo (its handlers and the dependency layer
 it builds) on the functions' runtime (`InferenceServiceArgs.runtime`, python3.12)."""
 # Every install goes to the platform's CodeArtifact repository (mlops.components.packages), never
-# to the public index: the token and index URL come first in each install phase.
+# to the public index: the token and index URL come first in each install phase. The repo builds
+# then install exactly the repo's uv.lock, every file hash-checked (mlops.delivery.locked_install).
 PACKAGE_INDEX = login_commands()
 
 
@@ -56,11 +63,7 @@ def training_tests() -> str:
     """Stage 'Test' of the build pipeline: the training repo's unit tests and lint."""
     return _spec(
         {
-            "install": [
-                *PACKAGE_INDEX,
-                "pip install --upgrade pip",
-                "pip install -e . --group dev",
-            ],
+            "install": [*PACKAGE_INDEX, *locked_install(TEST_GROUPS)],
             "build": ["ruff check .", "pytest -q --junitxml=reports/junit.xml"],
         },
         reports={"unit-tests": {"files": ["reports/junit.xml"], "file-format": "JUNITXML"}},
@@ -108,6 +111,9 @@ def build_and_push_images() -> str:
             "pre_build": [
                 *PACKAGE_INDEX,
                 "(umask 077; printf '%s' \"$PIP_INDEX_URL\" > /tmp/pip_index_url)",
+                # each image installs its repo's locked `image` group, hash-checked
+                *uv_bootstrap(),
+                *(image_requirements(IMAGE_CONTEXTS[kind]) for kind in KINDS),
                 'aws ecr get-login-password --region "$AWS_REGION"'
                 ' | docker login --username AWS --password-stdin "${TRAINING_REPOSITORY_URI%%/*}"',
                 'TAG="${CODEBUILD_RESOLVED_SOURCE_VERSION:-manual}-${CODEBUILD_BUILD_NUMBER}"',
@@ -127,12 +133,7 @@ def upsert_and_start_pipeline() -> str:
     (``mlops.delivery.run_pipeline`` reads the settings the platform put in the environment)."""
     return _spec(
         {
-            "install": [
-                *PACKAGE_INDEX,
-                "pip install --upgrade pip",
-                "pip install -e .",
-                'pip install "$MLOPS_PLATFORM_PIP_SPEC"',
-            ],
+            "install": [*PACKAGE_INDEX, *locked_install()],
             # src/ goes to <bucket>/<usecase>/code/<sha256>/ first; the pipeline reads that version
             "build": ["python -m mlops.delivery.run_pipeline --upload-code --upsert --start"],
         }
@@ -140,25 +141,19 @@ def upsert_and_start_pipeline() -> str:
 
 
 # The toolchain comes from the platform's CodeArtifact repository too (mlops.delivery.toolchain):
-# uv pinned from the index, the Pulumi CLI ($PULUMI_VERSION) and the plugins of the providers just
-# installed as verified generic packages; Pulumi never fetches a plugin itself.
+# uv by hash (locked_install), the Pulumi CLI ($PULUMI_VERSION) and the plugins of the providers
+# just installed as verified generic packages; Pulumi never fetches a plugin itself.
 PULUMI_INSTALL = [
-    f'pip install "uv=={UV_VERSION}"',
     'python -m mlops.delivery.toolchain install --pulumi-version "$PULUMI_VERSION"',
     'export PATH="$HOME/.pulumi/bin:$PATH"',
     "export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true PULUMI_SKIP_UPDATE_CHECK=true",
     'pulumi login "$PULUMI_BACKEND_URL"',
 ]
-_INSTALL = [
-    *PACKAGE_INDEX,
-    "pip install --upgrade pip",
-    "pip install -e .",
-    'pip install "$MLOPS_PLATFORM_PIP_SPEC"',
-]
+_INSTALL = [*PACKAGE_INDEX, *locked_install()]
 
 
 #: builds the function package and the manylinux dependency layer the inference program publishes
-LAMBDA_PACKAGE = "if command -v lambda-package >/dev/null; then lambda-package build/lambda; fi"
+LAMBDA_PACKAGE = "python -m mlops.delivery.project_script lambda-package build/lambda"
 
 
 def deploy() -> str:
@@ -232,15 +227,13 @@ def onboard() -> str:
     pull request opened and CloudFormation answered (`mlops.onboarding.studio`)."""
     return _spec(
         {
-            "install": [
-                *PACKAGE_INDEX,
-                "pip install --upgrade pip",
-                'pip install "$MLOPS_PLATFORM_PIP_SPEC"',
-            ],
+            # only the clone step runs the released library (an exact version from the platform's
+            # repository); the onboarding itself runs the clone's code on its uv.lock, hash-checked
+            "install": [*PACKAGE_INDEX, 'pip install "$MLOPS_PLATFORM_PIP_SPEC"'],
             "build": [
                 "python -m mlops.onboarding.studio clone platform",
                 "cd platform",
-                "pip install --no-deps -e .",
+                *locked_install(ONLY_PROJECT, code="$PWD"),
                 "python -m mlops.onboarding.studio onboard",
             ],
             "post_build": ["python -m mlops.onboarding.studio answer-if-failed"],

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import tomllib
 import urllib.error
 import urllib.request
 from http.server import ThreadingHTTPServer
@@ -57,6 +58,9 @@ def instructions(dockerfile: Path) -> list[tuple[str, str]]:
     return out
 
 
+LOCKED = "image-requirements.txt"
+
+
 def hadolint(dockerfile: Path) -> subprocess.CompletedProcess:
     beside = Path(sys.executable).with_name("hadolint")
     tool = shutil.which("hadolint") or (str(beside) if beside.exists() else None)
@@ -84,10 +88,17 @@ def test_rendered_dockerfile_is_pinned_non_root_lint_clean_and_its_context_exist
         if word == "RUN" and "pip install" in rest:
             assert "--mount=type=secret,id=pip_index_url" in rest, rest
             assert "pypi.org" not in rest and "--index-url http" not in rest, rest
+            # exactly the lock's `image` group, hash-checked (no version ranges resolved here)
+            assert "--require-hashes" in rest and f"-r /tmp/{LOCKED}" in rest, rest
     copies = [rest.split() for word, rest in steps if word == "COPY"]
     for *sources, _target in copies:
         for source in sources:
             assert not source.startswith("--"), f"COPY {source}: no flags expected"
+            if source == LOCKED:  # the Images stage writes it from uv.lock's `image` group
+                groups = tomllib.loads((root / "pyproject.toml").read_text())["dependency-groups"]
+                assert groups.get("image"), f"{template} {kind}: no `image` dependency group"
+                assert source in (root / ".gitignore").read_text().split()
+                continue
             assert (root / source).exists(), f"{template} {kind}: COPY {source} is not in the repo"
     if kind == "inference":
         targets = {target: src for *srcs, target in copies for src in srcs}

@@ -120,6 +120,17 @@ case "$*" in
   *"ecr describe-images --repository-name mlops-dev-remedy-inference"*) echo "$INFERENCE_DIGEST" ;;
 esac
 """
+# uv by hash with the image's pip, then `uv export` of each repo's locked `image` group
+FAKE_PYTHON = """#!/bin/sh
+echo "python $*" >> "$CALLS"
+"""
+FAKE_UV = """#!/bin/sh
+echo "uv $* (in $PWD)" >> "$CALLS"
+out=""; prev=""
+for arg in "$@"; do [ "$prev" = "-o" ] && out="$arg"; prev="$arg"; done
+[ -n "$out" ] && echo "numpy==2.0.0 --hash=sha256:00" > "$out"
+exit 0
+"""
 REGISTRY = "111111111111.dkr.ecr.eu-west-2.amazonaws.com"
 
 
@@ -128,7 +139,10 @@ def _run_buildspec(tmp_path: Path, **digests: str) -> tuple[subprocess.Completed
     variables printed as JSON."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for name, body in (("docker", FAKE_DOCKER), ("aws", FAKE_AWS)):
+    fakes = (("docker", FAKE_DOCKER), ("aws", FAKE_AWS), ("python", FAKE_PYTHON), ("uv", FAKE_UV))
+    for context in ("training", "inference"):
+        (tmp_path / context).mkdir()
+    for name, body in fakes:
         (bin_dir / name).write_text(body)
         (bin_dir / name).chmod(stat.S_IRWXU)
     spec = yaml.safe_load(build_and_push_images())
@@ -186,6 +200,17 @@ def test_buildspec_pushes_both_images_and_exports_the_digests_the_registry_recor
     assert builds[0].endswith(str(tmp_path / "training"))
     assert builds[1].endswith(str(tmp_path / "inference"))
     assert all("--secret id=pip_index_url,src=/tmp/pip_index_url" in b for b in builds)
+    # uv itself installed by hash, then each image's hashed requirements exported into its context
+    bootstrap = next(line for line in lines if line.startswith("python -m pip install"))
+    assert "--require-hashes" in bootstrap and "--no-deps" in bootstrap
+    assert lines.index(bootstrap) < next(i for i, c in enumerate(lines) if c.startswith("uv "))
+    for context in ("training", "inference"):
+        export = next(line for line in lines if line.endswith(f"(in {tmp_path / context})"))
+        assert "export --locked --no-emit-project --only-group image" in export
+        assert (tmp_path / context / "image-requirements.txt").read_text().startswith("numpy==")
+        assert lines.index(export) < next(
+            i for i, c in enumerate(lines) if c.startswith("docker build")
+        )
     assert (
         "aws ecr describe-images --repository-name mlops-dev-remedy-inference "
         f"--image-ids imageTag={tag} --query imageDetails[0].imageDigest --output text"

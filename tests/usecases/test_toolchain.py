@@ -38,12 +38,13 @@ def test_deploy_builds_download_no_toolchain_from_the_internet(spec) -> None:
     assert "curl" not in text and "get.pulumi.com" not in text and "wget" not in text
     urls = [c for c in commands if "https://" in c]
     assert all(".codeartifact." in c for c in urls), urls  # only the platform's index
-    assert f'pip install "uv=={toolchain.UV_VERSION}"' in commands
+    # uv by the digests of its wheels (mlops.delivery.locked_install), before anything else
+    assert any(f"uv=={toolchain.UV_VERSION} --hash=sha256:" in c for c in commands)
     install = commands.index(
         'python -m mlops.delivery.toolchain install --pulumi-version "$PULUMI_VERSION"'
     )
     # installed after the index login and the Python packages (their providers pick the plugins)
-    assert install > max(i for i, c in enumerate(commands) if c.startswith("pip install"))
+    assert install > max(i for i, c in enumerate(commands) if "pip install" in c)
     off = commands.index(
         "export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true PULUMI_SKIP_UPDATE_CHECK=true"
     )

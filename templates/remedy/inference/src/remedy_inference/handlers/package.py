@@ -9,8 +9,11 @@
   manylinux_2_28_<arch> --only-binary=:all: --target`` (or ``uv pip install --python-platform``),
   never copied from the build machine, whose CPU and Python may differ (CodeBuild runs x86_64
   Python 3.11; the functions run arm64 Python 3.12). Versions are pinned to what is installed
-  here (what the tests ran). The platform library goes in as source without its own
-  dependencies (Pulumi and friends are for infrastructure code, never imported by a handler);
+  here (what the tests ran); in the deploy build, where ``MLOPS_LOCKED_REQUIREMENTS`` names the
+  requirements file exported from ``uv.lock`` (``mlops.delivery.locked_install``), every wheel is
+  installed ``--require-hashes`` against the digests the lock recorded. The platform library
+  goes in as source without its own dependencies (Pulumi and friends are for infrastructure
+  code, never imported by a handler);
   ``boto3``/``botocore`` come with the Lambda runtime and are left out.
 * the model-health job's layer (``OUT/health-layer/python``, ``infra.HEALTH_LAYER_DIR``): DuckDB
   and pandas, the same way, minus what the dependency layer holds; only the scheduled health
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata as md
+import os
 import re
 import shutil
 import subprocess
@@ -53,6 +57,8 @@ HEALTH_LAYER_REQUIREMENTS: tuple[str, ...] = ("duckdb", "pandas", "sqlglot")
 PLATFORM_LIBRARY = "mlops-platform"
 #: provided by the Lambda Python runtime
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer"})
+#: names the hash-pinned requirements file (``uv export`` of the repo's lock) in the deploy build
+LOCKED_REQUIREMENTS = "MLOPS_LOCKED_REQUIREMENTS"
 #: Lambda architecture -> the machine name in manylinux platform tags
 MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}
 #: manylinux tags the Lambda Python runtimes (Amazon Linux 2023, glibc 2.34) load; numpy >= 2.3
@@ -132,6 +138,32 @@ def pins(
     ]
 
 
+def hashed(requirements_file: Path, pinned: list[str]) -> list[str]:
+    """The entries of a hash-pinned requirements file (``uv export`` format) for ``pinned``
+    (``name==version``), each with its hashes; a pin the file lacks, or holds at another version or
+    without a hash, is an error (the lock and what the tests ran disagree)."""
+    entries = {}
+    for line in requirements_file.read_text().replace("\\\n", " ").splitlines():
+        line = " ".join(line.split(" #", 1)[0].split())
+        if not line or line.startswith("#"):
+            continue
+        head = re.match(r"([A-Za-z0-9._-]+)==([^\s;]+)", line)
+        if head:
+            entries[_norm(head[1])] = (head[2], line)
+    chosen = []
+    for pin in pinned:
+        name, _, version = pin.partition("==")
+        found = entries.get(_norm(name))
+        if found is None or found[0] != version or "--hash=sha256:" not in found[1]:
+            raise RuntimeError(
+                f"{pin} is not in {requirements_file} with a hash"
+                + (f" (the lock has {found[0]})" if found else "")
+                + ": re-run 'uv lock' and install the repo from its lock"
+            )
+        chosen.append(found[1])
+    return chosen
+
+
 def installer_command(
     target: Path,
     architecture: str,
@@ -141,9 +173,11 @@ def installer_command(
     installer: str | None = None,
     requirements: tuple[str, ...] | list[str] = LAYER_REQUIREMENTS,
     no_deps: bool = False,
+    require_hashes: bool = False,
 ) -> list[str]:
     """The pip (or uv) command that installs the layer's wheels for ``architecture``
-    (``no_deps``: exactly ``requirements``, a pinned closure with another layer's part removed)."""
+    (``no_deps``: exactly ``requirements``, a pinned closure with another layer's part removed;
+    ``require_hashes``: ``requirements`` is ``-r FILE`` of hashed entries, each checked)."""
     if architecture not in MACHINES:
         raise ValueError(f"architecture {architecture!r} must be one of {sorted(MACHINES)}")
     machine = MACHINES[architecture]
@@ -166,6 +200,8 @@ def installer_command(
             cmd += ["--cache-dir", str(cache_dir)]
     if no_deps:
         cmd.append("--no-deps")
+    if require_hashes:
+        cmd.append("--require-hashes")
     return [*cmd, *requirements]
 
 
@@ -255,10 +291,17 @@ def build_layer(
         constraints = Path(tmp) / "constraints.txt"
         pinned = pins(requirements, without)
         constraints.write_text("\n".join(pinned) + "\n")
+        if locked := os.environ.get(LOCKED_REQUIREMENTS):
+            # the whole pinned closure, each wheel checked against the digest uv.lock recorded
+            hashed_file = Path(tmp) / "hashed-requirements.txt"
+            hashed_file.write_text("\n".join(hashed(Path(locked), pinned)) + "\n")
+            wanted, no_deps, by_hash = ["-r", str(hashed_file)], True, True
+        else:
+            wanted, no_deps, by_hash = (pinned if without else requirements), bool(without), False
         cmd = installer_command(
             root, architecture, python_version, constraints,
             Path(cache_dir) if cache_dir else None, installer,
-            requirements=pinned if without else requirements, no_deps=bool(without),
+            requirements=wanted, no_deps=no_deps, require_hashes=by_hash,
         )  # fmt: skip
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=900)  # noqa: S603 (our argv)
     if proc.returncode != 0:
