@@ -141,9 +141,15 @@ def role_arn_pattern(ctx: NameContext) -> str:
     return f"arn:aws:iam::{ctx.account_id}:role/{ctx.prefix}-{ctx.environment}-*"
 
 
-def deploy_build_role_name(dev_ctx: NameContext, usecase: str) -> str:
-    """Role of a use case's deploy builds in dev: the only principal its deployers trust."""
-    return usecase_name(dev_ctx, usecase, "deploy-build", kind="role")
+def deploy_build_role_name(dev_ctx: NameContext, usecase: str, stage: str = "dev") -> str:
+    """Role of a use case's deploy and smoke-test builds for one stage (they all run in dev): the
+    only principal that stage's deployer trusts. dev's keeps the original name."""
+    return usecase_name(dev_ctx, usecase, stage_part("deploy-build", stage), kind="role")
+
+
+def stage_part(part: str, stage: str) -> str:
+    """`part` for dev, `part-<stage>` for the later stages (per-stage builds and their roles)."""
+    return part if stage == "dev" else f"{part}-{stage}"
 
 
 def deployer_policy_name(ctx: NameContext, usecase: str, part: int) -> str:

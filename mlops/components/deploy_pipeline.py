@@ -60,6 +60,7 @@ from mlops.delivery.deploy import SNOWFLAKE_KEY_SECRET, config_args, endpoint_co
 from mlops.delivery.deployer import inference_secrets_provider
 from mlops.delivery.events import approved_package_pattern
 from mlops.delivery.rollback import NONE, PACKAGE_VARIABLE, STAGE_VARIABLE
+from mlops.naming import stage_part
 from mlops.rehearsal import declare
 
 GATES = {"staging": _GATES[0], "prod": _GATES[1]}
@@ -129,7 +130,6 @@ class DeployPipeline(pulumi.ComponentResource):
     def _build_pipeline(self) -> None:
         args, a = self._args, self._args.delivery
         m, cfg = a.manifest, a.config
-        targets = [deployer_role_arn(cfg, m.name, env) for env in ENVIRONMENTS]
         # Snowflake's key-pair private key for the inference program's Snowflake provider: a
         # secret whose value is set out of band; the deploy build reads it only when the stage's
         # config names a Snowflake account (`deploy snowflake-key`), never from plaintext env.
@@ -146,21 +146,28 @@ class DeployPipeline(pulumi.ComponentResource):
             tags=self._tags,
             opts=self._child,
         )
-        self.deploy_build_role = role(
-            f"{self._name}-deploy-build",
-            deploy_build_role_name(cfg, m.name),
-            docs.trust("codebuild.amazonaws.com", source_account=cfg.account_id),
-            roles.deploy_build_policy(
-                a,
-                targets,
-                self.pipeline_name,
-                args.group_name,
-                args.group_arn,
-                secret_arns=[self.snowflake_key.arn],
-            ),
-            self._tags,
-            self._child,
-        )
+        # one deploy-build role per stage, each able to assume only that stage's deployer and
+        # write only that stage's stack: a dev build can never deploy to prod
+        self.deploy_build_roles = {
+            env: role(
+                stage_part(f"{self._name}-deploy-build", env),
+                deploy_build_role_name(cfg, m.name, env),
+                docs.trust("codebuild.amazonaws.com", source_account=cfg.account_id),
+                roles.deploy_build_policy(
+                    a,
+                    [deployer_role_arn(cfg, m.name, env)],
+                    self.pipeline_name,
+                    args.group_name,
+                    args.group_arn,
+                    secret_arns=[self.snowflake_key.arn],
+                    stage=env,
+                ),
+                self._tags,
+                self._child,
+            )
+            for env in ENVIRONMENTS
+        }
+        self.deploy_build_role = self.deploy_build_roles["dev"]
         env = {
             "USECASE": m.name,
             "MODEL_PACKAGE_GROUP": args.model_package_group_name,
@@ -171,15 +178,38 @@ class DeployPipeline(pulumi.ComponentResource):
             "MODEL_ARTIFACT_BUCKET": artifacts.registry_bucket(a.ctx),
             "SNOWFLAKE_KEY_SECRET_ID": secret_name,  # the secret's name, never its value
         }
-        # outside the VPC (module docstring): public AWS APIs and the package index only
-        self.deploy_project = codebuild_project(
-            f"{self._name}-deploy", a, "deploy", buildspecs.deploy(), self.deploy_build_role, env,
-            self._tags, self._child, in_vpc=False,
-        )  # fmt: skip
-        self.smoke_project = codebuild_project(
-            f"{self._name}-smoke-test", a, "smoke-test", buildspecs.smoke_test(),
-            self.deploy_build_role, env, self._tags, self._child, in_vpc=False,
-        )  # fmt: skip
+        # outside the VPC (module docstring): public AWS APIs and the package index only; one
+        # deploy and one smoke-test project per stage, each running as that stage's role
+        self.deploy_projects = {
+            stage: codebuild_project(
+                stage_part(f"{self._name}-deploy", stage),
+                a,
+                stage_part("deploy", stage),
+                buildspecs.deploy(),
+                self.deploy_build_roles[stage],
+                env,
+                self._tags,
+                self._child,
+                in_vpc=False,
+            )
+            for stage in ENVIRONMENTS
+        }
+        self.smoke_projects = {
+            stage: codebuild_project(
+                stage_part(f"{self._name}-smoke-test", stage),
+                a,
+                stage_part("smoke-test", stage),
+                buildspecs.smoke_test(),
+                self.deploy_build_roles[stage],
+                env,
+                self._tags,
+                self._child,
+                in_vpc=False,
+            )
+            for stage in ENVIRONMENTS
+        }
+        self.deploy_project = self.deploy_projects["dev"]
+        self.smoke_project = self.smoke_projects["dev"]
         self.approvals_topic = aws.sns.Topic(
             f"{self._name}-approvals",
             name=a.n("approvals"),
@@ -202,7 +232,15 @@ class DeployPipeline(pulumi.ComponentResource):
             f"{self._name}-deploy-pipeline",
             a.n("deploy-pipeline", kind="role"),
             docs.trust("codepipeline.amazonaws.com"),
-            roles.codepipeline_policy(a, [a.n("deploy"), a.n("smoke-test")], a.n("approvals")),
+            roles.codepipeline_policy(
+                a,
+                [
+                    a.n(stage_part(part, env))
+                    for env in ENVIRONMENTS
+                    for part in ("deploy", "smoke-test")
+                ],
+                a.n("approvals"),
+            ),
             self._tags,
             self._child,
         )
@@ -255,7 +293,7 @@ class DeployPipeline(pulumi.ComponentResource):
                 actions=[
                     build_action(
                         f"SmokeTest{title}",
-                        self.smoke_project,
+                        self.smoke_projects[env_name],
                         "inference_source",
                         stage_env(env_name, gate),
                     )
@@ -270,7 +308,7 @@ class DeployPipeline(pulumi.ComponentResource):
                 actions=[
                     build_action(
                         f"Deploy{title}",
-                        self.deploy_project,
+                        self.deploy_projects[env_name],
                         "inference_source",
                         stage_env(env_name, gate),
                     )
@@ -411,9 +449,12 @@ class DeployPipeline(pulumi.ComponentResource):
             account=acct,
             origin=declare.AWS_SERVICE,
             calls=[
-                declare.call("codebuild:StartBuild", self.deploy_project.arn),
-                declare.call("codebuild:BatchGetBuilds", self.deploy_project.arn),
-                declare.call("codebuild:StartBuild", self.smoke_project.arn),
+                *[
+                    declare.call(action, project.arn)
+                    for env in ENVIRONMENTS
+                    for project in (self.deploy_projects[env], self.smoke_projects[env])
+                    for action in ("codebuild:StartBuild", "codebuild:BatchGetBuilds")
+                ],
                 declare.call("sns:Publish", self.approvals_topic.arn, why="approval request"),
                 declare.call(
                     "kms:GenerateDataKey",
@@ -435,8 +476,8 @@ class DeployPipeline(pulumi.ComponentResource):
                 a,
                 "promotion",
                 f"Deploy{env.capitalize()} build",
-                a.n("deploy"),
-                self.deploy_build_role,
+                a.n(stage_part("deploy", env)),
+                self.deploy_build_roles[env],
                 [
                     *install_calls(a, "pip install the inference repo and mlops-platform"),
                     *toolchain.install_calls(a.packages),
@@ -478,8 +519,8 @@ class DeployPipeline(pulumi.ComponentResource):
                 a,
                 "promotion",
                 f"SmokeTest{env.capitalize()} build",
-                a.n("smoke-test"),
-                self.deploy_build_role,
+                a.n(stage_part("smoke-test", env)),
+                self.deploy_build_roles[env],
                 [
                     *toolchain.install_calls(a.packages),
                     *state[:2],
@@ -490,6 +531,40 @@ class DeployPipeline(pulumi.ComponentResource):
                 order=150 + 100 * i,
                 source_artifact=source,
                 in_vpc=False,
+            )
+
+        # a stage's deploy build can reach no other stage: neither its deployer nor its stack
+        for i, env in enumerate(ENVIRONMENTS):
+            others = [o for o in ENVIRONMENTS if o != env]
+            declare.actor(
+                flow="attacks",
+                step=f"the {env} deploy build deploys to another stage",
+                principal=self.deploy_build_roles[env].arn,
+                account=acct,
+                origin=declare.AWS_SERVICE,
+                calls=[
+                    *[
+                        declare.call(
+                            "sts:AssumeRole",
+                            deployer_role_arn(cfg, m.name, other),
+                            expect="deny",
+                            why=f"pulumi up as the {other} deployer",
+                        )
+                        for other in others
+                    ],
+                    *[
+                        declare.call(
+                            "s3:PutObject",
+                            call["resource"],
+                            expect="deny",
+                            why=f"overwrite the {other} stack's state",
+                        )
+                        for other in others
+                        for call in self._state_calls(other)
+                        if call["action"] == "s3:PutObject"
+                    ],
+                ],
+                order=930 + i,
             )
 
     def _state_calls(self, env: str) -> list[Mapping[str, Any]]:
@@ -522,7 +597,7 @@ class DeployPipeline(pulumi.ComponentResource):
                 pipeline_name=self.pipeline_name,
                 group_name=args.group_name,
                 group_arn=args.group_arn,
-                deploy_project_arn=self.deploy_project.arn,
+                deploy_project_arns=tuple(p.arn for p in self.deploy_projects.values()),
                 leads=tuple(a.manifest.lead_people(a.config)),
                 lead_studio_role_name=args.lead_data_scientist_role_name,
                 data_scientist_role_name=args.data_scientist_role_name,

@@ -1,9 +1,10 @@
 """`mlops:usecase:DeploymentTarget` — where a use case deploys in one stage (every stack).
 
-The per-use-case deployer role: trusted only by the use case's dev deploy-build role (by exact role
-ARN), allowed what the use case's inference program creates in this stage
-(`mlops.delivery.deployer`), scoped to `mlops-<env>-<usecase>-*`. This is the one cross-account
-deployment path: the deploy pipeline's builds assume it for `pulumi up` and the smoke test.
+The per-use-case deployer role: trusted only by the use case's deploy-build role of this stage (by
+exact role ARN; the roles live in dev, one per stage, `naming.deploy_build_role_name`), allowed
+what the use case's inference program creates in this stage (`mlops.delivery.deployer`), scoped to
+`mlops-<env>-<usecase>-*`. This is the one cross-account deployment path: the stage's deploy and
+smoke-test builds assume it for `pulumi up` and the smoke test.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ class DeploymentTarget(pulumi.ComponentResource):
         child = moved_children(self, opts)  # the deployer was a direct child of UseCase
         dev_build_arn = pulumi.Output.from_input(
             args.deploy_build_role_arn
-            or f"arn:aws:iam::{cfg.accounts.dev}:role/{deploy_build_role_name(cfg, usecase)}"
+            or f"arn:aws:iam::{cfg.accounts.dev}:role/"
+            f"{deploy_build_role_name(cfg, usecase, cfg.environment)}"
         )
         dev_group = model_package_group_name(names_for(cfg, "dev"), usecase)
         pass_roles = [args.model_execution_role_arn] if args.model_execution_role_arn else []

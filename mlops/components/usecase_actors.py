@@ -121,7 +121,7 @@ class People:
     pipeline_name: str
     group_name: str
     group_arn: str
-    deploy_project_arn: pulumi.Input[str]
+    deploy_project_arns: tuple[pulumi.Input[str], ...]
     leads: tuple[Person, ...]
     lead_studio_role_name: pulumi.Input[str] | None = None
     data_scientist_role_name: pulumi.Input[str] | None = None
@@ -337,10 +337,13 @@ def _declare_bypasses(p: People, gates: dict[str, str], package: str) -> None:
                 "sagemaker:StartPipelineExecution", training, expect=deny,
                 why="start the governed pipeline with parameters of their choosing",
             ),
-            declare.call(
-                "codebuild:StartBuild", p.deploy_project_arn, expect=deny,
-                why="run a deploy build with an overridden buildspec or environment",
-            ),
+            *[
+                declare.call(
+                    "codebuild:StartBuild", project, expect=deny,
+                    why="run a deploy build with an overridden buildspec or environment",
+                )
+                for project in p.deploy_project_arns
+            ],
             *[
                 declare.call(
                     "iam:PassRole", d, expect=deny,
@@ -363,10 +366,12 @@ def _declare_bypasses(p: People, gates: dict[str, str], package: str) -> None:
         account=acct,
         origin=vpc_origin(a),
         calls=[
-            declare.call(
-                "codebuild:StartBuild", p.deploy_project_arn, expect=deny,
-                why="start a deploy build",
-            ),
+            *[
+                declare.call(
+                    "codebuild:StartBuild", project, expect=deny, why="start a deploy build"
+                )
+                for project in p.deploy_project_arns
+            ],
             *[
                 declare.call("sts:AssumeRole", d, expect=deny, why="act as a deployer")
                 for d in deployers

@@ -37,9 +37,10 @@ model_package_group_name = naming.model_package_group_name
 into (`mlops.sagemaker_pipelines.PipelineSettings.model_package_group`)."""
 
 
-def deploy_build_role_name(cfg: StackConfig, usecase: str) -> str:
-    """Role of the use case's deploy builds in dev: the only principal its deployers trust."""
-    return naming.deploy_build_role_name(names_for(cfg, "dev"), usecase)
+def deploy_build_role_name(cfg: StackConfig, usecase: str, stage: str = "dev") -> str:
+    """Role of the use case's deploy builds for `stage` (in dev): the only principal that stage's
+    deployer trusts."""
+    return naming.deploy_build_role_name(names_for(cfg, "dev"), usecase, stage)
 
 
 def deployer_role_name(cfg: StackConfig, usecase: str, environment: str) -> str:
@@ -503,11 +504,15 @@ def deploy_build_policy(
     group_name: str,
     group_arn: str,
     secret_arns: Sequence[pulumi.Input[str]] = (),
+    stage: str = "*",
 ) -> pulumi.Output[str]:
+    """The deploy and smoke-test builds of one `stage`: its deployer (`target_roles`) and its own
+    inference stack's state only."""
     cfg = a.config
     state = pulumi_state_bucket(cfg)
     own_state = [
-        f"arn:aws:s3:::{state}/{k}" for k in backends.stack_object_keys(f"{a.usecase}-inference")
+        f"arn:aws:s3:::{state}/{k}"
+        for k in backends.stack_object_keys(f"{a.usecase}-inference", stage)
     ]
     pipeline_arn = f"arn:aws:codepipeline:{cfg.region}:{cfg.account_id}:{deploy_pipeline}"
 

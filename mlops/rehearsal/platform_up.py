@@ -111,8 +111,7 @@ def state_steps(runner: Runner, run: ProgramRun, deployer: str, origin: Origin, 
             # a deployer must not be able to overwrite another stack's state in the shared bucket
             if other.backend_url != run.backend_url or other.name == run.name:
                 continue
-            if other.project == run.project and run.project != PROJECT:
-                continue  # one use case's stages share the deploy build (their one writer)
+            # (one use case's stages too: each stage's deploy build writes only its own stack)
             target = f"{prefix}/{backends.state_object_key(other.project, other.stack)}"
             call = Call("s3:PutObject", target, expect="deny",
                         why=f"{run.name}'s deployer overwrites {other.fqn}'s state")  # fmt: skip

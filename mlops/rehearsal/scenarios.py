@@ -114,7 +114,7 @@ def isolation_attacks(estate: Estate) -> list[Actor]:
         f"arn:aws:s3:::{shared[1]}/{peer}/model.tar.gz",
     ]
     actors = []
-    for role in ("build", "deploy-build"):
+    for role in ("build", "deploy-build", "deploy-build-staging", "deploy-build-prod"):
         principal = f"arn:aws:iam::{cfg.accounts.dev}:role/{usecase_name(ctx, me, role)}"
         if principal not in estate.principals:
             continue
@@ -146,7 +146,13 @@ def isolation_attacks(estate: Estate) -> list[Actor]:
     return actors
 
 
-KEY_CONTEXT_ROLES = ("build", "sm-pipeline", "deploy-build")
+KEY_CONTEXT_ROLES = (
+    "build",
+    "sm-pipeline",
+    "deploy-build",
+    "deploy-build-staging",
+    "deploy-build-prod",
+)
 """The other use case's roles that hold the artifacts key (`ArtifactKeyOwnObjects`)."""
 
 

@@ -23,7 +23,10 @@ from .conftest import mutated
 
 pytestmark = pytest.mark.xdist_group("rehearsal")
 DEV = "111111111111"
-DEPLOY_BUILD = f"arn:aws:iam::{DEV}:role/mlops-dev-remedy-deploy-build"
+DEPLOY_BUILDS = {  # one deploy-build role per stage, all in dev
+    stage: f"arn:aws:iam::{DEV}:role/mlops-dev-remedy-deploy-build{suffix}"
+    for stage, suffix in (("dev", ""), ("staging", "-staging"), ("prod", "-prod"))
+}
 
 
 def _platform_state_steps(estate, program: str):
@@ -36,7 +39,8 @@ def _platform_state_steps(estate, program: str):
 
 def _inference_state_steps(estate, program: str):
     run = estate.program(program)
-    return platform_up.state_steps(Runner(estate), run, DEPLOY_BUILD, PUBLIC, DEV, "r")
+    role = DEPLOY_BUILDS[program.rsplit("/", 1)[1]]
+    return platform_up.state_steps(Runner(estate), run, role, PUBLIC, DEV, "r")
 
 
 def _edit(key: str, change):
@@ -73,7 +77,11 @@ def test_inference_stacks_read_their_platform_stack_in_the_same_backend(estate, 
     assert not _bad(steps), _bad(steps)
     refs = [s for s in steps if "StackReference" in s.step]
     assert any(s.resource.endswith(f"/mlops-platform/{stage}.json") for s in refs), refs
-    attacks = [s for s in steps if s.expect == "deny"]
+    # the stage's deploy build cannot overwrite the use case's other stages' stacks
+    others = {f"/remedy-inference/{o}.json" for o in DEPLOY_BUILDS if o != stage}
+    attacks = [s for s in steps if s.expect == "deny" and s.resource.endswith(tuple(others))]
+    assert len(attacks) == 2 and all(s.verdict.outcome == "denied" for s in attacks), attacks
+    attacks = [s for s in steps if s.expect == "deny" and not s.resource.endswith(tuple(others))]
     # every platform stack of the shared backend (the canonical three and any other stack file)
     assert {"dev.json", "staging.json", "prod.json"} <= {
         s.resource.rsplit("/", 1)[-1] for s in attacks
@@ -116,7 +124,7 @@ def test_without_the_secrets_key_grant_no_deploy_build_reads_a_platform_stack(
     def drop(statements):
         return [s for s in statements if s["Sid"] != "PulumiSecretsKey"]
 
-    policy = "usecase-remedy-deploy-build-policy"
+    policy = "usecase-remedy-deploy-build-prod-policy"  # the prod stage's deploy build
     changed, _ = mutated(rehearsal_runs, "platform/dev", policy, _edit("policy", drop))
     bad = _bad(_inference_state_steps(changed, "remedy-inference/prod"))
     refs = [b for b in bad if "StackReference" in b[0]]

@@ -181,11 +181,12 @@ def test_deployer_trusts_only_this_usecases_dev_deploy_build(
     cfg = stack_config
     acc = cfg.accounts
     run(lambda: build(cfg, [manifest("remedy")]))
-    # every stack: the deployer role trusts only the dev deploy-build role of this use case
+    # every stack: the deployer role trusts only this use case's deploy-build role of its stage
     role = _one(pulumi_mocks, "aws:iam/role:Role", "usecase-remedy-deployer-role")
     [trust] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    suffix = "" if cfg.environment == "dev" else f"-{cfg.environment}"
     assert trust["Principal"] == {
-        "AWS": [f"arn:aws:iam::{acc.dev}:role/mlops-dev-remedy-deploy-build"]
+        "AWS": [f"arn:aws:iam::{acc.dev}:role/mlops-dev-remedy-deploy-build{suffix}"]
     }
     deployer = [_deployer_of(pulumi_mocks)]
     # AWS's published Powertools layer (the analytics transform) is the only other account
@@ -238,12 +239,12 @@ def test_registry_and_deployers_name_exactly_staging_and_prod(
         "sagemaker:CreateModel",
     }
     assert _accounts_in({"r": [s["Resource"] for s in registry["Statement"]]}) == {acc.dev}
-    [deploy_build] = _docs_of(pulumi_mocks, "usecase-remedy-deploy-build-policy")
-    [assume] = [s for s in deploy_build["Statement"] if s["Action"] == "sts:AssumeRole"]
-    assert assume["Resource"] == sorted(
-        f"arn:aws:iam::{a}:role/mlops-{e}-remedy-deployer"
-        for e, a in (("dev", acc.dev), ("staging", acc.staging), ("prod", acc.prod))
-    )
+    # one deploy-build role per stage, each assuming only its own stage's deployer
+    for e, a in (("dev", acc.dev), ("staging", acc.staging), ("prod", acc.prod)):
+        policy = f"usecase-remedy-deploy-build{'' if e == 'dev' else f'-{e}'}-policy"
+        [deploy_build] = _docs_of(pulumi_mocks, policy)
+        [assume] = [s for s in deploy_build["Statement"] if s["Action"] == "sts:AssumeRole"]
+        assert assume["Resource"] == [f"arn:aws:iam::{a}:role/mlops-{e}-remedy-deployer"], e
 
 
 @DEV
@@ -271,16 +272,17 @@ def test_pipelines_are_v2_in_the_vpc_and_kms_encrypted(
     assert source["provider"] == "CodeStarSourceConnection"
     assert source["configuration"]["FullRepositoryId"] == "acme-insurance-ml/remedy-training"
     projects = pulumi_mocks.of_type("aws:codebuild/project:Project")
-    assert len(projects) == 5
+    assert len(projects) == 9
     # egress design (docs/deploy.md): no build touches anything VPC-private, so none runs in the
-    # VPC; every one installs from the platform's CodeArtifact index
+    # VPC; every one installs from the platform's CodeArtifact index. Deploy and smoke test: one
+    # project per stage (each runs as its stage's deploy-build role)
     assert {p.name for p in projects} == {
         "usecase-remedy-tests",
         "usecase-remedy-images",
         "usecase-remedy-training-pipeline",
-        "usecase-remedy-deploy",
-        "usecase-remedy-smoke-test",
-    }
+        *(f"usecase-remedy-{part}{s}" for part in ("deploy", "smoke-test")
+          for s in ("", "-staging", "-prod")),
+    }  # fmt: skip
     for project in projects:
         assert project.inputs.get("vpcConfig") is None, project
         assert project.inputs["encryptionKey"] == key, project
@@ -483,10 +485,16 @@ def test_deploy_builds_run_the_inference_stack_with_the_target_role(
     env = {v["name"]: v["value"] for v in project.inputs["environment"]["environmentVariables"]}
     state = f"mlops-dev-pulumi-state-{stack_config.account_id}-{stack_config.region}"
     assert env["PULUMI_BACKEND_URL"] == f"s3://{state}?region={stack_config.region}"
-    build_docs = _docs_of(pulumi_mocks, "usecase-remedy-deploy-build-policy")
+    build_docs = _docs_of(pulumi_mocks, "usecase-remedy-deploy-build-prod-policy")
     own = f"arn:aws:s3:::{state}/.pulumi/stacks/remedy-inference/prod.json"
     assert decide(build_docs, "s3:PutObject", own) == "Allow"
     assert decide(build_docs, "s3:GetObject", own) == "Allow"
+    # each stage's deploy build writes only its own stage's stack
+    dev_docs = _docs_of(pulumi_mocks, "usecase-remedy-deploy-build-policy")
+    assert decide(dev_docs, "s3:PutObject", own) == "ImplicitDeny"
+    dev_own = own.replace("/prod.json", "/dev.json")
+    assert decide(dev_docs, "s3:PutObject", dev_own) == "Allow"
+    assert decide(build_docs, "s3:PutObject", dev_own) == "ImplicitDeny"
     # the backend is shared (#15 item 4): the platform's stacks and other use cases' are read-only
     # or out of reach for this use case's deploy builds
     platform = f"arn:aws:s3:::{state}/.pulumi/stacks/mlops-platform/prod.json"
