@@ -1,7 +1,7 @@
 """Model-health alarms of a use case's stage (`mlops:analytics:ModelHealthAlarms`).
 
 The use case's health job (Remedy: ``remedy_inference.health``) publishes each month's quality
-against claim outcomes and the drift of each input as CloudWatch metrics in the namespace
+against recorded outcomes and the drift of each input as CloudWatch metrics in the namespace
 ``mlops/model-health`` (dimensions ``UseCase``, ``Stage``, and ``Feature`` for drift). This
 component turns breaches into notifications and, optionally, into retraining:
 

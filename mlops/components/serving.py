@@ -474,7 +474,7 @@ class InferenceService(pulumi.ComponentResource):
 
     # --- runtime actors (mlops rehearse) ----------------------------------------------------
     def _declare_decision(self, n: NameContext) -> None:
-        """One claim decision: API Gateway -> Step Functions -> Lambdas -> endpoint."""
+        """One decision request: API Gateway -> Step Functions -> Lambdas -> endpoint."""
         a, acct = self._args, n.account_id
         sm_arn = self.state_machine.arn
         declare.service_assumes(

@@ -164,7 +164,7 @@ def dashboard_body(d: DashboardInputs) -> dict[str, Any]:
         [MODEL_HEALTH_NAMESPACE, m, "UseCase", d.usecase, "Stage", d.stage, {"stat": "Average"}]
         for m in MODEL_HEALTH_METRICS
     ]
-    widgets.append(_metric_widget("Model quality vs claim outcomes", quality, 12, y, 12,
+    widgets.append(_metric_widget("Model quality vs recorded outcomes", quality, 12, y, 12,
                                   period=86400, **region))  # fmt: skip
     y += 6
     if d.endpoint_name:

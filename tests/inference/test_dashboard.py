@@ -45,7 +45,7 @@ def test_the_prod_dashboard_charts_what_the_service_created(pulumi_mocks, stack_
     assert list(widgets) == [
         "text", "Decision API latency", "Model latency", "Errors", "Decision mix (per hour)",
         "Investigate share (hourly)", "Drift: PSI per feature (monthly job)",
-        "Model quality vs claim outcomes", "Model Monitor: baseline drift",
+        "Model quality vs recorded outcomes", "Model Monitor: baseline drift",
         "Rollout guards (an alarm rolls a rollout back)",
         "Endpoint invocations (rollouts: both fleets serve)",
     ]  # fmt: skip
