@@ -136,10 +136,10 @@ def cost(
     ] = None,
     all_stacks: Annotated[bool, typer.Option("--all", help="Estimate every stack.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-    claims_per_day: Annotated[
-        float | None, typer.Option(help="Claims decided per day (default per stack).")
+    requests_per_day: Annotated[
+        float | None, typer.Option(help="Decision requests per day (default per stack).")
     ] = None,
-    payload_kb: Annotated[float | None, typer.Option(help="Request payload per claim, KB.")] = None,
+    payload_kb: Annotated[float | None, typer.Option(help="Payload per request, KB.")] = None,
     endpoint_mode: Annotated[
         str | None, typer.Option(help="Reprice every endpoint as serverless or realtime.")
     ] = None,
@@ -147,7 +147,7 @@ def cost(
     """Estimate a stack's monthly AWS cost offline: its resources x a dated price table."""
     from mlops.cost.report import run_cost_command
 
-    run_cost_command(stack, all_stacks, as_json, claims_per_day, payload_kb, endpoint_mode)
+    run_cost_command(stack, all_stacks, as_json, requests_per_day, payload_kb, endpoint_mode)
 
 
 @app.command()

@@ -356,7 +356,7 @@ def _rule_count(rule: Mapping[str, Any]) -> int:
 
 # --- generated use cases -----------------------------------------------------------------------
 _WORDS = (
-    "motor", "claims", "fraud", "triage", "subrogation", "pricing", "renewal", "churn", "repair",
+    "motor", "quotes", "fraud", "triage", "subrogation", "pricing", "renewal", "churn", "repair",
     "valuation", "household", "flood", "telematics", "recovery", "underwriting", "reserving",
 )  # fmt: skip
 

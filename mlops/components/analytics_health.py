@@ -1,15 +1,16 @@
 """Model-health alarms of a use case's stage (`mlops:analytics:ModelHealthAlarms`).
 
 The use case's health job (Remedy: ``remedy_inference.health``) publishes each month's quality
-against claim outcomes and the drift of each input as CloudWatch metrics in the namespace
+against recorded outcomes and the drift of each input as CloudWatch metrics in the namespace
 ``mlops/model-health`` (dimensions ``UseCase``, ``Stage``, and ``Feature`` for drift). This
 component turns breaches into notifications and, optionally, into retraining:
 
 * an SNS topic encrypted with the given KMS key (its key policy must let CloudWatch use it), with
   an e-mail subscription per lead of the use case, that the quality and drift alarms notify
   (and that the endpoint's Model Monitor drift alarms can share: ``topic``);
-* one CloudWatch alarm per check (:data:`DEFAULT_CHECKS`, thresholds after the domain
-  reference) and per monitored input (``FeaturePSI`` above ``psi_threshold``);
+* one CloudWatch alarm per check the use case supplies (``checks``; Remedy's are in its
+  inference program, thresholds after its domain reference) and per monitored input
+  (``features``: ``FeaturePSI`` above ``psi_threshold``);
 * with ``retrain_pipeline_arn`` (the manifest's ``monitoring.retrain_on_breach``): an
   EventBridge rule on any of these alarms entering ALARM that starts the use case's training
   pipeline, with a role that may start that pipeline only. EventBridge starts SageMaker pipelines
@@ -46,28 +47,6 @@ class HealthCheck:
     description: str
 
 
-DEFAULT_CHECKS: tuple[HealthCheck, ...] = (
-    HealthCheck("coverage-low", "RepairCostIntervalCoverage", "LessThanThreshold", 0.72,
-                "Minimum", "80% repair-cost interval covers under 72% of final costs"),
-    HealthCheck("coverage-high", "RepairCostIntervalCoverage", "GreaterThanThreshold", 0.88,
-                "Maximum", "80% repair-cost interval covers over 88% of final costs (too wide)"),
-    HealthCheck("bias-low", "RepairCostBias", "LessThanThreshold", -0.07, "Minimum",
-                "repair cost under-predicted by more than 7% against the final cost"),
-    HealthCheck("bias-high", "RepairCostBias", "GreaterThanThreshold", 0.07, "Maximum",
-                "repair cost over-predicted by more than 7% against the final cost"),
-    HealthCheck("pav", "PavWithin10Pct", "LessThanThreshold", 0.85, "Minimum",
-                "under 85% of PAVs within 10% of the settlement"),
-    HealthCheck("wrong-write-offs", "WrongWriteOffRate", "GreaterThanThreshold", 0.03, "Maximum",
-                "over 3% of closed claims were wrong write-offs"),
-    HealthCheck("calibration", "TotalLossECE", "GreaterThanThreshold", 0.08, "Maximum",
-                "total-loss probability miscalibrated (ECE above 0.08)"),
-)  # fmt: skip
-DEFAULT_FEATURES = (
-    "vehicle_age_years", "mileage", "delta_v_kph", "zones_hit_count", "max_zone_severity",
-    "powertrain",
-)  # fmt: skip
-
-
 @dataclass(frozen=True, kw_only=True)
 class ModelHealthAlarmsArgs:
     names: NameContext
@@ -78,8 +57,10 @@ class ModelHealthAlarmsArgs:
     kms:GenerateDataKey*) for alarms to publish."""
     lead_emails: Sequence[str]
     tags: Mapping[str, str]
-    checks: Sequence[HealthCheck] = DEFAULT_CHECKS
-    features: Sequence[str] = DEFAULT_FEATURES
+    checks: Sequence[HealthCheck] = ()
+    """The use case's quality checks on its published metrics (none by default)."""
+    features: Sequence[str] = ()
+    """The inputs whose drift (``FeaturePSI``) is alarmed on (none by default)."""
     psi_threshold: float = 0.2
     retrain_pipeline_arn: str | None = None
     """Start this training pipeline when an alarm fires (the manifest switch

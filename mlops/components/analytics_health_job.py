@@ -3,7 +3,7 @@
 Publishes the ``mlops/model-health`` metrics that :class:`~mlops.components.analytics_health.
 ModelHealthAlarms` watches. Runtime: an EventBridge Scheduler schedule invoking a Lambda in the
 VPC (private subnets; S3 and CloudWatch through the platform's VPC endpoints). A run loads the use
-case's landed decision and claim-outcome events (``decision-events/<usecase>/`` of the analytics
+case's landed decision and outcome events (``decision-events/<usecase>/`` of the analytics
 landing bucket) into an in-memory DuckDB warehouse, computes the monthly quality view and drift
 and puts the metrics; minutes of compute once a day do not justify a Processing job's container
 image, instance start-up (≈ 3-5 min) and extra IAM (PassRole, ECR). The function carries its own

@@ -117,7 +117,8 @@ class ModelMonitorArgs:
     subnet_ids: Sequence[pulumi.Input[str]] | pulumi.Output[Sequence[str]]
     security_group_ids: Sequence[pulumi.Input[str]]
     tags: Mapping[str, str]
-    features: Sequence[str] = ("vehicle_age_years", "mileage", "delta_v_kph")
+    features: Sequence[str]
+    """The captured inputs to alarm on (baseline drift per feature); the use case names them."""
     drift_threshold: float = DEFAULT_PSI_THRESHOLD
     schedule_expression: str = "cron(0 * ? * * *)"
     instance_type: str = "ml.m5.large"

@@ -135,6 +135,9 @@ class InferenceServiceArgs:
     dashboard: bool = False
     """Create the stage's operations dashboard (``mlops.components.serving_dashboard``); the
     deployer's generated managed policies carry its statement (docs/rollout.md)."""
+    health_metrics: Sequence[str] = ()
+    """The model-health metrics (namespace ``mlops/model-health``) the use case's health job
+    publishes, charted on the operations dashboard against recorded outcomes; none by default."""
     decision_events: bool = False
     """The decide step logs decision events (``event_type="decision"``, a ``recommendation``):
     metric filters count them per recommendation for the operations dashboard's decision mix."""
@@ -259,6 +262,7 @@ class InferenceService(pulumi.ComponentResource):
             ),
             decision_events=args.decision_events,
             investigate_share=args.investigate_alarm_share is not None,
+            health_metrics=args.health_metrics,
             opts=self._child,
         )
 
@@ -474,7 +478,7 @@ class InferenceService(pulumi.ComponentResource):
 
     # --- runtime actors (mlops rehearse) ----------------------------------------------------
     def _declare_decision(self, n: NameContext) -> None:
-        """One claim decision: API Gateway -> Step Functions -> Lambdas -> endpoint."""
+        """One decision request: API Gateway -> Step Functions -> Lambdas -> endpoint."""
         a, acct = self._args, n.account_id
         sm_arn = self.state_machine.arn
         declare.service_assumes(

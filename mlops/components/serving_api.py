@@ -223,8 +223,8 @@ class DecisionApi(pulumi.ComponentResource):
                 "throttling_rate_limit": a.throttle_rate,
                 "throttling_burst_limit": a.throttle_burst,
                 "metrics_enabled": True,
-                # execution logging of errors only; never request or response bodies (claims
-                # carry personal data): data trace stays off
+                # execution logging of errors only; never request or response bodies (requests
+                # may carry personal data): data trace stays off
                 "logging_level": "ERROR",
                 "data_trace_enabled": False,
             },

@@ -10,9 +10,9 @@ Rows, top to bottom:
   dimension ``Recommendation``, from the decide step's audit events) and the hourly investigate
   share (``Investigations / Decisions``) — for a use case that emits decision events;
 - model health: what the monitoring publishes — per-feature drift ``FeaturePSI`` and the
-  quality metrics (namespace ``mlops/model-health``, dimensions ``UseCase``, ``Stage``,
-  ``Feature``; ``MODEL_HEALTH_METRICS``), and on a real-time endpoint SageMaker Model Monitor's
-  ``feature_baseline_drift_*`` (namespace ``aws/sagemaker/Endpoints/data-metrics``);
+  quality metrics the use case names (``health_metrics``; namespace ``mlops/model-health``,
+  dimensions ``UseCase``, ``Stage``, ``Feature``), and on a real-time endpoint SageMaker Model
+  Monitor's ``feature_baseline_drift_*`` (namespace ``aws/sagemaker/Endpoints/data-metrics``);
 - rollouts: the state of the alarms that roll a rollout back, the endpoint's invocations (a
   blue/green shift shows as both fleets serving), and how to see rollbacks (the registry).
 
@@ -32,14 +32,6 @@ import pulumi_aws as aws
 
 MODEL_HEALTH_NAMESPACE = "mlops/model-health"
 """Where the model-health job publishes (dimensions UseCase, Stage[, Feature])."""
-MODEL_HEALTH_METRICS = (
-    "RepairCostIntervalCoverage",
-    "RepairCostBias",
-    "RepairCostMAE",
-    "PavWithin10Pct",
-    "WrongWriteOffRate",
-    "TotalLossECE",
-)
 DRIFT_METRIC = "FeaturePSI"
 MONITOR_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
 """SageMaker Model Monitor's data-quality metrics (dimensions Endpoint, MonitoringSchedule)."""
@@ -62,6 +54,7 @@ class DashboardInputs:
     rollback_alarm_arns: Sequence[str] = ()
     decision_events: bool = False
     investigate_share: bool = False
+    health_metrics: Sequence[str] = ()
 
 
 def _metric_widget(
@@ -162,10 +155,11 @@ def dashboard_body(d: DashboardInputs) -> dict[str, Any]:
                                   **region))  # fmt: skip
     quality = [
         [MODEL_HEALTH_NAMESPACE, m, "UseCase", d.usecase, "Stage", d.stage, {"stat": "Average"}]
-        for m in MODEL_HEALTH_METRICS
+        for m in d.health_metrics
     ]
-    widgets.append(_metric_widget("Model quality vs claim outcomes", quality, 12, y, 12,
-                                  period=86400, **region))  # fmt: skip
+    if quality:
+        widgets.append(_metric_widget("Model quality vs recorded outcomes", quality, 12, y, 12,
+                                      period=86400, **region))  # fmt: skip
     y += 6
     if d.endpoint_name:
         monitor = {
@@ -212,6 +206,7 @@ def operations_dashboard(
     rollback_alarm_arns: Sequence[pulumi.Input[str]],
     decision_events: bool,
     investigate_share: bool,
+    health_metrics: Sequence[str] = (),
     opts: pulumi.ResourceOptions,
 ) -> aws.cloudwatch.Dashboard:
     roles = sorted(function_names)
@@ -231,6 +226,7 @@ def operations_dashboard(
                     function_names=dict(zip(roles, v["fns"], strict=True)),
                     endpoint_name=v["ep"], rollback_alarm_arns=v["alarms"],
                     decision_events=decision_events, investigate_share=investigate_share,
+                    health_metrics=tuple(health_metrics),
                 )
             ),
             sort_keys=True,

@@ -1,7 +1,7 @@
 """`mlops cost`: a monthly AWS cost estimate of a stack, offline.
 
 - `prices_<region>.yaml`: dated list prices with their sources (`prices.py` loads and checks them);
-- `usage.py`: the usage assumptions (claims per day, payload size, ...), defaulted per stack;
+- `usage.py`: the usage assumptions (requests per day, payload size, ...), defaulted per stack;
 - `pricers.py`, `pricers_platform.py`: one pricing function per billable resource type;
 - `catalog.py`: types that cost nothing by themselves (with the reason);
 - `estimator.py`: pure `estimate(resources, prices, usage)`; `report.py`: the command and tables.

@@ -74,7 +74,7 @@ def endpoint_items(spec: EndpointSpec, ctx: Context) -> list[LineItem]:
     """Compute (instance-hours or serverless seconds) plus data processed, for one variant."""
     spec = apply_mode_override(spec, ctx)
     u, p = ctx.usage, ctx.prices
-    invocations = u.claims_per_month
+    invocations = u.requests_per_month
     items: list[LineItem] = []
     if spec.mode == "realtime":
         rate = p.table("sagemaker.hosting_instance_hour").get(spec.instance_type)
@@ -159,14 +159,14 @@ def _lambda(resources: Sequence[RecordedResource], ctx: Context) -> list[LineIte
     )
     items = []
     for (memory, arch), count in sorted(groups.items()):
-        calls = count * u.claims_per_month * u.lambda_invocations_per_claim
+        calls = count * u.requests_per_month * u.lambda_invocations_per_request
         gb_s = calls * u.lambda_ms / 1000 * memory / 1024
         gb_rate = p.get(f"lambda.gb_second_{arch}")
         cost = calls / 1e6 * p.get("lambda.requests_per_million") + gb_s * gb_rate
         items.append(LineItem(
             "aws:lambda/function:Function", f"{count} function(s), {memory} MB {arch}", count,
             "invocations", calls, cost,
-            f"{u.lambda_invocations_per_claim:g} call/claim/function x {u.lambda_ms:g} ms "
+            f"{u.lambda_invocations_per_request:g} call/request/function x {u.lambda_ms:g} ms "
             f"({_n(gb_s)} GB-s)",
         ))  # fmt: skip
     return items
@@ -179,7 +179,7 @@ def _state_machines(resources: Sequence[RecordedResource], ctx: Context) -> list
     standard = [r for r in resources if r not in express]
     items = []
     if express:
-        runs = len(express) * u.claims_per_month * u.sfn_executions_per_claim
+        runs = len(express) * u.requests_per_month * u.sfn_executions_per_request
         memory = p.get("stepfunctions.express_memory_increment_mb")
         gb_s = runs * u.sfn_duration_ms / 1000 * memory / 1024
         cost = runs / 1e6 * p.get("stepfunctions.express_requests_per_million") + gb_s * p.get(
@@ -188,7 +188,7 @@ def _state_machines(resources: Sequence[RecordedResource], ctx: Context) -> list
         items.append(LineItem(
             "aws:sfn/stateMachine:StateMachine", "Express workflows", len(express),
             "executions", runs, cost,
-            f"{u.sfn_executions_per_claim:g}/claim each, {u.sfn_duration_ms:g} ms at "
+            f"{u.sfn_executions_per_request:g}/request each, {u.sfn_duration_ms:g} ms at "
             f"{memory:g} MB billing increment",
         ))  # fmt: skip
     if standard:
@@ -211,11 +211,11 @@ def _apis(resources: Sequence[RecordedResource], ctx: Context) -> list[LineItem]
         if protocol not in ("REST", "HTTP"):
             ctx.flag(r.type, f"{physical(r)}: {protocol} APIs are not priced")
             continue
-        calls = u.claims_per_month * u.api_requests_per_claim
+        calls = u.requests_per_month * u.api_calls_per_request
         rate = p.get(f"apigateway.{protocol.lower()}_requests_per_million")
         items.append(LineItem(
             r.type, f"{physical(r)} ({protocol} API)", 1, "requests", calls, calls / 1e6 * rate,
-            f"{u.api_requests_per_claim:g} request/claim at ${rate}/million",
+            f"{u.api_calls_per_request:g} call/request at ${rate}/million",
         ))  # fmt: skip
     return items
 
@@ -228,7 +228,7 @@ def _firehose(resources: Sequence[RecordedResource], ctx: Context) -> list[LineI
     billed_kb = math.ceil(u.payload_kb / step) * step
     items = []
     for r in resources:
-        records = u.claims_per_month * u.events_per_claim
+        records = u.requests_per_month * u.events_per_request
         gb = records * billed_kb * GB_PER_KB
         cost = gb * p.get("firehose.ingest_gb")
         s3 = r.inputs.get("extendedS3Configuration") or {}
@@ -246,7 +246,7 @@ def _firehose(resources: Sequence[RecordedResource], ctx: Context) -> list[LineI
             note += f" + dynamic partitioning ({objects:,.0f} objects)"
         items.append(LineItem(
             r.type, physical(r), 1, "GB ingested", gb, cost,
-            f"{u.events_per_claim:g} records/claim of <= {u.payload_kb:g} KB, billed in "
+            f"{u.events_per_request:g} records/request of <= {u.payload_kb:g} KB, billed in "
             f"{step:g} KB increments{note}",
         ))  # fmt: skip
     return items

@@ -39,7 +39,7 @@ class StackCost:
 def stack_cost(
     stack: str,
     *,
-    claims_per_day: float | None = None,
+    requests_per_day: float | None = None,
     payload_kb: float | None = None,
     endpoint_mode: EndpointMode | None = None,
 ) -> StackCost:
@@ -52,7 +52,7 @@ def stack_cost(
     manifests = load_manifests()
     prices = load_prices(cfg.region)
     usage = default_usage(cfg.environment).with_overrides(
-        claims_per_day=claims_per_day, payload_kb=payload_kb, endpoint_mode=endpoint_mode
+        requests_per_day=requests_per_day, payload_kb=payload_kb, endpoint_mode=endpoint_mode
     )
 
     def run(u) -> Estimate:
@@ -115,7 +115,7 @@ def render(costs: Sequence[StackCost], console, show_assumptions: bool = True) -
 def _assumptions(costs: Sequence[StackCost], console) -> None:
     from rich.table import Table
 
-    table = Table(title="usage assumptions (change with --claims-per-day, --payload-kb, "
+    table = Table(title="usage assumptions (change with --requests-per-day, --payload-kb, "
                   "--endpoint-mode)")  # fmt: skip
     table.add_column("assumption")
     for c in costs:
@@ -132,13 +132,13 @@ def _summary(costs: Sequence[StackCost], console) -> None:
 
     table = Table(title="monthly total per stack, endpoints as configured vs all serverless vs "
                   "all real-time")  # fmt: skip
-    for col in ("stack", "claims/day", "total", "endpoints", "all serverless: total",
+    for col in ("stack", "requests/day", "total", "endpoints", "all serverless: total",
                 "all real-time: total", "not priced"):  # fmt: skip
         table.add_column(col, justify="left" if col == "stack" else "right")
     for c in costs:
         e = c.estimate
         table.add_row(
-            e.stack, f"{e.usage.claims_per_day:,.0f}", _money(e.total), _money(e.endpoint_total),
+            e.stack, f"{e.usage.requests_per_day:,.0f}", _money(e.total), _money(e.endpoint_total),
             f"{_money(c.by_mode['serverless'].total)} "
             f"({_money(c.by_mode['serverless'].endpoint_total)})",
             f"{_money(c.by_mode['realtime'].total)} "
@@ -152,7 +152,7 @@ def run_cost_command(
     stack: str | None,
     all_stacks: bool,
     as_json: bool,
-    claims_per_day: float | None,
+    requests_per_day: float | None,
     payload_kb: float | None,
     endpoint_mode: str | None,
 ) -> None:
@@ -171,11 +171,11 @@ def run_cost_command(
             f"--endpoint-mode {endpoint_mode!r} is not a mode",
             "use --endpoint-mode serverless or --endpoint-mode realtime",
         )
-    for option, value in (("--claims-per-day", claims_per_day), ("--payload-kb", payload_kb)):
+    for option, value in (("--requests-per-day", requests_per_day), ("--payload-kb", payload_kb)):
         if value is not None and value < 0:
             raise UsageError(f"{option} must not be negative, got {value:g}", f"{option} 2000")
     stacks = list(ENVIRONMENTS) if all_stacks else [stack or "dev"]
-    options = {"claims_per_day": claims_per_day, "payload_kb": payload_kb,
+    options = {"requests_per_day": requests_per_day, "payload_kb": payload_kb,
                "endpoint_mode": endpoint_mode}  # fmt: skip
     if as_json:
         costs = [stack_cost(s, **options) for s in stacks]

@@ -1,8 +1,10 @@
 """Usage assumptions behind a cost estimate: explicit, defaulted per environment, printed.
 
 Every number a line item multiplies by a price comes from here (or from a resource's own inputs),
-so an estimate can always be explained. Defaults describe a large UK motor insurer: production
-decides ~2,000 claims a day; dev and staging see test traffic only.
+so an estimate can always be explained. Volume is counted in decision requests (one request:
+one decision through the serving path). The defaults are the first use case's (Remedy at a large
+UK motor insurer): production decides ~2,000 requests a day; dev and staging see test traffic
+only.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ EndpointMode = Literal["serverless", "realtime"]
 class Usage(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    claims_per_day: float = Field(2000, ge=0, description="claims decided per day")
-    payload_kb: float = Field(4.0, gt=0, description="request payload per claim (KB)")
-    response_kb: float = Field(1.0, gt=0, description="response per claim (KB)")
+    requests_per_day: float = Field(2000, ge=0, description="decision requests per day")
+    payload_kb: float = Field(4.0, gt=0, description="payload per request (KB)")
+    response_kb: float = Field(1.0, gt=0, description="response per request (KB)")
     days_per_month: float = Field(30.42, gt=0, description="730 h / 24")
     # serving
     serverless_inference_ms: float = Field(
@@ -33,16 +35,18 @@ class Usage(BaseModel):
         "ml.c6i.large", description="instance when forced real-time"
     )
     override_realtime_instances: int = Field(1, ge=1, description="instances when forced real-time")
-    lambda_invocations_per_claim: float = Field(
-        1, ge=0, description="invocations of EACH Lambda function per claim (upper bound)"
+    lambda_invocations_per_request: float = Field(
+        1, ge=0, description="invocations of EACH Lambda function per request (upper bound)"
     )
     lambda_ms: float = Field(200, gt=0, description="billed duration per Lambda invocation")
-    sfn_executions_per_claim: float = Field(1, ge=0, description="per state machine")
+    sfn_executions_per_request: float = Field(1, ge=0, description="per state machine")
     sfn_duration_ms: float = Field(1000, gt=0, description="Express execution duration")
     sfn_standard_transitions: float = Field(20, ge=0, description="per Standard execution")
-    api_requests_per_claim: float = Field(1, ge=0, description="per REST/HTTP API")
+    api_calls_per_request: float = Field(1, ge=0, description="per REST/HTTP API")
     monitoring_job_hours: float = Field(0.1, gt=0, description="per model-monitor run")
-    events_per_claim: float = Field(3, ge=0, description="Firehose records per claim per stream")
+    events_per_request: float = Field(
+        3, ge=0, description="Firehose records per request per stream"
+    )
     # storage and keys
     s3_gb_per_bucket: float = Field(20, ge=0, description="average stored GB per bucket")
     s3_puts_per_bucket: float = Field(100_000, ge=0, description="PUT/LIST per bucket-month")
@@ -82,8 +86,8 @@ class Usage(BaseModel):
 
     # --- derived ---------------------------------------------------------------------------
     @property
-    def claims_per_month(self) -> float:
-        return self.claims_per_day * self.days_per_month
+    def requests_per_month(self) -> float:
+        return self.requests_per_day * self.days_per_month
 
     def with_overrides(self, **changes: Any) -> Usage:
         """A copy with the given (non-None) assumptions replaced, validated again."""
@@ -111,7 +115,7 @@ def _show(value: Any) -> str:
 # Per-environment defaults: only what differs from the production-shaped defaults above.
 _ENV_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {
-        "claims_per_day": 50,
+        "requests_per_day": 50,
         "log_gb_per_group": 0.2,
         "flow_log_gb": 1,
         "s3_gb_per_bucket": 10,
@@ -122,7 +126,7 @@ _ENV_DEFAULTS: dict[str, dict[str, Any]] = {
         "cloudtrail_data_events": 500_000,
     },
     "staging": {
-        "claims_per_day": 200,
+        "requests_per_day": 200,
         "log_gb_per_group": 0.3,
         "flow_log_gb": 1,
         "s3_gb_per_bucket": 5,

@@ -258,7 +258,7 @@ def schema_problems(schema: Mapping[str, Any]) -> list[str]:
 def answer_problems(answer: Any, schema: Mapping[str, Any]) -> list[str]:
     """Where `answer` breaks the decision response schema: a JSON object with every required
     field, top-level types as declared, the recommendation one of the schema's values, and at
-    least one reason (a decision without reasons cannot be explained to a claims handler)."""
+    least one reason (a decision without reasons cannot be explained to the person acting on it)."""
     if not isinstance(answer, dict):
         return [f"the answer is not a JSON object: {str(answer)[:80]}"]
     props = schema.get("properties") or {}

@@ -222,7 +222,7 @@ $r.cause
  "sentence": "The decision workflow did not complete: a handler must assess this claim."}]}
 #end"""
 
-# Request-validator failures: the message lists the failing properties (e.g. "vehicle.year").
+# Request-validator failures: the message lists the failing properties (a dotted path per property).
 BAD_REQUEST_TEMPLATE = (
     '{"detail": "invalid claim", "errors": "$util.escapeJavaScript($context.error.'
     'validationErrorString)"}'

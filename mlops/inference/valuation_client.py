@@ -219,7 +219,7 @@ class ValuationClient:
         if status == 429 or status >= 500:
             raise DependencyError("UPSTREAM_ERROR", f"HTTP {status}", attempts=attempt)
         if status == 404:
-            raise DependencyError("NOT_FOUND", "no valuation for this vehicle", attempts=attempt)
+            raise DependencyError("NOT_FOUND", "no valuation for this item", attempts=attempt)
         if status >= 400:
             raise DependencyError("CLIENT_ERROR", f"HTTP {status}", attempts=attempt)
         try:

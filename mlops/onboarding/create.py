@@ -54,7 +54,7 @@ def _check_name(name: str) -> None:
         raise AnswersError(
             f"invalid use-case name {name!r}",
             f"use lower-case letters, digits and single hyphens, starting with a letter, at most "
-            f"{NAME_MAX} characters (e.g. claims-demo)",
+            f"{NAME_MAX} characters (e.g. risk-demo)",
         )
 
 

@@ -72,6 +72,7 @@ def _monitoring(cfg: StackConfig) -> ModelMonitorArgs:
         subnet_ids=["subnet-1", "subnet-2"],
         security_group_ids=["sg-1"],
         tags=base_tags(cfg),
+        features=("vehicle_age_years", "mileage", "delta_v_kph"),
         alarm_topic_arns=["arn:aws:sns:eu-west-2:111111111111:alerts"],
     )
 

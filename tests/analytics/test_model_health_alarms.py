@@ -3,14 +3,15 @@ an alarm per quality check and per input, and the optional retrain rule (manifes
 
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 
 import pytest
 
 from mlops.components.analytics_health import (
-    DEFAULT_CHECKS,
-    DEFAULT_FEATURES,
     NAMESPACE,
+    HealthCheck,
     ModelHealthAlarms,
     ModelHealthAlarmsArgs,
     alarm_pattern,
@@ -24,11 +25,40 @@ CTX = NameContext(environment="prod", account_id="111111111111", region="eu-west
 PIPELINE = "arn:aws:sagemaker:eu-west-2:111111111111:pipeline/mlops-prod-remedy-training"
 
 
+INFRA = (
+    Path(__file__).resolve().parents[2] / "templates/remedy/inference/src/remedy_inference/infra.py"
+)
+
+
+def _remedy(name: str) -> tuple:
+    """A literal constant of Remedy's inference program (what it passes to the component)."""
+    for node in ast.parse(INFRA.read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == name for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"{name} not in {INFRA}")
+
+
+REMEDY_CHECKS = tuple(HealthCheck(*c) for c in _remedy("HEALTH_CHECKS"))
+REMEDY_FEATURES = _remedy("HEALTH_FEATURES")
+
+
 def _args(**kw) -> ModelHealthAlarmsArgs:
+    kw = {"checks": REMEDY_CHECKS, "features": REMEDY_FEATURES, **kw}
     return ModelHealthAlarmsArgs(
         names=CTX, usecase="remedy", stage="prod", kms_key_arn=KEY,
         lead_emails=["ellen.ward@example.com"], tags={"owner": "ellen.ward@example.com"}, **kw,
     )  # fmt: skip
+
+
+def test_the_platform_defaults_to_no_use_case_checks(pulumi_mocks):
+    args = ModelHealthAlarmsArgs(
+        names=CTX, usecase="remedy", stage="prod", kms_key_arn=KEY,
+        lead_emails=["ellen.ward@example.com"], tags={},
+    )  # fmt: skip
+    assert (args.checks, args.features) == ((), ())
+    run(lambda: ModelHealthAlarms("health", args))
+    assert not pulumi_mocks.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    assert len(pulumi_mocks.of_type("aws:sns/topic:Topic")) == 1
 
 
 def test_alarms_notify_the_lead_on_an_encrypted_topic(pulumi_mocks):
@@ -43,7 +73,7 @@ def test_alarms_notify_the_lead_on_an_encrypted_topic(pulumi_mocks):
     assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "111111111111"}}
     alarms = pulumi_mocks.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
-    assert len(alarms) == len(DEFAULT_CHECKS) + len(DEFAULT_FEATURES)
+    assert len(alarms) == len(REMEDY_CHECKS) + len(REMEDY_FEATURES)
     by_metric: dict[str, list] = {}
     for alarm in alarms:
         assert alarm.inputs["namespace"] == NAMESPACE, alarm.name
@@ -56,7 +86,7 @@ def test_alarms_notify_the_lead_on_an_encrypted_topic(pulumi_mocks):
     }
     assert coverage == {("LessThanThreshold", 0.72), ("GreaterThanThreshold", 0.88)}
     drift = {a["dimensions"]["Feature"]: a["threshold"] for a in by_metric["FeaturePSI"]}
-    assert drift == dict.fromkeys(DEFAULT_FEATURES, 0.2)
+    assert drift == dict.fromkeys(REMEDY_FEATURES, 0.2)
     assert not pulumi_mocks.of_type("aws:cloudwatch/eventRule:EventRule")
 
 

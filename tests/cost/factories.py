@@ -8,7 +8,7 @@ from mlops.cost.prices import PriceTable, parse_prices
 from mlops.cost.usage import Usage
 from mlops.testing.mocks import RecordedResource
 
-# 100 hours a month and 1,000 claims a month keep the arithmetic in the tests readable.
+# 100 hours a month and 1,000 requests a month keep the arithmetic in the tests readable.
 PRICE_DOC: dict[str, Any] = {
     "as_of": "2026-01-01",
     "region": "eu-west-2",
@@ -79,8 +79,8 @@ def price_table() -> PriceTable:
 
 
 def usage(**changes: Any) -> Usage:
-    """1,000 claims a month (100/day x 10 days); override anything else per test."""
-    base = {"claims_per_day": 100, "days_per_month": 10, "training_runs": 0, "tuning_runs": 0}
+    """1,000 requests a month (100/day x 10 days); override anything else per test."""
+    base = {"requests_per_day": 100, "days_per_month": 10, "training_runs": 0, "tuning_runs": 0}
     return Usage.model_validate({**base, **changes})
 
 

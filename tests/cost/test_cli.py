@@ -38,7 +38,7 @@ def test_cost_table_for_one_stack(monkeypatch) -> None:
     out = result.stdout
     assert "prod: estimated monthly cost (eu-west-2, USD, list prices as of 2026-11-01)" in out
     assert "remedy: real-time ml.c6i.large x 2" in out
-    assert "usage assumptions" in out and "claims_per_day" in out
+    assert "usage assumptions" in out and "requests_per_day" in out
     assert "all serverless" in out and "all real-time" in out
     assert "free (" in out and "Role x" in out  # zero-cost types are listed, not hidden
 
@@ -49,7 +49,7 @@ def test_cost_all_json_shows_dev_vs_prod_and_modes() -> None:
     docs = {d["stack"]: d for d in json.loads(result.stdout)}
     assert set(docs) == {"dev", "staging", "prod"}
     dev, prod = docs["dev"], docs["prod"]
-    assert dev["assumptions"]["claims_per_day"] < prod["assumptions"]["claims_per_day"]
+    assert dev["assumptions"]["requests_per_day"] < prod["assumptions"]["requests_per_day"]
     # remedy: serverless in dev, two real-time instances in prod
     assert prod["monthly_endpoints"] > dev["monthly_endpoints"]
     modes = prod["endpoint_modes"]
@@ -67,12 +67,12 @@ def test_usage_options_change_the_estimate() -> None:
         return json.loads(result.stdout)["monthly_endpoints"]
 
     base = endpoints()
-    assert endpoints("--claims-per-day", "5000") > base
+    assert endpoints("--requests-per-day", "5000") > base
     assert endpoints("--payload-kb", "400") > base
     assert endpoints("--endpoint-mode", "realtime") > 50  # an always-on instance
-    doc = json.loads(runner.invoke(app, ["cost", "-s", "dev", "--json", "--claims-per-day",
+    doc = json.loads(runner.invoke(app, ["cost", "-s", "dev", "--json", "--requests-per-day",
                                          "7"]).stdout)  # fmt: skip
-    assert doc["assumptions"]["claims_per_day"] == 7
+    assert doc["assumptions"]["requests_per_day"] == 7
 
 
 @pytest.mark.parametrize(
@@ -81,7 +81,7 @@ def test_usage_options_change_the_estimate() -> None:
         (["--endpoint-mode", "batch"], 2, "--endpoint-mode 'batch' is not a mode"),
         (["--stack", "qa"], 1, "unknown stack 'qa'"),
         (["--stack", "dev", "--all"], 2, "give either --stack or --all"),
-        (["--claims-per-day", "-5"], 2, "--claims-per-day must not be negative"),
+        (["--requests-per-day", "-5"], 2, "--requests-per-day must not be negative"),
     ],
 )
 def test_bad_options_are_clear_errors(monkeypatch, capsys, args, code, message) -> None:

@@ -88,6 +88,7 @@ def test_decision_analytics_is_fully_priced(pulumi_mocks, stack_config) -> None:
             data_bucket_name="mlops-data", data_bucket_arn="arn:aws:s3:::mlops-data",
             kms_key_arn=key, subnet_ids=["subnet-1"], security_group_ids=["sg-1"],
             tags=base_tags(cfg), alarm_topic_arns=[],
+            features=("vehicle_age_years", "mileage", "delta_v_kph"),
         ),
     )  # fmt: skip
     run(lambda: DecisionAnalytics("analytics", args))

@@ -1,6 +1,6 @@
 """The estimator on hand-built resources, with expectations computed by hand.
 
-Prices and usage come from tests/cost/factories.py: 100 hours and 1,000 claims a month.
+Prices and usage come from tests/cost/factories.py: 100 hours and 1,000 requests a month.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def test_rest_api_requests() -> None:
 
 def test_firehose_bills_5kb_increments() -> None:
     stream = res("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream", "events")
-    e = run([stream], events_per_claim=3, payload_kb=4)
+    e = run([stream], events_per_request=3, payload_kb=4)
     # 3,000 records, each rounded up to 5 KB, x $10/GB
     assert cost_of(e, "events") == pytest.approx(3000 * 5 * KB * 10)
 
@@ -135,7 +135,7 @@ def test_firehose_dynamic_partitioning_adds_per_gb_and_per_object() -> None:
             "dynamicPartitioningConfiguration": {"enabled": True},
         },
     )
-    e = run([stream], events_per_claim=3, payload_kb=4)
+    e = run([stream], events_per_request=3, payload_kb=4)
     gb = 3000 * 5 * KB
     # ingest $10/GB + partitioning $2/GB + (100 h x 3600 s / 360 s = 1,000 objects) x $0.5/1000
     assert cost_of(e, "events") == pytest.approx(gb * 10 + gb * 2 + 0.5)  # fmt: skip
@@ -197,7 +197,7 @@ def test_log_groups_grouped_by_retention() -> None:
     lg = "aws:cloudwatch/logGroup:LogGroup"
     e = run([res(lg, "a", retentionInDays=30), res(lg, "b", retentionInDays=30)],
             log_gb_per_group=2, days_per_month=30)  # fmt: skip
-    # ingest 4 GB x $0.5; steady state 1 month stored x $0.03 ($0.12); 3,000 claims don't matter
+    # ingest 4 GB x $0.5; steady state 1 month stored x $0.03 ($0.12); 3,000 requests don't matter
     assert cost_of(e, "30 days retention") == pytest.approx(4 * 0.5 + 4 * 0.03)
 
 
@@ -236,7 +236,7 @@ def test_total_is_the_sum_of_items_and_json_round_trips() -> None:
     doc = e.to_json()
     assert doc["monthly_total"] == round(e.total, 2)
     assert doc["prices_as_of"] == "2026-01-01"
-    assert doc["assumptions"]["claims_per_day"] == 100
+    assert doc["assumptions"]["requests_per_day"] == 100
 
 
 def test_usecase_manifest_endpoint_and_training() -> None:

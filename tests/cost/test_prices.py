@@ -78,13 +78,13 @@ def test_missing_price_is_a_clear_error() -> None:
 
 def test_usage_defaults_differ_per_stack_and_overrides_validate() -> None:
     dev, prod = default_usage("dev"), default_usage("prod")
-    assert dev.claims_per_day < prod.claims_per_day
+    assert dev.requests_per_day < prod.requests_per_day
     assert dev.training_runs > 0 and prod.training_runs == 0  # models train in dev only
-    changed = prod.with_overrides(claims_per_day=10, payload_kb=None, endpoint_mode="serverless")
-    assert changed.claims_per_day == 10 and changed.payload_kb == prod.payload_kb
-    assert changed.claims_per_month == pytest.approx(10 * 30.42)
-    with pytest.raises(ValidationError, match="claims_per_day"):
-        prod.with_overrides(claims_per_day=-1)
+    changed = prod.with_overrides(requests_per_day=10, payload_kb=None, endpoint_mode="serverless")
+    assert changed.requests_per_day == 10 and changed.payload_kb == prod.payload_kb
+    assert changed.requests_per_month == pytest.approx(10 * 30.42)
+    with pytest.raises(ValidationError, match="requests_per_day"):
+        prod.with_overrides(requests_per_day=-1)
     with pytest.raises(ValidationError, match="endpoint_mode"):
         Usage(endpoint_mode="batch")
 
@@ -95,4 +95,4 @@ def test_every_assumption_is_described() -> None:
     assert all(meaning for _, _, meaning in rows), "every assumption needs a description"
     shown = {name: value for name, value, _ in rows}
     assert shown["endpoint_mode"] == "as configured"
-    assert shown["claims_per_day"] == "50"
+    assert shown["requests_per_day"] == "50"

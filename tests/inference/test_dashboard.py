@@ -13,12 +13,11 @@ import pytest
 
 from mlops.components.serving_dashboard import (
     DRIFT_METRIC,
-    MODEL_HEALTH_METRICS,
     MODEL_HEALTH_NAMESPACE,
 )
 from mlops.testing.mocks import RecordingMocks, run
 
-from .test_serving import build
+from .test_serving import HEALTH_METRICS, build
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,7 +44,7 @@ def test_the_prod_dashboard_charts_what_the_service_created(pulumi_mocks, stack_
     assert list(widgets) == [
         "text", "Decision API latency", "Model latency", "Errors", "Decision mix (per hour)",
         "Investigate share (hourly)", "Drift: PSI per feature (monthly job)",
-        "Model quality vs claim outcomes", "Model Monitor: baseline drift",
+        "Model quality vs recorded outcomes", "Model Monitor: baseline drift",
         "Rollout guards (an alarm rolls a rollout back)",
         "Endpoint invocations (rollouts: both fleets serve)",
     ]  # fmt: skip
@@ -116,4 +115,18 @@ def test_the_model_health_widgets_read_what_the_monitoring_publishes() -> None:
     assert _constant(health, "NAMESPACE") == MODEL_HEALTH_NAMESPACE
     published = _constant(monitoring, "METRICS")
     assert published["psi"] == DRIFT_METRIC
-    assert set(MODEL_HEALTH_METRICS) == {v for k, v in published.items() if k != "psi"}
+    infra = ROOT / "templates/remedy/inference/src/remedy_inference/infra.py"
+    charted = _constant(infra, "HEALTH_METRICS")
+    assert set(charted) == {v for k, v in published.items() if k != "psi"}
+    assert tuple(charted) == HEALTH_METRICS  # what the service tests build with
+
+
+@pytest.mark.parametrize("stack_config", ["prod"], indirect=True)
+def test_the_platform_charts_no_use_case_quality_metrics_by_default(
+    pulumi_mocks, stack_config
+) -> None:
+    run(lambda: build(stack_config, True, health_metrics=()))
+    _, body = _body(pulumi_mocks)
+    widgets = _widgets(body)
+    assert "Drift: PSI per feature (monthly job)" in widgets
+    assert "Model quality vs recorded outcomes" not in widgets

@@ -34,8 +34,20 @@ def functions() -> list[FunctionSpec]:
     ]
 
 
+#: Remedy's model-health metrics as its inference program passes them (checked against the template
+#: by tests/inference/test_dashboard.py)
+HEALTH_METRICS = (
+    "RepairCostIntervalCoverage", "RepairCostBias", "RepairCostMAE", "PavWithin10Pct",
+    "WrongWriteOffRate", "TotalLossECE",
+)  # fmt: skip
+
+
 def build(
-    cfg: StackConfig, model: bool, package: str = PACKAGE, investigate_share: float | None = 0.25
+    cfg: StackConfig,
+    model: bool,
+    package: str = PACKAGE,
+    investigate_share: float | None = 0.25,
+    health_metrics: tuple[str, ...] = HEALTH_METRICS,
 ) -> InferenceService:
     manifest = load_manifest(USECASES_DIR / "remedy.yaml")
     return InferenceService(
@@ -61,6 +73,7 @@ def build(
             reserved_concurrency=manifest.stacks.for_env(cfg.environment).function_concurrency,
             decision_events=True,
             dashboard=True,
+            health_metrics=health_metrics,
             investigate_alarm_share=investigate_share,  # Remedy emits investigate decisions
         ),
     )

@@ -241,6 +241,7 @@ def build(settings: InferenceSettings, code: Any = None, layer: Any = None) -> A
             # the alarm also rolls a real-time rollout back
             decision_events=True,
             dashboard=True,  # the stage's operations dashboard (docs/rollout.md)
+            health_metrics=HEALTH_METRICS,
             investigate_alarm_share=0.25,
             log_retention_days=settings.log_retention_days,
             reserved_concurrency=settings.function_concurrency,
@@ -278,6 +279,46 @@ def build(settings: InferenceSettings, code: Any = None, layer: Any = None) -> A
     return service
 
 
+#: Remedy's drift-monitored inputs: model-health alarms (all) and Model Monitor (the first 3)
+HEALTH_FEATURES = (
+    "vehicle_age_years", "mileage", "delta_v_kph", "zones_hit_count", "max_zone_severity",
+    "powertrain",
+)  # fmt: skip
+MONITOR_FEATURES = ("vehicle_age_years", "mileage", "delta_v_kph")
+#: the model-health job's metrics (``remedy_core.monitoring.METRICS``) on the dashboard
+HEALTH_METRICS = (
+    "RepairCostIntervalCoverage", "RepairCostBias", "RepairCostMAE", "PavWithin10Pct",
+    "WrongWriteOffRate", "TotalLossECE",
+)  # fmt: skip
+
+
+#: Remedy's model-health alarms (role, metric, comparison, threshold, statistic, description):
+#: thresholds after the domain reference (docs/monitoring.md)
+HEALTH_CHECKS = (
+    ("coverage-low", "RepairCostIntervalCoverage", "LessThanThreshold", 0.72,
+     "Minimum", "80% repair-cost interval covers under 72% of final costs"),
+    ("coverage-high", "RepairCostIntervalCoverage", "GreaterThanThreshold", 0.88,
+     "Maximum", "80% repair-cost interval covers over 88% of final costs (too wide)"),
+    ("bias-low", "RepairCostBias", "LessThanThreshold", -0.07, "Minimum",
+     "repair cost under-predicted by more than 7% against the final cost"),
+    ("bias-high", "RepairCostBias", "GreaterThanThreshold", 0.07, "Maximum",
+     "repair cost over-predicted by more than 7% against the final cost"),
+    ("pav", "PavWithin10Pct", "LessThanThreshold", 0.85, "Minimum",
+     "under 85% of PAVs within 10% of the settlement"),
+    ("wrong-write-offs", "WrongWriteOffRate", "GreaterThanThreshold", 0.03, "Maximum",
+     "over 3% of closed claims were wrong write-offs"),
+    ("calibration", "TotalLossECE", "GreaterThanThreshold", 0.08, "Maximum",
+     "total-loss probability miscalibrated (ECE above 0.08)"),
+)  # fmt: skip
+
+
+def health_checks() -> tuple[Any, ...]:
+    """:data:`HEALTH_CHECKS` as the platform's ``HealthCheck`` values."""
+    from mlops.components.analytics_health import HealthCheck
+
+    return tuple(HealthCheck(*check) for check in HEALTH_CHECKS)
+
+
 def model_health(settings, names, service, platform, tags) -> Any:
     """Prod: the model-health alarms (quality against claim outcomes, drift per input) notifying
     the use case's lead on a KMS-encrypted topic; other stages: none (outcomes are prod's)."""
@@ -294,6 +335,8 @@ def model_health(settings, names, service, platform, tags) -> Any:
             kms_key_arn=platform.require_output("logs_key_arn"),
             lead_emails=[usecase.OWNER_EMAIL],
             tags=tags,
+            checks=health_checks(),
+            features=HEALTH_FEATURES,
             retrain_pipeline_arn=settings.retrain_pipeline_arn,
         ),
     )
@@ -356,6 +399,7 @@ def data_quality_monitor(settings, names, service, platform, tags, health) -> An
         subnet_ids=platform.require_output("private_subnet_ids"),
         security_group_ids=[platform.require_output("sagemaker_security_group_id")],
         tags=tags,
+        features=MONITOR_FEATURES,
         role_arn=endpoint.role.arn,
         alarm_topic_arns=[health.topic.arn] if health is not None else [],
     )
