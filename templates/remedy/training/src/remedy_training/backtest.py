@@ -30,7 +30,6 @@ from remedy_core.rules import RuleConfig
 from remedy_core.synthetic_market import SyntheticMarket
 from remedy_training.data import PROCESSING_BASE, read_frame, resolve_model_dir
 
-
 MARKER = "SYNTHETIC"  # mlops.sagemaker_pipelines.SYNTHETIC_MARKER: the build's "no data" object
 
 
