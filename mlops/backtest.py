@@ -1,5 +1,6 @@
 """`mlops backtest`: the platform side (validation at the edge, locating the use case's code,
-progress); the scoring and the report are the inference repo's (``remedy_inference.backtest``).
+progress); the scoring and the report are the template's (``remedy_inference.backtest``, which
+re-exports ``remedy_core.backtest``: the same code the training pipeline's Backtest step runs).
 
 Locally it runs the batch path of the inference code the use case was rendered from: by default
 the template source in this repository (the very files a rendered repo contains), or a rendered

@@ -4,10 +4,13 @@ for serving: one definition, with the network, encryption and isolation settings
     Preprocess (processing) -> Tune (Bayesian, rounds x parallel from the manifest)
       |                        -> Evaluate (processing on the best job's model, evaluation.json)
       -> Baseline (processing on the train split: Model Monitor statistics.json + constraints.json)
+      -> Backtest (when the template has a backtest script: the candidate, and the current
+         approved model if `CurrentModelUri` names one, on the test split: backtest.json/.html)
       -> Gate (the manifest's metric vs its threshold, in its direction)
       -> Publish (the best model into the registry bucket, with its SHA-256)
          -> Register (PendingManualApproval, fixed here; records the SHA-256; the baseline
-            attached as the package's drift-check baselines and model-data metrics) | GateFailed
+            attached as the package's drift-check baselines and model-data metrics; the
+            backtest's report URIs as `backtest_report`/`backtest_json` metadata) | GateFailed
 
 Registered models follow the artifact contract (`mlops.delivery.artifacts`, docs/artifacts.md):
 only a model that passed the gate is published, to `s3://<dev model-artifacts>/<usecase>/models/
@@ -49,6 +52,9 @@ SYNTHETIC_MARKER = "SYNTHETIC"
 """Object the build writes under `<code version>/input/`: a S3 input needs one object; templates
 that can generate data (`TrainingRecipe.synthetic_input`) read it as "no claims given"."""
 _DIRECTIONS = ("maximize", "minimize")
+BACKTEST_PROPERTIES = {"backtest_report": "backtest.html", "backtest_json": "backtest.json"}
+"""CustomerMetadataProperties of a package whose pipeline ran a backtest: key -> file."""
+CURRENT_MODEL_PARAMETER = "CurrentModelUri"
 
 
 @dataclass(frozen=True)
@@ -102,9 +108,17 @@ class TrainingRecipe:
     """When given, the Baseline step runs it: it writes the data-quality baseline of the model's
     inputs (``statistics.json`` and ``constraints.json`` in SageMaker Model Monitor's format) from
     the train split (read from ``{processing}/train``) into ``{processing}/baseline``."""
+    backtest_script: str | None = None
+    """When given, the Backtest step runs it on every candidate: it scores the held-out test split
+    (``{processing}/test``) with the candidate (``{processing}/model``, the best tuning job's
+    model) and, where one is given, the current approved model (``{processing}/current``: the
+    `CurrentModelUri` parameter; by default the build's marker prefix, meaning "none"), and writes
+    ``backtest.json`` and ``backtest.html`` into ``{processing}/backtest``. Their S3 URIs are
+    recorded on the model package (`BACKTEST_PROPERTIES`) for the lead to open before approving."""
     preprocess_arguments: Sequence[Argument] = ()
     evaluate_arguments: Sequence[Argument] = ()
     baseline_arguments: Sequence[Argument] = ()
+    backtest_arguments: Sequence[Argument] = ()
     parameters: Mapping[str, int | float | str] = field(default_factory=dict)
     synthetic_input: bool = False
     inference_instances: Sequence[str] = ("ml.m5.large", "ml.c5.large")
@@ -118,7 +132,7 @@ class TrainingRecipe:
         if not self.gate_metrics or bad:
             raise ValueError(f"gate_metrics: give {{metric: maximize|minimize}}, got {bad or {}}")
         for arg in (*self.preprocess_arguments, *self.evaluate_arguments,
-                    *self.baseline_arguments):  # fmt: skip
+                    *self.baseline_arguments, *self.backtest_arguments):  # fmt: skip
             if isinstance(arg, Param) and arg.name not in self.parameters:
                 raise ValueError(f"argument Param({arg.name!r}) is not one of parameters")
 
@@ -566,6 +580,34 @@ def governed_pipeline(
         }
         drift_baselines = DriftCheckBaselines(**data_metrics)
 
+    backtest, backtest_metadata = None, {}
+    if recipe.backtest_script is not None:
+        # the current approved model, if the starter names one (its S3 prefix or model.tar.gz);
+        # the default is the marker prefix the build uploads: "no current model"
+        current_model = ParameterString(
+            CURRENT_MODEL_PARAMETER, default_value=settings.code("input/")
+        )
+        extra[CURRENT_MODEL_PARAMETER] = current_model
+        backtest = ProcessingStep(
+            name="Backtest",
+            step_args=processor("backtest").run(
+                code=settings.code("src", pkg, recipe.backtest_script),
+                inputs=[
+                    code,
+                    s3_input("model", best_model, f"{PROCESSING}/model"),
+                    s3_input("current", current_model, f"{PROCESSING}/current"),
+                    s3_input("test", split_uri["test"], f"{PROCESSING}/test"),
+                ],
+                outputs=[s3_output("backtest")],
+                arguments=args(recipe.backtest_arguments),
+                kms_key=kms,
+            ),
+        )
+        out = backtest.properties.ProcessingOutputConfig.Outputs["backtest"].S3Output.S3Uri
+        backtest_metadata = {
+            key: Join(on="/", values=[out, file]) for key, file in BACKTEST_PROPERTIES.items()
+        }
+
     report_uri = Join(
         on="/",
         values=[
@@ -628,6 +670,8 @@ def governed_pipeline(
                 "eval_threshold": str(threshold),
                 "code": settings.code("source.tar.gz"),
                 **recipe.customer_metadata,
+                # after the template's: a template cannot replace the platform's entries
+                **backtest_metadata,
                 # last: a template cannot replace the checksum the deploy verifies
                 CHECKSUM_PROPERTY: JsonGet(
                     step_name=publish.name, property_file=checksum, json_path="sha256"
@@ -659,7 +703,14 @@ def governed_pipeline(
     return Pipeline(
         name=settings.pipeline_name,
         parameters=[input_data, *extra.values()],
-        steps=[preprocess, tune, evaluate, *([baseline] if baseline else []), gate],
+        steps=[
+            preprocess,
+            tune,
+            evaluate,
+            *([baseline] if baseline else []),
+            *([backtest] if backtest else []),
+            gate,
+        ],
         pipeline_experiment_config=PipelineExperimentConfig(
             ExecutionVariables.PIPELINE_NAME, ExecutionVariables.PIPELINE_EXECUTION_ID
         ),

@@ -305,3 +305,62 @@ def test_the_baseline_is_produced_from_the_train_split_and_attached_to_the_packa
 def test_without_a_baseline_script_there_is_no_baseline_step(definition) -> None:
     assert "Baseline" not in _steps(definition)
     assert "DriftCheckBaselines" not in _steps(definition)["Register"]["Arguments"]
+
+
+@pytest.fixture(scope="module")
+def with_backtest() -> dict[str, Any]:
+    recipe = {**RECIPE, "backtest_script": "backtest.py",
+              "backtest_arguments": ["--output", "{processing}/backtest"]}  # fmt: skip
+    return _build(ENV, recipe)
+
+
+def test_the_backtest_scores_the_candidate_and_the_current_model_isolated_and_encrypted(
+    with_backtest,
+) -> None:
+    names = [s["Name"] for s in with_backtest["Steps"]]
+    assert names == ["Preprocess", "Tune", "Evaluate", "Backtest", "Gate"]
+    args = _steps(with_backtest)["Backtest"]["Arguments"]
+    bucket = ENV["ARTIFACT_BUCKET"]
+    inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in args["ProcessingInputs"]}
+    assert inputs["code"] == f"s3://{bucket}/{CODE}/src/demo_training/backtest.py"
+    assert inputs["test"] == {
+        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"
+    }
+    evaluate = _steps(with_backtest)["Evaluate"]["Arguments"]["ProcessingInputs"]
+    assert (
+        inputs["model"]
+        == next(i for i in evaluate if i["InputName"] == "model")["S3Input"]["S3Uri"]
+    ), "the backtest must score the model Evaluate scores (the best tuning job's)"
+    assert inputs["current"] == {"Get": "Parameters.CurrentModelUri"}
+    params = {p["Name"]: p["DefaultValue"] for p in with_backtest["Parameters"]}
+    assert params["CurrentModelUri"] == f"s3://{bucket}/{CODE}/input/", "default: no model"
+    net = args["NetworkConfig"]
+    assert net["EnableNetworkIsolation"] is True
+    assert net["EnableInterContainerTrafficEncryption"] is True
+    assert net["VpcConfig"] == {"Subnets": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["sg-a"]}
+    assert args["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == KMS
+    assert args["ProcessingOutputConfig"]["KmsKeyId"] == KMS
+    assert args["AppSpecification"]["ImageUri"] == IMAGE
+    (out,) = args["ProcessingOutputConfig"]["Outputs"]
+    assert out["S3Output"]["S3Uri"]["Std:Join"]["Values"] == [
+        f"s3://{bucket}/demo/pipeline",
+        {"Get": "Execution.PipelineExecutionId"},
+        "backtest",
+    ], "the report lies under the use case's own prefix"
+    assert args["AppSpecification"]["ContainerArguments"] == [
+        "--output", "/opt/ml/processing/backtest"
+    ]  # fmt: skip
+
+
+def test_the_package_records_the_backtest_report_for_the_approval(with_backtest) -> None:
+    meta = _steps(with_backtest)["Register"]["Arguments"]["CustomerMetadataProperties"]
+    out = {"Get": "Steps.Backtest.ProcessingOutputConfig.Outputs['backtest'].S3Output.S3Uri"}
+    assert meta["backtest_report"] == {"Std:Join": {"On": "/", "Values": [out, "backtest.html"]}}
+    assert meta["backtest_json"] == {"Std:Join": {"On": "/", "Values": [out, "backtest.json"]}}
+
+
+def test_without_a_backtest_script_there_is_no_backtest_step(definition) -> None:
+    assert "Backtest" not in _steps(definition)
+    assert "CurrentModelUri" not in {p["Name"] for p in definition["Parameters"]}
+    meta = _steps(definition)["Register"]["Arguments"]["CustomerMetadataProperties"]
+    assert "backtest_report" not in meta and "backtest_json" not in meta

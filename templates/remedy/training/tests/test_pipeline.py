@@ -101,6 +101,27 @@ def test_synthetic_claims_by_default_and_the_gate_passed_to_evaluate(definition)
     assert float(args[args.index("--eval-threshold") + 1]) == usecase.EVAL_THRESHOLD
 
 
+def test_every_candidate_is_backtested_against_the_current_model(definition):
+    steps = _steps(definition)
+    assert [s["Name"] for s in definition["Steps"]][:-1] == [
+        "Preprocess", "Tune", "Evaluate", "Baseline", "Backtest"
+    ]  # fmt: skip
+    args = steps["Backtest"]["Arguments"]
+    prefix = f"s3://mlops-dev-pipeline-artifacts-111111111111-eu-west-2/{CODE}"
+    inputs = {i["InputName"]: i for i in args["ProcessingInputs"]}
+    assert inputs["code"]["S3Input"]["S3Uri"] == f"{prefix}/src/remedy_training/backtest.py"
+    # backtest.py reads each input where the step puts it
+    argv = args["AppSpecification"]["ContainerArguments"]
+    for flag, channel in (("--model", "model"), ("--current", "current"), ("--test", "test")):
+        assert argv[argv.index(flag) + 1] == inputs[channel]["S3Input"]["LocalPath"]
+    (out,) = args["ProcessingOutputConfig"]["Outputs"]
+    assert argv[argv.index("--output") + 1] == out["S3Output"]["LocalPath"]
+    params = {p["Name"]: p for p in definition["Parameters"]}
+    assert params["CurrentModelUri"]["DefaultValue"] == f"{prefix}/input/", "default: none"
+    meta = steps["Register"]["Arguments"]["CustomerMetadataProperties"]
+    assert {"backtest_report", "backtest_json"} <= set(meta)
+
+
 def test_registers_for_the_inference_repo_handler(definition):
     reg = _steps(definition)["Register"]["Arguments"]
     assert reg["ModelApprovalStatus"] == "PendingManualApproval"

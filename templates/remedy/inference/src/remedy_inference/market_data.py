@@ -1,6 +1,7 @@
 """Market-data sources behind ``remedy_core.valuation.ValuationSource``.
 
-- ``SyntheticMarket``: in-process, over ``remedy_core.market`` (local mode, tests, benchmark).
+- ``SyntheticMarket``: in-process, over ``remedy_core.market`` (local mode, tests, benchmark);
+  defined in ``remedy_core.synthetic_market`` (the training repo's backtest uses it too).
 - ``HttpValuationSource``: the external valuation API through the platform's resilient client
   (timeout, retries with backoff, circuit breaker); every failure becomes a ``ValuationError``.
 """
@@ -10,70 +11,8 @@ from __future__ import annotations
 from mlops.inference.valuation_client import DependencyError, ValuationClient
 from pydantic import ValidationError
 
-from remedy_core import market
-from remedy_core.claims import Claim
-from remedy_core.valuation import (
-    Comparable,
-    MarketEvidence,
-    ValuationError,
-    ValuationRequest,
-)
-
-
-def _claim_for(request: ValuationRequest) -> Claim:
-    """The synthetic market prices a car from a claim; build the minimal one for the request."""
-    return Claim.model_validate(
-        {
-            "claim_id": request.reference,
-            "region": request.region,
-            "vehicle": {
-                "make": request.make,
-                "model": request.model,
-                "segment": request.segment,
-                "body_type": "hatchback",  # not a price driver in the synthetic market
-                "year": request.year,
-                "mileage": request.mileage,
-                "powertrain": request.powertrain,
-                "classic": request.classic,
-                "modified": request.modified,
-            },
-            "accident": {"impact_point": "front", "delta_v_kph": 0.0},
-            "incident_date": request.as_of,
-        }
-    )
-
-
-class SyntheticMarket:
-    """Guide value + 3-10 comparable adverts from the seeded synthetic market."""
-
-    source_name = "synthetic-market"
-
-    def lookup(self, request: ValuationRequest) -> MarketEvidence:
-        try:
-            claim = _claim_for(request)
-            adverts = market.comparable_adverts(claim)
-            guide = market.guide_value(claim)
-            adjusted = market.comparables_estimate(adverts, claim)
-        except (ValueError, KeyError) as exc:  # unknown make/model/region
-            raise ValuationError("NOT_FOUND", f"no market data: {exc}") from exc
-        return MarketEvidence(
-            source=self.source_name,
-            guide_value=guide,
-            comparables=[
-                Comparable(
-                    price=a.price,
-                    age_years=a.age_years,
-                    mileage=a.mileage,
-                    distance_miles=a.distance_miles,
-                    make=a.make,
-                    model=a.model,
-                    year=a.year,
-                    source_id=f"ad-{i}",
-                )
-                for i, a in enumerate(adverts)
-            ],
-            comparables_adjusted_value=round(adjusted, 2) if adjusted else None,
-        )
+from remedy_core.synthetic_market import SyntheticMarket  # noqa: F401 - re-exported
+from remedy_core.valuation import MarketEvidence, ValuationError, ValuationRequest
 
 
 class HttpValuationSource:

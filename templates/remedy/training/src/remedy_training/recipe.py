@@ -5,7 +5,8 @@ the use case's manifest (usecases/<name>.yaml), not from here.
 
     Preprocess (preprocess.py: claims, or synthetic ones) -> Tune (train.py, Bayesian)
       -> Evaluate (evaluate.py through ONNX, as served) -> Baseline (baseline.py: the inputs'
-      Model Monitor statistics and constraints) -> Gate -> Register | GateFailed
+      Model Monitor statistics and constraints) -> Backtest (backtest.py: the candidate against
+      the current approved model, if CurrentModelUri names one) -> Gate -> Register | GateFailed
 """
 
 from __future__ import annotations
@@ -50,6 +51,17 @@ RECIPE = TrainingRecipe(
     ),
     baseline_script="baseline.py",
     baseline_arguments=("--train", "{processing}/train", "--output", "{processing}/baseline"),
+    backtest_script="backtest.py",
+    backtest_arguments=(
+        "--model",
+        "{processing}/model",
+        "--current",
+        "{processing}/current",
+        "--test",
+        "{processing}/test",
+        "--output",
+        "{processing}/backtest",
+    ),
     parameters={"SyntheticClaims": SYNTHETIC_CLAIMS},
     synthetic_input=True,
     description=usecase.DESCRIPTION,
