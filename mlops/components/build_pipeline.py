@@ -382,6 +382,18 @@ class BuildPipeline(pulumi.ComponentResource):
             declare.call("sagemaker:StartPipelineExecution", sm_pipeline),
             declare.call("sagemaker:DescribePipelineExecution", f"{sm_pipeline}/execution/*"),
         ]
+        # the live model the Backtest step compares the candidate with (CurrentModelUri)
+        group = self._args.group_name
+        calls += [
+            declare.call(
+                "sagemaker:ListModelPackages", f"{sm}:model-package-group/{group}",
+                why="the newest Approved package (CurrentModelUri)",
+            ),
+            declare.call(
+                "sagemaker:DescribeModelPackage", f"{sm}:model-package/{group}/1",
+                why="its model data",
+            ),
+        ]  # fmt: skip
         declare_codebuild(
             a,
             "training",

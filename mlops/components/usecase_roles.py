@@ -360,6 +360,19 @@ def codebuild_policy(
                 ],
             },
             {
+                # the Backtest step compares the candidate with the live model: the build looks up
+                # the newest Approved package of its own group (read only)
+                "Sid": "ReadOwnApprovedPackages",
+                "Effect": "Allow",
+                "Action": ["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"],
+                "Resource": [
+                    f"{sm}:model-package-group/{model_package_group_name(a.ctx, a.usecase)}",
+                    docs.model_packages_arn(
+                        cfg.region, cfg.account_id, model_package_group_name(a.ctx, a.usecase)
+                    ),
+                ],
+            },
+            {
                 "Sid": "PassPipelineRole",
                 "Effect": "Allow",
                 "Action": "iam:PassRole",

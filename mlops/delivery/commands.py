@@ -1,5 +1,6 @@
 """`mlops promotions <usecase>`: what is deployed in each stage, who approved it and the stage's
-rollbacks, read from the model registry (the one source of that answer); `mlops rollback`."""
+rollbacks, and the packages awaiting approval with their backtest reports, read from the model
+registry (the one source of that answer); `mlops rollback`."""
 
 from __future__ import annotations
 
@@ -54,6 +55,25 @@ def promotion_lines(
     return lines
 
 
+#: what the governed pipeline's Register step records on a package (mlops.sagemaker_pipelines)
+REPORT_KEYS = ("backtest_report", "backtest_json")
+
+
+def pending_lines(packages: list[dict[str, Any]]) -> list[str]:
+    """The packages awaiting the lead's decision, newest first, each with the backtest report the
+    training pipeline attached (what the lead reads before approving)."""
+    waiting = [p for p in packages if p.get("ModelApprovalStatus") == "PendingManualApproval"]
+    if not waiting:
+        return ["awaiting approval: none"]
+    lines = ["awaiting approval:"]
+    for p in sorted(waiting, key=lambda p: p.get("ModelPackageVersion", 0), reverse=True):
+        lines.append(f"  version {p.get('ModelPackageVersion', '?')} ({p['ModelPackageArn']})")
+        meta = p.get("CustomerMetadataProperties") or {}
+        reports = [f"{k} {meta[k]}" for k in REPORT_KEYS if meta.get(k)]
+        lines.append("    " + ("; ".join(reports) if reports else "no backtest report attached"))
+    return lines
+
+
 def _sagemaker(region: str, endpoint_url: str | None) -> Any:
     import boto3
 
@@ -79,10 +99,13 @@ def promotions_command(
     group, region = local_group_for(usecase) if local else group_for(usecase)
     client = client or _sagemaker(region, endpoint_url)
     packages = list_packages(client, group)
-    return promotion_lines(
-        {stage: live_in(packages, stage) for stage in STAGES},
-        {stage: rollbacks(packages, stage) for stage in STAGES},
-    )
+    return [
+        *promotion_lines(
+            {stage: live_in(packages, stage) for stage in STAGES},
+            {stage: rollbacks(packages, stage) for stage in STAGES},
+        ),
+        *pending_lines(packages),
+    ]
 
 
 def rollback_command(

@@ -53,6 +53,7 @@ def run(
     upsert: bool,
     start: bool,
     build: Callable[[Any, Any], Any] | None = None,
+    registry: Any = None,
 ) -> dict[str, str]:
     """Build the governed pipeline from the platform's settings and the repo's `RECIPE`
     (`build`: `mlops.sagemaker_pipelines.governed_pipeline`), then upsert and start it."""
@@ -79,9 +80,35 @@ def run(
         pipeline.upsert(role_arn=env["SM_PIPELINE_ROLE_ARN"])
         result["upserted"] = "yes"
     if start:
-        execution = pipeline.start()
+        parameters = {}
+        if getattr(module.RECIPE, "backtest_script", None):
+            from mlops.sagemaker_pipelines import CURRENT_MODEL_PARAMETER
+
+            current = current_model_uri(registry, settings.model_package_group)
+            if current:
+                parameters[CURRENT_MODEL_PARAMETER] = current
+            result["current_model"] = current or "none (no Approved package yet)"
+        execution = pipeline.start(parameters=parameters) if parameters else pipeline.start()
         result["execution"] = str(getattr(execution, "arn", execution))
     return result
+
+
+def current_model_uri(registry: Any, group: str) -> str | None:
+    """The model data of the group's newest Approved package: what the Backtest step compares the
+    candidate with; None before the first approval (the step then reports the candidate alone)."""
+    if registry is None:
+        import boto3
+
+        registry = boto3.client("sagemaker")
+    listed = registry.list_model_packages(
+        ModelPackageGroupName=group, ModelApprovalStatus="Approved",
+        SortBy="CreationTime", SortOrder="Descending", MaxResults=1,
+    )["ModelPackageSummaryList"]  # fmt: skip
+    if not listed:
+        return None
+    package = registry.describe_model_package(ModelPackageName=listed[0]["ModelPackageArn"])
+    containers = package.get("InferenceSpecification", {}).get("Containers", [])
+    return containers[0].get("ModelDataUrl") if containers else None
 
 
 def upload_code(repo: Path, env: Mapping[str, str], s3: Any = None) -> Any:

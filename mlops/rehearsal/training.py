@@ -17,6 +17,7 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -248,6 +249,14 @@ def pipeline_actors(estate: Estate) -> list[Actor]:
             job = f"{sm}:processing-job/pipelines-{EXECUTION_ID}-{name}"
             create += _job_creation("sagemaker:CreateProcessingJob", job, args, resolve)
             actors.append(_processing_job(step["Name"], args, resolve, region, acct, program))
+            if CURRENT_MODEL in resolve.params:
+                # the build passes the live model (the newest Approved package's model data):
+                # the job reads it from the registry bucket too
+                live = _Resolver(definition, resolve.pipeline_name)
+                live.params[CURRENT_MODEL] = _live_model_uri(cfg, estate.runs.usecase)
+                if f"Parameters.{CURRENT_MODEL}" in json.dumps(args):
+                    actor = _processing_job(step["Name"], args, live, region, acct, program)
+                    actors.append(replace(actor, step=f"{actor.step}, with the live model"))
         elif kind == "Tuning":
             job = f"{sm}:hyper-parameter-tuning-job/{EXECUTION_ID}-{name}"[:120]
             definition_ = args.get("TrainingJobDefinition") or {}
@@ -344,6 +353,18 @@ def _image_calls(image: str) -> list[Call]:
         Call("ecr:BatchGetImage", repo, why=f"pull {image}"),
         Call("ecr:GetDownloadUrlForLayer", repo, why="image layers"),
     ]
+
+
+CURRENT_MODEL = "CurrentModelUri"  # mlops.sagemaker_pipelines.CURRENT_MODEL_PARAMETER
+
+
+def _live_model_uri(cfg: Any, usecase: str) -> str:
+    """Where the newest Approved package's model data lives (the artifact contract)."""
+    from mlops.delivery import artifacts
+    from mlops.naming import NameContext
+
+    bucket = artifacts.registry_bucket(NameContext("dev", cfg.account_id, cfg.region))
+    return f"s3://{bucket}/{artifacts.models_prefix(usecase)}{EXECUTION_ID}/model.tar.gz"
 
 
 def _processing_job(

@@ -450,8 +450,11 @@ def test_promotions_cli_answers_whats_in_prod_and_who_approved(aws: dict[str, An
     result = CliRunner().invoke(app, ["promotions", "remedy"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
-        f"{stage}: version 1 ({arn}) approved by {LEAD}, deployed 2026-11-29T02:00:00Z"
-        for stage in ("dev", "staging", "prod")
+        *(
+            f"{stage}: version 1 ({arn}) approved by {LEAD}, deployed 2026-11-29T02:00:00Z"
+            for stage in ("dev", "staging", "prod")
+        ),
+        "awaiting approval: none",
     ]
 
 
@@ -479,8 +482,8 @@ def _fake_training_module() -> Any:
         def upsert(self, role_arn: str) -> None:
             calls.append(("upsert", role_arn))
 
-        def start(self) -> Any:
-            calls.append(("start", None))
+        def start(self, parameters: Any = None) -> Any:
+            calls.append(("start", parameters))
             return types.SimpleNamespace(arn="arn:aws:sagemaker:eu-west-2:1:pipeline/p/execution/e")
 
     def build(settings: Any, recipe: Any) -> Pipeline:
@@ -526,6 +529,42 @@ def test_run_pipeline_upserts_and_starts_with_platform_settings() -> None:
     # the build log names the digests the definition runs
     assert result["training_image"] == BUILD_ENV["TRAINING_IMAGE_URI"]
     assert result["inference_image"] == BUILD_ENV["INFERENCE_IMAGE_URI"]
+
+
+def test_a_backtesting_recipe_starts_with_the_newest_approved_model_as_current(monkeypatch) -> None:
+    """The Backtest step compares the candidate with the live model: the build passes the model
+    data of the group's newest Approved package (a Rejected or pending one never)."""
+    import types
+
+    import boto3
+    from moto import mock_aws
+
+    from mlops.delivery.run_pipeline import run
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-2")
+    module = _fake_training_module()
+    module.RECIPE = types.SimpleNamespace(backtest_script="backtest.py")
+    group = "mlops-dev-remedy-models"
+    spec = {"Containers": [{"Image": "1.dkr.ecr.eu-west-2.amazonaws.com/i@sha256:" + "b" * 64}],
+            "SupportedContentTypes": ["application/json"],
+            "SupportedResponseMIMETypes": ["application/json"]}  # fmt: skip
+    with mock_aws():
+        sm = boto3.client("sagemaker", region_name="eu-west-2")
+        sm.create_model_package_group(ModelPackageGroupName=group)
+        first = run(module, BUILD_ENV, upsert=False, start=True, build=module.build, registry=sm)
+        assert module.calls[-1] == ("start", None)  # nothing approved yet: candidate alone
+        assert first["current_model"].startswith("none")
+        for n, status in enumerate(("Approved", "Approved", "Rejected", "PendingManualApproval")):
+            containers = [
+                {**spec["Containers"][0], "ModelDataUrl": f"s3://r/remedy/models/{n}.tgz"}
+            ]
+            sm.create_model_package(
+                ModelPackageGroupName=group, ModelApprovalStatus=status,
+                InferenceSpecification={**spec, "Containers": containers},
+            )  # fmt: skip
+        result = run(module, BUILD_ENV, upsert=False, start=True, build=module.build, registry=sm)
+    assert module.calls[-1] == ("start", {"CurrentModelUri": "s3://r/remedy/models/1.tgz"})
+    assert result["current_model"] == "s3://r/remedy/models/1.tgz"
 
 
 def test_run_pipeline_refuses_a_pipeline_the_platform_did_not_allow() -> None:

@@ -360,9 +360,41 @@ def test_rollback_and_promotions_cli(aws) -> None:
     assert second.startswith("  deploy pipeline execution ")
     assert second.endswith(": wrong write-offs up")
     shown = runner.invoke(app, ["promotions", "remedy"]).output.splitlines()
-    assert shown[-2].startswith(f"prod: version 2 ({v2})")  # live until the pipeline redeploys
-    assert shown[-1].startswith("  rollback prod: version 2 -> version 1 by arn:aws:")
-    assert "(pending: deploy pipeline execution " in shown[-1]
+    assert shown[-1] == "awaiting approval: none"
+    stages = shown[:-1]
+    assert stages[-2].startswith(f"prod: version 2 ({v2})")  # live until the pipeline redeploys
+    assert stages[-1].startswith("  rollback prod: version 2 -> version 1 by arn:aws:")
+    assert "(pending: deploy pipeline execution " in stages[-1]
+
+
+def test_promotions_show_the_packages_awaiting_approval_with_their_backtest_report(aws) -> None:
+    """What the lead reads before approving: the backtest report the training pipeline's
+    Register step attached (sagemaker_pipelines.BACKTEST_PROPERTIES), newest first."""
+    from mlops.delivery.commands import REPORT_KEYS, promotions_command
+    from mlops.sagemaker_pipelines import BACKTEST_PROPERTIES
+
+    assert tuple(BACKTEST_PROPERTIES) == REPORT_KEYS
+    sm = aws["sagemaker"]
+    _package(sm)  # approved: not awaiting
+    older, newer = _package(sm, "PendingManualApproval"), _package(sm, "PendingManualApproval")
+    report = "s3://b/remedy/pipeline/e/backtest/backtest.html"
+    sm.update_model_package(  # moto resets a status left out: restated
+        ModelPackageArn=newer,
+        ModelApprovalStatus="PendingManualApproval",
+        CustomerMetadataProperties={
+            "backtest_report": report,
+            "backtest_json": report[:-4] + "json",
+        },
+    )
+    shown = promotions_command("remedy", None, client=sm)
+    waiting = shown[shown.index("awaiting approval:") :]
+    assert waiting == [
+        "awaiting approval:",
+        f"  version 3 ({newer})",
+        f"    backtest_report {report}; backtest_json {report[:-4]}json",
+        f"  version 2 ({older})",
+        "    no backtest report attached",
+    ]
 
 
 def test_rollback_cli_refuses_a_bad_stage_and_a_bad_reason(aws) -> None:
