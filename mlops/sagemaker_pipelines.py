@@ -465,20 +465,33 @@ def governed_pipeline(
         )
 
     code = s3_input("src", settings.code("src/"), f"{PROCESSING}/src")
-    preprocess = ProcessingStep(
-        name="Preprocess",
-        step_args=processor("preprocess").run(
-            code=settings.code("src", pkg, recipe.preprocess_script),
-            inputs=[code, s3_input("input", input_data, f"{PROCESSING}/input")],
-            outputs=[s3_output(name) for name in SPLITS],
-            arguments=args(recipe.preprocess_arguments),
-            kms_key=kms,
-        ),
-    )
-    split_uri = {
-        name: preprocess.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
-        for name in SPLITS
-    }
+
+    def script_step(
+        name: str, script: str, inputs: list[Any], outputs: Sequence[str],
+        arguments: Sequence[Argument], **step: Any,
+    ) -> Any:  # fmt: skip
+        """One of the repo's processing scripts (its code from `src/`, KMS on every output)."""
+        return ProcessingStep(
+            name=name,
+            step_args=processor(name.lower()).run(
+                code=settings.code("src", pkg, script),
+                inputs=[code, *inputs],
+                outputs=[s3_output(o) for o in outputs],
+                arguments=args(arguments),
+                kms_key=kms,
+            ),
+            **step,
+        )
+
+    def output_uri(step: Any, name: str) -> Any:
+        return step.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
+
+    preprocess = script_step(
+        "Preprocess", recipe.preprocess_script,
+        [s3_input("input", input_data, f"{PROCESSING}/input")], SPLITS,
+        recipe.preprocess_arguments,
+    )  # fmt: skip
+    split_uri = {name: output_uri(preprocess, name) for name in SPLITS}
 
     trainer = ModelTrainer(
         training_image=image,
@@ -540,35 +553,23 @@ def governed_pipeline(
     )
 
     report = PropertyFile(name="Evaluation", output_name="evaluation", path="evaluation.json")
-    evaluate = ProcessingStep(
-        name="Evaluate",
-        step_args=processor("evaluate").run(
-            code=settings.code("src", pkg, recipe.evaluate_script),
-            inputs=[
-                code,
-                s3_input("model", best_model, f"{PROCESSING}/model"),
-                s3_input("test", split_uri["test"], f"{PROCESSING}/test"),
-            ],
-            outputs=[s3_output("evaluation")],
-            arguments=args(recipe.evaluate_arguments),
-            kms_key=kms,
-        ),
-        property_files=[report],
-    )
+    candidate_and_test = [
+        s3_input("model", best_model, f"{PROCESSING}/model"),
+        s3_input("test", split_uri["test"], f"{PROCESSING}/test"),
+    ]
+    evaluate = script_step(
+        "Evaluate", recipe.evaluate_script, candidate_and_test, ["evaluation"],
+        recipe.evaluate_arguments, property_files=[report],
+    )  # fmt: skip
     baseline = None
     drift_baselines, data_metrics = None, {}
     if recipe.baseline_script is not None:
-        baseline = ProcessingStep(
-            name="Baseline",
-            step_args=processor("baseline").run(
-                code=settings.code("src", pkg, recipe.baseline_script),
-                inputs=[code, s3_input("train", split_uri["train"], f"{PROCESSING}/train")],
-                outputs=[s3_output("baseline")],
-                arguments=args(recipe.baseline_arguments),
-                kms_key=kms,
-            ),
-        )
-        out = baseline.properties.ProcessingOutputConfig.Outputs["baseline"].S3Output.S3Uri
+        baseline = script_step(
+            "Baseline", recipe.baseline_script,
+            [s3_input("train", split_uri["train"], f"{PROCESSING}/train")], ["baseline"],
+            recipe.baseline_arguments,
+        )  # fmt: skip
+        out = output_uri(baseline, "baseline")
 
         def baseline_file(name: str) -> Any:
             uri = Join(on="/", values=[out, name])
@@ -588,22 +589,13 @@ def governed_pipeline(
             CURRENT_MODEL_PARAMETER, default_value=settings.code("input/")
         )
         extra[CURRENT_MODEL_PARAMETER] = current_model
-        backtest = ProcessingStep(
-            name="Backtest",
-            step_args=processor("backtest").run(
-                code=settings.code("src", pkg, recipe.backtest_script),
-                inputs=[
-                    code,
-                    s3_input("model", best_model, f"{PROCESSING}/model"),
-                    s3_input("current", current_model, f"{PROCESSING}/current"),
-                    s3_input("test", split_uri["test"], f"{PROCESSING}/test"),
-                ],
-                outputs=[s3_output("backtest")],
-                arguments=args(recipe.backtest_arguments),
-                kms_key=kms,
-            ),
-        )
-        out = backtest.properties.ProcessingOutputConfig.Outputs["backtest"].S3Output.S3Uri
+        model, test = candidate_and_test
+        current = s3_input("current", current_model, f"{PROCESSING}/current")
+        backtest = script_step(
+            "Backtest", recipe.backtest_script, [model, current, test], ["backtest"],
+            recipe.backtest_arguments,
+        )  # fmt: skip
+        out = output_uri(backtest, "backtest")
         backtest_metadata = {
             key: Join(on="/", values=[out, file]) for key, file in BACKTEST_PROPERTIES.items()
         }
@@ -611,7 +603,7 @@ def governed_pipeline(
     report_uri = Join(
         on="/",
         values=[
-            evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri,
+            output_uri(evaluate, "evaluation"),
             "evaluation.json",
         ],
     )
@@ -639,7 +631,7 @@ def governed_pipeline(
     published = Join(
         on="/",
         values=[
-            publish.properties.ProcessingOutputConfig.Outputs["model"].S3Output.S3Uri,
+            output_uri(publish, "model"),
             MODEL_FILE,
         ],
     )

@@ -180,34 +180,26 @@ class DeployPipeline(pulumi.ComponentResource):
         }
         # outside the VPC (module docstring): public AWS APIs and the package index only; one
         # deploy and one smoke-test project per stage, each running as that stage's role
-        self.deploy_projects = {
-            stage: codebuild_project(
-                stage_part(f"{self._name}-deploy", stage),
+        projects = {
+            (part, stage): codebuild_project(
+                stage_part(f"{self._name}-{part}", stage),
                 a,
-                stage_part("deploy", stage),
-                buildspecs.deploy(),
+                stage_part(part, stage),
+                spec,
                 self.deploy_build_roles[stage],
                 env,
                 self._tags,
                 self._child,
                 in_vpc=False,
             )
-            for stage in ENVIRONMENTS
-        }
-        self.smoke_projects = {
-            stage: codebuild_project(
-                stage_part(f"{self._name}-smoke-test", stage),
-                a,
-                stage_part("smoke-test", stage),
-                buildspecs.smoke_test(),
-                self.deploy_build_roles[stage],
-                env,
-                self._tags,
-                self._child,
-                in_vpc=False,
+            for part, spec in (
+                ("deploy", buildspecs.deploy()),
+                ("smoke-test", buildspecs.smoke_test()),
             )
             for stage in ENVIRONMENTS
         }
+        self.deploy_projects = {stage: projects["deploy", stage] for stage in ENVIRONMENTS}
+        self.smoke_projects = {stage: projects["smoke-test", stage] for stage in ENVIRONMENTS}
         self.deploy_project = self.deploy_projects["dev"]
         self.smoke_project = self.smoke_projects["dev"]
         self.approvals_topic = aws.sns.Topic(

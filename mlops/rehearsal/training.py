@@ -361,9 +361,9 @@ CURRENT_MODEL = "CurrentModelUri"  # mlops.sagemaker_pipelines.CURRENT_MODEL_PAR
 def _live_model_uri(cfg: Any, usecase: str) -> str:
     """Where the newest Approved package's model data lives (the artifact contract)."""
     from mlops.delivery import artifacts
-    from mlops.naming import NameContext
+    from mlops.naming import names_for
 
-    bucket = artifacts.registry_bucket(NameContext("dev", cfg.account_id, cfg.region))
+    bucket = artifacts.registry_bucket(names_for(cfg, "dev"))
     return f"s3://{bucket}/{artifacts.models_prefix(usecase)}{EXECUTION_ID}/model.tar.gz"
 
 
