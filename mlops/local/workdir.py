@@ -34,7 +34,17 @@ from mlops.local import processes
 MARKER = ".mlops-demo.json"
 # what any version of the demo writes at the top of its work directory
 DEMO_ENTRIES = frozenset(
-    {"logs", "repos", "usecases", "training", "deployed-bundle", "analytics", "audit", "tmp"}
+    {
+        "logs",
+        "repos",
+        "usecases",
+        "training",
+        "deployed-bundle",
+        "candidate-bundle",
+        "analytics",
+        "audit",
+        "tmp",
+    }
 )
 
 

@@ -156,3 +156,21 @@ def test_the_run_record_lists_the_services_it_started(tmp_path: Path) -> None:
     finally:
         record.finish("complete")
     assert json.loads((tmp_path / MARKER).read_text())["children"] == []
+
+
+def test_every_entry_the_demo_writes_at_the_top_of_its_work_dir_is_its_own() -> None:
+    """A second `mlops demo` must find only its own entries: each `work / "<name>"` the local
+    mode writes is in DEMO_ENTRIES (phase 8's candidate-bundle once was not, so every second run
+    refused the directory as holding foreign files)."""
+    import re
+    from pathlib import Path
+
+    from mlops.local.workdir import DEMO_ENTRIES
+
+    local = Path(__file__).resolve().parents[2] / "mlops" / "local"
+    written = {
+        name
+        for path in local.glob("*.py")
+        for name in re.findall(r'\bwork / "([^"/]+)"', path.read_text())
+    }
+    assert written and written <= DEMO_ENTRIES, written - DEMO_ENTRIES
