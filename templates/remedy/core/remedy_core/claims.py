@@ -26,6 +26,7 @@ from remedy_core.vocab import (  # noqa: F401 - the vocabularies are part of thi
 )
 
 SCHEMA_VERSION = "1.0"
+MAX_MILEAGE = 1_000_000  # odometer bound of a request, miles
 
 
 class _Strict(BaseModel):
@@ -68,7 +69,7 @@ class Vehicle(_Strict):
     segment: Literal["city", "supermini", "family", "suv", "executive", "luxury", "sports"]
     body_type: Literal["hatchback", "saloon", "estate", "suv", "coupe", "mpv"]
     year: WholeNumber = Field(ge=1950, le=2100, description="model year (first registration)")
-    mileage: float = Field(ge=0, le=1_000_000, description="odometer in miles")
+    mileage: float = Field(ge=0, le=MAX_MILEAGE, description="odometer in miles")
     powertrain: Powertrain
     adas_fitted: bool = False
     classic: bool = False

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from remedy_core.claims import IMPACT_POINTS, REGIONS, ZONES, Claim
+from remedy_core.claims import IMPACT_POINTS, MAX_MILEAGE, REGIONS, ZONES, Claim
 from remedy_core.market import _REGION_FACTOR_ARRAY, market_value
 from remedy_core.outputs import SALVAGE_CATEGORIES
 from remedy_core.vehicles import catalogue_arrays
@@ -165,6 +165,9 @@ def generate_claims(
     first_reg = first_reg.astype("datetime64[D]")
     age = np.maximum((dates - first_reg).astype(float) / 365.25, 0.0)
     mileage = np.round(age * rng.lognormal(np.log(7_800), 0.45, n) + rng.uniform(5, 400, n), -1)
+    # the lognormal tail on a 30-year-old car can pass the request schema's odometer bound; a
+    # generated claim must always be a valid request
+    mileage = np.minimum(mileage, MAX_MILEAGE)
 
     # powertrain from what the model offers, EV/hybrid more likely on newer cars
     offered = np.zeros((len(cat["make"]), 4))

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from remedy_core.claims import Claim
+from remedy_core.claims import MAX_MILEAGE, Claim
 from remedy_core.synthetic import frame_to_claims, generate_claims
 
 N = 60_000
@@ -119,3 +119,10 @@ def test_rows_are_valid_claims(claims):
 def test_bad_size_is_rejected():
     with pytest.raises(ValueError, match="positive"):
         generate_claims(0)
+
+
+def test_the_odometer_tail_stays_a_valid_request():
+    # seed 42 at 40k claims drew a 30-year-old car past the request schema's odometer bound
+    frame = generate_claims(40_000, seed=42)
+    assert frame["mileage"].max() <= MAX_MILEAGE
+    frame_to_claims(frame.nlargest(5, "mileage"))
