@@ -6,4 +6,6 @@
   Retry + Catch on every task; failures become reasons, never a failed execution
 - ``serving_docs``: IAM documents, API Gateway templates and request JSON Schema for
   ``mlops.components.serving.InferenceService``
+- ``stack_settings``: the settings every use case's inference stack shares (its
+  ``Pulumi.<stack>.yaml``)
 """

@@ -5,4 +5,6 @@
 - ``pack``: the arguments ``policy/__main__.py`` passes to ``pulumi_policy.PolicyPack``.
 - ``check``: feeds recorded resources (and the stack) to the real validate functions offline.
 - ``linters``: cfn-lint and asl-validator over rendered templates and state machines.
+- ``documents``, ``iam_rules``: pure helpers the rules use, and the IAM rules over identity,
+  resource and trust policies.
 """

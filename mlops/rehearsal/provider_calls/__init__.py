@@ -14,6 +14,11 @@ Pure functions over :class:`~mlops.testing.mocks.RecordedResource` and a :class:
 Each resource type has one entry (``REGISTRY``) with its sources and the facts that could not be
 verified (``entry.unverified``). A type without an entry raises :class:`UnknownResourceType`, so a
 new resource cannot slip past the rehearsal. Components (``mlops:*``) make no calls.
+
+The entries, by service area: ``api``, ``compute``, ``data``, ``delivery``, ``governance``,
+``identity``, ``monitoring``, ``network``, ``sagemaker``, ``storage``; ``catalogue``
+checks them against the Service Authorization Reference; ``base`` holds the entry type and
+the shared helpers.
 """
 
 from __future__ import annotations
