@@ -147,7 +147,7 @@ class Keys(pulumi.ComponentResource):
         self.register_outputs({f"{p}_key_arn": k.arn for p, k in self.keys.items()})
 
     def _declare_attacks(self, args: KeysArgs) -> None:
-        """23.5: a key administrator (the identity that runs `pulumi up`) uses a key or grants
+        """A key administrator (the identity that runs `pulumi up`) uses a key or grants
         itself its use: must be refused (no-op outside `mlops rehearse`)."""
         account = args.names.account_id
         for admin in args.admin_arns:

@@ -613,7 +613,7 @@ class InferenceService(pulumi.ComponentResource):
             )
         if self.model_endpoint is not None:
             self.model_endpoint.declare_runtime(order=90)
-        # 23.7: a serving role cannot put network interfaces outside its own subnets and groups
+        # a serving role cannot put network interfaces outside its own subnets and groups
         ec2 = f"arn:aws:ec2:{n.region}:{acct}"
         for spec in a.functions:
             declare.actor(

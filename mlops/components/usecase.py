@@ -175,7 +175,7 @@ class UseCase(pulumi.ComponentResource):
                 self.group_name,
                 self.build.sm_pipeline_role.arn,
                 self.build.build_role.arn,
-                self.deploy.deploy_build_role.arn,
+                {stage: role.arn for stage, role in self.deploy.deploy_build_roles.items()},
             )
             self.build_pipeline = self.build.pipeline
             self.deploy_pipeline = self.deploy.pipeline

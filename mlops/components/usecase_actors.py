@@ -19,6 +19,7 @@ status.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,9 +50,9 @@ def declare_registry_attacks(
     group_name: str,
     pipeline_role_arn: pulumi.Input[str],
     build_role_arn: pulumi.Input[str],
-    deploy_build_role_arn: pulumi.Input[str],
+    deploy_build_role_arns: Mapping[str, pulumi.Input[str]],
 ) -> None:
-    """23.1: the roles that legitimately write to the registry (the SageMaker pipeline registers,
+    """The roles that legitimately write to the registry (the SageMaker pipeline registers,
     the deploy build records promotions) can never set an approval status: only the lead can."""
     cfg = a.config
     region, acct = cfg.region, cfg.account_id
@@ -73,16 +74,22 @@ def declare_registry_attacks(
                 ),
             ],
         ),
-        (
-            deploy_build_role_arn,
-            "the deploy build approves a package",
-            [
-                declare.call(
-                    "sagemaker:UpdateModelPackage", package, expect=DENY,
-                    context=_status("Approved"),
-                    why="approve a package while recording a promotion",
-                ),
-            ],
+        *(
+            (
+                role_arn,
+                # every stage's deploy build records promotions on the same registry
+                "the deploy build approves a package"
+                if stage == "dev"
+                else f"the {stage} deploy build approves a package",
+                [
+                    declare.call(
+                        "sagemaker:UpdateModelPackage", package, expect=DENY,
+                        context=_status("Approved"),
+                        why="approve a package while recording a promotion",
+                    ),
+                ],
+            )
+            for stage, role_arn in deploy_build_role_arns.items()
         ),
         (
             build_role_arn,
@@ -389,7 +396,7 @@ def _declare_bypasses(p: People, gates: dict[str, str], package: str) -> None:
 def declare_deployer_attacks(
     cfg: StackConfig, usecase: str, deployer_arn: pulumi.Input[str]
 ) -> None:
-    """23.3: a stage's deployer never creates or widens a role without the use case's permissions
+    """A stage's deployer never creates or widens a role without the use case's permissions
     boundary (it could otherwise mint a role more powerful than itself)."""
     ctx = names_for(cfg)
     acct = cfg.account_id

@@ -66,7 +66,7 @@ BOUNDARY_GATED = frozenset(
         "iam:PutRolePermissionsBoundary",
     }
 )
-"""What creates or widens a role: allowed only with the use case's boundary (governance 23.3)."""
+"""What creates or widens a role: allowed only with the use case's boundary."""
 
 
 def docs_actions(statement: dict[str, Any]) -> list[str]:
