@@ -166,11 +166,19 @@ def onboard(
     force: Annotated[
         bool, typer.Option("--force", help="Replace existing repos and manifest.")
     ] = False,
+    lock: Annotated[
+        bool,
+        typer.Option(
+            "--lock",
+            help="Run `uv lock` in both repos before their first commit (index: UV_DEFAULT_INDEX,"
+            " the platform's package repository); the builds install only the lock.",
+        ),
+    ] = False,
 ) -> None:
     """Render a use case's training and inference repos from a template and write its manifest."""
     from mlops.onboarding import onboard_command
 
-    onboard_command(name, template, answers, out, usecases_dir, force)
+    onboard_command(name, template, answers, out, usecases_dir, force, lock=lock)
 
 
 @app.command()

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from mlops.onboarding.answers import load_answers_file
-from mlops.onboarding.create import OnboardResult, onboard
+from mlops.onboarding.create import OnboardResult, onboard, uv_lock
 from mlops.onboarding.errors import OnboardingError, UpdateConflictError
 from mlops.onboarding.provider import GitProvider, provider_from_env
 from mlops.onboarding.publish import open_update_pull_request
@@ -21,14 +21,18 @@ def onboard_command(
     out: Path,
     usecases_dir: Path | None,
     force: bool,
+    *,
+    lock: bool = False,
 ) -> OnboardResult:
     from mlops import console
 
     answers = load_answers_file(answers_file)
-    with console.status(f"rendering {name} from template {template}"):
+    doing = "rendering and locking" if lock else "rendering"
+    with console.status(f"{doing} {name} from template {template}"):
         result = onboard(
-            name, template, answers=answers, out=out, usecases_dir=usecases_dir, force=force
-        )
+            name, template, answers=answers, out=out, usecases_dir=usecases_dir, force=force,
+            lock=uv_lock if lock else None,
+        )  # fmt: skip
     console.success(
         f"onboarded {name} from template {result.template.name} {result.tag.removeprefix('v')}"
     )

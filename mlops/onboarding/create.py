@@ -2,7 +2,9 @@
 manifest; all or nothing.
 
 Onboarding renders into a staging folder inside ``--out`` and moves the results into place only
-when everything (render, git init + first commit, manifest) succeeded: a failure leaves nothing.
+when everything (render, lock, git init + first commit, manifest) succeeded: a failure leaves
+nothing. With a ``lock`` (the Studio onboarding build passes `uv_lock`), each repo's first commit
+holds its ``uv.lock``, which every build of the repo installs exactly, hash-checked.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,11 +36,17 @@ class OnboardResult:
     repos: dict[str, Path]
     manifest: Path
     answers: dict[str, Any]
+    locked: bool = False
 
     def next_steps(self) -> list[str]:
         t, i = self.repos["training"], self.repos["inference"]
+        lock = [] if self.locked else [
+            f"in {t.name} and {i.name}: `uv lock` with UV_DEFAULT_INDEX set to the platform's "
+            "package index, then commit uv.lock (every build installs exactly the lock)"
+        ]  # fmt: skip
         return [
             f"cd {t} && python -m pytest   # the training repo's own tests; same in {i.name}",
+            *lock,
             f"create the remote repos {t.name} and {i.name}, then in each: "
             "git remote add origin <url> && git push -u origin main",
             f"open a pull request on the platform repo adding {self.manifest.name} "
@@ -78,8 +88,10 @@ def onboard(
     store: TemplateStore | None = None,
     templates_root: Path | None = None,
     author: tuple[str, str] | None = None,
+    lock: Callable[[Path], None] | None = None,
 ) -> OnboardResult:
-    """Validate, render both repos, `git init` them, write the manifest; all or nothing."""
+    """Validate, render both repos, lock them (`lock`, e.g. `uv_lock`), `git init` them, write
+    the manifest; all or nothing."""
     from mlops.usecases import USECASES_DIR
 
     _check_name(name)
@@ -115,13 +127,47 @@ def onboard(
         checkout = store.checkout(info.name, tag)
         for kind in REPO_KINDS:
             render_repo(checkout, (store.url(info.name), tag), staging / kind, full, kind)
+            if lock is not None:
+                lock(staging / kind)
             _first_commit(staging / kind, info, tag, author)
         staged_manifest.write_text(text)
         _install(staging, targets, staged_manifest, manifest_path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         staged_manifest.unlink(missing_ok=True)
-    return OnboardResult(name, info, tag, targets, manifest_path, full)
+    return OnboardResult(name, info, tag, targets, manifest_path, full, locked=lock is not None)
+
+
+LOCK_TIMEOUT_S = 600
+
+
+def uv_lock(repo: Path) -> None:
+    """Resolve a rendered repo's dependencies into its ``uv.lock`` from the index uv is pointed at
+    (the onboarding build exports the platform's CodeArtifact repository as UV_DEFAULT_INDEX)."""
+    uv = shutil.which("uv")
+    if uv is None:
+        raise OnboardingError(
+            "uv is not on PATH: each rendered repo needs a uv.lock before its first build",
+            "install uv (https://docs.astral.sh/uv/), or onboard without --lock and run"
+            " `uv lock` in each repo before pushing it",
+        )
+    try:
+        done = subprocess.run(  # noqa: S603  (uv from PATH, fixed arguments)
+            [uv, "lock", "--quiet"], cwd=repo, capture_output=True, text=True,
+            timeout=LOCK_TIMEOUT_S, check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired as exc:
+        raise OnboardingError(
+            f"uv lock did not finish in {LOCK_TIMEOUT_S} s for the {repo.name} repo",
+            "check that the package index (UV_DEFAULT_INDEX) is reachable from here",
+        ) from exc
+    if done.returncode != 0 or not (repo / "uv.lock").is_file():
+        detail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise OnboardingError(
+            f"uv lock failed for the {repo.name} repo: " + " / ".join(detail),
+            "the package index (UV_DEFAULT_INDEX) must serve every dependency the template"
+            " pins, the platform library included; nothing was written",
+        )
 
 
 def _install(staging: Path, targets: dict[str, Path], staged: Path, manifest: Path) -> None:

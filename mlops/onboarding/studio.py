@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops.errors import MlopsError
-from mlops.onboarding.create import onboard
+from mlops.onboarding.create import onboard, uv_lock
 from mlops.onboarding.errors import AnswersError, OnboardingError
 from mlops.onboarding.provider import GitProvider, provider_from_env
 from mlops.onboarding.publish import Published, publish_onboarding
@@ -82,7 +82,10 @@ def clone(env: Mapping[str, str], into: Path, provider: GitProvider | None = Non
 
 
 def run_onboarding(
-    env: Mapping[str, str], checkout: Path, provider: GitProvider | None = None
+    env: Mapping[str, str],
+    checkout: Path,
+    provider: GitProvider | None = None,
+    lock: Callable[[Path], None] | None = uv_lock,
 ) -> Published:
     """Render and validate exactly as `mlops onboard`, then publish to the provider."""
     name, template = env.get("USECASE_NAME", ""), env.get("TEMPLATE", "")
@@ -102,6 +105,7 @@ def run_onboarding(
             out=Path(tmp) / "repos",
             usecases_dir=checkout / "usecases",
             templates_root=checkout / "templates",
+            lock=lock,
         )
         return publish_onboarding(result, provider, checkout, env["PLATFORM_REPO"])
 

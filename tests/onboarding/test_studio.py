@@ -1,10 +1,12 @@
 """Studio onboarding end to end against the fake GitHub: the build clones the platform repo, runs
-the same `mlops onboard`, creates both repos with the rendered code, opens the manifest pull
-request and answers CloudFormation; a bad answer fails naming the question, creating nothing."""
+the same `mlops onboard`, locks both repos (`uv lock`; a fake `uv` on PATH stands in for the one
+the build installs), creates them with the rendered code, opens the manifest pull request and
+answers CloudFormation; a bad answer or a failed lock fails naming the cause, creating nothing."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,6 +22,24 @@ from mlops.testing.fake_github import FakeGitHub
 
 OWNER = "jane.doe@example.com"
 PLATFORM = "acme-insurance-ml/mlops-platform"
+
+
+FAKE_UV = """#!/bin/sh
+# what the onboarding build's `uv lock` leaves: uv.lock in the repo it ran in
+[ "$1" = lock ] || exit 2
+[ -n "$FAKE_UV_FAIL" ] && { echo "error: No solution found when resolving" >&2; exit 1; }
+echo "# locked $(basename "$PWD") from ${UV_DEFAULT_INDEX:-no index}" > uv.lock
+"""
+
+
+@pytest.fixture(autouse=True)
+def fake_uv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "uv").write_text(FAKE_UV)
+    (bin_dir / "uv").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("UV_DEFAULT_INDEX", "https://codeartifact.example/pypi/ml/simple/")
 
 
 @pytest.fixture
@@ -85,6 +105,9 @@ def test_studio_creates_both_repos_pushes_the_code_and_opens_the_pr(
         assert recorded["usecase_name"] == "churn" and recorded["_template"] == (
             "tabular-classification"
         )
+        # the first commit holds the lock every build of the repo installs
+        lock = github.show(f"churn-{kind}", "main", "uv.lock")
+        assert lock.strip() == f"# locked {kind} from https://codeartifact.example/pypi/ml/simple/"
     manifest = yaml.safe_load(github.show("mlops-platform", "onboard/churn", "usecases/churn.yaml"))
     assert manifest["evaluation"]["threshold"] == 0.85  # the form's text, cast like the CLI
     assert github.branches("mlops-platform") == ["main", "onboard/churn"]
@@ -107,6 +130,17 @@ def test_a_bad_answer_fails_naming_the_question_and_creates_nothing(
     assert answer["status"] == "FAILED"
     assert "eval_threshold: must be a number, got 'high'" in answer["reason"]
     assert "fix:" in answer["reason"]
+    assert not github.bare("churn-training").exists() and github.pulls == []
+
+
+def test_a_failed_lock_fails_the_launch_and_creates_nothing(github, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("FAKE_UV_FAIL", "1")
+    code, answers = _run(_env(github, tmp_path), tmp_path, monkeypatch)
+    assert code == 1
+    [answer] = answers
+    assert answer["status"] == "FAILED"
+    assert "uv lock failed for the training repo: error: No solution found" in answer["reason"]
+    assert "UV_DEFAULT_INDEX" in answer["reason"]
     assert not github.bare("churn-training").exists() and github.pulls == []
 
 

@@ -72,8 +72,46 @@ def test_onboard_renders_commits_and_writes_the_manifest(tmp_path, no_git_identi
     ]
     steps = result.next_steps()
     assert steps[0].startswith(f"cd {result.repos['training']} && python -m pytest")
-    assert "git push -u origin main" in steps[1]
-    assert "pulumi up" in steps[3]
+    assert steps[1].startswith("in claims-demo-training and claims-demo-inference: `uv lock`")
+    assert "git push -u origin main" in steps[2]
+    assert "pulumi up" in steps[4]
+
+
+def _fake_uv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "uv").write_text("#!/bin/sh\n" + script)
+    (bin_dir / "uv").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+
+
+def test_a_locked_onboarding_commits_each_repos_uv_lock(tmp_path, monkeypatch) -> None:
+    _fake_uv(
+        tmp_path, monkeypatch, '[ "$1" = lock ] && echo "# lock of $(basename $PWD)" > uv.lock'
+    )
+    result = _onboard(tmp_path, lock=create.uv_lock)
+    for kind in ("training", "inference"):
+        repo = result.repos[kind]
+        assert "uv.lock" in _git(repo, "ls-files").splitlines()  # in the first commit
+        assert (repo / "uv.lock").read_text() == f"# lock of {kind}\n"
+    assert result.locked and not any("uv lock" in step for step in result.next_steps())
+
+
+def test_a_failed_lock_leaves_nothing_behind(tmp_path, monkeypatch) -> None:
+    _fake_uv(tmp_path, monkeypatch, 'echo "error: mlops-platform was not found" >&2; exit 1')
+    with pytest.raises(OnboardingError, match="uv lock failed for the training repo: error: ml"):
+        _onboard(tmp_path, lock=create.uv_lock)
+    assert _leftovers(tmp_path) == []
+
+
+def test_locking_without_uv_says_how_to_get_it(tmp_path, monkeypatch) -> None:
+    real_which = create.shutil.which
+    monkeypatch.setattr(
+        create.shutil, "which", lambda cmd: None if cmd == "uv" else real_which(cmd)
+    )
+    with pytest.raises(OnboardingError, match="uv is not on PATH") as error:
+        _onboard(tmp_path, lock=create.uv_lock)
+    assert "install uv" in str(error.value) and _leftovers(tmp_path) == []
 
 
 def test_manifest_section_of_the_answers_overrides_defaults(tmp_path) -> None:
