@@ -94,7 +94,8 @@ def local_group_for(usecase: str, region: str = "eu-west-2") -> tuple[str, str]:
 def promotions_command(
     usecase: str, endpoint_url: str | None, client: Any = None, local: bool = False
 ) -> list[str]:
-    from mlops.delivery.rollback import list_packages, live_in, rollbacks
+    from mlops.delivery.promotion import list_packages
+    from mlops.delivery.rollback import live_in, rollbacks
 
     group, region = local_group_for(usecase) if local else group_for(usecase)
     client = client or _sagemaker(region, endpoint_url)

@@ -34,6 +34,7 @@ from mlops.delivery.promotion import (
     PromotionError,
     approver_from_pipeline,
     deployed_marker,
+    list_packages,
     record_promotion,
     registry_approver,
 )
@@ -79,20 +80,6 @@ def choose_package(
     return same[0]["ModelPackageArn"]
 
 
-def packages(sagemaker: Any, group: str) -> list[dict[str, Any]]:
-    summaries: list[dict[str, Any]] = []
-    args: dict[str, Any] = {"ModelPackageGroupName": group, "MaxResults": 100}
-    while True:
-        page = sagemaker.list_model_packages(**args)
-        summaries += page.get("ModelPackageSummaryList", [])
-        if not page.get("NextToken"):
-            break
-        args["NextToken"] = page["NextToken"]
-    return [
-        sagemaker.describe_model_package(ModelPackageName=s["ModelPackageArn"]) for s in summaries
-    ]
-
-
 def select(
     sagemaker: Any,
     group: str,
@@ -102,7 +89,7 @@ def select(
     rollback_stage: str = NONE,
 ) -> str:
     return choose_package(
-        packages(sagemaker, group), stage, execution_id, package_arn, rollback_stage
+        list_packages(sagemaker, group), stage, execution_id, package_arn, rollback_stage
     )
 
 

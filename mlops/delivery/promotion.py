@@ -174,17 +174,24 @@ def registry_approver(described: Mapping[str, Any]) -> str:
     return identity
 
 
+def list_packages(client: SageMakerClient, group: str) -> list[dict[str, Any]]:
+    """Every package of `group`, described (customer metadata is not in the summaries)."""
+    summaries: list[dict[str, Any]] = []
+    args: dict[str, Any] = {"ModelPackageGroupName": group, "MaxResults": 100}
+    while True:
+        page = client.list_model_packages(**args)
+        summaries += page.get("ModelPackageSummaryList", [])
+        if not page.get("NextToken"):
+            break
+        args["NextToken"] = page["NextToken"]
+    return [client.describe_model_package(ModelPackageName=s["ModelPackageArn"]) for s in summaries]
+
+
 def in_stage(client: SageMakerClient, group: str, stage: str) -> Promotion | None:
     """The package most recently deployed to `stage` in `group`, with who approved it."""
     latest: Promotion | None = None
-    paginator_args: dict[str, Any] = {"ModelPackageGroupName": group, "MaxResults": 100}
-    while True:
-        page = client.list_model_packages(**paginator_args)
-        for summary in page.get("ModelPackageSummaryList", []):
-            described = client.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
-            found = parse_promotion(described.get("CustomerMetadataProperties") or {}, stage)
-            if found and (latest is None or found.deployed_at > latest.deployed_at):
-                latest = found
-        if not page.get("NextToken"):
-            return latest
-        paginator_args["NextToken"] = page["NextToken"]
+    for described in list_packages(client, group):
+        found = parse_promotion(described.get("CustomerMetadataProperties") or {}, stage)
+        if found and (latest is None or found.deployed_at > latest.deployed_at):
+            latest = found
+    return latest

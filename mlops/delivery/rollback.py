@@ -44,6 +44,7 @@ from mlops.delivery.promotion import (
     Promotion,
     PromotionError,
     deployed_marker,
+    list_packages,
     parse_promotion,
     record_promotion,
 )
@@ -327,21 +328,6 @@ def _now(now: datetime | None) -> str:
 
 
 # --- adapters ---------------------------------------------------------------------------------
-def list_packages(sagemaker: Any, group: str) -> list[dict[str, Any]]:
-    """Every package of `group`, described (customer metadata is not in the summaries)."""
-    summaries: list[dict[str, Any]] = []
-    args: dict[str, Any] = {"ModelPackageGroupName": group, "MaxResults": 100}
-    while True:
-        page = sagemaker.list_model_packages(**args)
-        summaries += page.get("ModelPackageSummaryList", [])
-        if not page.get("NextToken"):
-            break
-        args["NextToken"] = page["NextToken"]
-    return [
-        sagemaker.describe_model_package(ModelPackageName=s["ModelPackageArn"]) for s in summaries
-    ]
-
-
 def _write(
     sagemaker: Any, package: Mapping[str, Any], metadata: Mapping[str, str], restate_status: bool
 ) -> None:

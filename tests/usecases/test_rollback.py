@@ -16,13 +16,12 @@ from moto import mock_aws
 
 from mlops.delivery.commands import deploy_pipeline_for, promotion_lines
 from mlops.delivery.deploy import record, select
-from mlops.delivery.promotion import PromotionError, record_promotion
+from mlops.delivery.promotion import PromotionError, list_packages, record_promotion
 from mlops.delivery.rollback import (
     LocalDeployer,
     PipelineDeployer,
     RollbackError,
     check_reason,
-    list_packages,
     live_in,
     rollback,
     rollback_rejected,
