@@ -6,4 +6,6 @@
   Retry + Catch on every task; failures become reasons, never a failed execution
 - ``serving_docs``: IAM documents, API Gateway templates and request JSON Schema for
   ``mlops.components.serving.InferenceService``
+- ``fallback``: what the service answers when it cannot decide (generic by default; a use case
+  passes its own wording)
 """
