@@ -382,12 +382,17 @@ def backtest(
         Path | None,
         typer.Option("--current", help="Current model (default: the local demo's deployed one)."),
     ] = None,
-    claims: Annotated[
-        Path | None, typer.Option("--claims", help="Historical claims: .parquet, .csv or .jsonl.")
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Historical rows: .parquet, .csv or .jsonl.")
     ] = None,
     synthetic: Annotated[
         int | None,
-        typer.Option("--synthetic", min=100, max=2_000_000, help="Or N seeded synthetic claims."),
+        typer.Option(
+            "--synthetic",
+            min=100,
+            max=2_000_000,
+            help="Or N seeded rows from the use case's generator (if its template has one).",
+        ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for --synthetic.")] = 2025,
     rules: Annotated[
@@ -401,13 +406,14 @@ def backtest(
         Path | None, typer.Option("--repo", help="A rendered inference repo (default: template).")
     ] = None,
 ) -> None:
-    """Replay claims through the current and a candidate model and/or rule set: what changes,
-    what it costs (against known outcomes), by region and make; HTML + JSON report."""
+    """Replay historical (or synthetic) rows through the current and a candidate model and/or
+    rule set with the use case's backtest: what changes, what it costs against known outcomes;
+    HTML + JSON report."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from mlops.backtest import BacktestRequest, run
+    from mlops.backtest import BacktestRequest, run, summary
 
-    request = BacktestRequest(usecase, candidate, current, claims, synthetic, seed, rules,
+    request = BacktestRequest(usecase, candidate, current, data, synthetic, seed, rules,
                               current_rules, out, repo)  # fmt: skip
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   console=console.err, transient=True) as bar:  # fmt: skip
@@ -419,21 +425,10 @@ def backtest(
             bar.update(tasks[stage], completed=done)
 
         result, paths = run(request, progress)
-    m = result["change_matrix"]
-    console.success(
-        f"{result['claims']:,} claims, {result['changed']:,} decisions change "
-        f"({result['changed_rate']:.1%}) in {result['seconds']:.1f} s"
-    )
-    for a, row in m.items():
-        console.info(f"  current {a:<11} -> " + ", ".join(f"{b} {n:,}" for b, n in row.items()))
-    if result["outcomes_known"]:
-        o = result["outcomes"]
-        console.info(
-            f"  decision cost: current £{o['current']['total_cost']:,.0f}, candidate "
-            f"£{o['candidate']['total_cost']:,.0f} (impact £{result['cost_impact']:+,.0f}); "
-            f"wrong write-offs {o['current']['wrong_write_offs']} -> "
-            f"{o['candidate']['wrong_write_offs']}"
-        )
+    headline, *details = summary(request, result)
+    console.success(headline)
+    for line in details:
+        console.info(line)
     console.success(f"report: {paths['html']} (figures: {paths['json']})")
 
 
