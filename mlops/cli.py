@@ -5,10 +5,8 @@ Heavy imports happen inside each command so `mlops --help` stays instant.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +14,7 @@ import typer
 
 from mlops import console
 from mlops.errors import MlopsError, UsageError
+from mlops.local import cli as local_cli
 
 app = typer.Typer(
     name="mlops",
@@ -301,80 +300,9 @@ def train(
     train_local(usecase, repo, ctx.args)
 
 
-WorkDirOption = Annotated[
-    Path, typer.Option("--work-dir", help="Where the demo writes repos, models and analytics.")
-]
-
-
-@app.command()
-def demo(
-    work_dir: WorkDirOption = Path(".mlops/demo"),
-    full: Annotated[
-        bool, typer.Option("--full", help="Full tuning budget: 100 trials in rounds of 20.")
-    ] = False,
-    trials: Annotated[
-        int | None, typer.Option("--trials", min=1, help="Tuning trials (default: demo-sized).")
-    ] = None,
-    claims: Annotated[
-        int, typer.Option("--claims", min=10, max=100_000, help="Claims to replay.")
-    ] = 1000,
-    seed: Annotated[int, typer.Option("--seed")] = 7,
-    aws_port: Annotated[
-        int | None, typer.Option("--aws-port", help="Port for the embedded AWS (default: free).")
-    ] = None,
-) -> None:
-    """Run the whole Remedy lifecycle on this machine, with no AWS account."""
-    from mlops.local.demo import DemoOptions, print_summary, run_demo
-
-    opts = DemoOptions(work_dir, full=full, trials=trials, claims=claims, seed=seed,
-                       aws_port=aws_port)  # fmt: skip
-    console.info("mlops demo: the Remedy lifecycle on embedded AWS (moto), no AWS account needed")
-    with _stopped_cleanly("mlops demo"):
-        summary = run_demo(opts, console.out)
-    print_summary(summary, console.out)
-
-
-@contextlib.contextmanager
-def _stopped_cleanly(command: str, serving: list[bool] | None = None) -> Iterator[None]:
-    """Ctrl-C, SIGTERM and SIGHUP unwind the run (every service it started is stopped), then
-    exit with 128 + the signal number, as a shell expects - or 0 when `serving` says the signal
-    ended a server that was up (the normal way to stop `mlops serve`)."""
-    from mlops.local.processes import exit_code_for, stop_on_signals
-
-    try:
-        with stop_on_signals():
-            yield
-    except KeyboardInterrupt as stop:
-        signal_name = str(stop) or "SIGINT"  # a plain KeyboardInterrupt prints empty
-        console.info(f"{command}: stopped ({signal_name}); every service it started is down")
-        raise typer.Exit(0 if serving and serving[0] else exit_code_for(stop)) from None
-
-
-@app.command()
-def serve(
-    work_dir: WorkDirOption = Path(".mlops/serve"),
-    api_port: Annotated[int, typer.Option("--port", help="Decision API port.")] = 8080,
-    claims: Annotated[int, typer.Option("--claims", min=10, help="Claims to pre-load.")] = 200,
-    trials: Annotated[int, typer.Option("--trials", min=1)] = 6,
-) -> None:
-    """Keep the local decision API and the claims-handler view running (Ctrl-C stops all)."""
-    import threading
-
-    from mlops.local.demo import DemoOptions, run_demo
-
-    opts = DemoOptions(work_dir, trials=trials, claims=claims, api_port=api_port)
-    serving = [False]
-
-    def ready(summary, _deployment, _stream) -> None:
-        serving[0] = True
-        console.success(f"decision API: {summary.api_url}/docs")
-        console.success(f"claims-handler view: {summary.api_url}/handler")
-        console.success(f"dashboard: file://{summary.artefacts.get('dashboard', '')}")
-        console.info("handler actions are shipped to the analytics stream every 2 s; Ctrl-C stops")
-        threading.Event().wait()  # until Ctrl-C, SIGTERM or SIGHUP
-
-    with _stopped_cleanly("mlops serve", serving):
-        run_demo(opts, console.out, on_ready=ready)
+# the local demo's commands (they know the demo's use case): mlops/local/cli.py
+app.command()(local_cli.demo)
+app.command()(local_cli.serve)
 
 
 @app.command()
@@ -390,12 +318,17 @@ def backtest(
         Path | None,
         typer.Option("--current", help="Current model (default: the local demo's deployed one)."),
     ] = None,
-    claims: Annotated[
-        Path | None, typer.Option("--claims", help="Historical claims: .parquet, .csv or .jsonl.")
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Historical rows: .parquet, .csv or .jsonl.")
     ] = None,
     synthetic: Annotated[
         int | None,
-        typer.Option("--synthetic", min=100, max=2_000_000, help="Or N seeded synthetic claims."),
+        typer.Option(
+            "--synthetic",
+            min=100,
+            max=2_000_000,
+            help="Or N seeded rows from the use case's generator (if its template has one).",
+        ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for --synthetic.")] = 2025,
     rules: Annotated[
@@ -409,13 +342,14 @@ def backtest(
         Path | None, typer.Option("--repo", help="A rendered inference repo (default: template).")
     ] = None,
 ) -> None:
-    """Replay claims through the current and a candidate model and/or rule set: what changes,
-    what it costs (against known outcomes), by region and make; HTML + JSON report."""
+    """Replay historical (or synthetic) rows through the current and a candidate model and/or
+    rule set with the use case's backtest: what changes, what it costs against known outcomes;
+    HTML + JSON report."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from mlops.backtest import BacktestRequest, run
+    from mlops.backtest import BacktestRequest, run, summary
 
-    request = BacktestRequest(usecase, candidate, current, claims, synthetic, seed, rules,
+    request = BacktestRequest(usecase, candidate, current, data, synthetic, seed, rules,
                               current_rules, out, repo)  # fmt: skip
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   console=console.err, transient=True) as bar:  # fmt: skip
@@ -427,21 +361,10 @@ def backtest(
             bar.update(tasks[stage], completed=done)
 
         result, paths = run(request, progress)
-    m = result["change_matrix"]
-    console.success(
-        f"{result['claims']:,} claims, {result['changed']:,} decisions change "
-        f"({result['changed_rate']:.1%}) in {result['seconds']:.1f} s"
-    )
-    for a, row in m.items():
-        console.info(f"  current {a:<11} -> " + ", ".join(f"{b} {n:,}" for b, n in row.items()))
-    if result["outcomes_known"]:
-        o = result["outcomes"]
-        console.info(
-            f"  decision cost: current £{o['current']['total_cost']:,.0f}, candidate "
-            f"£{o['candidate']['total_cost']:,.0f} (impact £{result['cost_impact']:+,.0f}); "
-            f"wrong write-offs {o['current']['wrong_write_offs']} -> "
-            f"{o['candidate']['wrong_write_offs']}"
-        )
+    headline, *details = summary(request, result)
+    console.success(headline)
+    for line in details:
+        console.info(line)
     console.success(f"report: {paths['html']} (figures: {paths['json']})")
 
 

@@ -50,7 +50,8 @@ CODE_CHANNEL = "/opt/ml/input/data/code"
 SPLITS = ("train", "validation", "test")
 SYNTHETIC_MARKER = "SYNTHETIC"
 """Object the build writes under `<code version>/input/`: a S3 input needs one object; templates
-that can generate data (`TrainingRecipe.synthetic_input`) read it as "no claims given"."""
+that can generate data (`TrainingRecipe.synthetic_input`) read it as "no input data given:
+generate it"."""
 _DIRECTIONS = ("maximize", "minimize")
 BACKTEST_PROPERTIES = {"backtest_report": "backtest.html", "backtest_json": "backtest.json"}
 """CustomerMetadataProperties of a package whose pipeline ran a backtest: key -> file."""

@@ -6,7 +6,10 @@
   SageMaker Serverless supports neither VPC config, network isolation nor data capture: there the
   decide step's audit event (inputs + every model output) is the capture record.
 - With no approved model yet (``model_package_arn=None``) no model/endpoint is created and the
-  workflow answers ``investigate`` (MODEL_NOT_DEPLOYED).
+  decide step answers without a model (MODEL_NOT_DEPLOYED).
+- Where it cannot decide (the decide step failed, the workflow did not complete, the body fails
+  the request model) the service answers the use case's ``fallback`` documents
+  (``mlops.inference.fallback``; generic error documents by default), never a 5xx.
 - Three Lambdas (encode, market data, decide) in the VPC — a function may run on Lambda's own
   network instead (``FunctionSpec.in_vpc=False``: the market-data step, whose only job is an
   external API and whose role reaches no customer data store) — environment encrypted with the
@@ -42,6 +45,7 @@ from mlops.components.serving_api import DecisionApi, DecisionApiArgs
 from mlops.components.serving_dashboard import DECISION_MIX_METRIC, operations_dashboard
 from mlops.components.serving_endpoint import VARIANT, ModelEndpoint, ModelEndpointArgs
 from mlops.inference import serving_docs
+from mlops.inference.fallback import FallbackResponses
 from mlops.inference.workflow import WorkflowSpec, decision_workflow
 from mlops.naming import NameContext, boundary_policy_arn, endpoint_name, usecase_name
 from mlops.rehearsal import declare
@@ -150,8 +154,16 @@ class InferenceServiceArgs:
     reserved_concurrency: int = 10
     """Reserved concurrency of each workflow Lambda (the manifest's
     stacks.<env>.function_concurrency): a burst of one use case never starves the account."""
+    fallback: FallbackResponses = field(default_factory=FallbackResponses)
+    """What the service answers when it cannot decide (the use case's wording; generic error
+    documents by default): ``mlops.inference.fallback``."""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.fallback, FallbackResponses):
+            raise ValueError(
+                "InferenceServiceArgs.fallback must be a mlops.inference.fallback."
+                f"FallbackResponses, got {self.fallback!r}"
+            )
         roles = sorted(f.role for f in self.functions)
         if roles != sorted(STEPS):
             raise ValueError(f"functions must define exactly the steps {STEPS}, got {roles}")
@@ -430,6 +442,7 @@ class InferenceService(pulumi.ComponentResource):
                         endpoint_name=v["endpoint"],
                         task_timeout_s=max(timeouts["encode"], timeouts["decide"]),
                         market_timeout_s=timeouts["market"],
+                        fallback=a.fallback,
                     )
                 )
             )
@@ -470,6 +483,7 @@ class InferenceService(pulumi.ComponentResource):
                 log_retention_days=a.log_retention_days,
                 throttle_rate=a.throttle_rate,
                 throttle_burst=a.throttle_burst,
+                fallback=a.fallback,
             ),
             opts=self._child,
         )

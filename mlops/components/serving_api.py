@@ -3,9 +3,10 @@
 ``POST /v1/decisions``: AWS_IAM auth, a request validator with the request's JSON Schema (draft-04,
 from the use case's pydantic model), a StartSyncExecution integration (its own least-privilege
 role), response mapping (execution output; InvalidRequest -> 422 with the field errors; anything
-else -> an ``investigate`` answer, never a 5xx), throttling, X-Ray, JSON access logs to a
-KMS-encrypted log group, execution logs at ERROR (never bodies) to their own encrypted group with
-the retention, and a resource policy limiting callers to this account's principals.
+else -> the use case's answer, ``DecisionApiArgs.fallback``, never a 5xx), throttling, X-Ray,
+JSON access logs to a KMS-encrypted log group, execution logs at ERROR (never bodies) to their own
+encrypted group with the retention, and a resource policy limiting callers to this account's
+principals.
 Built by ``InferenceService``; usable on its own for any decision workflow.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -22,6 +23,7 @@ import pulumi_aws as aws
 from mlops import iam
 from mlops.components.logs import encrypted_log_group
 from mlops.inference import serving_docs
+from mlops.inference.fallback import FallbackResponses
 from mlops.naming import NameContext, boundary_policy_arn, log_group_name, usecase_name
 
 
@@ -37,8 +39,15 @@ class DecisionApiArgs:
     throttle_rate: float = 50.0
     throttle_burst: int = 100
     stage_name: str = "v1"
+    fallback: FallbackResponses = field(default_factory=FallbackResponses)
+    """The answers when the workflow does not complete and when a body fails the request model
+    (``incomplete_template``, ``invalid_request_detail``)."""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.fallback, FallbackResponses):
+            raise ValueError(
+                f"DecisionApiArgs.fallback must be a FallbackResponses, got {self.fallback!r}"
+            )
         if self.throttle_rate <= 0 or self.throttle_burst <= 0:
             raise ValueError("throttle_rate and throttle_burst must be positive")
 
@@ -130,7 +139,11 @@ class DecisionApi(pulumi.ComponentResource):
             rest_api_id=api_id,
             response_type="BAD_REQUEST_BODY",
             status_code="400",
-            response_templates={"application/json": serving_docs.BAD_REQUEST_TEMPLATE},
+            response_templates={
+                "application/json": serving_docs.bad_request_template(
+                    a.fallback.invalid_request_detail
+                )
+            },
             opts=child,
         )
         method = self.post_method.http_method
@@ -169,7 +182,11 @@ class DecisionApi(pulumi.ComponentResource):
             resource_id=decisions.id,
             http_method=method,
             status_code=responses["200"].status_code,
-            response_templates={"application/json": serving_docs.START_SYNC_RESPONSE_TEMPLATE},
+            response_templates={
+                "application/json": serving_docs.start_sync_response_template(
+                    a.fallback.incomplete_template
+                )
+            },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.integration]),
         )
         deployment = aws.apigateway.Deployment(

@@ -8,4 +8,6 @@
   ``mlops.components.serving.InferenceService``
 - ``stack_settings``: the settings every use case's inference stack shares (its
   ``Pulumi.<stack>.yaml``)
+- ``fallback``: what the service answers when it cannot decide (generic by default; a use case
+  passes its own wording)
 """

@@ -207,26 +207,31 @@ def start_sync_request_template(state_machine_arn: str) -> str:
     )
 
 
-# A successful execution returns its output; the workflow's only Fail state (InvalidRequest)
-# becomes 422 with the field errors; anything else (timeout, aborted) becomes an investigate
-# answer, never a 5xx.
-START_SYNC_RESPONSE_TEMPLATE = """#set($r = $input.path('$'))
-#if($r.status == "SUCCEEDED")
-$r.output
-#elseif($r.error == "InvalidRequest")
-#set($context.responseOverride.status = 422)
-$r.cause
-#else
-{"recommendation": "investigate", "decided_by": "MISSING_EVIDENCE", "confidence": 1.0,
- "reasons": [{"rule": "MISSING_EVIDENCE", "code": "WORKFLOW_$r.status",
- "sentence": "The decision workflow did not complete: a handler must assess this claim."}]}
-#end"""
+def start_sync_response_template(incomplete_template: str) -> str:
+    """Response mapping: a successful execution returns its output; the workflow's only Fail
+    state (InvalidRequest) becomes 422 with the field errors; anything else (timeout, aborted)
+    becomes the use case's ``incomplete_template`` (``FallbackResponses``), never a 5xx."""
+    return (
+        "#set($r = $input.path('$'))\n"
+        '#if($r.status == "SUCCEEDED")\n'
+        "$r.output\n"
+        '#elseif($r.error == "InvalidRequest")\n'
+        "#set($context.responseOverride.status = 422)\n"
+        "$r.cause\n"
+        "#else\n"
+        f"{incomplete_template}\n"
+        "#end"
+    )
 
-# Request-validator failures: the message lists the failing properties (a dotted path per property).
-BAD_REQUEST_TEMPLATE = (
-    '{"detail": "invalid claim", "errors": "$util.escapeJavaScript($context.error.'
-    'validationErrorString)"}'
-)
+
+def bad_request_template(detail: str) -> str:
+    """Request-validator failures: the use case's ``detail`` (``FallbackResponses.
+    invalid_request_detail``, plain text) and the failing properties (a dotted path each)."""
+    return (
+        f'{{"detail": {json.dumps(detail)}, "errors": "$util.escapeJavaScript($context.error.'
+        'validationErrorString)"}'
+    )
+
 
 ACCESS_LOG_FORMAT = json.dumps(
     {

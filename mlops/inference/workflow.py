@@ -9,9 +9,10 @@
     Decide (Lambda) -> consolidated response
 
 Every Task has a Retry and a Catch. A failed branch does not fail the workflow: its Catch turns
-the error into ``{"error": CODE, "detail": ...}`` and the decide step answers ``investigate``
-with that reason. If Decide itself fails after its retries, a static ``investigate`` answer with
-reason DECISION_SERVICE_ERROR is returned (never a 500).
+the error into ``{"error": CODE, "detail": ...}`` and the decide step answers with that reason
+(the use case's degraded decision). If Decide itself fails after its retries, the use case's
+static answer (``WorkflowSpec.fallback.decide_failed``, ``mlops.inference.fallback``) is returned
+(never a 500).
 
 The encode Lambda must return ``{"valid": bool, "errors_json": str, "request": {...},
 "model_input": str, "valuation_request": {...}}``; the market Lambda ``{"evidence": {...}}`` or
@@ -21,9 +22,12 @@ Pure: returns a dict (JSONPath ASL), no AWS calls.
 
 from __future__ import annotations
 
+import copy
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from mlops.inference.fallback import FallbackResponses
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 SAGEMAKER_INVOKE = "arn:aws:states:::aws-sdk:sagemakerruntime:invokeEndpoint"
@@ -56,7 +60,7 @@ class WorkflowSpec:
     ``RESPONSE_MARGIN_S`` for the response, and the slowest path through the states — encode,
     then the slower of predict and market data, then decide, each with every retry at its full
     timeout plus the retry waits — fits within ``timeout_s``, so a slow step ends in its Catch
-    (an ``investigate`` answer with the reason) rather than in a timeout the caller never sees.
+    (the decide step's answer with the reason) rather than in a timeout the caller never sees.
     """
 
     encode_function_arn: str
@@ -73,8 +77,14 @@ class WorkflowSpec:
     backoff_rate: float = 2.0
     interval_s: int = 1
     timeout_s: int = API_GATEWAY_TIMEOUT_S - RESPONSE_MARGIN_S
+    fallback: FallbackResponses = field(default_factory=FallbackResponses)
+    """The use case's answers when it cannot decide; the workflow uses ``decide_failed``."""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.fallback, FallbackResponses):
+            raise ValueError(
+                f"WorkflowSpec.fallback must be a FallbackResponses, got {self.fallback!r}"
+            )
         if self.task_timeout_s < 1 or self.predict_timeout_s < 1 or self.market_s < 1:
             raise ValueError("task, market and predict timeouts must be >= 1 second")
         if not 0 <= self.max_attempts <= 5:
@@ -204,20 +214,6 @@ def _market_branch(spec: WorkflowSpec) -> dict[str, Any]:
     }
 
 
-FALLBACK_DECISION: dict[str, Any] = {
-    "recommendation": "investigate",
-    "decided_by": "MISSING_EVIDENCE",
-    "confidence": 1.0,
-    "reasons": [
-        {
-            "rule": "MISSING_EVIDENCE",
-            "code": "DECISION_SERVICE_ERROR",
-            "sentence": "The decision service failed: a handler must assess this claim.",
-        }
-    ],
-}
-
-
 def decision_workflow(spec: WorkflowSpec) -> dict[str, Any]:
     """The ASL definition (JSONPath) as a dict."""
     encode = _lambda_task(spec.encode_function_arn, spec, {"request.$": "$"})
@@ -270,7 +266,11 @@ def decision_workflow(spec: WorkflowSpec) -> dict[str, Any]:
             "Next": "Decide",
         },
         "Decide": {**decide, "Catch": _catch("DecideFailed"), "End": True},
-        "DecideFailed": {"Type": "Pass", "Result": FALLBACK_DECISION, "End": True},
+        "DecideFailed": {
+            "Type": "Pass",
+            "Result": copy.deepcopy(dict(spec.fallback.decide_failed)),
+            "End": True,
+        },
     }
     return {
         "Comment": "Decision workflow: encode -> (predict || market data) -> decide",

@@ -1,5 +1,6 @@
 """Local mode: the platform's AWS surface on one machine (moto server), for the demo and tests.
 
+- ``cli``: the ``mlops demo`` and ``mlops serve`` commands (registered by ``mlops.cli``)
 - ``demo``: ``mlops demo``, the whole lifecycle of the example use case, phase by phase;
   ``workdir``: its work directory (every run starts clean and says why); ``monitoring_phase``:
   the model-health phase (a shifted month, drift and quality alarms, a worse model rolled back)

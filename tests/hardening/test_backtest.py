@@ -142,7 +142,7 @@ def test_cli_end_to_end_and_its_usage_errors(bundles, frame, tmp_path, monkeypat
     runner = CliRunner()
     args = ["backtest", "remedy", "--current", str(bundles["current"]),
             "--candidate", str(bundles["candidate"])]  # fmt: skip
-    done = runner.invoke(app, [*args, "--claims", str(tmp_path / "claims.parquet"),
+    done = runner.invoke(app, [*args, "--data", str(tmp_path / "claims.parquet"),
                                "--rules", str(tmp_path / "rules.yaml"),
                                "--out", str(tmp_path / "out")])  # fmt: skip
     assert done.exit_code == 0, done.output
@@ -153,7 +153,7 @@ def test_cli_end_to_end_and_its_usage_errors(bundles, frame, tmp_path, monkeypat
     for bad, message in [
         (["backtest", "nope", "--candidate", str(bundles["candidate"]), "--synthetic", "100"],
          "not onboarded"),
-        ([*args], "exactly one of --claims FILE and --synthetic N"),
+        ([*args], "exactly one of --data FILE and --synthetic N"),
         (["backtest", "remedy", "--current", str(tmp_path), "--candidate",
           str(bundles["candidate"]), "--synthetic", "100"], "is not a Remedy bundle"),
     ]:  # fmt: skip

@@ -9,6 +9,8 @@ import pytest
 
 from mlops.components.serving import FunctionSpec, InferenceService, InferenceServiceArgs
 from mlops.config import StackConfig
+from mlops.inference import serving_docs
+from mlops.inference.fallback import FallbackResponses
 from mlops.naming import NameContext
 from mlops.policy.check import check_resources
 from mlops.tags import REQUIRED_TAGS, base_tags
@@ -48,6 +50,7 @@ def build(
     package: str = PACKAGE,
     investigate_share: float | None = 0.25,
     health_metrics: tuple[str, ...] = HEALTH_METRICS,
+    fallback: FallbackResponses | None = None,
 ) -> InferenceService:
     manifest = load_manifest(USECASES_DIR / "remedy.yaml")
     return InferenceService(
@@ -75,6 +78,7 @@ def build(
             dashboard=True,
             health_metrics=health_metrics,
             investigate_alarm_share=investigate_share,  # Remedy emits investigate decisions
+            **({"fallback": fallback} if fallback is not None else {}),
         ),
     )
 
@@ -249,6 +253,49 @@ def test_each_serving_function_has_the_manifests_reserved_concurrency(pulumi_moc
             usecase="remedy", names=NameContext("dev", "111111111111", "eu-west-2"), tags={},
             endpoint=manifest.stacks.dev.endpoint, functions=functions_specs(), code=None,
             kms_key_arn=KEY, subnet_ids=[], security_group_ids=[], reserved_concurrency=0,
+        )  # fmt: skip
+
+
+# --- issue 22.1 ---------------------------------------------------------------------------------
+CUSTOM = FallbackResponses(
+    decide_failed={"recommendation": "refer", "code": "DECISION_SERVICE_ERROR"},
+    incomplete_template='{"recommendation": "refer",\n "code": "WORKFLOW_$r.status"}',
+    invalid_request_detail="invalid order",
+)
+
+
+@pytest.mark.parametrize("stack_config", ["dev"], indirect=True)
+@pytest.mark.parametrize("fallback", [None, CUSTOM], ids=["default", "use-case"])
+def test_where_it_cannot_decide_the_service_answers_the_fallback(
+    pulumi_mocks, stack_config, fallback
+):
+    """The platform's generic answers by default; a use case's own, verbatim, in the workflow's
+    DecideFailed state, the integration response's #else branch and the 400 body."""
+    run(lambda: build(stack_config, True, fallback=fallback))
+    expected = fallback or FallbackResponses()
+    [sm] = of(pulumi_mocks, "sfn/stateMachine:StateMachine")
+    decide_failed = json.loads(sm.inputs["definition"])["States"]["DecideFailed"]["Result"]
+    assert decide_failed == dict(expected.decide_failed)
+    [mapping] = of(pulumi_mocks, "apigateway/integrationResponse:IntegrationResponse")
+    assert mapping.inputs["responseTemplates"]["application/json"] == (
+        serving_docs.start_sync_response_template(expected.incomplete_template)
+    )
+    assert (
+        f"#else\n{expected.incomplete_template}\n#end"
+        in (mapping.inputs["responseTemplates"]["application/json"])
+    )
+    [bad] = of(pulumi_mocks, "apigateway/response:Response")
+    body = bad.inputs["responseTemplates"]["application/json"]
+    assert body.startswith(f'{{"detail": "{expected.invalid_request_detail}", "errors": ')
+
+
+def test_the_fallback_arg_must_be_fallback_responses():
+    with pytest.raises(ValueError, match=r"InferenceServiceArgs\.fallback must be a mlops"):
+        InferenceServiceArgs(
+            usecase="remedy", names=NameContext("dev", "111111111111", "eu-west-2"), tags={},
+            endpoint=RealtimeEndpoint(mode="realtime", instance_type="ml.c6i.large"),
+            functions=functions(), code=None, kms_key_arn=KEY, subnet_ids=[],
+            security_group_ids=[], fallback={"error": "x"},
         )  # fmt: skip
 
 

@@ -9,6 +9,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from mlops.inference import serving_docs
+from mlops.inference.fallback import FallbackResponses
 
 
 class Vehicle(BaseModel):
@@ -45,10 +46,39 @@ def test_request_template_passes_the_body_as_execution_input():
 
 
 def test_response_template_maps_invalid_requests_to_422_and_never_5xx():
-    t = serving_docs.START_SYNC_RESPONSE_TEMPLATE
+    incomplete = FallbackResponses().incomplete_template
+    t = serving_docs.start_sync_response_template(incomplete)
     assert '#elseif($r.error == "InvalidRequest")' in t
     assert "responseOverride.status = 422" in t
-    assert '"recommendation": "investigate"' in t and "500" not in t
+    assert t.endswith(f"#else\n{incomplete}\n#end") and "500" not in t
+
+
+def test_the_response_template_carries_the_use_cases_incomplete_answer_verbatim():
+    """Issue 22.1: the use case's answer (Remedy's investigate) is the #else branch, byte for
+    byte; the rest of the mapping is the platform's."""
+    answer = '{"recommendation": "refer",\n "code": "WORKFLOW_$r.status"}'
+    assert serving_docs.start_sync_response_template(answer) == (
+        "#set($r = $input.path('$'))\n"
+        '#if($r.status == "SUCCEEDED")\n'
+        "$r.output\n"
+        '#elseif($r.error == "InvalidRequest")\n'
+        "#set($context.responseOverride.status = 422)\n"
+        "$r.cause\n"
+        "#else\n"
+        '{"recommendation": "refer",\n "code": "WORKFLOW_$r.status"}\n'
+        "#end"
+    )
+
+
+def test_the_bad_request_body_names_the_use_cases_detail_and_the_failing_properties():
+    errors = '"errors": "$util.escapeJavaScript($context.error.validationErrorString)"}'
+    assert serving_docs.bad_request_template("invalid request") == (
+        '{"detail": "invalid request", ' + errors
+    )
+    assert (
+        serving_docs.bad_request_template("invalid order")
+        == '{"detail": "invalid order", ' + errors
+    )
 
 
 VPC = {

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from mlops.inference.fallback import FallbackResponses
 from mlops.inference.workflow import (
     SAGEMAKER_INVOKE,
     WorkflowSpec,
@@ -69,16 +70,44 @@ def test_order_is_encode_then_parallel_predict_and_market_then_decide():
     assert d["States"]["Decide"]["End"] is True
 
 
-def test_failures_lead_to_decide_or_a_fallback_investigate_never_a_fail_state():
+def test_failures_lead_to_decide_or_the_fallback_answer_never_a_fail_state():
     d = decision_workflow(spec())
     fails = [n for n, s in d["States"].items() if s["Type"] == "Fail"]
     assert fails == ["Rejected"]  # only bad input fails (-> 4xx at the API)
     assert d["States"]["Rejected"]["Error"] == "InvalidRequest"
     catches = {n: s["Catch"][0]["Next"] for n, s in d["States"].items() if "Catch" in s}
     assert catches == {"Encode": "EncodeFailed", "Enrich": "EnrichFailed", "Decide": "DecideFailed"}
-    assert d["States"]["DecideFailed"]["Result"]["recommendation"] == "investigate"
+    assert d["States"]["DecideFailed"] == {
+        "Type": "Pass",
+        "Result": {"error": "DECISION_SERVICE_ERROR", "detail": "the decision service failed"},
+        "End": True,
+    }
     predict_branch = d["States"]["Enrich"]["Branches"][0]["States"]
     assert predict_branch["PredictFailed"]["Parameters"]["error"] == "MODEL_UNAVAILABLE"
+
+
+def test_the_decide_step_failing_answers_the_use_cases_fallback_decision():
+    """Issue 22.1: the use case's wording (Remedy: investigate, a handler assesses the claim)
+    comes from its program; the platform's definition carries it verbatim and unshared."""
+    body = {"recommendation": "refer", "reasons": [{"code": "DECISION_SERVICE_ERROR"}]}
+    base = spec()
+    s = WorkflowSpec(
+        encode_function_arn=base.encode_function_arn,
+        market_function_arn=base.market_function_arn,
+        decide_function_arn=base.decide_function_arn,
+        endpoint_name=base.endpoint_name,
+        fallback=FallbackResponses(decide_failed=body),
+    )
+    d = decision_workflow(s)
+    assert d["States"]["DecideFailed"]["Result"] == body
+    d["States"]["DecideFailed"]["Result"]["reasons"].append("mutated")
+    assert body["reasons"] == [{"code": "DECISION_SERVICE_ERROR"}]
+    assert json.loads(definition_json(s))["States"]["DecideFailed"]["Result"] == body
+    with pytest.raises(ValueError, match=r"WorkflowSpec\.fallback must be a FallbackResponses"):
+        WorkflowSpec(
+            encode_function_arn="e", market_function_arn="m", decide_function_arn="d",
+            endpoint_name=None, fallback=body,
+        )  # fmt: skip
 
 
 def test_no_endpoint_answers_model_not_deployed():

@@ -17,7 +17,7 @@ import pytest
 
 from mlops.local.embedded_aws import port_in_use
 
-# the services and the run record as `mlops demo` starts them; the CLI's _stopped_cleanly
+# the services and the run record as `mlops demo` starts them; the demo CLI's stopped_cleanly
 # around it, exactly as `mlops demo` and `mlops serve` use it
 PROGRAM = textwrap.dedent(
     """
@@ -25,7 +25,7 @@ PROGRAM = textwrap.dedent(
     from contextlib import ExitStack
     from pathlib import Path
     import typer
-    from mlops.cli import _stopped_cleanly
+    from mlops.local.cli import stopped_cleanly
     from mlops.local.embedded_aws import EmbeddedAWS
     from mlops.local.processes import LocalService
     from mlops.local.workdir import RunRecord, prepare
@@ -33,7 +33,7 @@ PROGRAM = textwrap.dedent(
     work = Path(sys.argv[1])
 
     def main():
-        with _stopped_cleanly("signal test"):
+        with stopped_cleanly("signal test"):
             prepare(work)
             record = RunRecord(work)
             record.phase("serve")

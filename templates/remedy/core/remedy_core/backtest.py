@@ -72,7 +72,7 @@ class Side:
 def load_claims(path: Path) -> pd.DataFrame:
     """Claims as the generator writes them (CSV, Parquet or JSON lines), outcomes optional."""
     if not path.is_file():
-        raise BacktestError(f"--claims {path}: no such file", "pass a CSV, Parquet or JSONL file")
+        raise BacktestError(f"--data {path}: no such file", "pass a CSV, Parquet or JSONL file")
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
@@ -83,22 +83,22 @@ def load_claims(path: Path) -> pd.DataFrame:
             frame = pd.read_json(path, lines=True, convert_dates=["incident_date"])
         else:
             raise BacktestError(
-                f"--claims {path}: unknown format {suffix or '(none)'}",
+                f"--data {path}: unknown format {suffix or '(none)'}",
                 "use .parquet, .csv or .jsonl",
             )
     except (ValueError, OSError) as exc:
         if isinstance(exc, BacktestError):
             raise
-        raise BacktestError(f"--claims {path}: cannot be read ({exc})", "check the file") from exc
+        raise BacktestError(f"--data {path}: cannot be read ({exc})", "check the file") from exc
     missing = [c for c in REQUEST_COLUMNS if c not in frame.columns]
     if missing:
         raise BacktestError(
-            f"--claims {path}: missing columns {', '.join(missing[:8])}"
+            f"--data {path}: missing columns {', '.join(missing[:8])}"
             + (f" and {len(missing) - 8} more" if len(missing) > 8 else ""),
             "export the claims with every request column (remedy_core.synthetic.REQUEST_COLUMNS)",
         )
     if frame.empty:
-        raise BacktestError(f"--claims {path}: no claims", "pass a file with at least one claim")
+        raise BacktestError(f"--data {path}: no claims", "pass a file with at least one claim")
     return frame.reset_index(drop=True)
 
 

@@ -126,6 +126,38 @@ def test_stack_builds(env, model):
         assert capture["destinationS3Uri"].startswith("s3://mlops-prod-data/")
 
 
+def test_where_it_cannot_decide_the_api_answers_investigate_for_a_handler():
+    """The platform's answers are generic; Remedy passes its own (issue 22.1): a handler must
+    assess the claim. Byte for byte what the deployed workflow and API carried before."""
+    mocks = deploy("dev", PACKAGE)
+    (sm,) = mocks.of_type("aws:sfn/stateMachine:StateMachine")
+    assert json.loads(sm.inputs["definition"])["States"]["DecideFailed"]["Result"] == {
+        "recommendation": "investigate",
+        "decided_by": "MISSING_EVIDENCE",
+        "confidence": 1.0,
+        "reasons": [
+            {
+                "rule": "MISSING_EVIDENCE",
+                "code": "DECISION_SERVICE_ERROR",
+                "sentence": "The decision service failed: a handler must assess this claim.",
+            }
+        ],
+    }
+    (mapping,) = mocks.of_type("aws:apigateway/integrationResponse:IntegrationResponse")
+    template = mapping.inputs["responseTemplates"]["application/json"]
+    assert template.endswith(
+        '#else\n{"recommendation": "investigate", "decided_by": "MISSING_EVIDENCE", '
+        '"confidence": 1.0,\n "reasons": [{"rule": "MISSING_EVIDENCE", "code": '
+        '"WORKFLOW_$r.status",\n "sentence": "The decision workflow did not complete: a handler '
+        'must assess this claim."}]}\n#end'
+    )
+    (bad,) = mocks.of_type("aws:apigateway/response:Response")
+    assert bad.inputs["responseTemplates"]["application/json"] == (
+        '{"detail": "invalid claim", "errors": '
+        '"$util.escapeJavaScript($context.error.validationErrorString)"}'
+    )
+
+
 def test_settings_defaults_per_stack():
     dev = settings_from_config(FakeConfig({"accountId": "1" * 12, "platformStack": "p"}), "dev")
     prod = settings_from_config(

@@ -58,6 +58,39 @@ HANDLERS = {
 }
 
 
+#: what the decision API answers when it cannot decide: ``investigate``, so a handler assesses
+#: the claim (never a 5xx; ``mlops.inference.fallback``). The decide step failed after its retries:
+FALLBACK_DECISION = {
+    "recommendation": "investigate",
+    "decided_by": "MISSING_EVIDENCE",
+    "confidence": 1.0,
+    "reasons": [
+        {
+            "rule": "MISSING_EVIDENCE",
+            "code": "DECISION_SERVICE_ERROR",
+            "sentence": "The decision service failed: a handler must assess this claim.",
+        }
+    ],
+}
+#: the workflow did not complete (timed out, aborted): API Gateway's answer, $r.status its status
+WORKFLOW_INCOMPLETE_TEMPLATE = """{"recommendation": "investigate", "decided_by": "MISSING_EVIDENCE", "confidence": 1.0,
+ "reasons": [{"rule": "MISSING_EVIDENCE", "code": "WORKFLOW_$r.status",
+ "sentence": "The decision workflow did not complete: a handler must assess this claim."}]}"""  # noqa: E501
+#: the body fails the request model (API Gateway's 400, with the failing properties)
+INVALID_REQUEST_DETAIL = "invalid claim"
+
+
+def fallback_responses() -> Any:
+    """The platform's ``FallbackResponses`` with Remedy's answers (validated there)."""
+    from mlops.inference.fallback import FallbackResponses
+
+    return FallbackResponses(
+        decide_failed=FALLBACK_DECISION,
+        incomplete_template=WORKFLOW_INCOMPLETE_TEMPLATE,
+        invalid_request_detail=INVALID_REQUEST_DETAIL,
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class InferenceSettings(InferenceStackSettings):
     """The platform's common inference-stack settings plus Remedy's own."""
@@ -245,6 +278,7 @@ def build(settings: InferenceSettings, code: Any = None, layer: Any = None) -> A
             investigate_alarm_share=0.25,
             log_retention_days=settings.log_retention_days,
             reserved_concurrency=settings.function_concurrency,
+            fallback=fallback_responses(),
         ),
     )
     health = model_health(settings, names, service, platform, tags)
