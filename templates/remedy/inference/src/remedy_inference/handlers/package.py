@@ -247,11 +247,20 @@ def _unfollowed(importer: str, imported: str) -> bool:
 
 
 def entry_modules() -> tuple[str, ...]:
-    """The modules of the Lambda entry points the dependency layer serves (the workflow's
-    handlers and the model-health job's)."""
-    from remedy_inference import infra
+    """The modules of the Lambda entry points the dependency layer serves (``infra.HANDLERS``, the
+    workflow's, and ``infra.HEALTH_HANDLER``, the model-health job's), read from ``infra.py``'s
+    source: importing it needs the rendered use case and Pulumi, which the bench has not."""
+    import remedy_inference
 
-    handlers = (*infra.HANDLERS.values(), infra.HEALTH_HANDLER)
+    tree = ast.parse((Path(remedy_inference.__file__).parent / "infra.py").read_text())
+    values = {
+        target.id: ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name) and target.id in ("HANDLERS", "HEALTH_HANDLER")
+    }
+    handlers = (*values["HANDLERS"].values(), values["HEALTH_HANDLER"])
     return tuple(sorted({h.rpartition(".")[0] for h in handlers}))
 
 
