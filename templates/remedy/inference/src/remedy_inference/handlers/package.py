@@ -14,7 +14,15 @@
   installed ``--require-hashes`` against the digests the lock recorded. The platform library
   goes in as source without its own dependencies (Pulumi and friends are for infrastructure
   code, never imported by a handler);
-  ``boto3``/``botocore`` come with the Lambda runtime and are left out.
+  ``boto3``/``botocore`` come with the Lambda runtime and are left out. Then what no handler can
+  load is cut (``BUDGET_MB``, 60, for function + layer): of the platform library and Powertools
+  only the modules in the handlers' import closure (``serving_closure``: every import statement
+  reachable from the entry points, those inside functions included, found in the sources, so
+  it works for wheels of another architecture); test suites, stubs, build tools and the listed
+  unserved parts of numpy, pydantic, anyio and idna (``prune``, ``prune_unserved``). The
+  shared objects are left as the wheels ship them: ``strip`` breaks the auditwheel-patched
+  ones (numpy's OpenBLAS: "ELF load command address/offset not page-aligned"), and OpenBLAS
+  itself (27 MB with libgfortran) is what numpy's wheels link ``_multiarray_umath`` against.
 * the model-health job's layer (``OUT/health-layer/python``, ``infra.HEALTH_LAYER_DIR``): DuckDB
   and pandas, the same way, minus what the dependency layer holds; only the scheduled health
   job's function carries it (next to the dependency layer).
