@@ -190,7 +190,7 @@ def _workflow_code(claim_json: str) -> str:
         "ctx = S(function_name='f', memory_limit_in_mb=512, aws_request_id='r',\n"
         "        invoked_function_arn='arn:aws:lambda:eu-west-2:123456789012:function:f')\n"
         "from remedy_inference.handlers import decide, encode, market\n"
-        f"state = encode.handler({{'request': json.loads({claim_json!r})}}, ctx)\n"
+        "state = encode.handler(dict(request=json.loads(" + repr(claim_json) + ")), ctx)\n"
         "assert state['valid'], state\n"
         "evidence = market.handler({'valuation_request': state['valuation_request']}, ctx)\n"
         "predict = {'error': 'MODEL_NOT_DEPLOYED', 'detail': 'no endpoint'}\n"
@@ -253,7 +253,7 @@ def test_every_module_the_layer_holds_of_the_traced_packages_imports_from_it_alo
     dirs = [host / "function", layer, host / "health-layer" / "python"]
     code = (
         "import importlib\n"
-        f"failed = {{}}\nfor name in {names!r}:\n"
+        f"failed = dict()\nfor name in {names!r}:\n"
         "    try:\n        importlib.import_module(name)\n"
         "    except Exception as exc:\n        failed[name] = repr(exc)\n"
         "print(json.dumps(failed))\n"
