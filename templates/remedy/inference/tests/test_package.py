@@ -8,10 +8,12 @@ short); CI has PyPI.
 
 from __future__ import annotations
 
+import ast
 import json
 import platform
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -151,6 +153,191 @@ def test_the_health_job_imports_from_the_function_and_both_layers_alone(host):
         capture_output=True, text=True, timeout=180, check=False, cwd=host,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+#: what the Lambda Python runtime brings besides the standard library (boto3 and its closure)
+RUNTIME_MODULES = ("boto3", "botocore", "s3transfer", "urllib3", "dateutil", "six")
+
+
+def _clean(dirs: list[Path], code: str, env: dict[str, str] | None = None, runtime=False):
+    """``code`` in an interpreter that sees the standard library and ``dirs`` only (``runtime``:
+    and the runtime-provided SDK, taken from this environment)."""
+    site = str(Path(__import__("botocore").__file__).parents[1])
+    finder = (
+        "import importlib.machinery as _m\n"
+        "class _Runtime:  # the Lambda runtime's SDK, nothing else from site-packages\n"
+        "    @staticmethod\n"
+        "    def find_spec(name, path=None, target=None):\n"
+        f"        if path is None and name.split('.')[0] in {RUNTIME_MODULES!r}:\n"
+        f"            return _m.PathFinder.find_spec(name, [{site!r}])\n"
+        "sys.meta_path.append(_Runtime)\n"
+    )
+    head = f"import json, sys\nsys.path[:0] = {[str(d) for d in dirs]!r}\n"
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", head + (finder if runtime else "") + code],
+        capture_output=True, text=True, timeout=180, check=False,
+        env={"PATH": "/usr/bin:/bin", **(env or {})},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _workflow_code(claim_json: str) -> str:
+    """encode -> market -> decide through the handlers, as the Step Functions workflow runs them
+    (no model endpoint: the decision is MODEL_NOT_DEPLOYED's investigate)."""
+    return (
+        "from types import SimpleNamespace as S\n"
+        "ctx = S(function_name='f', memory_limit_in_mb=512, aws_request_id='r',\n"
+        "        invoked_function_arn='arn:aws:lambda:eu-west-2:123456789012:function:f')\n"
+        "from remedy_inference.handlers import decide, encode, market\n"
+        "state = encode.handler(dict(request=json.loads(" + repr(claim_json) + ")), ctx)\n"
+        "assert state['valid'], state\n"
+        "evidence = market.handler({'valuation_request': state['valuation_request']}, ctx)\n"
+        "predict = {'error': 'MODEL_NOT_DEPLOYED', 'detail': 'no endpoint'}\n"
+        "out = decide.handler({'request': state['request'], 'enrichment': [predict, evidence]},\n"
+        "                     ctx)\n"
+        "files = {getattr(m, '__file__', None) or '' for m in list(sys.modules.values())}\n"
+        "outside = sorted(files - {''})\n"
+        "print(json.dumps({'evidence': sorted(evidence), 'recommendation': out['recommendation'],\n"
+        "                  'loaded': sorted({m.split('.')[0] for m in sys.modules}),\n"
+        "                  'files': outside}))\n"
+    )
+
+
+@pytest.mark.parametrize("market", ["synthetic", "valuation-api"])
+def test_the_workflow_runs_on_the_unpacked_function_and_layer_alone(host, market):
+    """Not only the imports: the first event runs what the handlers import lazily (numpy and
+    its random generator for the synthetic market, httpx for the valuation API)."""
+    from factories import claim
+
+    env = {"REMEDY_STAGE": "dev", "REMEDY_PSEUDONYMISATION_KEY": "k" * 32}
+    if market == "valuation-api":  # nothing listens there: the client's error path, offline
+        env |= {"REMEDY_VALUATION_URL": "http://127.0.0.1:9", "REMEDY_VALUATION_KEY": "x",
+                "REMEDY_VALUATION_TIMEOUT_S": "0.2"}  # fmt: skip
+    dirs = [host / "function", host / "layer" / "python"]
+    got = _clean(dirs, _workflow_code(claim().model_dump_json()), env, runtime=True)
+    assert got["evidence"] == (["detail", "error"] if market != "synthetic" else ["evidence"])
+    assert got["recommendation"] == "investigate"
+    assert {"numpy", "pydantic_core"} <= set(got["loaded"])
+    if market == "valuation-api":
+        assert {"httpx", "httpcore", "h11"} <= set(got["loaded"]) and "anyio" not in got["loaded"]
+    stdlib = sysconfig.get_paths()["stdlib"]
+    roots = (*map(str, dirs), stdlib)
+    assert [f for f in got["files"] if not f.startswith(roots) and "botocore" not in f] == []
+
+
+def test_the_layer_holds_the_platform_modules_the_handlers_reach_and_no_other(host):
+    layer = host / "layer" / "python"
+    traced = package.serving_closure(layer)
+    shipped = {".".join(p.relative_to(layer).with_suffix("").parts).removesuffix(".__init__")
+               for p in (layer / "mlops").rglob("*.py")}  # fmt: skip
+    assert shipped == {n for n in traced if n.split(".")[0] == "mlops"}
+    assert {"mlops.inference.valuation_client", "mlops.events", "mlops.analytics.drift"} <= shipped
+    assert not (layer / "mlops" / "components").exists()  # Pulumi code: never served
+    powertools = layer / "aws_lambda_powertools"
+    assert (powertools / "logging" / "logger.py").is_file()
+    assert (powertools / "utilities" / "parameters" / "secrets.py").is_file()
+    for cut in ("event_handler", "utilities/parser", "utilities/idempotency", "utilities/batch"):
+        assert not (powertools / cut).exists(), cut
+    assert not list(layer.glob("anyio*")) and not (layer / "numpy" / "fft").exists()
+
+
+def test_every_module_the_layer_holds_of_the_traced_packages_imports_from_it_alone(host):
+    """Also those the handlers import on an event only (the closure follows imports inside
+    functions), with the health layer for the job's analytics modules."""
+    layer = host / "layer" / "python"
+    files = [p for top in package.TRACED_PACKAGES for p in (layer / top).rglob("*.py")]
+    names = sorted(".".join(p.relative_to(layer).with_suffix("").parts).removesuffix(".__init__")
+                   for p in files)  # fmt: skip
+    assert len(names) > 50
+    dirs = [host / "function", layer, host / "health-layer" / "python"]
+    code = (
+        "import importlib\n"
+        f"failed = dict()\nfor name in {names!r}:\n"
+        "    try:\n        importlib.import_module(name)\n"
+        "    except Exception as exc:\n        failed[name] = repr(exc)\n"
+        "print(json.dumps(failed))\n"
+    )
+    assert _clean(dirs, code, {"AWS_DEFAULT_REGION": "eu-west-2"}, runtime=True) == {}
+
+
+def _refers_to(tree: ast.AST, module: str) -> bool:
+    """An import of ``module`` (or from it), or an attribute chain such as ``np.fft``."""
+    head, _, tail = module.rpartition(".")
+    aliases = {head.split(".")[-1], "np"} if head == "numpy" else {head.split(".")[-1]}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(
+            a.name == module or a.name.startswith(module + ".") for a in node.names
+        ):
+            return True
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == module or node.module.startswith(module + "."):
+                return True
+            if node.module == head and any(a.name == tail for a in node.names):
+                return True
+        if (isinstance(node, ast.Attribute) and node.attr == tail
+                and isinstance(node.value, ast.Name) and node.value.id in aliases
+                and "." not in head):  # fmt: skip
+            return True
+    return False
+
+
+def test_nothing_shipped_refers_to_what_the_layer_leaves_out(host):
+    """The pruned parts of numpy and pydantic: no module of the function package or of either
+    layer (but the pruned package's own) imports them or uses them as ``np.fft``."""
+    roots = [host / "function", host / "layer" / "python", host / "health-layer" / "python"]
+    offenders = []
+    for root in roots:
+        for path in root.rglob("*.py"):
+            rel = path.relative_to(root)
+            if rel.parts[0] in ("numpy", "pydantic") or "tests" in rel.parts:
+                continue
+            try:
+                tree = ast.parse(path.read_bytes())
+            except SyntaxError:
+                continue
+            offenders += [f"{rel}: {m}" for m in package.PRUNED_MODULES if _refers_to(tree, m)]
+    assert offenders == []
+    for file in package.serving_closure().values():  # what UNFOLLOWED_IMPORTS relies on:
+        text = file.read_text()  # no pydantic model logged as the event or stored as a secret
+        assert "set_secret(" not in text and "log_event=True" not in text, file
+
+
+def test_import_closure_follows_imports_inside_functions_and_relative_ones(tmp_path):
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": "from . import helpers\ndef f():\n    from lib.lazy import x\n",
+        "app/helpers.py": "import json\nimport lib.eager\n",
+        "lib/__init__.py": "",
+        "lib/eager.py": "",
+        "lib/lazy.py": "from .deep import y\n",
+        "lib/deep.py": "",
+        "lib/unused.py": "",
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    found = package.import_closure(["app.main"], {"app": tmp_path, "lib": tmp_path})
+    assert sorted(found) == ["app", "app.helpers", "app.main", "lib", "lib.deep", "lib.eager",
+                             "lib.lazy"]  # fmt: skip
+    assert found["lib.deep"] == tmp_path / "lib" / "deep.py"
+
+
+def test_function_and_layer_fit_the_size_budget(built, tmp_path):
+    """What the workflow's functions hold unpacked (the deploy build's architecture), counted
+    with pycs: compiled here when no Python of the runtime's version was there to do it."""
+    out = built[0]
+    function, layer = out / "function", out / "layer"
+    if not list(layer.rglob("*.pyc")):
+        import shutil
+
+        function, layer = tmp_path / "function", tmp_path / "layer"
+        shutil.copytree(out / "function", function)
+        shutil.copytree(out / "layer", layer)
+        package._byte_compile(function)
+        package._byte_compile(layer)
+    total = package.size_mb(function) + package.size_mb(layer)
+    assert total <= package.BUDGET_MB, f"{total:.1f} MB > {package.BUDGET_MB} MB"
 
 
 def test_clean_interpreter_sees_no_site_packages(host):

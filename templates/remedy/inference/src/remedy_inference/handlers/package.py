@@ -14,7 +14,15 @@
   installed ``--require-hashes`` against the digests the lock recorded. The platform library
   goes in as source without its own dependencies (Pulumi and friends are for infrastructure
   code, never imported by a handler);
-  ``boto3``/``botocore`` come with the Lambda runtime and are left out.
+  ``boto3``/``botocore`` come with the Lambda runtime and are left out. Then what no handler can
+  load is cut (``BUDGET_MB``, 60, for function + layer): of the platform library and Powertools
+  only the modules in the handlers' import closure (``serving_closure``: every import statement
+  reachable from the entry points, those inside functions included, found in the sources, so
+  it works for wheels of another architecture); test suites, stubs, build tools and the listed
+  unserved parts of numpy, pydantic, anyio and idna (``prune``, ``prune_unserved``). The
+  shared objects are left as the wheels ship them: ``strip`` breaks the auditwheel-patched
+  ones (numpy's OpenBLAS: "ELF load command address/offset not page-aligned"), and OpenBLAS
+  itself (27 MB with libgfortran) is what numpy's wheels link ``_multiarray_umath`` against.
 * the model-health job's layer (``OUT/health-layer/python``, ``infra.HEALTH_LAYER_DIR``): DuckDB
   and pandas, the same way, minus what the dependency layer holds; only the scheduled health
   job's function carries it (next to the dependency layer).
@@ -33,6 +41,7 @@ together unzipped, 50 MB for a zip uploaded directly (``PublishLayerVersion``/``
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib.metadata as md
 import os
 import re
@@ -65,6 +74,8 @@ MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}
 #: publishes only manylinux_2_28 wheels for aarch64, most others manylinux2014 (= 2_17)
 MANYLINUX = ("manylinux2014", "manylinux_2_28")
 LIMIT_MB = 250.0
+#: the size the workflow's functions aim to stay within (function + dependency layer, unpacked)
+BUDGET_MB = 60.0
 ZIP_LIMIT_MB = 50.0
 
 _SKIP = frozenset({"__pycache__", "tests"})
@@ -72,6 +83,66 @@ _SKIP = frozenset({"__pycache__", "tests"})
 #: build tools (f2py, distutils, the PyInstaller hook); about a quarter of the layer
 PRUNE_DIRS = frozenset({"tests", "f2py", "distutils", "_pyinstaller"})
 PRUNE_SUFFIXES = (".pyi",)
+
+#: the top-level packages of the function package (their sources are where tracing starts)
+FUNCTION_PACKAGES = ("remedy_inference", "remedy_core")
+#: pure-Python packages the layer holds only the import closure of (``import_closure``: every
+#: ``import`` the serving code can reach, inside functions and under ``TYPE_CHECKING`` too); the
+#: platform library is copied from source, Powertools installed and cut down to what is reached
+TRACED_PACKAGES = ("mlops", "aws_lambda_powertools")
+#: (importer, imported prefix) edges ``import_closure`` does not follow, each unreachable from the
+#: handlers: Powertools' ``pydantic_to_dict`` (all of ``event_handler`` and ``data_classes``, a
+#: tenth of the layer) runs only for a pydantic model given to the Logger as the event
+#: (``log_event``; Lambda events are decoded JSON) or to ``parameters.set_secret`` (not called)
+UNFOLLOWED_IMPORTS = frozenset(
+    {("aws_lambda_powertools.shared.functions", "aws_lambda_powertools.event_handler")}
+)
+#: installed as a dependency of a layer requirement, never imported on the serving path: removed
+#: with its metadata after the (hash-checked) install
+UNSERVED_DISTRIBUTIONS: dict[str, str] = {
+    "anyio": "httpx requires it for its async client; the valuation client is synchronous and "
+    "httpcore, the only importer on the sync path, imports it inside try/except ImportError",
+}
+#: files no serving path loads: idna's UTS 46 mapping table, read only by ``uts46=True`` encoding
+#: (httpx, its only user here, encodes hostnames without it), and the ``RECORD`` of each
+#: distribution (pip's uninstall manifest; nothing installs into a layer once it is published)
+UNSERVED_FILES = ("idna/uts46data.py", "*.dist-info/RECORD")
+#: under ``numpy/``: what ``import numpy`` never loads and only numpy's own test suite, C
+#: extensions built against numpy, or the lazily loaded subpackages below use
+NUMPY_UNSERVED = (
+    "_core/include",  # C headers and
+    "_core/lib",  # the static npymath library + pkg-config: for compiling against numpy
+    "_core/_simd.*",  # the SIMD test module (numpy's test suite only)
+    "_core/_multiarray_tests.*",
+    "_core/_umath_tests.*",
+    "_core/_rational_tests.*",
+    "_core/_operand_flag_tests.*",
+    "_core/_struct_ufunc_tests.*",
+    "**/*.pxd",  # Cython declarations, the static libnpyrandom and examples: for extensions
+    "random/lib",  # built against numpy (not shipped here)
+    "random/_examples",
+    "conftest.py",
+    "doc",
+    "testing",  # assert helpers for test suites; these subpackages load lazily
+    "fft",  # (numpy.__getattr__) and no module in the function or either layer refers to them
+    "polynomial",  # (ma, typing, ctypeslib stay: pandas, in the health job, imports them)
+    "matlib.py",  # deprecated since numpy 1.19
+    "lib/recfunctions.py",  # public, never imported by numpy itself
+    "lib/user_array.py",
+    "lib/_user_array_impl.py",
+    "_configtool.py",  # the numpy-config console script's (console scripts are not shipped)
+)
+#: under ``pydantic/``: the v1 API (pydantic 2 imports it only to warn about v1 models given to v2
+#: ones), the experimental API (imported by nothing in pydantic) and the mypy plugin
+PYDANTIC_UNSERVED = ("v1", "experimental", "mypy.py")
+#: modules not shipped that no module of the function package or the layers may refer to
+#: (``import``, ``from``, or an attribute such as ``np.fft``); test_package checks
+PRUNED_MODULES = (
+    *(f"numpy.{name}" for name in ("testing", "fft", "polynomial", "f2py", "distutils",
+                                   "matlib", "_configtool")),
+    "numpy.lib.recfunctions", "numpy.lib.user_array", "numpy.lib._user_array_impl",
+    "pydantic.v1", "pydantic.experimental",
+)  # fmt: skip
 
 
 def prune(root: Path) -> None:
@@ -81,6 +152,144 @@ def prune(root: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
         elif path.is_file() and path.name.endswith(PRUNE_SUFFIXES):
             path.unlink()
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+
+
+def prune_unserved(root: Path, traced: dict[str, Path]) -> list[str]:
+    """What the layer's handlers cannot load (beyond ``prune``), removed from ``root``: the
+    unserved distributions, numpy's and pydantic's unserved parts, and every module of a traced
+    installed package outside ``traced`` (the serving import closure: name -> file). Returns
+    the removed paths relative to ``root``."""
+    removed: list[Path] = []
+    for name in UNSERVED_DISTRIBUTIONS:
+        removed += [root / name, *root.glob(f"{name}-*.dist-info")]
+    for rule in UNSERVED_FILES:
+        removed += sorted(root.glob(rule))
+    for package, rules in (("numpy", NUMPY_UNSERVED), ("pydantic", PYDANTIC_UNSERVED)):
+        for rule in rules:
+            removed += sorted((root / package).glob(rule))
+    keep = {f.resolve() for f in traced.values()}
+    for package in TRACED_PACKAGES:
+        if (root / package).is_dir():
+            removed += [p for p in sorted((root / package).rglob("*"))
+                        if p.is_file() and p.resolve() not in keep]  # fmt: skip
+    for path in removed:
+        _remove(path)
+    for package in TRACED_PACKAGES:  # directories left empty
+        for path in sorted((root / package).rglob("*"), reverse=True):
+            if path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+    return sorted(str(p.relative_to(root)) for p in removed)
+
+
+def _module_file(name: str, locations: dict[str, Path]) -> Path | None:
+    """The source of module ``name`` under the directory holding its top-level package."""
+    base = locations[name.split(".")[0]].joinpath(*name.split("."))
+    for candidate in (base / "__init__.py", base.with_suffix(".py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports(file: Path, name: str) -> set[str]:
+    """Every absolute module name an import statement anywhere in ``file`` (module ``name``)
+    may load, ``from a import b`` giving both ``a`` and ``a.b``; also ``import_module("a.b")``
+    with a literal name."""
+    tree = ast.parse(file.read_text(), str(file))
+    package = name if file.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parts, *([node.module] if node.module else [])])
+            else:
+                base = node.module or ""
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            found.add(node.args[0].value)
+    return found
+
+
+def import_closure(
+    roots: list[str] | tuple[str, ...], locations: dict[str, Path]
+) -> dict[str, Path]:
+    """The modules (name -> source file) of the top-level packages in ``locations`` (name -> the
+    directory holding it) that ``roots`` can reach through import statements, followed
+    transitively, parent packages included. Static, so it covers imports inside functions (run
+    on the first event, not at import) and works for wheels of another architecture."""
+    found: dict[str, Path] = {}
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if not name or name in found or name.split(".")[0] not in locations:
+            continue
+        file = _module_file(name, locations)
+        if file is None:  # a name imported from a module, not a module
+            continue
+        found[name] = file
+        parts = name.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]
+        todo += sorted(i for i in _imports(file, name) if not _unfollowed(name, i))
+    return found
+
+
+def _unfollowed(importer: str, imported: str) -> bool:
+    return any(importer == a and (imported == b or imported.startswith(b + "."))
+               for a, b in UNFOLLOWED_IMPORTS)  # fmt: skip
+
+
+def entry_modules() -> tuple[str, ...]:
+    """The modules of the Lambda entry points the dependency layer serves (``infra.HANDLERS``, the
+    workflow's, and ``infra.HEALTH_HANDLER``, the model-health job's), read from ``infra.py``'s
+    source: importing it needs the rendered use case and Pulumi, which the bench has not."""
+    import remedy_inference
+
+    tree = ast.parse((Path(remedy_inference.__file__).parent / "infra.py").read_text())
+    values = {
+        target.id: ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name) and target.id in ("HANDLERS", "HEALTH_HANDLER")
+    }
+    handlers = (*values["HANDLERS"].values(), values["HEALTH_HANDLER"])
+    return tuple(sorted({h.rpartition(".")[0] for h in handlers}))
+
+
+def serving_closure(layer: Path | None = None) -> dict[str, Path]:
+    """The serving import closure: the function package's modules the entry points reach, the
+    platform library's (from its source) and, with ``layer``, those of the traced packages
+    installed there."""
+    import importlib
+
+    import mlops
+
+    locations = {name: Path(importlib.import_module(name).__file__).parents[1]
+                 for name in FUNCTION_PACKAGES}  # fmt: skip
+    locations["mlops"] = Path(mlops.__file__).parents[1]
+    traced = import_closure(entry_modules(), locations)
+    if layer is not None:
+        installed = {p: layer for p in TRACED_PACKAGES if (layer / p).is_dir()}
+        roots = sorted({i for n, f in traced.items() for i in _imports(f, n)
+                        if i.split(".")[0] in installed})  # fmt: skip
+        traced |= import_closure(roots, installed)
+    return traced
 
 
 def _norm(name: str) -> str:
@@ -312,8 +521,14 @@ def build_layer(
     for extra in ("bin", *RUNTIME_PROVIDED):  # console scripts; the runtime's own SDK
         shutil.rmtree(root / extra, ignore_errors=True)
     prune(root)
-    if platform_library:  # without its dependencies (it may be an editable install)
-        _copy_tree(Path(mlops.__file__).parent, root / "mlops")
+    if platform_library:  # the modules the handlers reach, without dependencies (maybe editable)
+        traced = serving_closure(root)
+        prune_unserved(root, traced)
+        for name, file in traced.items():
+            if name.split(".")[0] == "mlops":
+                dest = root.joinpath(*file.relative_to(Path(mlops.__file__).parents[1]).parts)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(file, dest)
     if byte_compile:
         _byte_compile(root, python_version)
     return root
