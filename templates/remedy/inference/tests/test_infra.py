@@ -10,11 +10,14 @@ from mlops.testing.mocks import RecordingMocks, install, run
 
 from remedy_inference import usecase
 from remedy_inference.infra import (
+    FUNCTION_DIR,
     HEALTH_HANDLER,
     LAMBDA_ARCHITECTURE,
     LAMBDA_RUNTIME,
+    LAYER_DIR,
     InferenceSettings,
     build,
+    lambda_code,
     settings_from_config,
 )
 
@@ -124,6 +127,17 @@ def test_stack_builds(env, model):
         capture = config.inputs["dataCaptureConfig"]
         assert capture["kmsKeyId"].endswith(":key/data")
         assert capture["destinationS3Uri"].startswith("s3://mlops-prod-data/")
+
+
+def test_the_functions_deploy_the_byte_compiled_package_the_deploy_build_writes():
+    # `lambda-package build/lambda` writes <out>/function (pycs for the runtime) and <out>/layer;
+    # deploying src/ instead would make every cold start compile the sources again
+    archive = lambda_code()
+    assert {name: asset.path for name, asset in archive.assets.items()} == {
+        "remedy_inference": f"{FUNCTION_DIR}/remedy_inference",
+        "remedy_core": f"{FUNCTION_DIR}/remedy_core",
+    }
+    assert FUNCTION_DIR.rsplit("/", 1)[0] == LAYER_DIR.rsplit("/", 1)[0] == "build/lambda"
 
 
 def test_where_it_cannot_decide_the_api_answers_investigate_for_a_handler():

@@ -45,7 +45,10 @@ from remedy_inference import usecase
 #: what the functions run on; the dependency layer is built for exactly this (handlers/package.py)
 LAMBDA_ARCHITECTURE = "arm64"
 LAMBDA_RUNTIME = "python3.12"
-#: where ``lambda-package build/lambda`` (the deploy build, before ``pulumi up``) writes the layer
+#: where ``lambda-package build/lambda`` (the deploy build, before ``pulumi up``) writes the
+#: function package (byte-compiled for LAMBDA_RUNTIME: Lambda's read-only file system cannot cache
+#: pycs, so source alone is compiled again on every cold start) and the layer
+FUNCTION_DIR = "build/lambda/function"
 LAYER_DIR = "build/lambda/layer"
 #: the model-health job's own layer (duckdb, pandas): kept off the decide path's layers
 HEALTH_LAYER_DIR = "build/lambda/health-layer"
@@ -156,14 +159,16 @@ def response_schema() -> dict[str, Any]:
     return Decision.model_json_schema()
 
 
-def lambda_code(src_dir: str = "src") -> Any:
-    """The deployment package: this repo's two packages (dependencies come from the layers)."""
+def lambda_code(function_dir: str = FUNCTION_DIR) -> Any:
+    """The deployment package: this repo's two packages, as ``lambda-package`` built them with
+    their pycs (dependencies come from the layers); ``pulumi up`` fails naming the path when
+    absent."""
     import pulumi
 
     return pulumi.AssetArchive(
         {
-            "remedy_inference": pulumi.FileArchive(f"{src_dir}/remedy_inference"),
-            "remedy_core": pulumi.FileArchive(f"{src_dir}/remedy_core"),
+            "remedy_inference": pulumi.FileArchive(f"{function_dir}/remedy_inference"),
+            "remedy_core": pulumi.FileArchive(f"{function_dir}/remedy_core"),
         }
     )
 
