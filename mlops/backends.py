@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mlops import naming
+from mlops import iam, naming
 from mlops.config import PROJECT, StackConfig
 from mlops.naming import NameContext, bucket_name
 
@@ -172,12 +172,15 @@ def state_bucket_statements(bucket_arn: str, users: list[StateUser]) -> list[dic
         refs = [f"{bucket_arn}/{state_object_key(p, s)}" for p, s in user.reads]
         principal = {"AWS": user.principal}
         out += [
-            {"Sid": f"StateList{i}", "Effect": "Allow", "Principal": principal,
-             "Action": "s3:ListBucket", "Resource": bucket_arn},
-            {"Sid": f"StateRead{i}", "Effect": "Allow", "Principal": principal,
-             "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-             "Resource": [f"{bucket_arn}/{META_KEY}", *refs, *own]},
-            {"Sid": f"StateWriteOwn{i}", "Effect": "Allow", "Principal": principal,
-             "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": own},
-        ]  # fmt: skip
+            iam.statement(f"StateList{i}", "s3:ListBucket", bucket_arn, principal=principal),
+            iam.statement(
+                f"StateRead{i}",
+                ["s3:GetObject", "s3:GetObjectVersion"],
+                [f"{bucket_arn}/{META_KEY}", *refs, *own],
+                principal=principal,
+            ),
+            iam.statement(
+                f"StateWriteOwn{i}", ["s3:PutObject", "s3:DeleteObject"], own, principal=principal
+            ),
+        ]
     return out

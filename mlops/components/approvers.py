@@ -40,7 +40,7 @@ import pulumi_aws as aws
 from mlops import iam
 from mlops.components.identity import APPROVE_ACTIONS, GATE_ACTIONS
 from mlops.config import Person
-from mlops.delivery import iam as docs
+from mlops.delivery import policies
 from mlops.naming import NameContext, approver_role_name
 from mlops.tags import with_component
 
@@ -128,9 +128,8 @@ def approver_policy(ctx: NameContext, pipeline_name: str, group_name: str) -> di
     (`mlops rollback`: start the deploy pipeline with a package and a stage); nothing else."""
     pipeline = deploy_pipeline_arn(ctx, pipeline_name)
     sm = f"arn:aws:sagemaker:{ctx.region}:{ctx.account_id}"
-    gates = docs.approver_policy(pipeline, list(GATES))["Statement"]
     return iam.document(
-        *gates,
+        *policies.approver_statements(pipeline, list(GATES)),
         iam.statement("RollBackStages", "codepipeline:StartPipelineExecution", pipeline),
         iam.statement(
             "ApproveOwnModelPackages",

@@ -19,6 +19,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from mlops import iam
 from mlops.components import images as ecr_images
 from mlops.components import usecase_roles as roles
 from mlops.components.usecase_builds import (
@@ -35,7 +36,6 @@ from mlops.components.usecase_builds import (
     source_action,
 )
 from mlops.delivery import buildspecs
-from mlops.delivery import iam as docs
 from mlops.rehearsal import declare
 
 
@@ -76,7 +76,7 @@ class BuildPipeline(pulumi.ComponentResource):
         self.sm_pipeline_role = role(
             f"{name}-sm-pipeline",
             a.n("sm-pipeline", kind="role"),
-            docs.trust("sagemaker.amazonaws.com", source_account=cfg.account_id),
+            iam.service_trust("sagemaker.amazonaws.com", source_account=cfg.account_id),
             roles.sagemaker_pipeline_policy(
                 a,
                 args.group_name,
@@ -91,7 +91,7 @@ class BuildPipeline(pulumi.ComponentResource):
         self.build_role = role(
             f"{name}-build",
             a.n("build", kind="role"),
-            docs.trust("codebuild.amazonaws.com", source_account=cfg.account_id),
+            iam.service_trust("codebuild.amazonaws.com", source_account=cfg.account_id),
             roles.codebuild_policy(
                 a, pass_roles=[self.sm_pipeline_role.arn], sagemaker_pipeline=self.sm_pipeline_name
             ),
@@ -150,7 +150,7 @@ class BuildPipeline(pulumi.ComponentResource):
             self.image_build_role = role(
                 f"{name}-image-build",
                 a.n("image-build", kind="role"),
-                docs.trust("codebuild.amazonaws.com", source_account=cfg.account_id),
+                iam.service_trust("codebuild.amazonaws.com", source_account=cfg.account_id),
                 roles.image_build_policy(a),
                 self._tags,
                 self._child,
@@ -176,7 +176,7 @@ class BuildPipeline(pulumi.ComponentResource):
         self.pipeline_role = role(
             f"{name}-build-pipeline",
             a.n("build-pipeline", kind="role"),
-            docs.trust("codepipeline.amazonaws.com"),
+            iam.service_trust("codepipeline.amazonaws.com"),
             roles.codepipeline_policy(a, projects),
             self._tags,
             self._child,
@@ -284,7 +284,7 @@ class BuildPipeline(pulumi.ComponentResource):
         push_role = role(
             f"{self._name}-push-events",
             a.n("push-events", kind="role"),
-            docs.trust("events.amazonaws.com"),
+            iam.service_trust("events.amazonaws.com"),
             roles.start_pipeline_policy(self.pipeline.arn),
             self._tags,
             self._child,

@@ -30,11 +30,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from mlops import iam
 from mlops.components import packages
 from mlops.components.logs import encrypted_log_group
 from mlops.config import REPO_ROOT, StackConfig
-from mlops.delivery import buildspecs, cfn
-from mlops.delivery import iam as docs
+from mlops.delivery import buildspecs, cfn, policies
 from mlops.naming import NameContext, log_group_name, name, role_name
 from mlops.onboarding.answers import platform_answers_for
 from mlops.onboarding.form import with_defaults
@@ -183,7 +183,7 @@ class ServiceCatalog(pulumi.ComponentResource):
             f"{self._name}-onboard-build-role",
             name=role_name(ctx, "onboard-build"),
             assume_role_policy=json.dumps(
-                docs.trust("codebuild.amazonaws.com", source_account=cfg.account_id)
+                iam.service_trust("codebuild.amazonaws.com", source_account=cfg.account_id)
             ),
             tags=self._tags,
             opts=self._child,
@@ -191,30 +191,17 @@ class ServiceCatalog(pulumi.ComponentResource):
 
         def build_policy(logs_arn: str, key: str, secret: str) -> dict[str, Any]:
             statements: list[dict[str, Any]] = [
-                {
-                    "Sid": "Logs",
-                    "Effect": "Allow",
-                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                    "Resource": [logs_arn, f"{logs_arn}:*"],
-                },
-                {
-                    "Sid": "Key",
-                    "Effect": "Allow",
-                    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                    "Resource": key,
-                },
+                iam.statement(
+                    "Logs",
+                    ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    [logs_arn, f"{logs_arn}:*"],
+                ),
+                iam.statement("Key", ["kms:Decrypt", "kms:GenerateDataKey"], key),
                 # the onboarding build runs outside the VPC (GitHub and the package index only)
                 *packages.reader_statements(packages.package_names(ctx)),
             ]
-            statements.append(
-                {
-                    "Sid": "GitToken",
-                    "Effect": "Allow",
-                    "Action": "secretsmanager:GetSecretValue",
-                    "Resource": secret,
-                }
-            )
-            return docs.doc(*statements)
+            statements.append(iam.statement("GitToken", "secretsmanager:GetSecretValue", secret))
+            return iam.document(*statements)
 
         aws.iam.RolePolicy(
             f"{self._name}-onboard-build-policy",
@@ -274,7 +261,7 @@ class ServiceCatalog(pulumi.ComponentResource):
             f"{self._name}-onboard-trigger-role",
             name=role_name(ctx, "onboard-trigger"),
             assume_role_policy=json.dumps(
-                docs.trust("lambda.amazonaws.com", source_account=cfg.account_id)
+                iam.service_trust("lambda.amazonaws.com", source_account=cfg.account_id)
             ),
             tags=self._tags,
             opts=self._child,
@@ -287,41 +274,27 @@ class ServiceCatalog(pulumi.ComponentResource):
             f"{self._name}-onboard-trigger-policy",
             role=trigger_role.name,
             policy=pulumi.Output.all(
-                project=docs.codebuild_project_arn(cfg.region, cfg.account_id, self._n("onboard")),
+                project=policies.codebuild_project_arn(
+                    cfg.region, cfg.account_id, self._n("onboard")
+                ),
                 dlq=self.dead_letters.arn,
                 key=a.kms_key_arn,
             ).apply(
                 lambda v: json.dumps(
-                    docs.doc(
-                        {
-                            "Sid": "StartOnboarding",
-                            "Effect": "Allow",
-                            "Action": "codebuild:StartBuild",
-                            "Resource": v["project"],
-                        },
-                        {
-                            "Sid": "DeadLetters",
-                            "Effect": "Allow",
-                            "Action": "sqs:SendMessage",
-                            "Resource": v["dlq"],
-                        },
-                        {
-                            "Sid": "Key",
-                            "Effect": "Allow",
-                            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
-                            "Resource": v["key"],
-                        },
-                        {
-                            "Sid": "Logs",
-                            "Effect": "Allow",
-                            "Action": [
+                    iam.document(
+                        iam.statement("StartOnboarding", "codebuild:StartBuild", v["project"]),
+                        iam.statement("DeadLetters", "sqs:SendMessage", v["dlq"]),
+                        iam.statement("Key", ["kms:GenerateDataKey", "kms:Decrypt"], v["key"]),
+                        iam.statement(
+                            "Logs",
+                            [
                                 "logs:CreateLogGroup",
                                 "logs:CreateLogStream",
                                 "logs:PutLogEvents",
                             ],
-                            "Resource": [fn_logs, f"{fn_logs}:*"],
-                        },
-                        *docs.vpc_network_interfaces(cfg.region, cfg.account_id, "lambda"),
+                            [fn_logs, f"{fn_logs}:*"],
+                        ),
+                        *policies.vpc_network_interfaces(cfg.region, cfg.account_id, "lambda"),
                     ),
                     sort_keys=True,
                 )
@@ -384,18 +357,19 @@ class ServiceCatalog(pulumi.ComponentResource):
             name=role_name(self._ctx, "catalog-launch"),
             description="Service Catalog / SageMaker Projects launch role: onboarding hook only",
             assume_role_policy=json.dumps(
-                docs.doc(
-                    {
-                        "Effect": "Allow",
-                        "Action": "sts:AssumeRole",
-                        "Principal": {
+                iam.document(
+                    iam.statement(
+                        "TrustServiceCatalogLaunch",
+                        "sts:AssumeRole",
+                        iam.NO_RESOURCE,
+                        principal={
                             "Service": [
                                 "servicecatalog.amazonaws.com",
                                 "cloudformation.amazonaws.com",
                             ]
                         },
-                        "Condition": {"StringEquals": {"aws:SourceAccount": cfg.account_id}},
-                    }
+                        condition={"StringEquals": {"aws:SourceAccount": cfg.account_id}},
+                    )
                 )
             ),
             tags=self._tags,
@@ -407,7 +381,7 @@ class ServiceCatalog(pulumi.ComponentResource):
             policy=pulumi.Output.all(
                 bucket=a.templates_bucket,
                 key=a.kms_key_arn,
-                fn=docs.lambda_function_arn(cfg.region, cfg.account_id, self.function_name),
+                fn=policies.lambda_function_arn(cfg.region, cfg.account_id, self.function_name),
             ).apply(lambda v: json.dumps(launch_policy(cfg, **v), sort_keys=True)),
             opts=pulumi.ResourceOptions(parent=self.launch_role),
         )
@@ -419,18 +393,17 @@ class ServiceCatalog(pulumi.ComponentResource):
                 role=a.lead_data_scientist_role_name,
                 policy=self.launch_role.arn.apply(
                     lambda arn: json.dumps(
-                        docs.doc(
-                            {
-                                "Sid": "LaunchS3ProjectTemplates",
-                                "Effect": "Allow",
-                                "Action": "iam:PassRole",
-                                "Resource": arn,
-                                "Condition": {
+                        iam.document(
+                            iam.statement(
+                                "LaunchS3ProjectTemplates",
+                                "iam:PassRole",
+                                arn,
+                                condition={
                                     "StringEquals": {
                                         "iam:PassedToService": "cloudformation.amazonaws.com"
                                     }
                                 },
-                            }
+                            )
                         ),
                         sort_keys=True,
                     )
@@ -673,11 +646,10 @@ def launch_policy(cfg: StackConfig, bucket: str, key: str, fn: str) -> dict[str,
     """Least privilege for launching a product: its stack, its template, the onboarding hook."""
     stacks = f"arn:aws:cloudformation:{cfg.region}:{cfg.account_id}:stack/SC-{cfg.account_id}-*"
     projects = f"arn:aws:cloudformation:{cfg.region}:{cfg.account_id}:stack/SageMaker-*"
-    return docs.doc(
-        {
-            "Sid": "OwnStacks",
-            "Effect": "Allow",
-            "Action": [
+    return iam.document(
+        iam.statement(
+            "OwnStacks",
+            [
                 "cloudformation:CreateStack",
                 "cloudformation:UpdateStack",
                 "cloudformation:DeleteStack",
@@ -685,31 +657,21 @@ def launch_policy(cfg: StackConfig, bucket: str, key: str, fn: str) -> dict[str,
                 "cloudformation:DescribeStackEvents",
                 "cloudformation:SetStackPolicy",
             ],
-            "Resource": [stacks, f"{stacks}/*", projects, f"{projects}/*"],
-        },
-        {
-            "Sid": "ReadTemplates",
-            "Effect": "Allow",
-            "Action": ["cloudformation:GetTemplateSummary", "cloudformation:ValidateTemplate"],
-            "Resource": "*",
-        },
-        {
-            "Sid": "ProductTemplates",
-            "Effect": "Allow",
-            "Action": "s3:GetObject",
-            "Resource": f"arn:aws:s3:::{bucket}/service-catalog/*",
-        },
-        {
-            "Sid": "DecryptTemplates",
-            "Effect": "Allow",
-            "Action": "kms:Decrypt",
-            "Resource": key,
-            "Condition": {"StringEquals": {"kms:ViaService": f"s3.{cfg.region}.amazonaws.com"}},
-        },
-        {
-            "Sid": "OnboardingHook",
-            "Effect": "Allow",
-            "Action": "lambda:InvokeFunction",
-            "Resource": fn,
-        },
+            [stacks, f"{stacks}/*", projects, f"{projects}/*"],
+        ),
+        iam.statement(
+            "ReadTemplates",
+            ["cloudformation:GetTemplateSummary", "cloudformation:ValidateTemplate"],
+            "*",
+        ),
+        iam.statement(
+            "ProductTemplates", "s3:GetObject", f"arn:aws:s3:::{bucket}/service-catalog/*"
+        ),
+        iam.statement(
+            "DecryptTemplates",
+            "kms:Decrypt",
+            key,
+            condition={"StringEquals": {"kms:ViaService": f"s3.{cfg.region}.amazonaws.com"}},
+        ),
+        iam.statement("OnboardingHook", "lambda:InvokeFunction", fn),
     )

@@ -29,6 +29,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from mlops import iam
 from mlops.components import usecase_roles as roles
 from mlops.components.approvers import (
     APPROVAL_ACTION,
@@ -55,7 +56,6 @@ from mlops.components.usecase_builds import (
 from mlops.components.usecase_roles import deploy_build_role_name, deployer_role_arn
 from mlops.config import ENVIRONMENTS
 from mlops.delivery import artifacts, buildspecs, toolchain
-from mlops.delivery import iam as docs
 from mlops.delivery.deploy import SNOWFLAKE_KEY_SECRET, config_args, endpoint_config
 from mlops.delivery.deployer import inference_secrets_provider
 from mlops.delivery.events import approved_package_pattern
@@ -152,7 +152,7 @@ class DeployPipeline(pulumi.ComponentResource):
             env: role(
                 stage_part(f"{self._name}-deploy-build", env),
                 deploy_build_role_name(cfg, m.name, env),
-                docs.trust("codebuild.amazonaws.com", source_account=cfg.account_id),
+                iam.service_trust("codebuild.amazonaws.com", source_account=cfg.account_id),
                 roles.deploy_build_policy(
                     a,
                     [deployer_role_arn(cfg, m.name, env)],
@@ -223,7 +223,7 @@ class DeployPipeline(pulumi.ComponentResource):
         self.pipeline_role = role(
             f"{self._name}-deploy-pipeline",
             a.n("deploy-pipeline", kind="role"),
-            docs.trust("codepipeline.amazonaws.com"),
+            iam.service_trust("codepipeline.amazonaws.com"),
             roles.codepipeline_policy(
                 a,
                 [
@@ -359,7 +359,7 @@ class DeployPipeline(pulumi.ComponentResource):
         self.events_role = role(
             f"{self._name}-approved-events",
             a.n("approved-events", kind="role"),
-            docs.trust("events.amazonaws.com"),
+            iam.service_trust("events.amazonaws.com"),
             roles.start_pipeline_policy(self.pipeline.arn),
             self._tags,
             self._child,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from mlops import iam
 from mlops.components.usecase_builds import moved_children
 from mlops.components.usecase_roles import (
     boundary_policy,
@@ -23,7 +24,7 @@ from mlops.components.usecase_roles import (
     deployer_role_name,
 )
 from mlops.config import StackConfig
-from mlops.delivery import iam as docs
+from mlops.delivery import policies
 from mlops.delivery.deployer import deployer_managed_policies, pass_model_role_statement
 from mlops.naming import (
     boundary_policy_name,
@@ -68,7 +69,9 @@ class DeploymentTarget(pulumi.ComponentResource):
         self.role = aws.iam.Role(
             f"{name}-deployer-role",
             name=deployer_role_name(cfg, usecase, cfg.environment),
-            assume_role_policy=dev_build_arn.apply(lambda arn: json.dumps(docs.trust_roles([arn]))),
+            assume_role_policy=dev_build_arn.apply(
+                lambda arn: json.dumps(policies.trust_roles([arn]))
+            ),
             tags=dict(args.tags),
             opts=child,
         )
@@ -101,7 +104,7 @@ class DeploymentTarget(pulumi.ComponentResource):
                 role=self.role.name,
                 policy=pulumi.Output.all(*pass_roles).apply(
                     lambda extra: json.dumps(
-                        docs.doc(pass_model_role_statement(list(extra))), sort_keys=True
+                        iam.document(pass_model_role_statement(list(extra))), sort_keys=True
                     )
                 ),
                 opts=pulumi.ResourceOptions(parent=self.role),

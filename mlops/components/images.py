@@ -27,6 +27,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from mlops import iam
 from mlops.delivery import artifacts
 from mlops.naming import NameContext, usecase_name
 from mlops.tags import with_component
@@ -88,25 +89,14 @@ def push_statements(ctx: NameContext, usecase: str, key_arn: str) -> list[dict[s
         for k in KINDS
     ]
     return [
-        {
-            "Sid": "EcrLogin",
-            "Effect": "Allow",
-            "Action": "ecr:GetAuthorizationToken",
-            "Resource": "*",
-        },
-        {
-            "Sid": "PushOwnImages",
-            "Effect": "Allow",
-            "Action": list(PUSH_ACTIONS),
-            "Resource": repos,
-        },
-        {
-            "Sid": "ImageKeyThroughEcr",
-            "Effect": "Allow",
-            "Action": ["kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey"],
-            "Resource": key_arn,
-            "Condition": {"StringEquals": {"kms:ViaService": f"ecr.{ctx.region}.amazonaws.com"}},
-        },
+        iam.statement("EcrLogin", "ecr:GetAuthorizationToken", "*"),
+        iam.statement("PushOwnImages", list(PUSH_ACTIONS), repos),
+        iam.statement(
+            "ImageKeyThroughEcr",
+            ["kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey"],
+            key_arn,
+            condition={"StringEquals": {"kms:ViaService": f"ecr.{ctx.region}.amazonaws.com"}},
+        ),
     ]
 
 
@@ -114,18 +104,15 @@ def pull_policy(puller_arns: Sequence[str]) -> dict[str, Any]:
     """Cross-account pull for exactly the given roles (by `aws:PrincipalArn`, their accounts'
     roots as principals so the policy is valid before the roles exist)."""
     accounts = sorted({arn.split(":")[4] for arn in puller_arns})
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "PullByModelExecutionRoles",
-                "Effect": "Allow",
-                "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in accounts]},
-                "Action": list(PULL_ACTIONS),
-                "Condition": {"ArnEquals": {"aws:PrincipalArn": sorted(puller_arns)}},
-            }
-        ],
-    }
+    return iam.document(
+        iam.statement(
+            "PullByModelExecutionRoles",
+            list(PULL_ACTIONS),
+            iam.NO_RESOURCE,
+            principal={"AWS": [f"arn:aws:iam::{a}:root" for a in accounts]},
+            condition={"ArnEquals": {"aws:PrincipalArn": sorted(puller_arns)}},
+        )
+    )
 
 
 def lifecycle_policy(keep_images: int) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from mlops import iam
 from mlops.naming import NameContext, name, role_arn_pattern
 from mlops.tags import with_component
 
@@ -124,25 +125,14 @@ def reader_statements(names: PackageNames) -> list[dict[str, Any]]:
     """What a role that installs packages needs: a token for the domain (and the STS bearer token
     CodeArtifact asks for), the repository's endpoint and its packages. Nothing else."""
     return [
-        {
-            "Sid": "PackageIndexToken",
-            "Effect": "Allow",
-            "Action": "codeartifact:GetAuthorizationToken",
-            "Resource": names.domain_arn,
-        },
-        {
-            "Sid": "PackageIndexBearerToken",
-            "Effect": "Allow",
-            "Action": "sts:GetServiceBearerToken",
-            "Resource": "*",
-            "Condition": {"StringEquals": {"sts:AWSServiceName": "codeartifact.amazonaws.com"}},
-        },
-        {
-            "Sid": "PackageIndexRead",
-            "Effect": "Allow",
-            "Action": list(READ_ACTIONS),
-            "Resource": names.repository_arn,
-        },
+        iam.statement("PackageIndexToken", "codeartifact:GetAuthorizationToken", names.domain_arn),
+        iam.statement(
+            "PackageIndexBearerToken",
+            "sts:GetServiceBearerToken",
+            "*",
+            condition={"StringEquals": {"sts:AWSServiceName": "codeartifact.amazonaws.com"}},
+        ),
+        iam.statement("PackageIndexRead", list(READ_ACTIONS), names.repository_arn),
     ]
 
 
@@ -168,34 +158,31 @@ def install_calls(names: PackageNames, why: str) -> list[dict[str, Any]]:
 
 
 def _outsiders_denied(account: str, actions: str | list[str], resource: str) -> dict[str, Any]:
-    return {
-        "Sid": "DenyOtherAccounts",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": actions,
-        "Resource": resource,
-        "Condition": {"StringNotEquals": {"aws:PrincipalAccount": account}},
-    }
+    return iam.statement(
+        "DenyOtherAccounts",
+        actions,
+        resource,
+        effect="Deny",
+        principal="*",
+        condition={"StringNotEquals": {"aws:PrincipalAccount": account}},
+    )
 
 
 def domain_policy(names: PackageNames, reader_patterns: Sequence[str]) -> dict[str, Any]:
     """Domain permissions: no other account, and tokens only for the platform's own roles
     (`reader_patterns`, e.g. `arn:aws:iam::<acct>:role/mlops-dev-*`); grants come from identity
     policies (`reader_statements`)."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            _outsiders_denied(names.account, "codeartifact:*", names.domain_arn),
-            {
-                "Sid": "TokensOnlyForPlatformRoles",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "codeartifact:GetAuthorizationToken",
-                "Resource": names.domain_arn,
-                "Condition": {"ArnNotLike": {"aws:PrincipalArn": sorted(reader_patterns)}},
-            },
-        ],
-    }
+    return iam.document(
+        _outsiders_denied(names.account, "codeartifact:*", names.domain_arn),
+        iam.statement(
+            "TokensOnlyForPlatformRoles",
+            "codeartifact:GetAuthorizationToken",
+            names.domain_arn,
+            effect="Deny",
+            principal="*",
+            condition={"ArnNotLike": {"aws:PrincipalArn": sorted(reader_patterns)}},
+        ),
+    )
 
 
 def repository_policy(
@@ -203,20 +190,17 @@ def repository_policy(
 ) -> dict[str, Any]:
     """Repository permissions: no other account; only the publishers may publish, delete or
     change package versions (an install can never be answered by a package a build uploaded)."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            _outsiders_denied(names.account, "codeartifact:*", repository_arn),
-            {
-                "Sid": "OnlyPublishersWrite",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": list(WRITE_ACTIONS),
-                "Resource": "*",
-                "Condition": {"ArnNotEquals": {"aws:PrincipalArn": sorted(publisher_arns)}},
-            },
-        ],
-    }
+    return iam.document(
+        _outsiders_denied(names.account, "codeartifact:*", repository_arn),
+        iam.statement(
+            "OnlyPublishersWrite",
+            list(WRITE_ACTIONS),
+            "*",
+            effect="Deny",
+            principal="*",
+            condition={"ArnNotEquals": {"aws:PrincipalArn": sorted(publisher_arns)}},
+        ),
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -24,9 +24,9 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from mlops import iam
 from mlops.components.logs import encrypted_log_group
 from mlops.components.usecase_builds import DeliveryArgs, role
-from mlops.delivery import iam as docs
 from mlops.delivery.events import rejected_package_pattern
 from mlops.naming import log_group_name
 from mlops.rehearsal import declare
@@ -61,47 +61,27 @@ def rollback_function_policy(
     logs and its failed events; nothing else (the group's resource policy refuses it any
     approval status: only the leads set one)."""
     packages = group_arn.replace(":model-package-group/", ":model-package/") + "/*"
-    return docs.doc(
-        {
-            "Sid": "ReadAndRecordRollbacks",
-            "Effect": "Allow",
-            "Action": [
+    return iam.document(
+        iam.statement(
+            "ReadAndRecordRollbacks",
+            [
                 "sagemaker:ListModelPackages",
                 "sagemaker:DescribeModelPackage",
                 "sagemaker:UpdateModelPackage",
             ],
-            "Resource": [group_arn, packages],
-        },
-        {
-            "Sid": "RedeployThroughThePipeline",
-            "Effect": "Allow",
-            "Action": "codepipeline:StartPipelineExecution",
-            "Resource": pipeline_arn,
-        },
-        {
-            "Sid": "Logs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": [log_group_arn, f"{log_group_arn}:*"],
-        },
-        {
-            "Sid": "FailedEvents",
-            "Effect": "Allow",
-            "Action": "sqs:SendMessage",
-            "Resource": queue_arn,
-        },
-        {
-            "Sid": "Key",
-            "Effect": "Allow",
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-            "Resource": key_arn,
-        },
-        {
-            "Sid": "Tracing",
-            "Effect": "Allow",
-            "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-            "Resource": "*",
-        },
+            [group_arn, packages],
+        ),
+        iam.statement(
+            "RedeployThroughThePipeline", "codepipeline:StartPipelineExecution", pipeline_arn
+        ),
+        iam.statement(
+            "Logs",
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            [log_group_arn, f"{log_group_arn}:*"],
+        ),
+        iam.statement("FailedEvents", "sqs:SendMessage", queue_arn),
+        iam.statement("Key", ["kms:Decrypt", "kms:GenerateDataKey"], key_arn),
+        iam.statement("Tracing", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"),
     )
 
 
@@ -135,7 +115,7 @@ class RollbackTrigger(pulumi.ComponentResource):
         self.role = role(
             name,
             a.n("rollback", kind="role"),
-            docs.trust("lambda.amazonaws.com", source_account=cfg.account_id),
+            iam.service_trust("lambda.amazonaws.com", source_account=cfg.account_id),
             pulumi.Output.all(
                 pipeline=args.pipeline_arn,
                 logs=self.log_group.arn,

@@ -25,6 +25,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from mlops import iam
 from mlops.components.approvers import approver_role_arn
 from mlops.components.build_pipeline import BuildPipeline, BuildPipelineArgs
 from mlops.components.deploy_pipeline import DeployPipeline, DeployPipelineArgs
@@ -38,7 +39,7 @@ from mlops.components.usecase_roles import (
     registry_approval_guard,
 )
 from mlops.config import StackConfig
-from mlops.delivery import iam as docs
+from mlops.delivery import policies
 from mlops.naming import log_group_name, names_for, usecase_name
 from mlops.tags import with_component
 from mlops.usecases import UseCaseManifest
@@ -103,7 +104,9 @@ class UseCase(pulumi.ComponentResource):
         self.usecase = m.name
         self._ctx = names_for(cfg)
         self.group_name = model_package_group_name(self._ctx, m.name)
-        self.group_arn = docs.model_package_group_arn(cfg.region, cfg.account_id, self.group_name)
+        self.group_arn = policies.model_package_group_arn(
+            cfg.region, cfg.account_id, self.group_name
+        )
         self._tags = with_component(
             args.tags, "usecase", usecase=m.name, **{"data-classification": m.data_classification}
         )
@@ -235,11 +238,10 @@ class UseCase(pulumi.ComponentResource):
         sets a status other than PendingManualApproval."""
         cfg = self._args.config
         packages = arn.replace("model-package-group/", "model-package/") + "/*"
-        policy = docs.registry_resource_policy(
-            arn, packages, [cfg.accounts.staging, cfg.accounts.prod]
+        return iam.document(
+            *policies.registry_statements(arn, packages, [cfg.accounts.staging, cfg.accounts.prod]),
+            registry_approval_guard(packages, [lead] if lead else []),
         )
-        policy["Statement"].append(registry_approval_guard(packages, [lead] if lead else []))
-        return policy
 
     # --- dev: sources ----------------------------------------------------------------------------
     def _build_sources(self) -> None:

@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from mlops import backends, naming
+from mlops import backends, iam, naming
 from mlops.components import packages
 from mlops.config import PROJECT, StackConfig
-from mlops.delivery import artifacts, toolchain
-from mlops.delivery import iam as docs
+from mlops.delivery import artifacts, policies, toolchain
 from mlops.delivery.deployer import inference_secrets_alias
 from mlops.naming import artifact_prefixes, names_for, object_context
 
@@ -75,41 +74,25 @@ def _artifacts(
         if prefixes
         else [f"arn:aws:s3:::{bucket}/*"]
     )
-    listing: dict[str, Any] = {
-        "Sid": "ListArtifacts",
-        "Effect": "Allow",
-        "Action": "s3:ListBucket",
-        "Resource": f"arn:aws:s3:::{bucket}",
-    }
-    if prefixes:
-        listing["Condition"] = {"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}}
+    listing = iam.statement(
+        "ListArtifacts",
+        "s3:ListBucket",
+        f"arn:aws:s3:::{bucket}",
+        condition={"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}} if prefixes else None,
+    )
     return [
-        {
-            "Sid": "Artifacts",
-            "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:PutObject", "s3:GetObjectVersion"],
-            "Resource": objects,
-        },
+        iam.statement(
+            "Artifacts", ["s3:GetObject", "s3:PutObject", "s3:GetObjectVersion"], objects
+        ),
         listing,
-        {
-            "Sid": "ArtifactsBucketLocation",
-            "Effect": "Allow",
-            "Action": "s3:GetBucketLocation",
-            "Resource": f"arn:aws:s3:::{bucket}",
-        },
-        {
-            "Sid": "ArtifactKey",
-            "Effect": "Allow",
-            "Action": ["kms:Encrypt", "kms:DescribeKey"],
-            "Resource": key,
-        },
-        {
-            "Sid": "ArtifactKeyOwnObjects",
-            "Effect": "Allow",
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-            "Resource": key,
-            "Condition": {"StringLike": {S3_CONTEXT: sorted(own_objects)}},
-        },
+        iam.statement("ArtifactsBucketLocation", "s3:GetBucketLocation", f"arn:aws:s3:::{bucket}"),
+        iam.statement("ArtifactKey", ["kms:Encrypt", "kms:DescribeKey"], key),
+        iam.statement(
+            "ArtifactKeyOwnObjects",
+            ["kms:Decrypt", "kms:GenerateDataKey*"],
+            key,
+            condition={"StringLike": {S3_CONTEXT: sorted(own_objects)}},
+        ),
     ]
 
 
@@ -127,12 +110,9 @@ def own_key_context(a: DeliveryArgs, bucket: str, models_bucket: str | None = No
 
 
 def _logs(log_group_arn: str) -> dict[str, Any]:
-    return {
-        "Sid": "Logs",
-        "Effect": "Allow",
-        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-        "Resource": [log_group_arn, f"{log_group_arn}:*"],
-    }
+    return iam.statement(
+        "Logs", ["logs:CreateLogStream", "logs:PutLogEvents"], [log_group_arn, f"{log_group_arn}:*"]
+    )
 
 
 def sagemaker_pipeline_policy(
@@ -151,15 +131,14 @@ def sagemaker_pipeline_policy(
     job_logs = [f"{logs}/{kind}{tail}" for kind in JOB_LOG_KINDS for tail in ("", ":*")]
     pipeline = a.n("training", kind="sagemaker")
 
-    packages_arn = docs.model_packages_arn(cfg.region, cfg.account_id, group_name)
+    packages_arn = policies.model_packages_arn(cfg.region, cfg.account_id, group_name)
 
-    def build(bucket: str, key: str, group_arn: str, models: str | None) -> dict[str, Any]:
-        return docs.doc(
+    def build(bucket: str, key: str, group_arn: str, models: str | None) -> list[iam.Statement]:
+        return [
             *_artifacts(bucket, key, own_objects=own_key_context(a, bucket, models)),
-            {
-                "Sid": "RunOwnJobs",
-                "Effect": "Allow",
-                "Action": [
+            iam.statement(
+                "RunOwnJobs",
+                [
                     "sagemaker:CreateTrainingJob",
                     "sagemaker:DescribeTrainingJob",
                     "sagemaker:CreateProcessingJob",
@@ -169,87 +148,71 @@ def sagemaker_pipeline_policy(
                     "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
                     "sagemaker:AddTags",
                 ],
-                "Resource": [
+                [
                     f"{sm}:training-job/*",
                     f"{sm}:processing-job/*",
                     f"{sm}:hyper-parameter-tuning-job/*",
                 ],
-            },
-            {
-                "Sid": "RegisterInOwnGroup",
-                "Effect": "Allow",
-                "Action": [
+            ),
+            iam.statement(
+                "RegisterInOwnGroup",
+                [
                     "sagemaker:CreateModelPackage",
                     "sagemaker:DescribeModelPackage",
                     "sagemaker:DescribeModelPackageGroup",
                     "sagemaker:ListModelPackages",
                 ],
-                "Resource": [
+                [
                     group_arn,
                     packages_arn,
                 ],
-            },
-            {
-                "Sid": "PassSelfToJobs",
-                "Effect": "Allow",
-                "Action": "iam:PassRole",
-                "Resource": self_arn,
-                "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-            },
-            {
-                "Sid": "OwnPipeline",
-                "Effect": "Allow",
-                "Action": ["sagemaker:DescribePipeline", "sagemaker:ListPipelineExecutionSteps"],
-                "Resource": f"{sm}:pipeline/{mine}-*",
-            },
-            *docs.vpc_network_interfaces(cfg.region, cfg.account_id, "sagemaker"),
-            {
-                "Sid": "JobLogs",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": job_logs,
-            },
+            ),
+            iam.statement(
+                "PassSelfToJobs",
+                "iam:PassRole",
+                self_arn,
+                condition={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+            iam.statement(
+                "OwnPipeline",
+                ["sagemaker:DescribePipeline", "sagemaker:ListPipelineExecutionSteps"],
+                f"{sm}:pipeline/{mine}-*",
+            ),
+            *policies.vpc_network_interfaces(cfg.region, cfg.account_id, "sagemaker"),
+            iam.statement(
+                "JobLogs",
+                ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                job_logs,
+            ),
             *job_runtime_statements(cfg.region, cfg.account_id, key, pipeline),
-            {
-                "Sid": "EcrLogin",
-                "Effect": "Allow",
-                "Action": "ecr:GetAuthorizationToken",
-                "Resource": "*",
-            },
-            {
-                "Sid": "PullOwnImages",
-                "Effect": "Allow",
-                "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                "Resource": f"arn:aws:ecr:{cfg.region}:{cfg.account_id}:repository/*",
-            },
-        )
+            iam.statement("EcrLogin", "ecr:GetAuthorizationToken", "*"),
+            iam.statement(
+                "PullOwnImages",
+                ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                f"arn:aws:ecr:{cfg.region}:{cfg.account_id}:repository/*",
+            ),
+        ]
 
     def with_data(
         data: str | None, data_key: str | None, models: str | None, **rest: str
     ) -> dict[str, Any]:
-        document = build(models=models, **rest)
+        statements = build(models=models, **rest)
         mine = a.usecase
         if data:
-            document["Statement"].append(
-                {
-                    "Sid": "ReadOwnTrainingData",
-                    "Effect": "Allow",
-                    "Action": ["s3:GetObject", "s3:ListBucket"],
-                    "Resource": [f"arn:aws:s3:::{data}", f"arn:aws:s3:::{data}/{mine}/*"],
-                }
+            statements.append(
+                iam.statement(
+                    "ReadOwnTrainingData",
+                    ["s3:GetObject", "s3:ListBucket"],
+                    [f"arn:aws:s3:::{data}", f"arn:aws:s3:::{data}/{mine}/*"],
+                )
             )
         if data_key:
-            document["Statement"].append(
-                {
-                    "Sid": "DataKey",
-                    "Effect": "Allow",
-                    "Action": ["kms:Decrypt", "kms:DescribeKey"],
-                    "Resource": data_key,
-                }
+            statements.append(
+                iam.statement("DataKey", ["kms:Decrypt", "kms:DescribeKey"], data_key)
             )
         if models:  # the Publish step writes <usecase>/models/ (the artifact contract)
-            document["Statement"].append(artifacts.writer_statement(models, mine))
-        return document
+            statements.append(artifacts.writer_statement(models, mine))
+        return iam.document(statements)
 
     return _json(
         with_data,
@@ -277,30 +240,28 @@ def job_runtime_statements(
     and the training metrics in SageMaker's namespace only."""
     sm = f"arn:aws:sagemaker:{region}:{account}"
     return [
-        {
-            "Sid": "VolumeKeyGrants",
-            "Effect": "Allow",
-            "Action": "kms:CreateGrant",
-            "Resource": key_arn,
-            "Condition": {
+        iam.statement(
+            "VolumeKeyGrants",
+            "kms:CreateGrant",
+            key_arn,
+            condition={
                 "Bool": {"kms:GrantIsForAWSResource": "true"},
                 "StringEquals": {"kms:ViaService": f"sagemaker.{region}.amazonaws.com"},
             },
-        },
-        {
-            "Sid": "PipelineExperiment",
-            "Effect": "Allow",
-            "Action": [
+        ),
+        iam.statement(
+            "PipelineExperiment",
+            [
                 "sagemaker:CreateExperiment",
                 "sagemaker:DescribeExperiment",
                 "sagemaker:AddTags",
             ],
-            "Resource": f"{sm}:experiment/{pipeline}",
-        },
-        {
-            "Sid": "ExecutionTrials",
-            "Effect": "Allow",
-            "Action": [
+            f"{sm}:experiment/{pipeline}",
+        ),
+        iam.statement(
+            # CreateTrial is also authorised on the experiment the trial joins (the pipeline's)
+            "ExecutionTrials",
+            [
                 "sagemaker:CreateTrial",
                 "sagemaker:DescribeTrial",
                 "sagemaker:AssociateTrialComponent",
@@ -309,20 +270,18 @@ def job_runtime_statements(
                 "sagemaker:UpdateTrialComponent",
                 "sagemaker:AddTags",
             ],
-            # CreateTrial is also authorised on the experiment the trial joins (the pipeline's)
-            "Resource": [
+            [
                 f"{sm}:experiment/{pipeline}",
                 f"{sm}:experiment-trial/*",
                 f"{sm}:experiment-trial-component/*",
             ],
-        },
-        {
-            "Sid": "TrainingMetrics",
-            "Effect": "Allow",
-            "Action": "cloudwatch:PutMetricData",
-            "Resource": "*",
-            "Condition": {"StringEquals": {"cloudwatch:namespace": TRAINING_METRICS_NAMESPACE}},
-        },
+        ),
+        iam.statement(
+            "TrainingMetrics",
+            "cloudwatch:PutMetricData",
+            "*",
+            condition={"StringEquals": {"cloudwatch:namespace": TRAINING_METRICS_NAMESPACE}},
+        ),
     ]
 
 
@@ -333,7 +292,7 @@ def codebuild_policy(
     sm = f"arn:aws:sagemaker:{cfg.region}:{cfg.account_id}"
 
     def build(bucket: str, key: str, logs: str, roles: list[str]) -> dict[str, Any]:
-        return docs.doc(
+        return iam.document(
             *_artifacts(
                 bucket,
                 key,
@@ -343,10 +302,9 @@ def codebuild_policy(
             _logs(logs),
             # Test and TrainingPipeline builds run outside the VPC: no network-interface rights
             *packages.reader_statements(a.packages),
-            {
-                "Sid": "UpsertAndStartOwnPipeline",
-                "Effect": "Allow",
-                "Action": [
+            iam.statement(
+                "UpsertAndStartOwnPipeline",
+                [
                     "sagemaker:CreatePipeline",
                     "sagemaker:UpdatePipeline",
                     "sagemaker:DescribePipeline",
@@ -354,43 +312,39 @@ def codebuild_policy(
                     "sagemaker:DescribePipelineExecution",
                     "sagemaker:AddTags",
                 ],
-                "Resource": [
+                [
                     f"{sm}:pipeline/{sagemaker_pipeline}",
                     f"{sm}:pipeline/{sagemaker_pipeline}/*",
                 ],
-            },
-            {
+            ),
+            iam.statement(
                 # the Backtest step compares the candidate with the live model: the build looks up
                 # the newest Approved package of its own group (read only)
-                "Sid": "ReadOwnApprovedPackages",
-                "Effect": "Allow",
-                "Action": ["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"],
-                "Resource": [
+                "ReadOwnApprovedPackages",
+                ["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"],
+                [
                     f"{sm}:model-package-group/{model_package_group_name(a.ctx, a.usecase)}",
-                    docs.model_packages_arn(
+                    policies.model_packages_arn(
                         cfg.region, cfg.account_id, model_package_group_name(a.ctx, a.usecase)
                     ),
                 ],
-            },
-            {
-                "Sid": "PassPipelineRole",
-                "Effect": "Allow",
-                "Action": "iam:PassRole",
-                "Resource": roles,
-                "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-            },
-            {
-                "Sid": "Reports",
-                "Effect": "Allow",
-                "Action": [
+            ),
+            iam.statement(
+                "PassPipelineRole",
+                "iam:PassRole",
+                roles,
+                condition={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+            iam.statement(
+                "Reports",
+                [
                     "codebuild:CreateReportGroup",
                     "codebuild:CreateReport",
                     "codebuild:UpdateReport",
                     "codebuild:BatchPutTestCases",
                 ],
-                "Resource": f"arn:aws:codebuild:{cfg.region}:{cfg.account_id}:report-group/"
-                f"{a.n('')}-*",
-            },
+                f"arn:aws:codebuild:{cfg.region}:{cfg.account_id}:report-group/{a.n('')}-*",
+            ),
         )
 
     return _json(
@@ -409,7 +363,7 @@ def image_build_policy(a: DeliveryArgs) -> pulumi.Output[str]:
     from mlops.components.images import push_statements
 
     def build(bucket: str, key: str, logs: str) -> dict[str, Any]:
-        return docs.doc(
+        return iam.document(
             *_artifacts(
                 bucket,
                 key,
@@ -430,7 +384,7 @@ def codepipeline_policy(
     """`projects`: CodeBuild project names this pipeline may run; `notify_topic`: SNS topic name
     the manual approvals publish to."""
     cfg = a.config
-    project_arns = [docs.codebuild_project_arn(cfg.region, cfg.account_id, p) for p in projects]
+    project_arns = [policies.codebuild_project_arn(cfg.region, cfg.account_id, p) for p in projects]
 
     def build(
         bucket: str, key: str, projects: list[str], connection: str | None, repos: list[str]
@@ -442,55 +396,43 @@ def codepipeline_policy(
                 artifact_prefixes(a.ctx, a.usecase),
                 own_objects=own_key_context(a, bucket),
             ),
-            {
-                "Sid": "RunOwnBuilds",
-                "Effect": "Allow",
-                "Action": ["codebuild:StartBuild", "codebuild:BatchGetBuilds"],
-                "Resource": projects,
-            },
+            iam.statement(
+                "RunOwnBuilds", ["codebuild:StartBuild", "codebuild:BatchGetBuilds"], projects
+            ),
         ]
         if connection:
-            statements.append(docs.connection_use(connection))
+            statements.append(policies.connection_use(connection))
         if notify_topic:
             topic = f"arn:aws:sns:{cfg.region}:{cfg.account_id}:{notify_topic}"
-            statements.append(
-                {
-                    "Sid": "NotifyApprovers",
-                    "Effect": "Allow",
-                    "Action": "sns:Publish",
-                    "Resource": topic,
-                }
-            )
+            statements.append(iam.statement("NotifyApprovers", "sns:Publish", topic))
             # the topic is encrypted with the artifacts key: SNS makes the data key as the caller
             statements.append(
-                {
-                    "Sid": "NotifyApproversKey",
-                    "Effect": "Allow",
-                    "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
-                    "Resource": key,
-                    "Condition": {
+                iam.statement(
+                    "NotifyApproversKey",
+                    ["kms:GenerateDataKey", "kms:Decrypt"],
+                    key,
+                    condition={
                         "StringEquals": {
                             "kms:ViaService": f"sns.{cfg.region}.amazonaws.com",
                             "kms:EncryptionContext:aws:sns:topicArn": topic,
                         }
                     },
-                }
+                )
             )
         if repos:
             statements.append(
-                {
-                    "Sid": "ReadRepos",
-                    "Effect": "Allow",
-                    "Action": [
+                iam.statement(
+                    "ReadRepos",
+                    [
                         "codecommit:GetBranch",
                         "codecommit:GetCommit",
                         "codecommit:UploadArchive",
                         "codecommit:GetUploadArchiveStatus",
                     ],
-                    "Resource": repos,
-                }
+                    repos,
+                )
             )
-        return docs.doc(*statements)
+        return iam.document(*statements)
 
     repos = [
         f"arn:aws:codecommit:{cfg.region}:{cfg.account_id}:{name}"
@@ -529,12 +471,12 @@ def deploy_build_policy(
     ]
     pipeline_arn = f"arn:aws:codepipeline:{cfg.region}:{cfg.account_id}:{deploy_pipeline}"
 
-    packages_arn = docs.model_packages_arn(cfg.region, cfg.account_id, group_name)
+    packages_arn = policies.model_packages_arn(cfg.region, cfg.account_id, group_name)
 
     def build(
         bucket: str, key: str, logs: str, group_arn: str, secrets: list[str]
     ) -> dict[str, Any]:
-        return docs.doc(
+        return iam.document(
             *_artifacts(
                 bucket,
                 key,
@@ -545,115 +487,91 @@ def deploy_build_policy(
             # no VPC statements: the deploy and smoke-test builds run outside the VPC
             *packages.reader_statements(a.packages),
             toolchain.reader_statement(a.packages),
-            {
-                "Sid": "AssumeOwnDeployers",
-                "Effect": "Allow",
-                "Action": "sts:AssumeRole",
-                "Resource": sorted(target_roles),
-            },
-            {
-                "Sid": "ReadAndRecordPromotions",
-                "Effect": "Allow",
-                "Action": [
+            iam.statement("AssumeOwnDeployers", "sts:AssumeRole", sorted(target_roles)),
+            iam.statement(
+                "ReadAndRecordPromotions",
+                [
                     "sagemaker:DescribeModelPackage",
                     "sagemaker:ListModelPackages",
                     "sagemaker:UpdateModelPackage",
                     "sagemaker:DescribeModelPackageGroup",
                 ],
-                "Resource": [
+                [
                     group_arn,
                     packages_arn,
                 ],
-            },
-            {
-                "Sid": "ReadApprover",
-                "Effect": "Allow",
-                "Action": [
+            ),
+            iam.statement(
+                "ReadApprover",
+                [
                     "codepipeline:ListActionExecutions",
                     "codepipeline:GetPipelineExecution",
                 ],
-                "Resource": pipeline_arn,
-            },
+                pipeline_arn,
+            ),
             # the shared backend also holds the platform's stacks and other use cases': write
             # only this use case's inference stacks, read the platform stacks they reference
-            {
-                "Sid": "PulumiStateList",
-                "Effect": "Allow",
-                "Action": "s3:ListBucket",
-                "Resource": f"arn:aws:s3:::{state}",
-            },
-            {
-                "Sid": "PulumiStateRead",
-                "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-                "Resource": [
+            iam.statement("PulumiStateList", "s3:ListBucket", f"arn:aws:s3:::{state}"),
+            iam.statement(
+                "PulumiStateRead",
+                ["s3:GetObject", "s3:GetObjectVersion"],
+                [
                     f"arn:aws:s3:::{state}/{backends.META_KEY}",
                     f"arn:aws:s3:::{state}/{backends.state_object_key(PROJECT, '*')}",
                     *own_state,
                 ],
-            },
-            {
-                "Sid": "PulumiStateWriteOwn",
-                "Effect": "Allow",
-                "Action": ["s3:PutObject", "s3:DeleteObject"],
-                "Resource": own_state,
-            },
-            {
-                "Sid": "PulumiStateKey",
-                "Effect": "Allow",
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                "Resource": f"arn:aws:kms:{cfg.region}:{cfg.account_id}:key/*",
+            ),
+            iam.statement("PulumiStateWriteOwn", ["s3:PutObject", "s3:DeleteObject"], own_state),
+            iam.statement(
                 # only through S3 and only for the state bucket's objects (its encryption context:
                 # the bucket ARN with a bucket key, the object's without): any key by ARN, since
                 # the state key is the bootstrap's, but never another bucket's objects
-                "Condition": {
+                "PulumiStateKey",
+                ["kms:Decrypt", "kms:GenerateDataKey"],
+                f"arn:aws:kms:{cfg.region}:{cfg.account_id}:key/*",
+                condition={
                     "StringEquals": {"kms:ViaService": f"s3.{cfg.region}.amazonaws.com"},
                     "StringLike": {
                         S3_CONTEXT: [f"arn:aws:s3:::{state}", f"arn:aws:s3:::{state}/*"]
                     },
                 },
-            },
+            ),
             # `deploy verify`: the model data's SHA-256 against the one registered (the artifact
             # contract; the bucket's key is the artifacts key of `ArtifactKey`)
             artifacts.verifier_statement(artifacts.registry_bucket(a.ctx), a.usecase),
             # `deploy snowflake-key`: only its own secrets (Snowflake's private key), by ARN
             *(
                 [
-                    {
-                        "Sid": "ReadOwnDeploySecrets",
-                        "Effect": "Allow",
-                        "Action": "secretsmanager:GetSecretValue",
-                        "Resource": sorted(secrets),
-                    },
-                    {
+                    iam.statement(
+                        "ReadOwnDeploySecrets", "secretsmanager:GetSecretValue", sorted(secrets)
+                    ),
+                    iam.statement(
                         # the secrets are encrypted with the artifacts key
-                        "Sid": "ReadOwnDeploySecretsKey",
-                        "Effect": "Allow",
-                        "Action": "kms:Decrypt",
-                        "Resource": key,
-                        "Condition": {
+                        "ReadOwnDeploySecretsKey",
+                        "kms:Decrypt",
+                        key,
+                        condition={
                             "StringEquals": {
                                 "kms:ViaService": f"secretsmanager.{cfg.region}.amazonaws.com",
                                 "kms:EncryptionContext:SecretARN": sorted(secrets),
                             }
                         },
-                    },
+                    ),
                 ]
                 if secrets
                 else []
             ),
-            {
+            iam.statement(
                 # `--secrets-provider awskms://alias/...`: the CLI calls KMS directly
-                "Sid": "PulumiSecretsKey",
-                "Effect": "Allow",
-                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
-                "Resource": f"arn:aws:kms:{cfg.region}:{cfg.account_id}:key/*",
-                "Condition": {
+                "PulumiSecretsKey",
+                ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+                f"arn:aws:kms:{cfg.region}:{cfg.account_id}:key/*",
+                condition={
                     "ForAnyValue:StringEquals": {
                         "kms:ResourceAliases": inference_secrets_alias(cfg)
                     }
                 },
-            },
+            ),
         )
 
     return _json(
@@ -668,13 +586,8 @@ def deploy_build_policy(
 
 def start_pipeline_policy(pipeline_arn: pulumi.Input[str]) -> pulumi.Output[str]:
     return _json(
-        lambda arn: docs.doc(
-            {
-                "Sid": "StartPipeline",
-                "Effect": "Allow",
-                "Action": "codepipeline:StartPipelineExecution",
-                "Resource": arn,
-            }
+        lambda arn: iam.document(
+            iam.statement("StartPipeline", "codepipeline:StartPipelineExecution", arn)
         ),
         arn=pipeline_arn,
     )
@@ -711,14 +624,14 @@ def registry_approval_guard(packages_arn: str, lead_arns: Sequence[str]) -> dict
     if lead_arns:
         leads = sorted(lead_arns)
         condition["ArnNotEquals"] = {"aws:PrincipalArn": leads[0] if len(leads) == 1 else leads}
-    return {
-        "Sid": "OnlyTheLeadSetsApprovalStatus",
-        "Effect": "Deny",
-        "Principal": {"AWS": "*"},
-        "Action": PACKAGE_WRITES,
-        "Resource": packages_arn,
-        "Condition": condition,
-    }
+    return iam.statement(
+        "OnlyTheLeadSetsApprovalStatus",
+        PACKAGE_WRITES,
+        packages_arn,
+        effect="Deny",
+        principal={"AWS": "*"},
+        condition=condition,
+    )
 
 
 def data_scientist_deny_policy(
@@ -727,21 +640,21 @@ def data_scientist_deny_policy(
     """Explicit denies (win over any allow) attached to the data scientists' role for one use
     case: no promotion gate, no package status but PendingManualApproval, and the governed
     pipeline changed or started only through CI (the build role)."""
-    return docs.doc(
-        *docs.deny_approval_policy(deploy_pipeline_arn)["Statement"],
-        {
-            "Sid": "NoApprovalStatusByDataScientists",
-            "Effect": "Deny",
-            "Action": PACKAGE_WRITES,
-            "Resource": packages_arn,
-            "Condition": _status_other_than_pending(),
-        },
-        {
-            "Sid": "GovernedPipelineOnlyThroughCi",
-            "Effect": "Deny",
-            "Action": GOVERNED_PIPELINE_ACTIONS,
-            "Resource": [training_pipeline_arn, f"{training_pipeline_arn}/*"],
-        },
+    return iam.document(
+        *policies.deny_approval_statements(deploy_pipeline_arn),
+        iam.statement(
+            "NoApprovalStatusByDataScientists",
+            PACKAGE_WRITES,
+            packages_arn,
+            effect="Deny",
+            condition=_status_other_than_pending(),
+        ),
+        iam.statement(
+            "GovernedPipelineOnlyThroughCi",
+            GOVERNED_PIPELINE_ACTIONS,
+            [training_pipeline_arn, f"{training_pipeline_arn}/*"],
+            effect="Deny",
+        ),
     )
 
 
@@ -803,7 +716,7 @@ def boundary_policy() -> dict[str, Any]:
     """The boundary every role a use case's deployer creates must carry: whatever the role's own
     policy grants, it never manages IAM, assumes another role, administers or grants keys, or
     stops the audit trail (so a deployer cannot mint a role more powerful than itself)."""
-    return docs.doc(
-        {"Sid": "ServingServices", "Effect": "Allow", "Action": BOUNDARY_SERVICES, "Resource": "*"},
-        {"Sid": "NoEscalation", "Effect": "Deny", "Action": BOUNDARY_DENIED, "Resource": "*"},
+    return iam.document(
+        iam.statement("ServingServices", BOUNDARY_SERVICES, "*"),
+        iam.statement("NoEscalation", BOUNDARY_DENIED, "*", effect="Deny"),
     )

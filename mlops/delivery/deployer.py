@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from mlops import iam
 from mlops.config import StackConfig
-from mlops.delivery import iam as docs
 from mlops.naming import (
     boundary_policy_arn,
     bucket_name,
@@ -114,39 +114,36 @@ def _deployer_statements(cfg: StackConfig, usecase: str, dev_group: str) -> list
         )
     return [
         *statements,
-        {
+        iam.statement(
             # the boundary, once set, is never removed
-            "Sid": "BoundaryStays",
-            "Effect": "Deny",
-            "Action": "iam:DeleteRolePermissionsBoundary",
-            "Resource": "*",
-        },
-        {
+            "BoundaryStays",
+            "iam:DeleteRolePermissionsBoundary",
+            "*",
+            effect="Deny",
+        ),
+        iam.statement(
             # the stack's `lambdaLayerArns` (built by CI) are read by Lambda as the caller
-            "Sid": "UsePlatformLayers",
-            "Effect": "Allow",
-            "Action": "lambda:GetLayerVersion",
-            "Resource": f"arn:aws:lambda:{region}:{acct}:layer:*",
-        },
-        {
-            "Sid": "SmokeTest",
-            "Effect": "Allow",
-            "Action": "execute-api:Invoke",
-            "Resource": f"arn:aws:execute-api:{region}:{acct}:*/*/POST/v1/decisions",
-        },
+            "UsePlatformLayers",
+            "lambda:GetLayerVersion",
+            f"arn:aws:lambda:{region}:{acct}:layer:*",
+        ),
+        iam.statement(
+            "SmokeTest",
+            "execute-api:Invoke",
+            f"arn:aws:execute-api:{region}:{acct}:*/*/POST/v1/decisions",
+        ),
     ]
 
 
 def pass_model_role_statement(extra_pass_roles: list[str]) -> dict[str, Any]:
     """Passing the platform's model-execution role (staging/prod) to SageMaker: the deployer's
     inline policy, because the role's ARN is another resource's output."""
-    return {
-        "Sid": "PassPlatformModelRole",
-        "Effect": "Allow",
-        "Action": "iam:PassRole",
-        "Resource": sorted(extra_pass_roles),
-        "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-    }
+    return iam.statement(
+        "PassPlatformModelRole",
+        "iam:PassRole",
+        sorted(extra_pass_roles),
+        condition={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+    )
 
 
 def deployer_managed_policies(
@@ -157,12 +154,12 @@ def deployer_managed_policies(
     outgrew). Statements keep their order, so a small change moves few statements."""
     parts: list[list[dict[str, Any]]] = [[]]
     for statement in _deployer_statements(cfg, usecase, dev_group):
-        if _size(docs.doc(statement)) > MANAGED_POLICY_LIMIT:
+        if _size(iam.document(statement)) > MANAGED_POLICY_LIMIT:
             raise ValueError(
                 f"deployer statement {statement.get('Sid')} alone exceeds IAM's managed policy "
                 f"limit ({MANAGED_POLICY_LIMIT} characters): generalise its resources"
             )
-        if parts[-1] and _size(docs.doc(*parts[-1], statement)) > MANAGED_POLICY_LIMIT:
+        if parts[-1] and _size(iam.document(*parts[-1], statement)) > MANAGED_POLICY_LIMIT:
             parts.append([])
         parts[-1].append(statement)
     if len(parts) > MANAGED_POLICIES_MAX:
@@ -170,7 +167,7 @@ def deployer_managed_policies(
             f"the deployer's permissions need {len(parts)} managed policies (at most "
             f"{MANAGED_POLICIES_MAX}): generalise deployer_permissions.json's resources"
         )
-    return [docs.doc(*part) for part in parts]
+    return [iam.document(*part) for part in parts]
 
 
 def deployer_policy(
@@ -187,4 +184,4 @@ def deployer_policy(
     statements = _deployer_statements(cfg, usecase, dev_group)
     if extra_pass_roles:
         statements.append(pass_model_role_statement(extra_pass_roles))
-    return docs.doc(*statements)
+    return iam.document(*statements)

@@ -23,6 +23,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from mlops import iam
+
 PERMISSIONS_FILE = Path(__file__).with_name("deployer_permissions.json")
 
 CONDITION_KEYS = (
@@ -292,15 +294,14 @@ def statements(permissions: Iterable[tuple[str, str, tuple]]) -> list[dict[str, 
     for (service, condition, patterns), actions in sorted(grouped.items()):
         counts[service] = counts.get(service, 0) + 1
         word = "".join(p.capitalize() for p in re.split(r"[^a-zA-Z0-9]", service) if p)
-        statement: dict[str, Any] = {
-            "Sid": f"{word}{counts[service]}",
-            "Effect": "Allow",
-            "Action": sorted(actions),
-            "Resource": list(patterns),
-        }
-        if json.loads(condition):
-            statement["Condition"] = json.loads(condition)
-        out.append(statement)
+        out.append(
+            iam.statement(
+                f"{word}{counts[service]}",
+                sorted(actions),
+                list(patterns),
+                condition=json.loads(condition) or None,
+            )
+        )
     return out
 
 
@@ -322,7 +323,7 @@ def generate(runs: Any) -> dict[str, Any]:
     return {
         "generated_from": sorted(programs),
         "how": "python -m mlops.delivery.deployer_permissions --write (then review the diff)",
-        "Statement": statements(found),
+        **iam.document(statements(found)),
     }
 
 
@@ -343,12 +344,8 @@ def render(statements_: Iterable[Mapping[str, Any]], values: Mapping[str, str]) 
             return {k: fill(v) for k, v in value.items()}
         return value
 
-    out = []
-    for s in statements_:
-        filled = fill(dict(s))
-        resources = filled["Resource"]
-        out.append({**filled, "Resource": resources[0] if len(resources) == 1 else resources})
-    return out
+    # the file's statements are `iam.statement`'s (a single resource is a string already)
+    return [fill(dict(s)) for s in statements_]
 
 
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - a maintainer's command

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from mlops import iam
 from mlops.errors import MlopsError
 
 UV_VERSION = "0.13.9"
@@ -91,12 +92,7 @@ def reader_statement(names: Any) -> dict[str, Any]:
     """The toolchain's assets (and their recorded hashes) in the platform repository's
     `pulumi` namespace: what `install` reads, nothing else (names: `packages.PackageNames`)."""
     every = package_arn(names.region, names.account, names.domain, names.repository, "*")
-    return {
-        "Sid": "ToolchainAssets",
-        "Effect": "Allow",
-        "Action": list(ASSET_ACTIONS),
-        "Resource": every,
-    }
+    return iam.statement("ToolchainAssets", list(ASSET_ACTIONS), every)
 
 
 def install_calls(names: Any) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlops import naming
+from mlops import iam, naming
 from mlops.analytics.warehouse import RefreshResult, S3ObjectStore, Warehouse
 from mlops.errors import MlopsError
 from mlops.events import EventRegistry, landing_prefix
@@ -81,18 +81,7 @@ def clients(endpoint_url: str | None, region: str = LOCAL_REGION) -> dict[str, A
 
 
 def _trust(service: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": service},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-    )
+    return json.dumps(iam.service_trust(service))
 
 
 class LocalAnalyticsStream:

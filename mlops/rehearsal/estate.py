@@ -15,18 +15,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlops import iam
 from mlops.rehearsal.model import Grant, Policy, Principal, Request, ResourceKind
 from mlops.rehearsal.programs import EstateRuns, ProgramRun
 from mlops.testing.mocks import RecordedResource
 
-ADMINISTRATOR_ACCESS = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {"Sid": "AdministratorAccess", "Effect": "Allow", "Action": "*", "Resource": "*"}
-    ],
-}
+ADMINISTRATOR_ACCESS = iam.document(iam.statement("AdministratorAccess", "*", "*"))
 SSO_ADMIN_ROLE = "aws-reserved/sso.amazonaws.com/AWSReservedSSO_PlatformAdministrator"
-_EMPTY = {"Version": "2012-10-17", "Statement": []}
+_EMPTY = iam.document()
 ASSUME_ACTIONS = ("sts:assumerole", "sts:assumerolewithwebidentity", "sts:tagsession")
 _ARN = re.compile(
     r"^arn:(?P<partition>[^:]*):(?P<service>[^:]*):(?P<region>[^:]*):(?P<account>[^:]*):(?P<rest>.*)$"
@@ -217,18 +213,7 @@ layer version permission `lambda:GetLayerVersion` for principal `*`); no program
 def _public_layer_policy(resource: str) -> Policy:
     return Policy(
         f"public layer version permission of {resource}",
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "public",
-                    "Effect": "Allow",
-                    "Principal": "*",
-                    "Action": "lambda:GetLayerVersion",
-                    "Resource": resource,
-                }
-            ],
-        },
+        iam.document(iam.statement("public", "lambda:GetLayerVersion", resource, principal="*")),
     )
 
 
@@ -284,7 +269,7 @@ def _add_roles(estate: Estate, run: ProgramRun) -> None:
                 attached.setdefault(role.urn, []).append(
                     Policy(
                         f"AWS managed policy {arn.rsplit('/', 1)[-1]} (content not evaluated)",
-                        {"Version": "2012-10-17", "Statement": []},
+                        iam.document(),
                     )
                 )
     for r in run.resources:
@@ -300,9 +285,7 @@ def _add_roles(estate: Estate, run: ProgramRun) -> None:
         boundary = None
         if r.inputs.get("permissionsBoundary"):
             b = str(r.inputs["permissionsBoundary"])
-            boundary = managed.get(b) or Policy(
-                f"boundary {b} (not in the estate)", {"Statement": []}
-            )
+            boundary = managed.get(b) or Policy(f"boundary {b} (not in the estate)", iam.document())
         trust = _doc(r.inputs.get("assumeRolePolicy"))
         estate.principals[arn] = Principal(
             arn=arn,
@@ -478,22 +461,20 @@ def _add_lambda_permission(estate: Estate, function_arn: str, r: RecordedResourc
         condition["ArnLike"] = {"AWS:SourceArn": str(r.inputs["sourceArn"])}
     if r.inputs.get("sourceAccount"):
         condition["StringEquals"] = {"AWS:SourceAccount": str(r.inputs["sourceAccount"])}
-    statement: dict[str, Any] = {
-        "Sid": str(r.inputs.get("statementId") or r.name),
-        "Effect": "Allow",
-        "Principal": {"Service": principal}
+    statement = iam.statement(
+        str(r.inputs.get("statementId") or r.name),
+        str(r.inputs.get("action") or "lambda:InvokeFunction"),
+        function_arn,
+        principal={"Service": principal}
         if principal.endswith(".amazonaws.com")
         else {"AWS": principal},
-        "Action": str(r.inputs.get("action") or "lambda:InvokeFunction"),
-        "Resource": function_arn,
-    }
-    if condition:
-        statement["Condition"] = condition
+        condition=condition,
+    )
     existing = estate.resource_policies.get(function_arn)
     statements = list(existing.document["Statement"]) if existing else []
     estate.resource_policies[function_arn] = Policy(
         f"resource policy of function {function_arn.rsplit(':', 1)[-1]}",
-        {"Version": "2012-10-17", "Statement": [*statements, statement]},
+        iam.document(*statements, statement),
     )
 
 
@@ -593,12 +574,10 @@ def _add_third_parties(estate: Estate) -> None:
                     identity_policies=(
                         Policy(
                             "third party's own policy (assumed: may assume roles)",
-                            {"Version": "2012-10-17", "Statement": [
-                                {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}
-                            ]},
+                            iam.document(iam.statement("MayAssumeAnyRole", "sts:AssumeRole", "*")),
                         ),
                     ),
-                )  # fmt: skip
+                )
                 estate.prerequisites[arn] = "third-party user named in a trust policy"
 
 

@@ -860,3 +860,44 @@ def _same_account(
         return _deny(c, request, why, [boundary.policy.name], [boundary, resource])
     missing = [identity_names, rp_name]
     return _deny(c, request, _none_allows(missing), missing, [*identity, resource])
+
+
+IdentityVerdict = Literal["Allow", "Deny", "ImplicitDeny"]
+_DEFAULT_ACCOUNT = "111111111111"
+
+
+def identity_decision(
+    documents: Iterable[Mapping[str, Any]],
+    action: str,
+    resource: str,
+    *,
+    context: Mapping[str, Any] | None = None,
+    role_name: str = "unit-under-test",
+) -> IdentityVerdict:
+    """What one role's identity policies (`documents`) alone decide for a request on a resource
+    of its own account: ``evaluate`` with no resource policy, no boundary and no SCPs (unit tests
+    of a component's documents). Conditions are evaluated against `context` and the global keys
+    the evaluator derives, so an Allow under a condition the request does not meet allows nothing.
+    """
+    parts = resource.split(":")
+    account = parts[4] if len(parts) > 4 and parts[4].isdigit() else _DEFAULT_ACCOUNT
+    principal = Principal(
+        arn=f"arn:aws:iam::{account}:role/{role_name}",
+        kind="role",
+        account=account,
+        identity_policies=tuple(
+            Policy(f"document {i}", doc) for i, doc in enumerate(documents, start=1)
+        ),
+    )
+    decision = evaluate(
+        Request(
+            principal=principal,
+            action=action,
+            resource=resource,
+            resource_account=account,
+            context=dict(context or {}),
+        )
+    )
+    if decision.outcome == "allowed":
+        return "Allow"
+    return "Deny" if decision.outcome == "explicit-deny" else "ImplicitDeny"

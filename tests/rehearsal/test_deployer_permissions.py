@@ -15,6 +15,7 @@ from mlops.delivery.deployer import (
     deployer_policy,
     placeholders,
 )
+from mlops.policy.documents import as_list
 from mlops.rehearsal import platform_up
 from mlops.rehearsal.catalogue import check_action
 
@@ -34,7 +35,7 @@ def test_the_checked_in_permissions_are_what_the_program_registers(rehearsal_run
 
 def test_every_generated_action_exists_and_every_placeholder_is_filled(rehearsal_runs):
     for statement in gen.load():
-        for action in statement["Action"]:
+        for action in as_list(statement["Action"]):
             check_action(action)  # raises on an unknown action
     for env, cfg in rehearsal_runs.configs.items():
         doc = deployer_policy(cfg, "remedy", [], "mlops-dev-remedy-models")

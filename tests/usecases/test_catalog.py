@@ -13,8 +13,8 @@ from cfnlint.api import lint
 from mlops.components.catalog import ServiceCatalog, ServiceCatalogArgs, discover_templates
 from mlops.config import StackConfig
 from mlops.delivery import cfn
-from mlops.delivery.iam import decide
 from mlops.delivery.onboard_trigger import handle
+from mlops.rehearsal.evaluator import identity_decision
 from mlops.tags import base_tags
 from mlops.testing.mocks import RecordingMocks, run
 
@@ -140,8 +140,8 @@ def test_launch_role_is_least_privilege(catalog: RecordingMocks) -> None:
     policy = json.loads(catalog.named("catalog-launch-policy").inputs["policy"])
     trigger = "arn:aws:lambda:eu-west-2:111111111111:function:mlops-dev-onboard-trigger"
     stack = "arn:aws:cloudformation:eu-west-2:111111111111:stack/SC-111111111111-pp-abc/1"
-    assert decide([policy], "lambda:InvokeFunction", trigger) == "Allow"
-    assert decide([policy], "cloudformation:CreateStack", stack) == "Allow"
+    assert identity_decision([policy], "lambda:InvokeFunction", trigger) == "Allow"
+    assert identity_decision([policy], "cloudformation:CreateStack", stack) == "Allow"
     for action, resource in [
         ("lambda:InvokeFunction", trigger + "-other"),
         ("iam:CreateRole", "arn:aws:iam::111111111111:role/x"),
@@ -150,7 +150,7 @@ def test_launch_role_is_least_privilege(catalog: RecordingMocks) -> None:
         ("s3:GetObject", "arn:aws:s3:::mlops-dev-pipeline-artifacts-111111111111-eu-west-2/x"),
         ("cloudformation:CreateStack", "arn:aws:cloudformation:eu-west-2:111111111111:stack/x/1"),
     ]:
-        assert decide([policy], action, resource) == "ImplicitDeny", (action, resource)
+        assert identity_decision([policy], action, resource) == "ImplicitDeny", (action, resource)
 
 
 @DEV
@@ -180,9 +180,14 @@ def test_onboarding_hook_is_private_and_has_a_dead_letter_queue(catalog: Recordi
     actions = {a for st in role_policy["Statement"] for a in _listed(st["Action"])}
     assert "ec2:CreateNetworkInterface" not in actions
     assert "codeartifact:ReadFromRepository" in actions
-    assert decide([role_policy], "secretsmanager:GetSecretValue", token.state["arn"]) == "Allow"
+    assert (
+        identity_decision([role_policy], "secretsmanager:GetSecretValue", token.state["arn"])
+        == "Allow"
+    )
     other = "arn:aws:secretsmanager:eu-west-2:111111111111:secret:mlops-dev-other"
-    assert decide([role_policy], "secretsmanager:GetSecretValue", other) == "ImplicitDeny"
+    assert (
+        identity_decision([role_policy], "secretsmanager:GetSecretValue", other) == "ImplicitDeny"
+    )
 
 
 @DEV

@@ -14,10 +14,11 @@ import pytest
 import yaml
 from moto import mock_aws
 
+from mlops import iam
 from mlops.delivery import buildspecs
 from mlops.delivery.deploy import choose_package, record, select, smoke
 from mlops.delivery.events import approved_package_pattern, matches, sample_event
-from mlops.delivery.iam import decide, deny_approval_policy
+from mlops.delivery.policies import deny_approval_statements
 from mlops.delivery.promotion import (
     Promotion,
     PromotionError,
@@ -28,6 +29,7 @@ from mlops.delivery.promotion import (
     record_promotion,
     registry_approver,
 )
+from mlops.rehearsal.evaluator import identity_decision
 
 GROUP = "mlops-dev-remedy-models"
 LEAD = "arn:aws:sts::111111111111:assumed-role/mlops-dev-lead-data-scientist/ellen-ward"
@@ -417,10 +419,12 @@ def test_the_smoke_test_validates_against_the_repos_schema() -> None:
 def test_deny_wins_over_any_allow() -> None:
     pipeline = "arn:aws:codepipeline:eu-west-2:111111111111:mlops-dev-remedy-deploy"
     admin = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-    assert decide([admin], "codepipeline:PutApprovalResult", f"{pipeline}/A/B") == "Allow"
     assert (
-        decide(
-            [admin, deny_approval_policy(pipeline)],
+        identity_decision([admin], "codepipeline:PutApprovalResult", f"{pipeline}/A/B") == "Allow"
+    )
+    assert (
+        identity_decision(
+            [admin, iam.document(deny_approval_statements(pipeline))],
             "codepipeline:PutApprovalResult",
             f"{pipeline}/A/B",
         )

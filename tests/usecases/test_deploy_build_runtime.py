@@ -16,8 +16,8 @@ from mlops.components.serving import InferenceServiceArgs
 from mlops.config import StackConfig
 from mlops.delivery import buildspecs
 from mlops.delivery.deploy import snowflake_configured, snowflake_key
-from mlops.delivery.iam import decide
 from mlops.delivery.promotion import PromotionError
+from mlops.rehearsal.evaluator import identity_decision
 from mlops.testing.mocks import RecordingMocks, policy_documents, run
 
 from .helpers import build, manifest
@@ -103,9 +103,14 @@ def test_the_deploy_build_reads_only_its_own_snowflake_secret(
     mine = f"arn:aws:secretsmanager:{region}:{acct}:secret:{SECRET}"
     peer = f"arn:aws:secretsmanager:{region}:{acct}:secret:mlops-dev-peer-snowflake-private-key"
     (grant,) = [s for s in deploy_build["Statement"] if s["Sid"] == "ReadOwnDeploySecrets"]
-    assert grant["Resource"] == [secret.state["arn"]]
-    assert decide([deploy_build], "secretsmanager:GetSecretValue", secret.state["arn"]) == "Allow"
-    assert decide([deploy_build], "secretsmanager:GetSecretValue", peer) == "ImplicitDeny"
+    assert grant["Resource"] == secret.state["arn"]
+    assert (
+        identity_decision([deploy_build], "secretsmanager:GetSecretValue", secret.state["arn"])
+        == "Allow"
+    )
+    assert (
+        identity_decision([deploy_build], "secretsmanager:GetSecretValue", peer) == "ImplicitDeny"
+    )
     assert mine in secret.state["arn"]
     project = next(
         r for r in pulumi_mocks.of_type("aws:codebuild/project:Project")

@@ -48,6 +48,6 @@ def test_usecase_reuses_the_platform_key_and_model_role(
     if stack_config.is_governance:
         assert platform_role is None  # dev has no platform model-execution role
     else:
-        assert platform_role == [f"arn:aws:iam::{acct}:role/mlops-{env}-model-execution"]
+        assert platform_role == f"arn:aws:iam::{acct}:role/mlops-{env}-model-execution"
         roles = {r.inputs.get("name") for r in program.of_type("aws:iam/role:Role")}
         assert f"mlops-{env}-model-execution" in roles

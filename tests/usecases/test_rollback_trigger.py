@@ -16,8 +16,8 @@ import yaml
 from mlops.components.rollback_trigger import CODE_FILES, HANDLER
 from mlops.config import StackConfig
 from mlops.delivery.events import matches, sample_event
-from mlops.delivery.iam import decide
 from mlops.delivery.promotion import deployed_marker
+from mlops.rehearsal.evaluator import identity_decision
 from mlops.testing.mocks import RecordedResource, RecordingMocks, policy_documents, run
 
 from .helpers import build, manifest
@@ -83,15 +83,15 @@ def test_the_rollback_function_may_start_its_own_pipeline_and_nothing_else(
     acct, region = stack_config.account_id, stack_config.region
     mine = f"arn:aws:codepipeline:{region}:{acct}:mlops-dev-remedy-deploy"
     package = f"arn:aws:sagemaker:{region}:{acct}:model-package/{GROUP}/3"
-    assert decide([doc], "codepipeline:StartPipelineExecution", mine) == "Allow"
-    assert decide([doc], "sagemaker:UpdateModelPackage", package) == "Allow"
+    assert identity_decision([doc], "codepipeline:StartPipelineExecution", mine) == "Allow"
+    assert identity_decision([doc], "sagemaker:UpdateModelPackage", package) == "Allow"
     for action, resource in (
         ("codepipeline:StartPipelineExecution", mine.replace("remedy", "fraud")),
         ("sagemaker:UpdateModelPackage", package.replace("remedy", "fraud")),
         ("codepipeline:PutApprovalResult", f"{mine}/ApproveProd/LeadDataScientistApproval"),
         ("sagemaker:CreateModelPackage", package),
     ):
-        assert decide([doc], action, resource) == "ImplicitDeny", (action, resource)
+        assert identity_decision([doc], action, resource) == "ImplicitDeny", (action, resource)
 
 
 def test_the_function_code_imports_on_its_own_as_the_lambda_runtime_does(tmp_path: Path) -> None:

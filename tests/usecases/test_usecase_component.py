@@ -11,9 +11,10 @@ import pytest
 from mlops.components.usecase import UseCase
 from mlops.config import StackConfig
 from mlops.delivery.events import matches, sample_event
-from mlops.delivery.iam import decide
 from mlops.delivery.promotion import deployed_marker
 from mlops.errors import ManifestError
+from mlops.policy.documents import as_list
+from mlops.rehearsal.evaluator import identity_decision
 from mlops.testing.mocks import RecordedResource, RecordingMocks, policy_documents, run
 
 from .helpers import args_for, build, manifest
@@ -158,17 +159,20 @@ def test_only_the_lead_data_scientist_can_approve(
     approve_prod = [approve[0], f"{arn}/ApproveProd/LeadDataScientistApproval"]
 
     lead = _docs_of(pulumi_mocks, "usecase-remedy-approvers-policy")
-    assert decide(lead, *approve) == "Allow"
-    assert decide(lead, *approve_prod) == "Allow"
-    assert decide(lead, approve[0], f"{arn}-other/ApproveStaging/X") == "ImplicitDeny"
+    assert identity_decision(lead, *approve) == "Allow"
+    assert identity_decision(lead, *approve_prod) == "Allow"
+    assert identity_decision(lead, approve[0], f"{arn}-other/ApproveStaging/X") == "ImplicitDeny"
     role = _one(pulumi_mocks, "aws:iam/role:Role", "usecase-remedy-approvers-role")
     assert role.inputs["name"] == "mlops-dev-remedy-approver"
     # nothing is attached to the shared Studio roles per use case (IAM: 10 managed policies/role)
     assert not _attached_to_shared_roles(pulumi_mocks)
     # the deploy builds can read the approver back from CodePipeline to record it
     deploy_build = _docs_of(pulumi_mocks, "usecase-remedy-deploy-build-policy")
-    assert decide(deploy_build, "codepipeline:ListActionExecutions", arn) == "Allow"
-    assert decide(deploy_build, "codepipeline:PutApprovalResult", f"{arn}/x/y") == "ImplicitDeny"
+    assert identity_decision(deploy_build, "codepipeline:ListActionExecutions", arn) == "Allow"
+    assert (
+        identity_decision(deploy_build, "codepipeline:PutApprovalResult", f"{arn}/x/y")
+        == "ImplicitDeny"
+    )
 
 
 def _accounts_in(doc: dict) -> set[str]:
@@ -232,7 +236,9 @@ def test_registry_and_deployers_name_exactly_staging_and_prod(
         ("OnlyTheLeadSetsApprovalStatus", {"AWS": "*"})
     ]
     assert principals == {f"arn:aws:iam::{acc.staging}:root", f"arn:aws:iam::{acc.prod}:root"}
-    assert {a for s in registry["Statement"] if s["Effect"] == "Allow" for a in s["Action"]} == {
+    assert {
+        a for s in registry["Statement"] if s["Effect"] == "Allow" for a in as_list(s["Action"])
+    } == {
         "sagemaker:DescribeModelPackageGroup",
         "sagemaker:DescribeModelPackage",
         "sagemaker:ListModelPackages",
@@ -244,7 +250,7 @@ def test_registry_and_deployers_name_exactly_staging_and_prod(
         policy = f"usecase-remedy-deploy-build{'' if e == 'dev' else f'-{e}'}-policy"
         [deploy_build] = _docs_of(pulumi_mocks, policy)
         [assume] = [s for s in deploy_build["Statement"] if s["Action"] == "sts:AssumeRole"]
-        assert assume["Resource"] == [f"arn:aws:iam::{a}:role/mlops-{e}-remedy-deployer"], e
+        assert assume["Resource"] == f"arn:aws:iam::{a}:role/mlops-{e}-remedy-deployer", e
 
 
 @DEV
@@ -400,7 +406,7 @@ def test_the_lead_is_notified_of_each_gate(
     topic_arn = (
         f"arn:aws:sns:{stack_config.region}:{stack_config.account_id}:mlops-dev-remedy-approvals"
     )
-    assert decide(role_policy, "sns:Publish", topic_arn) == "Allow"
+    assert identity_decision(role_policy, "sns:Publish", topic_arn) == "Allow"
 
 
 def test_deployer_passes_only_this_use_cases_roles_and_the_platform_model_role(
@@ -412,7 +418,7 @@ def test_deployer_passes_only_this_use_cases_roles_and_the_platform_model_role(
     passes = {s["Sid"]: s for s in deployer["Statement"] if "iam:PassRole" in s["Action"]}
     own = next(p for p in passes.values() if p["Sid"] != "PassPlatformModelRole")
     passes = {k: v for k, v in passes.items() if v is not own}
-    assert own["Action"] == ["iam:PassRole"]  # generated: nothing else on the same resources
+    assert own["Action"] == "iam:PassRole"  # generated: nothing else on the same resources
     assert own["Resource"] == f"arn:aws:iam::{acct}:role/mlops-{env}-remedy-*"
     services = own["Condition"]["StringEquals"]["iam:PassedToService"]
     # what the inference program passes its roles to (deployer_permissions.json)
@@ -430,7 +436,7 @@ def test_deployer_passes_only_this_use_cases_roles_and_the_platform_model_role(
         if stack_config.is_governance
         else [f"arn:aws:iam::{acct}:role/mlops-{env}-model-execution"]
     )
-    assert [p["Resource"] for p in passes.values()] == ([expected] if expected else [])
+    assert [p["Resource"] for p in passes.values()] == expected
 
 
 def test_deployer_can_run_the_inference_stack_but_only_for_its_use_case(
@@ -448,11 +454,17 @@ def test_deployer_can_run_the_inference_stack_but_only_for_its_use_case(
         ("cloudwatch:PutMetricAlarm", "arn:aws:cloudwatch:{r}:{a}:alarm:{n}-alarm-5xx"),
         ("logs:CreateLogGroup", "arn:aws:logs:{r}:{a}:log-group:/aws/lambda/{n}-decide"),
     ]:
-        assert decide([deployer], action, template.format(r=region, a=acct, n=mine)) == "Allow"
-        assert decide([deployer], action, template.format(r=region, a=acct, n=other)) == (
-            "ImplicitDeny"
-        ), (action, "another use case's resource")
-    assert decide([deployer], "iam:CreateRole", f"arn:aws:iam::{acct}:role/admin") == "ImplicitDeny"
+        assert (
+            identity_decision([deployer], action, template.format(r=region, a=acct, n=mine))
+            == "Allow"
+        )
+        assert identity_decision(
+            [deployer], action, template.format(r=region, a=acct, n=other)
+        ) == ("ImplicitDeny"), (action, "another use case's resource")
+    assert (
+        identity_decision([deployer], "iam:CreateRole", f"arn:aws:iam::{acct}:role/admin")
+        == "ImplicitDeny"
+    )
     # 23.3: roles are created (and widened) only with the use case's permissions boundary
     # (generated, 17.3: only what the program calls; it attaches no managed policy)
     gated = {"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy"}
@@ -487,18 +499,18 @@ def test_deploy_builds_run_the_inference_stack_with_the_target_role(
     assert env["PULUMI_BACKEND_URL"] == f"s3://{state}?region={stack_config.region}"
     build_docs = _docs_of(pulumi_mocks, "usecase-remedy-deploy-build-prod-policy")
     own = f"arn:aws:s3:::{state}/.pulumi/stacks/remedy-inference/prod.json"
-    assert decide(build_docs, "s3:PutObject", own) == "Allow"
-    assert decide(build_docs, "s3:GetObject", own) == "Allow"
+    assert identity_decision(build_docs, "s3:PutObject", own) == "Allow"
+    assert identity_decision(build_docs, "s3:GetObject", own) == "Allow"
     # each stage's deploy build writes only its own stage's stack
     dev_docs = _docs_of(pulumi_mocks, "usecase-remedy-deploy-build-policy")
-    assert decide(dev_docs, "s3:PutObject", own) == "ImplicitDeny"
+    assert identity_decision(dev_docs, "s3:PutObject", own) == "ImplicitDeny"
     dev_own = own.replace("/prod.json", "/dev.json")
-    assert decide(dev_docs, "s3:PutObject", dev_own) == "Allow"
-    assert decide(build_docs, "s3:PutObject", dev_own) == "ImplicitDeny"
+    assert identity_decision(dev_docs, "s3:PutObject", dev_own) == "Allow"
+    assert identity_decision(build_docs, "s3:PutObject", dev_own) == "ImplicitDeny"
     # the backend is shared (#15 item 4): the platform's stacks and other use cases' are read-only
     # or out of reach for this use case's deploy builds
     platform = f"arn:aws:s3:::{state}/.pulumi/stacks/mlops-platform/prod.json"
-    assert decide(build_docs, "s3:GetObject", platform) == "Allow"
+    assert identity_decision(build_docs, "s3:GetObject", platform) == "Allow"
     for other in (platform, f"arn:aws:s3:::{state}/.pulumi/stacks/fraud-inference/prod.json"):
-        assert decide(build_docs, "s3:PutObject", other) == "ImplicitDeny", other
-        assert decide(build_docs, "s3:DeleteObject", other) == "ImplicitDeny", other
+        assert identity_decision(build_docs, "s3:PutObject", other) == "ImplicitDeny", other
+        assert identity_decision(build_docs, "s3:DeleteObject", other) == "ImplicitDeny", other
