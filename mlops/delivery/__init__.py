@@ -6,8 +6,9 @@ Pure documents:
 
 - ``buildspecs``: the CodeBuild buildspecs; ``cfn``: the Service Catalog product template;
   ``events``: the EventBridge rule that starts a deploy pipeline, and a matcher to test it
-- ``iam``: the delivery roles' IAM documents; ``deployer``: the deployer role's policy, from
-  ``deployer_permissions`` (derived from what the inference program registers)
+- ``policies``: the delivery roles' IAM documents (built with ``mlops.iam``); ``deployer``: the
+  deployer role's policy, from ``deployer_permissions`` (derived from what the inference
+  program registers)
 - ``artifacts``: the artifact contract (where a model's artifacts live, who reads them, both
   sides of every grant); ``promotion``: what each deployment records on the model package
 
