@@ -16,7 +16,7 @@ from mlops.delivery.promotion import deployed_marker
 from mlops.errors import ManifestError
 from mlops.testing.mocks import RecordedResource, RecordingMocks, policy_documents, run
 
-from .helpers import args_for, build, manifest
+from .usecase_helpers import args_for, build, manifest
 
 DEV = pytest.mark.parametrize("stack_config", ["dev"], indirect=True)
 NAME_KEYS = ("name", "modelPackageGroupName", "repositoryName")
