@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from analytics.factories import REGISTRY, action, decision
 from moto import mock_aws
 
 from mlops.analytics.warehouse import Warehouse
@@ -18,8 +19,6 @@ from mlops.local.analytics_stream import (
     local_context,
     stream_names,
 )
-
-from .factories import REGISTRY, action, decision
 
 
 @pytest.fixture

@@ -8,12 +8,11 @@ import json
 from typing import Any
 
 import pytest
+from test_sagemaker_pipelines import ENV, IMAGE, INFERENCE_IMAGE, RECIPE, _build, _steps
 from typer.testing import CliRunner
 
 from mlops.cli import app
 from mlops.delivery.pipeline_summary import summarize
-
-from .test_governed_pipeline import ENV, IMAGE, INFERENCE_IMAGE, RECIPE, _build, _steps
 
 CODE = f"s3://{ENV['ARTIFACT_BUCKET']}/{ENV['CODE_PREFIX']}"
 

@@ -14,9 +14,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 import pytest
-from analytics.test_component import _args, _monitoring, _snowflake
-from components.test_bootstrap import _build as build_bootstrap
-from inference.test_serving import build as build_service
+from components.test_analytics import _args, _monitoring, _snowflake
+from components.test_serving import build as build_service
+from test_backends import _build as build_bootstrap
 
 from mlops.backends import platform_backend_url
 from mlops.components.analytics import DecisionAnalytics

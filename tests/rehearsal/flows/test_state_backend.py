@@ -18,8 +18,7 @@ from mlops.rehearsal import platform_up
 from mlops.rehearsal.estate import landing_zone_deployer
 from mlops.rehearsal.model import PUBLIC
 from mlops.rehearsal.runner import Runner
-
-from .conftest import mutated
+from rehearsal.conftest import mutated
 
 pytestmark = pytest.mark.xdist_group("rehearsal")
 DEV = "111111111111"

@@ -146,8 +146,7 @@ def _key_request(cfg, principal_name, action, context=None):
     from mlops.naming import NameContext
     from mlops.rehearsal.evaluator import evaluate
     from mlops.rehearsal.model import Policy
-
-    from .iam_fixtures import allow, policy, req, role
+    from rehearsal.iam_fixtures import allow, policy, req, role
 
     ctx = NameContext(cfg.environment, cfg.account_id, cfg.region)
     args = KeysArgs(

@@ -131,8 +131,7 @@ def test_a_deployer_missing_one_generated_statement_fails_the_deploy(rehearsal_r
     from mlops.components.usecase_roles import deployer_role_arn
     from mlops.rehearsal.model import PUBLIC
     from mlops.rehearsal.runner import Runner
-
-    from .conftest import mutated
+    from rehearsal.conftest import mutated
 
     def drop_firehose(r):
         doc = json.loads(r.inputs["policy"])

@@ -11,9 +11,9 @@ import fnmatch
 import runpy
 
 import pytest
-
 from components._helpers import of_type, policy, statements
 from components.test_storage import assert_secure_buckets
+
 from mlops import backends
 from mlops.config import ENVIRONMENTS, PROJECT, REPO_ROOT, StackConfig, load_stack_config
 from mlops.errors import ConfigError

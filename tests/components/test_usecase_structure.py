@@ -14,7 +14,7 @@ from mlops.components.usecase import UseCase
 from mlops.config import StackConfig
 from mlops.testing.mocks import RecordingMocks, run
 
-from .helpers import args_for, build, manifest
+from .usecase_helpers import args_for, build, manifest
 
 LEGACY = json.loads((Path(__file__).parent / "data" / "legacy_urns.json").read_text())
 """(parent type, type, name) of every resource the UseCase created before it was split into

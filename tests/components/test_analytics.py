@@ -7,6 +7,7 @@ import json
 
 import pytest
 import sqlglot
+from analytics.factories import REGISTRY
 
 from mlops.analytics.views import load_views
 from mlops.components.analytics import (
@@ -20,8 +21,6 @@ from mlops.config import StackConfig
 from mlops.naming import NameContext
 from mlops.tags import base_tags
 from mlops.testing.mocks import RecordedResource, RecordingMocks, run
-
-from .factories import REGISTRY
 
 KEY = "arn:aws:kms:eu-west-2:111111111111:key/analytics"
 LOG_GROUP = "/mlops/dev/remedy/decisions"

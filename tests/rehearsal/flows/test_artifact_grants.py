@@ -11,8 +11,7 @@ import pytest
 from mlops.rehearsal.model import AWS_SERVICE, Call
 from mlops.rehearsal.runner import Runner
 from mlops.rehearsal.training import package_contract
-
-from .conftest import mutated
+from rehearsal.conftest import mutated
 
 pytestmark = pytest.mark.xdist_group("rehearsal")
 ACCOUNTS = {"dev": "111111111111", "staging": "222222222222", "prod": "333333333333"}

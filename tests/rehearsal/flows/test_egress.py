@@ -10,8 +10,7 @@ import pytest
 
 from mlops.rehearsal.model import PUBLIC, Call
 from mlops.rehearsal.runner import Runner
-
-from .conftest import mutated
+from rehearsal.conftest import mutated
 
 pytestmark = pytest.mark.xdist_group("rehearsal")
 ACCT = "111111111111"

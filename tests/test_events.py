@@ -7,11 +7,10 @@ from datetime import UTC, datetime
 
 import jsonschema
 import pytest
+from analytics.factories import KEY, action, decision, outcome
 from pydantic import ValidationError
 
 from mlops.events import PiiError, assert_no_pii, pseudonymise, to_log_line
-
-from .factories import KEY, action, decision, outcome
 
 from remedy_core.events import (  # isort: skip - on the path once factories is imported
     TABLES,
@@ -218,7 +217,7 @@ def test_flatten_gives_exactly_the_table_columns():
 def test_committed_json_schemas_match_the_models():
     from pathlib import Path
 
-    committed = Path(__file__).resolve().parents[2] / "docs" / "schemas"
+    committed = Path(__file__).resolve().parents[1] / "docs" / "schemas"
     for kind, schema in json_schemas().items():
         path = committed / f"{kind}.v1.schema.json"
         assert json.loads(path.read_text()) == schema, (

@@ -17,8 +17,8 @@ from mlops.policy.check import PolicyConfigError
 
 from . import builders as b
 from .conftest import record
+from .test_check_stacks import EXPECTED, seeded_bad_stack
 from .test_linters import BAD_CFN
-from .test_stacks import EXPECTED, seeded_bad_stack
 
 runner = CliRunner()
 
@@ -36,7 +36,7 @@ def _compliant_stack() -> None:
 
 
 def test_check_passes_on_a_compliant_stack(monkeypatch: pytest.MonkeyPatch) -> None:
-    """(The real program's three stacks are checked in test_stacks.py.)"""
+    """(The real program's three stacks are checked in test_check_stacks.py.)"""
     monkeypatch.setattr(mlops.program, "build_stack", lambda stack: record(_compliant_stack, stack))
     result = runner.invoke(app, ["check", "--stack", "dev"])
     assert result.exit_code == 0, result.output

@@ -20,7 +20,7 @@ from mlops.delivery.promotion import deployed_marker
 from mlops.rehearsal.evaluator import identity_decision
 from mlops.testing.mocks import RecordedResource, RecordingMocks, policy_documents, run
 
-from .helpers import build, manifest
+from .usecase_helpers import build, manifest
 
 DEV = pytest.mark.parametrize("stack_config", ["dev"], indirect=True)
 GROUP = "mlops-dev-remedy-models"

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import boto3
 import pulumi
 import pytest
+from analytics.factories import decision, outcome
 from moto import mock_aws
 
 from mlops.analytics.seed import remedy_on_path
@@ -19,8 +20,6 @@ from mlops.components.analytics_health_job import ModelHealthJob, ModelHealthJob
 from mlops.events import landing_prefix
 from mlops.naming import NameContext
 from mlops.testing.mocks import run
-
-from .factories import decision, outcome
 
 remedy_on_path()
 

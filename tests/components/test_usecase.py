@@ -17,7 +17,7 @@ from mlops.policy.documents import as_list
 from mlops.rehearsal.evaluator import identity_decision
 from mlops.testing.mocks import RecordedResource, RecordingMocks, policy_documents, run
 
-from .helpers import args_for, build, manifest
+from .usecase_helpers import args_for, build, manifest
 
 DEV = pytest.mark.parametrize("stack_config", ["dev"], indirect=True)
 NAME_KEYS = ("name", "modelPackageGroupName", "repositoryName")

@@ -19,7 +19,7 @@ from mlops.config import StackConfig
 from mlops.delivery.buildspecs import build_and_push_images
 from mlops.testing.mocks import RecordingMocks, policy_documents, run
 
-from .helpers import build, manifest
+from .usecase_helpers import build, manifest
 
 DEV = pytest.mark.parametrize("stack_config", ["dev"], indirect=True)
 PROJECT = "aws:codebuild/project:Project"

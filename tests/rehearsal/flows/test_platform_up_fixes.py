@@ -12,8 +12,7 @@ from mlops.rehearsal.estate import landing_zone_deployer
 from mlops.rehearsal.model import PUBLIC
 from mlops.rehearsal.provider_calls import ProgramView
 from mlops.rehearsal.runner import Runner
-
-from .conftest import mutated
+from rehearsal.conftest import mutated
 
 pytestmark = pytest.mark.xdist_group("rehearsal")
 REGION = "eu-west-2"

@@ -25,7 +25,7 @@ from mlops.rehearsal.evaluator import evaluate
 from mlops.rehearsal.model import Policy, Principal, Request
 from mlops.testing.mocks import RecordingMocks, run
 
-from .helpers import build, manifest
+from .usecase_helpers import build, manifest
 
 ACCT, REGION = "111111111111", "eu-west-2"
 CTX = NameContext("dev", ACCT, REGION)

@@ -37,7 +37,7 @@ def functions() -> list[FunctionSpec]:
 
 
 #: Remedy's model-health metrics as its inference program passes them (checked against the template
-#: by tests/inference/test_dashboard.py)
+#: by tests/components/test_serving_dashboard.py)
 HEALTH_METRICS = (
     "RepairCostIntervalCoverage", "RepairCostBias", "RepairCostMAE", "PavWithin10Pct",
     "WrongWriteOffRate", "TotalLossECE",

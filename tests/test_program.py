@@ -15,9 +15,9 @@ from functools import cache
 
 import pulumi_aws
 import pytest
-
 from components._helpers import of_type, policy, statements
 from components.test_storage import assert_secure_buckets
+
 from mlops.config import StackConfig
 from mlops.iam import wildcard_admin_statements
 from mlops.program import PROGRAM, stack_exports

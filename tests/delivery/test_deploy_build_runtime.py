@@ -10,6 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 import yaml
+from components.usecase_helpers import build, manifest
 from moto import mock_aws
 
 from mlops.components.serving import InferenceServiceArgs
@@ -19,8 +20,6 @@ from mlops.delivery.deploy import snowflake_configured, snowflake_key
 from mlops.delivery.promotion import PromotionError
 from mlops.rehearsal.evaluator import identity_decision
 from mlops.testing.mocks import RecordingMocks, policy_documents, run
-
-from .helpers import build, manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "mlops-dev-remedy-snowflake-private-key"
