@@ -31,6 +31,7 @@ REPO_WIDE: Set[str] = frozenset(
         "test_layout.py",  # this file: where tests live
         "test_docs.py",  # module indexes stay true
         "test_imports.py",  # how mlops/ imports itself
+        "test_package_indexes.py",  # every package's __init__ indexes its modules
         "test_stdlib_platform.py",  # platform/ is a program folder, never a package
     }
 )

@@ -22,7 +22,7 @@ Sources read (reference only; no code copied):
 Every aws type the platform program, ``bootstrap/`` and the rendered inference repos register has
 an entry: a ``Rule`` or ``None`` (no auto-named property; the program must name it or AWS assigns
 an id). Other aws types follow setAutonaming's generic rule, read off the installed SDK.
-``tests/test_mocks.py`` checks the table against the installed SDK and the programs.
+``tests/testing/test_mocks.py`` checks the table against the installed SDK and the programs.
 """
 
 from __future__ import annotations
