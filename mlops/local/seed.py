@@ -177,14 +177,14 @@ def _event_time(event: Any) -> datetime:
 def run(
     n: int, img_dir: Path, out_dir: Path, *, seed: int = 7, shift_from: str = "2025-10-01"
 ) -> SeedSummary:
-    from remedy_core.events import DecisionEvent, HandlerActionEvent
-
     from mlops.analytics.warehouse import Warehouse
     from mlops.events import to_log_line
     from mlops.local.analytics_stream import LocalAnalyticsStream, clients
     from mlops.local.embedded_aws import EmbeddedAWS
 
-    remedy_on_path()
+    remedy_on_path()  # before Remedy's imports: its code is the template tree's
+    from remedy_core.events import DecisionEvent, HandlerActionEvent
+
     summary = SeedSummary(shift_from=shift_from)
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
