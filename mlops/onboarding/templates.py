@@ -264,7 +264,7 @@ def _analytics(question: Question | None, source: str) -> dict[str, str]:
         raise TemplateError(
             f"{source}: {ANALYTICS_KEY} must map names to <module>:<attribute> strings",
             f"declare {ANALYTICS_KEY}: {{type: yaml, when: false, default: {{events: "
-            "<module>:<attribute>, dashboard: <module>:<function>}}}}",
+            "<module>:<attribute>, dashboard: <module>:<function>}}",
         )
     return {str(k): v for k, v in entry_points.items()}
 

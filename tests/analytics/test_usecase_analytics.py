@@ -173,3 +173,25 @@ def test_onboarding_copies_the_templates_entry_points_into_the_manifest(template
     manifest = parse_manifest(build_manifest(get_template(template), answers, {}), "onboarded")
     declared = manifest.analytics.model_dump() if manifest.analytics else None
     assert declared == expected
+
+
+def test_a_templates_analytics_must_be_entry_point_strings():
+    from mlops.onboarding import TemplateError
+    from mlops.onboarding.templates import ANALYTICS_KEY, Question, _analytics
+
+    source = "templates/x/copier.yml"
+    assert _analytics(None, source) == {}
+    good = Question(
+        ANALYTICS_KEY, "yaml", default={"events": "x_core.events:REGISTRY"}, hidden=True
+    )
+    assert _analytics(good, source) == {"events": "x_core.events:REGISTRY"}
+    for bad in ("x_core.events:REGISTRY", {"events": ["x_core.events:REGISTRY"]}):
+        with pytest.raises(TemplateError) as info:
+            _analytics(Question(ANALYTICS_KEY, "yaml", default=bad, hidden=True), source)
+        assert info.value.message == (
+            f"{source}: template_analytics must map names to <module>:<attribute> strings"
+        )
+        assert info.value.fix == (
+            "declare template_analytics: {type: yaml, when: false, default: {events: "
+            "<module>:<attribute>, dashboard: <module>:<function>}}"
+        )
