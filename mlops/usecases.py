@@ -200,6 +200,23 @@ class PerStack(_Model):
         return getattr(self, env)
 
 
+ENTRY_POINT_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"
+"""``<module>:<attribute>``, as in console-script entry points (``remedy_core.events:REGISTRY``)."""
+EntryPoint = Annotated[str, Field(pattern=ENTRY_POINT_PATTERN)]
+
+
+class AnalyticsEntryPoints(_Model):
+    """Where the platform finds the use case's analytics code: ``<module>:<attribute>`` references
+    into the use case's own packages. The platform knows no use case's events or charts; it
+    imports these when a command needs them (``mlops analytics refresh``, ``mlops dashboard``:
+    :mod:`mlops.analytics.usecase`), never while loading the manifest."""
+
+    events: EntryPoint = Field(description="an mlops.events.EventRegistry: tables and views")
+    dashboard: EntryPoint | None = Field(
+        None, description="an mlops.analytics.dashboard.DashboardRenderer (writes the pages)"
+    )
+
+
 class UseCaseManifest(_Model):
     """One use case: ``usecases/<name>.yaml``."""
 
@@ -213,6 +230,7 @@ class UseCaseManifest(_Model):
     tuning: Tuning = Tuning()
     data_classification: Literal["public", "internal", "confidential", "restricted"]
     stacks: PerStack
+    analytics: AnalyticsEntryPoints | None = None
 
     def check_against_stack(self, cfg: StackConfig, source: str = "") -> None:
         """Rules that need the stack: every lead must be one of the stack's lead data scientists."""
@@ -282,6 +300,9 @@ _FIXES = {
     "or linear or all_at_once, step_percent: 1..50 (linear 10..50), wait_seconds: 0..3600, "
     "termination_wait_seconds: 0..3600}}",
     "description": "keep the description under 256 characters",
+    "analytics": "set analytics.events (required) and analytics.dashboard to <module>:<attribute> "
+    "references into the use case's packages, e.g. events: remedy_core.events:REGISTRY and "
+    "dashboard: remedy_core.dashboard:render",
 }
 
 
@@ -398,7 +419,9 @@ def check_manifests_against_stack(manifests: Iterable[UseCaseManifest], cfg: Sta
 
 def dump_manifest(manifest: UseCaseManifest) -> str:
     """YAML for ``usecases/<name>.yaml`` (what `mlops onboard` writes); round-trips through load."""
-    data = manifest.model_dump(mode="json")
+    data = manifest.model_dump(
+        mode="json", exclude={"analytics"} if not manifest.analytics else None
+    )
     header = f"# Use case {manifest.name}. Schema: mlops/usecases.py (UseCaseManifest).\n"
     return header + yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
 
@@ -409,6 +432,7 @@ def is_valid_name(name: str) -> bool:
 
 __all__ = [
     "ENVIRONMENTS",
+    "AnalyticsEntryPoints",
     "Evaluation",
     "GitSettings",
     "Owners",

@@ -107,6 +107,17 @@ BAD = [
         "instance_type",
     ),
     ("colour", "blue", "colour", "edit"),
+    # analytics entry points: <module>:<attribute> (issue 22.1)
+    ("analytics.events", None, "analytics.events", "analytics.events (required)"),
+    ("analytics.events", "remedy_core.events", "analytics.events", "<module>:<attribute>"),
+    (
+        "analytics.dashboard",
+        "remedy_core/dashboard.py:render",
+        "analytics.dashboard",
+        "dashboard: remedy_core.dashboard:render",
+    ),
+    ("analytics.dashboard", "remedy_core.dashboard:", "analytics.dashboard", "<module>:"),
+    ("analytics.charts", "x:y", "analytics.charts", "analytics.events"),
 ]
 
 
@@ -181,3 +192,21 @@ def test_function_concurrency_is_validated_per_stack() -> None:
         parse_manifest(_with("stacks.prod.function_concurrency", 901), SOURCE)
     with pytest.raises(ManifestError, match="function_concurrency"):
         parse_manifest(_with("stacks.dev.function_concurrency", 0), SOURCE)
+
+
+def test_analytics_entry_points_are_declared_and_optional(tmp_path: Path) -> None:
+    """Issue 22.1: the manifest names the use case's analytics code (the platform imports it from
+    there); a use case without analytics omits the block, and its dump has none."""
+    m = parse_manifest(REMEDY, SOURCE)
+    assert m.analytics is not None
+    assert (m.analytics.events, m.analytics.dashboard) == (
+        "remedy_core.events:REGISTRY",
+        "remedy_core.dashboard:render",
+    )
+    assert parse_manifest(_with("analytics.dashboard", None)).analytics.dashboard is None
+    bare = parse_manifest(_with("analytics", None))
+    assert bare.analytics is None
+    assert "analytics" not in dump_manifest(bare)
+    path = tmp_path / "remedy.yaml"
+    path.write_text(dump_manifest(bare))
+    assert load_manifest(path) == bare

@@ -5,7 +5,9 @@
   ``analytics:`` block of a stack's settings
 - ``firehose_transform``: the Firehose transformation Lambda (validate, flatten, partition);
   ``records``: decode what Firehose writes to S3
-- ``drift``: input drift (PSI) against the training data; ``dashboard``: the HTML report and
-  PNG charts; ``commands``: ``mlops analytics refresh`` and ``mlops dashboard``
-- ``seed``, ``simulate``: seeded runs and simulated events that fill a warehouse locally
+- ``drift``: input drift (PSI) of the features a use case names, against its training data;
+  ``dashboard``: the dashboard frame (HTML pages, KPI tiles, chart helpers) a use case's own
+  dashboard draws with; ``commands``: ``mlops analytics refresh`` and ``mlops dashboard``
+- ``usecase``: a use case's analytics code (events, dashboard), found through its manifest's
+  ``analytics:`` entry points; the platform itself knows no use case's events or charts
 """

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from mlops.errors import MlopsError, UsageError
 
 DEFAULT_WAREHOUSE = Path(".mlops/analytics/warehouse.duckdb")
 DEFAULT_DASHBOARD_DIR = Path(".mlops/analytics/dashboard")
+DEMO_USECASE = "remedy"
+"""The use case the commands read when none is named: the local demo's (``mlops demo``)."""
 
 
 @dataclass(frozen=True)
@@ -50,20 +51,17 @@ def resolve_endpoint(endpoint_url: str | None) -> str:
     return url
 
 
-def demo_events() -> Any:
-    """The event schema the local analytics commands read with: the local demo's use case,
-    Remedy (``remedy_core.events`` from this checkout's ``templates/remedy``)."""
-    from mlops.analytics.seed import remedy_registry
-
-    return remedy_registry()
-
-
 def refresh_command(
-    warehouse: Path, endpoint_url: str | None, usecase: str = "remedy"
+    warehouse: Path, endpoint_url: str | None, usecase: str = DEMO_USECASE
 ) -> RefreshSummary:
+    """Load the use case's new landing objects with its event registry (its manifest's
+    ``analytics.events``)."""
+    from mlops.analytics.usecase import analytics_for
     from mlops.local.analytics_stream import refresh
 
-    result = refresh(warehouse, resolve_endpoint(endpoint_url), demo_events(), usecase)
+    url = resolve_endpoint(endpoint_url)
+    events = analytics_for(usecase).events
+    result = refresh(warehouse, url, events, usecase)
     return RefreshSummary(
         result.objects_seen,
         result.objects_loaded,
@@ -76,10 +74,15 @@ def refresh_command(
 
 
 def dashboard_command(
-    warehouse: Path, out_dir: Path, reference: Path | None, psi_threshold: float
+    warehouse: Path,
+    out_dir: Path,
+    reference: Path | None,
+    psi_threshold: float,
+    usecase: str = DEMO_USECASE,
 ) -> dict[str, Path]:
-    from mlops.analytics.dashboard import render_dashboard
+    """Render the use case's dashboard (its manifest's ``analytics.dashboard``)."""
     from mlops.analytics.drift import ReferenceProfile
+    from mlops.analytics.usecase import analytics_for
     from mlops.analytics.warehouse import Warehouse
 
     if not warehouse.exists():
@@ -91,7 +94,10 @@ def dashboard_command(
         raise UsageError(
             f"--psi-threshold {psi_threshold} is out of range", fix="use a value such as 0.2"
         )
+    analytics = analytics_for(usecase)
     profile = ReferenceProfile.load(reference) if reference else None
-    with Warehouse(warehouse, events=demo_events()) as wh:
-        result = render_dashboard(wh, out_dir, reference=profile, psi_threshold=psi_threshold)
+    with Warehouse(warehouse, events=analytics.events) as wh:
+        result = analytics.render_dashboard(
+            wh, out_dir, reference=profile, psi_threshold=psi_threshold
+        )
     return {"html": result.html_path, **result.png_paths}

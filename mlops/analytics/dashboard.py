@@ -1,7 +1,10 @@
-"""`mlops dashboard`: a self-contained HTML report (works offline) plus one PNG per chart.
+"""The dashboard frame: self-contained HTML pages (work offline) plus one PNG per chart.
 
-Charts are drawn with matplotlib (Agg) from the analytics views in the DuckDB warehouse and
-embedded in the HTML as base64 PNG data URIs: no CDN, no JavaScript library, no network.
+The platform draws no use case's charts: a use case's dashboard (named in its manifest,
+``analytics.dashboard: <module>:<function>``, a :class:`DashboardRenderer`) draws them from its
+views in the warehouse with the helpers here and writes its pages with :func:`write_page`.
+Charts are matplotlib (Agg) figures embedded in the HTML as base64 PNG data URIs: no CDN, no
+JavaScript library, no network.
 """
 
 from __future__ import annotations
@@ -9,23 +12,15 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
-
-from mlops.analytics.drift import (
-    DEFAULT_PSI_THRESHOLD,
-    KEY_FEATURES,
-    MIN_ROWS_FOR_PSI,
-    ReferenceProfile,
-    psi_by_month,
-)
-from mlops.analytics.warehouse import Warehouse
-
-REC_COLOURS = {"repair": "#2b8a3e", "write_off": "#c92a2a", "investigate": "#e8a317"}
+if TYPE_CHECKING:
+    from mlops.analytics.drift import ReferenceProfile
+    from mlops.analytics.warehouse import Warehouse
 
 
 @dataclass(frozen=True)
@@ -34,6 +29,8 @@ class Chart:
     title: str
     caption: str
     png: bytes
+    tables: tuple[str, ...] = ()
+    """Views whose first rows the page shows under the chart (``<details>``)."""
 
 
 @dataclass
@@ -44,29 +41,50 @@ class DashboardResult:
     health_path: Path | None = None
 
 
-def _plt():
+class DashboardRenderer(Protocol):
+    """A use case's dashboard: writes ``index.html`` (and any further pages) and one PNG per
+    chart into ``out_dir``."""
+
+    def __call__(
+        self,
+        wh: Warehouse,
+        out_dir: Path,
+        *,
+        reference: ReferenceProfile | None = None,
+        psi_threshold: float = ...,
+    ) -> DashboardResult: ...
+
+
+# --- matplotlib helpers ---------------------------------------------------------------------
+
+
+def plt() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend (imported on first use)."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as pyplot
 
-    return plt
+    return pyplot
 
 
-def _png(fig: Any) -> bytes:
+def png(fig: Any) -> bytes:
+    """The figure as PNG bytes (closed afterwards)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    _plt().close(fig)
+    plt().close(fig)
     return buf.getvalue()
 
 
-def _empty(ax: Any, text: str = "no data yet") -> None:
+def empty(ax: Any, text: str = "no data yet") -> None:
+    """An axis that says there is nothing to draw."""
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=12)
     ax.set_xticks([])
     ax.set_yticks([])
 
 
-def _month_axis(ax: Any) -> None:
+def month_axis(ax: Any) -> None:
+    """``YYYY-MM`` ticks, slanted."""
     import matplotlib.dates as mdates
 
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
@@ -75,351 +93,51 @@ def _month_axis(ax: Any) -> None:
         label.set_horizontalalignment("right")
 
 
-def _chart_total_losses(wh: Warehouse) -> Chart:
-    plt = _plt()
-    df = wh.frame("SELECT * FROM monthly_total_losses_by_region ORDER BY month_start, region")
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(15, 5.6), gridspec_kw={"width_ratios": [1.05, 1]})
-    if df.empty:
-        _empty(ax1), _empty(ax2)
-    else:
-        counts = df.pivot(index="month_start", columns="region", values="total_losses").fillna(0)
-        rates = df.pivot(index="region", columns="month_start", values="total_loss_rate")
-        months = [str(m)[:7] for m in counts.index]
-        colours = plt.get_cmap("tab20").colors
-        bottom = None
-        for i, region in enumerate(counts.columns):
-            vals = counts[region].to_numpy()
-            ax1.bar(months, vals, bottom=bottom, label=region, color=colours[i % len(colours)])
-            bottom = vals if bottom is None else bottom + vals
-        ax1.set_title("Total losses per month (write-off recommendations)")
-        ax1.set_ylabel("write-offs")
-        ax1.tick_params(axis="x", rotation=45)
-        ax1.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.18))
-        image = ax2.imshow(rates.to_numpy() * 100, aspect="auto", cmap="Reds", vmin=0)
-        ax2.set_yticks(range(len(rates.index)), list(rates.index), fontsize=8)
-        ax2.set_xticks(
-            range(len(rates.columns)), [str(m)[:7] for m in rates.columns], rotation=45,
-            ha="right", fontsize=8,
-        )  # fmt: skip
-        for (r, c), value in np.ndenumerate(rates.to_numpy() * 100):
-            if not np.isnan(value):
-                ax2.text(c, r, f"{value:.0f}", ha="center", va="center", fontsize=6.5)
-        ax2.set_title("Total-loss rate by region (% of decisions)")
-        fig.colorbar(image, ax=ax2, fraction=0.04, pad=0.02)
-    fig.suptitle("Monthly total losses by region")
-    return Chart(
-        "monthly_total_losses_by_region",
-        "Monthly total losses by region",
-        wh.get_view("monthly_total_losses_by_region").description,
-        _png(fig),
-    )
+def write_charts(out: Path, charts: Iterable[Chart], result: DashboardResult) -> None:
+    """``<slug>.png`` per chart in ``out``, recorded in ``result.png_paths``."""
+    for chart in charts:
+        path = out / f"{chart.slug}.png"
+        path.write_bytes(chart.png)
+        result.png_paths[chart.slug] = path
 
 
-def _chart_repair_cost(wh: Warehouse, top: int = 20) -> Chart:
-    plt = _plt()
-    df = wh.frame(
-        "SELECT * FROM avg_repair_cost_by_make_model ORDER BY repairs DESC, make, model LIMIT ?",
-        [int(top)],
-    )
-    fig, ax = plt.subplots(figsize=(11, max(4, 0.34 * max(len(df), 1) + 1.5)))
-    if df.empty:
-        _empty(ax)
-    else:
-        df = df.iloc[::-1]
-        labels = [
-            f"{m} {mo} (n={n})" for m, mo, n in zip(df.make, df.model, df.repairs, strict=True)
-        ]
-        y = range(len(df))
-        ax.barh(
-            [i + 0.2 for i in y],
-            df.avg_predicted_repair_cost,
-            height=0.4,
-            label="predicted first estimate (p50)",
-            color="#1c7ed6",
-        )
-        ax.barh(
-            [i - 0.2 for i in y],
-            df.avg_actual_repair_cost.fillna(0),
-            height=0.4,
-            label="actual cost paid (closed repairs)",
-            color="#868e96",
-        )
-        ax.set_yticks(list(y), labels, fontsize=8)
-        ax.set_xlabel("average repair cost (GBP)")
-        ax.grid(axis="x", alpha=0.3)
-        ax.legend(fontsize=8, loc="lower right")
-    ax.set_title(f"Average repair cost by manufacturer and model (top {top} by volume)")
-    return Chart(
-        "avg_repair_cost_by_make_model",
-        "Average repair cost by manufacturer and model",
-        wh.get_view("avg_repair_cost_by_make_model").description,
-        _png(fig),
-    )
+# --- HTML -----------------------------------------------------------------------------------
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#212529;
+background:#fff}h1{margin:0 0 4px}p.meta{color:#868e96;margin:0 0 20px}
+.kpis{display:flex;gap:16px;margin-bottom:24px}.kpi{border:1px solid #dee2e6;border-radius:6px;
+padding:10px 16px}.kpi b{display:block;font-size:22px}figure{margin:0 0 36px;
+border-top:1px solid #dee2e6;padding-top:12px}figure img{max-width:100%}
+figcaption{color:#495057;margin:6px 0}table{border-collapse:collapse;font-size:12px;margin-top:8px}
+td,th{border:1px solid #dee2e6;padding:3px 8px;text-align:right}th{background:#f1f3f5}
+details summary{cursor:pointer;color:#1c7ed6}
+"""
+# Marks the page once every chart image has decoded (checked by the headless-browser test).
+SCRIPT = """
+window.addEventListener('load',function(){var imgs=document.querySelectorAll('figure img');
+var ok=0;imgs.forEach(function(i){if(i.complete&&i.naturalWidth>0){ok++;}});
+document.body.setAttribute('data-charts-loaded',String(ok));});
+"""
 
 
-def _chart_decision_mix(wh: Warehouse) -> Chart:
-    plt = _plt()
-    df = wh.frame("SELECT * FROM decision_mix_monthly ORDER BY month_start")
-    fig, ax = plt.subplots(figsize=(11, 4.2))
-    if df.empty:
-        _empty(ax)
-    else:
-        share = df.pivot(index="month_start", columns="recommendation", values="share").fillna(0)
-        bottom = None
-        labels = [str(m)[:7] for m in share.index]
-        for rec in ("repair", "write_off", "investigate"):
-            if rec in share:
-                vals = share[rec] * 100
-                ax.bar(labels, vals, bottom=bottom, label=rec, color=REC_COLOURS[rec])
-                bottom = vals if bottom is None else bottom + vals
-        ax.set_ylabel("% of decisions")
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
-        ax.tick_params(axis="x", rotation=45)
-    ax.set_title("Decision mix over time")
-    return Chart(
-        "decision_mix",
-        "Decision mix over time",
-        wh.get_view("decision_mix_monthly").description,
-        _png(fig),
-    )
+def view_table(wh: Warehouse, view: str, limit: int = 12) -> str:
+    """The first rows of a view as an HTML table (ordered by its first two columns)."""
+    wh.get_view(view)  # a clear error for unknown names; the name is then safe in SQL
+    df = wh.frame(f"SELECT * FROM {view} ORDER BY 1, 2 LIMIT {int(limit)}")  # noqa: S608
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = []
+    for row in df.itertuples(index=False):
+        cells = []
+        for v in row:
+            text = f"{v:,.3f}" if isinstance(v, float) else str(v)
+            cells.append(f"<td>{html.escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _chart_rates(wh: Warehouse) -> Chart:
-    plt = _plt()
-    inv = wh.frame(
-        "SELECT month_start, SUM(investigations) * 1.0 / SUM(decisions) AS rate "
-        "FROM investigate_rate_monthly GROUP BY 1 ORDER BY 1"
-    )
-    ovr = wh.frame(
-        "SELECT month_start, SUM(overrides) * 1.0 / SUM(actioned) AS override_rate, "
-        "SUM(inspect_rate * actioned) / SUM(actioned) AS inspect_rate "
-        "FROM override_rate_monthly GROUP BY 1 ORDER BY 1"
-    )
-    fig, ax = plt.subplots(figsize=(11, 4.2))
-    if inv.empty:
-        _empty(ax)
-    else:
-        ax.plot(inv.month_start, inv.rate * 100, marker="o", label="investigate rate (model)")
-        if not ovr.empty:
-            ax.plot(
-                ovr.month_start, ovr.override_rate * 100, marker="s", label="handler override rate"
-            )
-            ax.plot(
-                ovr.month_start, ovr.inspect_rate * 100, marker="^", label="handler inspection rate"
-            )
-        ax.axhline(25, color="#c92a2a", ls="--", lw=1, label="investigation capacity (25%)")
-        ax.set_ylabel("%")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        _month_axis(ax)
-    ax.set_title("Investigate and override rates")
-    caption = (
-        wh.get_view("investigate_rate_monthly").description
-        + " "
-        + wh.get_view("override_rate_monthly").description
-    )
-    return Chart("rates", "Investigate and override rates", caption, _png(fig))
-
-
-def _chart_drift(wh: Warehouse, reference: ReferenceProfile | None, threshold: float) -> Chart:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(11, 4.2))
-    caption = (
-        f"Population stability index of each key input per month against the training data; "
-        f"above {threshold:g} (dashed line) the input has shifted enough to review the model "
-        f"(months with fewer than {MIN_ROWS_FOR_PSI} decisions are left out)."
-    )
-    if reference is None:
-        _empty(ax, "no training reference profile given (--reference)")
-    else:
-        cols = ", ".join(f for f in KEY_FEATURES if f in reference.features)
-        df = wh.frame(
-            f"SELECT CAST(DATE_TRUNC('month', decided_at) AS DATE) AS month_start, {cols} "  # noqa: S608
-            "FROM decision_events"
-        )
-        rows = psi_by_month(df, reference) if not df.empty else []
-        if not rows:
-            _empty(ax)
-        else:
-            import pandas as pd
-
-            psi = pd.DataFrame(rows).pivot(index="month_start", columns="feature", values="psi")
-            for feature in psi.columns:
-                ax.plot(psi.index, psi[feature], marker="o", ms=3, label=feature)
-            ax.axhline(
-                threshold, color="#c92a2a", ls="--", lw=1.5, label=f"threshold {threshold:g}"
-            )
-            ax.set_ylabel("PSI")
-            ax.set_ylim(bottom=0)
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
-            _month_axis(ax)
-        caption += f" Reference: {reference.source} ({reference.rows:,} rows)."
-    ax.set_title("Input drift (PSI per key feature vs training data)")
-    return Chart("input_drift", "Input drift", caption, _png(fig))
-
-
-def _chart_pav(wh: Warehouse) -> Chart:
-    plt = _plt()
-    df = wh.frame(
-        "SELECT month_start, SUM(settlements) AS n, SUM(avg_pav_used * settlements) / "
-        "SUM(settlements) AS pav, SUM(avg_settlement * settlements) / SUM(settlements) AS paid "
-        "FROM pav_vs_settlement GROUP BY 1 ORDER BY 1"
-    )
-    fig, ax = plt.subplots(figsize=(11, 4.2))
-    if df.empty:
-        _empty(ax)
-    else:
-        ax.plot(df.month_start, df.pav, marker="o", label="average PAV used in the decision")
-        ax.plot(df.month_start, df.paid, marker="s", label="average settlement paid")
-        ax.set_ylabel("GBP")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        _month_axis(ax)
-    ax.set_title("PAV vs settlement (write-offs)")
-    return Chart(
-        "pav_vs_settlement",
-        "PAV vs settlement",
-        wh.get_view("pav_vs_settlement").description,
-        _png(fig),
-    )
-
-
-def _chart_cycle(wh: Warehouse) -> Chart:
-    plt = _plt()
-    df = wh.frame("SELECT * FROM cycle_time ORDER BY month_start, final_path")
-    fig, ax = plt.subplots(figsize=(11, 4.2))
-    if df.empty:
-        _empty(ax)
-    else:
-        for path, group in df.groupby("final_path"):
-            ax.plot(group.month_start, group.avg_cycle_days, marker="o", label=str(path))
-        ax.set_ylabel("days from decision to closure")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        _month_axis(ax)
-    ax.set_title("Cycle time")
-    return Chart("cycle_time", "Cycle time", wh.get_view("cycle_time").description, _png(fig))
-
-
-def _chart_model_error(wh: Warehouse) -> Chart:
-    plt = _plt()
-    df = wh.frame(
-        "SELECT month_start, SUM(mae * repairs_closed) / SUM(repairs_closed) AS mae, "
-        "SUM(interval_coverage_80 * repairs_closed) / SUM(repairs_closed) AS coverage "
-        "FROM model_error GROUP BY 1 ORDER BY 1"
-    )
-    fig, ax = plt.subplots(figsize=(11, 4.2))
-    if df.empty:
-        _empty(ax, "no closed repairs yet")
-    else:
-        ax.plot(df.month_start, df.mae, marker="o", color="#1c7ed6", label="MAE (GBP)")
-        ax.set_ylabel("MAE (GBP)")
-        ax2 = ax.twinx()
-        ax2.plot(
-            df.month_start,
-            df.coverage * 100,
-            marker="s",
-            color="#e8590c",
-            label="80% interval coverage",
-        )
-        ax2.axhspan(78, 82, color="#e8590c", alpha=0.12)
-        ax2.set_ylabel("coverage %")
-        ax2.set_ylim(0, 100)
-        ax.grid(alpha=0.3)
-        _month_axis(ax)
-        h1, l1 = ax.get_legend_handles_labels()
-        h2, l2 = ax2.get_legend_handles_labels()
-        ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="lower left")
-    ax.set_title("Repair-cost model error where outcomes are known")
-    return Chart("model_error", "Model error", wh.get_view("model_error").description, _png(fig))
-
-
-def _psi_frame(wh: Warehouse, reference: ReferenceProfile) -> Any:
-    import pandas as pd
-
-    cols = [*(f for f in KEY_FEATURES if f in reference.features), *reference.categories]
-    df = wh.frame(
-        "SELECT CAST(DATE_TRUNC('month', decided_at) AS DATE) AS month_start, "  # noqa: S608
-        + ", ".join(cols)
-        + " FROM decision_events"
-    )
-    rows = psi_by_month(df, reference, min_rows=50) if not df.empty else []
-    if not rows:
-        return None
-    return pd.DataFrame(rows).pivot(index="month_start", columns="feature", values="psi")
-
-
-def _chart_health_drift(
-    wh: Warehouse, reference: ReferenceProfile | None, threshold: float
-) -> Chart:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(11, 4.4))
-    caption = (
-        f"PSI of each input against the training reference, per month of decision (numeric "
-        f"inputs on the reference's deciles, the powertrain mix on its levels; months with "
-        f"fewer than 50 decisions left out). Above {threshold:g} the input has shifted."
-    )
-    psi = _psi_frame(wh, reference) if reference is not None else None
-    if psi is None:
-        _empty(ax, "no drift reference or too few decisions")
-    else:
-        months = [str(m)[:7] for m in psi.index]
-        width = 0.8 / max(len(psi.columns), 1)
-        for i, feature in enumerate(psi.columns):
-            xs = [j + i * width for j in range(len(months))]
-            ax.bar(xs, psi[feature].fillna(0), width=width, label=feature)
-        ax.set_xticks([j + 0.4 - width / 2 for j in range(len(months))], months)
-        ax.axhline(threshold, color="#c92a2a", ls="--", lw=1.5, label=f"alarm above {threshold:g}")
-        ax.set_ylabel("PSI")
-        ax.grid(axis="y", alpha=0.3)
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
-    ax.set_title("Drift per feature (PSI vs training data)")
-    return Chart("health_drift", "Drift per feature", caption, _png(fig))
-
-
-def _chart_health_error(wh: Warehouse) -> Chart:
-    plt = _plt()
-    df = wh.frame("SELECT * FROM model_quality_monthly ORDER BY month_start")
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(15, 4.6))
-    if df.empty:
-        _empty(ax1, "no closed claims yet"), _empty(ax2, "no closed claims yet")
-    else:
-        months = [str(m)[:7] for m in df.month_start]
-        ax1.bar(months, df.repair_mae, color="#1c7ed6", label="repair-cost MAE vs final (GBP)")
-        ax1.set_ylabel("GBP")
-        ax1b = ax1.twinx()
-        ax1b.plot(months, (df.repair_bias_ratio - 1) * 100, marker="o", color="#c92a2a",
-                  label="bias % (predicted / final - 1)")  # fmt: skip
-        ax1b.axhline(0, color="#868e96", lw=0.8)
-        ax1b.set_ylabel("bias %")
-        h1, l1 = ax1.get_legend_handles_labels()
-        h2, l2 = ax1b.get_legend_handles_labels()
-        ax1.legend(h1 + h2, l1 + l2, fontsize=8, loc="upper left")
-        ax1.set_title("Repair-cost error against the final cost")
-        for col, label, style in (
-            ("interval_coverage_80", "80% interval coverage", "o-"),
-            ("pav_within_10pct", "PAV within 10% of settlement", "s-"),
-            ("wrong_write_off_rate", "wrong write-offs", "^-"),
-            ("total_loss_ece", "total-loss ECE", "d-"),
-        ):
-            ax2.plot(months, df[col].astype(float) * 100, style, label=label)
-        ax2.axhspan(78, 82, color="#e8590c", alpha=0.12, label="coverage target 78-82%")
-        ax2.set_ylabel("%")
-        ax2.set_ylim(0, 105)
-        ax2.grid(alpha=0.3)
-        ax2.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
-        ax2.set_title("Quality against claim outcomes")
-    fig.suptitle("Model error over time (month of decision, closed claims)")
-    return Chart(
-        "health_error",
-        "Error over time",
-        wh.get_view("model_quality_monthly").description,
-        _png(fig),
-    )
-
-
-def _alarms_table(wh: Warehouse) -> str:
+def alarms_table(wh: Warehouse) -> str:
+    """The recorded model-health alarms (``Warehouse.alarms``) as an HTML table."""
     alarms = wh.alarms()
     if not alarms:
         return "<p>No alarms.</p>"
@@ -435,144 +153,35 @@ def _alarms_table(wh: Warehouse) -> str:
     return f"<table id='alarms'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def render_health_html(wh: Warehouse, charts: list[Chart], title: str) -> str:
-    figures = "".join(
-        f'<figure id="chart-{c.slug}"><h2>{html.escape(c.title)}</h2>'
-        f'<img alt="{html.escape(c.title)}" src="data:image/png;base64,'
-        f'{base64.b64encode(c.png).decode()}"><figcaption>{html.escape(c.caption)}</figcaption>'
-        "</figure>"
-        for c in charts
+def kpis_html(kpis: Sequence[tuple[str, int]]) -> str:
+    """KPI tiles: (label, count) each."""
+    tiles = "".join(f'<div class="kpi"><b>{n:,}</b>{html.escape(label)}</div>' for label, n in kpis)
+    return f"<div class='kpis'>{tiles}</div>"
+
+
+def figure_html(chart: Chart, wh: Warehouse | None = None) -> str:
+    """One chart as a ``<figure>``: title, embedded PNG, caption and its views' first rows."""
+    data = base64.b64encode(chart.png).decode()
+    tables = "".join(
+        f"<details><summary>{html.escape(v)} (first rows)</summary>{view_table(wh, v)}</details>"
+        for v in (chart.tables if wh is not None else ())
     )
-    n_alarms = len(wh.alarms())
-    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f'<figure id="chart-{chart.slug}"><h2>{html.escape(chart.title)}</h2>'
+        f'<img alt="{html.escape(chart.title)}" src="data:image/png;base64,{data}">'
+        f"<figcaption>{html.escape(chart.caption)}</figcaption>{tables}</figure>"
+    )
+
+
+def page_html(title: str, meta_html: str, body_html: str) -> str:
+    """A whole page: title, a line of metadata (HTML, already escaped) and the body."""
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><p class='meta'>Generated {generated}. "
-        "<a href='index.html'>Decisions and analytics</a></p>"
-        f"<div class='kpis'><div class='kpi'><b>{n_alarms}</b>alarms</div>"
-        f"<div class='kpi'><b>{wh.count('claim_outcomes'):,}</b>closed claims</div></div>"
-        f"<figure id='alarms-section'><h2>Alarms</h2>{_alarms_table(wh)}</figure>{figures}"
-        f"<script>{_SCRIPT}</script></body></html>"
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p class='meta'>{meta_html}</p>"
+        f"{body_html}<script>{SCRIPT}</script></body></html>"
     )
 
 
-def build_charts(
-    wh: Warehouse,
-    reference: ReferenceProfile | None = None,
-    psi_threshold: float = DEFAULT_PSI_THRESHOLD,
-) -> list[Chart]:
-    return [
-        _chart_total_losses(wh),
-        _chart_repair_cost(wh),
-        _chart_decision_mix(wh),
-        _chart_rates(wh),
-        _chart_drift(wh, reference, psi_threshold),
-        _chart_pav(wh),
-        _chart_cycle(wh),
-        _chart_model_error(wh),
-    ]
-
-
-def _table(wh: Warehouse, view: str, limit: int = 12) -> str:
-    df = wh.frame(f"SELECT * FROM {view} ORDER BY 1, 2 LIMIT {int(limit)}")  # noqa: S608
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = []
-    for row in df.itertuples(index=False):
-        cells = []
-        for v in row:
-            text = f"{v:,.3f}" if isinstance(v, float) else str(v)
-            cells.append(f"<td>{html.escape(text)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#212529;
-background:#fff}h1{margin:0 0 4px}p.meta{color:#868e96;margin:0 0 20px}
-.kpis{display:flex;gap:16px;margin-bottom:24px}.kpi{border:1px solid #dee2e6;border-radius:6px;
-padding:10px 16px}.kpi b{display:block;font-size:22px}figure{margin:0 0 36px;
-border-top:1px solid #dee2e6;padding-top:12px}figure img{max-width:100%}
-figcaption{color:#495057;margin:6px 0}table{border-collapse:collapse;font-size:12px;margin-top:8px}
-td,th{border:1px solid #dee2e6;padding:3px 8px;text-align:right}th{background:#f1f3f5}
-details summary{cursor:pointer;color:#1c7ed6}
-"""
-# Marks the page once every chart image has decoded (checked by the headless-browser test).
-_SCRIPT = """
-window.addEventListener('load',function(){var imgs=document.querySelectorAll('figure img');
-var ok=0;imgs.forEach(function(i){if(i.complete&&i.naturalWidth>0){ok++;}});
-document.body.setAttribute('data-charts-loaded',String(ok));});
-"""
-_VIEW_TABLES = {
-    "monthly_total_losses_by_region": ["monthly_total_losses_by_region"],
-    "avg_repair_cost_by_make_model": ["avg_repair_cost_by_make_model"],
-    "decision_mix": ["decision_mix_monthly"],
-    "rates": ["investigate_rate_monthly", "override_rate_monthly"],
-    "pav_vs_settlement": ["pav_vs_settlement"],
-    "cycle_time": ["cycle_time"],
-    "model_error": ["model_error"],
-}
-
-
-def render_html(wh: Warehouse, charts: list[Chart], title: str) -> str:
-    counts = {t: wh.count(t) for t in ("decision_events", "handler_actions", "claim_outcomes")}
-    kpis = "".join(
-        f'<div class="kpi"><b>{n:,}</b>{html.escape(label)}</div>'
-        for label, n in (
-            ("decisions", counts["decision_events"]),
-            ("handler actions", counts["handler_actions"]),
-            ("closed claims", counts["claim_outcomes"]),
-            ("objects loaded", wh.count("load_ledger")),
-        )
-    )
-    figures = []
-    for c in charts:
-        data = base64.b64encode(c.png).decode()
-        tables = "".join(
-            f"<details><summary>{html.escape(v)} (first rows)</summary>{_table(wh, v)}</details>"
-            for v in _VIEW_TABLES.get(c.slug, [])
-        )
-        figures.append(
-            f'<figure id="chart-{c.slug}"><h2>{html.escape(c.title)}</h2>'
-            f'<img alt="{html.escape(c.title)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{html.escape(c.caption)}</figcaption>{tables}</figure>"
-        )
-    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><p class='meta'>Generated {generated} from the analytics "
-        f"warehouse {html.escape(Path(wh.path).name)}. Self-contained: works offline. "
-        "<a href='model-health.html'>Model health</a></p>"
-        f"<div class='kpis'>{kpis}</div>{''.join(figures)}<script>{_SCRIPT}</script></body></html>"
-    )
-
-
-def render_dashboard(
-    wh: Warehouse,
-    out_dir: str | Path,
-    *,
-    reference: ReferenceProfile | None = None,
-    psi_threshold: float = DEFAULT_PSI_THRESHOLD,
-    title: str = "Remedy decisions: monitoring and analytics",
-) -> DashboardResult:
-    """Write ``index.html`` and ``<chart>.png`` files into ``out_dir``."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    charts = build_charts(wh, reference, psi_threshold)
-    result = DashboardResult(out / "index.html", decisions=wh.count("decision_events"))
-    for chart in charts:
-        path = out / f"{chart.slug}.png"
-        path.write_bytes(chart.png)
-        result.png_paths[chart.slug] = path
-    result.html_path.write_text(render_html(wh, charts, title))
-    health = [_chart_health_drift(wh, reference, psi_threshold), _chart_health_error(wh)]
-    for chart in health:
-        path = out / f"{chart.slug}.png"
-        path.write_bytes(chart.png)
-        result.png_paths[chart.slug] = path
-    result.health_path = out / "model-health.html"
-    result.health_path.write_text(
-        render_health_html(wh, health, "Remedy model health: drift, error, alarms")
-    )
-    return result
+def generated_at() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

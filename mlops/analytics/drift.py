@@ -1,10 +1,11 @@
-"""Input drift: population stability index (PSI) per key feature against the training data.
+"""Input drift: population stability index (PSI) per feature against the training data.
 
-The reference profile is built once from the training inputs (decile bin edges and the share of
-training rows in each bin) and stored as JSON next to the model bundle; decisions in the warehouse
-are then binned on the same edges per month. PSI = Σ (p_cur − p_ref) · ln(p_cur / p_ref); the
-usual reading is < 0.1 stable, 0.1–0.2 moderate shift, > 0.2 significant (the default alarm
-threshold, configurable).
+The features are the use case's (it names them when it builds the profile; the platform has no
+default list). The reference profile is built once from the training inputs (decile bin edges and
+the share of training rows in each bin) and stored as JSON next to the model bundle; decisions in
+the warehouse are then binned on the same edges per month.
+PSI = Σ (p_cur − p_ref) · ln(p_cur / p_ref); the usual reading is < 0.1 stable, 0.1–0.2 moderate
+shift, > 0.2 significant (the default alarm threshold, configurable).
 """
 
 from __future__ import annotations
@@ -20,14 +21,6 @@ import numpy as np
 
 from mlops.errors import MlopsError
 
-KEY_FEATURES: tuple[str, ...] = (
-    "vehicle_age_years",
-    "mileage",
-    "delta_v_kph",
-    "zones_hit_count",
-    "max_zone_severity",
-)
-CATEGORICAL_FEATURES: tuple[str, ...] = ("powertrain",)
 DEFAULT_PSI_THRESHOLD = 0.2
 _EPS = 1e-4
 
@@ -109,9 +102,16 @@ class ReferenceProfile:
         cls,
         rows: Sequence[Mapping[str, Any]],
         source: str,
-        features: Sequence[str] = KEY_FEATURES,
+        features: Sequence[str],
         categorical: Sequence[str] = (),
     ) -> ReferenceProfile:
+        """The profile of ``features`` (numeric, binned on deciles) and ``categorical`` (shares
+        per level) over the training ``rows``; the use case names both."""
+        if not features and not categorical:
+            raise DriftError(
+                f"no features to profile for {source!r}",
+                fix="name the use case's drift features (numeric and/or categorical)",
+            )
         return cls(
             source=source,
             rows=len(rows),
@@ -150,20 +150,26 @@ class ReferenceProfile:
             ) from exc
 
 
-def inputs_row(inputs: Any, powertrain: str | None = None) -> dict[str, Any]:
-    """Key-feature values of one inputs summary (as flattened in the warehouse),
-    plus the vehicle's powertrain when given."""
-    row: dict[str, Any] = {"powertrain": powertrain} if powertrain is not None else {}
-    return row | {
-        "vehicle_age_years": inputs.vehicle_age_years,
-        "mileage": float(inputs.mileage),
-        "delta_v_kph": inputs.delta_v_kph,
-        "zones_hit_count": float(len(inputs.zones_hit)),
-        "max_zone_severity": inputs.max_zone_severity,
-    }
-
-
 MIN_ROWS_FOR_PSI = 100
+
+
+def feature_frame(
+    wh: Any,
+    columns: Sequence[str],
+    *,
+    table: str = "decision_events",
+    time_column: str = "decided_at",
+) -> Any:
+    """A DataFrame of ``month_start`` and ``columns`` (feature names) from the warehouse's decision
+    table: the input of :func:`psi_by_month`."""
+    for name in (table, time_column, *columns):
+        if not name.isidentifier():
+            raise DriftError(f"{name!r} is not a column or table name", fix="use SQL identifiers")
+    return wh.frame(
+        f"SELECT CAST(DATE_TRUNC('month', {time_column}) AS DATE) AS month_start"  # noqa: S608
+        + "".join(f", {c}" for c in columns)
+        + f" FROM {table}"
+    )
 
 
 def psi_by_month(

@@ -17,9 +17,12 @@ Pure pydantic, camelCase keys like the rest of the stack config, e.g.::
         enabled: true
         driftThreshold: 0.2
         scheduleExpression: cron(0 * ? * * *)
+        features: [age_years, income]   # the use case's inputs to watch; none by default
 """
 
 from __future__ import annotations
+
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
@@ -75,9 +78,18 @@ class MonitoringSettings(_Model):
     enabled: bool = False
     drift_threshold: float = Field(0.2, gt=0, lt=10)
     schedule_expression: str = Field("cron(0 * ? * * *)", pattern=r"^cron\(.+\)$")
-    features: list[str] = Field(
-        default_factory=lambda: ["vehicle_age_years", "mileage", "delta_v_kph"], min_length=1
-    )
+    features: tuple[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], ...] = ()
+    """The use case's inputs to watch for drift (request fields); empty means none. The platform
+    knows no use case's inputs, so monitoring needs them named."""
+
+    @model_validator(mode="after")
+    def _features_when_enabled(self) -> MonitoringSettings:
+        if self.enabled and not self.features:
+            raise ValueError(
+                "monitoring.features: name the inputs to watch for drift when monitoring is "
+                "enabled (e.g. features: [age_years, income]), or set enabled: false"
+            )
+        return self
 
 
 class AnalyticsSettings(_Model):

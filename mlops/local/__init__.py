@@ -9,4 +9,6 @@
 - ``deployment``: the valuation service and the decision API on loopback; ``processes``: local
   services as child processes, health-checked and always stopped
 - ``shipper``, ``analytics_stream``: audit lines to CloudWatch Logs, and Logs → Firehose → S3
+- ``remedy``: the demo's use case (its manifest and template code from this checkout);
+  ``seed``: a seeded run of its decisions through the local stream into the warehouse
 """

@@ -308,12 +308,12 @@ def _run_phases(
     summary: DemoSummary,
     phases: Phases,
 ) -> None:
-    from mlops.analytics.seed import remedy_registry
     from mlops.local.analytics_stream import LocalAnalyticsStream, clients, stream_names
     from mlops.local.deployment import LocalDeployment, fetch_bundle
     from mlops.local.embedded_aws import EmbeddedAWS
     from mlops.local.environment import provision
     from mlops.local.governance import ApprovalDenied, approve
+    from mlops.local.remedy import remedy_analytics, remedy_registry
 
     logs = work / "logs"
     with ExitStack() as stack:
@@ -425,7 +425,6 @@ def _run_phases(
             summary.artefacts["warehouse"] = str(warehouse_path)
 
         with phases.phase("model health: a shifted month, drift, quality, rollback; dashboard"):
-            from mlops.analytics.dashboard import render_dashboard
             from mlops.local.monitoring_phase import run_health_phase
 
             summary.health = run_health_phase(
@@ -435,7 +434,9 @@ def _run_phases(
             )  # fmt: skip
             with Warehouse(warehouse_path, events=stream.events) as wh:
                 reference = summary.health.reference
-                dash = render_dashboard(wh, work / "analytics" / "dashboard", reference=reference)
+                dash = remedy_analytics().render_dashboard(
+                    wh, work / "analytics" / "dashboard", reference=reference
+                )
             summary.artefacts["dashboard"] = str(dash.html_path)
             if dash.health_path is not None:
                 summary.artefacts["model-health page"] = str(dash.health_path)

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from mlops.analytics.seed import remedy_registry
+from mlops.local.remedy import remedy_registry
 
 BASE_MONTH = ("2025-12-01", "2025-12-24")
 SHIFT_MONTH = ("2026-01-01", "2026-01-24")  # decisions follow within 4 days
@@ -112,18 +112,12 @@ def outcomes(frame: Any, recommendations: dict[str, str], decided_at: dict[str, 
 
 def training_reference(n: int, seed: int) -> Any:
     """Drift reference: the key inputs and powertrain mix of training-like claims."""
-    from remedy_core.events import redact_claim
-    from remedy_core.synthetic import generate_claims, row_to_claim
-
-    from mlops.analytics.drift import KEY_FEATURES, ReferenceProfile, inputs_row
+    from remedy_core.drift_features import CATEGORICAL_FEATURES, claims_reference
+    from remedy_core.synthetic import generate_claims
 
     frame = generate_claims(n, seed=seed)
-    rows = [
-        inputs_row(redact_claim(json.loads(row_to_claim(r).model_dump_json())), r["powertrain"])
-        for r in frame.to_dict("records")
-    ]
-    return ReferenceProfile.from_rows(
-        rows, f"Remedy training claims ({n:,} synthetic)", KEY_FEATURES, ("powertrain",)
+    return claims_reference(
+        frame, f"Remedy training claims ({n:,} synthetic)", CATEGORICAL_FEATURES
     )
 
 

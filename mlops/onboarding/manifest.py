@@ -56,6 +56,8 @@ def build_manifest(
             },
         },
     }
+    if info.analytics:  # the template's analytics entry points (template_analytics)
+        data["analytics"] = dict(info.analytics)
     if "training_instance_type" in answers:
         for stack in data["stacks"].values():
             stack["training_instance_type"] = answers["training_instance_type"]

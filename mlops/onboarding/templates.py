@@ -38,6 +38,10 @@ GATE_METRICS_KEY = "template_gate_metrics"
 """Hidden question (type yaml): {metric: maximize|minimize} for every metric the template's
 evaluation step reports with a one-sided "better" — the only metrics a manifest may gate on."""
 DIRECTIONS = ("maximize", "minimize")
+ANALYTICS_KEY = "template_analytics"
+"""Optional hidden question (type yaml): the template's analytics entry points, copied into every
+manifest onboarded from it (``analytics:`` in usecases/<name>.yaml, e.g. ``{events:
+remedy_core.events:REGISTRY, dashboard: remedy_core.dashboard:render}``)."""
 # Answers every template must ask: onboarding maps them into the use-case manifest.
 PLATFORM_QUESTIONS = (
     "repo_kind",
@@ -103,6 +107,8 @@ class TemplateInfo:
     questions: tuple[Question, ...] = field(repr=False)
     gate_metrics: dict[str, str] = field(default_factory=dict, repr=False)
     """{metric: maximize|minimize} the template's evaluation reports (``template_gate_metrics``)."""
+    analytics: dict[str, str] = field(default_factory=dict, repr=False)
+    """The manifest's ``analytics`` entry points (``template_analytics``); empty: none."""
 
     @property
     def visible_questions(self) -> tuple[Question, ...]:
@@ -244,7 +250,23 @@ def load_template(path: Path) -> TemplateInfo:
         settings=settings,
         questions=questions,
         gate_metrics=_gate_metrics(by_name.get(GATE_METRICS_KEY), source),
+        analytics=_analytics(by_name.get(ANALYTICS_KEY), source),
     )
+
+
+def _analytics(question: Question | None, source: str) -> dict[str, str]:
+    if question is None:
+        return {}
+    entry_points = question.default
+    if not isinstance(entry_points, dict) or not all(
+        isinstance(v, str) for v in entry_points.values()
+    ):
+        raise TemplateError(
+            f"{source}: {ANALYTICS_KEY} must map names to <module>:<attribute> strings",
+            f"declare {ANALYTICS_KEY}: {{type: yaml, when: false, default: {{events: "
+            "<module>:<attribute>, dashboard: <module>:<function>}}",
+        )
+    return {str(k): v for k, v in entry_points.items()}
 
 
 def _gate_metrics(question: Question | None, source: str) -> dict[str, str]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from mlops.analytics.seed import remedy_on_path
 from mlops.events import pseudonymise
+from mlops.local.remedy import remedy_on_path
 
 remedy_on_path()
 

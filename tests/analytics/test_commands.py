@@ -5,12 +5,14 @@ from __future__ import annotations
 import sys
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from mlops.cli import app, main
 from mlops.events import to_log_line
 from mlops.local.analytics_stream import LocalAnalyticsStream, clients
 from mlops.local.embedded_aws import EmbeddedAWS
+from mlops.usecases import USECASES_DIR, USECASES_DIR_ENV
 
 from .factories import REGISTRY, decision
 
@@ -53,7 +55,7 @@ def test_dashboard_without_a_warehouse_says_to_refresh_first(monkeypatch, capsys
     assert "no analytics warehouse at" in err and "mlops analytics refresh" in err
 
 
-def test_refresh_twice_then_dashboard(moto_server, tmp_path):
+def test_refresh_twice_then_dashboard(moto_server, tmp_path, monkeypatch):
     stream = LocalAnalyticsStream(clients(moto_server.endpoint_url), events=REGISTRY)
     stream.provision()
     stream.emit([to_log_line(decision(f"CLI-{i}")) for i in range(4)])
@@ -68,9 +70,20 @@ def test_refresh_twice_then_dashboard(moto_server, tmp_path):
     assert second.exit_code == 0, second.output
     assert "0 new object(s) loaded, 1 already loaded" in second.output
     assert "no new rows" in second.output
-    other = runner.invoke(app, [*args, "--usecase", "fraud"])  # another use case's prefix
+    # another use case's prefix: its own manifest (here one with Remedy's events) says what to read
+    manifests = tmp_path / "usecases"
+    manifests.mkdir()
+    remedy = yaml.safe_load((USECASES_DIR / "remedy.yaml").read_text())
+    (manifests / "fraud.yaml").write_text(yaml.safe_dump({**remedy, "name": "fraud"}))
+    monkeypatch.setenv(USECASES_DIR_ENV, str(manifests))
+    other = runner.invoke(app, [*args, "--usecase", "fraud"])
     assert other.exit_code == 0, other.output
     assert "(of 0 in the landing bucket)" in " ".join(other.output.split())
+    unknown = runner.invoke(app, [*args, "--usecase", "churn"])
+    assert unknown.exit_code == 1
+    assert "use case 'churn' has no manifest" in str(unknown.exception)
+    assert "pass --usecase with one of: fraud" in unknown.exception.fix
+    monkeypatch.delenv(USECASES_DIR_ENV)
 
     out = tmp_path / "dash"
     shown = runner.invoke(app, ["dashboard", "--warehouse", wh, "--out", str(out)])

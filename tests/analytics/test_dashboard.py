@@ -9,11 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from remedy_core.drift_features import KEY_FEATURES
+from remedy_core.simulate import reference_rows, simulate_events
 
-from mlops.analytics.dashboard import render_dashboard
 from mlops.analytics.drift import DriftError, FeatureProfile, ReferenceProfile, psi_by_month
-from mlops.analytics.simulate import reference_rows, simulate_events
 from mlops.analytics.warehouse import Warehouse
+from mlops.local.remedy import remedy_analytics
 
 from .factories import REGISTRY
 
@@ -36,8 +37,11 @@ def dashboard(tmp_path_factory):
     out = tmp_path_factory.mktemp("dash")
     with Warehouse(events=REGISTRY) as wh:
         wh.load_events(simulate_events(520, seed=3, days=120))
-        reference = ReferenceProfile.from_rows(reference_rows(600), "simulated training set")
-        result = render_dashboard(wh, out, reference=reference)
+        reference = ReferenceProfile.from_rows(
+            reference_rows(600), "simulated training set", KEY_FEATURES
+        )
+        # Remedy's dashboard through its manifest's entry point (analytics.dashboard)
+        result = remedy_analytics().render_dashboard(wh, out, reference=reference)
         frame = wh.frame(
             "SELECT CAST(DATE_TRUNC('month', decided_at) AS DATE) AS month_start, "
             "vehicle_age_years, mileage, delta_v_kph, zones_hit_count, max_zone_severity "
@@ -58,7 +62,7 @@ def test_psi_is_small_for_the_same_distribution_and_large_for_a_shift():
 
 
 def test_reference_profile_round_trips(tmp_path):
-    ref = ReferenceProfile.from_rows(reference_rows(300), "sim")
+    ref = ReferenceProfile.from_rows(reference_rows(300), "sim", KEY_FEATURES)
     path = ref.save(tmp_path / "ref.json")
     assert ReferenceProfile.load(path) == ref
     (tmp_path / "bad.json").write_text("{}")

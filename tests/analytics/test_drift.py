@@ -11,8 +11,8 @@ import pytest
 from moto import mock_aws
 
 from mlops.analytics.drift import CategoryProfile, FeatureProfile, ReferenceProfile
-from mlops.analytics.seed import remedy_on_path
 from mlops.analytics.warehouse import Warehouse
+from mlops.local.remedy import remedy_on_path
 
 from .factories import REGISTRY, decision, outcome
 
@@ -207,7 +207,7 @@ def test_the_health_job_reports_drift_per_feature():
 
 
 def test_the_dashboard_has_a_model_health_page_with_drift_error_and_alarms(tmp_path):
-    from mlops.analytics.dashboard import render_dashboard
+    from remedy_core.dashboard import render as render_dashboard
 
     reference = ReferenceProfile(
         "fixture", 100,

@@ -14,10 +14,10 @@ import pytest
 from analytics.factories import decision, outcome
 from moto import mock_aws
 
-from mlops.analytics.seed import remedy_on_path
 from mlops.components.analytics_health import NAMESPACE
 from mlops.components.analytics_health_job import ModelHealthJob, ModelHealthJobArgs, job_policy
 from mlops.events import landing_prefix
+from mlops.local.remedy import remedy_on_path
 from mlops.naming import NameContext
 from mlops.testing.mocks import run
 

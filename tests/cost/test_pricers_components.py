@@ -9,11 +9,11 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from mlops.analytics.seed import remedy_registry
 from mlops.components.serving import FunctionSpec, InferenceService, InferenceServiceArgs
 from mlops.cost.estimator import estimate
 from mlops.cost.prices import load_prices
 from mlops.cost.usage import default_usage
+from mlops.local.remedy import remedy_registry
 from mlops.naming import NameContext
 from mlops.tags import base_tags
 from mlops.testing.mocks import run

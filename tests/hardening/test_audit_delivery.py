@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from mlops.analytics.seed import remedy_registry
 from mlops.analytics.warehouse import Warehouse
 from mlops.local.analytics_stream import LocalAnalyticsStream, stream_names
 from mlops.local.embedded_aws import FAKE_CREDENTIALS, EmbeddedAWS
 from mlops.local.environment import provision
+from mlops.local.remedy import remedy_registry
 from mlops.local.shipper import LogShipper
 
 from .outage import Outage

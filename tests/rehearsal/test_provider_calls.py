@@ -11,12 +11,12 @@ from collections.abc import Iterator
 import pulumi
 import pytest
 
-from mlops.analytics.seed import remedy_registry
 from mlops.components.analytics import DecisionAnalytics, DecisionAnalyticsArgs
 from mlops.components.analytics_health_job import ModelHealthJob, ModelHealthJobArgs
 from mlops.components.analytics_snowflake import SnowflakeArgs
 from mlops.components.serving import FunctionSpec, InferenceService, InferenceServiceArgs
 from mlops.config import REPO_ROOT, load_stack_config
+from mlops.local.remedy import remedy_registry
 from mlops.naming import NameContext
 from mlops.program import build_stack
 from mlops.rehearsal import provider_calls as pc

@@ -1,8 +1,9 @@
 """Model health of Remedy: quality against claim outcomes, breaches, interval recalibration.
 Pure functions (numbers in, numbers out): no AWS, no files, no environment.
 
-* Drift (PSI per feature) is the platform's: ``mlops.analytics.drift``; its rows are checked here
-  against the threshold (:func:`drift_breaches`).
+* Drift (PSI per feature) is the platform's maths (``mlops.analytics.drift``) over Remedy's
+  features (``remedy_core.drift_features``); its rows are checked here against the threshold
+  (:func:`drift_breaches`).
 * Quality per month (rows of the analytics view ``model_quality_monthly``, one per month of
   decision where the claim has closed): repair-cost error (MAE, bias, 80% interval coverage of
   the *final* cost), PAV error against the settlement, wrong write-offs (recommended write-off,

@@ -1,6 +1,6 @@
 """Seed run: Remedy decisions through the local stream into the warehouse, then the dashboards.
 
-    python -m mlops.analytics.seed --decisions 5200 --img docs/img
+    python -m mlops.local.seed --decisions 5200 --img docs/img
 
 1. Claims from Remedy's seeded synthetic generator (``remedy_core.synthetic``), decided by the
    real Remedy decision service (``remedy_inference.service.DecisionService``: trained demo
@@ -12,9 +12,11 @@
    a deliberate input shift so the drift chart has something to show.
 3. Every event goes as a log line to CloudWatch Logs on the embedded AWS (moto server) →
    subscription filter → Firehose → S3; ``refresh`` loads it into DuckDB (and a second refresh
-   proves nothing loads twice); the dashboard is rendered and the two seed charts copied.
+   proves nothing loads twice); Remedy's dashboard (the manifest's ``analytics.dashboard``) is
+   rendered and the two seed charts copied.
 
-Runs the Remedy code from the template tree (``templates/remedy``); a dev/demo tool only.
+Runs the Remedy code from the template tree (``templates/remedy``, both repos: the demo bundle is
+the training repo's, the decision service the inference repo's); a dev/demo tool only.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import argparse
 import json
 import math
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -31,32 +32,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from mlops.errors import MlopsError
+from mlops.local.remedy import remedy_analytics, remedy_on_path, remedy_registry
 
 REPO = Path(__file__).resolve().parents[2]
-REMEDY_PATHS = ("templates/remedy/core", "templates/remedy/training/src",
-                "templates/remedy/inference/src")  # fmt: skip
 SEED_CHARTS = ("monthly_total_losses_by_region", "avg_repair_cost_by_make_model")
-
-
-def remedy_registry() -> Any:
-    """Remedy's event registry (``remedy_core.events.REGISTRY``), from the template tree."""
-    remedy_on_path()
-    from remedy_core.events import REGISTRY
-
-    return REGISTRY
-
-
-def remedy_on_path(repo: Path = REPO) -> None:
-    for rel in REMEDY_PATHS:
-        path = repo / rel
-        if not path.is_dir():
-            raise MlopsError(
-                f"Remedy template code not found at {path}",
-                fix="run from a checkout of the platform repository",
-            )
-        if str(path) not in sys.path:
-            sys.path.insert(0, str(path))
 
 
 @dataclass
@@ -77,17 +56,11 @@ class SeedSummary:
 
 
 def _training_reference(claims: int, seed: int) -> Any:
-    from remedy_core.events import redact_claim
-    from remedy_core.synthetic import generate_claims, row_to_claim
-
-    from mlops.analytics.drift import ReferenceProfile, inputs_row
+    from remedy_core.drift_features import claims_reference
+    from remedy_core.synthetic import generate_claims
 
     frame = generate_claims(claims, seed=seed)
-    rows = [
-        inputs_row(redact_claim(json.loads(row_to_claim(r).model_dump_json())))
-        for r in frame.to_dict("records")
-    ]
-    return ReferenceProfile.from_rows(rows, f"Remedy training set ({claims:,} synthetic claims)")
+    return claims_reference(frame, f"Remedy training set ({claims:,} synthetic claims)")
 
 
 def _decision_claims(n: int, seed: int, start: str, end: str, shift_from: str) -> Any:
@@ -117,6 +90,7 @@ def remedy_events(
     workdir: Path,
 ) -> tuple[list[Any], Any]:
     """Remedy decisions for ``n`` synthetic claims plus simulated handler actions and outcomes."""
+    remedy_on_path()
     import numpy as np
     import pandas as pd
     from remedy_core.bundle import load_bundle
@@ -203,15 +177,14 @@ def _event_time(event: Any) -> datetime:
 def run(
     n: int, img_dir: Path, out_dir: Path, *, seed: int = 7, shift_from: str = "2025-10-01"
 ) -> SeedSummary:
-    from remedy_core.events import DecisionEvent, HandlerActionEvent
-
-    from mlops.analytics.dashboard import render_dashboard
     from mlops.analytics.warehouse import Warehouse
     from mlops.events import to_log_line
     from mlops.local.analytics_stream import LocalAnalyticsStream, clients
     from mlops.local.embedded_aws import EmbeddedAWS
 
-    remedy_on_path()
+    remedy_on_path()  # before Remedy's imports: its code is the template tree's
+    from remedy_core.events import DecisionEvent, HandlerActionEvent
+
     summary = SeedSummary(shift_from=shift_from)
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -245,7 +218,9 @@ def run(
             summary.rejected = first.rejected
             summary.seconds["stream_and_load"] = round(time.perf_counter() - t1, 1)
             t2 = time.perf_counter()
-            result = render_dashboard(wh, out_dir / "dashboard", reference=reference)
+            result = remedy_analytics().render_dashboard(
+                wh, out_dir / "dashboard", reference=reference
+            )
             summary.seconds["dashboard"] = round(time.perf_counter() - t2, 1)
     img_dir.mkdir(parents=True, exist_ok=True)
     for slug in SEED_CHARTS:

@@ -3,7 +3,8 @@
 Used by tests and as a stand-in event source when no Remedy decision service is running. It is
 not the Remedy decision logic: costs and recommendations follow simple rules over random draws
 (repair when the estimate is below 60% of PAV, investigate in a band around it, write off above).
-`mlops.analytics.seed` builds events from the real Remedy domain code instead, when available.
+The platform's seed run (``mlops.local.seed``) decides synthetic claims with the real Remedy
+decision service instead.
 """
 
 from __future__ import annotations
@@ -13,13 +14,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-
-from mlops.analytics.seed import remedy_on_path
 from mlops.events import pseudonymise
 
-remedy_on_path()
-
-from remedy_core.events import (  # noqa: E402 - the Remedy template tree is put on the path first
+from remedy_core.drift_features import inputs_row
+from remedy_core.events import (
     ClaimOutcomeEvent,
     DecisionEvent,
     HandlerActionEvent,
@@ -129,8 +127,6 @@ def simulate_events(
 
 def reference_rows(n: int, seed: int = 1) -> list[dict[str, float]]:
     """Key-feature rows of a simulated 'training set' (no drift) for the drift reference."""
-    from mlops.analytics.drift import inputs_row
-
     decisions = [
         e for e in simulate_events(n, seed=seed, drift=False) if isinstance(e, DecisionEvent)
     ]
