@@ -504,12 +504,15 @@ def dashboard(
         Path | None, typer.Option("--reference", help="Training reference profile (JSON) for PSI.")
     ] = None,
     psi_threshold: Annotated[float, typer.Option("--psi-threshold")] = 0.2,
+    usecase: Annotated[
+        str, typer.Option("--usecase", help="Use case whose dashboard to draw (its manifest's).")
+    ] = "remedy",
 ) -> None:
     """Render the offline HTML dashboard and one PNG per chart from the warehouse."""
     from mlops.analytics.commands import dashboard_command
 
-    with console.status("rendering the dashboard"):
-        files = dashboard_command(warehouse, out, reference, psi_threshold)
+    with console.status(f"rendering {usecase}'s dashboard"):
+        files = dashboard_command(warehouse, out, reference, psi_threshold, usecase)
     console.success(f"dashboard: {files['html']} ({len(files) - 1} charts as PNG in {out})")
 
 

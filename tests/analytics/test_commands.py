@@ -55,6 +55,18 @@ def test_dashboard_without_a_warehouse_says_to_refresh_first(monkeypatch, capsys
     assert "no analytics warehouse at" in err and "mlops analytics refresh" in err
 
 
+def test_dashboard_of_a_use_case_without_a_manifest_names_the_choices(
+    monkeypatch, capsys, tmp_path
+):
+    import duckdb
+
+    duckdb.connect(str(tmp_path / "wh.duckdb")).close()
+    code, err = _run_main(monkeypatch, capsys, "dashboard", "--usecase", "nosuch", "--warehouse",
+                          str(tmp_path / "wh.duckdb"), "--out", str(tmp_path / "out"))  # fmt: skip
+    assert code == 1
+    assert "use case 'nosuch' has no manifest" in err and "--usecase with one of: remedy" in err
+
+
 def test_refresh_twice_then_dashboard(moto_server, tmp_path, monkeypatch):
     stream = LocalAnalyticsStream(clients(moto_server.endpoint_url), events=REGISTRY)
     stream.provision()
