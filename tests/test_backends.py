@@ -83,7 +83,7 @@ def test_bootstrap_creates_a_secure_state_backend(stack_config: StackConfig) -> 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_every_stack_logs_in_to_the_one_backend_the_bootstrap_creates(env: str) -> None:
-    """#15 item 4: platform and inference stacks of every environment share one backend (a
+    """Platform and inference stacks of every environment share one backend (a
     self-managed backend reads only its own stacks), and it is the bucket the bootstrap makes."""
     exports = _build(_state_cfg()).stack_exports
     cfg = load_stack_config(env)
@@ -135,8 +135,8 @@ def test_other_accounts_deployers_reach_only_their_own_state(env: str) -> None:
 
 @pytest.mark.parametrize("env", [e for e in ENVIRONMENTS if e != backends.STATE_ENVIRONMENT])
 def test_platform_stack_references_resolve_in_the_shared_backend(env: str) -> None:
-    """strict: a StackReference the engine could not read raises (before #15 item 4: "unknown
-    stack", dev's state being in another bucket)."""
+    """strict: a StackReference the engine could not read raises (before the backend was
+    shared: "unknown stack", dev's state being in another bucket)."""
     mocks = build_stack(env, strict_references=True)
     refs = mocks.of_type("pulumi:pulumi:StackReference")
     assert [r.inputs.get("name") or r.name for r in refs] == ["organization/mlops-platform/dev"]

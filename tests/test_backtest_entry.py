@@ -1,5 +1,5 @@
 """`mlops backtest` goes through the backtest entry point the use case's template declares
-(``template_backtest`` in its copier.yml), knowing no use case's domain (issue 22.1): a generic
+(``template_backtest`` in its copier.yml), knowing no use case's domain: a generic
 fake template here, Remedy's own in tests/hardening/test_backtest.py."""
 
 from __future__ import annotations

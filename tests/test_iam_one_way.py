@@ -1,4 +1,4 @@
-"""One way to write IAM (issue 22.2): every policy document is built by `mlops/iam.py`'s
+"""One way to write IAM: every policy document is built by `mlops/iam.py`'s
 `statement`/`document` (so every statement has a Sid and a document never repeats one), and no
 module is imported under a name that is another module's."""
 

@@ -1,4 +1,4 @@
-"""Tests mirror the source tree (issue 22.6; the rule in tests/README.md).
+"""Tests mirror the source tree (the rule in tests/README.md).
 
 `tests/<dir>/test_<name>.py` tests `mlops/<dir>/<name>.py` (or the package `mlops/<dir>/<name>/`);
 several files for one module are `test_<module>_<aspect>.py`. Top-level `tests/test_<name>.py`

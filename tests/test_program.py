@@ -191,7 +191,7 @@ SUPPRESSIONS: dict[tuple[str, str, str, str], str] = {
     ),
     ("aws:iam/policy:Policy", "policy", "RESOURCE_STAR",
      r"^\['ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', "): (
-        "the use cases' permissions boundary (usecase_roles.boundary_policy, issue 23.3) caps the "
+        "the use cases' permissions boundary (usecase_roles.boundary_policy) caps the "
         "services a deployer-created role may use; its Resource is '*' by design, each role's "
         "own policy names the resources"
     ),

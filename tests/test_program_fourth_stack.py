@@ -1,4 +1,4 @@
-"""A stack beyond dev, staging and prod (issue 15.8): the example `Pulumi.prod-eu-west-1.yaml`
+"""A stack beyond dev, staging and prod: the example `Pulumi.prod-eu-west-1.yaml`
 (kind prod, its own account and region, governed by dev) previews, passes `mlops check`, and its
 cross-stack names point at the governance stack's region and accounts."""
 

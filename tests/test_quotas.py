@@ -1,4 +1,4 @@
-"""AWS quotas and naming rules over every recorded resource (issue 15 item 7): the checks on
+"""AWS quotas and naming rules over every recorded resource: the checks on
 synthetic resources, then the platform stacks built with 1, 10 and 75 generated use cases."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The platform's governed training pipeline (mlops.sagemaker_pipelines, issue 16.5): the same
+"""The platform's governed training pipeline (mlops.sagemaker_pipelines): the same
 Preprocess -> Tune -> Evaluate -> Gate -> Register | GateFailed for every template, with network,
 encryption and isolation fixed here, the budget, instance types and gate from the manifest (via the
 build's environment) and only scripts, search space and objective from the template.

@@ -107,7 +107,7 @@ BAD = [
         "instance_type",
     ),
     ("colour", "blue", "colour", "edit"),
-    # analytics entry points: <module>:<attribute> (issue 22.1)
+    # analytics entry points: <module>:<attribute>
     ("analytics.events", None, "analytics.events", "analytics.events (required)"),
     ("analytics.events", "remedy_core.events", "analytics.events", "<module>:<attribute>"),
     (
@@ -185,7 +185,7 @@ def test_overlapping_names_rejected(tmp_path: Path) -> None:
 
 
 def test_function_concurrency_is_validated_per_stack() -> None:
-    """Issue 23.7: each stage's reserved concurrency of the serving Lambdas comes from the
+    """Each stage's reserved concurrency of the serving Lambdas comes from the
     manifest, within what an account can reserve."""
     assert parse_manifest(REMEDY, SOURCE).stacks.prod.function_concurrency >= 1
     with pytest.raises(ManifestError, match="function_concurrency"):
@@ -195,7 +195,7 @@ def test_function_concurrency_is_validated_per_stack() -> None:
 
 
 def test_analytics_entry_points_are_declared_and_optional(tmp_path: Path) -> None:
-    """Issue 22.1: the manifest names the use case's analytics code (the platform imports it from
+    """The manifest names the use case's analytics code (the platform imports it from
     there); a use case without analytics omits the block, and its dump has none."""
     m = parse_manifest(REMEDY, SOURCE)
     assert m.analytics is not None

@@ -1,4 +1,4 @@
-"""Issue 23.4: the key prefixes use cases own in the shared artifacts bucket never coincide."""
+"""The key prefixes use cases own in the shared artifacts bucket never coincide."""
 
 from __future__ import annotations
 

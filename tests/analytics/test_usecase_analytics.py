@@ -1,4 +1,4 @@
-"""Issue 22.1: the platform's analytics know no use case. A use case's events and dashboard come
+"""The platform's analytics know no use case. A use case's events and dashboard come
 from its manifest's entry points (``analytics:``), imported by mlops.analytics.usecase; drift and
 monitoring settings have no default features."""
 
@@ -121,7 +121,7 @@ def test_template_code_not_installed_is_found_in_this_checkouts_template():
 
 
 def test_the_analytics_library_knows_no_claims():
-    """The acceptance check of issue 22.1 for mlops/analytics (the local demo may know Remedy)."""
+    """mlops/analytics names no use case's domain (the local demo may know Remedy)."""
     pattern = re.compile(r"claim|vehicle|salvage|write.?off", re.IGNORECASE)
     hits = [
         str(p.relative_to(REPO_ROOT))

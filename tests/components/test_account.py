@@ -1,4 +1,4 @@
-"""Account-level singletons (issue 15.6): API Gateway's CloudWatch role, once per account, made by
+"""Account-level singletons: API Gateway's CloudWatch role, once per account, made by
 the platform stack and not by any use case."""
 
 from __future__ import annotations

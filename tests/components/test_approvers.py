@@ -1,4 +1,4 @@
-"""Per-use-case approvers (issue 23 item 2) and the persona side of scale (issue 15 item 7).
+"""Per-use-case approvers and the persona side of scale.
 
 The trust and permission documents are evaluated with the rehearsal's IAM evaluator (conditions
 included); the components are built under the recording mocks.

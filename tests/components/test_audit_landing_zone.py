@@ -1,4 +1,4 @@
-"""Landing-zone coexistence (issue 15.5): per service, the audit baseline creates the singleton,
+"""Landing-zone coexistence: per service, the audit baseline creates the singleton,
 adopts (imports) the existing one, or leaves it to the organisation."""
 
 from __future__ import annotations

@@ -239,7 +239,7 @@ def test_args_are_validated():
         FunctionSpec(role="encode", handler="h", memory_mb=64)
 
 
-# --- issue 23.7 ---------------------------------------------------------------------------------
+# --- network interfaces only in the service's own subnets ---------------------------------------
 def test_each_serving_function_has_the_manifests_reserved_concurrency(pulumi_mocks, stack_config):
     manifest = load_manifest(USECASES_DIR / "remedy.yaml")
     expected = manifest.stacks.for_env(stack_config.environment).function_concurrency
@@ -256,7 +256,7 @@ def test_each_serving_function_has_the_manifests_reserved_concurrency(pulumi_moc
         )  # fmt: skip
 
 
-# --- issue 22.1 ---------------------------------------------------------------------------------
+# --- the use case's fallback answers ------------------------------------------------------------
 CUSTOM = FallbackResponses(
     decide_failed={"recommendation": "refer", "code": "DECISION_SERVICE_ERROR"},
     incomplete_template='{"recommendation": "refer",\n "code": "WORKFLOW_$r.status"}',
@@ -334,7 +334,7 @@ def _serving_names(mocks: RecordingMocks) -> dict[str, str]:
 def test_sagemaker_names_are_in_the_deployers_scope_and_a_new_package_gets_new_ones(
     stack_config: StackConfig,
 ) -> None:
-    """Issue 17.2: never auto-named (outside `mlops-<env>-<usecase>-*`); the model and config end
+    """Never auto-named (outside `mlops-<env>-<usecase>-*`); the model and config end
     in a per-deploy suffix, so the next package's can coexist with the serving ones."""
     from mlops.testing.mocks import install
 

@@ -204,7 +204,7 @@ def test_deployer_trusts_only_this_usecases_dev_deploy_build(
 def test_dev_deployer_trust_depends_on_the_deploy_build_role(
     pulumi_mocks: RecordingMocks, stack_config: StackConfig
 ) -> None:
-    """#15 item 3: the trust names a role this program creates, so it must wait for that role
+    """The trust names a role this program creates, so it must wait for that role
     (its ARN output); a string ARN lets the engine create the trust first ("invalid principal")."""
     run(lambda: build(stack_config, [manifest("remedy")]))
     deployer = _one(pulumi_mocks, "aws:iam/role:Role", "usecase-remedy-deployer-role")
@@ -227,7 +227,7 @@ def test_registry_and_deployers_name_exactly_staging_and_prod(
         "usecase-remedy-registry-policy",
     )
     registry = json.loads(policy.inputs["resourcePolicy"])
-    # every Allow names exactly staging and prod; the one Deny binds everyone (issue 23.1)
+    # every Allow names exactly staging and prod; the one Deny binds everyone
     principals = {
         p for s in registry["Statement"] if s["Effect"] == "Allow" for p in s["Principal"]["AWS"]
     }
@@ -507,7 +507,7 @@ def test_deploy_builds_run_the_inference_stack_with_the_target_role(
     dev_own = own.replace("/prod.json", "/dev.json")
     assert identity_decision(dev_docs, "s3:PutObject", dev_own) == "Allow"
     assert identity_decision(build_docs, "s3:PutObject", dev_own) == "ImplicitDeny"
-    # the backend is shared (#15 item 4): the platform's stacks and other use cases' are read-only
+    # the backend is shared: the platform's stacks and other use cases' are read-only
     # or out of reach for this use case's deploy builds
     platform = f"arn:aws:s3:::{state}/.pulumi/stacks/mlops-platform/prod.json"
     assert identity_decision(build_docs, "s3:GetObject", platform) == "Allow"

@@ -1,5 +1,5 @@
 """The TrainingPipeline build uploads the training code content-addressed and points the pipeline
-at exactly that version (issue 16.3)."""
+at exactly that version."""
 
 from __future__ import annotations
 

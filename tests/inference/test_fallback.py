@@ -1,5 +1,5 @@
 """The decision service's answers when it cannot decide: generic defaults, validated use-case
-values (issue 22.1: the platform names no use case's domain)."""
+values (the platform names no use case's domain)."""
 
 from __future__ import annotations
 

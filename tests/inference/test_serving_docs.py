@@ -54,7 +54,7 @@ def test_response_template_maps_invalid_requests_to_422_and_never_5xx():
 
 
 def test_the_response_template_carries_the_use_cases_incomplete_answer_verbatim():
-    """Issue 22.1: the use case's answer (Remedy's investigate) is the #else branch, byte for
+    """The use case's answer (Remedy's investigate) is the #else branch, byte for
     byte; the rest of the mapping is the platform's."""
     answer = '{"recommendation": "refer",\n "code": "WORKFLOW_$r.status"}'
     assert serving_docs.start_sync_response_template(answer) == (
@@ -92,7 +92,7 @@ EC2 = "arn:aws:ec2:eu-west-2:111111111111"
 
 @pytest.mark.parametrize("which", ["lambda", "model"])
 def test_serving_roles_scope_network_interfaces_like_the_platform(which):
-    """Issue 23.7: only Describe on "*"; interfaces created in the service's own subnets with its
+    """Only Describe on "*"; interfaces created in the service's own subnets with its
     own security groups, deleted / re-addressed / shared only in this account and region."""
     if which == "lambda":
         doc = serving_docs.lambda_policy(log_group_arn="arn:lg", kms_key_arn="arn:k", **VPC)

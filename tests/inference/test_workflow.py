@@ -87,7 +87,7 @@ def test_failures_lead_to_decide_or_the_fallback_answer_never_a_fail_state():
 
 
 def test_the_decide_step_failing_answers_the_use_cases_fallback_decision():
-    """Issue 22.1: the use case's wording (Remedy: investigate, a handler assesses the claim)
+    """The use case's wording (Remedy: investigate, a handler assesses the claim)
     comes from its program; the platform's definition carries it verbatim and unshared."""
     body = {"recommendation": "refer", "reasons": [{"code": "DECISION_SERVICE_ERROR"}]}
     base = spec()
@@ -147,7 +147,7 @@ def _slowest_path_s(definition: dict) -> float:
 
 
 def test_the_workflow_answers_within_api_gateways_29_seconds():
-    """Issue 17.7: the workflow's own timeout leaves time for the response, and its slowest path
+    """The workflow's own timeout leaves time for the response, and its slowest path
     (every retry at full timeout) ends in a Catch before that timeout."""
     from mlops.inference.workflow import API_GATEWAY_TIMEOUT_S
 

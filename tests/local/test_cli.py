@@ -1,5 +1,5 @@
 """`mlops demo` and `mlops serve` live with the local demo (mlops/local/cli.py), the user-facing
-CLI unchanged; the platform's own modules name no use case's domain (issue 22.1)."""
+CLI unchanged; the platform's own modules name no use case's domain."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from mlops.local.demo import DemoSummary
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = re.compile(r"claim|vehicle|salvage|write.?off", re.IGNORECASE)
-#: the platform modules issue 22.1 made generic (the rest of mlops/ outside mlops/local: others')
+#: the platform modules made generic (the rest of mlops/ outside mlops/local: others')
 GENERIC = (
     "mlops/cli.py", "mlops/backtest.py", "mlops/sagemaker_pipelines.py",
     "mlops/inference/workflow.py", "mlops/inference/serving_docs.py",

@@ -471,7 +471,7 @@ class UseCase(pulumi.ComponentResource):
 
 def inference_role(boundary: str | None) -> Any:
     """A role of a use case's inference program (project remedy-inference), with or without the
-    use case's permissions boundary (issue 23.3)."""
+    use case's permissions boundary."""
 
     def build() -> None:
         trust = doc({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},

@@ -1,4 +1,4 @@
-"""log-group-retention: a log group must expire its logs (issue 23.8): no retention = forever."""
+"""log-group-retention: a log group must expire its logs: no retention = forever."""
 
 from __future__ import annotations
 

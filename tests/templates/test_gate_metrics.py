@@ -1,4 +1,4 @@
-"""A use case may gate only on a metric its template's evaluation reports (issue 16.6): the
+"""A use case may gate only on a metric its template's evaluation reports: the
 template declares them (`template_gate_metrics` in copier.yml, checked here against the template's
 own code), every manifest in usecases/ is checked against it, and onboarding refuses the rest."""
 

@@ -1,4 +1,4 @@
-"""#15 item 9: rendered inference repos take their account ids and region from the platform's
+"""Rendered inference repos take their account ids and region from the platform's
 configuration (its `Pulumi.<stack>.yaml` files), not from ids fixed in the template."""
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Issue 23 item 2 on the real estate: only a use case's own leads, signed in with IAM Identity
-Center, pass its gates and approve its packages; the peer use case is led by another lead."""
+"""Per-use-case approvers on the real estate: only a use case's own leads, signed in with IAM
+Identity Center, pass its gates and approve its packages; the peer use case is led by another
+lead."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The deployer's permissions are generated from what the inference program registers and
 checked in (`mlops/delivery/deployer_permissions.json`): they may not drift from the program,
-and each one is needed (issue 17.3)."""
+and each one is needed."""
 
 from __future__ import annotations
 

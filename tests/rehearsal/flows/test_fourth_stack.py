@@ -1,7 +1,7 @@
-"""Issue 15.8: the rehearsal reads the stack files, so the example fourth stack
+"""The rehearsal reads the stack files, so the example fourth stack
 (`Pulumi.prod-eu-west-1.yaml`) is deployed in platform-up like the canonical ones, in its own
 account and region, after its governance stack, with its state in that stack's shared backend
-(issue 15.4: one backend per governance stack, so its StackReference to dev resolves)."""
+(one backend per governance stack, so its StackReference to dev resolves)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 23 (governance): every bypass of the lead, of the deploy path, of use-case isolation and of
+"""Every bypass of the lead, of the deploy path, of use-case isolation and of
 key separation is refused on the real estate, by the statement meant to refuse it; and what the
 platform must still do (the lead approves, the pipeline registers PendingManualApproval) works."""
 

@@ -1,4 +1,4 @@
-"""Issue 15.5: `mlops rehearse` passes for each landing-zone mode. The dev platform program is run
+"""`mlops rehearse` passes for each landing-zone mode. The dev platform program is run
 again with every audit singleton adopted, then left to the organisation; its platform-up steps
 and the audit flow must hold (create, the default, is the main rehearsal)."""
 

@@ -118,7 +118,7 @@ def test_build_logs_with_a_key_cloudwatch_logs_may_not_use(rehearsal_runs, estat
 
 
 def test_stage_logging_relies_on_the_platform_stacks_account_setting(rehearsal_runs, estate):
-    """Issue 15.6: every stage's access logging is satisfied by the API Gateway account setting
+    """Every stage's access logging is satisfied by the API Gateway account setting
     the platform stack of the same account deployed earlier; without it the stage fails."""
     from mlops.rehearsal import provider_calls as pc
 

@@ -1,4 +1,4 @@
-"""The promotion flow's hand-offs (issue 17): deploy builds that reach what they call, a stack
+"""The promotion flow's hand-offs: deploy builds that reach what they call, a stack
 created with a KMS secrets provider, a smoke test after every stage whose expectations match the
 decision API's answer."""
 
@@ -80,7 +80,7 @@ def test_the_secrets_key_refuses_a_build_without_the_grant(estate, runner):
 
 
 def test_prod_data_capture_is_written_by_the_endpoints_own_role(estate, runner):
-    """Issue 17.7: the data bucket's need-to-know admits the use case's model role (it was
+    """The data bucket's need-to-know admits the use case's model role (it was
     denied by DenyAllButNamedRoles, which named only the platform's model-execution role)."""
     endpoint = next(
         a for a in declared_actors(estate, "decision")

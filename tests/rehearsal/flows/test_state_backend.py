@@ -1,4 +1,4 @@
-"""#15 item 4: one shared state backend, proved by the rehearsal's state and StackReference steps.
+"""One shared state backend, proved by the rehearsal's state and StackReference steps.
 
 Every stack's state is in the governance account's bucket: the staging/prod deployers read and
 write their own state across accounts (bucket policy + the state key through S3), every

@@ -1,6 +1,6 @@
 """The SageMaker pipeline role (which its jobs also run as) may do what the jobs of the real
 pipeline definition do — volume-key grants, the execution's experiment and trial, training
-metrics, job logs — and nothing wider (issue 16.4)."""
+metrics, job logs — and nothing wider."""
 
 from __future__ import annotations
 

@@ -141,7 +141,7 @@ def test_the_functions_deploy_the_byte_compiled_package_the_deploy_build_writes(
 
 
 def test_where_it_cannot_decide_the_api_answers_investigate_for_a_handler():
-    """The platform's answers are generic; Remedy passes its own (issue 22.1): a handler must
+    """The platform's answers are generic; Remedy passes its own: a handler must
     assess the claim. Byte for byte what the deployed workflow and API carried before."""
     mocks = deploy("dev", PACKAGE)
     (sm,) = mocks.of_type("aws:sfn/stateMachine:StateMachine")
