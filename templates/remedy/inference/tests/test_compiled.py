@@ -246,7 +246,7 @@ def _evaluate(tree: dict, X: np.ndarray) -> np.ndarray:
 
 @pytest.mark.parametrize(
     ("leaves", "kernels"),
-    [(31, 0b011), (50, 0b011), (64, 0b011), (100, 0b001)],  # bit masks up to 64 leaves
+    [(31, 0b1011), (50, 0b1011), (64, 0b1011), (100, 0b0001)],  # bit masks up to 64 leaves
 )
 def test_every_kernel_equals_a_plain_walk_of_the_trees(tmp_path, leaves, kernels):
     """Trees of 31 (32-bit masks), 50 and 64 (64-bit masks) and 100 leaves (the walk only):
@@ -266,11 +266,11 @@ def test_every_kernel_equals_a_plain_walk_of_the_trees(tmp_path, leaves, kernels
     lib.rf_predict_with.argtypes = [ctypes.c_void_p, ctypes.c_long, ctypes.c_void_p, ctypes.c_int]
     lib.rf_predict.argtypes = [ctypes.c_void_p, ctypes.c_long, ctypes.c_void_p]
     have = lib.rf_kernels()
-    assert have & 0b011 == kernels
+    assert have & 0b1011 == kernels
     X = rng.uniform(-5, 105, (301, 42)).astype(np.float32)
     X[:3] = np.float32(trees[0]["threshold"][0])  # exactly on a threshold: goes left
     want = sum(_evaluate(t, X) for t in trees)
-    for kernel in range(3):
+    for kernel in range(4):
         for n in (1, 7, 8, 37, 301):  # one claim, a partial vector, several blocks
             out = np.full((n, 1), np.nan)
             lib.rf_predict_with(X.ctypes.data, n, out.ctypes.data, kernel)
