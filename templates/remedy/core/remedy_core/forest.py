@@ -401,6 +401,13 @@ def floor32(t: float) -> np.float32:
     return np.nextafter(f, np.float32(-np.inf)) if float(f) > t else f
 
 
+def floor32_array(t: np.ndarray) -> np.ndarray:
+    """``floor32`` of every value (float64 array -> float32 array)."""
+    t = np.asarray(t, dtype=np.float64)
+    f = t.astype(np.float32)
+    return np.where(f.astype(np.float64) > t, np.nextafter(f, np.float32(-np.inf)), f)
+
+
 def parse_lightgbm(name: str, text: str) -> dict:
     """The parts of a LightGBM text model the compiler needs (arrays per tree, no LightGBM)."""
     header: dict[str, str] = {}
@@ -455,7 +462,10 @@ def _flatten(name: str, tree: dict) -> tuple[int, list[tuple[float, int, int, fl
     leaves = tree["leaf_value"]
     if "split_feature" not in tree:
         return 0, [(-np.inf, 0, 0, float(leaves[0]))]
-    feat, thr = tree["split_feature"].tolist(), tree["threshold"].tolist()
+    thr32 = floor32_array(tree["threshold"])
+    if np.isinf(thr32).any():  # -inf marks a leaf in the packed layout
+        raise ForestError(f"{name}: a split threshold is beyond float32's range")
+    feat, thr = tree["split_feature"].tolist(), thr32.tolist()
     left, right = tree["left_child"].tolist(), tree["right_child"].tolist()
     nodes: list[list] = []
     # (child id: >= 0 split, < 0 leaf ~id), depth, index of the parent whose right child it is
@@ -470,7 +480,7 @@ def _flatten(name: str, tree: dict) -> tuple[int, list[tuple[float, int, int, fl
         if node < 0:
             nodes.append([-np.inf, 0, 0, float(leaves[~node])])
             continue
-        nodes.append([float(floor32(thr[node])), int(feat[node]), 0, 0.0])
+        nodes.append([thr[node], feat[node], 0, 0.0])
         stack.append((right[node], d + 1, index))
         stack.append((left[node], d + 1, -1))
     if len(nodes) > 32_767:
@@ -541,7 +551,7 @@ def _layout(trees: list[tuple[int, int, list]], slots: list[Slot]) -> PackedFore
         columns.append(col)
         depths.append(depth)
         nodes.extend(tree)
-        n_leaves += sum(1 for n in tree if not np.isfinite(n[0]))
+        n_leaves += (len(tree) + 1) // 2  # a full binary tree: leaves = splits + 1
     pad = (-len(first_node)) % GROUP
     first_node += [0] * pad
     leaf_base += [0] * pad

@@ -279,3 +279,17 @@ def test_every_kernel_equals_a_plain_walk_of_the_trees(tmp_path, leaves, kernels
     out = np.empty((301, 1))
     lib.rf_predict(X.ctypes.data, 301, out.ctypes.data)
     np.testing.assert_allclose(out[:, 0], want, rtol=0, atol=1e-9)
+
+
+def test_thresholds_round_down_to_float32_in_one_pass():
+    """The packer rounds a tree's thresholds with ``floor32_array``: the same values as the
+    scalar ``floor32`` (the largest float32 at or below each double)."""
+    from remedy_core.forest import floor32, floor32_array
+
+    rng = np.random.default_rng(2)
+    exact = rng.normal(size=500).astype(np.float32).astype(float)
+    t = np.concatenate([rng.normal(size=2000) * 1e4, exact, [0.0, -0.0, 1e-45, -1e-45, 3e38]])
+    got = floor32_array(t)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, np.array([floor32(x) for x in t], dtype=np.float32))
+    assert (got.astype(float) <= t).all()
