@@ -293,3 +293,9 @@ def test_thresholds_round_down_to_float32_in_one_pass():
     assert got.dtype == np.float32
     np.testing.assert_array_equal(got, np.array([floor32(x) for x in t], dtype=np.float32))
     assert (got.astype(float) <= t).all()
+
+
+def test_the_native_module_says_which_kernels_it_runs_here(bundle):
+    kernels = CompiledBundle(bundle, backend="native").native.kernels
+    assert kernels["one claim"] == "bit masks by feature"
+    assert kernels["batch"] in ("bit masks", "bit masks, AVX2")
