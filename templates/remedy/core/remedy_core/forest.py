@@ -191,8 +191,12 @@ extern const rf_mask RF_Q1_KEEP[] HIDDEN;   /* ... and its tree's leaves outside
 extern const int32_t RF_Q1_START[];          /* per feature f, rank r: at [THRESHOLD_START[f] + f
                                                 + r] the first split of f whose rank is >= r */
 
+/* the masks live on the caller's stack: up to 256 KB of them (65k trees of 32 leaves), larger
+   forests walk one claim instead */
+#define RF_Q1_OK (RF_QS_TREES * sizeof(rf_mask) <= 262144)
+
 static void rf_one(const float* row, double* out) {
-  rf_mask v[RF_QS_TREES]; /* each tree's reachable leaves */
+  rf_mask v[RF_Q1_OK ? RF_QS_TREES : 1]; /* each tree's reachable leaves */
   memset(v, 0xff, sizeof v);
   for (int f = 0; f < RF_NF; ++f) {
     const int32_t* e = RF_Q1_START + RF_THRESHOLD_START[f] + f;
@@ -301,7 +305,7 @@ KERNEL_DISPATCH = r"""
 /* the kernels this library can run here: bit 0 the walk, 1 bit masks (16-byte vectors),
    2 bit masks (AVX2), 3 bit masks feature by feature (one row at a time) */
 int rf_kernels(void) {
-  int k = 1 | (RF_QS_NT > 0 ? 2 | 8 : 0);
+  int k = 1 | (RF_QS_NT > 0 ? 2 : 0) | (RF_QS_NT > 0 && RF_Q1_OK ? 8 : 0);
 #if RF_X86
   if (RF_QS_NT > 0 && __builtin_cpu_supports("avx2")) k |= 4;
 #endif
@@ -309,7 +313,8 @@ int rf_kernels(void) {
 }
 
 /* raw scores with a given kernel (0 walk, 1 bit masks, 2 bit masks with AVX2, 3 bit masks by
-   feature; tests and benchmarks); one the library cannot run here is the walk */
+   feature; tests and benchmarks): AVX2 without it is 1; another the library cannot run is the
+   walk */
 void rf_predict_with(const float* X, long n_rows, double* out, int kernel) {
   const int have = rf_kernels();
   if (kernel == 3 && (have & 8)) {
@@ -317,9 +322,15 @@ void rf_predict_with(const float* X, long n_rows, double* out, int kernel) {
     return;
   }
 #if RF_X86
-  if (kernel == 2 && (have & 4)) { rf_qs_avx2(X, n_rows, out); return; }
+  if (kernel == 2 && (have & 4)) {
+    rf_qs_avx2(X, n_rows, out);
+    return;
+  }
 #endif
-  if (kernel >= 1 && (have & 2)) { rf_qs_sse(X, n_rows, out); return; }
+  if ((kernel == 1 || kernel == 2) && (have & 2)) {
+    rf_qs_sse(X, n_rows, out);
+    return;
+  }
   rf_walk(X, n_rows, out);
 }
 
