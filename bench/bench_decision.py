@@ -413,7 +413,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     compiled = CompiledBundle(bundle, backend="native")
     results["single"] = s = single(bundle, compiled, claims, markets, args.decisions)
+    s["kernels"] = compiled.native.kernels
     print(f"\n1. single decision (encode + all models + rules), {s['decisions']} claims")
+    print(f"   native module kernels on this CPU: {s['kernels']}")
     for path, label in (
         ("fast", "native module (1 call)   "),
         ("onnx", "ONNX single node         "),

@@ -128,11 +128,21 @@ def encode_claims(claims: list[Claim]) -> np.ndarray:
     return np.stack([encode_claim(c) for c in claims])
 
 
+def _per_value(series: pd.Series, fn) -> np.ndarray:
+    """``fn`` of each distinct value of ``series``, spread back over its rows (as float): a
+    batch holds a few dozen distinct strings per column, so the string work is done once per
+    value rather than per row (``str(value)`` as ``astype(str)``: NaN -> "nan")."""
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(series, use_na_sentinel=False)
+    return np.asarray([fn(str(u)) for u in uniques], dtype=float)[codes]
+
+
 def _codes(series: pd.Series, vocab: dict[str, int], lower: bool = False) -> np.ndarray:
-    s = series.astype(str).str.strip()
     if lower:
-        s = s.str.lower()
-    return s.map(vocab).fillna(-1).to_numpy(dtype=float)
+        return _per_value(series, lambda v: vocab.get(v.strip().lower(), -1))
+    return _per_value(series, lambda v: vocab.get(v.strip(), -1))
 
 
 def encode_frame(df: pd.DataFrame) -> np.ndarray:
@@ -147,17 +157,22 @@ def encode_frame(df: pd.DataFrame) -> np.ndarray:
     if unknown:
         raise ValueError(f"unknown region(s) {unknown}; use one of {list(REGIONS)}")
     n = len(df)
-    key = (
-        df["make"].astype(str).str.strip().str.lower()
-        + "|"
-        + df["model"].astype(str).str.strip().str.lower()
-    )
     cat_vocab = {f"{e.make.lower()}|{e.model.lower()}": i for i, e in enumerate(CATALOGUE)}
-    cat_i = key.map(cat_vocab).fillna(-1).to_numpy(dtype=int)
-    seg_price = df["segment"].map({k: v[0] for k, v in SEGMENT_DEFAULTS.items()}).fillna(
-        SEGMENT_DEFAULTS["family"][0]).to_numpy(dtype=float)  # fmt: skip
-    seg_parts = df["segment"].map({k: v[1] for k, v in SEGMENT_DEFAULTS.items()}).fillna(
-        SEGMENT_DEFAULTS["family"][1]).to_numpy(dtype=float)  # fmt: skip
+    # each distinct (make, model) looked up once
+    make_c, makes = pd.factorize(df["make"], use_na_sentinel=False)
+    model_c, models = pd.factorize(df["model"], use_na_sentinel=False)
+    width = max(len(models), 1)
+    pairs, pair_c = np.unique(make_c.astype(np.int64) * width + model_c, return_inverse=True)
+    names = [(str(makes[k // width]), str(models[k % width])) for k in pairs.tolist()]
+    cat_i = np.asarray(
+        [cat_vocab.get(f"{m.strip().lower()}|{n.strip().lower()}", -1) for m, n in names],
+        dtype=int,
+    )[pair_c.reshape(-1)]
+    family = SEGMENT_DEFAULTS["family"]
+    seg_c, segments = pd.factorize(df["segment"], use_na_sentinel=False)
+    seg = np.asarray([SEGMENT_DEFAULTS.get(u, family) for u in segments], dtype=float)
+    seg = seg.reshape(-1, 2)[seg_c]
+    seg_price, seg_parts = seg[:, 0], seg[:, 1]
     cat_price = np.array([e.new_price for e in CATALOGUE])
     cat_parts = np.array([e.parts_index for e in CATALOGUE])
     known = cat_i >= 0
@@ -166,9 +181,8 @@ def encode_frame(df: pd.DataFrame) -> np.ndarray:
 
     dates = pd.to_datetime(df["incident_date"]).to_numpy().astype("datetime64[D]")
     years = df["year"].to_numpy(dtype=int)
-    first_reg = pd.to_datetime(pd.DataFrame({"year": years, "month": 7, "day": 1}))
-    age = np.maximum((dates - first_reg.to_numpy().astype("datetime64[D]")).astype(float)
-                     / 365.25, 0.0)  # fmt: skip
+    first_reg = (years - 1970).astype("datetime64[Y]").astype("datetime64[M]") + 6  # 1 July
+    age = np.maximum((dates - first_reg.astype("datetime64[D]")).astype(float) / 365.25, 0.0)
     mileage = df["mileage"].to_numpy(dtype=float)
     is_ev = (df["powertrain"] == "ev").to_numpy()
     classic = df["classic"].to_numpy(dtype=bool)
@@ -178,7 +192,7 @@ def encode_frame(df: pd.DataFrame) -> np.ndarray:
     sev = np.stack([df[f"zone_sev_{z}"].to_numpy(dtype=float) for z in ZONES], 1) * hit
     t = (dates - np.datetime64("1970-01-01")).astype(float) / 365.2425 + 1970.0
     cols = [
-        _codes(df["region"], _REGION), df["region"].map(REGION_PRICE_FACTOR).to_numpy(float),
+        _codes(df["region"], _REGION), _per_value(df["region"], REGION_PRICE_FACTOR.__getitem__),
         _codes(df["make"], _MAKE, lower=True), cat_i.astype(float), _codes(df["segment"], _SEGMENT),
         _codes(df["body_type"], _BODY),
         new_price, parts_index, known.astype(float),

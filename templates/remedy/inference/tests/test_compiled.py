@@ -210,3 +210,92 @@ def test_a_feature_with_many_thresholds_is_split_into_slots(tmp_path):
     want = np.where(X[:, [10]] <= thresholds[None, :], left, right).sum(1)
     np.testing.assert_allclose(out[:, 0], want, rtol=0, atol=1e-9)
     np.testing.assert_allclose(predict_packed(forest, X[:40])[:, 0], want[:40], atol=1e-9)
+
+
+def _random_tree(rng, n_leaves: int, n_features: int) -> dict:
+    """A LightGBM-shaped tree grown by splitting random leaves (unbalanced, like leaf-wise)."""
+    feat, thr, left, right = [], [], [], []
+    leaves = [(-1, 0)]  # (parent split, side) of each leaf, by leaf id
+    while len(leaves) < n_leaves:
+        leaf = int(rng.integers(len(leaves)))
+        parent, side = leaves[leaf]
+        node = len(feat)
+        if parent >= 0:
+            (left if side == 0 else right)[parent] = node
+        feat.append(int(rng.integers(n_features)))
+        thr.append(float(np.float32(rng.uniform(0, 100))))
+        left.append(~leaf)
+        right.append(~len(leaves))
+        leaves[leaf] = (node, 0)
+        leaves.append((node, 1))
+    return {"split_feature": np.array(feat), "threshold": np.array(thr),
+            "left_child": np.array(left), "right_child": np.array(right),
+            "leaf_value": rng.normal(size=n_leaves)}  # fmt: skip
+
+
+def _evaluate(tree: dict, X: np.ndarray) -> np.ndarray:
+    out = np.empty(len(X))
+    for i, x in enumerate(X):
+        node = 0
+        while node >= 0:
+            f, t = tree["split_feature"][node], tree["threshold"][node]
+            node = tree["left_child"][node] if x[f] <= t else tree["right_child"][node]
+        out[i] = tree["leaf_value"][~node]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("leaves", "kernels"),
+    [(31, 0b1011), (50, 0b1011), (64, 0b1011), (100, 0b0001)],  # bit masks up to 64 leaves
+)
+def test_every_kernel_equals_a_plain_walk_of_the_trees(tmp_path, leaves, kernels):
+    """Trees of 31 (32-bit masks), 50 and 64 (64-bit masks) and 100 leaves (the walk only):
+    each kernel the library runs here - the walk, the bit masks in 16-byte vectors, with AVX2 -
+    equals evaluating the trees node by node, for one row and for batches of any length."""
+    import ctypes
+
+    from remedy_core.forest import LIBRARY, build_library, compiler, pack
+
+    rng = np.random.default_rng(leaves)
+    trees = [_random_tree(rng, leaves, 42) for _ in range(20)]
+    head = next(h for h in HEADS if h.kind == "regression")
+    model = {"objective": "regression", "num_tree_per_iteration": 1, "max_feature_idx": 41,
+             "trees": trees}  # fmt: skip
+    lib = ctypes.CDLL(str(build_library(pack([(head, model)]), "t", tmp_path / LIBRARY,
+                                        compiler()[0])))  # fmt: skip
+    lib.rf_predict_with.argtypes = [ctypes.c_void_p, ctypes.c_long, ctypes.c_void_p, ctypes.c_int]
+    lib.rf_predict.argtypes = [ctypes.c_void_p, ctypes.c_long, ctypes.c_void_p]
+    have = lib.rf_kernels()
+    assert have & 0b1011 == kernels
+    X = rng.uniform(-5, 105, (301, 42)).astype(np.float32)
+    X[:3] = np.float32(trees[0]["threshold"][0])  # exactly on a threshold: goes left
+    want = sum(_evaluate(t, X) for t in trees)
+    for kernel in range(4):
+        for n in (1, 7, 8, 37, 301):  # one claim, a partial vector, several blocks
+            out = np.full((n, 1), np.nan)
+            lib.rf_predict_with(X.ctypes.data, n, out.ctypes.data, kernel)
+            np.testing.assert_allclose(out[:, 0], want[:n], rtol=0, atol=1e-9,
+                                       err_msg=f"kernel {kernel}, {n} rows")  # fmt: skip
+    out = np.empty((301, 1))
+    lib.rf_predict(X.ctypes.data, 301, out.ctypes.data)
+    np.testing.assert_allclose(out[:, 0], want, rtol=0, atol=1e-9)
+
+
+def test_thresholds_round_down_to_float32_in_one_pass():
+    """The packer rounds a tree's thresholds with ``floor32_array``: the same values as the
+    scalar ``floor32`` (the largest float32 at or below each double)."""
+    from remedy_core.forest import floor32, floor32_array
+
+    rng = np.random.default_rng(2)
+    exact = rng.normal(size=500).astype(np.float32).astype(float)
+    t = np.concatenate([rng.normal(size=2000) * 1e4, exact, [0.0, -0.0, 1e-45, -1e-45, 3e38]])
+    got = floor32_array(t)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, np.array([floor32(x) for x in t], dtype=np.float32))
+    assert (got.astype(float) <= t).all()
+
+
+def test_the_native_module_says_which_kernels_it_runs_here(bundle):
+    kernels = CompiledBundle(bundle, backend="native").native.kernels
+    assert kernels["one claim"] == "bit masks by feature"
+    assert kernels["batch"] in ("bit masks", "bit masks, AVX2")

@@ -71,3 +71,27 @@ def test_serving_encodes_claims_exactly_as_training_encodes_its_frame():
     serving = encode_claims(frame_to_claims(frame))
     assert training.dtype == serving.dtype == np.float32
     np.testing.assert_array_equal(training, serving)
+
+
+def test_training_encoding_looks_each_string_up_once_with_the_same_rules():
+    """``encode_frame`` maps each distinct string once (not per row): make and model still match
+    the catalogue ignoring case and surrounding spaces, unknown values still give -1 and the
+    segment's default prices."""
+    from remedy_core.features import INDEX, encode_frame
+    from remedy_core.synthetic import generate_claims
+    from remedy_core.vehicles import SEGMENT_DEFAULTS
+
+    frame = generate_claims(60, seed=8)
+    odd = frame.copy()
+    odd["make"] = " " + odd["make"].str.upper() + " "
+    odd["model"] = odd["model"].str.lower() + "  "
+    np.testing.assert_array_equal(encode_frame(odd), encode_frame(frame))
+    odd.loc[:4, "make"] = "No Such Make"
+    odd.loc[:4, "segment"] = "no-such-segment"
+    X = encode_frame(odd)
+    assert (X[:5, INDEX["make_code"]] == -1).all() and (X[:5, INDEX["model_code"]] == -1).all()
+    assert (X[:5, INDEX["catalogue_known"]] == 0).all()
+    family_price, family_parts = SEGMENT_DEFAULTS["family"]
+    assert (X[:5, INDEX["new_price"]] == np.float32(family_price)).all()
+    assert (X[:5, INDEX["parts_index"]] == np.float32(family_parts)).all()
+    np.testing.assert_array_equal(X[5:], encode_frame(frame)[5:])

@@ -48,6 +48,26 @@ def test_one_module_holds_every_head_and_equals_lightgbm(bundle, tmp_path):
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-9, err_msg=slot["name"])
 
 
+@pytest.mark.parametrize("kernel", [0, 1, 2, 3])  # walk; bit masks: SSE2, AVX2, by feature
+def test_every_kernel_of_the_module_equals_lightgbm(bundle, tmp_path, kernel):
+    """Each kernel the module can run: one claim and batches (the dispatcher picks by size and
+    CPU; here each is forced). Kernel 2 runs as kernel 1 on a CPU without AVX2."""
+    compile_step.compile_model(bundle, cache_dir=tmp_path / "cache")
+    layout = json.loads((bundle / "compiled" / LAYOUT).read_text())
+    lib = ctypes.CDLL(str(bundle / "compiled" / LIBRARY))
+    lib.rf_predict_with.argtypes = [ctypes.c_void_p, ctypes.c_long, ctypes.c_void_p, ctypes.c_int]
+    assert lib.rf_kernels() & 0b1011 == 0b1011
+    X = np.ascontiguousarray(encode_frame(generate_claims(203, seed=12)), dtype=np.float32)
+    for n in (1, 9, 203):
+        raw = np.full((n, layout["n_targets"]), np.nan)
+        lib.rf_predict_with(X.ctypes.data, n, raw.ctypes.data, kernel)
+        for slot in layout["slots"]:
+            booster = lgb.Booster(model_file=str(bundle / "lightgbm" / f"{slot['name']}.txt"))
+            want = booster.predict(X[:n], raw_score=True).reshape(n, -1)
+            got = raw[:, slot["start"] : slot["start"] + slot["width"]]
+            np.testing.assert_allclose(got, want, rtol=0, atol=1e-9, err_msg=slot["name"])
+
+
 def test_the_same_boosters_are_compiled_once(bundle, tmp_path):
     first = compile_step.compile_model(bundle, cache_dir=tmp_path / "cache")
     shutil.rmtree(bundle / "compiled")

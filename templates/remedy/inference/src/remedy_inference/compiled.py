@@ -197,6 +197,12 @@ class NativeForest:
         self._lib = lib  # keep the library loaded as long as this object lives
         self._in_type = ctypes.c_float * N_FEATURES
         self._out_type = ctypes.c_double * self.width
+        # what the module runs on this CPU (modules of remedy-forest/2 before the bit masks: walk)
+        have = lib.rf_kernels() if hasattr(lib, "rf_kernels") else 1
+        self.kernels = {
+            "one claim": "bit masks by feature" if have & 8 else "tree walk",
+            "batch": "bit masks, AVX2" if have & 4 else "bit masks" if have & 2 else "tree walk",
+        }
 
     def raw(self, X: np.ndarray) -> np.ndarray:
         """(n, N_FEATURES) float32 -> (n, width) raw scores (float64)."""
