@@ -20,10 +20,13 @@ from mlops.config import (
     read_stack_file,
 )
 from mlops.testing.mocks import RecordingMocks, install, run
+from mlops.usecases import usecases_dir
 
 PROGRAM = REPO_ROOT / "platform" / "__main__.py"
 
-_exports: dict[tuple[str, Path], dict[str, Any]] = {}
+_exports: dict[tuple[str, Path, Path], dict[str, Any]] = {}
+"""(stack, repository root, use-case manifests folder) -> the exports: the exports depend on the
+manifests too (`MLOPS_USECASES_DIR`, e.g. the quota checks' generated use cases)."""
 
 
 def referenced_stacks(stack: str, root: Path = REPO_ROOT) -> list[str]:
@@ -35,7 +38,7 @@ def referenced_stacks(stack: str, root: Path = REPO_ROOT) -> list[str]:
 
 def stack_exports(stack: str, root: Path = REPO_ROOT) -> dict[str, Any]:
     """What the stack's program exports under the mocks (cached per process)."""
-    key = (stack, root)
+    key = (stack, root, usecases_dir())
     if key not in _exports:
         build_stack(stack, root)
     return _exports[key]
@@ -68,7 +71,7 @@ def build_stack(
     install(mocks, stack, flatten_for_mocks(read_stack_file(stack, root)))
     program = root / "platform" / "__main__.py"
     run(lambda: runpy.run_path(str(program), run_name="__main__"))
-    _exports[(stack, root)] = dict(mocks.stack_exports)
+    _exports[(stack, root, usecases_dir())] = dict(mocks.stack_exports)
     return mocks
 
 

@@ -265,3 +265,16 @@ def test_exports_feed_stack_references() -> None:
 def test_prod_is_spread_over_three_azs(stack_config: StackConfig, program: RecordingMocks) -> None:
     subnets = of_type(program, "aws:ec2/subnet:Subnet")
     assert len({s.inputs["availabilityZone"] for s in subnets}) == 3
+
+
+def test_a_reference_reads_the_exports_built_from_the_same_manifests() -> None:
+    # the exports cache once ignored MLOPS_USECASES_DIR: a staging build after the quota checks'
+    # generated use cases read a dev that exported their deployer roles instead of remedy's
+    from mlops.program import build_stack
+    from mlops.quotas import generated_usecases
+    from mlops.usecases import load_manifests
+
+    with generated_usecases(2) as generated:
+        assert set(stack_exports("dev")["usecases"]) == set(generated)
+    (reference,) = build_stack("staging").of_type("pulumi:pulumi:StackReference")
+    assert set(reference.state["outputs"]["usecases"]) == {m.name for m in load_manifests()}
