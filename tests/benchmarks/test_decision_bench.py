@@ -36,6 +36,7 @@ def _result() -> dict:
             "claims_per_s_1_process": 8000.0,
             "claims_per_s_2_processes": 15000.0,
             "scaling_2_processes": 1.9,
+            "scaling_rounds": 5,
         },
     }
 
