@@ -40,7 +40,6 @@ from typing import Any
 from mlops.inference.stack_settings import InferenceStackSettings, common_settings
 
 from remedy_core.claims import Claim
-from remedy_core.drift_features import CATEGORICAL_FEATURES, KEY_FEATURES
 from remedy_inference import usecase
 
 #: what the functions run on; the dependency layer is built for exactly this (handlers/package.py)
@@ -319,10 +318,12 @@ def build(settings: InferenceSettings, code: Any = None, layer: Any = None) -> A
     return service
 
 
-#: Remedy's drift-monitored inputs (remedy_core.drift_features, as the dashboard's): model-health
-#: alarms (all) and Model Monitor (the first 3, the numeric inputs of the captured request)
-HEALTH_FEATURES = (*KEY_FEATURES, *CATEGORICAL_FEATURES)
-MONITOR_FEATURES = KEY_FEATURES[:3]
+#: Remedy's drift-monitored inputs: model-health alarms (all) and Model Monitor (the first 3)
+HEALTH_FEATURES = (
+    "vehicle_age_years", "mileage", "delta_v_kph", "zones_hit_count", "max_zone_severity",
+    "powertrain",
+)  # fmt: skip
+MONITOR_FEATURES = ("vehicle_age_years", "mileage", "delta_v_kph")
 #: the model-health job's metrics (``remedy_core.monitoring.METRICS``) on the dashboard
 HEALTH_METRICS = (
     "RepairCostIntervalCoverage", "RepairCostBias", "RepairCostMAE", "PavWithin10Pct",
