@@ -22,12 +22,17 @@ from remedy_core.drift_features import KEY_FEATURES
 HEALTH_TITLE = "Remedy model health: drift, error, alarms"
 
 
+#: months with fewer decisions are left out of the health page's PSI (the overview uses
+#: mlops.analytics.drift.MIN_ROWS_FOR_PSI)
+HEALTH_MIN_ROWS = 50
+
+
 def _psi_frame(wh: Any, reference: ReferenceProfile) -> Any:
     import pandas as pd
 
     cols = [*(f for f in KEY_FEATURES if f in reference.features), *reference.categories]
     df = feature_frame(wh, cols)
-    rows = psi_by_month(df, reference, min_rows=50) if not df.empty else []
+    rows = psi_by_month(df, reference, min_rows=HEALTH_MIN_ROWS) if not df.empty else []
     if not rows:
         return None
     return pd.DataFrame(rows).pivot(index="month_start", columns="feature", values="psi")
@@ -39,7 +44,8 @@ def chart_health_drift(wh: Any, reference: ReferenceProfile | None, threshold: f
     caption = (
         f"PSI of each input against the training reference, per month of decision (numeric "
         f"inputs on the reference's deciles, the powertrain mix on its levels; months with "
-        f"fewer than 50 decisions left out). Above {threshold:g} the input has shifted."
+        f"fewer than {HEALTH_MIN_ROWS} decisions left out). Above {threshold:g} the input has "
+        "shifted."
     )
     psi = _psi_frame(wh, reference) if reference is not None else None
     if psi is None:
